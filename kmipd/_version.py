@@ -1,0 +1,3 @@
+"""kmipd's version."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,294 @@
+# -*- test-case-name: tests.test_dispatch -*-
+"""Dispatch: request bytes in, response bytes out.
+
+The one place where a message is decoded, its version negotiated, its batch items run through
+the operation table inside one store transaction, and every failure translated into a KMIP
+result. All of it is blocking work and runs in the service's operation thread pool through the
+injected C{run_blocking}; the reactor thread only frames bytes and logs.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from twisted.internet.defer import Deferred
+from kmipd.log import Logger
+
+from . import operations  # noqa: F401  (registers the handlers)
+from .context import RequestContext, ServerInfo
+from .errors import (
+    AuthenticationNotSuccessful,
+    GeneralFailure,
+    InvalidMessage,
+    KmipError,
+    OperationNotSupported,
+    ResponseTooLarge,
+)
+from .limits import Limits
+from .messages import (
+    SUPPORTED_VERSIONS,
+    BatchItem,
+    BatchResult,
+    Request,
+    Version,
+    build_response,
+    negotiate,
+    parse_request,
+)
+from .operations.registry import lookup
+from .spec import (
+    BatchErrorContinuationOption,
+    ResultReason,
+    ResultStatus,
+    Tag,
+    enum_value_in_version,
+    tag_in_version,
+)
+from .store.interface import ConcurrentUpdateError, ObjectStore
+from .ttlv import DecodeError, Item, ItemType, decode, encode
+
+_log = Logger()
+
+_CONTINUE = BatchErrorContinuationOption.CONTINUE
+_UNDO = BatchErrorContinuationOption.UNDO
+_RETRIES = 3
+
+
+@dataclass
+class Reply:
+    """The outcome of one request message.
+
+    @ivar data: the encoded response.
+    @ivar close: close the connection after sending (the stream can no longer be trusted).
+    @ivar operations: operation names, for the request log event.
+    @ivar status: overall result (the first failure's reason name, or "success").
+    """
+
+    data: bytes
+    close: bool = False
+    version: Version | None = None
+    operations: list[str] = field(default_factory=list)
+    status: str = "success"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: established once per connection."""
+
+    identity: str | None
+    groups: tuple[str, ...] | None = None
+
+
+class _Undo(Exception):
+    """Raised inside the transaction to roll back a batch with Undo."""
+
+
+def _sniff_version(data: bytes) -> Version:
+    """Best guess of a malformed request's version, read at fixed offsets of the usual layout."""
+    try:
+        tag_major, major = struct.unpack_from(">I4xi", data, 24)
+        tag_minor, minor = struct.unpack_from(">I4xi", data, 40)
+        if tag_major >> 8 == Tag.PROTOCOL_VERSION_MAJOR and tag_minor >> 8 == Tag.PROTOCOL_VERSION_MINOR:
+            return negotiate((major, minor)) or _closest((major, minor))
+    except struct.error:
+        pass
+    return (1, 0)
+
+
+def _closest(version: Version) -> Version:
+    return SUPPORTED_VERSIONS[0] if version > SUPPORTED_VERSIONS[0] else SUPPORTED_VERSIONS[-1]
+
+
+def strip_for_version(item: Item, version: Version) -> int:
+    """Remove, in place, every descendant whose tag C{version} does not define; return how many.
+
+    A safety net under the handlers (which build version-exact payloads): a 1.x client must
+    never see a 2.x tag.
+    """
+    removed = 0
+    if item.type == ItemType.STRUCTURE:
+        kept = []
+        for child in item.value:
+            if tag_in_version(child.tag, version):
+                removed += strip_for_version(child, version)
+                kept.append(child)
+            else:
+                removed += 1
+        item.value = kept
+    return removed
+
+
+class Dispatcher:
+    """Turns request messages into response messages.
+
+    @param store: the object store (its transactions are opened in the pool thread).
+    @param run_blocking: C{run_blocking(f, *args) -> Deferred}: runs C{f} in the operation pool.
+    @param clock: seconds since the epoch (C{IReactorTime.seconds}) for time stamps and dates.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: ObjectStore,
+        run_blocking: Callable[..., Deferred],
+        policy: Any = None,
+        limits: Limits = Limits(),
+        seconds: Callable[[], float] = time.time,
+        server: ServerInfo = ServerInfo(),
+        credentials: Any = None,
+        services: dict[str, Any] | None = None,
+    ) -> None:
+        self.store = store
+        self.run_blocking = run_blocking
+        self.policy = policy
+        self.limits = limits
+        self.seconds = seconds
+        self.server = server
+        self.credentials = credentials
+        self.services = services if services is not None else {}
+
+    def handle(self, data: bytes, caller: Caller) -> Deferred[Reply]:
+        """Process one framed request message in the pool; the Deferred fires with a L{Reply}."""
+        return self.run_blocking(self.process, data, caller)
+
+    # Everything below runs in the operation thread pool. ----------------------------------
+
+    def process(self, data: bytes, caller: Caller) -> Reply:
+        """Decode, run and encode one request message (blocking)."""
+        now = int(self.seconds())
+        try:
+            message = decode(data, max_depth=self.limits.max_depth, max_size=self.limits.max_message_size)
+        except DecodeError as e:
+            return self.error_reply(_sniff_version(data), now, ResultReason.INVALID_MESSAGE,
+                                 f"cannot decode message: {e}", close=True)
+        try:
+            request = parse_request(message, max_batch_count=self.limits.max_batch_count)
+        except InvalidMessage as e:
+            return self.error_reply(_sniff_version(data), now, ResultReason.INVALID_MESSAGE, e.message, close=True)
+        version = negotiate(request.version)
+        if version is None:
+            return self.error_reply(_closest(request.version), now, ResultReason.INVALID_MESSAGE,
+                                 f"protocol version {request.version[0]}.{request.version[1]} is not supported")
+        if request.authentication is not None and self.credentials is not None:
+            try:
+                self.credentials.check(request.authentication, caller)
+            except AuthenticationNotSuccessful as e:
+                return self.error_reply(version, now, e.reason_for(version), e.message)
+        for attempt in range(_RETRIES):
+            try:
+                results = self._run_batch(request, version, caller, now)
+                break
+            except ConcurrentUpdateError:
+                if attempt == _RETRIES - 1:
+                    _log.warn("giving up after {n} concurrent-update conflicts", n=_RETRIES)
+                    results = [self._error_result(b, version, GeneralFailure("concurrent update conflict; retry"))
+                               for b in request.items]
+            except Exception:
+                _log.failure("storage failure while processing a request")
+                results = [self._error_result(b, version, GeneralFailure("internal storage error"))
+                           for b in request.items]
+                break
+        reply = self._encode(version, now, results, request.maximum_response_size)
+        reply.operations = [_op_name(b.operation) for b in request.items]
+        failures = [r for r in results if r.status != ResultStatus.SUCCESS]
+        if failures:
+            reply.status = _reason_name(failures[0].reason)
+        return reply
+
+    def _run_batch(self, request: Request, version: Version, caller: Caller, now: int) -> list[BatchResult]:
+        results: list[BatchResult] = []
+        try:
+            with self.store.transaction() as tx:
+                ctx = RequestContext(version=version, identity=caller.identity, groups=caller.groups, now=now,
+                                     store=tx, policy=self.policy, server=self.server, services=self.services)
+                failed = False
+                for item in request.items:
+                    result = self._run_item(ctx, item, tx)
+                    results.append(result)
+                    if result.status != ResultStatus.SUCCESS:
+                        failed = True
+                        if request.continuation != _CONTINUE:
+                            break
+                if failed and request.continuation == _UNDO:
+                    raise _Undo()
+        except _Undo:
+            for r in results:
+                if r.status == ResultStatus.SUCCESS:
+                    r.status = ResultStatus.OPERATION_UNDONE
+                    r.payload = None
+        return results
+
+    def _run_item(self, ctx: RequestContext, item: BatchItem, tx: Any) -> BatchResult:
+        version = ctx.version
+        if item.error is not None:
+            return self._error_result(item, version, InvalidMessage(item.error))
+        entry = lookup(item.operation, version) if item.operation is not None else None
+        if entry is None:
+            return self._error_result(item, version, OperationNotSupported(
+                f"operation {_op_name(item.operation)} is not supported in KMIP {version[0]}.{version[1]}"))
+        placeholder = ctx.id_placeholder
+        try:
+            with tx.savepoint():
+                payload = entry.handler(ctx, item.payload)
+        except KmipError as e:
+            ctx.id_placeholder = placeholder
+            return self._error_result(item, version, e)
+        except ConcurrentUpdateError:
+            raise
+        except Exception:
+            ctx.id_placeholder = placeholder
+            _log.failure("operation {operation} failed unexpectedly", operation=_op_name(item.operation))
+            return self._error_result(item, version, GeneralFailure("internal error"))
+        if payload is not None:
+            payload.tag = Tag.RESPONSE_PAYLOAD
+        return BatchResult(item.operation, item.unique_id, ResultStatus.SUCCESS, payload=payload)
+
+    @staticmethod
+    def _error_result(item: BatchItem, version: Version, error: KmipError) -> BatchResult:
+        reason = error.reason_for(version)
+        if not enum_value_in_version(ResultReason, reason, version):
+            reason = int(ResultReason.GENERAL_FAILURE)
+        return BatchResult(item.operation, item.unique_id, ResultStatus.OPERATION_FAILED, reason, error.message)
+
+    def _encode(self, version: Version, now: int, results: list[BatchResult],
+                maximum_response_size: int | None) -> Reply:
+        message = build_response(version, now, results)
+        removed = strip_for_version(message, version)
+        if removed:
+            _log.warn("removed {removed} fields undefined in KMIP {version}", removed=removed, version=version)
+        data = encode(message)
+        if maximum_response_size is not None and len(data) > maximum_response_size:
+            for r in results:
+                if r.payload is not None:
+                    r.status, r.reason, r.payload = ResultStatus.OPERATION_FAILED, int(ResultReason.RESPONSE_TOO_LARGE), None
+                    r.message = (f"response of {len(data)} bytes exceeds Maximum Response Size "
+                                 f"{maximum_response_size}")
+            data = encode(build_response(version, now, results))
+        return Reply(data, version=version)
+
+    def error_reply(self, version: Version, now: int, reason: int, message: str, close: bool = False) -> Reply:
+        """A response with one batch item, without Operation, reporting a message-level failure."""
+        result = BatchResult(None, None, ResultStatus.OPERATION_FAILED, int(reason), message)
+        return Reply(encode(build_response(version, now, [result])), close=close, version=version,
+                     status=_reason_name(reason))
+
+
+def _op_name(op: int | None) -> str:
+    from .spec import Operation
+    try:
+        return Operation(op).name if op is not None else "none"
+    except ValueError:
+        return f"0x{op:08X}"
+
+
+def _reason_name(reason: int | None) -> str:
+    try:
+        return ResultReason(reason).name if reason is not None else "failure"
+    except ValueError:
+        return f"0x{reason:08X}"
+
+
+__all__ = ["Caller", "Dispatcher", "Reply", "ResponseTooLarge", "strip_for_version"]

@@ -1,0 +1,67 @@
+# -*- test-case-name: tests.test_dispatch -*-
+"""KMIP operation errors: the only place Result Reasons are attached to failures.
+
+Handlers raise a L{KmipError} subclass; the dispatcher turns it into a batch item with Result
+Status Operation Failed, the Result Reason for the negotiated protocol version and the Result
+Message. KMIP 2.0 renamed or split some reasons (1.x Illegal Operation became Wrong Key Lifecycle
+State, Index Out of Bounds became Attribute Instance Not Found, ...): each class names its 1.x
+reason and, where different, its 2.x reason. Anything else a handler raises becomes General Failure
+with the details logged, never sent.
+"""
+
+from __future__ import annotations
+
+
+class KmipError(Exception):
+    """A KMIP operation failure with its Result Reason values."""
+
+    reason: int = 0x100  # General Failure
+    reason_v2: int | None = None  # None: same as reason
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def reason_for(self, version: tuple[int, int]) -> int:
+        """The Result Reason value to send to a client speaking C{version}."""
+        if version >= (2, 0) and self.reason_v2 is not None:
+            return self.reason_v2
+        return self.reason
+
+
+def _error(name: str, reason: int, doc: str, reason_v2: int | None = None) -> type[KmipError]:
+    return type(name, (KmipError,), {"reason": reason, "reason_v2": reason_v2, "__doc__": doc,
+                                     "__module__": __name__})
+
+
+ItemNotFound = _error("ItemNotFound", 0x01, "No such object.")
+ResponseTooLarge = _error("ResponseTooLarge", 0x02, "The response exceeds Maximum Response Size.")
+AuthenticationNotSuccessful = _error("AuthenticationNotSuccessful", 0x03, "Credentials not accepted.")
+InvalidMessage = _error("InvalidMessage", 0x04, "The message or a batch item cannot be parsed.")
+OperationNotSupported = _error("OperationNotSupported", 0x05, "Operation not implemented in this version.")
+MissingData = _error("MissingData", 0x06, "A required field or attribute is missing.")
+InvalidField = _error("InvalidField", 0x07, "A field has a value the operation does not accept.")
+FeatureNotSupported = _error("FeatureNotSupported", 0x08, "A valid request for an unimplemented feature.")
+CryptographicFailure = _error("CryptographicFailure", 0x0A, "A cryptographic operation failed.")
+IllegalOperation = _error("IllegalOperation", 0x0B, "Not allowed in the object's current state.", 0x43)
+PermissionDenied = _error("PermissionDenied", 0x0C, "The operation policy refuses the caller.")
+ObjectArchived = _error("ObjectArchived", 0x0D, "The object is archived.")
+IndexOutOfBounds = _error("IndexOutOfBounds", 0x0E, "No such attribute instance.", 0x20)
+KeyFormatTypeNotSupported = _error("KeyFormatTypeNotSupported", 0x10, "Key Format Type not available.")
+KeyCompressionTypeNotSupported = _error("KeyCompressionTypeNotSupported", 0x11, "Key compression unsupported.")
+EncodingOptionError = _error("EncodingOptionError", 0x12, "Encoding Option cannot be honoured.")
+KeyValueNotPresent = _error("KeyValueNotPresent", 0x13, "The object has no key material.")
+Sensitive = _error("Sensitive", 0x16, "The object is Sensitive.")
+NotExtractable = _error("NotExtractable", 0x17, "The object is not Extractable.")
+ObjectAlreadyExists = _error("ObjectAlreadyExists", 0x18, "The object already exists.")
+UsageLimitExceeded = _error("UsageLimitExceeded", 0x07, "Usage Limits exhausted.", 0x1A)
+ReadOnlyAttribute = _error("ReadOnlyAttribute", 0x0C, "A client may not set or change this attribute.", 0x22)
+AttributeNotFound = _error("AttributeNotFound", 0x07, "The attribute is not on the object.", 0x21)
+AttributeSingleValued = _error("AttributeSingleValued", 0x0E, "The attribute takes one instance.", 0x23)
+AttributeNotApplicable = _error("AttributeNotApplicable", 0x07, "The attribute does not apply here.", 0x2C)
+BadCryptographicParameters = _error("BadCryptographicParameters", 0x07, "Bad Cryptographic Parameters.", 0x24)
+IncompatibleUsageMask = _error("IncompatibleUsageMask", 0x0C, "Usage mask forbids the operation.", 0x29)
+InvalidCorrelationValue = _error("InvalidCorrelationValue", 0x07, "Unknown Correlation Value.", 0x2E)
+GeneralFailure = _error("GeneralFailure", 0x100, "Any other failure (details logged, not sent).")
+
+del _error

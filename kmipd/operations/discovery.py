@@ -1,0 +1,101 @@
+# -*- test-case-name: tests.operations.test_discovery -*-
+"""DiscoverVersions and Query: what this server speaks and offers."""
+
+from __future__ import annotations
+
+from ..context import RequestContext
+from ..errors import InvalidField
+from ..messages import SUPPORTED_VERSIONS, parse_version, version_item
+from ..spec import (
+    ObjectType,
+    Operation,
+    QueryFunction,
+    RNGAlgorithm,
+    Tag,
+    enum_value_in_version,
+    tag_in_version,
+)
+from ..ttlv import Item
+from .registry import operation, operations_for
+
+OBJECT_TYPES = (
+    ObjectType.CERTIFICATE, ObjectType.SYMMETRIC_KEY, ObjectType.PUBLIC_KEY, ObjectType.PRIVATE_KEY,
+    ObjectType.SPLIT_KEY, ObjectType.TEMPLATE, ObjectType.SECRET_DATA, ObjectType.OPAQUE_OBJECT,
+    ObjectType.PGP_KEY,
+)
+"""Object types kmipd stores (each reported only in versions that define it)."""
+
+
+@operation(Operation.DISCOVER_VERSIONS, min_version=(1, 1))
+def discover_versions(ctx: RequestContext, payload: Item | None) -> Item:
+    """The versions supported by both sides, in kmipd's order of preference."""
+    offered = [parse_version(v) for v in payload.findall(Tag.PROTOCOL_VERSION)] if payload is not None else []
+    if offered:
+        versions = [v for v in offered if v in SUPPORTED_VERSIONS]
+    else:
+        versions = list(SUPPORTED_VERSIONS)
+    return Item.struct(Tag.RESPONSE_PAYLOAD, [version_item(v) for v in versions])
+
+
+def _server_information(ctx: RequestContext) -> list[Item]:
+    return [
+        Item.text(Tag.VENDOR_IDENTIFICATION, ctx.server.vendor),
+        Item.struct(Tag.SERVER_INFORMATION, []),
+    ]
+
+
+def _capabilities(ctx: RequestContext) -> list[Item]:
+    v = ctx.version
+    fields: list[Item | None] = [
+        Item.bool(Tag.STREAMING_CAPABILITY, False),
+        Item.bool(Tag.ASYNCHRONOUS_CAPABILITY, False),
+        Item.bool(Tag.ATTESTATION_CAPABILITY, False),
+    ]
+    if tag_in_version(Tag.BATCH_UNDO_CAPABILITY, v):
+        fields += [Item.bool(Tag.BATCH_UNDO_CAPABILITY, True), Item.bool(Tag.BATCH_CONTINUE_CAPABILITY, True)]
+    return [Item.struct(Tag.CAPABILITY_INFORMATION, [f for f in fields if tag_in_version(f.tag, v)])]
+
+
+def _rngs(ctx: RequestContext) -> list[Item]:
+    return [Item.struct(Tag.RNG_PARAMETERS, [Item.enum(Tag.RNG_ALGORITHM, RNGAlgorithm.UNSPECIFIED)])]
+
+
+def _operations(ctx: RequestContext) -> list[Item]:
+    return [Item.enum(Tag.OPERATION, op) for op in operations_for(ctx.version)]
+
+
+def _objects(ctx: RequestContext) -> list[Item]:
+    return [Item.enum(Tag.OBJECT_TYPE, t) for t in OBJECT_TYPES
+            if enum_value_in_version(ObjectType, int(t), ctx.version)]
+
+
+_QUERY_FUNCTIONS = {
+    QueryFunction.QUERY_OPERATIONS: _operations,
+    QueryFunction.QUERY_OBJECTS: _objects,
+    QueryFunction.QUERY_SERVER_INFORMATION: _server_information,
+    QueryFunction.QUERY_CAPABILITIES: _capabilities,
+    QueryFunction.QUERY_RNGS: _rngs,
+}
+"""Query functions kmipd has information for; the others (application namespaces, extensions,
+attestation types, validations, profiles, client registration methods, defaults, storage
+protection masks) have nothing to report and answer with no items, as the spec allows."""
+
+
+@operation(Operation.QUERY)
+def query(ctx: RequestContext, payload: Item | None) -> Item:
+    """Answer each requested Query Function, in a fixed order."""
+    if payload is None:
+        raise InvalidField("Query needs a request payload")
+    asked = set()
+    for f in payload.findall(Tag.QUERY_FUNCTION):
+        if not enum_value_in_version(QueryFunction, f.value, ctx.version):
+            raise InvalidField(f"Query Function {f.value} is not defined in KMIP {ctx.version[0]}.{ctx.version[1]}")
+        asked.add(f.value)
+    out: list[Item] = []
+    # The response fields have a defined order (operations, objects, vendor, server info, ...).
+    for function in sorted(asked):
+        producer = _QUERY_FUNCTIONS.get(function)
+        if producer is not None:
+            out.extend(producer(ctx))
+    return Item.struct(Tag.RESPONSE_PAYLOAD, out)
+

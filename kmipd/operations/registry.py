@@ -1,0 +1,60 @@
+# -*- test-case-name: tests.test_dispatch -*-
+"""The operation table: KMIP Operation -> handler, and the protocol versions it exists in.
+
+Handlers are plain synchronous functions C{handler(ctx, payload) -> response payload Item | None},
+run by the dispatcher in the service's operation thread pool, inside the request's store
+transaction. The same table answers Query (Query Operations) and is checked for completeness in
+tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ..context import RequestContext
+from ..spec import Operation, enum_value_in_version
+from ..ttlv import Item
+
+Handler = Callable[[RequestContext, "Item | None"], "Item | None"]
+
+
+@dataclass(frozen=True)
+class OperationEntry:
+    """A registered operation."""
+
+    operation: Operation
+    handler: Handler
+    min_version: tuple[int, int]
+
+    def available_in(self, version: tuple[int, int]) -> bool:
+        """True if the operation exists in C{version} and kmipd offers it there."""
+        return version >= self.min_version and enum_value_in_version(Operation, int(self.operation), version)
+
+
+REGISTRY: dict[int, OperationEntry] = {}
+
+
+def operation(op: Operation, *, min_version: tuple[int, int] = (1, 0)) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the handler of C{op}."""
+
+    def register(handler: Handler) -> Handler:
+        if int(op) in REGISTRY:
+            raise RuntimeError(f"operation {op.name} registered twice")
+        REGISTRY[int(op)] = OperationEntry(op, handler, min_version)
+        return handler
+
+    return register
+
+
+def lookup(op: int, version: tuple[int, int]) -> OperationEntry | None:
+    """The entry for C{op} if kmipd offers it in C{version}."""
+    entry = REGISTRY.get(op)
+    if entry is None or not entry.available_in(version):
+        return None
+    return entry
+
+
+def operations_for(version: tuple[int, int]) -> list[Operation]:
+    """Every operation kmipd offers in C{version}, in enumeration order."""
+    return [e.operation for _, e in sorted(REGISTRY.items()) if e.available_in(version)]

@@ -1,0 +1,194 @@
+# -*- test-case-name: tests.test_protocol -*-
+"""Framing: KMIP's TTLV stream over one connection.
+
+L{KMIPProtocol} only frames. It peeks each 8-byte TTLV header, checks the announced length against
+the limit before buffering the body, hands complete messages to the factory's dispatcher one at a
+time (responses go out in request order), applies backpressure when a client pipelines too much,
+and closes idle connections. Identity is established once, after the TLS handshake.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Callable
+
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import IHandshakeListener
+from twisted.internet.protocol import Factory, Protocol
+from kmipd.log import Logger
+from twisted.protocols.policies import TimeoutMixin
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from .dispatch import Caller, Reply
+from .limits import Limits
+from .spec import ResultReason, Tag
+from .ttlv import ItemType, peek_header
+
+if TYPE_CHECKING:
+    from .dispatch import Dispatcher
+
+_log = Logger()
+_STRUCTURE = int(ItemType.STRUCTURE)
+_REQUEST = int(Tag.REQUEST_MESSAGE)
+
+Identify = Callable[[object], Deferred]
+"""Given the peer certificate (or C{None}), fire with a L{Caller} or fail to refuse the client."""
+
+
+@implementer(IHandshakeListener)
+class KMIPProtocol(Protocol, TimeoutMixin):
+    """One client connection."""
+
+    factory: KMIPServerFactory
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._queue: list[bytes] = []
+        self._busy = False
+        self._paused = False
+        self._closing = False
+        self.caller: Caller | None = None
+        self._tls = False
+
+    # Connection lifecycle ------------------------------------------------------------------
+
+    def connectionMade(self) -> None:
+        self.factory.connections.add(self)
+        self.callLater = self.factory.clock.callLater  # TimeoutMixin uses self.callLater
+        self.setTimeout(self.factory.limits.idle_timeout)
+        self._tls = self.factory.tls
+        if not self._tls:
+            self._identify(None)
+
+    def handshakeCompleted(self) -> None:
+        """TLS is up: read the client certificate and establish the caller's identity."""
+        self._identify(self.transport.getPeerCertificate())
+
+    def _identify(self, certificate: object) -> None:
+        d = self.factory.identify(certificate)
+
+        def ok(caller: Caller) -> None:
+            self.caller = caller
+            self._next()
+
+        def refused(failure: Failure) -> None:
+            _log.info("refusing client {peer}: {reason}", peer=str(self.transport.getPeer()),
+                      reason=failure.getErrorMessage())
+            self._closing = True
+            self.transport.loseConnection()
+
+        d.addCallbacks(ok, refused)
+
+    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
+        self.factory.connections.discard(self)
+        self.setTimeout(None)
+        self._closing = True
+        self._queue.clear()
+
+    def timeoutConnection(self) -> None:
+        _log.info("closing idle connection from {peer}", peer=str(self.transport.getPeer()))
+        self._closing = True
+        self.transport.abortConnection()
+
+    # Framing --------------------------------------------------------------------------------
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._closing:
+            return
+        self.resetTimeout()
+        buf = self._buffer
+        buf += data
+        limit = self.factory.limits.max_message_size
+        offset = 0
+        while len(buf) - offset >= 8:
+            tag, typ, length = peek_header(buf, offset)
+            if tag != _REQUEST or typ != _STRUCTURE:
+                self._reject(ResultReason.INVALID_MESSAGE, "stream does not start with a Request Message")
+                return
+            total = 8 + length
+            if total > limit:
+                self._reject(ResultReason.INVALID_MESSAGE,
+                             f"request of {total} bytes exceeds the limit of {limit} bytes")
+                return
+            if len(buf) - offset < total:
+                break
+            self._queue.append(bytes(buf[offset:offset + total]))
+            offset += total
+        if offset:
+            del buf[:offset]
+        if len(self._queue) > self.factory.limits.max_pipelined and not self._paused:
+            self._paused = True
+            self.transport.pauseProducing()
+        self._next()
+
+    def _reject(self, reason: int, message: str) -> None:
+        """Answer an unframeable stream with one error response, then close."""
+        _log.info("rejecting stream from {peer}: {message}", peer=str(self.transport.getPeer()), message=message)
+        self._closing = True
+        self._buffer.clear()
+        self._queue.clear()
+        self.transport.write(self.factory.dispatcher.error_reply((1, 0), int(self.factory.clock.seconds()),
+                                                              reason, message).data)
+        self.transport.loseConnection()
+
+    # Dispatch, one message at a time ----------------------------------------------------------
+
+    def _next(self) -> None:
+        if self._busy or not self._queue or self.caller is None or self._closing:
+            return
+        self._busy = True
+        data = self._queue.pop(0)
+        if self._paused and len(self._queue) <= self.factory.limits.max_pipelined // 2:
+            self._paused = False
+            self.transport.resumeProducing()
+        started = time.perf_counter()
+        d = self.factory.dispatcher.handle(data, self.caller)
+        d.addCallback(self._replied, started)
+        d.addErrback(self._crashed)
+
+    def _replied(self, reply: Reply, started: float) -> None:
+        self._busy = False
+        _log.info(
+            "{client} {operation} -> {result_status}",
+            client=self.caller.identity if self.caller else None,
+            operation=",".join(reply.operations) or "none",
+            result_status=reply.status,
+            version=reply.version,
+            duration=time.perf_counter() - started,
+        )
+        if self._closing:
+            return
+        self.transport.write(reply.data)
+        if reply.close:
+            self._closing = True
+            self.transport.loseConnection()
+            return
+        self._next()
+
+    def _crashed(self, failure: Failure) -> None:
+        _log.failure("dispatcher crashed; closing connection", failure)
+        self._busy = False
+        self._closing = True
+        self.transport.abortConnection()
+
+
+def _no_identity(certificate: object) -> Deferred:
+    return succeed(Caller(None))
+
+
+class KMIPServerFactory(Factory):
+    """Builds L{KMIPProtocol}s sharing one dispatcher, limits, clock and identity function."""
+
+    protocol = KMIPProtocol
+
+    def __init__(self, dispatcher: Dispatcher, *, limits: Limits | None = None, clock=None,
+                 identify: Identify = _no_identity, tls: bool = True) -> None:
+        from twisted.internet import reactor
+
+        self.dispatcher = dispatcher
+        self.limits = limits or dispatcher.limits
+        self.clock = clock if clock is not None else reactor
+        self.identify = identify
+        self.tls = tls
+        self.connections: set[KMIPProtocol] = set()

@@ -1,0 +1,166 @@
+# -*- test-case-name: tests.test_service -*-
+"""The composition root and embedding API: L{KMIPService}.
+
+C{KMIPService(config)} owns every resource with a lifecycle: the operation thread pool, the
+object store, the policy directory watcher, the SLUGS HTTP client and the listening endpoints.
+A C{.tac} file or another Twisted application attaches it with C{setServiceParent}; C{twistd kmip}
+builds it through L{kmipd.tap.makeService}. Blocking start-up work (development PKI, master key,
+schema check, first policy scan) happens in the constructor, before the reactor serves.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from twisted.application.service import MultiService
+from twisted.internet.defer import Deferred, DeferredList, fail, maybeDeferred, succeed
+from twisted.internet.endpoints import serverFromString
+from twisted.internet.interfaces import IListeningPort
+from kmipd.log import Logger
+
+from ._version import __version__
+from .auth.chain import AuthenticationFailed, build_auth_chain
+from .config import Config
+from .context import ServerInfo
+from .dispatch import Caller, Dispatcher
+from .limits import Limits
+from .policy.model import PolicyEngine
+from .protocol import KMIPServerFactory
+from .threads import ThreadPoolService
+from .tls import IdentityError, build_server_tls_options, identity_from_certificate, wrap_factory
+
+_log = Logger()
+
+
+class KMIPService(MultiService):
+    """A complete KMIP server.
+
+    @param config: the configuration (see L{kmipd.config.load_config}).
+    @param reactor: the reactor (injectable for tests).
+    @param store: an L{kmipd.store.interface.ObjectStore} to use instead of the configured database.
+    @param tls: serve TLS (always, except in tests that speak plain TTLV).
+    @ivar ports: the listening ports once started.
+    """
+
+    def __init__(self, config: Config, *, reactor: Any = None, store: Any = None, tls: bool = True,
+                 http_client: Any = None) -> None:
+        super().__init__()
+        if reactor is None:
+            from twisted.internet import reactor as _reactor
+
+            reactor = _reactor
+        self.reactor = reactor
+        if tls:
+            from .devcerts import config_with_dev_pki
+
+            config = config_with_dev_pki(config)
+        self.config = config
+        self.limits = Limits(max_message_size=config.max_message_size, max_depth=config.max_depth,
+                             max_batch_count=config.max_batch_count, idle_timeout=config.idle_timeout)
+        self.ports: list[IListeningPort] = []
+
+        self.pool = ThreadPoolService(reactor, "kmipd-operations", config.thread_pool_size)
+        self.pool.setServiceParent(self)
+
+        self.store = store if store is not None else self._open_store(config)
+        self.policy = PolicyEngine()
+        if config.policy_path:
+            from .policy.reloader import PolicyDirectoryWatcher
+
+            watcher = PolicyDirectoryWatcher(self.policy, config.policy_path, reactor, self.pool.run,
+                                             interval=config.policy_reload_interval)
+            watcher.load_initial()
+            watcher.setServiceParent(self)
+
+        self._http_pool = None
+        if config.enabled_slugs and http_client is None:
+            import treq
+            from twisted.web.client import Agent, HTTPConnectionPool
+
+            self._http_pool = HTTPConnectionPool(reactor, persistent=True)
+            http_client = treq.client.HTTPClient(Agent(reactor, pool=self._http_pool))
+        self.auth = build_auth_chain(config.slugs, http_client, reactor, timeout=config.slugs_timeout,
+                                     cache_ttl=config.slugs_cache_ttl)
+
+        credentials = None
+        if config.credentials_path:
+            from .auth.credentials import CredentialStore
+            from .auth.request import CredentialChecker
+
+            credentials = CredentialChecker(CredentialStore.load(config.credentials_path))
+
+        self.dispatcher = Dispatcher(store=self.store, run_blocking=self.pool.run, policy=self.policy,
+                                     limits=self.limits, seconds=reactor.seconds,
+                                     server=ServerInfo(version=__version__), credentials=credentials)
+        self.factory = KMIPServerFactory(self.dispatcher, limits=self.limits, clock=reactor,
+                                         identify=self.identify, tls=tls)
+        self._listen_factory = (wrap_factory(self.factory, build_server_tls_options(config)) if tls
+                                else self.factory)
+
+    @staticmethod
+    def _open_store(config: Config) -> Any:
+        from .store.masterkey import load_or_create_master_key
+        from .store.sql import SQLObjectStore
+
+        url = config.effective_database_url
+        if url.startswith("sqlite:///"):
+            os.makedirs(os.path.dirname(os.path.abspath(url[len("sqlite:///"):])) or ".", exist_ok=True)
+        os.makedirs(config.data_dir, mode=0o700, exist_ok=True)
+        key = load_or_create_master_key(config.effective_master_key_path)
+        return SQLObjectStore(url, key, pool_size=config.db_pool_size)
+
+    def identify(self, certificate: Any) -> Deferred[Caller]:
+        """The caller behind a connection: certificate CN, then third-party authentication."""
+        if certificate is None:
+            if self.factory.tls:
+                return fail(IdentityError("the client presented no certificate"))
+            return succeed(Caller(None))
+        try:
+            name = identity_from_certificate(certificate, self.config.enable_tls_client_auth)
+        except IdentityError as e:
+            return fail(e)
+        d = self.auth.authenticate(name)
+        d.addCallback(lambda identity: Caller(identity.name, identity.groups))
+
+        def refused(failure: Any) -> Any:
+            failure.trap(AuthenticationFailed)
+            _log.warn("authentication failed for {client}: {reason}", client=name,
+                      reason=failure.getErrorMessage())
+            return failure
+
+        d.addErrback(refused)
+        return d
+
+    # Service lifecycle ----------------------------------------------------------------------
+
+    def privilegedStartService(self) -> None:
+        """Bind the endpoints (possibly privileged ports) and fail loudly if one cannot be bound."""
+        super().privilegedStartService()
+        errors: list[Any] = []
+        for description in self.config.effective_listen:
+            d = serverFromString(self.reactor, description).listen(self._listen_factory)
+            d.addCallbacks(self.ports.append, errors.append)
+        if errors:
+            for port in self.ports:
+                port.stopListening()
+            errors[0].raiseException()
+        for port in self.ports:
+            _log.info("kmipd listening on {address}", address=str(port.getHost()))
+
+    def startService(self) -> None:
+        if not self.ports:
+            self.privilegedStartService()
+        super().startService()
+
+    def stopService(self) -> Deferred[None]:
+        stops = [maybeDeferred(port.stopListening) for port in self.ports]
+        self.ports = []
+        for protocol in list(self.factory.connections):
+            protocol.transport.loseConnection()
+        d = DeferredList(stops)
+        d.addCallback(lambda _: super(KMIPService, self).stopService())
+        if self._http_pool is not None:
+            d.addCallback(lambda _: self._http_pool.closeCachedConnections())
+        d.addCallback(lambda _: self.store.close())
+        return d

@@ -1,0 +1,39 @@
+"""Storage: the L{ObjectStore} seam, its SQL implementation and its in-memory twin."""
+
+from .interface import (
+    AttributeFilter,
+    Candidate,
+    ConcurrentUpdateError,
+    LocateQuery,
+    ObjectStore,
+    RangeFilter,
+    SchemaError,
+    StoreError,
+    StoreTransaction,
+)
+from .masterkey import (
+    MasterKeyError,
+    load_master_key,
+    load_or_create_master_key,
+    rotate_master_key,
+)
+from .memory import MemoryObjectStore
+from .sql import SQLObjectStore
+
+__all__ = [
+    "AttributeFilter",
+    "Candidate",
+    "ConcurrentUpdateError",
+    "LocateQuery",
+    "MasterKeyError",
+    "MemoryObjectStore",
+    "ObjectStore",
+    "RangeFilter",
+    "SQLObjectStore",
+    "SchemaError",
+    "StoreError",
+    "StoreTransaction",
+    "load_master_key",
+    "load_or_create_master_key",
+    "rotate_master_key",
+]

@@ -1,0 +1,484 @@
+# -*- test-case-name: tests.store.test_sql,tests.store.test_contract -*-
+"""SQLObjectStore: the L{ObjectStore} on SQLAlchemy 2.x Core (SQLite, PostgreSQL, MariaDB/MySQL).
+
+Blocking: the service calls it from the database thread pool. One L{SQLObjectStore.transaction}
+is one database connection and transaction (commit on normal exit, rollback on exception);
+L{_SQLTransaction.savepoint} is a nested transaction (C{SAVEPOINT}).
+
+Concurrency is optimistic: every object row has a C{revision}; C{save()} updates the row only
+if its revision is still the one the object was read at, and otherwise raises
+L{ConcurrentUpdateError} (retry the whole transaction). Deadlocks, serialization failures and
+SQLite C{database is locked} are reported as L{ConcurrentUpdateError} too. C{get(uid,
+for_update=True)} additionally takes a row lock (C{SELECT ... FOR UPDATE}) on PostgreSQL and
+MariaDB, so a read-modify-write holds the row until commit; on SQLite it is a plain read
+(SQLite serialises writers itself). PostgreSQL and MariaDB run at READ COMMITTED.
+
+SQLite: WAL journal, C{foreign_keys=ON}, a 30 s busy timeout, a connection pool (one
+connection per concurrent transaction). pysqlite starts the database transaction at the first
+write, so reads before it see the latest committed data and the revision check decides;
+a savepoint first takes the write lock (C{BEGIN IMMEDIATE}) so that releasing it can never
+commit the outer transaction early.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from kmipd.log import Logger
+
+from ..objects import ManagedObject
+from ..ttlv import Item, decode, encode
+from .interface import (
+    Candidate,
+    ConcurrentUpdateError,
+    LocateQuery,
+    SchemaError,
+    StoreError,
+)
+from .masterkey import MASTER_KEY_SIZE, MasterKeyError, seal, unseal
+from .models import (
+    attributes_table,
+    index_columns,
+    is_partial_name,
+    match_key,
+    name_value_key,
+    objects_table,
+)
+
+__all__ = ["DESTROYED_STATES", "SQLObjectStore", "create_store_engine", "safe_url"]
+
+_log = Logger()
+
+#: C{State} values counted as "destroyed storage" by Locate (Destroyed, Destroyed Compromised).
+DESTROYED_STATES = (5, 6)
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_UINT64 = 2**64 - 1
+
+
+def safe_url(url: str) -> str:
+    """C{url} with any password masked, for messages and logs."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except (sa.exc.ArgumentError, ValueError):
+        return "<unparseable database URL>"
+
+
+def create_store_engine(url: str, *, pool_size: int = 4, echo: bool = False) -> Engine:
+    """An engine configured for kmipd (SQLite pragmas, READ COMMITTED, pool sizing).
+
+    @raise StoreError: the URL is malformed or names a driver that is not installed.
+    """
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError as e:
+        raise StoreError(f"bad database URL {url!r}: {e}") from None
+    backend = parsed.get_backend_name()
+    kwargs: dict[str, Any] = {"echo": echo}
+    if backend == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_timeout=60)
+    else:
+        kwargs.update(
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            isolation_level="READ COMMITTED",
+        )
+    try:
+        engine = sa.create_engine(parsed, **kwargs)
+    except (ImportError, sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as e:
+        raise StoreError(f"cannot use database URL {safe_url(url)}: {e}") from None
+    if backend == "sqlite":
+        event.listen(engine, "connect", _sqlite_on_connect)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+    finally:
+        cursor.close()
+
+
+def _is_retryable(exc: sa.exc.DBAPIError) -> bool:
+    """Deadlock / serialization failure / lock timeout / SQLite busy."""
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if sqlstate in ("40001", "40P01", "55P03"):
+        return True
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int) and args[0] in (1205, 1213):  # MySQL lock timeout, deadlock
+        return True
+    text = str(orig).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+
+@contextmanager
+def _db_errors(what: str) -> Iterator[None]:
+    """Translate SQLAlchemy errors raised while doing C{what} into L{StoreError}s."""
+    try:
+        yield
+    except sa.exc.DBAPIError as e:
+        detail = str(e.orig).strip().splitlines()[0] if e.orig is not None else type(e).__name__
+        if _is_retryable(e):
+            raise ConcurrentUpdateError(f"{what}: conflicting transaction ({detail}); retry") from None
+        raise StoreError(f"{what} failed: {detail}") from None
+    except sa.exc.SQLAlchemyError as e:
+        raise StoreError(f"{what} failed: {e}") from None
+
+
+def _decode_value(blob: bytes) -> Item:
+    return decode(blob)
+
+
+class _SQLTransaction:
+    """One database transaction (see L{kmipd.store.interface.StoreTransaction})."""
+
+    def __init__(self, conn: Connection, master_key: bytes) -> None:
+        self._conn = conn
+        self._key = master_key
+        self._dialect = conn.dialect.name
+
+    # -- helpers ---------------------------------------------------------------
+    def _object_values(self, obj: ManagedObject) -> dict[str, Any]:
+        material = None
+        if obj.material is not None:
+            material = seal(self._key, encode(obj.material), obj.uid.encode("utf-8"))
+        policy = obj.policy_name
+        state = obj.state
+        return {
+            "object_type": int(obj.object_type),
+            "owner": obj.owner,
+            "policy_name": policy if isinstance(policy, str) else None,
+            "state": state if isinstance(state, int) else None,
+            "created": int(obj.created),
+            "material": material,
+        }
+
+    def _insert_attributes(self, object_id: int, obj: ManagedObject) -> None:
+        rows = []
+        for name, values in obj.attributes.items():
+            for position, item in enumerate(values):
+                row = index_columns(name, item)
+                row["object_id"] = object_id
+                row["position"] = position
+                rows.append(row)
+        if rows:
+            self._conn.execute(attributes_table.insert(), rows)
+
+    # -- StoreTransaction ------------------------------------------------------
+    def new_uid(self) -> str:
+        """A fresh Unique Identifier (a uuid4 string)."""
+        return str(uuid.uuid4())
+
+    def add(self, obj: ManagedObject) -> None:
+        """Insert C{obj}; sets C{obj.sequence} and C{obj.revision} (1).
+
+        @raise StoreError: an object with this uid exists.
+        """
+        if not obj.uid:
+            raise StoreError("cannot add an object without a unique identifier")
+        values = self._object_values(obj)
+        values.update(uid=obj.uid, archived=False, revision=1)
+        duplicate = f"an object with unique identifier {obj.uid!r} already exists"
+        with _db_errors(f"adding object {obj.uid}"):
+            # Check first: a failed INSERT would abort the whole transaction on PostgreSQL.
+            if self._conn.execute(
+                sa.select(objects_table.c.id).where(objects_table.c.uid == obj.uid)
+            ).first() is not None:
+                raise StoreError(duplicate)
+            try:
+                result = self._conn.execute(objects_table.insert().values(**values))
+            except sa.exc.IntegrityError:
+                raise StoreError(duplicate) from None
+            object_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+            self._insert_attributes(object_id, obj)
+        obj.sequence = object_id
+        obj.revision = 1
+
+    def get(self, uid: str, *, for_update: bool = False) -> ManagedObject | None:
+        """The object C{uid} (a fresh copy) or C{None}; C{for_update} row-locks it (not SQLite)."""
+        o = objects_table
+        stmt = sa.select(
+            o.c.id, o.c.object_type, o.c.owner, o.c.created, o.c.revision, o.c.material
+        ).where(o.c.uid == uid)
+        if for_update and self._dialect != "sqlite":
+            stmt = stmt.with_for_update()
+        with _db_errors(f"reading object {uid}"):
+            row = self._conn.execute(stmt).first()
+            if row is None:
+                return None
+            a = attributes_table
+            attr_rows = self._conn.execute(
+                sa.select(a.c.name, a.c.value).where(a.c.object_id == row.id).order_by(a.c.id)
+            ).all()
+        attributes: dict[str, list[Item]] = {}
+        for name, value in attr_rows:
+            attributes.setdefault(name, []).append(_decode_value(value))
+        material = None
+        if row.material is not None:
+            try:
+                material = decode(unseal(self._key, row.material, uid.encode("utf-8")))
+            except MasterKeyError as e:
+                raise StoreError(f"cannot open the material of object {uid}: {e}") from None
+        return ManagedObject(
+            uid=uid,
+            object_type=row.object_type,
+            owner=row.owner,
+            attributes=attributes,
+            material=material,
+            created=row.created,
+            sequence=row.id,
+            revision=row.revision,
+        )
+
+    def save(self, obj: ManagedObject) -> None:
+        """Write back C{obj} (read with C{get}); bumps C{obj.revision}.
+
+        @raise ConcurrentUpdateError: the stored revision is no longer C{obj.revision}.
+        @raise StoreError: the object does not exist.
+        """
+        o = objects_table
+        with _db_errors(f"saving object {obj.uid}"):
+            row = self._conn.execute(sa.select(o.c.id).where(o.c.uid == obj.uid)).first()
+            if row is None:
+                raise StoreError(f"no object with unique identifier {obj.uid!r} to save")
+            result = self._conn.execute(
+                sa.update(o)
+                .where(o.c.id == row.id, o.c.revision == obj.revision)
+                .values(revision=o.c.revision + 1, **self._object_values(obj))
+            )
+            if result.rowcount != 1:
+                raise ConcurrentUpdateError(
+                    f"object {obj.uid} changed since revision {obj.revision} was read; retry"
+                )
+            self._conn.execute(sa.delete(attributes_table).where(attributes_table.c.object_id == row.id))
+            self._insert_attributes(row.id, obj)
+        obj.revision += 1
+
+    def remove(self, uid: str) -> None:
+        """Delete the object C{uid} and its attributes.
+
+        @raise StoreError: there is no such object.
+        """
+        o = objects_table
+        with _db_errors(f"removing object {uid}"):
+            row = self._conn.execute(sa.select(o.c.id).where(o.c.uid == uid)).first()
+            if row is None:
+                raise StoreError(f"no object with unique identifier {uid!r} to remove")
+            self._conn.execute(sa.delete(attributes_table).where(attributes_table.c.object_id == row.id))
+            self._conn.execute(sa.delete(o).where(o.c.id == row.id))
+
+    def set_archived(self, uid: str, archived: bool) -> None:
+        """Mark C{uid} archived (or back on-line); does not change its revision."""
+        o = objects_table
+        with _db_errors(f"archiving object {uid}"):
+            result = self._conn.execute(sa.update(o).where(o.c.uid == uid).values(archived=bool(archived)))
+        if result.rowcount != 1:
+            raise StoreError(f"no object with unique identifier {uid!r}")
+
+    def is_archived(self, uid: str) -> bool:
+        """Whether C{uid} is archived."""
+        o = objects_table
+        with _db_errors(f"reading object {uid}"):
+            row = self._conn.execute(sa.select(o.c.archived).where(o.c.uid == uid)).first()
+        if row is None:
+            raise StoreError(f"no object with unique identifier {uid!r}")
+        return bool(row.archived)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested transaction: an exception inside rolls back only what was done inside."""
+        if self._dialect == "sqlite":
+            dbapi = self._conn.connection.dbapi_connection
+            if dbapi is not None and not dbapi.in_transaction:
+                with _db_errors("starting a transaction"):
+                    self._conn.exec_driver_sql("BEGIN IMMEDIATE")
+        with _db_errors("starting a savepoint"):
+            nested = self._conn.begin_nested()
+        try:
+            yield
+        except BaseException:
+            if nested.is_active:
+                with _db_errors("rolling back a savepoint"):
+                    nested.rollback()
+            raise
+        else:
+            if nested.is_active:
+                with _db_errors("releasing a savepoint"):
+                    nested.commit()
+
+    def locate(self, query: LocateQuery) -> list[Candidate]:
+        """Objects matching every criterion of C{query}, newest (highest sequence) first."""
+        stmt = self._locate_statement(query)
+        if stmt is None:
+            return []
+        with _db_errors("locating objects"):
+            rows = self._conn.execute(stmt).all()
+        return [Candidate(r.uid, r.object_type, r.owner, r.policy_name) for r in rows]
+
+    def _locate_statement(self, query: LocateQuery) -> sa.Select[Any] | None:
+        o, a = objects_table, attributes_table
+        stmt = sa.select(o.c.uid, o.c.object_type, o.c.owner, o.c.policy_name)
+        if query.object_types:
+            stmt = stmt.where(o.c.object_type.in_([int(t) for t in query.object_types]))
+        if query.states:
+            stmt = stmt.where(o.c.state.in_([int(s) for s in query.states]))
+        storage = _storage_condition(query)
+        if storage is False:
+            return None
+        if storage is not True:
+            stmt = stmt.where(storage)
+        for f in query.attributes:
+            sub = sa.select(a.c.object_id).where(a.c.name == f.name)
+            if f.value is None:
+                pass
+            elif f.mask:
+                if not isinstance(f.value.value, int) or isinstance(f.value.value, bool):
+                    raise StoreError(f"mask filter on {f.name!r} needs an integer value")
+                mask = int(f.value.value)
+                rhs = mask & _UINT64 if self._dialect in ("mysql", "mariadb") else mask
+                sub = sub.where(a.c.int_value.op("&")(sa.literal(mask, sa.BigInteger)) == rhs)
+            elif f.name == "Name" and is_partial_name(f.value):
+                sub = sub.where(a.c.alt_key == name_value_key(f.value))
+            else:
+                sub = sub.where(a.c.match_key == match_key(f.value))
+            stmt = stmt.where(o.c.id.in_(sub))
+        for r in query.ranges:
+            sub = sa.select(a.c.object_id).where(a.c.name == r.name, a.c.int_value.is_not(None))
+            if r.low is not None:
+                sub = sub.where(a.c.int_value >= int(r.low))
+            if r.high is not None:
+                sub = sub.where(a.c.int_value <= int(r.high))
+            stmt = stmt.where(o.c.id.in_(sub))
+        return stmt.order_by(o.c.id.desc())
+
+
+def _storage_condition(query: LocateQuery) -> Any:
+    """The Storage Status Mask condition: C{True} (no condition), C{False} (nothing), or SQL."""
+    if query.include_archived and query.include_online and query.include_destroyed:
+        return True
+    o = objects_table
+    destroyed = sa.func.coalesce(o.c.state, 0).in_(DESTROYED_STATES)
+    parts = []
+    if query.include_archived:
+        parts.append(o.c.archived.is_(sa.true()))
+    if query.include_online:
+        parts.append(sa.and_(o.c.archived.is_(sa.false()), sa.not_(destroyed)))
+    if query.include_destroyed:
+        parts.append(sa.and_(o.c.archived.is_(sa.false()), destroyed))
+    if not parts:
+        return False
+    return sa.or_(*parts)
+
+
+class SQLObjectStore:
+    """The L{ObjectStore} on a SQL database (see the module docstring).
+
+    Opening checks the schema revision: a brand-new database (no kmipd tables) is initialised;
+    a missing, older or unknown revision raises L{SchemaError}.
+    """
+
+    def __init__(self, url: str, master_key: bytes, *, pool_size: int = 4, echo: bool = False) -> None:
+        if not isinstance(master_key, (bytes, bytearray)) or len(master_key) != MASTER_KEY_SIZE:
+            raise StoreError(f"the master key must be {MASTER_KEY_SIZE} bytes")
+        self.url = url
+        self._key = bytes(master_key)
+        self._engine = create_store_engine(url, pool_size=pool_size, echo=echo)
+        try:
+            self._check_schema()
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for tests and tools)."""
+        return self._engine
+
+    def _check_schema(self) -> None:
+        from .migrations import (
+            VERSION_TABLE,
+            current_revision,
+            head_revision,
+            known_revisions,
+        )
+
+        head = head_revision()
+        where = f"database at {safe_url(self.url)}"
+        with _db_errors(f"opening {where}"), self._engine.connect() as conn:
+            tables = set(sa.inspect(conn).get_table_names())
+            fresh = not ({VERSION_TABLE, objects_table.name, attributes_table.name} & tables)
+            revision = None if fresh else current_revision(conn)
+        if fresh:
+            try:
+                self.create_schema()
+                _log.info("Initialised a new kmipd database at {url}", url=safe_url(self.url))
+                return
+            except StoreError:
+                # Another process may have initialised it at the same moment: check again.
+                with _db_errors(f"opening {where}"), self._engine.connect() as conn:
+                    revision = current_revision(conn)
+                if revision != head:
+                    raise
+        if revision == head:
+            return
+        if revision is None:
+            raise SchemaError(
+                f"{where} has kmipd tables but no schema revision, this kmipd needs {head}: "
+                "run `kmipd-admin db upgrade` (or restore the version table)"
+            )
+        if revision in known_revisions():
+            raise SchemaError(
+                f"{where} has schema revision {revision}, this kmipd needs {head}: "
+                "run `kmipd-admin db upgrade`"
+            )
+        raise SchemaError(
+            f"{where} has schema revision {revision}, this kmipd needs {head}: "
+            f"run `kmipd-admin db upgrade` ({revision} is unknown to this kmipd: was the database "
+            "upgraded by a newer version?)"
+        )
+
+    def create_schema(self) -> None:
+        """Create (or upgrade) the schema to this kmipd's revision via the migrations."""
+        from .migrations import upgrade
+
+        with _db_errors(f"initialising database at {safe_url(self.url)}"), self._engine.begin() as conn:
+            upgrade(self.url, connection=conn)
+
+    @contextmanager
+    def transaction(self) -> Iterator[_SQLTransaction]:
+        """One transaction: commit on normal exit, roll back on exception."""
+        with _db_errors("opening a database connection"):
+            conn = self._engine.connect()
+        try:
+            with _db_errors("starting a transaction"):
+                trans = conn.begin()
+            try:
+                yield _SQLTransaction(conn, self._key)
+            except BaseException:
+                if trans.is_active:
+                    try:
+                        trans.rollback()
+                    except sa.exc.SQLAlchemyError:
+                        _log.failure("Rolling back a store transaction failed")
+                raise
+            else:
+                with _db_errors("committing a transaction"):
+                    trans.commit()
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self._engine.dispose()

@@ -1,0 +1,80 @@
+# -*- test-case-name: tests.test_tap -*-
+"""C{twistd kmip}: command-line options and the service maker."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from twisted.python import usage
+
+from .config import ConfigError, load_config
+from .log import set_level
+
+
+class Options(usage.Options):
+    """Options for C{twistd kmip}; each overrides the configuration file."""
+
+    synopsis = "[options]"
+    longdesc = (
+        "Run the kmipd KMIP server. With no options it listens on 127.0.0.1:5696 with a SQLite "
+        "database and a generated development PKI in its data directory."
+    )
+    optParameters = [
+        ["config", "c", None, "Path to a PyKMIP-style server.conf."],
+        ["data-dir", "d", None, "Data directory (database, master key, development PKI)."],
+        ["database-url", None, None, "SQLAlchemy database URL (default: SQLite in the data directory)."],
+        ["policy-path", None, None, "Directory of JSON operation policy files (hot reloaded)."],
+        ["logging-level", None, None, "DEBUG, INFO, WARNING, ERROR or CRITICAL."],
+        ["thread-pool-size", None, None, "Operation thread pool size."],
+        ["idle-timeout", None, None, "Seconds before an idle connection is closed."],
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self["listen"] = []
+
+    def opt_listen(self, description: str) -> None:
+        """Listen on a Twisted endpoint description (repeatable), e.g. tcp:5696:interface=\\:\\:."""
+        if description.split(":", 1)[0].lower() in ("ssl", "tls"):
+            raise usage.UsageError("--listen takes a plain endpoint (tcp:..., unix:...); kmipd adds TLS itself")
+        self["listen"].append(description)
+
+    opt_l = opt_listen
+
+    def postOptions(self) -> None:
+        overrides: dict[str, Any] = {}
+        for option, field in (("data-dir", "data_dir"), ("database-url", "database_url"),
+                              ("policy-path", "policy_path"), ("logging-level", "logging_level"),
+                              ("thread-pool-size", "thread_pool_size"), ("idle-timeout", "idle_timeout")):
+            if self[option] is not None:
+                overrides[field] = self[option]
+        if self["listen"]:
+            overrides["listen"] = tuple(self["listen"])
+        try:
+            self["configuration"] = load_config(self["config"], overrides)
+        except ConfigError as e:
+            raise usage.UsageError(str(e))
+
+
+def makeService(options: Options) -> Any:
+    """Build the L{kmipd.service.KMIPService} for C{options}; configuration errors exit non-zero."""
+    from .service import KMIPService
+    from .store.interface import StoreError
+
+    config = options["configuration"]
+    set_level(config.logging_level)
+    try:
+        service = KMIPService(config)
+    except (ConfigError, StoreError) as e:
+        sys.stderr.write(f"kmipd: {e}\n")
+        raise SystemExit(1)
+    if config.uses_dev_pki:
+        from .devcerts import ensure_dev_pki
+
+        pki = ensure_dev_pki(config.data_dir)
+        sys.stderr.write(
+            "kmipd: development PKI in {d}\n  CA certificate:     {ca}\n  client certificate: {cc}\n"
+            "  client key:         {ck}\n".format(d=pki.directory, ca=pki.ca_cert, cc=pki.client_cert,
+                                                   ck=pki.client_key))
+    return service

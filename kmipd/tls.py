@@ -1,0 +1,363 @@
+# -*- test-case-name: tests.test_tls -*-
+"""
+Mutual TLS for kmipd: server options from the configuration, factory wrapping
+and the client identity taken from the peer certificate.
+
+Twisted's C{ssl:} endpoint cannot require client certificates, so kmipd
+listens on plain endpoints and wraps its factory in L{TLSMemoryBIOFactory}
+with L{CertificateOptions} whose C{trustRoot} is the configured CA.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
+from OpenSSL import SSL, crypto
+from twisted.internet.interfaces import IProtocolFactory
+from twisted.internet.ssl import (
+    AcceptableCiphers,
+    Certificate,
+    CertificateOptions,
+    TLSVersion,
+    trustRootFromCertificates,
+)
+from twisted.protocols.tls import TLSMemoryBIOFactory
+
+from kmipd.config import Config, ConfigError
+from kmipd.log import Logger
+
+__all__ = [
+    "DEFAULT_CIPHERS",
+    "IANA_TO_OPENSSL",
+    "TLS13_SUITES",
+    "IdentityError",
+    "build_server_tls_options",
+    "identity_from_certificate",
+    "openssl_cipher_list",
+    "wrap_factory",
+]
+
+_log = Logger()
+
+#: TLS 1.3 suites: OpenSSL configures these apart from the cipher list and
+#: always enables them, so naming them is accepted and changes nothing.
+TLS13_SUITES: frozenset[str] = frozenset(
+    {
+        "TLS_AES_128_GCM_SHA256",
+        "TLS_AES_256_GCM_SHA384",
+        "TLS_CHACHA20_POLY1305_SHA256",
+        "TLS_AES_128_CCM_SHA256",
+        "TLS_AES_128_CCM_8_SHA256",
+    }
+)
+
+#: IANA cipher suite name -> OpenSSL name (TLS 1.3 names map to themselves).
+IANA_TO_OPENSSL: dict[str, str] = {
+    # TLS 1.2 suites PyKMIP knows (kmip/services/auth.py).
+    "TLS_RSA_WITH_AES_256_CBC_SHA256": "AES256-SHA256",
+    "TLS_RSA_WITH_AES_128_CBC_SHA256": "AES128-SHA256",
+    "TLS_DH_DSS_WITH_AES_128_CBC_SHA256": "DH-DSS-AES128-SHA256",
+    "TLS_DH_RSA_WITH_AES_128_CBC_SHA256": "DH-RSA-AES128-SHA256",
+    "TLS_DHE_DSS_WITH_AES_128_CBC_SHA256": "DHE-DSS-AES128-SHA256",
+    "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256": "DHE-RSA-AES128-SHA256",
+    "TLS_DH_DSS_WITH_AES_256_CBC_SHA256": "DH-DSS-AES256-SHA256",
+    "TLS_DH_RSA_WITH_AES_256_CBC_SHA256": "DH-RSA-AES256-SHA256",
+    "TLS_DHE_DSS_WITH_AES_256_CBC_SHA256": "DHE-DSS-AES256-SHA256",
+    "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256": "DHE-RSA-AES256-SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256": "ECDHE-ECDSA-AES128-SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384": "ECDHE-ECDSA-AES256-SHA384",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256": "ECDHE-RSA-AES128-SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384": "ECDHE-RSA-AES256-SHA384",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256": "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384": "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "TLS_ECDH_ECDSA_WITH_AES_128_CBC_SHA256": "ECDH-ECDSA-AES128-SHA256",
+    "TLS_ECDH_ECDSA_WITH_AES_256_CBC_SHA384": "ECDH-ECDSA-AES256-SHA384",
+    "TLS_ECDH_RSA_WITH_AES_128_CBC_SHA256": "ECDH-RSA-AES128-SHA256",
+    "TLS_ECDH_RSA_WITH_AES_256_CBC_SHA384": "ECDH-RSA-AES256-SHA384",
+    "TLS_RSA_WITH_AES_128_CBC_SHA": "AES128-SHA",
+    "TLS_RSA_WITH_AES_256_CBC_SHA": "AES256-SHA",
+    "TLS_DH_DSS_WITH_AES_128_CBC_SHA": "DH-DSS-AES128-SHA",
+    "TLS_DH_RSA_WITH_AES_128_CBC_SHA": "DH-RSA-AES128-SHA",
+    "TLS_DHE_DSS_WITH_AES_128_CBC_SHA": "DHE-DSS-AES128-SHA",
+    "TLS_DHE_RSA_WITH_AES_128_CBC_SHA": "DHE-RSA-AES128-SHA",
+    "TLS_DH_DSS_WITH_AES_256_CBC_SHA": "DH-DSS-AES256-SHA",
+    "TLS_DH_RSA_WITH_AES_256_CBC_SHA": "DH-RSA-AES256-SHA",
+    "TLS_DHE_DSS_WITH_AES_256_CBC_SHA": "DHE-DSS-AES256-SHA",
+    "TLS_DHE_RSA_WITH_AES_256_CBC_SHA": "DHE-RSA-AES256-SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA": "ECDHE-ECDSA-AES128-SHA",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA": "ECDHE-RSA-AES128-SHA",
+    "TLS_PSK_WITH_AES_128_CBC_SHA": "PSK-AES128-CBC-SHA",
+    "TLS_PSK_WITH_AES_256_CBC_SHA": "PSK-AES256-CBC-SHA",
+    "TLS_DHE_PSK_WITH_AES_128_CBC_SHA": "DHE-PSK-AES128-CBC-SHA",
+    "TLS_DHE_PSK_WITH_AES_256_CBC_SHA": "DHE-PSK-AES256-CBC-SHA",
+    "TLS_RSA_PSK_WITH_AES_128_CBC_SHA": "RSA-PSK-AES128-CBC-SHA",
+    "TLS_RSA_PSK_WITH_AES_256_CBC_SHA": "RSA-PSK-AES256-CBC-SHA",
+    # Common modern TLS 1.2 suites.
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA": "ECDHE-ECDSA-AES256-SHA",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA": "ECDHE-RSA-AES256-SHA",
+    "TLS_RSA_WITH_AES_128_GCM_SHA256": "AES128-GCM-SHA256",
+    "TLS_RSA_WITH_AES_256_GCM_SHA384": "AES256-GCM-SHA384",
+    "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256": "DHE-RSA-AES128-GCM-SHA256",
+    "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384": "DHE-RSA-AES256-GCM-SHA384",
+    "TLS_DHE_DSS_WITH_AES_128_GCM_SHA256": "DHE-DSS-AES128-GCM-SHA256",
+    "TLS_DHE_DSS_WITH_AES_256_GCM_SHA384": "DHE-DSS-AES256-GCM-SHA384",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256": "ECDHE-RSA-AES128-GCM-SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384": "ECDHE-RSA-AES256-GCM-SHA384",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256": "ECDHE-ECDSA-CHACHA20-POLY1305",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256": "ECDHE-RSA-CHACHA20-POLY1305",
+    "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256": "DHE-RSA-CHACHA20-POLY1305",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CCM": "ECDHE-ECDSA-AES128-CCM",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CCM": "ECDHE-ECDSA-AES256-CCM",
+    # TLS 1.3 (always enabled by OpenSSL).
+    **{name: name for name in sorted(TLS13_SUITES)},
+}
+
+#: OpenSSL names are accepted too, as PyKMIP does.
+OPENSSL_NAMES: frozenset[str] = frozenset(IANA_TO_OPENSSL.values())
+
+#: The TLS 1.2 default: forward-secret AEAD first, then the AES-CBC-SHA256
+#: suites the KMIP TLS 1.2 authentication suite (and PyKMIP's client) use.
+DEFAULT_CIPHERS: tuple[str, ...] = (
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305",
+    "ECDHE-RSA-CHACHA20-POLY1305",
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "DHE-RSA-AES256-GCM-SHA384",
+    "DHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-SHA384",
+    "ECDHE-RSA-AES256-SHA384",
+    "ECDHE-ECDSA-AES128-SHA256",
+    "ECDHE-RSA-AES128-SHA256",
+    "AES256-GCM-SHA384",
+    "AES128-GCM-SHA256",
+    "AES256-SHA256",
+    "AES128-SHA256",
+)
+
+#: Added to the default for auth_suite=Basic (the KMIP Basic suite's ciphers;
+#: the protocol minimum stays TLS 1.2).
+_BASIC_EXTRA_CIPHERS: tuple[str, ...] = ("AES128-SHA", "AES256-SHA")
+
+_KEY = "[server] tls_cipher_suites"
+
+
+def openssl_cipher_list(
+    names: Iterable[str], auth_suite: str = "TLS1.2"
+) -> tuple[str, ...]:
+    """
+    Translate configured suite names to OpenSSL TLS 1.2 cipher names.
+
+    TLS 1.3 names are accepted and dropped (OpenSSL always enables them). An
+    empty C{names} gives the default list.
+
+    @raise ConfigError: for an unknown name.
+    """
+    names = tuple(names)
+    if not names:
+        extra = _BASIC_EXTRA_CIPHERS if auth_suite == "Basic" else ()
+        return DEFAULT_CIPHERS + extra
+    result: list[str] = []
+    for name in names:
+        if name in IANA_TO_OPENSSL:
+            openssl = IANA_TO_OPENSSL[name]
+        elif name in OPENSSL_NAMES:
+            openssl = name
+        else:
+            raise ConfigError(
+                f"{_KEY}: unknown cipher suite {name!r}", key="tls_cipher_suites"
+            )
+        if openssl not in TLS13_SUITES and openssl not in result:
+            result.append(openssl)
+    return tuple(result)
+
+
+def _read(path: str, key: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise ConfigError(
+            f"[server] {key}: cannot read {path!r}: {e.strerror or e}", key=key
+        ) from None
+
+
+def _load_certificates(path: str, key: str) -> list[x509.Certificate]:
+    data = _read(path, key)
+    try:
+        certs = x509.load_pem_x509_certificates(data)
+    except ValueError:
+        certs = []
+    if not certs:
+        raise ConfigError(f"[server] {key}: {path!r} holds no PEM certificate", key=key)
+    return certs
+
+
+def _load_private_key(path: str) -> Any:
+    data = _read(path, "key_path")
+    try:
+        return serialization.load_pem_private_key(data, password=None)
+    except TypeError:
+        raise ConfigError(
+            f"[server] key_path: {path!r} is encrypted; kmipd needs an unencrypted key",
+            key="key_path",
+        ) from None
+    except (ValueError, UnsupportedAlgorithm) as e:
+        raise ConfigError(
+            f"[server] key_path: {path!r} holds no usable PEM private key ({e})",
+            key="key_path",
+        ) from None
+
+
+def _spki(public_key: Any) -> bytes:
+    return bytes(
+        public_key.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+
+
+def build_server_tls_options(config: Config) -> CertificateOptions:
+    """
+    Build mutual-TLS server options from C{config}.
+
+    Loads C{certificate_path} (leaf first, then any chain), C{key_path} and
+    C{ca_path}; requires TLS 1.2 or later and a client certificate chaining to
+    C{ca_path}. Without configured certificates the development PKI under
+    C{data_dir} is used (and created). Blocking: call at startup.
+
+    @raise ConfigError: naming the key of an unreadable or mismatched file or a
+        bad cipher list.
+    """
+    if config.uses_dev_pki:
+        from kmipd.devcerts import config_with_dev_pki
+
+        config = config_with_dev_pki(config)
+    if (
+        config.certificate_path is None
+        or config.key_path is None
+        or config.ca_path is None
+    ):
+        missing = [
+            k
+            for k in ("certificate_path", "key_path", "ca_path")
+            if getattr(config, k) is None
+        ]
+        raise ConfigError(
+            f"[server] {missing[0]}: required (set certificate_path, key_path and ca_path together)",
+            key=missing[0],
+        )
+
+    chain = _load_certificates(config.certificate_path, "certificate_path")
+    private_key = _load_private_key(config.key_path)
+    if _spki(chain[0].public_key()) != _spki(private_key.public_key()):
+        raise ConfigError(
+            f"[server] key_path: {config.key_path!r} does not match the certificate "
+            f"in {config.certificate_path!r}",
+            key="key_path",
+        )
+    cas = _load_certificates(config.ca_path, "ca_path")
+
+    ciphers = openssl_cipher_list(config.tls_cipher_suites, config.auth_suite)
+    tls13_only = bool(config.tls_cipher_suites) and not ciphers
+    if config.auth_suite == "Basic":
+        _log.warn(
+            "auth_suite=Basic: TLS 1.0/1.1 are not offered; TLS 1.2 is the minimum"
+        )
+
+    try:
+        acceptable = (
+            AcceptableCiphers.fromOpenSSLCipherString(":".join(ciphers))
+            if ciphers
+            else None
+        )
+        options = CertificateOptions(
+            privateKey=crypto.PKey.from_cryptography_key(private_key),
+            certificate=crypto.X509.from_cryptography(chain[0]),
+            extraCertChain=[crypto.X509.from_cryptography(c) for c in chain[1:]],
+            trustRoot=trustRootFromCertificates(
+                [Certificate(crypto.X509.from_cryptography(c)) for c in cas]
+            ),
+            raiseMinimumTo=TLSVersion.TLSv1_3 if tls13_only else TLSVersion.TLSv1_2,
+            acceptableCiphers=acceptable,
+        )
+    except ValueError as e:
+        if "cipher" in str(e):
+            raise ConfigError(
+                f"{_KEY}: none of the configured TLS 1.2 cipher suites is available "
+                "in this OpenSSL build",
+                key="tls_cipher_suites",
+            ) from None
+        raise ConfigError(
+            f"[server] certificate_path: {e}", key="certificate_path"
+        ) from None
+    try:
+        options.getContext()
+    except SSL.Error as e:
+        raise ConfigError(
+            f"[server] certificate_path: OpenSSL rejected the TLS configuration: {e}",
+            key="certificate_path",
+        ) from None
+    return options
+
+
+def wrap_factory(
+    factory: IProtocolFactory, options: CertificateOptions
+) -> TLSMemoryBIOFactory:
+    """Wrap C{factory} so its connections speak server-side TLS with C{options}."""
+    return TLSMemoryBIOFactory(options, False, factory)
+
+
+class IdentityError(Exception):
+    """A client certificate yields no usable identity."""
+
+
+def identity_from_certificate(cert: Any, require_client_auth_eku: bool) -> str:
+    """
+    The client identity: the single subject Common Name of C{cert}.
+
+    @param cert: a pyOpenSSL C{X509} (from C{transport.getPeerCertificate()})
+        or a C{cryptography} certificate.
+    @param require_client_auth_eku: the C{enable_tls_client_auth} setting; when
+        true the certificate needs an Extended Key Usage with clientAuth.
+    @raise IdentityError: no certificate, no or several CNs, or missing EKU.
+    """
+    if cert is None:
+        raise IdentityError("the client presented no certificate")
+    if hasattr(cert, "to_cryptography"):
+        cert = cert.to_cryptography()
+    if not isinstance(cert, x509.Certificate):
+        raise IdentityError(f"not a certificate: {type(cert).__name__}")
+
+    if require_client_auth_eku:
+        try:
+            eku = cert.extensions.get_extension_for_oid(
+                ExtensionOID.EXTENDED_KEY_USAGE
+            ).value
+        except x509.ExtensionNotFound:
+            raise IdentityError(
+                "the client certificate has no Extended Key Usage extension "
+                "(clientAuth is required while enable_tls_client_auth is on)"
+            ) from None
+        if ExtendedKeyUsageOID.CLIENT_AUTH not in eku:
+            raise IdentityError(
+                "the client certificate's Extended Key Usage does not include clientAuth"
+            )
+
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if not names:
+        raise IdentityError("the client certificate subject has no Common Name")
+    if len(names) > 1:
+        raise IdentityError("the client certificate subject has several Common Names")
+    value = names[0].value
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not value.strip():
+        raise IdentityError("the client certificate subject Common Name is empty")
+    return value

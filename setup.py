@@ -1,0 +1,38 @@
+"""kmipd: a KMIP key management server built on Twisted."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="kmipd",
+    version="0.1.0",
+    description="A KMIP (Key Management Interoperability Protocol) server on Twisted.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["kmipd", "kmipd.*"]) + ["twisted.plugins"],
+    package_data={"kmipd": ["py.typed", "store/migrations/*.ini", "store/migrations/*.mako"]},
+    include_package_data=True,
+    install_requires=[
+        "Twisted[tls]>=23.10",
+        "pyOpenSSL>=23.2",
+        "service-identity>=23.1",
+        "cryptography>=42",
+        "SQLAlchemy>=2.0",
+        "alembic>=1.12",
+        "treq>=23.11",
+    ],
+    extras_require={
+        "test": ["pykmip>=0.10", "slugs==1.1.0; python_version<'0'", "cherrypy>=18", "routes"],
+        "postgres": ["psycopg[binary]>=3.1"],
+        "mysql": ["pymysql>=1.1"],
+        "docs": ["sphinx>=7"],
+        "lint": ["ruff"],
+    },
+    entry_points={"console_scripts": ["kmipd-admin = kmipd.admin:main"]},
+    classifiers=[
+        "Framework :: Twisted",
+        "Programming Language :: Python :: 3",
+        "Topic :: Security :: Cryptography",
+    ],
+)

@@ -1,0 +1,456 @@
+"""
+Tests for L{kmipd.tls}: cipher names, server options, client identity, and a
+few deliberate real-socket loopback handshakes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import socket
+import ssl
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from OpenSSL import SSL, crypto
+from twisted.internet import defer, reactor
+from twisted.internet.endpoints import serverFromString
+from twisted.internet.interfaces import IHandshakeListener
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.threads import deferToThread
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+from zope.interface import implementer
+
+from kmipd.config import Config, ConfigError, load_config
+from kmipd.devcerts import ensure_dev_pki
+from kmipd.tls import (
+    DEFAULT_CIPHERS,
+    IANA_TO_OPENSSL,
+    TLS13_SUITES,
+    IdentityError,
+    build_server_tls_options,
+    identity_from_certificate,
+    openssl_cipher_list,
+    wrap_factory,
+)
+
+# PyKMIP's TLS 1.2 client cipher list (kmip/services/auth.py
+# TLS12AuthenticationSuite), so the interop check needs no PyKMIP import.
+PYKMIP_TLS12_CIPHERS = (
+    "AES128-SHA256:AES256-SHA256:DH-DSS-AES256-SHA256:DH-DSS-AES128-SHA256:"
+    "DH-RSA-AES128-SHA256:DHE-DSS-AES128-SHA256:DHE-RSA-AES128-SHA256:"
+    "DH-DSS-AES256-SHA256:DH-RSA-AES256-SHA256:DHE-DSS-AES256-SHA256:"
+    "DHE-RSA-AES256-SHA256:ECDH-ECDSA-AES128-SHA256:ECDH-ECDSA-AES256-SHA256:"
+    "ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA384:ECDH-RSA-AES128-SHA256:"
+    "ECDH-RSA-AES256-SHA384:ECDHE-RSA-AES128-SHA256:ECDHE-RSA-AES256-SHA384:"
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384"
+)
+
+
+def _make_cert(
+    cn: str | None = "alice",
+    eku: list[x509.ObjectIdentifier] | None = None,
+    extra_cn: str | None = None,
+) -> x509.Certificate:
+    """A self-signed certificate with the given subject CN(s) and EKU."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    attrs = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "kmipd tests")]
+    if cn is not None:
+        attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, cn))
+    if extra_cn is not None:
+        attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, extra_cn))
+    name = x509.Name(attrs)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+    )
+    if eku is not None:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
+    return builder.sign(key, hashes.SHA256())
+
+
+class CipherTests(SynchronousTestCase):
+    """IANA -> OpenSSL cipher names."""
+
+    def test_pykmip_names_covered(self) -> None:
+        """Every TLS 1.2 name in PyKMIP's documented sample and suite map is known."""
+        for name in (
+            "TLS_RSA_WITH_AES_128_CBC_SHA256",
+            "TLS_RSA_WITH_AES_256_CBC_SHA256",
+            "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
+        ):
+            self.assertIn(name, IANA_TO_OPENSSL)
+        try:
+            from kmip.services.auth import AuthenticationSuite
+        except ImportError:
+            return
+        missing = set(AuthenticationSuite.openssl_cipher_suite_map) - set(
+            IANA_TO_OPENSSL
+        )
+        self.assertEqual(missing, set())
+
+    def test_mapping(self) -> None:
+        """IANA names map to OpenSSL names, OpenSSL names pass, TLS 1.3 names drop out."""
+        self.assertEqual(
+            openssl_cipher_list(
+                [
+                    "TLS_RSA_WITH_AES_128_CBC_SHA256",
+                    "TLS_AES_128_GCM_SHA256",
+                    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+                    "ECDHE-RSA-AES128-GCM-SHA256",
+                    "AES128-SHA256",
+                ]
+            ),
+            (
+                "AES128-SHA256",
+                "ECDHE-RSA-CHACHA20-POLY1305",
+                "ECDHE-RSA-AES128-GCM-SHA256",
+            ),
+        )
+        for name in TLS13_SUITES:
+            self.assertEqual(openssl_cipher_list([name]), ())
+
+    def test_default(self) -> None:
+        """The default list has ECDHE AES-GCM for RSA and ECDSA, CHACHA20 and AES-CBC-SHA256."""
+        default = openssl_cipher_list([])
+        self.assertEqual(default, DEFAULT_CIPHERS)
+        for name in (
+            "ECDHE-RSA-AES128-GCM-SHA256",
+            "ECDHE-ECDSA-AES128-GCM-SHA256",
+            "ECDHE-ECDSA-CHACHA20-POLY1305",
+            "ECDHE-RSA-CHACHA20-POLY1305",
+            "AES128-SHA256",
+            "AES256-SHA256",
+        ):
+            self.assertIn(name, default)
+        self.assertIn("AES128-SHA", openssl_cipher_list([], "Basic"))
+        self.assertNotIn("AES128-SHA", default)
+
+    def test_unknown(self) -> None:
+        """An unknown name is a ConfigError naming the key and the name."""
+        error = self.assertRaises(
+            ConfigError, openssl_cipher_list, ["TLS_RSA_WITH_ROT13"]
+        )
+        self.assertEqual(
+            str(error),
+            "[server] tls_cipher_suites: unknown cipher suite 'TLS_RSA_WITH_ROT13'",
+        )
+
+
+class OptionsTests(SynchronousTestCase):
+    """build_server_tls_options loading and validation."""
+
+    def setUp(self) -> None:
+        self.pki = ensure_dev_pki(self.mktemp())
+
+    def config(self, **overrides: Any) -> Config:
+        """A configuration using the test PKI, with C{overrides}."""
+        values: dict[str, Any] = {
+            "certificate_path": self.pki.server_cert,
+            "key_path": self.pki.server_key,
+            "ca_path": self.pki.ca_cert,
+            "data_dir": self.pki.directory,
+        }
+        values.update(overrides)
+        return load_config(overrides=values)
+
+    def test_builds(self) -> None:
+        """Valid files give options that require a verified client certificate, TLS >= 1.2."""
+        options = build_server_tls_options(self.config())
+        self.assertTrue(options.verify)
+        self.assertTrue(options.requireCertificate)
+        context = options.getContext()
+        self.assertTrue(context.get_verify_mode() & SSL.VERIFY_FAIL_IF_NO_PEER_CERT)
+
+    def test_dev_pki_when_unconfigured(self) -> None:
+        """Without certificate paths the development PKI is generated and used."""
+        data_dir = self.mktemp()
+        build_server_tls_options(load_config(overrides={"data_dir": data_dir}))
+        self.assertTrue(os.path.exists(os.path.join(data_dir, "pki", "server.pem")))
+
+    def test_key_mismatch(self) -> None:
+        """A key that does not match the certificate is a ConfigError naming key_path."""
+        error = self.assertRaises(
+            ConfigError,
+            build_server_tls_options,
+            self.config(key_path=self.pki.client_key),
+        )
+        self.assertTrue(str(error).startswith("[server] key_path: "), str(error))
+        self.assertIn("does not match", str(error))
+
+    def test_unreadable_files(self) -> None:
+        """Missing or non-PEM files are ConfigErrors naming the key."""
+        missing = os.path.join(self.pki.directory, "nope.pem")
+        for key in ("certificate_path", "key_path", "ca_path"):
+            error = self.assertRaises(
+                ConfigError, build_server_tls_options, self.config(**{key: missing})
+            )
+            self.assertTrue(
+                str(error).startswith(f"[server] {key}: cannot read"), str(error)
+            )
+        garbage = self.mktemp()
+        with open(garbage, "w") as f:
+            f.write("hello\n")
+        for key, text in (
+            ("certificate_path", "holds no PEM certificate"),
+            ("key_path", "holds no usable PEM private key"),
+            ("ca_path", "holds no PEM certificate"),
+        ):
+            error = self.assertRaises(
+                ConfigError, build_server_tls_options, self.config(**{key: garbage})
+            )
+            self.assertTrue(str(error).startswith(f"[server] {key}: "), str(error))
+            self.assertIn(text, str(error))
+
+    def test_encrypted_key(self) -> None:
+        """An encrypted private key is a ConfigError naming key_path."""
+        with open(self.pki.server_key, "rb") as f:
+            key = serialization.load_pem_private_key(f.read(), None)
+        path = self.mktemp()
+        with open(path, "wb") as f:
+            f.write(
+                key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.BestAvailableEncryption(b"pw"),
+                )
+            )
+        error = self.assertRaises(
+            ConfigError, build_server_tls_options, self.config(key_path=path)
+        )
+        self.assertIn("[server] key_path: ", str(error))
+        self.assertIn("encrypted", str(error))
+
+    def test_unavailable_ciphers(self) -> None:
+        """Suites this OpenSSL lacks (static DH) give a ConfigError naming tls_cipher_suites."""
+        error = self.assertRaises(
+            ConfigError,
+            build_server_tls_options,
+            self.config(tls_cipher_suites="TLS_DH_DSS_WITH_AES_128_CBC_SHA256"),
+        )
+        self.assertTrue(
+            str(error).startswith("[server] tls_cipher_suites: "), str(error)
+        )
+
+    def test_unknown_cipher_in_config(self) -> None:
+        """An unknown suite smuggled into a Config is still rejected by name."""
+        config = self.config()
+        bad = Config(**{**config.__dict__, "tls_cipher_suites": ("NOPE",)})
+        error = self.assertRaises(ConfigError, build_server_tls_options, bad)
+        self.assertEqual(
+            str(error), "[server] tls_cipher_suites: unknown cipher suite 'NOPE'"
+        )
+
+
+class IdentityTests(SynchronousTestCase):
+    """identity_from_certificate."""
+
+    def test_common_name(self) -> None:
+        """The subject CN of a pyOpenSSL certificate is the identity."""
+        cert = crypto.X509.from_cryptography(_make_cert("alice"))
+        self.assertEqual(identity_from_certificate(cert, False), "alice")
+
+    def test_no_common_name(self) -> None:
+        """A subject without CN has no identity."""
+        self.assertRaises(
+            IdentityError, identity_from_certificate, _make_cert(None), False
+        )
+
+    def test_several_common_names(self) -> None:
+        """Several CNs are ambiguous and rejected, as PyKMIP does."""
+        self.assertRaises(
+            IdentityError,
+            identity_from_certificate,
+            _make_cert("a", extra_cn="b"),
+            False,
+        )
+
+    def test_eku_client_auth_present(self) -> None:
+        """With the clientAuth EKU the identity is returned whether or not it is required."""
+        cert = _make_cert("bob", eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
+        self.assertEqual(identity_from_certificate(cert, True), "bob")
+        self.assertEqual(identity_from_certificate(cert, False), "bob")
+
+    def test_eku_absent(self) -> None:
+        """Without an EKU extension the identity needs enable_tls_client_auth off."""
+        cert = _make_cert("carol")
+        error = self.assertRaises(IdentityError, identity_from_certificate, cert, True)
+        self.assertIn("Extended Key Usage", str(error))
+        self.assertEqual(identity_from_certificate(cert, False), "carol")
+
+    def test_eku_without_client_auth(self) -> None:
+        """An EKU lacking clientAuth is rejected when required, accepted otherwise."""
+        cert = _make_cert("dave", eku=[ExtendedKeyUsageOID.SERVER_AUTH])
+        self.assertRaises(IdentityError, identity_from_certificate, cert, True)
+        self.assertEqual(identity_from_certificate(cert, False), "dave")
+
+    def test_no_certificate(self) -> None:
+        """No peer certificate is an IdentityError, not a crash."""
+        self.assertRaises(IdentityError, identity_from_certificate, None, False)
+
+
+@implementer(IHandshakeListener)
+class _Echo(Protocol):
+    """Echo bytes back; record the client identity after the handshake."""
+
+    identity: str | None = None
+
+    def connectionMade(self) -> None:
+        self.lost: defer.Deferred[None] = defer.Deferred()
+        self.factory.protocols.append(self)  # type: ignore[attr-defined]
+
+    def handshakeCompleted(self) -> None:
+        cert = self.transport.getPeerCertificate()  # type: ignore[union-attr]
+        self.identity = identity_from_certificate(cert, True)
+
+    def dataReceived(self, data: bytes) -> None:
+        self.transport.write(data)  # type: ignore[union-attr]
+
+    def connectionLost(self, reason: Any = None) -> None:
+        self.lost.callback(None)
+
+
+def _client(
+    port: int,
+    ca: str,
+    cert: str | None = None,
+    key: str | None = None,
+    *,
+    hostname: str | None = "localhost",
+    version: ssl.TLSVersion | None = None,
+    ciphers: str | None = None,
+) -> tuple[str, Any]:
+    """
+    Connect with Python's ssl module, send b"ping", and read the echo.
+
+    Returns ("ok", (echo, tls_version, cipher)) or ("error", message).
+    """
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(ca)
+    if hostname is None:
+        ctx.check_hostname = False
+    if cert is not None:
+        ctx.load_cert_chain(cert, key)
+    if ciphers is not None:
+        ctx.set_ciphers(ciphers)
+    if version is not None:
+        ctx.minimum_version = ctx.maximum_version = version
+    try:
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+            ctx.wrap_socket(raw, server_hostname=hostname) as tls,
+        ):
+            tls.sendall(b"ping")
+            data = b""
+            while len(data) < 4:
+                chunk = tls.recv(4 - len(data))
+                if not chunk:
+                    break
+                data += chunk
+            if data != b"ping":
+                return ("error", f"echo was {data!r}")
+            return ("ok", (data, tls.version(), tls.cipher()[0]))
+    except (OSError, ssl.SSLError) as e:
+        return ("error", str(e))
+
+
+class LoopbackTests(TestCase):
+    """Real TLS over loopback (deliberately few)."""
+
+    timeout = 30
+
+    @defer.inlineCallbacks
+    def setUp(self):  # type: ignore[no-untyped-def]
+        self.pki = ensure_dev_pki(self.mktemp())
+        config = load_config(
+            overrides={
+                "certificate_path": self.pki.server_cert,
+                "key_path": self.pki.server_key,
+                "ca_path": self.pki.ca_cert,
+                "data_dir": self.pki.directory,
+            }
+        )
+        self.factory = Factory.forProtocol(_Echo)
+        self.factory.protocols = []  # type: ignore[attr-defined]
+        endpoint = serverFromString(reactor, "tcp:0:interface=127.0.0.1")
+        self.port = yield endpoint.listen(
+            wrap_factory(self.factory, build_server_tls_options(config))
+        )
+        self.addCleanup(self._close)
+
+    @defer.inlineCallbacks
+    def _close(self):  # type: ignore[no-untyped-def]
+        yield self.port.stopListening()
+        for proto in self.factory.protocols:
+            if not proto.lost.called:
+                proto.transport.abortConnection()
+        yield defer.gatherResults([p.lost for p in self.factory.protocols])
+
+    def connect(self, **kwargs: Any) -> defer.Deferred:
+        """Run L{_client} against the server in a thread."""
+        kwargs.setdefault("ca", self.pki.ca_cert)
+        return deferToThread(_client, self.port.getHost().port, **kwargs)
+
+    @defer.inlineCallbacks
+    def test_dev_client_tls13(self):  # type: ignore[no-untyped-def]
+        """The dev client certificate completes a TLS 1.3 handshake; echo works; CN is the identity."""
+        status, detail = yield self.connect(
+            cert=self.pki.client_cert, key=self.pki.client_key
+        )
+        self.assertEqual(status, "ok", detail)
+        self.assertEqual(detail[:2], (b"ping", "TLSv1.3"))
+        self.assertEqual([p.identity for p in self.factory.protocols], ["kmipd-client"])
+
+    @defer.inlineCallbacks
+    def test_pykmip_style_client_tls12(self):  # type: ignore[no-untyped-def]
+        """A TLS 1.2 client with PyKMIP's cipher list and no SNI connects."""
+        status, detail = yield self.connect(
+            cert=self.pki.client_cert,
+            key=self.pki.client_key,
+            hostname=None,
+            version=ssl.TLSVersion.TLSv1_2,
+            ciphers=PYKMIP_TLS12_CIPHERS,
+        )
+        self.assertEqual(status, "ok", detail)
+        self.assertEqual(detail[1], "TLSv1.2")
+
+    @defer.inlineCallbacks
+    def test_no_client_certificate(self):  # type: ignore[no-untyped-def]
+        """A client without a certificate is refused."""
+        status, detail = yield self.connect()
+        self.assertEqual(status, "error")
+        self.assertIn("ALERT", detail.upper())
+        self.assertEqual([p.identity for p in self.factory.protocols], [None])
+
+    @defer.inlineCallbacks
+    def test_foreign_ca_client_certificate(self):  # type: ignore[no-untyped-def]
+        """A client certificate from another CA is refused."""
+        other = ensure_dev_pki(self.mktemp())
+        status, detail = yield self.connect(
+            cert=other.client_cert, key=other.client_key
+        )
+        self.assertEqual(status, "error")
+        self.assertIn("UNKNOWN_CA", detail.upper())
+        self.assertEqual([p.identity for p in self.factory.protocols], [None])
+
+    @defer.inlineCallbacks
+    def test_tls11_client(self):  # type: ignore[no-untyped-def]
+        """A TLS 1.1-only client is refused even with a valid certificate."""
+        status, detail = yield self.connect(
+            cert=self.pki.client_cert,
+            key=self.pki.client_key,
+            version=ssl.TLSVersion.TLSv1_1,
+            ciphers="DEFAULT:@SECLEVEL=0",
+        )
+        self.assertEqual(status, "error")
+        self.assertIn("PROTOCOL_VERSION", detail.upper())
+        self.assertEqual([p.identity for p in self.factory.protocols], [None])
