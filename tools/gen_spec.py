@@ -21,12 +21,21 @@ Standard library only.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
 from dataclasses import dataclass, field
 
-VERSIONS: tuple[tuple[int, int], ...] = ((1, 0), (1, 1), (1, 2), (1, 3), (1, 4), (2, 0), (2, 1))
+VERSIONS: tuple[tuple[int, int], ...] = (
+    (1, 0),
+    (1, 1),
+    (1, 2),
+    (1, 3),
+    (1, 4),
+    (2, 0),
+    (2, 1),
+)
 
 SPEC_FILES: dict[tuple[int, int], str] = {
     (1, 0): "kmip-spec-1.0-os.txt",
@@ -302,7 +311,11 @@ _DESC_TYPE_RE = re.compile(
 
 def _types_in(text: str) -> list[int]:
     """Every item type named in an 'Encoding' cell, in order of appearance."""
-    t = text.lower().replace("textstring", "text string").replace("date time", "date-time")
+    t = (
+        text.lower()
+        .replace("textstring", "text string")
+        .replace("date time", "date-time")
+    )
     found: list[tuple[int, int]] = []
     for name, typ in ITEM_TYPES.items():
         for m in re.finditer(r"(?<![a-z-])" + re.escape(name) + r"(?![a-z-])", t):
@@ -313,7 +326,9 @@ def _types_in(text: str) -> list[int]:
     for pos, typ in sorted(spans):
         name = ITEM_TYPE_NAMES[typ].lower()
         if any(
-            p2 <= pos and pos + len(name) <= p2 + len(ITEM_TYPE_NAMES[t2]) and (p2, t2) != (pos, typ)
+            p2 <= pos
+            and pos + len(name) <= p2 + len(ITEM_TYPE_NAMES[t2])
+            and (p2, t2) != (pos, typ)
             for p2, t2 in spans
         ):
             continue
@@ -325,11 +340,13 @@ def _types_in(text: str) -> list[int]:
 def _parse_type(text: str) -> int | None:
     """Item type for an 'Encoding' cell, or None when absent or ambiguous."""
     t = re.sub(r"\s*\(.*?\)", "", text)
-    t = re.split(r",?\s*(?:MAY be repeated|may be repeated|May be repeated|see\b)", t)[0]
+    t = re.split(r",?\s*(?:MAY be repeated|may be repeated|May be repeated|see\b)", t)[
+        0
+    ]
     found = _types_in(t)
-    if len(found) != 1 or not t.strip().lower().replace("textstring", "text string").replace(
-        "date time", "date-time"
-    ).startswith(ITEM_TYPE_NAMES[found[0]].lower()):
+    if len(found) != 1 or not t.strip().lower().replace(
+        "textstring", "text string"
+    ).replace("date time", "date-time").startswith(ITEM_TYPE_NAMES[found[0]].lower()):
         return None
     return found[0]
 
@@ -343,7 +360,12 @@ def extract(text: str) -> VersionData:
         rows = t.rows
         title = clean_enum_name(t.heading)
         # -- tag table
-        if len(rows) > 2 and len(rows[0]) == 1 and rows[0][0] == "Tag" and len(rows[1]) == 2:
+        if (
+            len(rows) > 2
+            and len(rows[0]) == 1
+            and rows[0][0] == "Tag"
+            and len(rows[1]) == 2
+        ):
             for row in rows[2:]:
                 if len(row) != 2:
                     continue
@@ -352,12 +374,16 @@ def extract(text: str) -> VersionData:
                     vd.tags[int(m.group(1), 16)] = row[0]
             continue
         # -- enumeration / mask tables
-        if len(rows) > 2 and rows[1] == ["Name", "Value"] and (
-            "Enumeration" in t.heading or title in MASKS
+        if (
+            len(rows) > 2
+            and rows[1] == ["Name", "Value"]
+            and ("Enumeration" in t.heading or title in MASKS)
         ):
             name = title
             values = vd.enums.setdefault(name, {})
-            vd.enum_sections[re.match(r"^[\d.]+", t.heading).group(0).rstrip(".")] = name
+            vd.enum_sections[re.match(r"^[\d.]+", t.heading).group(0).rstrip(".")] = (
+                name
+            )
             for row in rows[2:]:
                 if len(row) != 2 or not row[0]:
                     continue
@@ -373,15 +399,28 @@ def extract(text: str) -> VersionData:
                     if len(rr) >= 3 and rr[0]:
                         _note_type(vd, rr[0], rr[2], rr[1])
                 break
-            if len(row) >= 2 and row[0] in ("Object", "Item") and row[1] in ("Encoding", "Type"):
+            if (
+                len(row) >= 2
+                and row[0] in ("Object", "Item")
+                and row[1] in ("Encoding", "Type")
+            ):
                 body = [rr for rr in rows[i + 1 :] if len(rr) >= 2 and rr[0]]
                 if len(body) > 1 and any(rr[0] == body[0][0] for rr in body[1:]):
-                    body = body[1:]  # 2.x PKCS#11 tables list the field under its own name twice
+                    body = body[
+                        1:
+                    ]  # 2.x PKCS#11 tables list the field under its own name twice
                 for rr in body:
                     _note_type(vd, rr[0], rr[1], rr[1], definition=True)
                 cap = re.match(r"Table \d+:\s*(.*?)\s+Attribute$", t.caption)
-                if cap and len(body) == 1 and body[0][0] != cap.group(1) and title == cap.group(1):
-                    _note_type(vd, cap.group(1), body[0][1], body[0][1])  # e.g. 2.1 Comment
+                if (
+                    cap
+                    and len(body) == 1
+                    and body[0][0] != cap.group(1)
+                    and title == cap.group(1)
+                ):
+                    _note_type(
+                        vd, cap.group(1), body[0][1], body[0][1]
+                    )  # e.g. 2.1 Comment
                 break
             if len(row) >= 3 and row[0] in ("Object", "Item") and row[1] == "REQUIRED":
                 for rr in rows[i + 1 :]:
@@ -389,7 +428,9 @@ def extract(text: str) -> VersionData:
                         m = _DESC_TYPE_RE.match(rr[-1])
                         if m:
                             name = re.sub(r",?\s*see\s.*$", "", rr[0]).strip()
-                            vd.weak_types.setdefault(name, []).append(_parse_type(m.group(1)) or 0)
+                            vd.weak_types.setdefault(name, []).append(
+                                _parse_type(m.group(1)) or 0
+                            )
                 break
         # -- attribute rules
         if rows and rows[0] and rows[0][0].lower() == "shall always have a value":
@@ -410,7 +451,9 @@ def extract(text: str) -> VersionData:
 
 def _attribute_names(t: Table) -> list[tuple[str, ...]]:
     """Candidate attribute names for a rule table: caption name, heading title, "<name> Attribute"."""
-    m = re.match(r"Table \d+:\s*(.*?)\s+(?:Attribute\s+)?(?:Structure\s+)?Rules?\b", t.caption)
+    m = re.match(
+        r"Table \d+:\s*(.*?)\s+(?:Attribute\s+)?(?:Structure\s+)?Rules?\b", t.caption
+    )
     heading = re.sub(r"^\d+(\.\d+)*\.?\s+", "", t.heading).strip()
     if not m:
         return [(heading,)]
@@ -420,7 +463,9 @@ def _attribute_names(t: Table) -> list[tuple[str, ...]]:
     return [(name, heading, name + " Attribute")]
 
 
-def _note_type(vd: VersionData, name: str, enc: str, refs: str, definition: bool = False) -> None:
+def _note_type(
+    vd: VersionData, name: str, enc: str, refs: str, definition: bool = False
+) -> None:
     name = re.sub(r",?\s*see\s.*$", "", name).strip()
     name = re.sub(r"\s*\(.*?\)$", "", name).strip()
     typ = _parse_type(enc)
@@ -433,7 +478,9 @@ def _note_type(vd: VersionData, name: str, enc: str, refs: str, definition: bool
     else:
         ref = re.sub(r"\s*\(.*$", "", enc).strip()
         if ref and ref != name:
-            vd.ref_types.setdefault(name, []).append(ref)  # "RNG Parameters (see 2.1.18)"
+            vd.ref_types.setdefault(name, []).append(
+                ref
+            )  # "RNG Parameters (see 2.1.18)"
     if typ == 5:
         for ref in re.findall(r"\d+(?:\.\d+)+", refs):
             vd.enum_refs.setdefault(name, set()).add(ref)
@@ -468,12 +515,12 @@ def merge(data: dict[tuple[int, int], VersionData]) -> Merged:
         for value, name in data[v].tags.items():
             tag_versions[value] = tag_versions.get(value, 0) | (1 << bit)
             old = tag_names.get(value)
-            if old is not None and old != name:
-                if member_name(old) != member_name(name):
-                    tag_aliases.setdefault(value, []).append(old)
+            if old is not None and member_name(old) != member_name(name):
+                tag_aliases.setdefault(value, []).append(old)
             tag_names[value] = name
     for value, names in tag_aliases.items():
-        tag_aliases[value] = sorted(set(n for n in names if member_name(n) != member_name(tag_names[value])))
+        new = member_name(tag_names[value])
+        tag_aliases[value] = sorted({n for n in names if member_name(n) != new})
 
     enums: dict[str, dict[int, str]] = {}
     enum_aliases: dict[str, dict[int, list[str]]] = {}
@@ -588,13 +635,24 @@ def merge(data: dict[tuple[int, int], VersionData]) -> Merged:
             for alias in tag_aliases.get(tag, []):
                 if norm(alias) in enum_by_norm:
                     target = enum_by_norm[norm(alias)]
-        if target == "Tag" or (target is not None and target in enums and target not in MASKS):
+        if target == "Tag" or (
+            target is not None and target in enums and target not in MASKS
+        ):
             enum_for_tag[tag] = target
 
     attributes = merge_attributes(data, name_to_tag, tag_types)
     return Merged(
-        tag_names, tag_aliases, tag_versions, tag_types, variant_types, version_types, enums,
-        enum_aliases, enum_versions, enum_for_tag, attributes,
+        tag_names,
+        tag_aliases,
+        tag_versions,
+        tag_types,
+        variant_types,
+        version_types,
+        enums,
+        enum_aliases,
+        enum_versions,
+        enum_for_tag,
+        attributes,
     )
 
 
@@ -640,7 +698,13 @@ def _key(rules: dict[str, str], *prefixes: str) -> str | None:
 
 
 _CRYPTO_OBJECTS = (
-    "CERTIFICATE", "SYMMETRIC_KEY", "PUBLIC_KEY", "PRIVATE_KEY", "SPLIT_KEY", "SECRET_DATA", "PGP_KEY",
+    "CERTIFICATE",
+    "SYMMETRIC_KEY",
+    "PUBLIC_KEY",
+    "PRIVATE_KEY",
+    "SPLIT_KEY",
+    "SECRET_DATA",
+    "PGP_KEY",
 )
 _GROUPS = {
     # "Managed Cryptographic Objects are the subset of Managed Objects that contain cryptographic
@@ -662,7 +726,7 @@ def _object_types(text: str | None) -> list[str]:
     if not text:
         return []
     t = text.lower()
-    if t.startswith("all objects") or t.startswith("which"):
+    if t.startswith(("all objects", "which")):
         return []
     out: set[str] = set()
     rest = " " + re.sub(r"[^a-z0-9 ]+", " ", t) + " "
@@ -680,7 +744,9 @@ def _object_types(text: str | None) -> list[str]:
 
 
 def merge_attributes(
-    data: dict[tuple[int, int], VersionData], name_to_tag: dict[str, int], tag_types: dict[int, int]
+    data: dict[tuple[int, int], VersionData],
+    name_to_tag: dict[str, int],
+    tag_types: dict[int, int],
 ) -> list[dict[str, object]]:
     """One record per attribute name (1.x name where one exists), newest rules winning."""
     by_tag: dict[int, dict[str, object]] = {}
@@ -700,8 +766,12 @@ def merge_attributes(
                 w for w in ("server", "client") if w in init
             )
             rec["always_present"] = bool(_yes(_key(rules, "shall always have a value")))
-            rec["modifiable_by_server"] = bool(_yes(_key(rules, "modifiable by server")))
-            rec["modifiable_by_client"] = bool(_yes(_key(rules, "modifiable by client")))
+            rec["modifiable_by_server"] = bool(
+                _yes(_key(rules, "modifiable by server"))
+            )
+            rec["modifiable_by_client"] = bool(
+                _yes(_key(rules, "modifiable by client"))
+            )
             rec["deletable_by_client"] = bool(_yes(_key(rules, "deletable by client")))
             rec["multiple"] = bool(_yes(_key(rules, "multiple instances permitted")))
             rec["object_types"] = _object_types(_key(rules, "applies to object types"))
@@ -730,31 +800,55 @@ def _unique_members(pairs: list[tuple[str, int]]) -> list[tuple[str, int]]:
     return out
 
 
+def _q(text: str) -> str:
+    """A double-quoted Python string literal (the form ruff format keeps)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _lit(value: object) -> str:
+    """Literal for str / bool / int / tuple-of-str values, formatted like ruff format."""
+    if isinstance(value, str):
+        return _q(value)
+    if isinstance(value, tuple):
+        if len(value) == 1:
+            return f"({_lit(value[0])},)"
+        return "(" + ", ".join(_lit(v) for v in value) + ")"
+    return repr(value)
+
+
 def render(m: Merged) -> str:
     """The generated module's source text."""
     w: list[str] = []
     a = w.append
-    a('"""KMIP specification data generated by tools/gen_spec.py from the OASIS spec texts.')
+    a(
+        '"""KMIP specification data generated by tools/gen_spec.py from the OASIS spec texts.'
+    )
     a("")
-    a("DO NOT EDIT: regenerate with ``python tools/gen_spec.py``.  Use the public API in ``kmipd.spec``.")
+    a(
+        "DO NOT EDIT: regenerate with ``python tools/gen_spec.py``.  Use the public API in ``kmipd.spec``."
+    )
     a('"""')
-    a("# ruff: noqa: E501")
     a("")
     a("from __future__ import annotations")
     a("")
     a("import enum")
     a("")
-    names = ["VERSIONS", "Tag"] + sorted(class_name(e) for e in m.enums)
+    names = ["VERSIONS", *sorted(["Tag"] + [class_name(e) for e in m.enums])]
     a("__all__ = [")
     for n in names:
-        a(f"    {n!r},")
+        a(f"    {_q(n)},")
     a("]")
     a("")
-    a(f"VERSIONS: tuple[tuple[int, int], ...] = {VERSIONS!r}")
+    a("VERSIONS: tuple[tuple[int, int], ...] = (")
+    for v in VERSIONS:
+        a(f"    {v!r},")
+    a(")")
     a("")
     a("")
     a("class Tag(enum.IntEnum):")
-    a('    """KMIP tags of versions 1.0-2.1 (older names of renamed tags are aliases)."""')
+    a(
+        '    """KMIP tags of versions 1.0-2.1 (older names of renamed tags are aliases)."""'
+    )
     a("")
     pairs: list[tuple[str, int]] = []
     for value in sorted(m.tag_names):
@@ -769,14 +863,14 @@ def render(m: Merged) -> str:
     a("# Tag value -> name in the newest spec defining it.")
     a("TAG_NAMES: dict[int, str] = {")
     for value in sorted(m.tag_names):
-        a(f"    0x{value:06X}: {m.tag_names[value]!r},")
+        a(f"    0x{value:06X}: {_q(m.tag_names[value])},")
     a("}")
     a("")
     a("# Tag value -> older spec names.")
     a("TAG_ALIASES: dict[int, tuple[str, ...]] = {")
     for value in sorted(m.tag_aliases):
         if m.tag_aliases[value]:
-            a(f"    0x{value:06X}: {tuple(m.tag_aliases[value])!r},")
+            a(f"    0x{value:06X}: {_lit(tuple(m.tag_aliases[value]))},")
     a("}")
     a("")
     a("# Tag value -> bit mask over VERSIONS (bit i set: defined in VERSIONS[i]).")
@@ -788,20 +882,26 @@ def render(m: Merged) -> str:
     a("# Tag value -> TTLV item type (1 Structure ... 11 Date-Time Extended).")
     a("TAG_TYPES: dict[int, int] = {")
     for value in sorted(m.tag_types):
-        a(f"    0x{value:06X}: {m.tag_types[value]},  # {ITEM_TYPE_NAMES[m.tag_types[value]]}")
+        a(
+            f"    0x{value:06X}: {m.tag_types[value]},  # {ITEM_TYPE_NAMES[m.tag_types[value]]}"
+        )
     a("}")
     a("")
-    a("# Tags the spec allows with more than one item type (Key Value: Byte String when wrapped).")
+    a(
+        "# Tags the spec allows with more than one item type (Key Value: Byte String when wrapped)."
+    )
     a("TAG_VARIANT_TYPES: dict[int, tuple[int, ...]] = {")
     for value, kinds in sorted(m.tag_variant_types.items()):
-        a(f"    0x{value:06X}: {kinds!r},  # {', '.join(ITEM_TYPE_NAMES[k] for k in kinds)}")
+        a(
+            f"    0x{value:06X}: {kinds!r},  # {', '.join(ITEM_TYPE_NAMES[k] for k in kinds)}"
+        )
     a("}")
     a("")
     a("# Tags whose item type changed between versions: ((version bits, type), ...).")
     a("TAG_VERSION_TYPES: dict[int, tuple[tuple[int, int], ...]] = {")
     for value, pairs in sorted(m.tag_version_types.items()):
         text = ", ".join(f"(0b{bits:07b}, {typ})" for bits, typ in pairs)
-        a(f"    0x{value:06X}: ({text},),  # {m.tag_names[value]}")
+        a(f"    0x{value:06X}: ({text}),  # {m.tag_names[value]}")
     a("}")
     a("")
     class_for: dict[str, str] = {"Tag": "Tag"}
@@ -812,8 +912,9 @@ def render(m: Merged) -> str:
         a("")
         a(f"class {cls}({base}):")
         a(f'    """KMIP {ename} {"mask" if ename in MASKS else "enumeration"}."""')
-        a("")
         pairs = [(member_name(n), v) for v, n in sorted(m.enums[ename].items())]
+        if pairs:
+            a("")
         for value, olds in sorted(m.enum_aliases.get(ename, {}).items()):
             for old in sorted(set(olds)):
                 pairs.append((member_name(old), value))
@@ -824,31 +925,31 @@ def render(m: Merged) -> str:
     a("# Enumeration spec name -> class.")
     a("ENUMS: dict[str, type[enum.IntEnum]] = {")
     for ename in sorted(m.enums):
-        a(f"    {ename!r}: {class_for[ename]},")
+        a(f"    {_q(ename)}: {class_for[ename]},")
     a("}")
     a("")
     a("# Enumeration class name -> value -> spec name (newest).")
     a("ENUM_VALUE_NAMES: dict[str, dict[int, str]] = {")
     for ename in sorted(m.enums, key=class_name):
-        a(f"    {class_for[ename]!r}: {{")
+        a(f"    {_q(class_for[ename])}: {{")
         for value, vname in sorted(m.enums[ename].items()):
-            a(f"        0x{value:08X}: {vname!r},")
+            a(f"        0x{value:08X}: {_q(vname)},")
         a("    },")
     a("}")
     a("")
     a("# Enumeration class name -> value -> older spec names.")
     a("ENUM_VALUE_ALIASES: dict[str, dict[int, tuple[str, ...]]] = {")
     for ename in sorted(m.enum_aliases, key=class_name):
-        a(f"    {class_for[ename]!r}: {{")
+        a(f"    {_q(class_for[ename])}: {{")
         for value, olds in sorted(m.enum_aliases[ename].items()):
-            a(f"        0x{value:08X}: {tuple(sorted(set(olds)))!r},")
+            a(f"        0x{value:08X}: {_lit(tuple(sorted(set(olds))))},")
         a("    },")
     a("}")
     a("")
     a("# Enumeration class name -> value -> bit mask over VERSIONS.")
     a("ENUM_VERSION_BITS: dict[str, dict[int, int]] = {")
     for ename in sorted(m.enums, key=class_name):
-        a(f"    {class_for[ename]!r}: {{")
+        a(f"    {_q(class_for[ename])}: {{")
         for value, bits in sorted(m.enum_versions[ename].items()):
             a(f"        0x{value:08X}: 0b{bits:07b},")
         a("    },")
@@ -875,17 +976,18 @@ def render(m: Merged) -> str:
         for k in sorted(rec):
             val = rec[k]
             if k == "tag":
-                a(f"        'tag': 0x{val:06X},")
+                a(f'        "tag": 0x{val:06X},')
             elif k == "versions":
-                a(f"        'versions': 0b{val:07b},")
+                a(f'        "versions": 0b{val:07b},')
             elif isinstance(val, list):
-                a(f"        {k!r}: {tuple(val)!r},")
+                a(f"        {_q(k)}: {_lit(tuple(val))},")
             else:
-                a(f"        {k!r}: {val!r},")
+                a(f"        {_q(k)}: {_lit(val)},")
         a("    },")
     a(")")
     a("")
-    return "\n".join(w)
+    # empty mappings on one line, as ruff format writes them
+    return re.sub(r"\{\n[ ]*\}", "{}", "\n".join(w))
 
 
 # --------------------------------------------------------------------------- entry points
@@ -910,13 +1012,18 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--spec-dir", default=DEFAULT_SPEC_DIR)
     p.add_argument("--output", default=DEFAULT_OUTPUT)
-    p.add_argument("--check", action="store_true", help="fail if the output file is stale")
+    p.add_argument(
+        "--check", action="store_true", help="fail if the output file is stale"
+    )
     args = p.parse_args(argv)
     text = generate(args.spec_dir)
     if args.check:
         with open(args.output, encoding="utf-8") as f:
             if f.read() != text:
-                print(f"{args.output} is out of date; run tools/gen_spec.py", file=sys.stderr)
+                print(
+                    f"{args.output} is out of date; run tools/gen_spec.py",
+                    file=sys.stderr,
+                )
                 return 1
         return 0
     with open(args.output, "w", encoding="utf-8", newline="\n") as f:

@@ -21,7 +21,8 @@ from __future__ import annotations
 import enum
 import re
 
-from kmipd.spec._generated import *  # noqa: F403 - the Tag and enumeration classes
+from kmipd.spec import _generated
+from kmipd.spec._generated import *  # the Tag and enumeration classes
 from kmipd.spec._generated import (
     ENUM_FOR_TAG,
     ENUM_VALUE_ALIASES,
@@ -38,7 +39,7 @@ from kmipd.spec._generated import (
     VERSIONS,
     Tag,
 )
-from kmipd.spec._generated import __all__ as _generated_all
+from kmipd.spec.attributes import ATTRIBUTES, AttributeSpec, attribute_by_tag
 
 Version = tuple[int, int]
 
@@ -145,7 +146,9 @@ def tag_allowed_types(tag: int) -> frozenset[int]:
 
 # ----------------------------------------------------------------------------- enumerations
 
-_ENUM_CLASSES: dict[str, type[enum.IntEnum]] = {cls.__name__: cls for cls in ENUMS.values()}
+_ENUM_CLASSES: dict[str, type[enum.IntEnum]] = {
+    cls.__name__: cls for cls in ENUMS.values()
+}
 
 
 def _enum_bits(enum_cls: type[enum.IntEnum]) -> dict[int, int]:
@@ -157,7 +160,9 @@ def _enum_bits(enum_cls: type[enum.IntEnum]) -> dict[int, int]:
 def _enum_key(enum_cls: type[enum.IntEnum]) -> str:
     key = getattr(enum_cls, "__name__", None)
     if key not in _ENUM_CLASSES or _ENUM_CLASSES[key] is not enum_cls:
-        raise UnknownEnumerationError(f"{enum_cls!r} is not a KMIP enumeration of kmipd.spec")
+        raise UnknownEnumerationError(
+            f"{enum_cls!r} is not a KMIP enumeration of kmipd.spec"
+        )
     return key
 
 
@@ -166,14 +171,18 @@ def is_mask(enum_cls: type[enum.IntEnum]) -> bool:
     return issubclass(enum_cls, enum.IntFlag)
 
 
-def enum_values_for_version(enum_cls: type[enum.IntEnum], version: Version) -> frozenset[int]:
+def enum_values_for_version(
+    enum_cls: type[enum.IntEnum], version: Version
+) -> frozenset[int]:
     """The values (or mask bits) of an enumeration that the given version's spec defines."""
     bits = _enum_bits(enum_cls)
     bit = _bit(version)
     return frozenset(v for v, b in bits.items() if b & bit)
 
 
-def enum_value_in_version(enum_cls: type[enum.IntEnum], value: int, version: Version) -> bool:
+def enum_value_in_version(
+    enum_cls: type[enum.IntEnum], value: int, version: Version
+) -> bool:
     """True if the value is defined for the enumeration in that version.
 
     Extension values 0x8XXXXXXX of enumerations are always accepted; for masks every set bit
@@ -233,12 +242,8 @@ def enum_by_name(name: str) -> type[enum.IntEnum] | None:
     return None
 
 
-from kmipd.spec.attributes import ATTRIBUTES, AttributeSpec, attribute_by_tag  # noqa: E402
-
 __all__ = [
-    *_generated_all,
     "ATTRIBUTES",
-    "AttributeSpec",
     "ENUMS",
     "ENUM_FOR_TAG",
     "EXTENSION_ENUM_MAX",
@@ -248,6 +253,7 @@ __all__ = [
     "MASK_FOR_TAG",
     "TAG_TYPES",
     "TAG_VARIANT_TYPES",
+    "AttributeSpec",
     "UnknownEnumerationError",
     "UnknownVersionError",
     "Version",
@@ -267,3 +273,4 @@ __all__ = [
     "tag_type",
     "tag_versions",
 ]
+__all__ += _generated.__all__

@@ -59,7 +59,8 @@ def _build() -> dict[str, AttributeSpec]:
             multiple=bool(row["multiple"]),
             versions=frozenset(v for i, v in enumerate(VERSIONS) if bits & (1 << i)),
             object_types=frozenset(
-                ObjectType[n] for n in row["object_types"]  # type: ignore[attr-defined]
+                ObjectType[n]
+                for n in row["object_types"]  # type: ignore[attr-defined]
             ),
             initially_set_by=init,
             modifiable_by_server=bool(row["modifiable_by_server"]),

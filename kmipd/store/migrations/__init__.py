@@ -13,8 +13,11 @@ import os
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+
+from ..interface import SchemaError
 
 __all__ = ["VERSION_TABLE", "alembic_config", "current", "head_revision", "known_revisions", "upgrade"]
 
@@ -57,27 +60,39 @@ def current_revision(connection: sa.engine.Connection) -> str | None:
 
 
 def current(url: str) -> str | None:
-    """The revision stamped in the database at C{url} (C{None}: not initialised)."""
-    from ..sql import create_store_engine
+    """The revision stamped in the database at C{url} (C{None}: not initialised).
+
+    @raise StoreError: the database cannot be reached.
+    """
+    from ..sql import _db_errors, create_store_engine, safe_url
 
     engine = create_store_engine(url, pool_size=1)
     try:
-        with engine.connect() as conn:
+        with _db_errors(f"reading the schema revision of {safe_url(url)}"), engine.connect() as conn:
             return current_revision(conn)
     finally:
         engine.dispose()
 
 
 def upgrade(url: str, revision: str = "head", *, connection: sa.engine.Connection | None = None) -> None:
-    """Upgrade the database at C{url} (or on C{connection}) to C{revision}."""
-    if connection is not None:
-        command.upgrade(alembic_config(url, connection), revision)
-        return
-    from ..sql import create_store_engine
+    """Upgrade the database at C{url} (or on C{connection}) to C{revision}.
 
-    engine = create_store_engine(url, pool_size=1)
+    @raise SchemaError: the database is at a revision this kmipd does not know.
+    @raise StoreError: the database cannot be reached or the migration failed.
+    """
+    from ..sql import _db_errors, create_store_engine, safe_url
+
+    what = f"upgrading the database at {safe_url(url)}"
     try:
-        with engine.begin() as conn:
-            command.upgrade(alembic_config(url, conn), revision)
-    finally:
-        engine.dispose()
+        if connection is not None:
+            with _db_errors(what):
+                command.upgrade(alembic_config(url, connection), revision)
+            return
+        engine = create_store_engine(url, pool_size=1)
+        try:
+            with _db_errors(what), engine.begin() as conn:
+                command.upgrade(alembic_config(url, conn), revision)
+        finally:
+            engine.dispose()
+    except CommandError as e:
+        raise SchemaError(f"{what}: {e} (is the database from a newer kmipd?)") from None

@@ -1,0 +1,82 @@
+# -*- test-case-name: tests.operations.test_common -*-
+"""What every object operation does first: find the object, apply policy, keep dates right."""
+
+from __future__ import annotations
+
+from ..context import RequestContext
+from ..errors import ItemNotFound, MissingData, ObjectArchived, PermissionDenied
+from ..objects import ManagedObject
+from ..spec import State, Tag
+from ..ttlv import Item, ItemType
+
+DEFAULT_POLICY = "default"
+
+
+def uid_from(ctx: RequestContext, payload: Item | None, tag: int = Tag.UNIQUE_IDENTIFIER) -> str:
+    """The Unique Identifier the request names, or the batch's ID Placeholder."""
+    if payload is not None:
+        found = payload.find(tag)
+        if found is not None:
+            if found.type != ItemType.TEXT_STRING:
+                raise MissingData("Unique Identifier must be a Text String")
+            return found.value
+    if ctx.id_placeholder is None:
+        raise MissingData("no Unique Identifier and no ID Placeholder")
+    return ctx.id_placeholder
+
+
+def allowed(ctx: RequestContext, obj: ManagedObject, operation: int) -> bool:
+    """True if the caller may perform C{operation} on C{obj} under its operation policy."""
+    if ctx.policy is None:
+        return True
+    return ctx.policy.is_allowed(obj.policy_name or DEFAULT_POLICY, obj.object_type, operation,
+                                 ctx.identity, ctx.groups, obj.owner)
+
+
+def load(ctx: RequestContext, uid: str, operation: int, *, allow_archived: bool = False) -> ManagedObject:
+    """Fetch C{uid} for C{operation}: exists, policy allows it, not archived; due dates applied.
+
+    Sets the ID Placeholder to C{uid}.
+    @raise ItemNotFound / PermissionDenied / ObjectArchived
+    """
+    obj = ctx.store.get(uid)
+    if obj is None:
+        raise ItemNotFound(f"no object with Unique Identifier {uid!r}")
+    if not allowed(ctx, obj, operation):
+        raise PermissionDenied("permission denied")
+    if not allow_archived and ctx.store.is_archived(uid):
+        raise ObjectArchived(f"object {uid!r} is archived; Recover it first")
+    apply_due_transitions(ctx, obj)
+    ctx.id_placeholder = uid
+    return obj
+
+
+def touch(ctx: RequestContext, obj: ManagedObject) -> None:
+    """Record a change: Last Change Date = now."""
+    obj.set_single("Last Change Date", Item.datetime(Tag.LAST_CHANGE_DATE, ctx.now))
+
+
+def set_state(ctx: RequestContext, obj: ManagedObject, state: int) -> None:
+    obj.set_single("State", Item.enum(Tag.STATE, state))
+
+
+def apply_due_transitions(ctx: RequestContext, obj: ManagedObject) -> bool:
+    """Move C{obj} along the state machine when its Activation/Deactivation Date has come.
+
+    Pre-Active becomes Active at the Activation Date; Pre-Active or Active becomes Deactivated at
+    the Deactivation Date. Saves and returns True if the state changed.
+    """
+    state = obj.state
+    changed = False
+    activation = obj.value("Activation Date")
+    deactivation = obj.value("Deactivation Date")
+    if state == State.PRE_ACTIVE and isinstance(activation, int) and activation <= ctx.now:
+        state = State.ACTIVE
+        changed = True
+    if state in (State.PRE_ACTIVE, State.ACTIVE) and isinstance(deactivation, int) and deactivation <= ctx.now:
+        state = State.DEACTIVATED
+        changed = True
+    if changed:
+        set_state(ctx, obj, state)
+        ctx.store.save(obj)
+    return changed

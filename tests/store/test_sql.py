@@ -1,0 +1,228 @@
+"""SQLObjectStore specifics on SQLite, the master key file and master key rotation."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import sqlalchemy as sa
+from twisted.trial.unittest import SynchronousTestCase
+
+from kmipd.store import (
+    AttributeFilter,
+    LocateQuery,
+    MasterKeyError,
+    SQLObjectStore,
+    StoreError,
+    load_master_key,
+    load_or_create_master_key,
+    rotate_master_key,
+)
+from kmipd.store.masterkey import seal, unseal, write_key_file
+from kmipd.store.models import objects_table
+from kmipd.store.sql import safe_url
+
+from .test_contract import KEY_PATTERN, MASTER_KEY, make_object, name_item, symmetric_key
+
+
+def sqlite_url(test: SynchronousTestCase) -> tuple[str, str]:
+    """A fresh SQLite URL and its directory."""
+    directory = os.path.abspath(test.mktemp())
+    os.makedirs(directory)
+    return "sqlite:///" + os.path.join(directory, "kmipd.sqlite"), directory
+
+
+def directory_bytes(directory: str) -> bytes:
+    """Every byte of every file in C{directory} (database, WAL, shared memory)."""
+    out = b""
+    for name in os.listdir(directory):
+        with open(os.path.join(directory, name), "rb") as f:
+            out += f.read()
+    return out
+
+
+class SQLiteTests(SynchronousTestCase):
+    """SQLite configuration and what reaches the disk."""
+
+    def setUp(self) -> None:
+        self.url, self.dir = sqlite_url(self)
+        self.store = SQLObjectStore(self.url, MASTER_KEY)
+        self.addCleanup(self.store.close)
+
+    def test_pragmas(self) -> None:
+        """Connections use WAL, enforce foreign keys and wait on a busy database."""
+        with self.store.engine.connect() as conn:
+            self.assertEqual(conn.exec_driver_sql("PRAGMA journal_mode").scalar(), "wal")
+            self.assertEqual(conn.exec_driver_sql("PRAGMA foreign_keys").scalar(), 1)
+            self.assertGreaterEqual(conn.exec_driver_sql("PRAGMA busy_timeout").scalar(), 1000)
+
+    def test_raw_files_hold_no_key_bytes(self) -> None:
+        """The key pattern appears nowhere in the SQLite files, before or after closing the store."""
+        with self.store.transaction() as tx:
+            for i in range(20):
+                tx.add(make_object(f"u-{i}", names=(f"n{i}",), material=symmetric_key(KEY_PATTERN)))
+        # Sanity: the names did reach the files, so the scan would see clear data.
+        self.assertIn(b"n19", directory_bytes(self.dir))
+        self.assertNotIn(KEY_PATTERN[:16], directory_bytes(self.dir))
+        self.store.close()
+        self.assertNotIn(KEY_PATTERN[:16], directory_bytes(self.dir))
+        self.assertNotIn(MASTER_KEY, directory_bytes(self.dir))
+
+    def test_material_sealed_with_uid(self) -> None:
+        """The material column is an AES-GCM envelope bound to the uid: moved to another row it fails."""
+        with self.store.transaction() as tx:
+            tx.add(make_object("a"))
+            tx.add(make_object("b", material=symmetric_key(b"\x11" * 32)))
+        with self.store.engine.begin() as conn:
+            blob = conn.execute(sa.select(objects_table.c.material).where(objects_table.c.uid == "a")).scalar()
+            conn.execute(sa.update(objects_table).where(objects_table.c.uid == "b").values(material=blob))
+        with self.store.transaction() as tx:
+            self.assertRaises(StoreError, tx.get, "b")
+            self.assertIsNotNone(tx.get("a"))
+
+    def test_locate_uses_indexes(self) -> None:
+        """A Locate by name is planned through the (name, match_key) index, not a scan of attributes."""
+        with self.store.transaction() as tx:
+            stmt = tx._locate_statement(LocateQuery(attributes=[AttributeFilter("Name", name_item("x"))]))
+        compiled = stmt.compile(self.store.engine, compile_kwargs={"literal_binds": True})
+        with self.store.engine.connect() as conn:
+            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+        self.assertIn("ix_kmipd_attributes_match", plan)
+
+    def test_bad_master_key(self) -> None:
+        """A master key that is not 32 bytes is refused."""
+        self.assertRaises(StoreError, SQLObjectStore, self.url, b"short")
+
+    def test_bad_url(self) -> None:
+        """A malformed URL or an unknown driver gives StoreError."""
+        self.assertRaises(StoreError, SQLObjectStore, "not a url", MASTER_KEY)
+        self.assertRaises(StoreError, SQLObjectStore, "nosuchdb://x/y", MASTER_KEY)
+
+    def test_unreachable_database(self) -> None:
+        """A database that cannot be opened gives StoreError naming the database."""
+        e = self.assertRaises(StoreError, SQLObjectStore, "sqlite:////nonexistent-dir/x/y.db", MASTER_KEY)
+        self.assertIn("nonexistent-dir", str(e))
+
+    def test_safe_url_masks_password(self) -> None:
+        """Passwords are masked in URLs shown in messages."""
+        shown = safe_url("postgresql+psycopg://kmip:s3cret@db/kmip")
+        self.assertNotIn("s3cret", shown)
+        self.assertIn("kmip@db", shown.replace(":***", ""))
+
+
+class MasterKeyFileTests(SynchronousTestCase):
+    """load_or_create_master_key and write_key_file."""
+
+    def setUp(self) -> None:
+        self.dir = self.mktemp()
+        self.path = os.path.join(self.dir, "sub", "master.key")
+
+    def test_created_0600(self) -> None:
+        """A missing key file is created with 32 random bytes, mode 0600, and read back."""
+        key = load_or_create_master_key(self.path)
+        self.assertEqual(len(key), 32)
+        self.assertEqual(stat.S_IMODE(os.stat(self.path).st_mode), 0o600)
+        self.assertEqual(load_or_create_master_key(self.path), key)
+        self.assertNotEqual(load_or_create_master_key(self.path + "2"), key)
+        self.assertEqual(sorted(os.listdir(os.path.dirname(self.path))), ["master.key", "master.key2"])
+
+    def test_wrong_size(self) -> None:
+        """A key file of the wrong size is a MasterKeyError naming the file and the size."""
+        os.makedirs(os.path.dirname(self.path))
+        with open(self.path, "wb") as f:
+            f.write(b"x" * 31)
+        e = self.assertRaises(MasterKeyError, load_or_create_master_key, self.path)
+        self.assertIn(self.path, str(e))
+        self.assertIn("32", str(e))
+
+    def test_missing_for_load(self) -> None:
+        """load_master_key of a missing file is a MasterKeyError."""
+        self.assertRaises(MasterKeyError, load_master_key, self.path)
+
+    def test_no_overwrite(self) -> None:
+        """write_key_file refuses to replace an existing key file."""
+        key = load_or_create_master_key(self.path)
+        self.assertRaises(MasterKeyError, write_key_file, self.path, b"\x02" * 32)
+        self.assertEqual(load_master_key(self.path), key)
+
+    def test_seal_round_trip(self) -> None:
+        """seal/unseal round-trip; wrong key or wrong uid raise MasterKeyError."""
+        blob = seal(MASTER_KEY, b"secret", b"uid-1")
+        self.assertNotIn(b"secret", blob)
+        self.assertEqual(unseal(MASTER_KEY, blob, b"uid-1"), b"secret")
+        self.assertRaises(MasterKeyError, unseal, MASTER_KEY, blob, b"uid-2")
+        self.assertRaises(MasterKeyError, unseal, b"\x00" * 32, blob, b"uid-1")
+        self.assertRaises(MasterKeyError, seal, b"short", b"x", b"y")
+
+
+class RotationTests(SynchronousTestCase):
+    """rotate_master_key re-encrypts every row and swaps the key files."""
+
+    def setUp(self) -> None:
+        self.url, self.dir = sqlite_url(self)
+        self.key_path = os.path.join(self.dir, "master.key")
+        self.old_key = load_or_create_master_key(self.key_path)
+        store = SQLObjectStore(self.url, self.old_key)
+        with store.transaction() as tx:
+            for i in range(25):
+                obj = make_object(f"u-{i}", material=symmetric_key(bytes([i]) * 32))
+                if i == 3:
+                    obj.material = None
+                tx.add(obj)
+        store.close()
+
+    def assert_readable(self, key: bytes) -> None:
+        store = SQLObjectStore(self.url, key)
+        self.addCleanup(store.close)
+        with store.transaction() as tx:
+            for i in range(25):
+                obj = tx.get(f"u-{i}")
+                assert obj is not None
+                self.assertEqual(obj.material, None if i == 3 else symmetric_key(bytes([i]) * 32))
+
+    def test_rotate_generated_key(self) -> None:
+        """Without a new key file a key is generated; data opens only under it; the old key is kept."""
+        result = rotate_master_key(self.url, self.key_path, batch_size=7)
+        new_key = load_master_key(self.key_path)
+        self.assertNotEqual(new_key, self.old_key)
+        self.assertEqual((result.rows, result.reencrypted, result.already_new), (25, 24, 0))
+        self.assertEqual(load_master_key(result.old_key_path), self.old_key)
+        self.assertFalse(os.path.exists(self.key_path + ".new"))
+        self.assert_readable(new_key)
+        old = SQLObjectStore(self.url, self.old_key)
+        self.addCleanup(old.close)
+        with old.transaction() as tx:
+            self.assertRaises(StoreError, tx.get, "u-0")
+
+    def test_rotate_given_key_and_resume(self) -> None:
+        """An interrupted rotation (some rows already new) completes when run again."""
+        new_path = os.path.join(self.dir, "next.key")
+        new_key = load_or_create_master_key(new_path)
+        # Simulate a crash after the first rows were re-encrypted.
+        engine = sa.create_engine(self.url)
+        with engine.begin() as conn:
+            for uid in ("u-0", "u-1"):
+                blob = conn.execute(sa.select(objects_table.c.material).where(objects_table.c.uid == uid)).scalar()
+                plain = unseal(self.old_key, blob, uid.encode())
+                conn.execute(sa.update(objects_table).where(objects_table.c.uid == uid)
+                             .values(material=seal(new_key, plain, uid.encode())))
+        engine.dispose()
+        result = rotate_master_key(self.url, self.key_path, new_path)
+        self.assertEqual((result.reencrypted, result.already_new), (22, 2))
+        self.assertEqual(load_master_key(self.key_path), new_key)
+        self.assertFalse(os.path.exists(new_path))
+        self.assert_readable(new_key)
+
+    def test_rotate_row_under_unknown_key(self) -> None:
+        """A row sealed under neither key aborts with MasterKeyError and keeps the old key file."""
+        engine = sa.create_engine(self.url)
+        with engine.begin() as conn:
+            conn.execute(sa.update(objects_table).where(objects_table.c.uid == "u-20")
+                         .values(material=seal(b"\x07" * 32, b"x", b"u-20")))
+        engine.dispose()
+        self.assertRaises(MasterKeyError, rotate_master_key, self.url, self.key_path)
+        self.assertEqual(load_master_key(self.key_path), self.old_key)
+
+    def test_rotate_same_key(self) -> None:
+        """Rotating to the current key is refused."""
+        self.assertRaises(MasterKeyError, rotate_master_key, self.url, self.key_path, self.key_path)
