@@ -81,6 +81,17 @@ class VersionsTests(SynchronousTestCase):
             VERSIONS, ((1, 0), (1, 1), (1, 2), (1, 3), (1, 4), (2, 0), (2, 1))
         )
 
+    def test_version_object(self) -> None:
+        """Objects with major/minor attributes are accepted as versions."""
+
+        class PV:
+            major, minor = 1, 0
+
+        self.assertFalse(
+            enum_value_in_version(Operation, Operation.DISCOVER_VERSIONS, PV())
+        )
+        self.assertTrue(tag_in_version(Tag.UNIQUE_IDENTIFIER, PV()))
+
     def test_unknown_version_is_named_error(self) -> None:
         """An unknown version raises UnknownVersionError (a ValueError), not a crash."""
         with self.assertRaises(spec.UnknownVersionError):

@@ -28,17 +28,17 @@ from cryptography.hazmat.primitives import hashes
 from kmipd.crypto.errors import InvalidField
 
 __all__ = [
-    "CryptographicAlgorithm",
     "BlockCipherMode",
-    "PaddingMethod",
-    "HashingAlgorithm",
-    "DigitalSignatureAlgorithm",
-    "RecommendedCurve",
+    "CryptographicAlgorithm",
     "DerivationMethod",
-    "MaskGenerator",
+    "DigitalSignatureAlgorithm",
+    "HashingAlgorithm",
     "KeyFormatType",
-    "hash_for",
+    "MaskGenerator",
+    "PaddingMethod",
+    "RecommendedCurve",
     "describe",
+    "hash_for",
 ]
 
 

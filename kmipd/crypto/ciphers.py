@@ -58,7 +58,7 @@ from kmipd.crypto.wrapping import (
     oaep_padding,
 )
 
-__all__ = ["EncryptResult", "encrypt", "decrypt", "supported_modes"]
+__all__ = ["EncryptResult", "decrypt", "encrypt", "supported_modes"]
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,10 @@ _MODES: dict[int, _Mode] = {
     BCM.CFB: _Mode("CFB", lambda iv, tag, tl: _CFB(iv), _block_iv),  # type: ignore[arg-type]
     BCM.OFB: _Mode("OFB", lambda iv, tag, tl: _OFB(iv), _block_iv),  # type: ignore[arg-type]
     BCM.CTR: _Mode(
-        "CTR", lambda iv, tag, tl: modes.CTR(iv), _block_iv, algorithms=_AES_ONLY  # type: ignore[arg-type]
+        "CTR",
+        lambda iv, tag, tl: modes.CTR(iv),
+        _block_iv,
+        algorithms=_AES_ONLY,  # type: ignore[arg-type]
     ),
     BCM.GCM: _Mode(
         "GCM",
@@ -141,12 +144,17 @@ _MODES: dict[int, _Mode] = {
         iv_sizes=range(8, 129),
     ),
     BCM.XTS: _Mode(
-        "XTS", lambda iv, tag, tl: modes.XTS(iv), lambda spec: 16, algorithms=_AES_ONLY  # type: ignore[arg-type]
+        "XTS",
+        lambda iv, tag, tl: modes.XTS(iv),
+        lambda spec: 16,
+        algorithms=_AES_ONLY,  # type: ignore[arg-type]
     ),
 }
 
 #: Key wrap "modes": (wrap, unwrap) over an AES key-encryption key.
-_WRAP_MODES: dict[int, tuple[Callable[[bytes, bytes], bytes], Callable[[bytes, bytes], bytes]]] = {
+_WRAP_MODES: dict[
+    int, tuple[Callable[[bytes, bytes], bytes], Callable[[bytes, bytes], bytes]]
+] = {
     BCM.NIST_KEY_WRAP: (aes_key_wrap, aes_key_unwrap),
     BCM.AES_KEY_WRAP_PADDING: (aes_key_wrap_with_padding, aes_key_unwrap_with_padding),
 }
@@ -166,7 +174,9 @@ def supported_modes(algorithm: int) -> frozenset[int]:
     if spec.block_size is None:
         return frozenset()
     found = {
-        m for m, mode in _MODES.items() if mode.algorithms is None or algorithm in mode.algorithms
+        m
+        for m, mode in _MODES.items()
+        if mode.algorithms is None or algorithm in mode.algorithms
     }
     if algorithm == CA.AES:
         found.update(_WRAP_MODES)
@@ -215,7 +225,9 @@ def _choose_iv(
             size = p.iv_length // 8
         return os.urandom(size), True
     if not isinstance(p.iv, (bytes, bytearray)) or len(p.iv) not in sizes:
-        raise InvalidField(f"The IV is not a valid size for {spec.name} in {mode.name} mode.")
+        raise InvalidField(
+            f"The IV is not a valid size for {spec.name} in {mode.name} mode."
+        )
     return bytes(p.iv), False
 
 
@@ -252,7 +264,9 @@ def _block_algorithm(
     return cipher_algorithm(algorithm, key)
 
 
-def _pad(spec: SymmetricAlgorithm, mode: _Mode, p: _Params, data: bytes, encrypting: bool) -> bytes:
+def _pad(
+    spec: SymmetricAlgorithm, mode: _Mode, p: _Params, data: bytes, encrypting: bool
+) -> bytes:
     """Apply or remove symmetric padding for padded modes."""
     assert spec.block_size is not None
     if not mode.padded:
@@ -286,7 +300,14 @@ def _pad(spec: SymmetricAlgorithm, mode: _Mode, p: _Params, data: bytes, encrypt
         raise CryptographicFailure("The decrypted data has invalid padding.") from None
 
 
-def _block(algorithm: int, spec: SymmetricAlgorithm, key: bytes, data: bytes, p: _Params, encrypting: bool) -> EncryptResult:
+def _block(
+    algorithm: int,
+    spec: SymmetricAlgorithm,
+    key: bytes,
+    data: bytes,
+    p: _Params,
+    encrypting: bool,
+) -> EncryptResult:
     """Encrypt or decrypt with a block cipher."""
     if p.mode in _WRAP_MODES:
         if algorithm != CA.AES:
@@ -304,12 +325,16 @@ def _block(algorithm: int, spec: SymmetricAlgorithm, key: bytes, data: bytes, p:
         if encrypting:
             tag_length = 16 if p.tag_length is None else p.tag_length
             if tag_length not in _GCM_TAG_BYTES:
-                raise InvalidField(f"A GCM tag length of {tag_length} bytes is not valid (4-16).")
+                raise InvalidField(
+                    f"A GCM tag length of {tag_length} bytes is not valid (4-16)."
+                )
         else:
             if p.tag is None:
                 raise InvalidField("GCM decryption needs the authentication tag.")
             if len(p.tag) not in _GCM_TAG_BYTES:
-                raise InvalidField(f"A GCM tag of {len(p.tag)} bytes is not valid (4-16).")
+                raise InvalidField(
+                    f"A GCM tag of {len(p.tag)} bytes is not valid (4-16)."
+                )
             tag_length = len(p.tag)
     if p.mode == BCM.XTS and len(data) < 16:
         raise InvalidField("XTS needs at least 16 bytes of data.")
@@ -323,16 +348,22 @@ def _block(algorithm: int, spec: SymmetricAlgorithm, key: bytes, data: bytes, p:
             f"{spec.block_size} bytes."
         )
     try:
-        cipher = Cipher(cipher_alg, mode.build(iv, None if encrypting else p.tag, tag_length))
+        cipher = Cipher(
+            cipher_alg, mode.build(iv, None if encrypting else p.tag, tag_length)
+        )
         ctx = cipher.encryptor() if encrypting else cipher.decryptor()
     except (UnsupportedAlgorithm, ValueError) as e:
-        raise InvalidField(f"{spec.name} in {mode.name} mode is not supported: {e}") from None
+        raise InvalidField(
+            f"{spec.name} in {mode.name} mode is not supported: {e}"
+        ) from None
     if p.aad is not None:
         ctx.authenticate_additional_data(p.aad)  # type: ignore[attr-defined]
     try:
         out = ctx.update(data) + ctx.finalize()
     except InvalidTag:
-        raise CryptographicFailure("GCM authentication failed: the tag does not match.") from None
+        raise CryptographicFailure(
+            "GCM authentication failed: the tag does not match."
+        ) from None
     except ValueError as e:
         raise InvalidField(f"{spec.name} {mode.name} failed: {e}") from None
     if encrypting:
@@ -345,13 +376,19 @@ def _block(algorithm: int, spec: SymmetricAlgorithm, key: bytes, data: bytes, p:
 # Stream ciphers and AEAD (no block cipher mode)
 
 
-def _no_mode(spec: SymmetricAlgorithm, p: _Params, allowed: frozenset[int] = frozenset()) -> None:
+def _no_mode(
+    spec: SymmetricAlgorithm, p: _Params, allowed: frozenset[int] = frozenset()
+) -> None:
     """@raise InvalidField: a block cipher mode or AAD was given to a stream cipher."""
     if p.mode is not None and p.mode not in allowed:
-        raise InvalidField(f"{spec.name} is a stream cipher and takes no block cipher mode.")
+        raise InvalidField(
+            f"{spec.name} is a stream cipher and takes no block cipher mode."
+        )
 
 
-def _rc4(spec: SymmetricAlgorithm, key: bytes, data: bytes, p: _Params, encrypting: bool) -> EncryptResult:
+def _rc4(
+    spec: SymmetricAlgorithm, key: bytes, data: bytes, p: _Params, encrypting: bool
+) -> EncryptResult:
     """RC4 (ARC4): no mode, no IV."""
     _no_mode(spec, p)
     if p.iv is not None or p.random_iv:
@@ -362,21 +399,27 @@ def _rc4(spec: SymmetricAlgorithm, key: bytes, data: bytes, p: _Params, encrypti
     return EncryptResult(ctx.update(data) + ctx.finalize())
 
 
-def _chacha20(spec: SymmetricAlgorithm, key: bytes, data: bytes, p: _Params, encrypting: bool) -> EncryptResult:
+def _chacha20(
+    spec: SymmetricAlgorithm, key: bytes, data: bytes, p: _Params, encrypting: bool
+) -> EncryptResult:
     """
     ChaCha20.  The nonce is the 16-byte C{counter (LE) || nonce} block of
     C{cryptography}/OpenSSL, or a 12-byte RFC 8439 nonce with counter 0.
     """
     _no_mode(spec, p)
     if p.aad is not None:
-        raise InvalidField("ChaCha20 takes no additional authenticated data; use ChaCha20-Poly1305.")
+        raise InvalidField(
+            "ChaCha20 takes no additional authenticated data; use ChaCha20-Poly1305."
+        )
     if p.iv is not None and p.random_iv:
         raise InvalidField("Give either a nonce or Random IV, not both.")
     check_key_length(spec, key)
     generated = p.iv is None
     if generated:
         if not encrypting:
-            raise InvalidField("ChaCha20 decryption needs the nonce used for encryption.")
+            raise InvalidField(
+                "ChaCha20 decryption needs the nonce used for encryption."
+            )
         nonce = b"\x00" * 4 + os.urandom(12)
     elif isinstance(p.iv, (bytes, bytearray)) and len(p.iv) == 12:
         nonce = b"\x00" * 4 + bytes(p.iv)
@@ -385,10 +428,14 @@ def _chacha20(spec: SymmetricAlgorithm, key: bytes, data: bytes, p: _Params, enc
     else:
         raise InvalidField("A ChaCha20 nonce must be 12 or 16 bytes.")
     ctx = Cipher(_algorithms.ChaCha20(bytes(key), nonce), None).encryptor()
-    return EncryptResult(ctx.update(data) + ctx.finalize(), nonce if generated else None)
+    return EncryptResult(
+        ctx.update(data) + ctx.finalize(), nonce if generated else None
+    )
 
 
-def _chacha20_poly1305(spec: SymmetricAlgorithm, key: bytes, data: bytes, p: _Params, encrypting: bool) -> EncryptResult:
+def _chacha20_poly1305(
+    spec: SymmetricAlgorithm, key: bytes, data: bytes, p: _Params, encrypting: bool
+) -> EncryptResult:
     """ChaCha20-Poly1305 (RFC 8439): 12-byte nonce, 16-byte tag, optional AAD."""
     _no_mode(spec, p, frozenset({BCM.AEAD}))
     check_key_length(spec, key)
@@ -434,7 +481,9 @@ _RSA_PADDINGS = frozenset({PM.OAEP, PM.PKCS1_V1_5})
 def _rsa_padding(p: _Params) -> asym_padding.AsymmetricPadding:
     """@raise InvalidField: missing or unsupported RSA encryption padding."""
     if p.padding is None:
-        raise InvalidField("RSA encryption needs a padding method (OAEP or PKCS1 v1.5).")
+        raise InvalidField(
+            "RSA encryption needs a padding method (OAEP or PKCS1 v1.5)."
+        )
     if p.padding == PM.OAEP:
         return oaep_padding(p.hashing_algorithm, p.mgf_hash)
     if p.padding == PM.PKCS1_V1_5:
@@ -485,7 +534,9 @@ def _rsa_decrypt(key: bytes, data: bytes, p: _Params) -> EncryptResult:
 # Entry points
 
 
-def _run(algorithm: int | None, key: bytes, data: bytes, p: _Params, encrypting: bool) -> EncryptResult:
+def _run(
+    algorithm: int | None, key: bytes, data: bytes, p: _Params, encrypting: bool
+) -> EncryptResult:
     """Route to RSA, a stream cipher or a block cipher."""
     if not isinstance(data, (bytes, bytearray)):
         raise InvalidField("The data must be bytes.")
@@ -534,8 +585,16 @@ def encrypt(
     @raise CryptographicFailure: the primitive failed.
     """
     params = _Params(
-        mode, padding, iv, random_iv, iv_length, tag_length, aad, counter_length,
-        hashing_algorithm, mgf_hash,
+        mode,
+        padding,
+        iv,
+        random_iv,
+        iv_length,
+        tag_length,
+        aad,
+        counter_length,
+        hashing_algorithm,
+        mgf_hash,
     )
     return _run(algorithm, key, data, params, True)
 
@@ -561,7 +620,16 @@ def decrypt(
     @raise CryptographicFailure: tag mismatch, bad padding, RSA failure.
     """
     params = _Params(
-        mode, padding, iv, False, None, None, aad, counter_length,
-        hashing_algorithm, mgf_hash, tag,
+        mode,
+        padding,
+        iv,
+        False,
+        None,
+        None,
+        aad,
+        counter_length,
+        hashing_algorithm,
+        mgf_hash,
+        tag,
     )
     return _run(algorithm, key, data, params, False).data

@@ -34,7 +34,7 @@ from kmipd.crypto.ciphers import encrypt
 from kmipd.crypto.errors import CryptographicFailure, InvalidField
 from kmipd.crypto.keygen import cipher_algorithm, symmetric_algorithm
 
-__all__ = ["derive_key", "derivation_methods"]
+__all__ = ["derivation_methods", "derive_key"]
 
 #: Upper bound on PBKDF2 iterations, so one request cannot pin a thread.
 MAX_PBKDF2_ITERATIONS = 10_000_000
@@ -90,7 +90,11 @@ def _hash(r: _Request) -> bytes:
         raise InvalidField(
             "HASH key derivation needs either key material or derivation data, not both."
         )
-    source = _need(r.key_material if r.key_material is not None else r.derivation_data, "input", "HASH")
+    source = _need(
+        r.key_material if r.key_material is not None else r.derivation_data,
+        "input",
+        "HASH",
+    )
     h = hashes.Hash(hash_for(r.hashing_algorithm))
     h.update(source)
     return h.finalize()
@@ -119,17 +123,19 @@ def _encrypt(r: _Request) -> bytes:
 def _nist800_108_counter(r: _Request) -> bytes:
     """SP 800-108 KDF in counter mode with an HMAC or CMAC PRF."""
     key = _need(r.key_material, "key material", "NIST800-108-C")
-    fixed = _need(r.derivation_data, "derivation data (Label || 0x00 || Context)", "NIST800-108-C")
-    common = dict(
-        mode=kbkdf.Mode.CounterMode,
-        length=r.length,
-        rlen=4,
-        llen=None,
-        location=kbkdf.CounterLocation.BeforeFixed,
-        label=None,
-        context=None,
-        fixed=fixed,
+    fixed = _need(
+        r.derivation_data, "derivation data (Label || 0x00 || Context)", "NIST800-108-C"
     )
+    common = {
+        "mode": kbkdf.Mode.CounterMode,
+        "length": r.length,
+        "rlen": 4,
+        "llen": None,
+        "location": kbkdf.CounterLocation.BeforeFixed,
+        "label": None,
+        "context": None,
+        "fixed": fixed,
+    }
     if r.encryption_algorithm is not None:
         if r.hashing_algorithm is not None:
             raise InvalidField(
@@ -149,12 +155,18 @@ def _nist800_108_counter(r: _Request) -> bytes:
 def _hkdf(r: _Request) -> bytes:
     """HKDF (RFC 5869)."""
     key = _need(r.key_material, "key material", "HKDF")
-    digest = hash_for(HA.SHA_256 if r.hashing_algorithm is None else r.hashing_algorithm)
+    digest = hash_for(
+        HA.SHA_256 if r.hashing_algorithm is None else r.hashing_algorithm
+    )
     limit = 255 * digest.digest_size
     if r.length > limit:
         raise InvalidField(f"HKDF with this hash can derive at most {limit * 8} bits.")
     salt = None if r.salt is None else _need(r.salt, "salt", "HKDF")
-    info = None if r.derivation_data is None else _need(r.derivation_data, "derivation data", "HKDF")
+    info = (
+        None
+        if r.derivation_data is None
+        else _need(r.derivation_data, "derivation data", "HKDF")
+    )
     return hkdf.HKDF(digest, r.length, salt, info).derive(key)
 
 
@@ -213,13 +225,23 @@ def derive_key(
             f"The cryptographic length {length_bits!r} must be a positive multiple of 8."
         )
     request = _Request(
-        key_material, derivation_data, salt, iterations, hashing_algorithm,
-        encryption_algorithm, mode, padding, iv, length_bits // 8,
+        key_material,
+        derivation_data,
+        salt,
+        iterations,
+        hashing_algorithm,
+        encryption_algorithm,
+        mode,
+        padding,
+        iv,
+        length_bits // 8,
     )
     try:
         out = fn(request)
     except ValueError as e:  # cryptography's own parameter checks
-        raise InvalidField(f"{describe(DM, method)} key derivation failed: {e}") from None
+        raise InvalidField(
+            f"{describe(DM, method)} key derivation failed: {e}"
+        ) from None
     if len(out) < request.length:
         # PyKMIP reports this as Cryptographic Failure; so do we.
         raise CryptographicFailure(

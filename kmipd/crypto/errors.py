@@ -10,18 +10,18 @@ looking at the message.
 from __future__ import annotations
 
 __all__ = [
-    "INVALID_FIELD",
     "CRYPTOGRAPHIC_FAILURE",
-    "INVALID_MESSAGE",
     "FEATURE_NOT_SUPPORTED",
-    "KEY_COMPRESSION_TYPE_NOT_SUPPORTED",
     "INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK",
-    "KEY_VALUE_NOT_PRESENT",
     "INVALID_CORRELATION_VALUE",
+    "INVALID_FIELD",
+    "INVALID_MESSAGE",
+    "KEY_COMPRESSION_TYPE_NOT_SUPPORTED",
+    "KEY_VALUE_NOT_PRESENT",
     "REASONS",
     "CryptoError",
-    "InvalidField",
     "CryptographicFailure",
+    "InvalidField",
 ]
 
 INVALID_FIELD = "INVALID_FIELD"

@@ -13,11 +13,13 @@ key pairs PyKMIP lists are rejected with INVALID_FIELD.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import NamedTuple, Union
+from typing import NamedTuple
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import (
     ec,
@@ -29,7 +31,6 @@ from cryptography.hazmat.primitives.asymmetric import (
 )
 from cryptography.hazmat.primitives.ciphers import CipherAlgorithm
 from cryptography.hazmat.primitives.ciphers import algorithms as _modern
-from kmipd.log import Logger
 
 from kmipd.crypto import (
     CryptographicAlgorithm as CA,
@@ -47,6 +48,7 @@ from kmipd.crypto import (
     describe,
 )
 from kmipd.crypto.errors import CryptographicFailure, InvalidField
+from kmipd.log import Logger
 
 try:  # cryptography >= 43 moved the legacy ciphers here
     from cryptography.hazmat.decrepit.ciphers import algorithms as _legacy
@@ -54,40 +56,40 @@ except ImportError:  # pragma: no cover - older cryptography
     _legacy = _modern  # type: ignore[assignment]
 
 __all__ = [
-    "SymmetricAlgorithm",
-    "SYMMETRIC_ALGORITHMS",
     "HMAC_ALGORITHMS",
-    "symmetric_algorithm",
-    "cipher_algorithm",
-    "generate_symmetric_key",
+    "SYMMETRIC_ALGORITHMS",
     "KeyPair",
     "KeyPairDetails",
-    "generate_key_pair",
-    "load_private_key",
-    "load_public_key",
+    "SymmetricAlgorithm",
+    "cipher_algorithm",
     "convert_private_key",
     "convert_public_key",
+    "generate_key_pair",
+    "generate_symmetric_key",
+    "load_private_key",
+    "load_public_key",
+    "symmetric_algorithm",
 ]
 
 _log = Logger()
 
-PrivateKey = Union[
-    rsa.RSAPrivateKey,
-    ec.EllipticCurvePrivateKey,
-    ed25519.Ed25519PrivateKey,
-    ed448.Ed448PrivateKey,
-    x25519.X25519PrivateKey,
-    x448.X448PrivateKey,
-]
-PublicKey = Union[
-    rsa.RSAPublicKey,
-    ec.EllipticCurvePublicKey,
-    ed25519.Ed25519PublicKey,
-    ed448.Ed448PublicKey,
-    x25519.X25519PublicKey,
-    x448.X448PublicKey,
-]
-Transparent = dict[str, Union[int, bytes]]
+PrivateKey = (
+    rsa.RSAPrivateKey
+    | ec.EllipticCurvePrivateKey
+    | ed25519.Ed25519PrivateKey
+    | ed448.Ed448PrivateKey
+    | x25519.X25519PrivateKey
+    | x448.X448PrivateKey
+)
+PublicKey = (
+    rsa.RSAPublicKey
+    | ec.EllipticCurvePublicKey
+    | ed25519.Ed25519PublicKey
+    | ed448.Ed448PublicKey
+    | x25519.X25519PublicKey
+    | x448.X448PublicKey
+)
+Transparent = dict[str, int | bytes]
 
 
 # --------------------------------------------------------------------------
@@ -226,7 +228,7 @@ def _ranges(sizes: frozenset[int]) -> str:
     ordered = sorted(sizes)
     if len(ordered) > 4:
         step = ordered[1] - ordered[0]
-        if all(b - a == step for a, b in zip(ordered, ordered[1:])):
+        if all(b - a == step for a, b in itertools.pairwise(ordered)):
             return f"{ordered[0]}-{ordered[-1]} in steps of {step}"
     return ", ".join(str(s) for s in ordered)
 
@@ -240,10 +242,7 @@ def generate_symmetric_key(algorithm: int, length_bits: int) -> bytes:
     if length_bits is None or isinstance(length_bits, bool):
         raise InvalidField("A cryptographic length is required.")
     if algorithm in HMAC_ALGORITHMS:
-        if (
-            length_bits % 8
-            or not _HMAC_MIN_BITS <= length_bits <= _HMAC_MAX_BITS
-        ):
+        if length_bits % 8 or not _HMAC_MIN_BITS <= length_bits <= _HMAC_MAX_BITS:
             raise InvalidField(
                 f"The cryptographic length {length_bits} is not valid for "
                 f"{describe(CA, algorithm)}: use a multiple of 8 between "
@@ -415,7 +414,9 @@ def _generate_ec(
     """Generate an EC (or X25519/X448) private key; return key, length, curve."""
     if curve is None:
         if length_bits is None:
-            raise InvalidField("A recommended curve or cryptographic length is required.")
+            raise InvalidField(
+                "A recommended curve or cryptographic length is required."
+            )
         curve = _CURVE_BY_LENGTH.get(length_bits)
         if curve is None:
             raise InvalidField(
@@ -470,7 +471,7 @@ def load_private_key(key: bytes | Mapping[str, object]) -> PrivateKey:
             "The private key could not be loaded (expected DER PKCS#1, PKCS#8 "
             "or ECPrivateKey)."
         ) from None
-    except Exception:  # cryptography raises UnsupportedAlgorithm too
+    except UnsupportedAlgorithm:
         raise InvalidField("The private key uses an unsupported algorithm.") from None
     return loaded  # type: ignore[return-value]
 
@@ -493,7 +494,7 @@ def load_public_key(key: bytes | Mapping[str, object]) -> PublicKey:
             "The public key could not be loaded (expected DER "
             "SubjectPublicKeyInfo or PKCS#1)."
         ) from None
-    except Exception:
+    except UnsupportedAlgorithm:
         raise InvalidField("The public key uses an unsupported algorithm.") from None
     return loaded  # type: ignore[return-value]
 
@@ -514,7 +515,10 @@ _RAW_PUBLIC_TYPES = (
 
 def _encode_private(key: PrivateKey, to_format: int) -> bytes:
     """Encode a private key object in a DER Key Format Type."""
-    der, traditional = serialization.Encoding.DER, serialization.PrivateFormat.TraditionalOpenSSL
+    der, traditional = (
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+    )
     nope = serialization.NoEncryption()
     if to_format == KFT.PKCS_8:
         return key.private_bytes(der, serialization.PrivateFormat.PKCS8, nope)
@@ -540,7 +544,9 @@ def _encode_public(key: PublicKey, to_format: int) -> bytes:
     if to_format == KFT.PKCS_1 and isinstance(key, rsa.RSAPublicKey):
         return key.public_bytes(der, serialization.PublicFormat.PKCS1)
     if to_format == KFT.RAW and isinstance(key, _RAW_PUBLIC_TYPES):
-        return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return key.public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
     raise InvalidField(
         f"A {_key_kind(key)} public key cannot be encoded as {describe(KFT, to_format)}."
     )

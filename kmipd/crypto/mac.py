@@ -17,7 +17,7 @@ from kmipd.crypto import describe, hash_for
 from kmipd.crypto.errors import InvalidField
 from kmipd.crypto.keygen import HMAC_ALGORITHMS, SYMMETRIC_ALGORITHMS, cipher_algorithm
 
-__all__ = ["mac", "mac_verify", "hash_data", "mac_algorithms"]
+__all__ = ["hash_data", "mac", "mac_algorithms", "mac_verify"]
 
 
 def _bytes(value: object, what: str) -> bytes:

@@ -31,7 +31,7 @@ from kmipd.crypto import describe, hash_for
 from kmipd.crypto.errors import InvalidField
 from kmipd.crypto.keygen import load_private_key, load_public_key
 
-__all__ = ["sign", "verify", "resolve_signature_parameters", "SignatureParameters"]
+__all__ = ["SignatureParameters", "resolve_signature_parameters", "sign", "verify"]
 
 #: Digital Signature Algorithm -> (algorithm, padding, hash); a C{None}
 #: hash (RSASSA-PSS) is taken from the Hashing Algorithm parameter.
@@ -97,7 +97,11 @@ def resolve_signature_parameters(
                 f"The padding method {describe(PM, padding)} conflicts with the digital "
                 f"signature algorithm {describe(DSA, digital_signature_algorithm)}."
             )
-        if hashing_algorithm is not None and d_hash is not None and hashing_algorithm != d_hash:
+        if (
+            hashing_algorithm is not None
+            and d_hash is not None
+            and hashing_algorithm != d_hash
+        ):
             raise InvalidField(
                 f"The hashing algorithm {describe(HA, hashing_algorithm)} conflicts with "
                 f"the digital signature algorithm {describe(DSA, digital_signature_algorithm)}."
@@ -111,7 +115,9 @@ def resolve_signature_parameters(
         )
     if algorithm == CA.RSA:
         if padding is None:
-            raise InvalidField("RSA signatures need a padding method (PKCS1 v1.5 or PSS).")
+            raise InvalidField(
+                "RSA signatures need a padding method (PKCS1 v1.5 or PSS)."
+            )
         if padding not in (PM.PKCS1_V1_5, PM.PSS):
             raise InvalidField(
                 f"The padding method {describe(PM, padding)} is not supported for RSA signatures."
@@ -124,7 +130,9 @@ def resolve_signature_parameters(
         padding = None
     elif algorithm in _EDDSA:
         if padding not in (None, PM.NONE):
-            raise InvalidField(f"{describe(CA, algorithm)} signatures take no padding method.")
+            raise InvalidField(
+                f"{describe(CA, algorithm)} signatures take no padding method."
+            )
         padding, hashing_algorithm = None, None
     else:
         raise InvalidField(
@@ -143,7 +151,9 @@ def _rsa_padding(
     """PKCS#1 v1.5 or PSS padding object."""
     if params.padding == PM.PKCS1_V1_5:
         return asym_padding.PKCS1v15()
-    mgf = hash_for(HA.SHA_1 if mgf_hash is None else mgf_hash, "mask generator hashing algorithm")
+    mgf = hash_for(
+        HA.SHA_1 if mgf_hash is None else mgf_hash, "mask generator hashing algorithm"
+    )
     if salt_length is None:
         salt: int | object = asym_padding.PSS.AUTO if verifying else digest.digest_size
     elif isinstance(salt_length, int) and salt_length >= 0:
@@ -207,7 +217,11 @@ def _operation(
     method = key.verify if verifying else key.sign  # type: ignore[attr-defined]
     if params.algorithm == CA.RSA:
         digest = hash_for(params.hashing_algorithm)
-        return method, (message, _rsa_padding(params, digest, mgf_hash, salt_length, verifying), hash_arg)
+        return method, (
+            message,
+            _rsa_padding(params, digest, mgf_hash, salt_length, verifying),
+            hash_arg,
+        )
     if params.algorithm in _ECDSA:
         return method, (message, ec.ECDSA(hash_arg))  # type: ignore[arg-type]
     return method, (message,)
@@ -239,7 +253,9 @@ def sign(
         raise InvalidField(
             f"The signing key is not a {describe(CA, params.algorithm)} private key."
         )
-    method, args = _operation(key, params, message, hash_arg, mgf_hash, salt_length, False)
+    method, args = _operation(
+        key, params, message, hash_arg, mgf_hash, salt_length, False
+    )
     try:
         return method(*args)  # type: ignore[return-value]
     except ValueError as e:  # e.g. PSS salt too long for the modulus
@@ -279,7 +295,9 @@ def verify(
         raise InvalidField(
             f"The verification key is not a {describe(CA, params.algorithm)} public key."
         )
-    method, args = _operation(key, params, message, hash_arg, mgf_hash, salt_length, True)
+    method, args = _operation(
+        key, params, message, hash_arg, mgf_hash, salt_length, True
+    )
     try:
         method(signature, *args)
     except InvalidSignature:

@@ -21,16 +21,16 @@ from kmipd.crypto.errors import CryptographicFailure, InvalidField
 from kmipd.crypto.keygen import load_private_key, load_public_key
 
 __all__ = [
-    "aes_key_wrap",
+    "SEAL_VERSION_AES256_GCM",
     "aes_key_unwrap",
-    "aes_key_wrap_with_padding",
     "aes_key_unwrap_with_padding",
+    "aes_key_wrap",
+    "aes_key_wrap_with_padding",
     "oaep_padding",
-    "rsa_oaep_wrap",
     "rsa_oaep_unwrap",
+    "rsa_oaep_wrap",
     "seal",
     "unseal",
-    "SEAL_VERSION_AES256_GCM",
 ]
 
 _AES_KEY_BYTES = (16, 24, 32)
@@ -39,7 +39,9 @@ _AES_KEY_BYTES = (16, 24, 32)
 def _check_kek(kek: bytes) -> None:
     """@raise InvalidField: C{kek} is not an AES key."""
     if not isinstance(kek, (bytes, bytearray)) or len(kek) not in _AES_KEY_BYTES:
-        raise InvalidField("The key-encryption key must be a 128, 192 or 256-bit AES key.")
+        raise InvalidField(
+            "The key-encryption key must be a 128, 192 or 256-bit AES key."
+        )
 
 
 def _check_bytes(value: object, what: str) -> bytes:
@@ -76,11 +78,15 @@ def aes_key_unwrap(kek: bytes, wrapped: bytes) -> bytes:
     _check_kek(kek)
     wrapped = _check_bytes(wrapped, "wrapped key")
     if len(wrapped) < 24 or len(wrapped) % 8:
-        raise InvalidField("AES Key Wrap output must be at least 24 bytes in multiples of 8.")
+        raise InvalidField(
+            "AES Key Wrap output must be at least 24 bytes in multiples of 8."
+        )
     try:
         return keywrap.aes_key_unwrap(bytes(kek), wrapped)
     except keywrap.InvalidUnwrap:
-        raise CryptographicFailure("AES key unwrap failed the integrity check.") from None
+        raise CryptographicFailure(
+            "AES key unwrap failed the integrity check."
+        ) from None
 
 
 def aes_key_wrap_with_padding(kek: bytes, key: bytes) -> bytes:
@@ -113,7 +119,9 @@ def aes_key_unwrap_with_padding(kek: bytes, wrapped: bytes) -> bytes:
     try:
         return keywrap.aes_key_unwrap_with_padding(bytes(kek), wrapped)
     except keywrap.InvalidUnwrap:
-        raise CryptographicFailure("AES key unwrap failed the integrity check.") from None
+        raise CryptographicFailure(
+            "AES key unwrap failed the integrity check."
+        ) from None
 
 
 def oaep_padding(
@@ -131,7 +139,9 @@ def oaep_padding(
     mgf = hash_for(
         HA.SHA_1 if mgf_hash is None else mgf_hash, "mask generator hashing algorithm"
     )
-    return asym_padding.OAEP(mgf=asym_padding.MGF1(mgf), algorithm=digest, label=label or None)
+    return asym_padding.OAEP(
+        mgf=asym_padding.MGF1(mgf), algorithm=digest, label=label or None
+    )
 
 
 def rsa_oaep_wrap(

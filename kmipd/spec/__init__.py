@@ -62,9 +62,14 @@ class UnknownEnumerationError(TypeError):
 
 
 def _bit(version: Version) -> int:
+    """Bit of ``version`` in the version masks; accepts ``(major, minor)`` or ``.major/.minor``."""
     try:
-        return 1 << VERSIONS.index((int(version[0]), int(version[1])))
-    except (ValueError, TypeError, IndexError):
+        if hasattr(version, "major") and hasattr(version, "minor"):
+            key = (int(version.major), int(version.minor))
+        else:
+            key = (int(version[0]), int(version[1]))
+        return 1 << VERSIONS.index(key)
+    except (ValueError, TypeError, IndexError, KeyError):
         raise UnknownVersionError(version) from None
 
 
@@ -251,6 +256,7 @@ __all__ = [
     "EXTENSION_TAG_MAX",
     "EXTENSION_TAG_MIN",
     "MASK_FOR_TAG",
+    "TAG_NAMES",
     "TAG_TYPES",
     "TAG_VARIANT_TYPES",
     "AttributeSpec",

@@ -20,7 +20,7 @@ Known-answer vectors and their sources:
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+from functools import cache
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -44,7 +44,7 @@ SUNSCREEN = (
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def rsa_pair():
     """One 2048-bit RSA key pair shared by the RSA tests."""
     return generate_key_pair(CA.RSA, 2048)
@@ -68,51 +68,82 @@ class AESKnownAnswerTests(SynchronousTestCase):
         out = encrypt(CA.AES, AES_KEY, PT2, mode=mode, iv=iv, **kw)
         self.assertEqual(out.data, expected)
         self.assertIsNone(out.iv)
-        self.assertEqual(decrypt(CA.AES, AES_KEY, expected, mode=mode, iv=iv, **kw), PT2)
+        self.assertEqual(
+            decrypt(CA.AES, AES_KEY, expected, mode=mode, iv=iv, **kw), PT2
+        )
 
     def test_ecb(self):
         """AES-128-ECB without padding matches SP 800-38A F.1.1."""
-        self.check(M.ECB, None, h("3ad77bb40d7a3660a89ecaf32466ef97f5d3d58503b9699de785895a96fdbaaf"),
-                   padding=P.NONE)
+        self.check(
+            M.ECB,
+            None,
+            h("3ad77bb40d7a3660a89ecaf32466ef97f5d3d58503b9699de785895a96fdbaaf"),
+            padding=P.NONE,
+        )
 
     def test_cbc(self):
         """AES-128-CBC without padding matches SP 800-38A F.2.1."""
-        self.check(M.CBC, IV, h("7649abac8119b246cee98e9b12e9197d5086cb9b507219ee95db113a917678b2"))
+        self.check(
+            M.CBC,
+            IV,
+            h("7649abac8119b246cee98e9b12e9197d5086cb9b507219ee95db113a917678b2"),
+        )
 
     def test_cfb(self):
         """AES-128-CFB128 matches SP 800-38A F.3.13."""
-        self.check(M.CFB, IV, h("3b3fd92eb72dad20333449f8e83cfb4ac8a64537a0b3a93fcde3cdad9f1ce58b"))
+        self.check(
+            M.CFB,
+            IV,
+            h("3b3fd92eb72dad20333449f8e83cfb4ac8a64537a0b3a93fcde3cdad9f1ce58b"),
+        )
 
     def test_ofb(self):
         """AES-128-OFB matches SP 800-38A F.4.1."""
-        self.check(M.OFB, IV, h("3b3fd92eb72dad20333449f8e83cfb4a7789508d16918f03f53c52dac54ed825"))
+        self.check(
+            M.OFB,
+            IV,
+            h("3b3fd92eb72dad20333449f8e83cfb4a7789508d16918f03f53c52dac54ed825"),
+        )
 
     def test_ctr(self):
         """AES-128-CTR matches SP 800-38A F.5.1."""
-        self.check(M.CTR, h("f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"),
-                   h("874d6191b620e3261bef6864990db6ce9806f66b7970fdff8617187bb9fffdff"))
+        self.check(
+            M.CTR,
+            h("f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"),
+            h("874d6191b620e3261bef6864990db6ce9806f66b7970fdff8617187bb9fffdff"),
+        )
 
     def test_gcm(self):
         """AES-128-GCM with AAD matches GCM test case 4, tag included."""
         key = h("feffe9928665731c6d6a8f9467308308")
         iv = h("cafebabefacedbaddecaf888")
-        pt = h("d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
-               "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39")
+        pt = h(
+            "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+            "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39"
+        )
         aad = h("feedfacedeadbeeffeedfacedeadbeefabaddad2")
-        ct = h("42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e"
-               "21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091")
+        ct = h(
+            "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e"
+            "21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091"
+        )
         tag = h("5bc94fbc3221a5db94fae95ae7121a47")
         out = encrypt(CA.AES, key, pt, mode=M.GCM, iv=iv, aad=aad, tag_length=16)
         self.assertEqual((out.data, out.tag), (ct, tag))
-        self.assertEqual(decrypt(CA.AES, key, ct, mode=M.GCM, iv=iv, aad=aad, tag=tag), pt)
+        self.assertEqual(
+            decrypt(CA.AES, key, ct, mode=M.GCM, iv=iv, aad=aad, tag=tag), pt
+        )
         short = encrypt(CA.AES, key, pt, mode=M.GCM, iv=iv, aad=aad, tag_length=12)
         self.assertEqual(short.tag, tag[:12])
-        self.assertEqual(decrypt(CA.AES, key, ct, mode=M.GCM, iv=iv, aad=aad, tag=tag[:12]), pt)
+        self.assertEqual(
+            decrypt(CA.AES, key, ct, mode=M.GCM, iv=iv, aad=aad, tag=tag[:12]), pt
+        )
 
     def test_xts(self):
         """AES-256-XTS matches CAVP XTSGenAES256 COUNT 1."""
-        key = h("1ea661c58d943a0e4801e42f4b0947149e7f9f8e3e68d0c7505210bd311a0e7c"
-                "d6e13ffdf2418d8d1911c004cda58da3d619b7e2b9141e58318eea392cf41b08")
+        key = h(
+            "1ea661c58d943a0e4801e42f4b0947149e7f9f8e3e68d0c7505210bd311a0e7c"
+            "d6e13ffdf2418d8d1911c004cda58da3d619b7e2b9141e58318eea392cf41b08"
+        )
         tweak = h("adf8d92627464ad2f0428e84a9f87564")
         pt = h("2eedea52cd8215e1acc647e810bbc3642e87287f8d2e57e36c0a24fbc12a202e")
         ct = h("cbaad0e2f6cea3f50b37f934d46a9b130b9d54f07e34f36af793e86f73c6d7db")
@@ -144,17 +175,25 @@ class LegacyCipherKnownAnswerTests(SynchronousTestCase):
 
     def test_triple_des(self):
         """3DES three-key ECB matches CAVP TECBMMT3 COUNT 0."""
-        self.check(CA.TRIPLE_DES, h("a2b5bc67da13dc92cd9d344aa238544a0e1fa79ef76810cd"),
-                   h("329d86bdf1bc5af4"), h("d946c2756d78633f"))
+        self.check(
+            CA.TRIPLE_DES,
+            h("a2b5bc67da13dc92cd9d344aa238544a0e1fa79ef76810cd"),
+            h("329d86bdf1bc5af4"),
+            h("d946c2756d78633f"),
+        )
 
     def test_triple_des_short_keys(self):
         """64- and 128-bit 3DES keys behave as K1=K2=K3 and K3=K1 bundles."""
         k1, k2 = h("0123456789abcdef"), h("fedcba9876543210")
         block = b"8 bytes!"
-        self.assertEqual(encrypt(CA.TRIPLE_DES, k1, block, mode=M.ECB).data,
-                         encrypt(CA.TRIPLE_DES, k1 * 3, block, mode=M.ECB).data)
-        self.assertEqual(encrypt(CA.TRIPLE_DES, k1 + k2, block, mode=M.ECB).data,
-                         encrypt(CA.TRIPLE_DES, k1 + k2 + k1, block, mode=M.ECB).data)
+        self.assertEqual(
+            encrypt(CA.TRIPLE_DES, k1, block, mode=M.ECB).data,
+            encrypt(CA.TRIPLE_DES, k1 * 3, block, mode=M.ECB).data,
+        )
+        self.assertEqual(
+            encrypt(CA.TRIPLE_DES, k1 + k2, block, mode=M.ECB).data,
+            encrypt(CA.TRIPLE_DES, k1 + k2 + k1, block, mode=M.ECB).data,
+        )
 
     def test_blowfish(self):
         """Blowfish matches Eric Young's all-zero vector."""
@@ -162,22 +201,39 @@ class LegacyCipherKnownAnswerTests(SynchronousTestCase):
 
     def test_cast5(self):
         """CAST5 matches RFC 2144 B.1 (128-bit key)."""
-        self.check(CA.CAST5, h("0123456712345678234567893456789a"),
-                   h("0123456789abcdef"), h("238b4fe5847e44b2"))
+        self.check(
+            CA.CAST5,
+            h("0123456712345678234567893456789a"),
+            h("0123456789abcdef"),
+            h("238b4fe5847e44b2"),
+        )
 
     def test_camellia(self):
         """Camellia-128 matches RFC 3713 appendix A."""
-        self.check(CA.CAMELLIA, h("0123456789abcdeffedcba9876543210"),
-                   h("0123456789abcdeffedcba9876543210"), h("67673138549669730857065648eabe43"))
+        self.check(
+            CA.CAMELLIA,
+            h("0123456789abcdeffedcba9876543210"),
+            h("0123456789abcdeffedcba9876543210"),
+            h("67673138549669730857065648eabe43"),
+        )
 
     def test_idea(self):
         """IDEA matches NESSIE set 1 vector 0."""
-        self.check(CA.IDEA, h("80000000000000000000000000000000"), bytes(8), h("b1f5f7f87901370f"))
+        self.check(
+            CA.IDEA,
+            h("80000000000000000000000000000000"),
+            bytes(8),
+            h("b1f5f7f87901370f"),
+        )
 
     def test_seed(self):
         """SEED matches RFC 4269 B.1."""
-        self.check(CA.SEED, bytes(16), h("000102030405060708090a0b0c0d0e0f"),
-                   h("5ebac6e0054e166819aff1cc6d346cdb"))
+        self.check(
+            CA.SEED,
+            bytes(16),
+            h("000102030405060708090a0b0c0d0e0f"),
+            h("5ebac6e0054e166819aff1cc6d346cdb"),
+        )
 
     def test_rc4(self):
         """RC4 with the 40-bit RFC 6229 key produces the published keystream."""
@@ -189,10 +245,12 @@ class LegacyCipherKnownAnswerTests(SynchronousTestCase):
         """ChaCha20 with counter 1 matches RFC 8439 2.4.2 (16-byte nonce form)."""
         key = bytes(range(32))
         nonce = h("01000000") + h("000000000000004a00000000")
-        ct = h("6e2e359a2568f98041ba0728dd0d6981e97e7aec1d4360c20a27afccfd9fae0b"
-               "f91b65c5524733ab8f593dabcd62b3571639d624e65152ab8f530c359f0861d8"
-               "07ca0dbf500d6a6156a38e088a22b65e52bc514d16ccf806818ce91ab7793736"
-               "5af90bbf74a35be6b40b8eedf2785e42874d")
+        ct = h(
+            "6e2e359a2568f98041ba0728dd0d6981e97e7aec1d4360c20a27afccfd9fae0b"
+            "f91b65c5524733ab8f593dabcd62b3571639d624e65152ab8f530c359f0861d8"
+            "07ca0dbf500d6a6156a38e088a22b65e52bc514d16ccf806818ce91ab7793736"
+            "5af90bbf74a35be6b40b8eedf2785e42874d"
+        )
         self.assertEqual(encrypt(CA.CHACHA20, key, SUNSCREEN, iv=nonce).data, ct)
         self.assertEqual(decrypt(CA.CHACHA20, key, ct, iv=nonce), SUNSCREEN)
 
@@ -201,14 +259,19 @@ class LegacyCipherKnownAnswerTests(SynchronousTestCase):
         key = h("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f")
         nonce = h("070000004041424344454647")
         aad = h("50515253c0c1c2c3c4c5c6c7")
-        ct = h("d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6"
-               "3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36"
-               "92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc"
-               "3ff4def08e4b7a9de576d26586cec64b6116")
+        ct = h(
+            "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6"
+            "3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36"
+            "92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc"
+            "3ff4def08e4b7a9de576d26586cec64b6116"
+        )
         tag = h("1ae10b594f09e26a7e902ecbd0600691")
         out = encrypt(CA.CHACHA20_POLY1305, key, SUNSCREEN, iv=nonce, aad=aad)
         self.assertEqual((out.data, out.tag, out.iv), (ct, tag, None))
-        self.assertEqual(decrypt(CA.CHACHA20_POLY1305, key, ct, iv=nonce, tag=tag, aad=aad), SUNSCREEN)
+        self.assertEqual(
+            decrypt(CA.CHACHA20_POLY1305, key, ct, iv=nonce, tag=tag, aad=aad),
+            SUNSCREEN,
+        )
 
 
 class RoundTripTests(SynchronousTestCase):
@@ -217,24 +280,53 @@ class RoundTripTests(SynchronousTestCase):
     def test_block_modes(self):
         """Each block cipher round-trips through each supported mode with PKCS5 padding."""
         data = b"an odd-length message of 37 bytes!!!!"
-        keys = {CA.AES: 32, CA.TRIPLE_DES: 24, CA.BLOWFISH: 16, CA.CAMELLIA: 32,
-                CA.CAST5: 16, CA.IDEA: 16, CA.SEED: 16}
+        keys = {
+            CA.AES: 32,
+            CA.TRIPLE_DES: 24,
+            CA.BLOWFISH: 16,
+            CA.CAMELLIA: 32,
+            CA.CAST5: 16,
+            CA.IDEA: 16,
+            CA.SEED: 16,
+        }
         for algorithm, size in keys.items():
             key = os.urandom(size)
             for mode in supported_modes(algorithm) - {M.XTS, M.NIST_KEY_WRAP}:
                 out = encrypt(algorithm, key, data, mode=mode, padding=P.PKCS5)
-                back = decrypt(algorithm, key, out.data, mode=mode, padding=P.PKCS5,
-                               iv=out.iv, tag=out.tag)
+                back = decrypt(
+                    algorithm,
+                    key,
+                    out.data,
+                    mode=mode,
+                    padding=P.PKCS5,
+                    iv=out.iv,
+                    tag=out.tag,
+                )
                 self.assertEqual(back, data, (algorithm, mode))
 
     def test_generated_iv_sizes(self):
         """Generated IVs have the block size (CBC), 12 bytes (GCM) or the requested IV length."""
         key = os.urandom(16)
-        self.assertEqual(len(encrypt(CA.AES, key, b"x", mode=M.CBC, padding=P.PKCS5).iv), 16)
-        self.assertEqual(len(encrypt(CA.TRIPLE_DES, os.urandom(24), b"x", mode=M.CBC,
-                                     padding=P.PKCS5, random_iv=True).iv), 8)
+        self.assertEqual(
+            len(encrypt(CA.AES, key, b"x", mode=M.CBC, padding=P.PKCS5).iv), 16
+        )
+        self.assertEqual(
+            len(
+                encrypt(
+                    CA.TRIPLE_DES,
+                    os.urandom(24),
+                    b"x",
+                    mode=M.CBC,
+                    padding=P.PKCS5,
+                    random_iv=True,
+                ).iv
+            ),
+            8,
+        )
         self.assertEqual(len(encrypt(CA.AES, key, b"x", mode=M.GCM).iv), 12)
-        self.assertEqual(len(encrypt(CA.AES, key, b"x", mode=M.GCM, iv_length=128).iv), 16)
+        self.assertEqual(
+            len(encrypt(CA.AES, key, b"x", mode=M.GCM, iv_length=128).iv), 16
+        )
 
     def test_generated_ivs_differ(self):
         """Two encryptions of the same data with generated IVs differ."""
@@ -249,13 +341,17 @@ class RoundTripTests(SynchronousTestCase):
         out = encrypt(CA.AES, key, b"abc", mode=M.ECB, padding=P.ANSI_X923)
         raw = decrypt(CA.AES, key, out.data, mode=M.ECB)
         self.assertEqual(raw, b"abc" + bytes(12) + b"\x0d")
-        self.assertEqual(decrypt(CA.AES, key, out.data, mode=M.ECB, padding=P.ANSI_X923), b"abc")
+        self.assertEqual(
+            decrypt(CA.AES, key, out.data, mode=M.ECB, padding=P.ANSI_X923), b"abc"
+        )
 
     def test_pkcs5_padding_bytes(self):
         """PKCS5 padding appends N bytes of value N, visible when decrypting without padding."""
         key = bytes(16)
         out = encrypt(CA.AES, key, b"abc", mode=M.ECB, padding=P.PKCS5)
-        self.assertEqual(decrypt(CA.AES, key, out.data, mode=M.ECB), b"abc" + b"\x0d" * 13)
+        self.assertEqual(
+            decrypt(CA.AES, key, out.data, mode=M.ECB), b"abc" + b"\x0d" * 13
+        )
 
     def test_chacha20_generated_nonce(self):
         """ChaCha20 generates a 16-byte nonce block with a zero counter, usable to decrypt."""
@@ -271,14 +367,23 @@ class RoundTripTests(SynchronousTestCase):
         for kw in ({}, {"hashing_algorithm": HA.SHA_256, "mgf_hash": HA.SHA_256}):
             ct = encrypt(CA.RSA, pair.public_der, b"secret", padding=P.OAEP, **kw).data
             self.assertEqual(len(ct), 256)
-            self.assertEqual(decrypt(CA.RSA, pair.private_der, ct, padding=P.OAEP, **kw), b"secret")
+            self.assertEqual(
+                decrypt(CA.RSA, pair.private_der, ct, padding=P.OAEP, **kw), b"secret"
+            )
 
     def test_rsa_oaep_hash_mismatch(self):
         """OAEP decryption with a different hash than encryption fails cryptographically."""
         pair = rsa_pair()
-        ct = encrypt(CA.RSA, pair.public_der, b"secret", padding=P.OAEP,
-                     hashing_algorithm=HA.SHA_256).data
-        err = self.assertRaises(CryptoError, decrypt, CA.RSA, pair.private_der, ct, padding=P.OAEP)
+        ct = encrypt(
+            CA.RSA,
+            pair.public_der,
+            b"secret",
+            padding=P.OAEP,
+            hashing_algorithm=HA.SHA_256,
+        ).data
+        err = self.assertRaises(
+            CryptoError, decrypt, CA.RSA, pair.private_der, ct, padding=P.OAEP
+        )
         self.assertEqual(err.reason, CRYPTOGRAPHIC_FAILURE)
 
     def test_rsa_pkcs1v15(self):
@@ -286,7 +391,9 @@ class RoundTripTests(SynchronousTestCase):
         pair = rsa_pair()
         for key in (pair.public_der, pair.private_der):
             ct = encrypt(CA.RSA, key, b"secret", padding=P.PKCS1_V1_5).data
-            self.assertEqual(decrypt(CA.RSA, pair.private_der, ct, padding=P.PKCS1_V1_5), b"secret")
+            self.assertEqual(
+                decrypt(CA.RSA, pair.private_der, ct, padding=P.PKCS1_V1_5), b"secret"
+            )
 
 
 class CipherErrorTests(ErrorAssertions, SynchronousTestCase):
@@ -312,83 +419,163 @@ class CipherErrorTests(ErrorAssertions, SynchronousTestCase):
 
     def test_mode_not_for_algorithm(self):
         """GCM with 3DES and CTR with Camellia are rejected."""
-        self.assertReason(INVALID_FIELD, encrypt, CA.TRIPLE_DES, bytes(24), b"x", mode=M.GCM)
-        self.assertReason(INVALID_FIELD, encrypt, CA.CAMELLIA, bytes(16), b"x", mode=M.CTR)
+        self.assertReason(
+            INVALID_FIELD, encrypt, CA.TRIPLE_DES, bytes(24), b"x", mode=M.GCM
+        )
+        self.assertReason(
+            INVALID_FIELD, encrypt, CA.CAMELLIA, bytes(16), b"x", mode=M.CTR
+        )
 
     def test_wrong_key_length(self):
         """A 15-byte AES key is an Invalid Field naming the valid lengths."""
-        err = self.assertReason(INVALID_FIELD, encrypt, CA.AES, bytes(15), b"x", mode=M.CBC)
+        err = self.assertReason(
+            INVALID_FIELD, encrypt, CA.AES, bytes(15), b"x", mode=M.CBC
+        )
         self.assertIn("128, 192, 256", err.message)
 
     def test_no_padding_requires_block_multiple(self):
         """Without padding, ECB/CBC data must be a block multiple."""
-        self.assertReason(INVALID_FIELD, encrypt, CA.AES, bytes(16), b"x" * 17, mode=M.CBC,
-                          padding=P.NONE)
-        self.assertReason(INVALID_FIELD, decrypt, CA.AES, bytes(16), b"x" * 17, mode=M.CBC,
-                          iv=IV, padding=P.PKCS5)
+        self.assertReason(
+            INVALID_FIELD,
+            encrypt,
+            CA.AES,
+            bytes(16),
+            b"x" * 17,
+            mode=M.CBC,
+            padding=P.NONE,
+        )
+        self.assertReason(
+            INVALID_FIELD,
+            decrypt,
+            CA.AES,
+            bytes(16),
+            b"x" * 17,
+            mode=M.CBC,
+            iv=IV,
+            padding=P.PKCS5,
+        )
 
     def test_unsupported_padding(self):
         """OAEP padding on AES is an Invalid Field."""
-        self.assertReason(INVALID_FIELD, encrypt, CA.AES, bytes(16), b"x", mode=M.CBC,
-                          padding=P.OAEP)
+        self.assertReason(
+            INVALID_FIELD, encrypt, CA.AES, bytes(16), b"x", mode=M.CBC, padding=P.OAEP
+        )
 
     def test_bad_padding_on_decrypt(self):
         """Ciphertext whose plaintext is not PKCS5-padded fails cryptographically."""
         ct = encrypt(CA.AES, bytes(16), bytes(16), mode=M.ECB).data
-        self.assertReason(CRYPTOGRAPHIC_FAILURE, decrypt, CA.AES, bytes(16), ct, mode=M.ECB,
-                          padding=P.PKCS5)
+        self.assertReason(
+            CRYPTOGRAPHIC_FAILURE,
+            decrypt,
+            CA.AES,
+            bytes(16),
+            ct,
+            mode=M.ECB,
+            padding=P.PKCS5,
+        )
 
     def test_gcm_tag_mismatch(self):
         """A modified GCM tag or ciphertext fails with Cryptographic Failure."""
         key = os.urandom(16)
         out = encrypt(CA.AES, key, b"attack at dawn", mode=M.GCM, aad=b"hdr")
         bad_tag = bytes([out.tag[0] ^ 1]) + out.tag[1:]
-        self.assertReason(CRYPTOGRAPHIC_FAILURE, decrypt, CA.AES, key, out.data, mode=M.GCM,
-                          iv=out.iv, tag=bad_tag, aad=b"hdr")
-        self.assertReason(CRYPTOGRAPHIC_FAILURE, decrypt, CA.AES, key, out.data, mode=M.GCM,
-                          iv=out.iv, tag=out.tag, aad=b"other")
+        self.assertReason(
+            CRYPTOGRAPHIC_FAILURE,
+            decrypt,
+            CA.AES,
+            key,
+            out.data,
+            mode=M.GCM,
+            iv=out.iv,
+            tag=bad_tag,
+            aad=b"hdr",
+        )
+        self.assertReason(
+            CRYPTOGRAPHIC_FAILURE,
+            decrypt,
+            CA.AES,
+            key,
+            out.data,
+            mode=M.GCM,
+            iv=out.iv,
+            tag=out.tag,
+            aad=b"other",
+        )
 
     def test_gcm_parameters(self):
         """GCM needs a tag to decrypt and a 4-16 byte tag length."""
         key = os.urandom(16)
-        self.assertReason(INVALID_FIELD, decrypt, CA.AES, key, b"x", mode=M.GCM, iv=bytes(12))
-        self.assertReason(INVALID_FIELD, encrypt, CA.AES, key, b"x", mode=M.GCM, tag_length=17)
+        self.assertReason(
+            INVALID_FIELD, decrypt, CA.AES, key, b"x", mode=M.GCM, iv=bytes(12)
+        )
+        self.assertReason(
+            INVALID_FIELD, encrypt, CA.AES, key, b"x", mode=M.GCM, tag_length=17
+        )
 
     def test_chacha20_poly1305_tag_mismatch(self):
         """A flipped ChaCha20-Poly1305 ciphertext bit fails with Cryptographic Failure."""
         key = os.urandom(32)
         out = encrypt(CA.CHACHA20_POLY1305, key, b"attack at dawn")
         bad = bytes([out.data[0] ^ 1]) + out.data[1:]
-        self.assertReason(CRYPTOGRAPHIC_FAILURE, decrypt, CA.CHACHA20_POLY1305, key, bad,
-                          iv=out.iv, tag=out.tag)
+        self.assertReason(
+            CRYPTOGRAPHIC_FAILURE,
+            decrypt,
+            CA.CHACHA20_POLY1305,
+            key,
+            bad,
+            iv=out.iv,
+            tag=out.tag,
+        )
 
     def test_aad_outside_aead(self):
         """AAD with CBC is an Invalid Field."""
-        self.assertReason(INVALID_FIELD, encrypt, CA.AES, bytes(16), b"x", mode=M.CBC, aad=b"a")
+        self.assertReason(
+            INVALID_FIELD, encrypt, CA.AES, bytes(16), b"x", mode=M.CBC, aad=b"a"
+        )
 
     def test_iv_errors(self):
         """Wrong IV size, IV plus Random IV, ECB with IV, and a missing decrypt IV are rejected."""
         key = bytes(16)
-        self.assertReason(INVALID_FIELD, encrypt, CA.AES, key, b"x", mode=M.CBC, iv=bytes(8))
-        self.assertReason(INVALID_FIELD, encrypt, CA.AES, key, b"x", mode=M.CBC, iv=IV,
-                          random_iv=True)
-        self.assertReason(INVALID_FIELD, encrypt, CA.AES, key, bytes(16), mode=M.ECB, iv=IV)
+        self.assertReason(
+            INVALID_FIELD, encrypt, CA.AES, key, b"x", mode=M.CBC, iv=bytes(8)
+        )
+        self.assertReason(
+            INVALID_FIELD, encrypt, CA.AES, key, b"x", mode=M.CBC, iv=IV, random_iv=True
+        )
+        self.assertReason(
+            INVALID_FIELD, encrypt, CA.AES, key, bytes(16), mode=M.ECB, iv=IV
+        )
         self.assertReason(INVALID_FIELD, decrypt, CA.AES, key, bytes(16), mode=M.CBC)
 
     def test_ctr_counter_wrap(self):
         """A CTR counter length that would wrap is rejected, a roomy one is accepted."""
         iv = bytes(12) + b"\xff\xff\xff\xfe"
-        self.assertReason(INVALID_FIELD, encrypt, CA.AES, bytes(16), bytes(48), mode=M.CTR,
-                          iv=iv, counter_length=32)
-        out = encrypt(CA.AES, bytes(16), bytes(32), mode=M.CTR, iv=iv, counter_length=32)
+        self.assertReason(
+            INVALID_FIELD,
+            encrypt,
+            CA.AES,
+            bytes(16),
+            bytes(48),
+            mode=M.CTR,
+            iv=iv,
+            counter_length=32,
+        )
+        out = encrypt(
+            CA.AES, bytes(16), bytes(32), mode=M.CTR, iv=iv, counter_length=32
+        )
         self.assertEqual(len(out.data), 32)
 
     def test_xts_errors(self):
         """XTS rejects a 128-bit key, identical key halves, and short data."""
-        self.assertReason(INVALID_FIELD, encrypt, CA.AES, bytes(16), bytes(16), mode=M.XTS, iv=IV)
-        self.assertReason(INVALID_FIELD, encrypt, CA.AES, bytes(32), bytes(16), mode=M.XTS, iv=IV)
-        self.assertReason(INVALID_FIELD, encrypt, CA.AES, os.urandom(32), bytes(8), mode=M.XTS,
-                          iv=IV)
+        self.assertReason(
+            INVALID_FIELD, encrypt, CA.AES, bytes(16), bytes(16), mode=M.XTS, iv=IV
+        )
+        self.assertReason(
+            INVALID_FIELD, encrypt, CA.AES, bytes(32), bytes(16), mode=M.XTS, iv=IV
+        )
+        self.assertReason(
+            INVALID_FIELD, encrypt, CA.AES, os.urandom(32), bytes(8), mode=M.XTS, iv=IV
+        )
 
     def test_stream_cipher_with_mode(self):
         """RC4 with a block cipher mode is an Invalid Field."""
@@ -396,27 +583,52 @@ class CipherErrorTests(ErrorAssertions, SynchronousTestCase):
 
     def test_key_wrap_with_non_aes(self):
         """NISTKeyWrap with a 3DES key is an Invalid Field."""
-        self.assertReason(INVALID_FIELD, encrypt, CA.TRIPLE_DES, bytes(24), bytes(16),
-                          mode=M.NIST_KEY_WRAP)
+        self.assertReason(
+            INVALID_FIELD,
+            encrypt,
+            CA.TRIPLE_DES,
+            bytes(24),
+            bytes(16),
+            mode=M.NIST_KEY_WRAP,
+        )
 
     def test_rsa_errors(self):
         """RSA without padding, with PSS padding, with garbage keys or oversize data is rejected."""
         pair = rsa_pair()
         self.assertReason(INVALID_FIELD, encrypt, CA.RSA, pair.public_der, b"x")
-        self.assertReason(INVALID_FIELD, encrypt, CA.RSA, pair.public_der, b"x", padding=P.PSS)
-        self.assertReason(INVALID_FIELD, encrypt, CA.RSA, b"not a key", b"x", padding=P.OAEP)
-        self.assertReason(INVALID_FIELD, encrypt, CA.RSA, pair.public_der, bytes(300),
-                          padding=P.OAEP)
-        self.assertReason(INVALID_FIELD, decrypt, CA.RSA, pair.public_der, bytes(256),
-                          padding=P.OAEP)
-        self.assertReason(INVALID_FIELD, encrypt, CA.RSA, pair.public_der, b"x", padding=P.OAEP,
-                          hashing_algorithm=HA.MD2)
+        self.assertReason(
+            INVALID_FIELD, encrypt, CA.RSA, pair.public_der, b"x", padding=P.PSS
+        )
+        self.assertReason(
+            INVALID_FIELD, encrypt, CA.RSA, b"not a key", b"x", padding=P.OAEP
+        )
+        self.assertReason(
+            INVALID_FIELD, encrypt, CA.RSA, pair.public_der, bytes(300), padding=P.OAEP
+        )
+        self.assertReason(
+            INVALID_FIELD, decrypt, CA.RSA, pair.public_der, bytes(256), padding=P.OAEP
+        )
+        self.assertReason(
+            INVALID_FIELD,
+            encrypt,
+            CA.RSA,
+            pair.public_der,
+            b"x",
+            padding=P.OAEP,
+            hashing_algorithm=HA.MD2,
+        )
 
     def test_rsa_decrypt_garbage(self):
         """Decrypting random bytes with RSA fails cryptographically."""
         pair = rsa_pair()
-        self.assertReason(CRYPTOGRAPHIC_FAILURE, decrypt, CA.RSA, pair.private_der,
-                          os.urandom(256), padding=P.OAEP)
+        self.assertReason(
+            CRYPTOGRAPHIC_FAILURE,
+            decrypt,
+            CA.RSA,
+            pair.private_der,
+            os.urandom(256),
+            padding=P.OAEP,
+        )
 
     def test_data_type(self):
         """Non-bytes data is an Invalid Field, not a TypeError."""
@@ -430,8 +642,17 @@ class SupportedModesTests(SynchronousTestCase):
         """AES supports every implemented mode including the key wraps."""
         self.assertEqual(
             supported_modes(CA.AES),
-            {M.ECB, M.CBC, M.CFB, M.OFB, M.CTR, M.GCM, M.XTS, M.NIST_KEY_WRAP,
-             M.AES_KEY_WRAP_PADDING},
+            {
+                M.ECB,
+                M.CBC,
+                M.CFB,
+                M.OFB,
+                M.CTR,
+                M.GCM,
+                M.XTS,
+                M.NIST_KEY_WRAP,
+                M.AES_KEY_WRAP_PADDING,
+            },
         )
 
     def test_legacy_and_stream(self):

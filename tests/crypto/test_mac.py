@@ -32,23 +32,30 @@ class HMACTests(SynchronousTestCase):
             CA.HMAC_SHA224: "a30e01098bc6dbbf45690f3a7e9e6d0f8bbea2a39e6148008fd05e44",
             CA.HMAC_SHA256: "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
             CA.HMAC_SHA384: "af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e"
-                            "8e2240ca5e69e2c78b3239ecfab21649",
+            "8e2240ca5e69e2c78b3239ecfab21649",
             CA.HMAC_SHA512: "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554"
-                            "9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737",
+            "9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737",
         }
         for algorithm, hexmac in expected.items():
             self.assertEqual(mac(algorithm, JEFE, WANT), h(hexmac), algorithm)
 
     def test_rfc2202_case2(self):
         """HMAC-MD5 and HMAC-SHA-1 match RFC 2202 test case 2."""
-        self.assertEqual(mac(CA.HMAC_MD5, JEFE, WANT), h("750c783e6ab0b503eaa86e310a5db738"))
-        self.assertEqual(mac(CA.HMAC_SHA1, JEFE, WANT),
-                         h("effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"))
+        self.assertEqual(
+            mac(CA.HMAC_MD5, JEFE, WANT), h("750c783e6ab0b503eaa86e310a5db738")
+        )
+        self.assertEqual(
+            mac(CA.HMAC_SHA1, JEFE, WANT), h("effcdf6ae5eb2fa2d27416d5f184df9c259a7c79")
+        )
 
     def test_sha3_lengths(self):
         """HMAC-SHA3-* outputs have the digest lengths."""
-        for algorithm, size in ((CA.HMAC_SHA3_224, 28), (CA.HMAC_SHA3_256, 32),
-                                (CA.HMAC_SHA3_384, 48), (CA.HMAC_SHA3_512, 64)):
+        for algorithm, size in (
+            (CA.HMAC_SHA3_224, 28),
+            (CA.HMAC_SHA3_256, 32),
+            (CA.HMAC_SHA3_384, 48),
+            (CA.HMAC_SHA3_512, 64),
+        ):
             self.assertEqual(len(mac(algorithm, b"k", b"d")), size)
 
     def test_verify(self):
@@ -66,14 +73,21 @@ class CMACTests(SynchronousTestCase):
         """AES-128-CMAC matches RFC 4493 examples 1 and 2."""
         key = h("2b7e151628aed2a6abf7158809cf4f3c")
         self.assertEqual(mac(CA.AES, key, b""), h("bb1d6929e95937287fa37d129b756746"))
-        self.assertEqual(mac(CA.AES, key, h("6bc1bee22e409f96e93d7e117393172a")),
-                         h("070a16b46b4d4144f79bdd9dd04a287c"))
+        self.assertEqual(
+            mac(CA.AES, key, h("6bc1bee22e409f96e93d7e117393172a")),
+            h("070a16b46b4d4144f79bdd9dd04a287c"),
+        )
 
     def test_other_block_ciphers(self):
         """CMAC works with 3DES, Blowfish, Camellia, CAST5, IDEA and SEED and verifies."""
-        for algorithm, size, block in ((CA.TRIPLE_DES, 24, 8), (CA.BLOWFISH, 16, 8),
-                                       (CA.CAMELLIA, 16, 16), (CA.CAST5, 16, 8),
-                                       (CA.IDEA, 16, 8), (CA.SEED, 16, 16)):
+        for algorithm, size, block in (
+            (CA.TRIPLE_DES, 24, 8),
+            (CA.BLOWFISH, 16, 8),
+            (CA.CAMELLIA, 16, 16),
+            (CA.CAST5, 16, 8),
+            (CA.IDEA, 16, 8),
+            (CA.SEED, 16, 16),
+        ):
             key = os.urandom(size)
             tag = mac(algorithm, key, b"data")
             self.assertEqual(len(tag), block)
@@ -112,13 +126,20 @@ class HashTests(SynchronousTestCase):
 
     def test_abc(self):
         """MD5, SHA-1, SHA-256 and SHA3-256 of "abc" match their standards."""
-        self.assertEqual(hash_data(HA.MD5, b"abc"), h("900150983cd24fb0d6963f7d28e17f72"))
-        self.assertEqual(hash_data(HA.SHA_1, b"abc"),
-                         h("a9993e364706816aba3e25717850c26c9cd0d89d"))
-        self.assertEqual(hash_data(HA.SHA_256, b"abc"),
-                         h("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"))
-        self.assertEqual(hash_data(HA.SHA3_256, b"abc"),
-                         h("3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532"))
+        self.assertEqual(
+            hash_data(HA.MD5, b"abc"), h("900150983cd24fb0d6963f7d28e17f72")
+        )
+        self.assertEqual(
+            hash_data(HA.SHA_1, b"abc"), h("a9993e364706816aba3e25717850c26c9cd0d89d")
+        )
+        self.assertEqual(
+            hash_data(HA.SHA_256, b"abc"),
+            h("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        )
+        self.assertEqual(
+            hash_data(HA.SHA3_256, b"abc"),
+            h("3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532"),
+        )
 
     def test_unsupported(self):
         """MD2 (not offered by the backend) is an Invalid Field naming it."""

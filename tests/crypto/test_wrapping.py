@@ -54,8 +54,10 @@ class AESKeyWrapTests(Reasons, SynchronousTestCase):
         """256-bit key data under a 256-bit KEK matches RFC 3394 4.6."""
         kek = h("000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F")
         key = h("00112233445566778899AABBCCDDEEFF000102030405060708090A0B0C0D0E0F")
-        wrapped = h("28C9F404C4B810F4CBCCB35CFB87F8263F5786E2D80ED326CBC7F0E71A99F43B"
-                    "FB988B9B7A02DD21")
+        wrapped = h(
+            "28C9F404C4B810F4CBCCB35CFB87F8263F5786E2D80ED326CBC7F0E71A99F43B"
+            "FB988B9B7A02DD21"
+        )
         self.assertEqual(aes_key_wrap(kek, key), wrapped)
         self.assertEqual(aes_key_unwrap(kek, wrapped), key)
 
@@ -63,8 +65,10 @@ class AESKeyWrapTests(Reasons, SynchronousTestCase):
         """Both RFC 5649 section 6 examples wrap and unwrap."""
         kek = h("5840df6e29b02af1ab493b705bf16ea1ae8338f4dcc176a8")
         for key, wrapped in (
-            (h("c37b7e6492584340bed12207808941155068f738"),
-             h("138bdeaa9b8fa7fc61f97742e72248ee5ae6ae5360d1ae6a5f54f373fa543b6a")),
+            (
+                h("c37b7e6492584340bed12207808941155068f738"),
+                h("138bdeaa9b8fa7fc61f97742e72248ee5ae6ae5360d1ae6a5f54f373fa543b6a"),
+            ),
             (h("466f7250617369"), h("afbeb0f07dfbf5419200f2ccb50bb24f")),
         ):
             self.assertEqual(aes_key_wrap_with_padding(kek, key), wrapped)
@@ -76,10 +80,13 @@ class AESKeyWrapTests(Reasons, SynchronousTestCase):
         wrapped = aes_key_wrap(kek, os.urandom(32))
         bad = wrapped[:-1] + bytes([wrapped[-1] ^ 1])
         self.assertReason(CRYPTOGRAPHIC_FAILURE, aes_key_unwrap, kek, bad)
-        self.assertReason(CRYPTOGRAPHIC_FAILURE, aes_key_unwrap, os.urandom(16), wrapped)
+        self.assertReason(
+            CRYPTOGRAPHIC_FAILURE, aes_key_unwrap, os.urandom(16), wrapped
+        )
         padded = aes_key_wrap_with_padding(kek, b"short")
-        self.assertReason(CRYPTOGRAPHIC_FAILURE, aes_key_unwrap_with_padding, os.urandom(16),
-                          padded)
+        self.assertReason(
+            CRYPTOGRAPHIC_FAILURE, aes_key_unwrap_with_padding, os.urandom(16), padded
+        )
 
     def test_bad_lengths(self):
         """Bad KEK sizes, unaligned key data and short wrapped data are Invalid Field."""
@@ -88,7 +95,9 @@ class AESKeyWrapTests(Reasons, SynchronousTestCase):
         self.assertReason(INVALID_FIELD, aes_key_wrap, bytes(16), bytes(8))
         self.assertReason(INVALID_FIELD, aes_key_unwrap, bytes(16), bytes(16))
         self.assertReason(INVALID_FIELD, aes_key_wrap_with_padding, bytes(16), b"")
-        self.assertReason(INVALID_FIELD, aes_key_unwrap_with_padding, bytes(16), bytes(12))
+        self.assertReason(
+            INVALID_FIELD, aes_key_unwrap_with_padding, bytes(16), bytes(12)
+        )
 
 
 class RSAOAEPWrapTests(Reasons, SynchronousTestCase):
@@ -102,23 +111,36 @@ class RSAOAEPWrapTests(Reasons, SynchronousTestCase):
         key = os.urandom(32)
         wrapped = rsa_oaep_wrap(self.pair.public_der, key, HA.SHA_256, HA.SHA_256)
         self.assertEqual(len(wrapped), 256)
-        self.assertEqual(rsa_oaep_unwrap(self.pair.private_der, wrapped, HA.SHA_256, HA.SHA_256),
-                         key)
+        self.assertEqual(
+            rsa_oaep_unwrap(self.pair.private_der, wrapped, HA.SHA_256, HA.SHA_256), key
+        )
 
     def test_mgf_default_sha1(self):
         """Without a mask generator hash, SHA-1 is used, so SHA-256 MGF1 fails to unwrap."""
         wrapped = rsa_oaep_wrap(self.pair.public_der, b"k" * 16, HA.SHA_256)
-        self.assertEqual(rsa_oaep_unwrap(self.pair.private_der, wrapped, HA.SHA_256, HA.SHA_1),
-                         b"k" * 16)
-        self.assertReason(CRYPTOGRAPHIC_FAILURE, rsa_oaep_unwrap, self.pair.private_der, wrapped,
-                          HA.SHA_256, HA.SHA_256)
+        self.assertEqual(
+            rsa_oaep_unwrap(self.pair.private_der, wrapped, HA.SHA_256, HA.SHA_1),
+            b"k" * 16,
+        )
+        self.assertReason(
+            CRYPTOGRAPHIC_FAILURE,
+            rsa_oaep_unwrap,
+            self.pair.private_der,
+            wrapped,
+            HA.SHA_256,
+            HA.SHA_256,
+        )
 
     def test_errors(self):
         """Non-RSA keys and key data too long for the modulus are Invalid Field."""
         ec_pair = generate_key_pair(CA.EC, 256)
         self.assertReason(INVALID_FIELD, rsa_oaep_wrap, ec_pair.public_der, bytes(16))
-        self.assertReason(INVALID_FIELD, rsa_oaep_unwrap, ec_pair.private_der, bytes(256))
-        self.assertReason(INVALID_FIELD, rsa_oaep_wrap, self.pair.public_der, bytes(256))
+        self.assertReason(
+            INVALID_FIELD, rsa_oaep_unwrap, ec_pair.private_der, bytes(256)
+        )
+        self.assertReason(
+            INVALID_FIELD, rsa_oaep_wrap, self.pair.public_der, bytes(256)
+        )
 
 
 class SealTests(Reasons, SynchronousTestCase):
@@ -142,7 +164,7 @@ class SealTests(Reasons, SynchronousTestCase):
         """Any flipped byte (version, nonce, body, tag) is a Cryptographic Failure."""
         blob = seal(self.master, b"key material", b"uid-1")
         for i in range(len(blob)):
-            bad = blob[:i] + bytes([blob[i] ^ 0x01]) + blob[i + 1:]
+            bad = blob[:i] + bytes([blob[i] ^ 0x01]) + blob[i + 1 :]
             self.assertReason(CRYPTOGRAPHIC_FAILURE, unseal, self.master, bad, b"uid-1")
 
     def test_wrong_aad_or_key(self):
@@ -153,7 +175,9 @@ class SealTests(Reasons, SynchronousTestCase):
 
     def test_truncated(self):
         """A blob shorter than header plus tag is a Cryptographic Failure."""
-        self.assertReason(CRYPTOGRAPHIC_FAILURE, unseal, self.master, b"\x01" + bytes(20), b"")
+        self.assertReason(
+            CRYPTOGRAPHIC_FAILURE, unseal, self.master, b"\x01" + bytes(20), b""
+        )
 
     def test_bad_master_key(self):
         """A master key that is not 32 bytes is an Invalid Field."""

@@ -1,0 +1,175 @@
+# -*- test-case-name: tests.test_admin -*-
+"""C{kmipd-admin}: offline administration of a kmipd installation.
+
+  kmipd-admin db upgrade [--config F | --url URL]      create or upgrade the database schema
+  kmipd-admin db current [--config F | --url URL]      show the schema revision
+  kmipd-admin rotate-master-key [--config F] [--new-key-file P] [--batch-size N]
+                                                       re-encrypt the database under a new master key
+  kmipd-admin hash-password [USERNAME]                 hash a password for the credentials file
+
+The database and master key come from the server configuration (C{database_url} /
+C{database_path} / C{data_dir}, C{master_key_path}), exactly as C{twistd kmip} reads them.
+Stop every kmipd using the database before rotating the master key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from .config import Config, ConfigError, load_config
+from .store.interface import StoreError
+from .store.masterkey import MasterKeyError, rotate_master_key
+from .store.migrations import current, head_revision, upgrade
+from .store.sql import safe_url
+
+__all__ = ["main"]
+
+
+class _UsageError(Exception):
+    """Bad command line; the message is printed with the usage."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _UsageError(f"{self.format_usage()}{self.prog}: error: {message}")
+
+    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
+        raise _Exit(status, message or "")
+
+
+class _Exit(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(status, message)
+        self.status = status
+        self.message = message
+
+
+def _parser() -> _Parser:
+    parser = _Parser(prog="kmipd-admin", description="Administer a kmipd installation.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    def add_config(p: argparse.ArgumentParser, url: bool) -> None:
+        p.add_argument("--config", "-c", metavar="FILE", help="the kmipd server.conf")
+        if url:
+            p.add_argument("--url", metavar="URL", help="database URL (overrides the configuration)")
+
+    db = sub.add_parser("db", help="database schema commands")
+    db_sub = db.add_subparsers(dest="db_command", metavar="DB_COMMAND", parser_class=_Parser)
+    db_sub.required = True
+    add_config(db_sub.add_parser("upgrade", help="create or upgrade the schema to this kmipd's revision"), True)
+    add_config(db_sub.add_parser("current", help="show the database's schema revision"), True)
+
+    rotate = sub.add_parser("rotate-master-key", help="re-encrypt stored material under a new master key")
+    add_config(rotate, False)
+    rotate.add_argument("--new-key-file", metavar="PATH",
+                        help="the new 32-byte key (default: generated at <master_key_path>.new)")
+    rotate.add_argument("--batch-size", type=int, default=500, metavar="N", help="rows per transaction")
+
+    sub.add_parser("hash-password", help="hash a password for the credentials file (reads stdin)",
+                   add_help=False)
+    return parser
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(args.config)
+
+
+def _url(args: argparse.Namespace) -> str:
+    return args.url or _config(args).effective_database_url
+
+
+def _db_upgrade(args: argparse.Namespace, out: TextIO) -> int:
+    url = _url(args)
+    before = current(url)
+    head = head_revision()
+    if before == head:
+        out.write(f"database at {safe_url(url)} is already at revision {head}\n")
+        return 0
+    upgrade(url)
+    out.write(f"database at {safe_url(url)} upgraded from {before or 'an empty database'} to {head}\n")
+    return 0
+
+
+def _db_current(args: argparse.Namespace, out: TextIO) -> int:
+    url = _url(args)
+    revision = current(url)
+    head = head_revision()
+    if revision is None:
+        out.write(f"{safe_url(url)}: no schema (run `kmipd-admin db upgrade`); this kmipd needs {head}\n")
+        return 1
+    note = "up to date" if revision == head else f"this kmipd needs {head}: run `kmipd-admin db upgrade`"
+    out.write(f"{revision} ({note})\n")
+    return 0 if revision == head else 1
+
+
+def _rotate(args: argparse.Namespace, out: TextIO) -> int:
+    if args.batch_size < 1:
+        raise _UsageError("kmipd-admin rotate-master-key: error: --batch-size must be at least 1")
+    config = _config(args)
+    url = config.effective_database_url
+    revision = current(url)
+    if revision != head_revision():
+        raise StoreError(
+            f"database at {safe_url(url)} has schema revision {revision}, this kmipd needs "
+            f"{head_revision()}: run `kmipd-admin db upgrade` first"
+        )
+    key_path = config.effective_master_key_path
+    result = rotate_master_key(url, key_path, args.new_key_file, batch_size=args.batch_size)
+    out.write(
+        f"re-encrypted {result.reencrypted} of {result.rows} objects"
+        + (f" ({result.already_new} were already under the new key)" if result.already_new else "")
+        + f"; the new master key is at {key_path}; the old key was kept at {result.old_key_path}"
+        " (destroy it once no backup needs it)\n"
+    )
+    return 0
+
+
+def _hash_password(rest: Sequence[str], stdin: TextIO | None, stdout: TextIO, stderr: TextIO) -> int:
+    try:
+        from .auth.credentials import main_hash_password
+    except ImportError:  # pragma: no cover - the auth package ships it
+        stderr.write("kmipd-admin: hash-password is not available in this kmipd\n")
+        return 2
+    return main_hash_password(list(rest), stdin=stdin, stdout=stdout, stderr=stderr)
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run C{kmipd-admin} with C{argv} (default C{sys.argv[1:]}); return the exit status."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    out = sys.stdout if stdout is None else stdout
+    err = sys.stderr if stderr is None else stderr
+    if args_list[:1] == ["hash-password"]:
+        return _hash_password(args_list[1:], stdin, out, err)
+    try:
+        with contextlib.redirect_stdout(out):  # --help
+            args = _parser().parse_args(args_list)
+        if args.command == "db":
+            return (_db_upgrade if args.db_command == "upgrade" else _db_current)(args, out)
+        return _rotate(args, out)
+    except _Exit as e:
+        (out if e.status == 0 else err).write(e.message)
+        return e.status
+    except _UsageError as e:
+        err.write(f"{e}\n")
+        return 2
+    except ConfigError as e:
+        err.write(f"kmipd-admin: configuration error: {e}\n")
+        return 2
+    except (StoreError, MasterKeyError) as e:
+        err.write(f"kmipd-admin: {e}\n")
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Public test helpers: an in-process dispatcher and a compact way to send KMIP requests.
+
+Used by kmipd's own tests and usable by applications embedding kmipd::
+
+    d = make_dispatcher()
+    result = call(d, Operation.CREATE, payload, caller="alice")
+    assert result.status == ResultStatus.SUCCESS
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from twisted.internet.defer import Deferred, maybeDeferred
+
+from .dispatch import Caller, Dispatcher
+from .limits import Limits
+from .messages import version_item
+from .policy.model import PolicyEngine
+from .spec import ResultStatus, Tag
+from .ttlv import Item, decode, encode
+
+
+def run_now(f: Any, *args: Any, **kwargs: Any) -> Deferred:
+    """A synchronous stand-in for C{deferToThreadPool}."""
+    return maybeDeferred(f, *args, **kwargs)
+
+
+class FakeClock:
+    """Seconds since the epoch, settable by tests."""
+
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def make_dispatcher(store: Any = None, *, policy: Any = "default", clock: FakeClock | None = None,
+                    limits: Limits | None = None, **kwargs: Any) -> Dispatcher:
+    """A L{Dispatcher} on an in-memory store with the built-in policies and a fake clock."""
+    if store is None:
+        from .store.memory import MemoryObjectStore
+
+        store = MemoryObjectStore()
+    if policy == "default":
+        policy = PolicyEngine()
+    return Dispatcher(store=store, run_blocking=run_now, policy=policy, limits=limits or Limits(),
+                      seconds=clock or FakeClock(), **kwargs)
+
+
+def batch_item(operation: int, payload: Item | None = None, unique_id: bytes | None = None) -> Item:
+    """A request Batch Item."""
+    if payload is not None:
+        payload = Item(Tag.REQUEST_PAYLOAD, payload.type, payload.value)
+    return Item.struct(Tag.BATCH_ITEM, [
+        Item.enum(Tag.OPERATION, operation),
+        Item.bytes(Tag.UNIQUE_BATCH_ITEM_ID, unique_id) if unique_id is not None else None,
+        payload,
+    ])
+
+
+def request(*items: Item, version: tuple[int, int] = (1, 4), header_extra: list[Item] | None = None) -> Item:
+    """A Request Message around C{items} (Batch Items)."""
+    return Item.struct(Tag.REQUEST_MESSAGE, [
+        Item.struct(Tag.REQUEST_HEADER, [version_item(version), *(header_extra or []),
+                                         Item.int(Tag.BATCH_COUNT, len(items))]),
+        *items,
+    ])
+
+
+def payload(*children: Item | None) -> Item:
+    """A Request Payload structure."""
+    return Item.struct(Tag.REQUEST_PAYLOAD, list(children))
+
+
+@dataclass
+class Result:
+    """One response batch item, unpacked."""
+
+    operation: int | None
+    status: int
+    reason: int | None
+    message: str | None
+    payload: Item | None
+    unique_id: bytes | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == ResultStatus.SUCCESS
+
+
+def send(dispatcher: Dispatcher, message: Item, caller: str | None = "tester",
+         groups: tuple[str, ...] | None = None) -> Item:
+    """Run one Request Message synchronously; return the decoded Response Message."""
+    reply = dispatcher.process(encode(message), Caller(caller, groups))
+    return decode(reply.data)
+
+
+def results(response: Item) -> list[Result]:
+    """The batch items of a Response Message."""
+    out = []
+    for bi in response.findall(Tag.BATCH_ITEM):
+        out.append(Result(bi.get(Tag.OPERATION), bi.get(Tag.RESULT_STATUS), bi.get(Tag.RESULT_REASON),
+                          bi.get(Tag.RESULT_MESSAGE), bi.find(Tag.RESPONSE_PAYLOAD),
+                          bi.get(Tag.UNIQUE_BATCH_ITEM_ID)))
+    return out
+
+
+def call(dispatcher: Dispatcher, operation: int, body: Item | None = None, *,
+         version: tuple[int, int] = (1, 4), caller: str | None = "tester",
+         groups: tuple[str, ...] | None = None) -> Result:
+    """Send one operation in its own request; return its result."""
+    response = send(dispatcher, request(batch_item(operation, body), version=version), caller, groups)
+    (result,) = results(response)
+    return result
