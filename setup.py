@@ -28,7 +28,7 @@ setup(
         "test": ["pykmip>=0.10", "cherrypy>=18", "routes", "cryptography_vectors"],
         "postgres": ["psycopg[binary]>=3.1"],
         "mysql": ["pymysql>=1.1"],
-        "docs": ["sphinx>=7"],
+        "docs": ["sphinx>=7", "myst-parser>=2"],
         "lint": ["ruff"],
     },
     entry_points={"console_scripts": ["kmipd-admin = kmipd.admin:main"]},

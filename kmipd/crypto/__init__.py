@@ -261,9 +261,7 @@ def describe(enum: type[IntEnum], value: object) -> str:
         return repr(value)
 
 
-def hash_for(
-    hashing_algorithm: int | None, what: str = "hashing algorithm"
-) -> hashes.HashAlgorithm:
+def hash_for(hashing_algorithm: int | None, what: str = "hashing algorithm") -> hashes.HashAlgorithm:
     """
     Return a fresh C{cryptography} hash instance for a KMIP Hashing Algorithm.
 
@@ -273,8 +271,5 @@ def hash_for(
         raise InvalidField(f"A {what} is required.")
     factory = _HASHES.get(hashing_algorithm)  # type: ignore[call-overload]
     if factory is None:
-        raise InvalidField(
-            f"The {what} {describe(HashingAlgorithm, hashing_algorithm)} "
-            "is not supported."
-        )
+        raise InvalidField(f"The {what} {describe(HashingAlgorithm, hashing_algorithm)} is not supported.")
     return factory()

@@ -30,13 +30,6 @@ from cryptography.hazmat.primitives.ciphers import Cipher, CipherAlgorithm, mode
 from cryptography.hazmat.primitives.ciphers import algorithms as _algorithms
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
-try:  # cryptography >= 47 moved CFB and OFB here
-    from cryptography.hazmat.decrepit.ciphers import modes as _legacy_modes
-except ImportError:  # pragma: no cover - older cryptography
-    _legacy_modes = modes  # type: ignore[assignment]
-_CFB = _legacy_modes.CFB if hasattr(_legacy_modes, "CFB") else modes.CFB
-_OFB = _legacy_modes.OFB if hasattr(_legacy_modes, "OFB") else modes.OFB
-
 from kmipd.crypto import BlockCipherMode as BCM
 from kmipd.crypto import CryptographicAlgorithm as CA
 from kmipd.crypto import PaddingMethod as PM
@@ -57,6 +50,13 @@ from kmipd.crypto.wrapping import (
     aes_key_wrap_with_padding,
     oaep_padding,
 )
+
+try:  # cryptography >= 47 moved CFB and OFB here
+    from cryptography.hazmat.decrepit.ciphers import modes as _legacy_modes
+except ImportError:  # pragma: no cover - older cryptography
+    _legacy_modes = modes  # type: ignore[assignment]
+_CFB = _legacy_modes.CFB if hasattr(_legacy_modes, "CFB") else modes.CFB
+_OFB = _legacy_modes.OFB if hasattr(_legacy_modes, "OFB") else modes.OFB
 
 __all__ = ["EncryptResult", "decrypt", "encrypt", "supported_modes"]
 
@@ -152,9 +152,7 @@ _MODES: dict[int, _Mode] = {
 }
 
 #: Key wrap "modes": (wrap, unwrap) over an AES key-encryption key.
-_WRAP_MODES: dict[
-    int, tuple[Callable[[bytes, bytes], bytes], Callable[[bytes, bytes], bytes]]
-] = {
+_WRAP_MODES: dict[int, tuple[Callable[[bytes, bytes], bytes], Callable[[bytes, bytes], bytes]]] = {
     BCM.NIST_KEY_WRAP: (aes_key_wrap, aes_key_unwrap),
     BCM.AES_KEY_WRAP_PADDING: (aes_key_wrap_with_padding, aes_key_unwrap_with_padding),
 }
@@ -173,11 +171,7 @@ def supported_modes(algorithm: int) -> frozenset[int]:
     spec = symmetric_algorithm(algorithm)
     if spec.block_size is None:
         return frozenset()
-    found = {
-        m
-        for m, mode in _MODES.items()
-        if mode.algorithms is None or algorithm in mode.algorithms
-    }
+    found = {m for m, mode in _MODES.items() if mode.algorithms is None or algorithm in mode.algorithms}
     if algorithm == CA.AES:
         found.update(_WRAP_MODES)
     return frozenset(found)
@@ -189,17 +183,13 @@ def _mode_for(algorithm: int, spec: SymmetricAlgorithm, mode: int | None) -> _Mo
         raise InvalidField(f"A block cipher mode is required for {spec.name}.")
     found = _MODES.get(mode)
     if found is None:
-        raise InvalidField(
-            f"The block cipher mode {describe(BCM, mode)} is not supported."
-        )
+        raise InvalidField(f"The block cipher mode {describe(BCM, mode)} is not supported.")
     if found.algorithms is not None and algorithm not in found.algorithms:
         raise InvalidField(f"{found.name} mode is not supported with {spec.name}.")
     return found
 
 
-def _choose_iv(
-    mode: _Mode, spec: SymmetricAlgorithm, p: _Params, encrypting: bool
-) -> tuple[bytes | None, bool]:
+def _choose_iv(mode: _Mode, spec: SymmetricAlgorithm, p: _Params, encrypting: bool) -> tuple[bytes | None, bool]:
     """
     Validate or generate the IV; return it and whether it was generated.
 
@@ -219,15 +209,11 @@ def _choose_iv(
         size = mode.iv_size(spec)
         if p.iv_length is not None:
             if p.iv_length % 8 or p.iv_length // 8 not in sizes:
-                raise InvalidField(
-                    f"An IV length of {p.iv_length} bits is not valid for {mode.name}."
-                )
+                raise InvalidField(f"An IV length of {p.iv_length} bits is not valid for {mode.name}.")
             size = p.iv_length // 8
         return os.urandom(size), True
     if not isinstance(p.iv, (bytes, bytearray)) or len(p.iv) not in sizes:
-        raise InvalidField(
-            f"The IV is not a valid size for {spec.name} in {mode.name} mode."
-        )
+        raise InvalidField(f"The IV is not a valid size for {spec.name} in {mode.name} mode.")
     return bytes(p.iv), False
 
 
@@ -246,14 +232,10 @@ def _check_counter(iv: bytes, data_len: int, counter_length: int | None) -> None
     start = int.from_bytes(iv, "big") & ((1 << counter_length) - 1)
     blocks = -(-data_len // len(iv))
     if start + blocks > 1 << counter_length:
-        raise InvalidField(
-            f"The {counter_length}-bit counter would wrap while processing the data."
-        )
+        raise InvalidField(f"The {counter_length}-bit counter would wrap while processing the data.")
 
 
-def _block_algorithm(
-    algorithm: int, spec: SymmetricAlgorithm, key: bytes, mode: int
-) -> CipherAlgorithm:
+def _block_algorithm(algorithm: int, spec: SymmetricAlgorithm, key: bytes, mode: int) -> CipherAlgorithm:
     """Build the cipher algorithm, allowing XTS's double-length keys."""
     if mode == BCM.XTS:
         if not isinstance(key, (bytes, bytearray)) or len(key) not in _XTS_KEY_BYTES:
@@ -264,9 +246,7 @@ def _block_algorithm(
     return cipher_algorithm(algorithm, key)
 
 
-def _pad(
-    spec: SymmetricAlgorithm, mode: _Mode, p: _Params, data: bytes, encrypting: bool
-) -> bytes:
+def _pad(spec: SymmetricAlgorithm, mode: _Mode, p: _Params, data: bytes, encrypting: bool) -> bytes:
     """Apply or remove symmetric padding for padded modes."""
     assert spec.block_size is not None
     if not mode.padded:
@@ -274,24 +254,19 @@ def _pad(
     if p.padding is None or p.padding == PM.NONE:
         if len(data) % spec.block_size:
             raise InvalidField(
-                f"Without padding, {spec.name} {mode.name} data must be a multiple "
-                f"of {spec.block_size} bytes."
+                f"Without padding, {spec.name} {mode.name} data must be a multiple of {spec.block_size} bytes."
             )
         return data
     factory = _PADDINGS.get(p.padding)
     if factory is None:
-        raise InvalidField(
-            f"The padding method {describe(PM, p.padding)} is not supported for "
-            f"{spec.name}."
-        )
+        raise InvalidField(f"The padding method {describe(PM, p.padding)} is not supported for {spec.name}.")
     scheme = factory(spec.block_size * 8)
     if encrypting:
         padder = scheme.padder()
         return padder.update(data) + padder.finalize()
     if len(data) % spec.block_size or not data:
         raise InvalidField(
-            f"{spec.name} {mode.name} ciphertext must be a non-empty multiple of "
-            f"{spec.block_size} bytes."
+            f"{spec.name} {mode.name} ciphertext must be a non-empty multiple of {spec.block_size} bytes."
         )
     unpadder = scheme.unpadder()
     try:
@@ -325,16 +300,12 @@ def _block(
         if encrypting:
             tag_length = 16 if p.tag_length is None else p.tag_length
             if tag_length not in _GCM_TAG_BYTES:
-                raise InvalidField(
-                    f"A GCM tag length of {tag_length} bytes is not valid (4-16)."
-                )
+                raise InvalidField(f"A GCM tag length of {tag_length} bytes is not valid (4-16).")
         else:
             if p.tag is None:
                 raise InvalidField("GCM decryption needs the authentication tag.")
             if len(p.tag) not in _GCM_TAG_BYTES:
-                raise InvalidField(
-                    f"A GCM tag of {len(p.tag)} bytes is not valid (4-16)."
-                )
+                raise InvalidField(f"A GCM tag of {len(p.tag)} bytes is not valid (4-16).")
             tag_length = len(p.tag)
     if p.mode == BCM.XTS and len(data) < 16:
         raise InvalidField("XTS needs at least 16 bytes of data.")
@@ -343,27 +314,18 @@ def _block(
     if encrypting:
         data = _pad(spec, mode, p, data, True)
     elif mode.padded and len(data) % spec.block_size:  # type: ignore[operator]
-        raise InvalidField(
-            f"{spec.name} {mode.name} ciphertext must be a multiple of "
-            f"{spec.block_size} bytes."
-        )
+        raise InvalidField(f"{spec.name} {mode.name} ciphertext must be a multiple of {spec.block_size} bytes.")
     try:
-        cipher = Cipher(
-            cipher_alg, mode.build(iv, None if encrypting else p.tag, tag_length)
-        )
+        cipher = Cipher(cipher_alg, mode.build(iv, None if encrypting else p.tag, tag_length))
         ctx = cipher.encryptor() if encrypting else cipher.decryptor()
     except (UnsupportedAlgorithm, ValueError) as e:
-        raise InvalidField(
-            f"{spec.name} in {mode.name} mode is not supported: {e}"
-        ) from None
+        raise InvalidField(f"{spec.name} in {mode.name} mode is not supported: {e}") from None
     if p.aad is not None:
         ctx.authenticate_additional_data(p.aad)  # type: ignore[attr-defined]
     try:
         out = ctx.update(data) + ctx.finalize()
     except InvalidTag:
-        raise CryptographicFailure(
-            "GCM authentication failed: the tag does not match."
-        ) from None
+        raise CryptographicFailure("GCM authentication failed: the tag does not match.") from None
     except ValueError as e:
         raise InvalidField(f"{spec.name} {mode.name} failed: {e}") from None
     if encrypting:
@@ -376,19 +338,13 @@ def _block(
 # Stream ciphers and AEAD (no block cipher mode)
 
 
-def _no_mode(
-    spec: SymmetricAlgorithm, p: _Params, allowed: frozenset[int] = frozenset()
-) -> None:
+def _no_mode(spec: SymmetricAlgorithm, p: _Params, allowed: frozenset[int] = frozenset()) -> None:
     """@raise InvalidField: a block cipher mode or AAD was given to a stream cipher."""
     if p.mode is not None and p.mode not in allowed:
-        raise InvalidField(
-            f"{spec.name} is a stream cipher and takes no block cipher mode."
-        )
+        raise InvalidField(f"{spec.name} is a stream cipher and takes no block cipher mode.")
 
 
-def _rc4(
-    spec: SymmetricAlgorithm, key: bytes, data: bytes, p: _Params, encrypting: bool
-) -> EncryptResult:
+def _rc4(spec: SymmetricAlgorithm, key: bytes, data: bytes, p: _Params, encrypting: bool) -> EncryptResult:
     """RC4 (ARC4): no mode, no IV."""
     _no_mode(spec, p)
     if p.iv is not None or p.random_iv:
@@ -399,27 +355,21 @@ def _rc4(
     return EncryptResult(ctx.update(data) + ctx.finalize())
 
 
-def _chacha20(
-    spec: SymmetricAlgorithm, key: bytes, data: bytes, p: _Params, encrypting: bool
-) -> EncryptResult:
+def _chacha20(spec: SymmetricAlgorithm, key: bytes, data: bytes, p: _Params, encrypting: bool) -> EncryptResult:
     """
     ChaCha20.  The nonce is the 16-byte C{counter (LE) || nonce} block of
     C{cryptography}/OpenSSL, or a 12-byte RFC 8439 nonce with counter 0.
     """
     _no_mode(spec, p)
     if p.aad is not None:
-        raise InvalidField(
-            "ChaCha20 takes no additional authenticated data; use ChaCha20-Poly1305."
-        )
+        raise InvalidField("ChaCha20 takes no additional authenticated data; use ChaCha20-Poly1305.")
     if p.iv is not None and p.random_iv:
         raise InvalidField("Give either a nonce or Random IV, not both.")
     check_key_length(spec, key)
     generated = p.iv is None
     if generated:
         if not encrypting:
-            raise InvalidField(
-                "ChaCha20 decryption needs the nonce used for encryption."
-            )
+            raise InvalidField("ChaCha20 decryption needs the nonce used for encryption.")
         nonce = b"\x00" * 4 + os.urandom(12)
     elif isinstance(p.iv, (bytes, bytearray)) and len(p.iv) == 12:
         nonce = b"\x00" * 4 + bytes(p.iv)
@@ -428,9 +378,7 @@ def _chacha20(
     else:
         raise InvalidField("A ChaCha20 nonce must be 12 or 16 bytes.")
     ctx = Cipher(_algorithms.ChaCha20(bytes(key), nonce), None).encryptor()
-    return EncryptResult(
-        ctx.update(data) + ctx.finalize(), nonce if generated else None
-    )
+    return EncryptResult(ctx.update(data) + ctx.finalize(), nonce if generated else None)
 
 
 def _chacha20_poly1305(
@@ -458,9 +406,7 @@ def _chacha20_poly1305(
     try:
         return EncryptResult(aead.decrypt(p.iv, data + p.tag, p.aad))
     except InvalidTag:
-        raise CryptographicFailure(
-            "ChaCha20-Poly1305 authentication failed: the tag does not match."
-        ) from None
+        raise CryptographicFailure("ChaCha20-Poly1305 authentication failed: the tag does not match.") from None
 
 
 _StreamFn = Callable[[SymmetricAlgorithm, bytes, bytes, _Params, bool], EncryptResult]
@@ -481,16 +427,12 @@ _RSA_PADDINGS = frozenset({PM.OAEP, PM.PKCS1_V1_5})
 def _rsa_padding(p: _Params) -> asym_padding.AsymmetricPadding:
     """@raise InvalidField: missing or unsupported RSA encryption padding."""
     if p.padding is None:
-        raise InvalidField(
-            "RSA encryption needs a padding method (OAEP or PKCS1 v1.5)."
-        )
+        raise InvalidField("RSA encryption needs a padding method (OAEP or PKCS1 v1.5).")
     if p.padding == PM.OAEP:
         return oaep_padding(p.hashing_algorithm, p.mgf_hash)
     if p.padding == PM.PKCS1_V1_5:
         return asym_padding.PKCS1v15()
-    raise InvalidField(
-        f"The padding method {describe(PM, p.padding)} is not supported for RSA encryption."
-    )
+    raise InvalidField(f"The padding method {describe(PM, p.padding)} is not supported for RSA encryption.")
 
 
 def _rsa_check(p: _Params) -> None:
@@ -534,13 +476,14 @@ def _rsa_decrypt(key: bytes, data: bytes, p: _Params) -> EncryptResult:
 # Entry points
 
 
-def _run(
-    algorithm: int | None, key: bytes, data: bytes, p: _Params, encrypting: bool
-) -> EncryptResult:
+def _run(algorithm: int | None, key: bytes, data: bytes, p: _Params, encrypting: bool) -> EncryptResult:
     """Route to RSA, a stream cipher or a block cipher."""
     if not isinstance(data, (bytes, bytearray)):
         raise InvalidField("The data must be bytes.")
     data = bytes(data)
+    for name, value in (("IV/nonce", p.iv), ("additional data", p.aad), ("tag", p.tag)):
+        if value is not None and not isinstance(value, (bytes, bytearray)):
+            raise InvalidField(f"The {name} must be bytes.")
     if algorithm == CA.RSA:
         return (_rsa_encrypt if encrypting else _rsa_decrypt)(key, data, p)
     spec = symmetric_algorithm(algorithm)

@@ -76,9 +76,7 @@ def _pbkdf2(r: _Request) -> bytes:
         or isinstance(r.iterations, bool)
         or not 1 <= r.iterations <= MAX_PBKDF2_ITERATIONS
     ):
-        raise InvalidField(
-            f"The PBKDF2 iteration count must be between 1 and {MAX_PBKDF2_ITERATIONS}."
-        )
+        raise InvalidField(f"The PBKDF2 iteration count must be between 1 and {MAX_PBKDF2_ITERATIONS}.")
     digest = hash_for(HA.SHA_1 if r.hashing_algorithm is None else r.hashing_algorithm)
     kdf = pbkdf2.PBKDF2HMAC(digest, r.length, salt, r.iterations)
     return kdf.derive(password)
@@ -87,9 +85,7 @@ def _pbkdf2(r: _Request) -> bytes:
 def _hash(r: _Request) -> bytes:
     """Hash of the derivation key or of the derivation data."""
     if (r.key_material is None) == (r.derivation_data is None):
-        raise InvalidField(
-            "HASH key derivation needs either key material or derivation data, not both."
-        )
+        raise InvalidField("HASH key derivation needs either key material or derivation data, not both.")
     source = _need(
         r.key_material if r.key_material is not None else r.derivation_data,
         "input",
@@ -115,17 +111,13 @@ def _encrypt(r: _Request) -> bytes:
     data = _need(r.derivation_data, "derivation data", "ENCRYPT")
     if r.encryption_algorithm is None:
         raise InvalidField("ENCRYPT key derivation needs an encryption algorithm.")
-    return encrypt(
-        r.encryption_algorithm, key, data, mode=r.mode, padding=r.padding, iv=r.iv
-    ).data
+    return encrypt(r.encryption_algorithm, key, data, mode=r.mode, padding=r.padding, iv=r.iv).data
 
 
 def _nist800_108_counter(r: _Request) -> bytes:
     """SP 800-108 KDF in counter mode with an HMAC or CMAC PRF."""
     key = _need(r.key_material, "key material", "NIST800-108-C")
-    fixed = _need(
-        r.derivation_data, "derivation data (Label || 0x00 || Context)", "NIST800-108-C"
-    )
+    fixed = _need(r.derivation_data, "derivation data (Label || 0x00 || Context)", "NIST800-108-C")
     common = {
         "mode": kbkdf.Mode.CounterMode,
         "length": r.length,
@@ -139,15 +131,16 @@ def _nist800_108_counter(r: _Request) -> bytes:
     if r.encryption_algorithm is not None:
         if r.hashing_algorithm is not None:
             raise InvalidField(
-                "NIST800-108-C takes a hashing algorithm (HMAC PRF) or an "
-                "encryption algorithm (CMAC PRF), not both."
+                "NIST800-108-C takes a hashing algorithm (HMAC PRF) or an encryption algorithm (CMAC PRF), not both."
             )
         spec = symmetric_algorithm(r.encryption_algorithm)
         if spec.block_size is None or spec.factory is None:
             raise InvalidField(f"{spec.name} cannot be used as a CMAC PRF.")
-        cipher_algorithm(r.encryption_algorithm, key)  # validates the key length
-        kdf_c = kbkdf.KBKDFCMAC(spec.factory, **common)  # type: ignore[arg-type]
-        return kdf_c.derive(key)
+        # Build the algorithm once so 3DES short keys are expanded, then hand
+        # KBKDFCMAC the class and the normalised key.
+        algo = cipher_algorithm(r.encryption_algorithm, key)
+        kdf_c = kbkdf.KBKDFCMAC(type(algo), **common)  # type: ignore[arg-type]
+        return kdf_c.derive(algo.key)  # type: ignore[attr-defined]
     kdf_h = kbkdf.KBKDFHMAC(hash_for(r.hashing_algorithm), **common)  # type: ignore[arg-type]
     return kdf_h.derive(key)
 
@@ -155,18 +148,12 @@ def _nist800_108_counter(r: _Request) -> bytes:
 def _hkdf(r: _Request) -> bytes:
     """HKDF (RFC 5869)."""
     key = _need(r.key_material, "key material", "HKDF")
-    digest = hash_for(
-        HA.SHA_256 if r.hashing_algorithm is None else r.hashing_algorithm
-    )
+    digest = hash_for(HA.SHA_256 if r.hashing_algorithm is None else r.hashing_algorithm)
     limit = 255 * digest.digest_size
     if r.length > limit:
         raise InvalidField(f"HKDF with this hash can derive at most {limit * 8} bits.")
     salt = None if r.salt is None else _need(r.salt, "salt", "HKDF")
-    info = (
-        None
-        if r.derivation_data is None
-        else _need(r.derivation_data, "derivation data", "HKDF")
-    )
+    info = None if r.derivation_data is None else _need(r.derivation_data, "derivation data", "HKDF")
     return hkdf.HKDF(digest, r.length, salt, info).derive(key)
 
 
@@ -210,20 +197,11 @@ def derive_key(
         raise InvalidField("A derivation method is required.")
     fn = _METHODS.get(method)
     if fn is None:
-        raise InvalidField(
-            f"The derivation method {describe(DM, method)} is not supported."
-        )
+        raise InvalidField(f"The derivation method {describe(DM, method)} is not supported.")
     if length_bits is None:
         raise InvalidField("A cryptographic length is required for key derivation.")
-    if (
-        not isinstance(length_bits, int)
-        or isinstance(length_bits, bool)
-        or length_bits <= 0
-        or length_bits % 8
-    ):
-        raise InvalidField(
-            f"The cryptographic length {length_bits!r} must be a positive multiple of 8."
-        )
+    if not isinstance(length_bits, int) or isinstance(length_bits, bool) or length_bits <= 0 or length_bits % 8:
+        raise InvalidField(f"The cryptographic length {length_bits!r} must be a positive multiple of 8.")
     request = _Request(
         key_material,
         derivation_data,
@@ -239,9 +217,7 @@ def derive_key(
     try:
         out = fn(request)
     except ValueError as e:  # cryptography's own parameter checks
-        raise InvalidField(
-            f"{describe(DM, method)} key derivation failed: {e}"
-        ) from None
+        raise InvalidField(f"{describe(DM, method)} key derivation failed: {e}") from None
     if len(out) < request.length:
         # PyKMIP reports this as Cryptographic Failure; so do we.
         raise CryptographicFailure(

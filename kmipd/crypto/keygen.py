@@ -127,26 +127,18 @@ class SymmetricAlgorithm:
 
 SYMMETRIC_ALGORITHMS: dict[int, SymmetricAlgorithm] = {
     CA.AES: SymmetricAlgorithm("AES", _modern.AES, frozenset({128, 192, 256}), 16),
-    CA.TRIPLE_DES: SymmetricAlgorithm(
-        "3DES", _triple_des, frozenset({64, 128, 192}), 8
-    ),
-    CA.BLOWFISH: SymmetricAlgorithm(
-        "Blowfish", _legacy.Blowfish, frozenset(_legacy.Blowfish.key_sizes), 8
-    ),
+    CA.TRIPLE_DES: SymmetricAlgorithm("3DES", _triple_des, frozenset({64, 128, 192}), 8),
+    CA.BLOWFISH: SymmetricAlgorithm("Blowfish", _legacy.Blowfish, frozenset(_legacy.Blowfish.key_sizes), 8),
     CA.CAMELLIA: SymmetricAlgorithm(
         "Camellia",
         _legacy.Camellia if hasattr(_legacy, "Camellia") else _modern.Camellia,
         frozenset({128, 192, 256}),
         16,
     ),
-    CA.CAST5: SymmetricAlgorithm(
-        "CAST5", _legacy.CAST5, frozenset(_legacy.CAST5.key_sizes), 8
-    ),
+    CA.CAST5: SymmetricAlgorithm("CAST5", _legacy.CAST5, frozenset(_legacy.CAST5.key_sizes), 8),
     CA.IDEA: SymmetricAlgorithm("IDEA", _legacy.IDEA, frozenset({128}), 8),
     CA.SEED: SymmetricAlgorithm("SEED", _legacy.SEED, frozenset({128}), 16),
-    CA.RC4: SymmetricAlgorithm(
-        "RC4", _legacy.ARC4, frozenset(_legacy.ARC4.key_sizes), None
-    ),
+    CA.RC4: SymmetricAlgorithm("RC4", _legacy.ARC4, frozenset(_legacy.ARC4.key_sizes), None),
     CA.CHACHA20: SymmetricAlgorithm(
         "ChaCha20",
         # The nonce is supplied per operation by ciphers.py.
@@ -154,9 +146,7 @@ SYMMETRIC_ALGORITHMS: dict[int, SymmetricAlgorithm] = {
         frozenset({256}),
         None,
     ),
-    CA.CHACHA20_POLY1305: SymmetricAlgorithm(
-        "ChaCha20-Poly1305", None, frozenset({256}), None
-    ),
+    CA.CHACHA20_POLY1305: SymmetricAlgorithm("ChaCha20-Poly1305", None, frozenset({256}), None),
 }
 
 #: HMAC algorithms and the hash each one uses.
@@ -188,8 +178,7 @@ def symmetric_algorithm(algorithm: int | None) -> SymmetricAlgorithm:
     spec = SYMMETRIC_ALGORITHMS.get(algorithm)
     if spec is None:
         raise InvalidField(
-            f"The cryptographic algorithm {describe(CA, algorithm)} is not a "
-            "supported symmetric algorithm."
+            f"The cryptographic algorithm {describe(CA, algorithm)} is not a supported symmetric algorithm."
         )
     return spec
 
@@ -202,8 +191,7 @@ def check_key_length(spec: SymmetricAlgorithm, key: bytes) -> None:
         raise InvalidField("The key must be bytes.")
     if len(key) * 8 not in spec.key_sizes:
         raise InvalidField(
-            f"A {len(key) * 8}-bit key is not valid for {spec.name} "
-            f"(valid lengths: {_ranges(spec.key_sizes)} bits)."
+            f"A {len(key) * 8}-bit key is not valid for {spec.name} (valid lengths: {_ranges(spec.key_sizes)} bits)."
         )
 
 
@@ -369,22 +357,14 @@ def generate_key_pair(
         ed25519_ = algorithm == CA.ED25519
         expected = (255, 256) if ed25519_ else (448, 456)
         if length_bits is not None and length_bits not in expected:
-            raise InvalidField(
-                f"The cryptographic length {length_bits} is not valid for "
-                f"{describe(CA, algorithm)}."
-            )
-        private = (
-            ed25519.Ed25519PrivateKey.generate()
-            if ed25519_
-            else ed448.Ed448PrivateKey.generate()
-        )
+            raise InvalidField(f"The cryptographic length {length_bits} is not valid for {describe(CA, algorithm)}.")
+        private = ed25519.Ed25519PrivateKey.generate() if ed25519_ else ed448.Ed448PrivateKey.generate()
         length = expected[0]
         curve = RC.CURVE25519 if ed25519_ else RC.CURVE448
         default_formats = (KFT.X_509, KFT.PKCS_8)
     else:
         raise InvalidField(
-            f"The cryptographic algorithm {describe(CA, algorithm)} is not a "
-            "supported asymmetric key pair algorithm."
+            f"The cryptographic algorithm {describe(CA, algorithm)} is not a supported asymmetric key pair algorithm."
         )
     public_format = default_formats[0] if public_format is None else public_format
     private_format = default_formats[1] if private_format is None else private_format
@@ -408,38 +388,28 @@ def generate_key_pair(
     )
 
 
-def _generate_ec(
-    algorithm: int, length_bits: int | None, curve: int | None
-) -> tuple[PrivateKey, int, int]:
+def _generate_ec(algorithm: int, length_bits: int | None, curve: int | None) -> tuple[PrivateKey, int, int]:
     """Generate an EC (or X25519/X448) private key; return key, length, curve."""
     if curve is None:
         if length_bits is None:
-            raise InvalidField(
-                "A recommended curve or cryptographic length is required."
-            )
+            raise InvalidField("A recommended curve or cryptographic length is required.")
         curve = _CURVE_BY_LENGTH.get(length_bits)
         if curve is None:
-            raise InvalidField(
-                f"No supported curve has the cryptographic length {length_bits}."
-            )
+            raise InvalidField(f"No supported curve has the cryptographic length {length_bits}.")
     if curve in (RC.CURVE25519, RC.CURVE448) and algorithm in (CA.EC, CA.ECDH):
         length = 255 if curve == RC.CURVE25519 else 448
         if length_bits is not None and length_bits not in (length, length + 1):
             raise InvalidField(
-                f"The cryptographic length {length_bits} does not match the curve "
-                f"{describe(RC, curve)}."
+                f"The cryptographic length {length_bits} does not match the curve {describe(RC, curve)}."
             )
         key: PrivateKey = (
-            x25519.X25519PrivateKey.generate()
-            if curve == RC.CURVE25519
-            else x448.X448PrivateKey.generate()
+            x25519.X25519PrivateKey.generate() if curve == RC.CURVE25519 else x448.X448PrivateKey.generate()
         )
         return key, length, curve
     curve_cls = _CURVES.get(curve)
     if curve_cls is None:
         raise InvalidField(
-            f"The recommended curve {describe(RC, curve)} is not supported for "
-            f"{describe(CA, algorithm)}."
+            f"The recommended curve {describe(RC, curve)} is not supported for {describe(CA, algorithm)}."
         )
     if length_bits is not None and length_bits != curve_cls.key_size:
         raise InvalidField(
@@ -468,8 +438,7 @@ def load_private_key(key: bytes | Mapping[str, object]) -> PrivateKey:
         loaded = serialization.load_der_private_key(bytes(key), password=None)
     except (ValueError, TypeError):
         raise InvalidField(
-            "The private key could not be loaded (expected DER PKCS#1, PKCS#8 "
-            "or ECPrivateKey)."
+            "The private key could not be loaded (expected DER PKCS#1, PKCS#8 or ECPrivateKey)."
         ) from None
     except UnsupportedAlgorithm:
         raise InvalidField("The private key uses an unsupported algorithm.") from None
@@ -491,8 +460,7 @@ def load_public_key(key: bytes | Mapping[str, object]) -> PublicKey:
         loaded = serialization.load_der_public_key(bytes(key))
     except (ValueError, TypeError):
         raise InvalidField(
-            "The public key could not be loaded (expected DER "
-            "SubjectPublicKeyInfo or PKCS#1)."
+            "The public key could not be loaded (expected DER SubjectPublicKeyInfo or PKCS#1)."
         ) from None
     except UnsupportedAlgorithm:
         raise InvalidField("The public key uses an unsupported algorithm.") from None
@@ -527,13 +495,8 @@ def _encode_private(key: PrivateKey, to_format: int) -> bytes:
     if to_format == KFT.EC_PRIVATE_KEY and isinstance(key, ec.EllipticCurvePrivateKey):
         return key.private_bytes(der, traditional, nope)
     if to_format == KFT.RAW and isinstance(key, _RAW_KEY_TYPES):
-        return key.private_bytes(
-            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, nope
-        )
-    raise InvalidField(
-        f"A {_key_kind(key)} private key cannot be encoded as "
-        f"{describe(KFT, to_format)}."
-    )
+        return key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, nope)
+    raise InvalidField(f"A {_key_kind(key)} private key cannot be encoded as {describe(KFT, to_format)}.")
 
 
 def _encode_public(key: PublicKey, to_format: int) -> bytes:
@@ -544,12 +507,8 @@ def _encode_public(key: PublicKey, to_format: int) -> bytes:
     if to_format == KFT.PKCS_1 and isinstance(key, rsa.RSAPublicKey):
         return key.public_bytes(der, serialization.PublicFormat.PKCS1)
     if to_format == KFT.RAW and isinstance(key, _RAW_PUBLIC_TYPES):
-        return key.public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
-    raise InvalidField(
-        f"A {_key_kind(key)} public key cannot be encoded as {describe(KFT, to_format)}."
-    )
+        return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    raise InvalidField(f"A {_key_kind(key)} public key cannot be encoded as {describe(KFT, to_format)}.")
 
 
 def _key_kind(key: object) -> str:
@@ -575,9 +534,7 @@ def _curve_value(curve: ec.EllipticCurve) -> int:
     return value
 
 
-def convert_private_key(
-    key: bytes | Mapping[str, object], to_format: int
-) -> bytes | Transparent:
+def convert_private_key(key: bytes | Mapping[str, object], to_format: int) -> bytes | Transparent:
     """
     Re-encode a private key (DER of any supported format, or a transparent
     dict) as C{to_format}: PKCS#1 (RSA), PKCS#8, ECPrivateKey (EC), Raw
@@ -589,9 +546,7 @@ def convert_private_key(
     @raise InvalidField: unloadable key or a format that does not fit it.
     """
     loaded = load_private_key(key)
-    if to_format == KFT.TRANSPARENT_RSA_PRIVATE_KEY and isinstance(
-        loaded, rsa.RSAPrivateKey
-    ):
+    if to_format == KFT.TRANSPARENT_RSA_PRIVATE_KEY and isinstance(loaded, rsa.RSAPrivateKey):
         nums = loaded.private_numbers()
         return {
             "modulus": nums.public_numbers.n,
@@ -603,9 +558,7 @@ def convert_private_key(
             "prime_exponent_q": nums.dmq1,
             "crt_coefficient": nums.iqmp,
         }
-    if to_format == KFT.TRANSPARENT_EC_PRIVATE_KEY and isinstance(
-        loaded, ec.EllipticCurvePrivateKey
-    ):
+    if to_format == KFT.TRANSPARENT_EC_PRIVATE_KEY and isinstance(loaded, ec.EllipticCurvePrivateKey):
         return {
             "recommended_curve": _curve_value(loaded.curve),
             "d": loaded.private_numbers().private_value,
@@ -613,9 +566,7 @@ def convert_private_key(
     return _encode_private(loaded, to_format)
 
 
-def convert_public_key(
-    key: bytes | Mapping[str, object], to_format: int
-) -> bytes | Transparent:
+def convert_public_key(key: bytes | Mapping[str, object], to_format: int) -> bytes | Transparent:
     """
     Re-encode a public key (DER SPKI or PKCS#1, or a transparent dict) as
     C{to_format}: PKCS#1 (RSA), X.509 SubjectPublicKeyInfo, Raw (Edwards and
@@ -626,14 +577,10 @@ def convert_public_key(
     @raise InvalidField: unloadable key or a format that does not fit it.
     """
     loaded = load_public_key(key)
-    if to_format == KFT.TRANSPARENT_RSA_PUBLIC_KEY and isinstance(
-        loaded, rsa.RSAPublicKey
-    ):
+    if to_format == KFT.TRANSPARENT_RSA_PUBLIC_KEY and isinstance(loaded, rsa.RSAPublicKey):
         nums = loaded.public_numbers()
         return {"modulus": nums.n, "public_exponent": nums.e}
-    if to_format == KFT.TRANSPARENT_EC_PUBLIC_KEY and isinstance(
-        loaded, ec.EllipticCurvePublicKey
-    ):
+    if to_format == KFT.TRANSPARENT_EC_PUBLIC_KEY and isinstance(loaded, ec.EllipticCurvePublicKey):
         return {
             "recommended_curve": _curve_value(loaded.curve),
             "q_string": loaded.public_bytes(

@@ -81,13 +81,10 @@ def resolve_signature_parameters(
         entry = _DIGITAL_SIGNATURE_ALGORITHMS.get(digital_signature_algorithm)
         if entry is None:
             raise InvalidField(
-                "The digital signature algorithm "
-                f"{describe(DSA, digital_signature_algorithm)} is not supported."
+                f"The digital signature algorithm {describe(DSA, digital_signature_algorithm)} is not supported."
             )
         d_alg, d_pad, d_hash = entry
-        if algorithm is not None and not (
-            algorithm == d_alg or (d_alg in _ECDSA and algorithm in _ECDSA)
-        ):
+        if algorithm is not None and not (algorithm == d_alg or (d_alg in _ECDSA and algorithm in _ECDSA)):
             raise InvalidField(
                 f"The cryptographic algorithm {describe(CA, algorithm)} conflicts with "
                 f"the digital signature algorithm {describe(DSA, digital_signature_algorithm)}."
@@ -97,11 +94,7 @@ def resolve_signature_parameters(
                 f"The padding method {describe(PM, padding)} conflicts with the digital "
                 f"signature algorithm {describe(DSA, digital_signature_algorithm)}."
             )
-        if (
-            hashing_algorithm is not None
-            and d_hash is not None
-            and hashing_algorithm != d_hash
-        ):
+        if hashing_algorithm is not None and d_hash is not None and hashing_algorithm != d_hash:
             raise InvalidField(
                 f"The hashing algorithm {describe(HA, hashing_algorithm)} conflicts with "
                 f"the digital signature algorithm {describe(DSA, digital_signature_algorithm)}."
@@ -110,18 +103,12 @@ def resolve_signature_parameters(
         padding = d_pad if d_pad is not None else padding
         hashing_algorithm = d_hash if d_hash is not None else hashing_algorithm
     if algorithm is None:
-        raise InvalidField(
-            "Signing needs a digital signature algorithm or a cryptographic algorithm."
-        )
+        raise InvalidField("Signing needs a digital signature algorithm or a cryptographic algorithm.")
     if algorithm == CA.RSA:
         if padding is None:
-            raise InvalidField(
-                "RSA signatures need a padding method (PKCS1 v1.5 or PSS)."
-            )
+            raise InvalidField("RSA signatures need a padding method (PKCS1 v1.5 or PSS).")
         if padding not in (PM.PKCS1_V1_5, PM.PSS):
-            raise InvalidField(
-                f"The padding method {describe(PM, padding)} is not supported for RSA signatures."
-            )
+            raise InvalidField(f"The padding method {describe(PM, padding)} is not supported for RSA signatures.")
         hash_for(hashing_algorithm)  # validates presence and support
     elif algorithm in _ECDSA:
         if padding not in (None, PM.NONE):
@@ -130,14 +117,10 @@ def resolve_signature_parameters(
         padding = None
     elif algorithm in _EDDSA:
         if padding not in (None, PM.NONE):
-            raise InvalidField(
-                f"{describe(CA, algorithm)} signatures take no padding method."
-            )
+            raise InvalidField(f"{describe(CA, algorithm)} signatures take no padding method.")
         padding, hashing_algorithm = None, None
     else:
-        raise InvalidField(
-            f"The cryptographic algorithm {describe(CA, algorithm)} is not supported for signatures."
-        )
+        raise InvalidField(f"The cryptographic algorithm {describe(CA, algorithm)} is not supported for signatures.")
     return SignatureParameters(algorithm, padding, hashing_algorithm)
 
 
@@ -151,9 +134,7 @@ def _rsa_padding(
     """PKCS#1 v1.5 or PSS padding object."""
     if params.padding == PM.PKCS1_V1_5:
         return asym_padding.PKCS1v15()
-    mgf = hash_for(
-        HA.SHA_1 if mgf_hash is None else mgf_hash, "mask generator hashing algorithm"
-    )
+    mgf = hash_for(HA.SHA_1 if mgf_hash is None else mgf_hash, "mask generator hashing algorithm")
     if salt_length is None:
         salt: int | object = asym_padding.PSS.AUTO if verifying else digest.digest_size
     elif isinstance(salt_length, int) and salt_length >= 0:
@@ -171,17 +152,14 @@ def _message(
         raise InvalidField("Give exactly one of data or digested data.")
     if params.hashing_algorithm is None:
         if digested_data is not None:
-            raise InvalidField(
-                f"{describe(CA, params.algorithm)} cannot sign pre-digested data."
-            )
+            raise InvalidField(f"{describe(CA, params.algorithm)} cannot sign pre-digested data.")
         return _bytes(data, "data"), None
     digest = hash_for(params.hashing_algorithm)
     if digested_data is not None:
         digested_data = _bytes(digested_data, "digested data")
         if len(digested_data) != digest.digest_size:
             raise InvalidField(
-                f"Digested data must be {digest.digest_size} bytes for "
-                f"{describe(HA, params.hashing_algorithm)}."
+                f"Digested data must be {digest.digest_size} bytes for {describe(HA, params.hashing_algorithm)}."
             )
         return digested_data, utils.Prehashed(digest)
     return _bytes(data, "data"), digest
@@ -244,18 +222,12 @@ def sign(
 
     @raise InvalidField: bad parameters, or a key that does not match them.
     """
-    params = resolve_signature_parameters(
-        algorithm, padding, hashing_algorithm, digital_signature_algorithm
-    )
+    params = resolve_signature_parameters(algorithm, padding, hashing_algorithm, digital_signature_algorithm)
     message, hash_arg = _message(params, data, digested_data)
     key = load_private_key(private_der)
     if not isinstance(key, _KEY_TYPES[params.algorithm][0]):
-        raise InvalidField(
-            f"The signing key is not a {describe(CA, params.algorithm)} private key."
-        )
-    method, args = _operation(
-        key, params, message, hash_arg, mgf_hash, salt_length, False
-    )
+        raise InvalidField(f"The signing key is not a {describe(CA, params.algorithm)} private key.")
+    method, args = _operation(key, params, message, hash_arg, mgf_hash, salt_length, False)
     try:
         return method(*args)  # type: ignore[return-value]
     except ValueError as e:  # e.g. PSS salt too long for the modulus
@@ -282,9 +254,7 @@ def verify(
     @return: C{True} if valid, C{False} if the signature does not verify.
     @raise InvalidField: bad parameters, or a key that does not match them.
     """
-    params = resolve_signature_parameters(
-        algorithm, padding, hashing_algorithm, digital_signature_algorithm
-    )
+    params = resolve_signature_parameters(algorithm, padding, hashing_algorithm, digital_signature_algorithm)
     message, hash_arg = _message(params, data, digested_data)
     signature = _bytes(signature, "signature")
     try:
@@ -292,12 +262,8 @@ def verify(
     except InvalidField:
         key = load_private_key(public_der).public_key()
     if not isinstance(key, _KEY_TYPES[params.algorithm][1]):
-        raise InvalidField(
-            f"The verification key is not a {describe(CA, params.algorithm)} public key."
-        )
-    method, args = _operation(
-        key, params, message, hash_arg, mgf_hash, salt_length, True
-    )
+        raise InvalidField(f"The verification key is not a {describe(CA, params.algorithm)} public key.")
+    method, args = _operation(key, params, message, hash_arg, mgf_hash, salt_length, True)
     try:
         method(signature, *args)
     except InvalidSignature:

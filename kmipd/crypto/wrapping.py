@@ -39,9 +39,7 @@ _AES_KEY_BYTES = (16, 24, 32)
 def _check_kek(kek: bytes) -> None:
     """@raise InvalidField: C{kek} is not an AES key."""
     if not isinstance(kek, (bytes, bytearray)) or len(kek) not in _AES_KEY_BYTES:
-        raise InvalidField(
-            "The key-encryption key must be a 128, 192 or 256-bit AES key."
-        )
+        raise InvalidField("The key-encryption key must be a 128, 192 or 256-bit AES key.")
 
 
 def _check_bytes(value: object, what: str) -> bytes:
@@ -78,15 +76,11 @@ def aes_key_unwrap(kek: bytes, wrapped: bytes) -> bytes:
     _check_kek(kek)
     wrapped = _check_bytes(wrapped, "wrapped key")
     if len(wrapped) < 24 or len(wrapped) % 8:
-        raise InvalidField(
-            "AES Key Wrap output must be at least 24 bytes in multiples of 8."
-        )
+        raise InvalidField("AES Key Wrap output must be at least 24 bytes in multiples of 8.")
     try:
         return keywrap.aes_key_unwrap(bytes(kek), wrapped)
     except keywrap.InvalidUnwrap:
-        raise CryptographicFailure(
-            "AES key unwrap failed the integrity check."
-        ) from None
+        raise CryptographicFailure("AES key unwrap failed the integrity check.") from None
 
 
 def aes_key_wrap_with_padding(kek: bytes, key: bytes) -> bytes:
@@ -113,15 +107,11 @@ def aes_key_unwrap_with_padding(kek: bytes, wrapped: bytes) -> bytes:
     _check_kek(kek)
     wrapped = _check_bytes(wrapped, "wrapped key")
     if len(wrapped) < 16 or len(wrapped) % 8:
-        raise InvalidField(
-            "AES Key Wrap with Padding output must be at least 16 bytes in multiples of 8."
-        )
+        raise InvalidField("AES Key Wrap with Padding output must be at least 16 bytes in multiples of 8.")
     try:
         return keywrap.aes_key_unwrap_with_padding(bytes(kek), wrapped)
     except keywrap.InvalidUnwrap:
-        raise CryptographicFailure(
-            "AES key unwrap failed the integrity check."
-        ) from None
+        raise CryptographicFailure("AES key unwrap failed the integrity check.") from None
 
 
 def oaep_padding(
@@ -136,12 +126,8 @@ def oaep_padding(
     @raise InvalidField: unsupported hash.
     """
     digest = hash_for(HA.SHA_1 if hashing_algorithm is None else hashing_algorithm)
-    mgf = hash_for(
-        HA.SHA_1 if mgf_hash is None else mgf_hash, "mask generator hashing algorithm"
-    )
-    return asym_padding.OAEP(
-        mgf=asym_padding.MGF1(mgf), algorithm=digest, label=label or None
-    )
+    mgf = hash_for(HA.SHA_1 if mgf_hash is None else mgf_hash, "mask generator hashing algorithm")
+    return asym_padding.OAEP(mgf=asym_padding.MGF1(mgf), algorithm=digest, label=label or None)
 
 
 def rsa_oaep_wrap(
@@ -163,10 +149,7 @@ def rsa_oaep_wrap(
     key = _check_bytes(key, "key to wrap")
     limit = public.key_size // 8 - 2 * pad.algorithm.digest_size - 2
     if len(key) > limit:
-        raise InvalidField(
-            f"{len(key)} bytes is too long for RSA-OAEP with this key and hash "
-            f"(at most {limit})."
-        )
+        raise InvalidField(f"{len(key)} bytes is too long for RSA-OAEP with this key and hash (at most {limit}).")
     return public.encrypt(key, pad)
 
 
@@ -245,6 +228,5 @@ def unseal(master_key: bytes, blob: bytes, aad: bytes) -> bytes:
         return aead.decrypt(nonce, body, header + aad)
     except InvalidTag:
         raise CryptographicFailure(
-            "The sealed blob failed authentication (wrong key, wrong associated "
-            "data, or tampering)."
+            "The sealed blob failed authentication (wrong key, wrong associated data, or tampering)."
         ) from None

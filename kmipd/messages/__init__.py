@@ -70,6 +70,7 @@ class Request:
     version: Version
     maximum_response_size: int | None = None
     asynchronous: bool = False
+    asynchronous_mandatory: bool = False  # 2.x Asynchronous Indicator Mandatory
     continuation: int = BatchErrorContinuationOption.STOP
     batch_order: bool = True
     authentication: Item | None = None
@@ -124,9 +125,9 @@ def parse_request(message: Item, *, max_batch_count: int) -> Request:
     count_item = _single(header, Tag.BATCH_COUNT, ItemType.INTEGER, "Batch Count")
     if count_item is None:
         raise InvalidMessage("missing Batch Count")
+    _read_asynchronous(header, request)
     for tag, type_, attr in (
         (Tag.MAXIMUM_RESPONSE_SIZE, ItemType.INTEGER, "maximum_response_size"),
-        (Tag.ASYNCHRONOUS_INDICATOR, ItemType.BOOLEAN, "asynchronous"),
         (Tag.BATCH_ERROR_CONTINUATION_OPTION, ItemType.ENUMERATION, "continuation"),
         (Tag.BATCH_ORDER_OPTION, ItemType.BOOLEAN, "batch_order"),
         (Tag.AUTHENTICATION, ItemType.STRUCTURE, "authentication"),
@@ -148,6 +149,27 @@ def parse_request(message: Item, *, max_batch_count: int) -> Request:
     for entry in batch:
         request.items.append(_parse_batch_item(entry))
     return request
+
+
+def _read_asynchronous(header: Item, request: Request) -> None:
+    """Asynchronous Indicator: a Boolean in 1.x, an Enumeration (Mandatory/Optional/Prohibited) in 2.x."""
+    found = None
+    for child in header.value:
+        if child.tag == Tag.ASYNCHRONOUS_INDICATOR:
+            if found is not None:
+                raise InvalidMessage("asynchronous indicator appears more than once")
+            found = child
+    if found is None:
+        return
+    if found.type == ItemType.BOOLEAN:
+        request.asynchronous = found.value
+    elif found.type == ItemType.ENUMERATION:
+        if found.value not in (1, 2, 3):
+            raise InvalidMessage(f"unknown Asynchronous Indicator {found.value}")
+        request.asynchronous = found.value in (1, 2)
+        request.asynchronous_mandatory = found.value == 1
+    else:
+        raise InvalidMessage("asynchronous indicator has the wrong item type")
 
 
 def _parse_batch_item(entry: Item) -> BatchItem:

@@ -182,7 +182,8 @@ def _encode(item: Item, out: bytearray) -> None:
         out += b"\0\0\0\x08"
         out += _I64.pack(value)
     elif typ == _BIG:
-        n = max(8, ((value.bit_length() + 8) + 63) // 64 * 8)  # room for the sign bit
+        bits = value.bit_length() if value >= 0 else (~value).bit_length()
+        n = max(8, (bits + 64) // 64 * 8)  # magnitude + 1 sign bit, in whole 8-byte words
         out += _LEN_PACK(n)
         out += value.to_bytes(n, "big", signed=True)
     else:

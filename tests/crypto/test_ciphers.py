@@ -68,9 +68,7 @@ class AESKnownAnswerTests(SynchronousTestCase):
         out = encrypt(CA.AES, AES_KEY, PT2, mode=mode, iv=iv, **kw)
         self.assertEqual(out.data, expected)
         self.assertIsNone(out.iv)
-        self.assertEqual(
-            decrypt(CA.AES, AES_KEY, expected, mode=mode, iv=iv, **kw), PT2
-        )
+        self.assertEqual(decrypt(CA.AES, AES_KEY, expected, mode=mode, iv=iv, **kw), PT2)
 
     def test_ecb(self):
         """AES-128-ECB without padding matches SP 800-38A F.1.1."""
@@ -129,14 +127,10 @@ class AESKnownAnswerTests(SynchronousTestCase):
         tag = h("5bc94fbc3221a5db94fae95ae7121a47")
         out = encrypt(CA.AES, key, pt, mode=M.GCM, iv=iv, aad=aad, tag_length=16)
         self.assertEqual((out.data, out.tag), (ct, tag))
-        self.assertEqual(
-            decrypt(CA.AES, key, ct, mode=M.GCM, iv=iv, aad=aad, tag=tag), pt
-        )
+        self.assertEqual(decrypt(CA.AES, key, ct, mode=M.GCM, iv=iv, aad=aad, tag=tag), pt)
         short = encrypt(CA.AES, key, pt, mode=M.GCM, iv=iv, aad=aad, tag_length=12)
         self.assertEqual(short.tag, tag[:12])
-        self.assertEqual(
-            decrypt(CA.AES, key, ct, mode=M.GCM, iv=iv, aad=aad, tag=tag[:12]), pt
-        )
+        self.assertEqual(decrypt(CA.AES, key, ct, mode=M.GCM, iv=iv, aad=aad, tag=tag[:12]), pt)
 
     def test_xts(self):
         """AES-256-XTS matches CAVP XTSGenAES256 COUNT 1."""
@@ -307,9 +301,7 @@ class RoundTripTests(SynchronousTestCase):
     def test_generated_iv_sizes(self):
         """Generated IVs have the block size (CBC), 12 bytes (GCM) or the requested IV length."""
         key = os.urandom(16)
-        self.assertEqual(
-            len(encrypt(CA.AES, key, b"x", mode=M.CBC, padding=P.PKCS5).iv), 16
-        )
+        self.assertEqual(len(encrypt(CA.AES, key, b"x", mode=M.CBC, padding=P.PKCS5).iv), 16)
         self.assertEqual(
             len(
                 encrypt(
@@ -324,9 +316,7 @@ class RoundTripTests(SynchronousTestCase):
             8,
         )
         self.assertEqual(len(encrypt(CA.AES, key, b"x", mode=M.GCM).iv), 12)
-        self.assertEqual(
-            len(encrypt(CA.AES, key, b"x", mode=M.GCM, iv_length=128).iv), 16
-        )
+        self.assertEqual(len(encrypt(CA.AES, key, b"x", mode=M.GCM, iv_length=128).iv), 16)
 
     def test_generated_ivs_differ(self):
         """Two encryptions of the same data with generated IVs differ."""
@@ -341,17 +331,13 @@ class RoundTripTests(SynchronousTestCase):
         out = encrypt(CA.AES, key, b"abc", mode=M.ECB, padding=P.ANSI_X923)
         raw = decrypt(CA.AES, key, out.data, mode=M.ECB)
         self.assertEqual(raw, b"abc" + bytes(12) + b"\x0d")
-        self.assertEqual(
-            decrypt(CA.AES, key, out.data, mode=M.ECB, padding=P.ANSI_X923), b"abc"
-        )
+        self.assertEqual(decrypt(CA.AES, key, out.data, mode=M.ECB, padding=P.ANSI_X923), b"abc")
 
     def test_pkcs5_padding_bytes(self):
         """PKCS5 padding appends N bytes of value N, visible when decrypting without padding."""
         key = bytes(16)
         out = encrypt(CA.AES, key, b"abc", mode=M.ECB, padding=P.PKCS5)
-        self.assertEqual(
-            decrypt(CA.AES, key, out.data, mode=M.ECB), b"abc" + b"\x0d" * 13
-        )
+        self.assertEqual(decrypt(CA.AES, key, out.data, mode=M.ECB), b"abc" + b"\x0d" * 13)
 
     def test_chacha20_generated_nonce(self):
         """ChaCha20 generates a 16-byte nonce block with a zero counter, usable to decrypt."""
@@ -367,9 +353,7 @@ class RoundTripTests(SynchronousTestCase):
         for kw in ({}, {"hashing_algorithm": HA.SHA_256, "mgf_hash": HA.SHA_256}):
             ct = encrypt(CA.RSA, pair.public_der, b"secret", padding=P.OAEP, **kw).data
             self.assertEqual(len(ct), 256)
-            self.assertEqual(
-                decrypt(CA.RSA, pair.private_der, ct, padding=P.OAEP, **kw), b"secret"
-            )
+            self.assertEqual(decrypt(CA.RSA, pair.private_der, ct, padding=P.OAEP, **kw), b"secret")
 
     def test_rsa_oaep_hash_mismatch(self):
         """OAEP decryption with a different hash than encryption fails cryptographically."""
@@ -381,9 +365,7 @@ class RoundTripTests(SynchronousTestCase):
             padding=P.OAEP,
             hashing_algorithm=HA.SHA_256,
         ).data
-        err = self.assertRaises(
-            CryptoError, decrypt, CA.RSA, pair.private_der, ct, padding=P.OAEP
-        )
+        err = self.assertRaises(CryptoError, decrypt, CA.RSA, pair.private_der, ct, padding=P.OAEP)
         self.assertEqual(err.reason, CRYPTOGRAPHIC_FAILURE)
 
     def test_rsa_pkcs1v15(self):
@@ -391,9 +373,7 @@ class RoundTripTests(SynchronousTestCase):
         pair = rsa_pair()
         for key in (pair.public_der, pair.private_der):
             ct = encrypt(CA.RSA, key, b"secret", padding=P.PKCS1_V1_5).data
-            self.assertEqual(
-                decrypt(CA.RSA, pair.private_der, ct, padding=P.PKCS1_V1_5), b"secret"
-            )
+            self.assertEqual(decrypt(CA.RSA, pair.private_der, ct, padding=P.PKCS1_V1_5), b"secret")
 
 
 class CipherErrorTests(ErrorAssertions, SynchronousTestCase):
@@ -419,18 +399,12 @@ class CipherErrorTests(ErrorAssertions, SynchronousTestCase):
 
     def test_mode_not_for_algorithm(self):
         """GCM with 3DES and CTR with Camellia are rejected."""
-        self.assertReason(
-            INVALID_FIELD, encrypt, CA.TRIPLE_DES, bytes(24), b"x", mode=M.GCM
-        )
-        self.assertReason(
-            INVALID_FIELD, encrypt, CA.CAMELLIA, bytes(16), b"x", mode=M.CTR
-        )
+        self.assertReason(INVALID_FIELD, encrypt, CA.TRIPLE_DES, bytes(24), b"x", mode=M.GCM)
+        self.assertReason(INVALID_FIELD, encrypt, CA.CAMELLIA, bytes(16), b"x", mode=M.CTR)
 
     def test_wrong_key_length(self):
         """A 15-byte AES key is an Invalid Field naming the valid lengths."""
-        err = self.assertReason(
-            INVALID_FIELD, encrypt, CA.AES, bytes(15), b"x", mode=M.CBC
-        )
+        err = self.assertReason(INVALID_FIELD, encrypt, CA.AES, bytes(15), b"x", mode=M.CBC)
         self.assertIn("128, 192, 256", err.message)
 
     def test_no_padding_requires_block_multiple(self):
@@ -457,9 +431,7 @@ class CipherErrorTests(ErrorAssertions, SynchronousTestCase):
 
     def test_unsupported_padding(self):
         """OAEP padding on AES is an Invalid Field."""
-        self.assertReason(
-            INVALID_FIELD, encrypt, CA.AES, bytes(16), b"x", mode=M.CBC, padding=P.OAEP
-        )
+        self.assertReason(INVALID_FIELD, encrypt, CA.AES, bytes(16), b"x", mode=M.CBC, padding=P.OAEP)
 
     def test_bad_padding_on_decrypt(self):
         """Ciphertext whose plaintext is not PKCS5-padded fails cryptographically."""
@@ -505,12 +477,8 @@ class CipherErrorTests(ErrorAssertions, SynchronousTestCase):
     def test_gcm_parameters(self):
         """GCM needs a tag to decrypt and a 4-16 byte tag length."""
         key = os.urandom(16)
-        self.assertReason(
-            INVALID_FIELD, decrypt, CA.AES, key, b"x", mode=M.GCM, iv=bytes(12)
-        )
-        self.assertReason(
-            INVALID_FIELD, encrypt, CA.AES, key, b"x", mode=M.GCM, tag_length=17
-        )
+        self.assertReason(INVALID_FIELD, decrypt, CA.AES, key, b"x", mode=M.GCM, iv=bytes(12))
+        self.assertReason(INVALID_FIELD, encrypt, CA.AES, key, b"x", mode=M.GCM, tag_length=17)
 
     def test_chacha20_poly1305_tag_mismatch(self):
         """A flipped ChaCha20-Poly1305 ciphertext bit fails with Cryptographic Failure."""
@@ -529,22 +497,14 @@ class CipherErrorTests(ErrorAssertions, SynchronousTestCase):
 
     def test_aad_outside_aead(self):
         """AAD with CBC is an Invalid Field."""
-        self.assertReason(
-            INVALID_FIELD, encrypt, CA.AES, bytes(16), b"x", mode=M.CBC, aad=b"a"
-        )
+        self.assertReason(INVALID_FIELD, encrypt, CA.AES, bytes(16), b"x", mode=M.CBC, aad=b"a")
 
     def test_iv_errors(self):
         """Wrong IV size, IV plus Random IV, ECB with IV, and a missing decrypt IV are rejected."""
         key = bytes(16)
-        self.assertReason(
-            INVALID_FIELD, encrypt, CA.AES, key, b"x", mode=M.CBC, iv=bytes(8)
-        )
-        self.assertReason(
-            INVALID_FIELD, encrypt, CA.AES, key, b"x", mode=M.CBC, iv=IV, random_iv=True
-        )
-        self.assertReason(
-            INVALID_FIELD, encrypt, CA.AES, key, bytes(16), mode=M.ECB, iv=IV
-        )
+        self.assertReason(INVALID_FIELD, encrypt, CA.AES, key, b"x", mode=M.CBC, iv=bytes(8))
+        self.assertReason(INVALID_FIELD, encrypt, CA.AES, key, b"x", mode=M.CBC, iv=IV, random_iv=True)
+        self.assertReason(INVALID_FIELD, encrypt, CA.AES, key, bytes(16), mode=M.ECB, iv=IV)
         self.assertReason(INVALID_FIELD, decrypt, CA.AES, key, bytes(16), mode=M.CBC)
 
     def test_ctr_counter_wrap(self):
@@ -560,22 +520,14 @@ class CipherErrorTests(ErrorAssertions, SynchronousTestCase):
             iv=iv,
             counter_length=32,
         )
-        out = encrypt(
-            CA.AES, bytes(16), bytes(32), mode=M.CTR, iv=iv, counter_length=32
-        )
+        out = encrypt(CA.AES, bytes(16), bytes(32), mode=M.CTR, iv=iv, counter_length=32)
         self.assertEqual(len(out.data), 32)
 
     def test_xts_errors(self):
         """XTS rejects a 128-bit key, identical key halves, and short data."""
-        self.assertReason(
-            INVALID_FIELD, encrypt, CA.AES, bytes(16), bytes(16), mode=M.XTS, iv=IV
-        )
-        self.assertReason(
-            INVALID_FIELD, encrypt, CA.AES, bytes(32), bytes(16), mode=M.XTS, iv=IV
-        )
-        self.assertReason(
-            INVALID_FIELD, encrypt, CA.AES, os.urandom(32), bytes(8), mode=M.XTS, iv=IV
-        )
+        self.assertReason(INVALID_FIELD, encrypt, CA.AES, bytes(16), bytes(16), mode=M.XTS, iv=IV)
+        self.assertReason(INVALID_FIELD, encrypt, CA.AES, bytes(32), bytes(16), mode=M.XTS, iv=IV)
+        self.assertReason(INVALID_FIELD, encrypt, CA.AES, os.urandom(32), bytes(8), mode=M.XTS, iv=IV)
 
     def test_stream_cipher_with_mode(self):
         """RC4 with a block cipher mode is an Invalid Field."""
@@ -596,18 +548,10 @@ class CipherErrorTests(ErrorAssertions, SynchronousTestCase):
         """RSA without padding, with PSS padding, with garbage keys or oversize data is rejected."""
         pair = rsa_pair()
         self.assertReason(INVALID_FIELD, encrypt, CA.RSA, pair.public_der, b"x")
-        self.assertReason(
-            INVALID_FIELD, encrypt, CA.RSA, pair.public_der, b"x", padding=P.PSS
-        )
-        self.assertReason(
-            INVALID_FIELD, encrypt, CA.RSA, b"not a key", b"x", padding=P.OAEP
-        )
-        self.assertReason(
-            INVALID_FIELD, encrypt, CA.RSA, pair.public_der, bytes(300), padding=P.OAEP
-        )
-        self.assertReason(
-            INVALID_FIELD, decrypt, CA.RSA, pair.public_der, bytes(256), padding=P.OAEP
-        )
+        self.assertReason(INVALID_FIELD, encrypt, CA.RSA, pair.public_der, b"x", padding=P.PSS)
+        self.assertReason(INVALID_FIELD, encrypt, CA.RSA, b"not a key", b"x", padding=P.OAEP)
+        self.assertReason(INVALID_FIELD, encrypt, CA.RSA, pair.public_der, bytes(300), padding=P.OAEP)
+        self.assertReason(INVALID_FIELD, decrypt, CA.RSA, pair.public_der, bytes(256), padding=P.OAEP)
         self.assertReason(
             INVALID_FIELD,
             encrypt,
@@ -631,8 +575,9 @@ class CipherErrorTests(ErrorAssertions, SynchronousTestCase):
         )
 
     def test_data_type(self):
-        """Non-bytes data is an Invalid Field, not a TypeError."""
+        """Non-bytes data or IV is an Invalid Field, not a TypeError."""
         self.assertReason(INVALID_FIELD, encrypt, CA.AES, bytes(16), "text", mode=M.CBC)
+        self.assertReason(INVALID_FIELD, encrypt, CA.AES, bytes(16), b"x", mode=M.CBC, iv="0" * 16)
 
 
 class SupportedModesTests(SynchronousTestCase):

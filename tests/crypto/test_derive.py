@@ -111,9 +111,7 @@ class KnownAnswerTests(SynchronousTestCase):
         self.assertEqual(
             derive_key(
                 DM.NIST800_108_C,
-                key_material=h(
-                    "dd1d91b7d90b2bd3138533ce92b272fbf8a369316aefe242e659cc0ae238afe0"
-                ),
+                key_material=h("dd1d91b7d90b2bd3138533ce92b272fbf8a369316aefe242e659cc0ae238afe0"),
                 derivation_data=h(
                     "01322b96b30acd197979444e468e1c5c6859bf1b1cf951b7e725303e237e46b8"
                     "64a145fab25e517b08f8683d0315bb2911d80a0e8aba17f3b413faac"
@@ -150,10 +148,7 @@ class KnownAnswerTests(SynchronousTestCase):
                 derivation_data=h("f0f1f2f3f4f5f6f7f8f9"),
                 length_bits=42 * 8,
             ),
-            h(
-                "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
-                "34007208d5b887185865"
-            ),
+            h("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"),
         )
 
     def test_supported_set(self):

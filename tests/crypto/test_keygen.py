@@ -55,9 +55,7 @@ class SymmetricKeyTests(Reasons, SynchronousTestCase):
             for length in lengths:
                 key = generate_symmetric_key(algorithm, length)
                 self.assertEqual(len(key), length // 8, (algorithm, length))
-        self.assertNotEqual(
-            generate_symmetric_key(CA.AES, 256), generate_symmetric_key(CA.AES, 256)
-        )
+        self.assertNotEqual(generate_symmetric_key(CA.AES, 256), generate_symmetric_key(CA.AES, 256))
 
     def test_invalid_lengths(self):
         """Lengths outside an algorithm's table are Invalid Field naming the valid ones."""
@@ -102,23 +100,15 @@ class KeyPairTests(Reasons, SynchronousTestCase):
 
     def test_rsa_formats(self):
         """RSA pairs can be produced as PKCS#8 and SubjectPublicKeyInfo."""
-        pair = generate_key_pair(
-            CA.RSA, 1024, public_format=KFT.X_509, private_format=KFT.PKCS_8
-        )
-        self.assertEqual(
-            convert_private_key(pair.private_der, KFT.PKCS_8), pair.private_der
-        )
-        self.assertEqual(
-            convert_public_key(pair.public_der, KFT.X_509), pair.public_der
-        )
+        pair = generate_key_pair(CA.RSA, 1024, public_format=KFT.X_509, private_format=KFT.PKCS_8)
+        self.assertEqual(convert_private_key(pair.private_der, KFT.PKCS_8), pair.private_der)
+        self.assertEqual(convert_public_key(pair.public_der, KFT.X_509), pair.public_der)
 
     def test_rsa_lengths(self):
         """RSA 512 (below cryptography's floor), odd and missing lengths are Invalid Field."""
         for length in (512, 1025, None, 16384):
             self.assertReason(INVALID_FIELD, generate_key_pair, CA.RSA, length)
-        self.assertReason(
-            INVALID_FIELD, generate_key_pair, CA.RSA, 2048, public_exponent=5
-        )
+        self.assertReason(INVALID_FIELD, generate_key_pair, CA.RSA, 2048, public_exponent=5)
 
     def test_ec_curves(self):
         """EC pairs are made on the named curve, or the curve implied by the length."""
@@ -145,16 +135,12 @@ class KeyPairTests(Reasons, SynchronousTestCase):
         self.assertReason(INVALID_FIELD, generate_key_pair, CA.EC, 384, RC.P_256)
         self.assertReason(INVALID_FIELD, generate_key_pair, CA.EC, 300)
         self.assertReason(INVALID_FIELD, generate_key_pair, CA.ECDSA, curve=0x2A)
-        self.assertReason(
-            INVALID_FIELD, generate_key_pair, CA.ECDSA, curve=RC.CURVE25519
-        )
+        self.assertReason(INVALID_FIELD, generate_key_pair, CA.ECDSA, curve=RC.CURVE25519)
 
     def test_edwards_and_montgomery(self):
         """Ed25519, Ed448 and X25519 pairs load as the right key types."""
         ed = generate_key_pair(CA.ED25519)
-        self.assertIsInstance(
-            load_private_key(ed.private_der), ed25519.Ed25519PrivateKey
-        )
+        self.assertIsInstance(load_private_key(ed.private_der), ed25519.Ed25519PrivateKey)
         self.assertEqual(ed.details.length, 255)
         self.assertEqual(len(convert_public_key(ed.public_der, KFT.RAW)), 32)
         self.assertEqual(generate_key_pair(CA.ED448).details.length, 448)
@@ -198,12 +184,8 @@ class ConversionTests(Reasons, SynchronousTestCase):
 
     def test_rsa_private_from_minimal_transparent(self):
         """A transparent RSA key with only n, e and d recovers its primes."""
-        parts = convert_private_key(
-            self.rsa.private_der, KFT.TRANSPARENT_RSA_PRIVATE_KEY
-        )
-        minimal = {
-            k: parts[k] for k in ("modulus", "public_exponent", "private_exponent")
-        }
+        parts = convert_private_key(self.rsa.private_der, KFT.TRANSPARENT_RSA_PRIVATE_KEY)
+        minimal = {k: parts[k] for k in ("modulus", "public_exponent", "private_exponent")}
         self.assertEqual(convert_private_key(minimal, KFT.PKCS_1), self.rsa.private_der)
 
     def test_rsa_public(self):
@@ -225,18 +207,10 @@ class ConversionTests(Reasons, SynchronousTestCase):
 
     def test_invalid_conversions(self):
         """PKCS#1 for EC, ECPrivateKey for RSA, and unknown formats are Invalid Field."""
-        self.assertReason(
-            INVALID_FIELD, convert_private_key, self.ec.private_der, KFT.PKCS_1
-        )
-        self.assertReason(
-            INVALID_FIELD, convert_private_key, self.rsa.private_der, KFT.EC_PRIVATE_KEY
-        )
-        self.assertReason(
-            INVALID_FIELD, convert_public_key, self.ec.public_der, KFT.PKCS_1
-        )
-        self.assertReason(
-            INVALID_FIELD, convert_private_key, self.rsa.private_der, KFT.OPAQUE
-        )
+        self.assertReason(INVALID_FIELD, convert_private_key, self.ec.private_der, KFT.PKCS_1)
+        self.assertReason(INVALID_FIELD, convert_private_key, self.rsa.private_der, KFT.EC_PRIVATE_KEY)
+        self.assertReason(INVALID_FIELD, convert_public_key, self.ec.public_der, KFT.PKCS_1)
+        self.assertReason(INVALID_FIELD, convert_private_key, self.rsa.private_der, KFT.OPAQUE)
 
     def test_bad_input(self):
         """Garbage bytes, wrong types and incomplete transparent dicts are Invalid Field."""

@@ -154,12 +154,8 @@ class KnownAnswerTests(SynchronousTestCase):
         )
         self.assertEqual(convert_public_key(public, KFT.RAW), ED25519_PUBLIC)
         self.assertEqual(sign(private, b"", algorithm=CA.ED25519), ED25519_SIGNATURE)
-        self.assertTrue(
-            verify(public, b"", signature=ED25519_SIGNATURE, algorithm=CA.ED25519)
-        )
-        self.assertFalse(
-            verify(public, b"x", signature=ED25519_SIGNATURE, algorithm=CA.ED25519)
-        )
+        self.assertTrue(verify(public, b"", signature=ED25519_SIGNATURE, algorithm=CA.ED25519))
+        self.assertFalse(verify(public, b"x", signature=ED25519_SIGNATURE, algorithm=CA.ED25519))
 
 
 class RoundTripTests(SynchronousTestCase):
@@ -186,12 +182,8 @@ class RoundTripTests(SynchronousTestCase):
                 "hashing_algorithm": hashing,
             }
             sig = sign(pair.private_der, b"message", **kw)
-            self.assertTrue(
-                verify(pair.public_der, b"message", signature=sig, **kw), hashing
-            )
-            self.assertFalse(
-                verify(pair.public_der, b"messagE", signature=sig, **kw), hashing
-            )
+            self.assertTrue(verify(pair.public_der, b"message", signature=sig, **kw), hashing)
+            self.assertFalse(verify(pair.public_der, b"messagE", signature=sig, **kw), hashing)
 
     def test_rsa_pss(self):
         """RSASSA-PSS signatures are randomized and verify; a different MGF hash fails."""
@@ -204,19 +196,13 @@ class RoundTripTests(SynchronousTestCase):
         b = sign(pair.private_der, b"message", **kw)
         self.assertNotEqual(a, b)
         self.assertTrue(verify(pair.public_der, b"message", signature=a, **kw))
-        self.assertFalse(
-            verify(pair.public_der, b"message", signature=a, mgf_hash=HA.SHA_256, **kw)
-        )
+        self.assertFalse(verify(pair.public_der, b"message", signature=a, mgf_hash=HA.SHA_256, **kw))
         c = sign(pair.private_der, b"message", mgf_hash=HA.SHA_256, salt_length=0, **kw)
         self.assertEqual(
             c,
-            sign(
-                pair.private_der, b"message", mgf_hash=HA.SHA_256, salt_length=0, **kw
-            ),
+            sign(pair.private_der, b"message", mgf_hash=HA.SHA_256, salt_length=0, **kw),
         )
-        self.assertTrue(
-            verify(pair.public_der, b"message", signature=c, mgf_hash=HA.SHA_256, **kw)
-        )
+        self.assertTrue(verify(pair.public_der, b"message", signature=c, mgf_hash=HA.SHA_256, **kw))
 
     def test_ecdsa_curves(self):
         """ECDSA signs and verifies on P-256, P-384 and P-521, with data or a digest."""
@@ -265,17 +251,13 @@ class RoundTripTests(SynchronousTestCase):
         pair = generate_key_pair(CA.ED448)
         sig = sign(pair.private_der, b"data", algorithm=CA.ED448)
         self.assertEqual(len(sig), 114)
-        self.assertTrue(
-            verify(pair.public_der, b"data", signature=sig, algorithm=CA.ED448)
-        )
+        self.assertTrue(verify(pair.public_der, b"data", signature=sig, algorithm=CA.ED448))
 
     def test_verify_with_private_key(self):
         """A private key DER is accepted for verification via its public half."""
         pair = generate_key_pair(CA.ED25519)
         sig = sign(pair.private_der, b"d", algorithm=CA.ED25519)
-        self.assertTrue(
-            verify(pair.private_der, b"d", signature=sig, algorithm=CA.ED25519)
-        )
+        self.assertTrue(verify(pair.private_der, b"d", signature=sig, algorithm=CA.ED25519))
 
     def test_garbage_signature(self):
         """A garbage signature verifies as False, not an error."""
@@ -296,9 +278,7 @@ class ParameterTests(Reasons, SynchronousTestCase):
     def test_digital_signature_algorithm_table(self):
         """Digital signature algorithms map to algorithm, padding and hash."""
         self.assertEqual(
-            resolve_signature_parameters(
-                None, None, None, DSA.SHA384_WITH_RSA_ENCRYPTION
-            ),
+            resolve_signature_parameters(None, None, None, DSA.SHA384_WITH_RSA_ENCRYPTION),
             SignatureParameters(CA.RSA, P.PKCS1_V1_5, HA.SHA_384),
         )
         self.assertEqual(
@@ -357,12 +337,8 @@ class ParameterTests(Reasons, SynchronousTestCase):
             None,
             DSA.DSA_WITH_SHA256,
         )
-        self.assertReason(
-            INVALID_FIELD, resolve_signature_parameters, CA.RSA, P.OAEP, HA.SHA_1, None
-        )
-        self.assertReason(
-            INVALID_FIELD, resolve_signature_parameters, CA.AES, None, HA.SHA_1, None
-        )
+        self.assertReason(INVALID_FIELD, resolve_signature_parameters, CA.RSA, P.OAEP, HA.SHA_1, None)
+        self.assertReason(INVALID_FIELD, resolve_signature_parameters, CA.AES, None, HA.SHA_1, None)
 
     def test_key_mismatch(self):
         """An EC key used for RSA signing, or an RSA key for Ed25519 verification, is rejected."""
@@ -389,9 +365,7 @@ class ParameterTests(Reasons, SynchronousTestCase):
         kw = {"digital_signature_algorithm": DSA.SHA256_WITH_RSA_ENCRYPTION}
         self.assertReason(INVALID_FIELD, sign, pair.private_der, **kw)
         self.assertReason(INVALID_FIELD, sign, pair.private_der, b"d", bytes(32), **kw)
-        self.assertReason(
-            INVALID_FIELD, sign, pair.private_der, digested_data=bytes(20), **kw
-        )
+        self.assertReason(INVALID_FIELD, sign, pair.private_der, digested_data=bytes(20), **kw)
         ed = generate_key_pair(CA.ED25519)
         self.assertReason(
             INVALID_FIELD,

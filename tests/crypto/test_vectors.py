@@ -88,13 +88,9 @@ class AESBlockModeVectorTests(SynchronousTestCase):
                         key, pt, ct = h(r["KEY"]), h(r["PLAINTEXT"]), h(r["CIPHERTEXT"])
                         iv = h(r["IV"]) if "IV" in r else None
                         if r["SECTION"] == "ENCRYPT":
-                            self.assertEqual(
-                                encrypt(CA.AES, key, pt, mode=mode, iv=iv).data, ct, (path, r)
-                            )
+                            self.assertEqual(encrypt(CA.AES, key, pt, mode=mode, iv=iv).data, ct, (path, r))
                         else:
-                            self.assertEqual(
-                                decrypt(CA.AES, key, ct, mode=mode, iv=iv), pt, (path, r)
-                            )
+                            self.assertEqual(decrypt(CA.AES, key, ct, mode=mode, iv=iv), pt, (path, r))
                         count += 1
         self.assertGreater(count, 2000)
 

@@ -54,10 +54,7 @@ class AESKeyWrapTests(Reasons, SynchronousTestCase):
         """256-bit key data under a 256-bit KEK matches RFC 3394 4.6."""
         kek = h("000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F")
         key = h("00112233445566778899AABBCCDDEEFF000102030405060708090A0B0C0D0E0F")
-        wrapped = h(
-            "28C9F404C4B810F4CBCCB35CFB87F8263F5786E2D80ED326CBC7F0E71A99F43B"
-            "FB988B9B7A02DD21"
-        )
+        wrapped = h("28C9F404C4B810F4CBCCB35CFB87F8263F5786E2D80ED326CBC7F0E71A99F43BFB988B9B7A02DD21")
         self.assertEqual(aes_key_wrap(kek, key), wrapped)
         self.assertEqual(aes_key_unwrap(kek, wrapped), key)
 
@@ -80,13 +77,9 @@ class AESKeyWrapTests(Reasons, SynchronousTestCase):
         wrapped = aes_key_wrap(kek, os.urandom(32))
         bad = wrapped[:-1] + bytes([wrapped[-1] ^ 1])
         self.assertReason(CRYPTOGRAPHIC_FAILURE, aes_key_unwrap, kek, bad)
-        self.assertReason(
-            CRYPTOGRAPHIC_FAILURE, aes_key_unwrap, os.urandom(16), wrapped
-        )
+        self.assertReason(CRYPTOGRAPHIC_FAILURE, aes_key_unwrap, os.urandom(16), wrapped)
         padded = aes_key_wrap_with_padding(kek, b"short")
-        self.assertReason(
-            CRYPTOGRAPHIC_FAILURE, aes_key_unwrap_with_padding, os.urandom(16), padded
-        )
+        self.assertReason(CRYPTOGRAPHIC_FAILURE, aes_key_unwrap_with_padding, os.urandom(16), padded)
 
     def test_bad_lengths(self):
         """Bad KEK sizes, unaligned key data and short wrapped data are Invalid Field."""
@@ -95,9 +88,7 @@ class AESKeyWrapTests(Reasons, SynchronousTestCase):
         self.assertReason(INVALID_FIELD, aes_key_wrap, bytes(16), bytes(8))
         self.assertReason(INVALID_FIELD, aes_key_unwrap, bytes(16), bytes(16))
         self.assertReason(INVALID_FIELD, aes_key_wrap_with_padding, bytes(16), b"")
-        self.assertReason(
-            INVALID_FIELD, aes_key_unwrap_with_padding, bytes(16), bytes(12)
-        )
+        self.assertReason(INVALID_FIELD, aes_key_unwrap_with_padding, bytes(16), bytes(12))
 
 
 class RSAOAEPWrapTests(Reasons, SynchronousTestCase):
@@ -111,9 +102,7 @@ class RSAOAEPWrapTests(Reasons, SynchronousTestCase):
         key = os.urandom(32)
         wrapped = rsa_oaep_wrap(self.pair.public_der, key, HA.SHA_256, HA.SHA_256)
         self.assertEqual(len(wrapped), 256)
-        self.assertEqual(
-            rsa_oaep_unwrap(self.pair.private_der, wrapped, HA.SHA_256, HA.SHA_256), key
-        )
+        self.assertEqual(rsa_oaep_unwrap(self.pair.private_der, wrapped, HA.SHA_256, HA.SHA_256), key)
 
     def test_mgf_default_sha1(self):
         """Without a mask generator hash, SHA-1 is used, so SHA-256 MGF1 fails to unwrap."""
@@ -135,12 +124,8 @@ class RSAOAEPWrapTests(Reasons, SynchronousTestCase):
         """Non-RSA keys and key data too long for the modulus are Invalid Field."""
         ec_pair = generate_key_pair(CA.EC, 256)
         self.assertReason(INVALID_FIELD, rsa_oaep_wrap, ec_pair.public_der, bytes(16))
-        self.assertReason(
-            INVALID_FIELD, rsa_oaep_unwrap, ec_pair.private_der, bytes(256)
-        )
-        self.assertReason(
-            INVALID_FIELD, rsa_oaep_wrap, self.pair.public_der, bytes(256)
-        )
+        self.assertReason(INVALID_FIELD, rsa_oaep_unwrap, ec_pair.private_der, bytes(256))
+        self.assertReason(INVALID_FIELD, rsa_oaep_wrap, self.pair.public_der, bytes(256))
 
 
 class SealTests(Reasons, SynchronousTestCase):
@@ -175,9 +160,7 @@ class SealTests(Reasons, SynchronousTestCase):
 
     def test_truncated(self):
         """A blob shorter than header plus tag is a Cryptographic Failure."""
-        self.assertReason(
-            CRYPTOGRAPHIC_FAILURE, unseal, self.master, b"\x01" + bytes(20), b""
-        )
+        self.assertReason(CRYPTOGRAPHIC_FAILURE, unseal, self.master, b"\x01" + bytes(20), b"")
 
     def test_bad_master_key(self):
         """A master key that is not 32 bytes is an Invalid Field."""
