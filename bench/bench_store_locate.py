@@ -92,7 +92,8 @@ def main() -> int:
         timed(store, "Name = key-<middle> (1 match)",
               LocateQuery(attributes=[AttributeFilter("Name", name(f"key-{target}"))]), args.repeat)
         timed(store, "Name value only (no Name Type)",
-              LocateQuery(attributes=[AttributeFilter("Name", Item.struct(NAME, [Item.text(NAME_VALUE, f"key-{target}")]))]),
+              LocateQuery(attributes=[
+                  AttributeFilter("Name", Item.struct(NAME, [Item.text(NAME_VALUE, f"key-{target}")]))]),
               args.repeat)
         timed(store, "Name = missing (0 matches)",
               LocateQuery(attributes=[AttributeFilter("Name", name("nope"))]), args.repeat)

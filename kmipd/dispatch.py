@@ -21,6 +21,7 @@ from . import operations  # noqa: F401  (registers the handlers)
 from .context import RequestContext, ServerInfo
 from .errors import (
     AuthenticationNotSuccessful,
+    FeatureNotSupported,
     GeneralFailure,
     InvalidMessage,
     KmipError,
@@ -177,6 +178,11 @@ class Dispatcher:
                 self.credentials.check(request.authentication, caller)
             except AuthenticationNotSuccessful as e:
                 return self.error_reply(version, now, e.reason_for(version), e.message)
+        if request.asynchronous_mandatory:
+            refusal = FeatureNotSupported("asynchronous processing (Asynchronous Indicator Mandatory) "
+                                          "is not supported")
+            results = [self._error_result(b, version, refusal) for b in request.items]
+            return self._finish(request, version, now, results)
         for attempt in range(_RETRIES):
             try:
                 results = self._run_batch(request, version, caller, now)
@@ -191,6 +197,9 @@ class Dispatcher:
                 results = [self._error_result(b, version, GeneralFailure("internal storage error"))
                            for b in request.items]
                 break
+        return self._finish(request, version, now, results)
+
+    def _finish(self, request: Request, version: Version, now: int, results: list[BatchResult]) -> Reply:
         reply = self._encode(version, now, results, request.maximum_response_size)
         reply.operations = [_op_name(b.operation) for b in request.items]
         failures = [r for r in results if r.status != ResultStatus.SUCCESS]

@@ -159,6 +159,7 @@ class KMIPProtocol(Protocol, TimeoutMixin):
         )
         if self._closing:
             return
+        self.resetTimeout()  # idle time counts from the last reply, not from a slow request's arrival
         self.transport.write(reply.data)
         if reply.close:
             self._closing = True

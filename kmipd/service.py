@@ -33,6 +33,10 @@ from .tls import IdentityError, build_server_tls_options, identity_from_certific
 _log = Logger()
 
 
+class ListenError(Exception):
+    """An endpoint cannot be bound (address in use, permission denied, bad description)."""
+
+
 class KMIPService(MultiService):
     """A complete KMIP server.
 
@@ -104,9 +108,15 @@ class KMIPService(MultiService):
         from .store.sql import SQLObjectStore
 
         url = config.effective_database_url
-        if url.startswith("sqlite:///"):
-            os.makedirs(os.path.dirname(os.path.abspath(url[len("sqlite:///"):])) or ".", exist_ok=True)
         os.makedirs(config.data_dir, mode=0o700, exist_ok=True)
+        if url.startswith("sqlite:///"):
+            path = url[len("sqlite:///"):].split("?", 1)[0]
+            if path and path != ":memory:":
+                path = os.path.abspath(path)
+                os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
+                # The database holds (wrapped) key material: create it owner-only; SQLite gives
+                # its journal and WAL files the same mode.
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         key = load_or_create_master_key(config.effective_master_key_path)
         return SQLObjectStore(url, key, pool_size=config.db_pool_size)
 
@@ -137,14 +147,21 @@ class KMIPService(MultiService):
     def privilegedStartService(self) -> None:
         """Bind the endpoints (possibly privileged ports) and fail loudly if one cannot be bound."""
         super().privilegedStartService()
-        errors: list[Any] = []
+        errors: list[str] = []
         for description in self.config.effective_listen:
-            d = serverFromString(self.reactor, description).listen(self._listen_factory)
-            d.addCallbacks(self.ports.append, errors.append)
+            try:
+                d = serverFromString(self.reactor, description).listen(self._listen_factory)
+            except Exception as e:  # a malformed description raises synchronously
+                errors.append(f"cannot listen on {description!r}: {e}")
+                continue
+            d.addCallbacks(self.ports.append,
+                           lambda f, desc=description: errors.append(
+                               f"cannot listen on {desc!r}: {f.getErrorMessage()}"))
         if errors:
             for port in self.ports:
                 port.stopListening()
-            errors[0].raiseException()
+            self.ports = []
+            raise ListenError(errors[0])
         for port in self.ports:
             _log.info("kmipd listening on {address}", address=str(port.getHost()))
 

@@ -57,15 +57,30 @@ class Options(usage.Options):
             raise usage.UsageError(str(e))
 
 
+def _command_line_service(config: Any) -> Any:
+    """A L{KMIPService} that exits non-zero with a one-line message when it cannot listen."""
+    from .service import KMIPService, ListenError
+
+    class CommandLineKMIPService(KMIPService):
+        def privilegedStartService(self) -> None:
+            try:
+                super().privilegedStartService()
+            except ListenError as e:
+                sys.stderr.write(f"kmipd: {e}\n")
+                sys.stderr.flush()
+                raise SystemExit(1)
+
+    return CommandLineKMIPService(config)
+
+
 def makeService(options: Options) -> Any:
     """Build the L{kmipd.service.KMIPService} for C{options}; configuration errors exit non-zero."""
-    from .service import KMIPService
     from .store.interface import StoreError
 
     config = options["configuration"]
     set_level(config.logging_level)
     try:
-        service = KMIPService(config)
+        service = _command_line_service(config)
     except (ConfigError, StoreError) as e:
         sys.stderr.write(f"kmipd: {e}\n")
         raise SystemExit(1)

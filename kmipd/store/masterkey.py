@@ -2,7 +2,8 @@
 """The master key: the 32-byte AES-256 key that seals object material at rest.
 
 The key lives in a file of exactly 32 raw bytes, mode 0600. L{seal}/L{unseal} are the envelope
-used by the store (L{kmipd.crypto.wrapping}'s AES-256-GCM envelope, the uid as associated data). L{rotate_master_key} re-encrypts a database under a new key.
+used by the store (L{kmipd.crypto.wrapping}'s AES-256-GCM envelope, the uid as associated
+data). L{rotate_master_key} re-encrypts a database under a new key.
 """
 
 from __future__ import annotations

@@ -110,10 +110,10 @@ class _MemoryTransaction:
                     f"object {obj.uid} changed since revision {obj.revision} was read; retry"
                 )
             self._note_base(obj.uid)
-            if uid_committed := self._store._objects.get(obj.uid):
-                base = self._based_on[obj.uid]
-                if base is not None and uid_committed.obj.revision != base:
-                    raise ConcurrentUpdateError(f"object {obj.uid} was changed by another transaction; retry")
+            committed = self._store._objects.get(obj.uid)
+            base = self._based_on[obj.uid]
+            if committed is not None and base is not None and committed.obj.revision != base:
+                raise ConcurrentUpdateError(f"object {obj.uid} was changed by another transaction; retry")
         stored = copy_object(obj)
         stored.sequence = entry.obj.sequence
         stored.revision = obj.revision + 1

@@ -13,7 +13,7 @@ C{kmipd_attributes}: one row per attribute instance: C{name}, C{position} in its
 C{tag}/C{item_type}, C{value} (the binary TTLV encoding, in clear: attributes are not secret)
 and the indexed match columns:
 
-  - C{match_key}: hex SHA-256 of the canonical encoding (the TTLV encoding with the top-level
+  - C{match_key}: SHA-256 (32 raw bytes) of the canonical encoding (the TTLV encoding with the top-level
     tag zeroed), so equality filters compare whole values whatever their tag;
   - C{alt_key}: for C{Name} only, the match key of the Name Value alone, so a Name filter
     without a Name Type matches on the name text;
@@ -61,6 +61,8 @@ _INT_TYPES = frozenset(
 _INT64 = (-(2**63), 2**63 - 1)
 
 Blob = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
+#: 32 raw bytes (SHA-256); VARBINARY on MySQL so it can be indexed without a prefix length.
+Key = sa.LargeBinary(32).with_variant(mysql.VARBINARY(32), "mysql", "mariadb")
 
 metadata = sa.MetaData()
 
@@ -97,8 +99,8 @@ attributes_table = sa.Table(
     sa.Column("tag", sa.Integer, nullable=False),
     sa.Column("item_type", sa.Integer, nullable=False),
     sa.Column("value", Blob, nullable=False),
-    sa.Column("match_key", sa.String(64), nullable=False),
-    sa.Column("alt_key", sa.String(64), nullable=True),
+    sa.Column("match_key", Key, nullable=False),
+    sa.Column("alt_key", Key, nullable=True),
     sa.Column("int_value", sa.BigInteger, nullable=True),
     sa.Index("ix_kmipd_attributes_object", "object_id", "name", "position"),
     sa.Index("ix_kmipd_attributes_match", "name", "match_key", "object_id"),
@@ -107,17 +109,17 @@ attributes_table = sa.Table(
 )
 
 
-def _canonical_key(encoded: bytes) -> str:
+def _canonical_key(encoded: bytes) -> bytes:
     # The tag is the first 3 bytes of the encoding: zero it so the filter's tag is irrelevant.
-    return hashlib.sha256(b"\0\0\0" + encoded[3:]).hexdigest()
+    return hashlib.sha256(b"\0\0\0" + encoded[3:]).digest()
 
 
-def match_key(item: Item) -> str:
-    """The C{match_key} of C{item}: hex SHA-256 of its encoding with the top-level tag zeroed."""
+def match_key(item: Item) -> bytes:
+    """The C{match_key} of C{item}: SHA-256 of its encoding with the top-level tag zeroed."""
     return _canonical_key(encode(item))
 
 
-def name_value_key(item: Item) -> str | None:
+def name_value_key(item: Item) -> bytes | None:
     """For a C{Name} structure, the match key of its Name Value alone (else C{None})."""
     if item.type != ItemType.STRUCTURE or item.tag != NAME_TAG:
         return None

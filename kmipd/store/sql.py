@@ -30,6 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+
 from kmipd.log import Logger
 
 from ..objects import ManagedObject
@@ -141,6 +142,24 @@ def _decode_value(blob: bytes) -> Item:
     return decode(blob)
 
 
+# Statements built once: executing them with parameter dicts hits SQLAlchemy's compiled cache.
+_o, _a = objects_table, attributes_table
+_ID_BY_UID = sa.select(_o.c.id).where(_o.c.uid == sa.bindparam("b_uid"))
+_INSERT_OBJECT = _o.insert()
+_INSERT_ATTRIBUTES = _a.insert()
+_UPDATE_OBJECT = (
+    sa.update(_o)
+    .where(_o.c.id == sa.bindparam("b_id"), _o.c.revision == sa.bindparam("b_revision"))
+    .values(revision=_o.c.revision + 1)
+)
+_DELETE_ATTRIBUTES = sa.delete(_a).where(_a.c.object_id == sa.bindparam("b_id"))
+_DELETE_OBJECT = sa.delete(_o).where(_o.c.id == sa.bindparam("b_id"))
+_GET_OBJECT = sa.select(_o.c.id, _o.c.object_type, _o.c.owner, _o.c.created, _o.c.revision, _o.c.material).where(
+    _o.c.uid == sa.bindparam("b_uid")
+)
+_GET_ATTRIBUTES = sa.select(_a.c.name, _a.c.value).where(_a.c.object_id == sa.bindparam("b_id")).order_by(_a.c.id)
+
+
 class _SQLTransaction:
     """One database transaction (see L{kmipd.store.interface.StoreTransaction})."""
 
@@ -174,7 +193,7 @@ class _SQLTransaction:
                 row["position"] = position
                 rows.append(row)
         if rows:
-            self._conn.execute(attributes_table.insert(), rows)
+            self._conn.execute(_INSERT_ATTRIBUTES, rows)
 
     # -- StoreTransaction ------------------------------------------------------
     def new_uid(self) -> str:
@@ -193,12 +212,10 @@ class _SQLTransaction:
         duplicate = f"an object with unique identifier {obj.uid!r} already exists"
         with _db_errors(f"adding object {obj.uid}"):
             # Check first: a failed INSERT would abort the whole transaction on PostgreSQL.
-            if self._conn.execute(
-                sa.select(objects_table.c.id).where(objects_table.c.uid == obj.uid)
-            ).first() is not None:
+            if self._conn.execute(_ID_BY_UID, {"b_uid": obj.uid}).first() is not None:
                 raise StoreError(duplicate)
             try:
-                result = self._conn.execute(objects_table.insert().values(**values))
+                result = self._conn.execute(_INSERT_OBJECT, values)
             except sa.exc.IntegrityError:
                 raise StoreError(duplicate) from None
             object_id = int(result.inserted_primary_key[0])  # type: ignore[index]
@@ -208,20 +225,14 @@ class _SQLTransaction:
 
     def get(self, uid: str, *, for_update: bool = False) -> ManagedObject | None:
         """The object C{uid} (a fresh copy) or C{None}; C{for_update} row-locks it (not SQLite)."""
-        o = objects_table
-        stmt = sa.select(
-            o.c.id, o.c.object_type, o.c.owner, o.c.created, o.c.revision, o.c.material
-        ).where(o.c.uid == uid)
+        stmt = _GET_OBJECT
         if for_update and self._dialect != "sqlite":
             stmt = stmt.with_for_update()
         with _db_errors(f"reading object {uid}"):
-            row = self._conn.execute(stmt).first()
+            row = self._conn.execute(stmt, {"b_uid": uid}).first()
             if row is None:
                 return None
-            a = attributes_table
-            attr_rows = self._conn.execute(
-                sa.select(a.c.name, a.c.value).where(a.c.object_id == row.id).order_by(a.c.id)
-            ).all()
+            attr_rows = self._conn.execute(_GET_ATTRIBUTES, {"b_id": row.id}).all()
         attributes: dict[str, list[Item]] = {}
         for name, value in attr_rows:
             attributes.setdefault(name, []).append(_decode_value(value))
@@ -248,21 +259,18 @@ class _SQLTransaction:
         @raise ConcurrentUpdateError: the stored revision is no longer C{obj.revision}.
         @raise StoreError: the object does not exist.
         """
-        o = objects_table
         with _db_errors(f"saving object {obj.uid}"):
-            row = self._conn.execute(sa.select(o.c.id).where(o.c.uid == obj.uid)).first()
+            row = self._conn.execute(_ID_BY_UID, {"b_uid": obj.uid}).first()
             if row is None:
                 raise StoreError(f"no object with unique identifier {obj.uid!r} to save")
-            result = self._conn.execute(
-                sa.update(o)
-                .where(o.c.id == row.id, o.c.revision == obj.revision)
-                .values(revision=o.c.revision + 1, **self._object_values(obj))
-            )
+            params = self._object_values(obj)
+            params.update(b_id=row.id, b_revision=obj.revision)
+            result = self._conn.execute(_UPDATE_OBJECT, params)
             if result.rowcount != 1:
                 raise ConcurrentUpdateError(
                     f"object {obj.uid} changed since revision {obj.revision} was read; retry"
                 )
-            self._conn.execute(sa.delete(attributes_table).where(attributes_table.c.object_id == row.id))
+            self._conn.execute(_DELETE_ATTRIBUTES, {"b_id": row.id})
             self._insert_attributes(row.id, obj)
         obj.revision += 1
 
@@ -271,13 +279,12 @@ class _SQLTransaction:
 
         @raise StoreError: there is no such object.
         """
-        o = objects_table
         with _db_errors(f"removing object {uid}"):
-            row = self._conn.execute(sa.select(o.c.id).where(o.c.uid == uid)).first()
+            row = self._conn.execute(_ID_BY_UID, {"b_uid": uid}).first()
             if row is None:
                 raise StoreError(f"no object with unique identifier {uid!r} to remove")
-            self._conn.execute(sa.delete(attributes_table).where(attributes_table.c.object_id == row.id))
-            self._conn.execute(sa.delete(o).where(o.c.id == row.id))
+            self._conn.execute(_DELETE_ATTRIBUTES, {"b_id": row.id})
+            self._conn.execute(_DELETE_OBJECT, {"b_id": row.id})
 
     def set_archived(self, uid: str, archived: bool) -> None:
         """Mark C{uid} archived (or back on-line); does not change its revision."""
@@ -366,20 +373,22 @@ class _SQLTransaction:
 
 def _storage_condition(query: LocateQuery) -> Any:
     """The Storage Status Mask condition: C{True} (no condition), C{False} (nothing), or SQL."""
-    if query.include_archived and query.include_online and query.include_destroyed:
-        return True
     o = objects_table
     destroyed = sa.func.coalesce(o.c.state, 0).in_(DESTROYED_STATES)
     parts = []
+    if query.include_online and query.include_destroyed:
+        parts.append(o.c.archived == sa.false())
+    elif query.include_online:
+        parts.append(sa.and_(o.c.archived == sa.false(), sa.not_(destroyed)))
+    elif query.include_destroyed:
+        parts.append(sa.and_(o.c.archived == sa.false(), destroyed))
     if query.include_archived:
-        parts.append(o.c.archived.is_(sa.true()))
-    if query.include_online:
-        parts.append(sa.and_(o.c.archived.is_(sa.false()), sa.not_(destroyed)))
-    if query.include_destroyed:
-        parts.append(sa.and_(o.c.archived.is_(sa.false()), destroyed))
+        if parts and query.include_online and query.include_destroyed:
+            return True
+        parts.append(o.c.archived == sa.true())
     if not parts:
         return False
-    return sa.or_(*parts)
+    return sa.or_(*parts) if len(parts) > 1 else parts[0]
 
 
 class SQLObjectStore:

@@ -9,8 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from twisted.trial.unittest import SynchronousTestCase
 
-from kmipd.store import SchemaError, SQLObjectStore
-from kmipd.store import migrations
+from kmipd.store import SchemaError, SQLObjectStore, migrations
 from kmipd.store import sql as store_sql
 from kmipd.store.migrations import VERSION_TABLE, current, head_revision, known_revisions, upgrade
 from kmipd.store.models import metadata

@@ -84,9 +84,10 @@ class SQLiteTests(SynchronousTestCase):
         """A Locate by name is planned through the (name, match_key) index, not a scan of attributes."""
         with self.store.transaction() as tx:
             stmt = tx._locate_statement(LocateQuery(attributes=[AttributeFilter("Name", name_item("x"))]))
-        compiled = stmt.compile(self.store.engine, compile_kwargs={"literal_binds": True})
+        compiled = stmt.compile(self.store.engine, compile_kwargs={"render_postcompile": True})
+        params = tuple(compiled.params[name] for name in compiled.positiontup or ())
         with self.store.engine.connect() as conn:
-            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params))
         self.assertIn("ix_kmipd_attributes_match", plan)
 
     def test_bad_master_key(self) -> None:

@@ -18,6 +18,7 @@ depends_on = None
 
 _Blob = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 _Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_Key = sa.LargeBinary(32).with_variant(mysql.VARBINARY(32), "mysql", "mariadb")
 
 
 def upgrade() -> None:
@@ -51,8 +52,8 @@ def upgrade() -> None:
         sa.Column("tag", sa.Integer, nullable=False),
         sa.Column("item_type", sa.Integer, nullable=False),
         sa.Column("value", _Blob, nullable=False),
-        sa.Column("match_key", sa.String(64), nullable=False),
-        sa.Column("alt_key", sa.String(64), nullable=True),
+        sa.Column("match_key", _Key, nullable=False),
+        sa.Column("alt_key", _Key, nullable=True),
         sa.Column("int_value", sa.BigInteger, nullable=True),
     )
     op.create_index("ix_kmipd_attributes_object", "kmipd_attributes", ["object_id", "name", "position"])

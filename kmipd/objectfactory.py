@@ -1,0 +1,270 @@
+# -*- test-case-name: tests.operations.test_create -*-
+"""Building new managed objects: server-set attributes plus the client's template.
+
+Used by Create, CreateKeyPair, Register, ReKey and ReKeyKeyPair (and anything else that makes
+objects). Every attribute is stored whatever the protocol version; L{kmipd.attributes.render}
+hides the ones a client's version does not define.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Iterable
+
+from . import keyblock
+from .attributes import Attr, check_client_settable, is_custom, spec_for
+from .context import RequestContext
+from .errors import (
+    AttributeNotApplicable,
+    AttributeSingleValued,
+    InvalidField,
+)
+from .objects import ManagedObject
+from .spec import (
+    HashingAlgorithm,
+    ObjectType,
+    ProtectionStorageMask,
+    RNGAlgorithm,
+    State,
+    Tag,
+    enum_value_in_version,
+)
+from .store.interface import AttributeFilter, LocateQuery
+from .ttlv import Item, ItemType, encode
+
+DEFAULT_POLICY = "default"
+#: The maximum Lease Time (seconds) kmipd serves unless C{ctx.services["lease_time"]} says otherwise.
+DEFAULT_LEASE_TIME = 3600
+
+#: Object types with cryptographic material (Sensitive/Extractable and friends apply).
+CRYPTOGRAPHIC_TYPES = frozenset({ObjectType.SYMMETRIC_KEY, ObjectType.PUBLIC_KEY, ObjectType.PRIVATE_KEY,
+                                 ObjectType.SPLIT_KEY, ObjectType.SECRET_DATA, ObjectType.PGP_KEY})
+
+#: Standard attributes a client may give at creation although the server usually sets them.
+CLIENT_MAY_SUPPLY = frozenset({"Usage Limits", "Fresh", "Sensitive", "Extractable"})
+#: ... and additionally at Register (describing how the object was made elsewhere).
+CLIENT_MAY_SUPPLY_REGISTER = frozenset({"Random Number Generator"})
+
+_LIVE_STATES = (State.PRE_ACTIVE, State.ACTIVE, State.DEACTIVATED, State.COMPROMISED)
+
+
+def rng_parameters(ctx: RequestContext) -> Item:
+    """The Random Number Generator attribute value of server-generated material.
+
+    kmipd draws key material from the operating system's CSPRNG whose construction it cannot
+    name, so the RNG Algorithm is Unspecified (spec 1.4 3.44), the same value Query reports; a
+    deployment may override it with C{ctx.services["rng_parameters"]}.
+    """
+    override = ctx.services.get("rng_parameters")
+    if isinstance(override, Item):
+        return Item(Tag.RANDOM_NUMBER_GENERATOR, override.type, override.value)
+    return Item.struct(Tag.RANDOM_NUMBER_GENERATOR, [Item.enum(Tag.RNG_ALGORITHM, RNGAlgorithm.UNSPECIFIED)])
+
+
+def digest(material: Item | None, object_type: int) -> Item | None:
+    """The mandatory SHA-256 Digest of an object body (spec 1.4 3.17), or None if none applies."""
+    if material is None:
+        return None
+    data: bytes | None = None
+    fmt: int | None = None
+    if object_type in keyblock.KEY_BLOCK_TYPES:
+        block = keyblock.get_block(material)
+        if block is None:
+            return None
+        fmt = block.get(Tag.KEY_FORMAT_TYPE)
+        value = block.find(Tag.KEY_VALUE)
+        if value is None:
+            return None
+        if value.type == ItemType.BYTE_STRING:  # wrapped: digest of what we hold
+            data = value.value
+        else:
+            km = value.find(Tag.KEY_MATERIAL)
+            if km is None:
+                return None
+            data = km.value if km.type == ItemType.BYTE_STRING else encode(km)
+    elif object_type == ObjectType.CERTIFICATE:
+        data = material.get(Tag.CERTIFICATE_VALUE)
+    elif object_type == ObjectType.OPAQUE_OBJECT:
+        data = material.get(Tag.OPAQUE_DATA_VALUE)
+    if data is None:
+        return None
+    return Item.struct(Tag.DIGEST, [
+        Item.enum(Tag.HASHING_ALGORITHM, HashingAlgorithm.SHA_256),
+        Item.bytes(Tag.DIGEST_VALUE, hashlib.sha256(data).digest()),
+        Item.enum(Tag.KEY_FORMAT_TYPE, fmt) if fmt is not None else None,
+    ])
+
+
+def check_template(ctx: RequestContext, object_type: int, attrs: Iterable[Attr], *,
+                   register: bool = False) -> list[Attr]:
+    """Validate client-supplied attributes for a new object of C{object_type}.
+
+    @raise ReadOnlyAttribute: a server-managed attribute.
+    @raise AttributeNotApplicable: the attribute does not apply to the object type.
+    @raise InvalidField: no value, not defined in the client's version, bad value.
+    @raise AttributeSingleValued (2.x) / InvalidField (1.x): a single-valued attribute twice.
+    """
+    seen: set[str] = set()
+    out: list[Attr] = []
+    for attr in attrs:
+        name = attr.name
+        if attr.value is None:
+            raise InvalidField(f"attribute {name!r} has no value")
+        spec = spec_for(name)
+        allowed = name in CLIENT_MAY_SUPPLY or (register and name in CLIENT_MAY_SUPPLY_REGISTER)
+        if not allowed:
+            check_client_settable(name, at_creation=True)
+        if spec is None:
+            if not is_custom(name):
+                raise InvalidField(f"unknown attribute {name!r}")
+        else:
+            if not spec.in_version(ctx.version):
+                raise InvalidField(f"attribute {name!r} is not defined in KMIP {ctx.version[0]}.{ctx.version[1]}")
+            if not spec.applies_to(object_type):
+                raise AttributeNotApplicable(f"attribute {name!r} does not apply to this object type")
+            if not spec.multiple:
+                if name in seen:
+                    raise (AttributeSingleValued if ctx.v2 else InvalidField)(
+                        f"attribute {name!r} may only be given once")
+            _check_value(ctx, name, attr.value)
+        seen.add(name)
+        out.append(attr)
+    return out
+
+
+def _check_value(ctx: RequestContext, name: str, value: Item) -> None:
+    if name == "Name":
+        if value.type != ItemType.STRUCTURE or not isinstance(value.get(Tag.NAME_VALUE), str) \
+                or value.get(Tag.NAME_TYPE) is None:
+            raise InvalidField("Name needs a Name Value and a Name Type")
+    elif name == "Link":
+        if value.type != ItemType.STRUCTURE or value.get(Tag.LINK_TYPE) is None \
+                or value.find(Tag.LINKED_OBJECT_IDENTIFIER) is None:
+            raise InvalidField("Link needs a Link Type and a Linked Object Identifier")
+    elif name == "Cryptographic Usage Mask":
+        from .spec import CryptographicUsageMask
+
+        if value.value < 0 or not enum_value_in_version(CryptographicUsageMask, value.value, ctx.version):
+            raise InvalidField("Cryptographic Usage Mask has bits this version does not define")
+
+
+def check_unique_names(ctx: RequestContext, attrs: Iterable[Attr]) -> None:
+    """Refuse a Name that a live object already carries (spec: Invalid Field)."""
+    for attr in attrs:
+        if attr.name != "Name" or attr.value is None:
+            continue
+        query = LocateQuery(states=_LIVE_STATES, attributes=[AttributeFilter("Name", attr.value)])
+        if ctx.store.locate(query):
+            raise InvalidField(f"an object named {attr.value.get(Tag.NAME_VALUE)!r} already exists")
+
+
+def new_object(
+    ctx: RequestContext,
+    object_type: int,
+    material: Item | None,
+    attrs: Iterable[Attr] = (),
+    *,
+    algorithm: int | None = None,
+    length: int | None = None,
+    generated: bool = True,
+    extra: Iterable[tuple[str, Item]] = (),
+) -> ManagedObject:
+    """A new managed object (not yet stored): server attributes, then the client's C{attrs}.
+
+    C{attrs} must have passed L{check_template}. C{generated} is True for material the server
+    made (Create, CreateKeyPair, ReKey...): it sets Original Creation Date and Random Number
+    Generator. C{extra}: further (name, value) pairs set by the operation (Links, ...).
+    """
+    uid = ctx.store.new_uid()
+    now = ctx.now
+    obj = ManagedObject(uid=uid, object_type=object_type, owner=ctx.identity, material=material, created=now)
+    a = obj.attributes
+    a["Unique Identifier"] = [Item.text(Tag.UNIQUE_IDENTIFIER, uid)]
+    a["Object Type"] = [Item.enum(Tag.OBJECT_TYPE, object_type)]
+    if object_type != ObjectType.TEMPLATE:
+        a["State"] = [Item.enum(Tag.STATE, State.PRE_ACTIVE)]
+    a["Initial Date"] = [Item.datetime(Tag.INITIAL_DATE, now)]
+    a["Last Change Date"] = [Item.datetime(Tag.LAST_CHANGE_DATE, now)]
+    if generated:
+        a["Original Creation Date"] = [Item.datetime(Tag.ORIGINAL_CREATION_DATE, now)]
+        a["Random Number Generator"] = [rng_parameters(ctx)]
+    if algorithm is not None:
+        a["Cryptographic Algorithm"] = [Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, algorithm)]
+    if length is not None:
+        a["Cryptographic Length"] = [Item.int(Tag.CRYPTOGRAPHIC_LENGTH, length)]
+    d = digest(material, object_type)
+    if d is not None:
+        a["Digest"] = [d]
+    fmt = keyblock.format_type(material)
+    if fmt is not None:
+        a["Key Format Type"] = [Item.enum(Tag.KEY_FORMAT_TYPE, fmt)]
+    a["Short Unique Identifier"] = [Item.bytes(Tag.SHORT_UNIQUE_IDENTIFIER, hashlib.sha256(uid.encode()).digest())]
+    a["Protection Storage Mask"] = [Item.int(Tag.PROTECTION_STORAGE_MASK, ProtectionStorageMask.SOFTWARE)]
+    a["Fresh"] = [Item.bool(Tag.FRESH, True)]
+    for name, value in extra:
+        a.setdefault(name, []).append(value)
+    for attr in attrs:
+        assert attr.value is not None
+        spec = spec_for(attr.name)
+        if spec is not None and not spec.multiple:
+            a[attr.name] = [attr.value]
+        else:
+            a.setdefault(attr.name, []).append(attr.value)
+    if "Operation Policy Name" not in a:
+        a["Operation Policy Name"] = [Item.text(Tag.OPERATION_POLICY_NAME, DEFAULT_POLICY)]
+    if object_type in CRYPTOGRAPHIC_TYPES or object_type == ObjectType.CERTIFICATE:
+        a["Lease Time"] = [Item.interval(Tag.LEASE_TIME, int(ctx.services.get("lease_time", DEFAULT_LEASE_TIME)))]
+    if object_type in CRYPTOGRAPHIC_TYPES:
+        sensitive = bool(obj.value("Sensitive", False))
+        extractable = bool(obj.value("Extractable", True))
+        a["Sensitive"] = [Item.bool(Tag.SENSITIVE, sensitive)]
+        a["Extractable"] = [Item.bool(Tag.EXTRACTABLE, extractable)]
+        a["Always Sensitive"] = [Item.bool(Tag.ALWAYS_SENSITIVE, sensitive)]
+        a["Never Extractable"] = [Item.bool(Tag.NEVER_EXTRACTABLE, not extractable)]
+    if object_type != ObjectType.TEMPLATE:
+        obj.set_single("State", Item.enum(Tag.STATE, initial_state(obj, now)))
+    return obj
+
+
+def initial_state(obj: ManagedObject, now: int) -> int:
+    """Pre-Active, or Active / Deactivated when the object's dates have already come."""
+    state = State.PRE_ACTIVE
+    activation = obj.value("Activation Date")
+    deactivation = obj.value("Deactivation Date")
+    if isinstance(activation, int) and activation <= now:
+        state = State.ACTIVE
+    if isinstance(deactivation, int) and deactivation <= now:
+        state = State.DEACTIVATED
+    return state
+
+
+def policy_is_default(obj: ManagedObject) -> bool:
+    """True if the object's Operation Policy Name is the server default (not shown by default)."""
+    return obj.value("Operation Policy Name") == DEFAULT_POLICY
+
+
+def template_value(attrs: Iterable[Attr], name: str) -> object:
+    """The value of the last instance of C{name} in C{attrs}, or None."""
+    found = None
+    for attr in attrs:
+        if attr.name == name and attr.value is not None:
+            found = attr.value.value
+    return found
+
+
+def link(link_type: int, uid: str) -> Item:
+    """A Link attribute value."""
+    return Item.struct(Tag.LINK, [Item.enum(Tag.LINK_TYPE, link_type), Item.text(Tag.LINKED_OBJECT_IDENTIFIER, uid)])
+
+
+def require(condition: bool, message: str) -> None:
+    """Raise InvalidField(message) unless C{condition}."""
+    if not condition:
+        raise InvalidField(message)
+
+
+__all__ = [
+    "CRYPTOGRAPHIC_TYPES", "DEFAULT_POLICY", "check_template", "check_unique_names", "digest",
+    "initial_state", "link", "new_object", "policy_is_default", "require", "rng_parameters",
+    "template_value",
+]

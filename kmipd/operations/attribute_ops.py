@@ -1,0 +1,417 @@
+# -*- test-case-name: tests.operations.test_attribute_ops -*-
+"""Attribute-changing operations: Add, Set (2.0+), Modify, Delete and Adjust (2.0+) Attribute.
+
+Requests come in the 1.x shape (C{Attribute{Attribute Name, [Attribute Index], Attribute Value}},
+C{Attribute Name} + C{Attribute Index} for Delete) or the 2.x shape (C{New Attribute} /
+C{Current Attribute} around the attribute item, C{Attribute Reference}); either shape is accepted
+in any version and the response is built in the negotiated version's shape (1.x returns the
+Attribute with its index, 2.x only the Unique Identifier).
+
+Who may change what comes from the spec's attribute rule tables (L{kmipd.spec.ATTRIBUTES}:
+C{modifiable_by_client}, C{deletable_by_client}, C{multiple}, C{object_types}) plus the
+state-dependent rules in L{kmipd.lifecycle.MODIFIABLE_IN}. Attribute Indexes are list positions.
+"""
+
+from __future__ import annotations
+
+from twisted.logger import Logger
+
+from ..attributes import (
+    SERVER_MANAGED,
+    Attr,
+    defined_in,
+    is_custom,
+    normalise_name,
+    parse_1x,
+    parse_any,
+    parse_reference,
+    spec_for,
+    to_1x,
+)
+from ..context import RequestContext
+from ..errors import (
+    AttributeNotApplicable,
+    AttributeNotFound,
+    InvalidField,
+    KmipError,
+    MissingData,
+    ReadOnlyAttribute,
+)
+from ..lifecycle import FROZEN_ONCE_REACHED, MODIFIABLE_IN, WrongLifecycleState
+from ..objects import ManagedObject
+from ..spec import AdjustmentType, Operation, State, Tag
+from ..store.interface import AttributeFilter, LocateQuery
+from ..ttlv import Item, ItemType
+from ._common import load, touch, uid_from
+from .lifecycle import settle
+from .registry import operation
+
+__all__ = [
+    "AttributeAlreadyExists",
+    "AttributeInstanceNotFound",
+    "InvalidDataType",
+    "MultiValuedAttribute",
+    "NoSuchAttribute",
+    "NonUniqueName",
+    "NotApplicableToObject",
+    "NumericRange",
+]
+
+_log = Logger()
+
+
+def _error(name: str, reason: int, reason_v2: int, doc: str) -> type[KmipError]:
+    return type(name, (KmipError,), {"reason": reason, "reason_v2": reason_v2, "__doc__": doc,
+                                     "__module__": __name__})
+
+
+# Result Reasons from the 1.x error tables (section 11) and the 2.x per-operation tables.
+AttributeAlreadyExists = _error("AttributeAlreadyExists", 0x0B, 0x23,
+                                "Add of a second instance of a single-valued attribute.")
+NotApplicableToObject = _error("NotApplicableToObject", 0x0C, 0x2C,
+                               "The attribute is not supported for this object type.")
+AttributeInstanceNotFound = _error("AttributeInstanceNotFound", 0x01, 0x20,
+                                   "No attribute instance at that index / with that value.")
+NoSuchAttribute = _error("NoSuchAttribute", 0x01, 0x21, "Delete of an attribute the object does not have.")
+MultiValuedAttribute = _error("MultiValuedAttribute", 0x07, 0x1E,
+                              "The operation needs a single instance but the attribute has several.")
+NonUniqueName = _error("NonUniqueName", 0x0B, 0x35, "Another object already has that Name.")
+InvalidDataType = _error("InvalidDataType", 0x07, 0x1C, "The adjustment does not fit the attribute's type.")
+NumericRange = _error("NumericRange", 0x07, 0x1B, "The adjusted value is out of range.")
+ApplicationNamespaceNotSupported = _error("ApplicationNamespaceNotSupported", 0x0F, 0x0F,
+                                          "Application Data omitted and cannot be generated.")
+
+_RANGES = {
+    ItemType.INTEGER: (-(2**31), 2**31 - 1),
+    ItemType.LONG_INTEGER: (-(2**63), 2**63 - 1),
+    ItemType.INTERVAL: (0, 2**32 - 1),
+    ItemType.DATE_TIME: (-(2**63), 2**63 - 1),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading requests
+
+def _only_child(container: Item, what: str) -> Item:
+    if container.type != ItemType.STRUCTURE or len(container.value) != 1:
+        raise InvalidField(f"{what} must hold exactly one attribute")
+    return container.value[0]
+
+
+def _read_attribute(ctx: RequestContext, payload: Item | None, tag_2x: int, *, required: bool) -> Attr | None:
+    """The attribute in C{tag_2x} (New/Current Attribute) or, 1.x shape, the C{Attribute}."""
+    if payload is None:
+        if required:
+            raise MissingData("the request payload is missing")
+        return None
+    wrapper = payload.find(tag_2x)
+    if wrapper is not None:
+        attr = parse_any(_only_child(wrapper, "New Attribute" if tag_2x == Tag.NEW_ATTRIBUTE else "Current Attribute"))
+    elif tag_2x == Tag.NEW_ATTRIBUTE and (item := payload.find(Tag.ATTRIBUTE)) is not None:
+        attr = parse_1x(item)
+    else:
+        if required:
+            raise MissingData("the request has no Attribute" if not ctx.v2 else "the request has no New Attribute")
+        return None
+    if attr.value is None:
+        raise MissingData(f"attribute {attr.name!r} has no value")
+    if not ctx.v2 and is_custom(attr.name) and not attr.name.startswith(("x-", "y-")):
+        raise InvalidField(f"custom attribute names start with 'x-' or 'y-' in KMIP 1.x, not {attr.name!r}")
+    return attr
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules
+
+def _check_known(ctx: RequestContext, obj: ManagedObject, name: str) -> None:
+    if not defined_in(name, ctx.version):
+        raise AttributeNotApplicable(f"attribute {name!r} does not exist in KMIP {ctx.version[0]}.{ctx.version[1]}")
+    spec = spec_for(name)
+    if spec is not None and not spec.applies_to(obj.object_type):
+        raise NotApplicableToObject(f"attribute {name!r} does not apply to this object type")
+
+
+def _check_client_may_change(ctx: RequestContext, obj: ManagedObject, name: str, *, delete: bool = False) -> None:
+    """Refuse a change the spec's rule tables (and the object's state) do not allow a client."""
+    if name.startswith("y-"):
+        raise ReadOnlyAttribute(f"attribute {name!r} is reserved for the server")
+    spec = spec_for(name)
+    if spec is None:
+        return  # client custom / vendor attribute
+    if name in SERVER_MANAGED:
+        raise ReadOnlyAttribute(f"attribute {name!r} is set by the server")
+    if delete and not spec.deletable_by_client:
+        raise ReadOnlyAttribute(f"attribute {name!r} cannot be deleted by a client")
+    if not delete and not spec.modifiable_by_client:
+        raise ReadOnlyAttribute(f"attribute {name!r} cannot be changed by a client after creation")
+    states = MODIFIABLE_IN.get(name)
+    state = obj.state
+    if states is not None and state is not None and state not in states:
+        allowed = " or ".join(sorted(State(s).name.replace("_", "-").title() for s in states))
+        raise WrongLifecycleState(f"attribute {name!r} can only be changed while the object is {allowed}")
+    if name in FROZEN_ONCE_REACHED:
+        current = obj.value(name)
+        if isinstance(current, int) and current <= ctx.now:
+            raise WrongLifecycleState(f"attribute {name!r} cannot change once its date has been reached")
+    if name == "Usage Limits":
+        limits = obj.first(name)
+        if limits is not None and limits.get(Tag.USAGE_LIMITS_COUNT) != limits.get(Tag.USAGE_LIMITS_TOTAL):
+            raise ReadOnlyAttribute("Usage Limits cannot change once usage has been allocated")
+
+
+def _require(value: Item, name: str, *fields: tuple[int, ItemType, str]) -> None:
+    if value.type != ItemType.STRUCTURE:
+        raise InvalidField(f"attribute {name!r} must be a structure")
+    for tag, item_type, field in fields:
+        child = value.find(tag)
+        if child is None:
+            raise InvalidField(f"attribute {name!r} needs a {field}")
+        if child.type != item_type:
+            raise InvalidField(f"{field} of attribute {name!r} has the wrong item type")
+
+
+def _prepare(name: str, value: Item) -> Item:
+    """Validate the structure attributes kmipd reasons about; return the value to store."""
+    if name == "Name":
+        _require(value, name, (Tag.NAME_VALUE, ItemType.TEXT_STRING, "Name Value"),
+                 (Tag.NAME_TYPE, ItemType.ENUMERATION, "Name Type"))
+    elif name == "Link":
+        _require(value, name, (Tag.LINK_TYPE, ItemType.ENUMERATION, "Link Type"),
+                 (Tag.LINKED_OBJECT_IDENTIFIER, ItemType.TEXT_STRING, "Linked Object Identifier"))
+    elif name == "Application Specific Information":
+        _require(value, name, (Tag.APPLICATION_NAMESPACE, ItemType.TEXT_STRING, "Application Namespace"))
+        if value.find(Tag.APPLICATION_DATA) is None:
+            raise ApplicationNamespaceNotSupported(
+                f"Application Data for namespace {value.get(Tag.APPLICATION_NAMESPACE)!r} cannot be generated")
+    elif name == "Usage Limits":
+        _require(value, name, (Tag.USAGE_LIMITS_TOTAL, ItemType.LONG_INTEGER, "Usage Limits Total"),
+                 (Tag.USAGE_LIMITS_UNIT, ItemType.ENUMERATION, "Usage Limits Unit"))
+        total = value.get(Tag.USAGE_LIMITS_TOTAL)
+        if total < 0:
+            raise InvalidField("Usage Limits Total must not be negative")
+        # the client never sets the count: it starts at the total
+        return Item.struct(Tag.USAGE_LIMITS, [Item.long(Tag.USAGE_LIMITS_TOTAL, total),
+                                              Item.long(Tag.USAGE_LIMITS_COUNT, total),
+                                              Item.enum(Tag.USAGE_LIMITS_UNIT, value.get(Tag.USAGE_LIMITS_UNIT))])
+    return value
+
+
+def _check_unique_name(ctx: RequestContext, obj: ManagedObject, name: str, value: Item) -> None:
+    if name != "Name":
+        return
+    query = LocateQuery(attributes=[AttributeFilter("Name", value)], include_archived=True, include_destroyed=False)
+    if any(c.uid != obj.uid for c in ctx.store.locate(query)):
+        raise NonUniqueName(f"another object already has the name {value.get(Tag.NAME_VALUE)!r}")
+
+
+def _commit(ctx: RequestContext, obj: ManagedObject, name: str) -> None:
+    if name in ("Activation Date", "Deactivation Date"):
+        settle(ctx, obj)  # a date set to now or the past takes effect at once
+    touch(ctx, obj)
+    ctx.store.save(obj)
+
+
+def _response(ctx: RequestContext, obj: ManagedObject, name: str | None = None, value: Item | None = None,
+              index: int = 0) -> Item:
+    children: list[Item | None] = [Item.text(Tag.UNIQUE_IDENTIFIER, obj.uid)]
+    if not ctx.v2 and name is not None and value is not None:
+        children.append(to_1x(name, value, index))
+    return Item.struct(Tag.RESPONSE_PAYLOAD, children)
+
+
+def _add(ctx: RequestContext, obj: ManagedObject, attr: Attr) -> int:
+    """Append C{attr} to C{obj} (rules already checked); return its index."""
+    assert attr.value is not None
+    values = obj.attributes.setdefault(attr.name, [])
+    spec = spec_for(attr.name)
+    if values and spec is not None and not spec.multiple:
+        raise AttributeAlreadyExists(f"attribute {attr.name!r} takes a single value and is already set; "
+                                     f"use Modify Attribute")
+    value = _prepare(attr.name, attr.value)
+    _check_unique_name(ctx, obj, attr.name, value)
+    values.append(value)
+    return len(values) - 1
+
+
+def _replace(ctx: RequestContext, obj: ManagedObject, name: str, index: int, value: Item) -> Item:
+    value = _prepare(name, value)
+    _check_unique_name(ctx, obj, name, value)
+    obj.attributes[name][index] = value
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Operations
+
+@operation(Operation.ADD_ATTRIBUTE)
+def add_attribute(ctx: RequestContext, payload: Item | None) -> Item:
+    """Add a new attribute instance (a single-valued attribute only if it has none yet)."""
+    obj = load(ctx, uid_from(ctx, payload), Operation.ADD_ATTRIBUTE)
+    attr = _read_attribute(ctx, payload, Tag.NEW_ATTRIBUTE, required=True)
+    assert attr is not None and attr.value is not None
+    if attr.index is not None:
+        raise InvalidField("Add Attribute must not carry an Attribute Index")
+    _check_known(ctx, obj, attr.name)
+    _check_client_may_change(ctx, obj, attr.name)
+    index = _add(ctx, obj, attr)
+    _commit(ctx, obj, attr.name)
+    _log.debug("added attribute {name} to {uid}", name=attr.name, uid=obj.uid)
+    return _response(ctx, obj, attr.name, obj.attributes[attr.name][index], index)
+
+
+@operation(Operation.SET_ATTRIBUTE, min_version=(2, 0))
+def set_attribute(ctx: RequestContext, payload: Item | None) -> Item:
+    """Create the attribute, or replace its only instance (not for multi-valued attributes)."""
+    obj = load(ctx, uid_from(ctx, payload), Operation.SET_ATTRIBUTE)
+    attr = _read_attribute(ctx, payload, Tag.NEW_ATTRIBUTE, required=True)
+    assert attr is not None and attr.value is not None
+    _check_known(ctx, obj, attr.name)
+    spec = spec_for(attr.name)
+    if spec is not None and spec.multiple:
+        raise MultiValuedAttribute(f"attribute {attr.name!r} is multi-valued: use Add or Modify Attribute")
+    _check_client_may_change(ctx, obj, attr.name)
+    existing = obj.attributes.get(attr.name, [])
+    if len(existing) > 1:
+        raise MultiValuedAttribute(f"the object has {len(existing)} instances of {attr.name!r}")
+    if existing:
+        _replace(ctx, obj, attr.name, 0, attr.value)
+    else:
+        _add(ctx, obj, attr)
+    _commit(ctx, obj, attr.name)
+    return _response(ctx, obj)
+
+
+@operation(Operation.MODIFY_ATTRIBUTE)
+def modify_attribute(ctx: RequestContext, payload: Item | None) -> Item:
+    """Replace one existing instance (1.x: by Attribute Index, 2.x: by Current Attribute)."""
+    obj = load(ctx, uid_from(ctx, payload), Operation.MODIFY_ATTRIBUTE)
+    new = _read_attribute(ctx, payload, Tag.NEW_ATTRIBUTE, required=True)
+    assert new is not None and new.value is not None
+    current = _read_attribute(ctx, payload, Tag.CURRENT_ATTRIBUTE, required=False)
+    name = new.name
+    if current is not None and current.name != name:
+        raise InvalidField(f"Current Attribute ({current.name!r}) and New Attribute ({name!r}) differ")
+    _check_known(ctx, obj, name)
+    _check_client_may_change(ctx, obj, name)
+    existing = obj.attributes.get(name, [])
+    if not existing:
+        raise AttributeNotFound(f"the object has no attribute {name!r}; add it first")
+    if current is not None:
+        index = next((i for i, v in enumerate(existing) if v == current.value), -1)
+        if index < 0:
+            raise AttributeInstanceNotFound(f"the object has no {name!r} with that value")
+    elif new.index is not None:
+        index = new.index
+        if not 0 <= index < len(existing):
+            raise AttributeInstanceNotFound(f"the object has no {name!r} at index {index}")
+    elif ctx.v2 and len(existing) > 1:
+        raise MultiValuedAttribute(f"the object has {len(existing)} instances of {name!r}; "
+                                   f"name one with Current Attribute")
+    else:
+        index = 0
+    value = _replace(ctx, obj, name, index, new.value)
+    _commit(ctx, obj, name)
+    return _response(ctx, obj, name, value, index)
+
+
+@operation(Operation.DELETE_ATTRIBUTE)
+def delete_attribute(ctx: RequestContext, payload: Item | None) -> Item:
+    """Delete one instance (1.x: Attribute Name + Index; 2.x: Current Attribute) or, 2.x with an
+    Attribute Reference, every instance."""
+    obj = load(ctx, uid_from(ctx, payload), Operation.DELETE_ATTRIBUTE)
+    current = _read_attribute(ctx, payload, Tag.CURRENT_ATTRIBUTE, required=False)
+    all_instances = False
+    index: int | None = None
+    if current is not None:
+        name = current.name
+    else:
+        ref = None
+        if payload is not None:
+            ref = payload.find(Tag.ATTRIBUTE_REFERENCE) or payload.find(Tag.ATTRIBUTE_NAME)
+        if ref is None:
+            raise MissingData("Delete Attribute needs an Attribute Name, Current Attribute or Attribute Reference")
+        name = parse_reference(ref)
+        if ref.tag == Tag.ATTRIBUTE_REFERENCE:
+            all_instances = True
+        else:
+            raw = payload.find(Tag.ATTRIBUTE_INDEX) if payload is not None else None
+            if raw is not None and raw.type != ItemType.INTEGER:
+                raise InvalidField("Attribute Index must be an Integer")
+            index = raw.value if raw is not None else 0
+    name = normalise_name(name)
+    if spec_for(name) is None and not is_custom(name):
+        raise InvalidField(f"unknown attribute {name!r}")
+    _check_known(ctx, obj, name)
+    _check_client_may_change(ctx, obj, name, delete=True)
+    existing = obj.attributes.get(name, [])
+    if not existing:
+        raise NoSuchAttribute(f"the object has no attribute {name!r}")
+    if current is not None:
+        index = next((i for i, v in enumerate(existing) if v == current.value), None)
+        if index is None:
+            raise AttributeInstanceNotFound(f"the object has no {name!r} with that value")
+    if all_instances:
+        del obj.attributes[name]
+        removed, index = existing[0], 0
+    else:
+        assert index is not None
+        if not 0 <= index < len(existing):
+            raise AttributeInstanceNotFound(f"the object has no {name!r} at index {index}")
+        removed = existing.pop(index)
+        if not existing:
+            del obj.attributes[name]
+    _commit(ctx, obj, name)
+    return _response(ctx, obj, name, removed, index)
+
+
+@operation(Operation.ADJUST_ATTRIBUTE, min_version=(2, 0))
+def adjust_attribute(ctx: RequestContext, payload: Item | None) -> Item:
+    """Increment, decrement or negate a numeric (or negate a Boolean) single-valued attribute.
+
+    Policy: checked as Modify Attribute (the built-in policies have no Adjust Attribute rows).
+    """
+    obj = load(ctx, uid_from(ctx, payload), Operation.MODIFY_ATTRIBUTE)
+    ref = payload.find(Tag.ATTRIBUTE_REFERENCE) if payload is not None else None
+    kind = payload.find(Tag.ADJUSTMENT_TYPE) if payload is not None else None
+    if ref is None or kind is None:
+        raise MissingData("Adjust Attribute needs an Attribute Reference and an Adjustment Type")
+    try:
+        adjustment = AdjustmentType(kind.value)
+    except ValueError:
+        raise InvalidField(f"unknown Adjustment Type {kind.value!r}") from None
+    name = parse_reference(ref)
+    _check_known(ctx, obj, name)
+    _check_client_may_change(ctx, obj, name)
+    existing = obj.attributes.get(name, [])
+    if len(existing) > 1:
+        raise MultiValuedAttribute(f"the object has {len(existing)} instances of {name!r}")
+    by = payload.find(Tag.ADJUSTMENT_VALUE) if payload is not None else None
+    spec = spec_for(name)
+    item_type = existing[0].type if existing else (spec.item_type if spec else (by.type if by else None))
+    tag = spec.tag if spec else Tag.ATTRIBUTE_VALUE
+    if item_type == ItemType.BOOLEAN:
+        if adjustment != AdjustmentType.NEGATE:
+            raise InvalidDataType(f"attribute {name!r} is a Boolean: only Negate applies")
+        new = Item.bool(tag, not (existing[0].value if existing else False))
+    elif item_type in _RANGES or item_type == ItemType.BIG_INTEGER:
+        if not existing and item_type == ItemType.DATE_TIME:
+            raise InvalidDataType(f"attribute {name!r} has no date to adjust")
+        old = existing[0].value if existing else 0
+        if adjustment == AdjustmentType.NEGATE:
+            result = -old
+        else:
+            step = 1
+            if by is not None:
+                if not isinstance(by.value, int) or isinstance(by.value, bool):
+                    raise InvalidDataType("Adjustment Value must be numeric")
+                step = by.value
+            result = old + step if adjustment == AdjustmentType.INCREMENT else old - step
+        low, high = _RANGES.get(item_type, (None, None))
+        if low is not None and not low <= result <= high:
+            raise NumericRange(f"adjusted {name!r} ({result}) is out of range")
+        new = Item(tag, item_type, result)
+    else:
+        raise InvalidDataType(f"attribute {name!r} is not numeric or Boolean")
+    obj.attributes[name] = [_prepare(name, new)]
+    _commit(ctx, obj, name)
+    return _response(ctx, obj)

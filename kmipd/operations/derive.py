@@ -1,0 +1,166 @@
+# -*- test-case-name: tests.operations.test_derive -*-
+"""DeriveKey: a new Symmetric Key or Secret Data from a stored key (KMIP 1.4 4.6, 2.1 6.1.12).
+
+Methods: PBKDF2, HASH, HMAC, ENCRYPT, NIST800-108-C and (2.x) HKDF, computed by
+L{kmipd.crypto.derive}. The rules PyKMIP documents: the base object must be accessible, of a
+type usable for derivation (Symmetric Key, Secret Data), Active, with the Derive Key usage bit;
+the template must give the Cryptographic Length; output longer than that is truncated, shorter
+is a Cryptographic Failure. The new object links to its base (Derivation Base Object) and the
+base to it (Derived Key).
+"""
+
+from __future__ import annotations
+
+from ..attributes import read_template
+from ..context import RequestContext
+from ..crypto import derive as kdf
+from ..crypto.keygen import HMAC_ALGORITHMS, SYMMETRIC_ALGORITHMS
+from ..cryptoparams import (
+    CryptoParams,
+    check_usable,
+    crypto_errors,
+    key_algorithm,
+    key_of,
+    load_key,
+    object_params,
+    require_type,
+)
+from ..errors import FeatureNotSupported, InvalidField, MissingData
+from ..keyblock import body, key_block, symmetric_key
+from ..log import Logger
+from ..objectfactory import check_template, check_unique_names, link, new_object, template_value
+from ..operations._common import touch
+from ..spec import CryptographicUsageMask as Mask
+from ..spec import (
+    DerivationMethod,
+    KeyFormatType,
+    LinkType,
+    ObjectType,
+    Operation,
+    SecretDataType,
+    Tag,
+    enum_value_in_version,
+)
+from ..ttlv import Item, ItemType
+from .registry import operation
+
+_log = Logger()
+
+_BASE_TYPES = frozenset({ObjectType.SYMMETRIC_KEY, ObjectType.SECRET_DATA})
+_RESULT_TYPES = frozenset({ObjectType.SYMMETRIC_KEY, ObjectType.SECRET_DATA})
+
+
+def _field(params: Item | None, tag: int, item_type: int) -> object:
+    if params is None:
+        return None
+    item = params.find(tag)
+    if item is None:
+        return None
+    if item.type != item_type:
+        raise InvalidField(f"{Tag(tag).name.replace('_', ' ').title()} has the wrong type")
+    return item.value
+
+
+def derive_material(method: int, base_key: bytes, base_algorithm: int | None, derivation: Item | None,
+                    params: CryptoParams, length: int) -> bytes:
+    """Run derivation C{method} over the base key; C{length} in bits. Raises kmipd errors."""
+    hashing = params.hashing_algorithm
+    if hashing is None and base_algorithm in HMAC_ALGORITHMS:
+        hashing = HMAC_ALGORITHMS[base_algorithm]  # type: ignore[index]
+    data = _field(derivation, Tag.DERIVATION_DATA, ItemType.BYTE_STRING)
+    encryption = params.cryptographic_algorithm
+    if method == DerivationMethod.ENCRYPT and encryption is None:
+        encryption = base_algorithm
+    if method == DerivationMethod.NIST800_108_C and encryption is not None and encryption not in SYMMETRIC_ALGORITHMS:
+        encryption = None  # an HMAC algorithm names the PRF hash, not a CMAC cipher
+    with crypto_errors():
+        return kdf.derive_key(
+            method,
+            key_material=None if method == DerivationMethod.HASH and data is not None else base_key,
+            derivation_data=data,  # type: ignore[arg-type]
+            salt=_field(derivation, Tag.SALT, ItemType.BYTE_STRING),  # type: ignore[arg-type]
+            iterations=_field(derivation, Tag.ITERATION_COUNT, ItemType.INTEGER),  # type: ignore[arg-type]
+            hashing_algorithm=hashing,
+            encryption_algorithm=encryption,
+            mode=params.block_cipher_mode,
+            padding=params.padding_method,
+            iv=_field(derivation, Tag.INITIALIZATION_VECTOR, ItemType.BYTE_STRING),  # type: ignore[arg-type]
+            length_bits=length,
+        )
+
+
+@operation(Operation.DERIVE_KEY)
+def derive_key(ctx: RequestContext, payload: Item | None) -> Item:
+    """Derive a Symmetric Key or Secret Data from a base object and store it with Links."""
+    if payload is None:
+        raise MissingData("DeriveKey needs a request payload")
+    object_type = payload.get(Tag.OBJECT_TYPE)
+    if object_type is None:
+        raise MissingData("Object Type is required")
+    if object_type not in _RESULT_TYPES:
+        raise InvalidField("DeriveKey makes Symmetric Keys or Secret Data only")
+    uids = [u.value for u in payload.findall(Tag.UNIQUE_IDENTIFIER)]
+    if not uids:
+        if ctx.id_placeholder is None:
+            raise MissingData("the Unique Identifier of the base object is required")
+        uids = [ctx.id_placeholder]
+    if len(uids) > 1:
+        raise FeatureNotSupported("DeriveKey from more than one base object is not supported")
+    method = payload.get(Tag.DERIVATION_METHOD)
+    if method is None:
+        raise MissingData("Derivation Method is required")
+    if not enum_value_in_version(DerivationMethod, method, ctx.version):
+        raise InvalidField(f"Derivation Method {method} is not defined in KMIP {ctx.version[0]}.{ctx.version[1]}")
+    if method not in kdf.derivation_methods():
+        raise InvalidField(f"Derivation Method {DerivationMethod(method).name} is not supported")
+    derivation = payload.find(Tag.DERIVATION_PARAMETERS)
+    if derivation is None:
+        raise MissingData("Derivation Parameters are required")
+    if derivation.type != ItemType.STRUCTURE:
+        raise InvalidField("Derivation Parameters must be a structure")
+
+    attrs = check_template(ctx, object_type, read_template(payload, Tag.TEMPLATE_ATTRIBUTE, Tag.ATTRIBUTES))
+    length = template_value(attrs, "Cryptographic Length")
+    if length is None:
+        raise InvalidField("the Cryptographic Length of the derived object is required")
+    if not isinstance(length, int) or length <= 0 or length % 8:
+        raise InvalidField("the Cryptographic Length must be a positive multiple of 8")
+    algorithm = template_value(attrs, "Cryptographic Algorithm")
+    if object_type == ObjectType.SYMMETRIC_KEY and algorithm is None:
+        raise InvalidField("the Cryptographic Algorithm of the derived key is required")
+    check_unique_names(ctx, attrs)
+
+    base = load_key(ctx, uids[0], Operation.DERIVE_KEY)
+    require_type(base, _BASE_TYPES, "a key derivation base object")
+    check_usable(ctx, base, Mask.DERIVE_KEY, "base object")
+    base_key = key_of(base)
+    if not isinstance(base_key, bytes):
+        raise InvalidField("the base object has no byte-string key material")
+    given = derivation.find(Tag.CRYPTOGRAPHIC_PARAMETERS)
+    if given is not None:
+        params = CryptoParams.from_item(given)
+    else:
+        stored = object_params(base)
+        params = stored[0] if stored else CryptoParams()
+    base_algorithm = key_algorithm(base)
+    derived = derive_material(method, base_key, base_algorithm, derivation, params, length)
+
+    if object_type == ObjectType.SYMMETRIC_KEY:
+        material = symmetric_key(derived, algorithm, length)  # type: ignore[arg-type]
+    else:
+        material = body(ObjectType.SECRET_DATA, key_block(KeyFormatType.OPAQUE, derived),
+                        secret_type=Item.enum(Tag.SECRET_DATA_TYPE, SecretDataType.SEED))
+    obj = new_object(ctx, object_type, material, attrs,
+                     algorithm=algorithm if object_type == ObjectType.SYMMETRIC_KEY else None,  # type: ignore[arg-type]
+                     length=length, generated=True,
+                     extra=[("Link", link(LinkType.DERIVATION_BASE_OBJECT_LINK, base.uid))])
+    ctx.store.add(obj)
+    base.attributes.setdefault("Link", []).append(link(LinkType.DERIVED_KEY_LINK, obj.uid))
+    touch(ctx, base)
+    ctx.store.save(base)
+    ctx.id_placeholder = obj.uid
+    _log.info("derived {uid} from {base} with method {method}", uid=obj.uid, base=base.uid, method=method)
+    return Item.struct(Tag.RESPONSE_PAYLOAD, [Item.text(Tag.UNIQUE_IDENTIFIER, obj.uid)])
+
+
+__all__ = ["derive_key", "derive_material"]

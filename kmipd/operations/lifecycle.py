@@ -1,0 +1,303 @@
+# -*- test-case-name: tests.operations.test_lifecycle -*-
+"""Lifecycle operations: Activate, Revoke, Destroy, Archive, Recover, Check, Obtain Lease,
+Get Usage Allocation.
+
+State changes follow the spec's diagram as data (L{kmipd.lifecycle}); the request and response
+payloads are the same in KMIP 1.0-2.1 (a Unique Identifier, plus the few fields named below).
+"""
+
+from __future__ import annotations
+
+from twisted.logger import Logger
+
+from ..context import RequestContext
+from ..errors import (
+    IllegalOperation,
+    InvalidField,
+    InvalidMessage,
+    KmipError,
+    MissingData,
+    PermissionDenied,
+)
+from ..lifecycle import (
+    DESTROYED_STATES,
+    Cause,
+    InvalidObjectType,
+    ObjectDestroyed,
+    WrongLifecycleState,
+    due_state,
+    next_state,
+)
+from ..objects import ManagedObject
+from ..spec import ObjectType, Operation, RevocationReasonCode, State, Tag
+from ..ttlv import Item, ItemType
+from ._common import load, set_state, touch, uid_from
+from .registry import operation
+
+__all__ = ["DEFAULT_LEASE_TIME", "settle"]
+
+_log = Logger()
+
+#: Lease Time granted when neither the object nor the service (C{services["lease_time"]}) says otherwise.
+DEFAULT_LEASE_TIME = 3600
+
+_COMPROMISE_CODES = frozenset({RevocationReasonCode.KEY_COMPROMISE, RevocationReasonCode.CA_COMPROMISE})
+
+
+class NoUsageLimits(KmipError):
+    """The object has no Usage Limits (1.x: Illegal Operation, 2.x: Attribute Not Found)."""
+
+    reason = 0x0B
+    reason_v2 = 0x21
+
+
+class AllocationRefused(KmipError):
+    """The requested usage allocation is not available (1.x: Permission Denied, 2.x: Usage Limit Exceeded)."""
+
+    reason = 0x0C
+    reason_v2 = 0x1A
+
+
+def _uid_payload(uid: str, *extra: Item | None) -> Item:
+    return Item.struct(Tag.RESPONSE_PAYLOAD, [Item.text(Tag.UNIQUE_IDENTIFIER, uid), *extra])
+
+
+def settle(ctx: RequestContext, obj: ManagedObject) -> bool:
+    """Apply the date-driven transitions due at C{ctx.now} to C{obj} (no save); True if changed."""
+    state = obj.state
+    new = due_state(state, obj.value("Activation Date"), obj.value("Deactivation Date"), ctx.now)
+    if new != state and new is not None:
+        set_state(ctx, obj, new)
+        return True
+    return False
+
+
+def _stateful(obj: ManagedObject, what: str) -> int:
+    state = obj.state
+    if state is None or obj.object_type == ObjectType.TEMPLATE:
+        raise InvalidObjectType(f"a {_type_name(obj)} object has no lifecycle and cannot be {what}")
+    return state
+
+
+def _type_name(obj: ManagedObject) -> str:
+    try:
+        return ObjectType(obj.object_type).name.replace("_", " ").title()
+    except ValueError:
+        return f"object type {obj.object_type}"
+
+
+def _state_name(state: int | None) -> str:
+    try:
+        return State(state).name.replace("_", "-").title() if state is not None else "no state"
+    except ValueError:
+        return f"state {state}"
+
+
+def _save(ctx: RequestContext, obj: ManagedObject) -> Item:
+    touch(ctx, obj)
+    ctx.store.save(obj)
+    return _uid_payload(obj.uid)
+
+
+# ---------------------------------------------------------------------------------------------
+
+@operation(Operation.ACTIVATE)
+def activate(ctx: RequestContext, payload: Item | None) -> Item:
+    """Pre-Active -> Active; Activation Date = now."""
+    obj = load(ctx, uid_from(ctx, payload), Operation.ACTIVATE)
+    state = _stateful(obj, "activated")
+    target = next_state(state, Cause.ACTIVATE)
+    if target is None:
+        raise WrongLifecycleState(f"only a Pre-Active object can be activated; this one is {_state_name(state)}")
+    set_state(ctx, obj, target)
+    obj.set_single("Activation Date", Item.datetime(Tag.ACTIVATION_DATE, ctx.now))
+    settle(ctx, obj)
+    _log.info("activated {uid}", uid=obj.uid)
+    return _save(ctx, obj)
+
+
+@operation(Operation.REVOKE)
+def revoke(ctx: RequestContext, payload: Item | None) -> Item:
+    """Compromise reasons -> Compromised (Destroyed -> Destroyed Compromised); others Active -> Deactivated."""
+    reason = payload.find(Tag.REVOCATION_REASON) if payload is not None else None
+    if reason is None or reason.type != ItemType.STRUCTURE:
+        raise MissingData("Revoke needs a Revocation Reason")
+    code_item = reason.find(Tag.REVOCATION_REASON_CODE)
+    if code_item is None or code_item.type != ItemType.ENUMERATION:
+        raise InvalidField("Revocation Reason has no Revocation Reason Code")
+    try:
+        code = RevocationReasonCode(code_item.value)
+    except ValueError:
+        raise InvalidField(f"Revocation Reason Code 0x{code_item.value:08X} is not recognised") from None
+    occurrence = payload.find(Tag.COMPROMISE_OCCURRENCE_DATE) if payload is not None else None
+    if occurrence is not None and occurrence.type != ItemType.DATE_TIME:
+        raise InvalidField("Compromise Occurrence Date must be a Date-Time")
+    compromise = code in _COMPROMISE_CODES
+    if occurrence is not None and not compromise:
+        raise InvalidField("Compromise Occurrence Date is only allowed with a compromise Revocation Reason")
+
+    obj = load(ctx, uid_from(ctx, payload), Operation.REVOKE)
+    state = _stateful(obj, "revoked")
+    target = next_state(state, Cause.REVOKE_COMPROMISE if compromise else Cause.REVOKE)
+    if target is None:
+        if compromise:
+            raise IllegalOperation(f"a {_state_name(state)} object cannot be revoked for compromise")
+        raise IllegalOperation(f"only an Active object can be revoked for a non-compromise reason; "
+                               f"this one is {_state_name(state)}")
+    set_state(ctx, obj, target)
+    obj.set_single("Revocation Reason", Item(Tag.REVOCATION_REASON, ItemType.STRUCTURE,
+                                             [c.copy() for c in reason.value]))
+    if compromise:
+        obj.set_single("Compromise Date", Item.datetime(Tag.COMPROMISE_DATE, ctx.now))
+        when = occurrence.value if occurrence is not None else obj.value("Initial Date", ctx.now)
+        obj.set_single("Compromise Occurrence Date", Item.datetime(Tag.COMPROMISE_OCCURRENCE_DATE, int(when)))
+    else:
+        obj.set_single("Deactivation Date", Item.datetime(Tag.DEACTIVATION_DATE, ctx.now))
+    _log.info("revoked {uid} ({reason}) -> {state}", uid=obj.uid, reason=code.name, state=target.name)
+    return _save(ctx, obj)
+
+
+@operation(Operation.DESTROY)
+def destroy(ctx: RequestContext, payload: Item | None) -> Item:
+    """Remove the key material, keep the metadata: Destroyed / Destroyed Compromised, Destroy Date.
+
+    A Template is removed with its metadata (KMIP 1.x). An object without a State (Opaque Object
+    registered without one) is destroyed from any condition and gets State Destroyed.
+    """
+    uid = uid_from(ctx, payload)
+    obj = load(ctx, uid, Operation.DESTROY)
+    if obj.object_type == ObjectType.TEMPLATE:
+        ctx.store.remove(uid)
+        _log.info("destroyed template {uid}", uid=uid)
+        return _uid_payload(uid)
+    state = obj.state
+    if state in DESTROYED_STATES:
+        raise ObjectDestroyed(f"object {uid!r} is already destroyed")
+    if state is None:
+        target = State.DESTROYED
+    else:
+        target = next_state(state, Cause.DESTROY)
+        if target is None:
+            raise WrongLifecycleState(f"a {_state_name(state)} object cannot be destroyed; "
+                                      f"revoke it first (Destroy needs Pre-Active, Deactivated or Compromised)")
+    set_state(ctx, obj, target)
+    obj.material = None
+    obj.set_single("Destroy Date", Item.datetime(Tag.DESTROY_DATE, ctx.now))
+    _log.info("destroyed {uid} -> {state}", uid=uid, state=target.name)
+    return _save(ctx, obj)
+
+
+@operation(Operation.ARCHIVE)
+def archive(ctx: RequestContext, payload: Item | None) -> Item:
+    """Move the object to archival storage (Archive Date = now); it then refuses most operations."""
+    obj = load(ctx, uid_from(ctx, payload), Operation.ARCHIVE)
+    obj.set_single("Archive Date", Item.datetime(Tag.ARCHIVE_DATE, ctx.now))
+    result = _save(ctx, obj)
+    ctx.store.set_archived(obj.uid, True)
+    _log.info("archived {uid}", uid=obj.uid)
+    return result
+
+
+@operation(Operation.RECOVER)
+def recover(ctx: RequestContext, payload: Item | None) -> Item:
+    """Bring an archived object back on-line (a no-op for an on-line object)."""
+    obj = load(ctx, uid_from(ctx, payload), Operation.RECOVER, allow_archived=True)
+    if ctx.store.is_archived(obj.uid):
+        result = _save(ctx, obj)
+        ctx.store.set_archived(obj.uid, False)
+        _log.info("recovered {uid}", uid=obj.uid)
+        return result
+    return _uid_payload(obj.uid)
+
+
+def max_lease(ctx: RequestContext, obj: ManagedObject) -> int:
+    """The longest lease the server grants on C{obj}: its Lease Time attribute, else the service's."""
+    value = obj.value("Lease Time")
+    if isinstance(value, int):
+        return value
+    return int(ctx.services.get("lease_time", DEFAULT_LEASE_TIME))
+
+
+def _optional(payload: Item | None, tag: int, types: tuple[int, ...], what: str) -> Item | None:
+    item = payload.find(tag) if payload is not None else None
+    if item is not None and item.type not in types:
+        raise InvalidField(f"{what} has the wrong item type")
+    return item
+
+
+@operation(Operation.CHECK)
+def check(ctx: RequestContext, payload: Item | None) -> Item:
+    """Would the caller be allowed this usage amount, usage mask and lease time? (nothing is granted)
+
+    On refusal: Permission Denied naming the refused fields (the dispatcher sends no payload with
+    a failure, so they are named in the Result Message).
+    """
+    count = _optional(payload, Tag.USAGE_LIMITS_COUNT, (ItemType.LONG_INTEGER, ItemType.INTEGER), "Usage Limits Count")
+    mask = _optional(payload, Tag.CRYPTOGRAPHIC_USAGE_MASK, (ItemType.INTEGER,), "Cryptographic Usage Mask")
+    lease = _optional(payload, Tag.LEASE_TIME, (ItemType.INTERVAL,), "Lease Time")
+    obj = load(ctx, uid_from(ctx, payload), Operation.CHECK)
+    if obj.state in DESTROYED_STATES or obj.object_type == ObjectType.TEMPLATE:
+        raise IllegalOperation(f"Check cannot be performed on a {_state_name(obj.state)} {_type_name(obj)}")
+    refused: list[str] = []
+    if count is not None:
+        limits = obj.first("Usage Limits")
+        if limits is not None:
+            remaining = limits.get(Tag.USAGE_LIMITS_COUNT)
+            if isinstance(remaining, int) and count.value > remaining:
+                refused.append(f"Usage Limits Count (at most {remaining} available)")
+    if mask is not None:
+        have = obj.value("Cryptographic Usage Mask", 0)
+        if not isinstance(have, int) or (have & mask.value) != mask.value:
+            refused.append("Cryptographic Usage Mask (the object's usage mask does not allow it)")
+    if lease is not None:
+        longest = max_lease(ctx, obj)
+        if longest and lease.value > longest:
+            refused.append(f"Lease Time (at most {longest} seconds)")
+    if refused:
+        raise PermissionDenied("Check refused: " + "; ".join(refused))
+    return _uid_payload(obj.uid)
+
+
+@operation(Operation.OBTAIN_LEASE)
+def obtain_lease(ctx: RequestContext, payload: Item | None) -> Item:
+    """Grant a lease: Lease Time and the object's Last Change Date."""
+    obj = load(ctx, uid_from(ctx, payload), Operation.OBTAIN_LEASE)
+    if obj.state in DESTROYED_STATES:
+        raise PermissionDenied(f"no lease is issued for a {_state_name(obj.state)} object")
+    lease = max_lease(ctx, obj)
+    changed = obj.value("Last Change Date")
+    if not isinstance(changed, int):
+        initial = obj.value("Initial Date", ctx.now)
+        changed = initial if isinstance(initial, int) else ctx.now
+    return _uid_payload(obj.uid, Item.interval(Tag.LEASE_TIME, lease),
+                        Item.datetime(Tag.LAST_CHANGE_DATE, changed))
+
+
+@operation(Operation.GET_USAGE_ALLOCATION)
+def get_usage_allocation(ctx: RequestContext, payload: Item | None) -> Item:
+    """Take C{Usage Limits Count} units from the object's Usage Limits Count."""
+    count = _optional(payload, Tag.USAGE_LIMITS_COUNT, (ItemType.LONG_INTEGER, ItemType.INTEGER), "Usage Limits Count")
+    if count is None:
+        raise InvalidMessage("Get Usage Allocation needs a Usage Limits Count")
+    if count.value <= 0:
+        raise InvalidField("Usage Limits Count must be positive")
+    obj = load(ctx, uid_from(ctx, payload), Operation.GET_USAGE_ALLOCATION)
+    limits = obj.first("Usage Limits")
+    if limits is None or limits.type != ItemType.STRUCTURE:
+        raise NoUsageLimits("the object has no Usage Limits attribute")
+    if obj.state != State.ACTIVE:
+        raise IllegalOperation(f"usage can only be allocated on an Active object; this one is "
+                               f"{_state_name(obj.state)}")
+    protect_stop = obj.value("Protect Stop Date")
+    if isinstance(protect_stop, int) and protect_stop <= ctx.now:
+        raise IllegalOperation("the object's Protect Stop Date has passed")
+    remaining = limits.get(Tag.USAGE_LIMITS_COUNT)
+    if not isinstance(remaining, int) or count.value > remaining:
+        raise AllocationRefused(f"{count.value} units requested, {remaining} available")
+    children = [c.copy() for c in limits.value if c.tag != Tag.USAGE_LIMITS_COUNT]
+    new_count = Item.long(Tag.USAGE_LIMITS_COUNT, remaining - count.value)
+    # keep the spec's field order: Total, Count, Unit
+    total_at = next((i for i, c in enumerate(children) if c.tag == Tag.USAGE_LIMITS_TOTAL), -1)
+    children.insert(total_at + 1, new_count)
+    obj.set_single("Usage Limits", Item.struct(Tag.USAGE_LIMITS, children))
+    return _save(ctx, obj)

@@ -1,0 +1,249 @@
+# -*- test-case-name: tests.operations.test_locate -*-
+"""Locate: find the objects the caller may see that match every given attribute.
+
+The request's attributes (1.x: C{Attribute} structures in the payload; 2.x: the C{Attributes}
+structure) become one L{LocateQuery} the store answers with indexes:
+
+ - Object Type and State go to the store's typed columns; Cryptographic Usage Mask is a bit
+   test (every requested bit set);
+ - Date-Time values: one instance = that exact date, two instances = the inclusive range
+   between them (a date at its largest possible value means "no constraint");
+ - other values compare whole (a C{Name} without a Name Type matches on the name text);
+ - structures the client gave partially (a Link without Link Type, ...) and Usage Limits
+   ("at least this Total and Count") are narrowed by the store to objects having the
+   attribute, then compared field by field on the loaded objects.
+
+The store returns candidates newest first; the caller's operation policy (Locate) is applied
+to them before Offset Items and Maximum Items. Before a State filter is answered, objects whose
+Activation / Deactivation Date has come are moved to their new state (two indexed queries).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..attributes import Attr, parse_1x, parse_any
+from ..context import RequestContext
+from ..errors import InvalidField
+from ..lifecycle import due_state
+from ..objects import ManagedObject
+from ..spec import ObjectGroupMember, Operation, State, StorageStatusMask, Tag, tag_in_version
+from ..store.interface import AttributeFilter, Candidate, LocateQuery, RangeFilter
+from ..ttlv import Item, ItemType
+from ._common import allowed
+from .lifecycle import settle
+from .registry import operation
+
+__all__ = ["bring_due_objects_up_to_date", "build_query", "locate"]
+
+#: the largest Date-Time value ("equivalent to an undefined attribute" in a Locate request)
+_MAX_DATE = 2**63 - 1
+_MAX_DATE_32 = 2**32 - 1
+
+#: Structures matched exactly when every one of these fields is given (else field by field).
+_COMPLETE_FIELDS: dict[str, frozenset[int]] = {
+    "Link": frozenset({Tag.LINK_TYPE, Tag.LINKED_OBJECT_IDENTIFIER}),
+    "Application Specific Information": frozenset({Tag.APPLICATION_NAMESPACE, Tag.APPLICATION_DATA}),
+    "Name": frozenset({Tag.NAME_VALUE, Tag.NAME_TYPE}),
+}
+
+
+@dataclass
+class Search:
+    """A parsed Locate request."""
+
+    query: LocateQuery
+    post: list[Callable[[ManagedObject], bool]] = field(default_factory=list)
+    maximum: int | None = None
+    offset: int = 0
+    group_member: int | None = None
+    has_state_filter: bool = False
+
+
+def _int_field(payload: Item, tag: int, what: str, ctx: RequestContext) -> int | None:
+    item = payload.find(tag)
+    if item is None:
+        return None
+    if not tag_in_version(tag, ctx.version):
+        raise InvalidField(f"{what} does not exist in KMIP {ctx.version[0]}.{ctx.version[1]}")
+    if item.type != ItemType.INTEGER or item.value < 0:
+        raise InvalidField(f"{what} must be a non-negative Integer")
+    return item.value
+
+
+def _attributes(payload: Item) -> list[Attr]:
+    out = [parse_1x(a) for a in payload.findall(Tag.ATTRIBUTE)]
+    for container in payload.findall(Tag.ATTRIBUTES):
+        if container.type != ItemType.STRUCTURE:
+            raise InvalidField("Attributes must be a structure")
+        out.extend(parse_any(child) for child in container.value)
+    return out
+
+
+def _subset(want: Item, have: Item) -> bool:
+    """True if every field of C{want} is in C{have} with an equal value (structures recursively)."""
+    if want.type != ItemType.STRUCTURE:
+        return want.type == have.type and want.value == have.value
+    if have.type != ItemType.STRUCTURE:
+        return False
+    pool = list(have.value)
+    for child in want.value:
+        match = next((i for i, h in enumerate(pool) if h.tag == child.tag and _subset(child, h)), None)
+        if match is None:
+            return False
+        pool.pop(match)
+    return True
+
+
+def _partial_filter(name: str, want: Item) -> Callable[[ManagedObject], bool]:
+    return lambda obj: any(_subset(want, have) for have in obj.attributes.get(name, []))
+
+
+def _usage_limits_filter(want: Item) -> Callable[[ManagedObject], bool]:
+    total, count = want.get(Tag.USAGE_LIMITS_TOTAL), want.get(Tag.USAGE_LIMITS_COUNT)
+    unit = want.get(Tag.USAGE_LIMITS_UNIT)
+
+    def match(obj: ManagedObject) -> bool:
+        for have in obj.attributes.get("Usage Limits", []):
+            if unit is not None and have.get(Tag.USAGE_LIMITS_UNIT) != unit:
+                continue
+            if total is not None and (have.get(Tag.USAGE_LIMITS_TOTAL) or 0) < total:
+                continue
+            if count is not None and (have.get(Tag.USAGE_LIMITS_COUNT) or 0) < count:
+                continue
+            return True
+        return False
+
+    return match
+
+
+def _storage(ctx: RequestContext, payload: Item, query: LocateQuery) -> None:
+    mask = _int_field(payload, Tag.STORAGE_STATUS_MASK, "Storage Status Mask", ctx)
+    known = int(StorageStatusMask.ON_LINE_STORAGE) | int(StorageStatusMask.ARCHIVAL_STORAGE)
+    if ctx.v2:
+        known |= int(StorageStatusMask.DESTROYED_STORAGE)
+    if not mask:  # omitted (or 0): on-line objects only
+        mask = int(StorageStatusMask.ON_LINE_STORAGE)
+    if mask & ~known:
+        raise InvalidField(f"Storage Status Mask 0x{mask:X} has bits undefined in KMIP {ctx.version[0]}.{ctx.version[1]}")
+    query.include_online = bool(mask & StorageStatusMask.ON_LINE_STORAGE)
+    query.include_archived = bool(mask & StorageStatusMask.ARCHIVAL_STORAGE)
+    # 1.x has no destroyed storage: destroyed objects are not returned to 1.x clients
+    query.include_destroyed = bool(mask & StorageStatusMask.DESTROYED_STORAGE)
+
+
+def build_query(ctx: RequestContext, payload: Item | None) -> Search:
+    """Parse a Locate request payload (either shape) into a L{Search}."""
+    search = Search(LocateQuery())
+    if payload is None:
+        payload = Item.struct(Tag.REQUEST_PAYLOAD, [])
+    query = search.query
+    search.maximum = _int_field(payload, Tag.MAXIMUM_ITEMS, "Maximum Items", ctx)
+    search.offset = _int_field(payload, Tag.OFFSET_ITEMS, "Offset Items", ctx) or 0
+    member = payload.find(Tag.OBJECT_GROUP_MEMBER)
+    if member is not None:
+        if not tag_in_version(Tag.OBJECT_GROUP_MEMBER, ctx.version):
+            raise InvalidField("Object Group Member does not exist in KMIP 1.0")
+        try:
+            search.group_member = ObjectGroupMember(member.value)
+        except ValueError:
+            raise InvalidField(f"unknown Object Group Member {member.value!r}") from None
+        if search.group_member == ObjectGroupMember.GROUP_MEMBER_FRESH:
+            query.attributes.append(AttributeFilter("Fresh", Item.bool(Tag.FRESH, True)))
+    _storage(ctx, payload, query)
+
+    dates: dict[str, list[int]] = {}
+    types: list[int] = []
+    states: list[int] = []
+    for attr in _attributes(payload):
+        name, value = attr.name, attr.value
+        if value is None:
+            raise InvalidField(f"Locate attribute {name!r} has no value")
+        if value.type == ItemType.DATE_TIME:
+            dates.setdefault(name, []).append(value.value)
+        elif name == "Object Type":
+            types.append(value.value)
+        elif name == "State":
+            states.append(value.value)
+        elif name == "Cryptographic Usage Mask":
+            query.attributes.append(AttributeFilter(name, value, mask=True))
+        elif name == "Usage Limits":
+            query.attributes.append(AttributeFilter(name))
+            search.post.append(_usage_limits_filter(value))
+        elif value.type == ItemType.STRUCTURE and name != "Name" and not (
+                name in _COMPLETE_FIELDS and {c.tag for c in value.value} == _COMPLETE_FIELDS[name]):
+            query.attributes.append(AttributeFilter(name))
+            search.post.append(_partial_filter(name, value))
+        else:
+            query.attributes.append(AttributeFilter(name, value))
+    for name, values in dates.items():
+        if len(values) > 2:
+            raise InvalidField(f"at most two instances of {name!r} (a range) may be given")
+        low, high = min(values), max(values)
+        if len(values) == 1 and low in (_MAX_DATE, _MAX_DATE_32):
+            continue  # "equivalent to an undefined attribute"
+        query.ranges.append(RangeFilter(name, low, high))
+    for values, target, column in ((types, "Object Type", "object_types"), (states, "State", "states")):
+        if len(set(values)) == 1:
+            setattr(query, column, (values[0],))
+        elif values:  # several different values: no object can match them all
+            for v in values:
+                query.attributes.append(AttributeFilter(target, Item.enum(
+                    Tag.OBJECT_TYPE if target == "Object Type" else Tag.STATE, v)))
+    search.has_state_filter = bool(states)
+    return search
+
+
+def bring_due_objects_up_to_date(ctx: RequestContext) -> int:
+    """Apply due Activation/Deactivation Date transitions to every object; return how many moved.
+
+    Two indexed store queries find the candidates (Pre-Active with a reached Activation Date,
+    Pre-Active or Active with a reached Deactivation Date); only those are loaded and saved.
+    """
+    due: dict[str, None] = {}
+    for states, name in (((State.PRE_ACTIVE,), "Activation Date"),
+                         ((State.PRE_ACTIVE, State.ACTIVE), "Deactivation Date")):
+        query = LocateQuery(states=states, ranges=[RangeFilter(name, None, ctx.now)], include_archived=True)
+        for c in ctx.store.locate(query):
+            due[c.uid] = None
+    moved = 0
+    for uid in due:
+        obj = ctx.store.get(uid)
+        if obj is None:
+            continue
+        before = obj.state
+        if due_state(before, obj.value("Activation Date"), obj.value("Deactivation Date"), ctx.now) != before:
+            settle(ctx, obj)
+            ctx.store.save(obj)
+            moved += 1
+    return moved
+
+
+@operation(Operation.LOCATE)
+def locate(ctx: RequestContext, payload: Item | None) -> Item:
+    """Unique Identifiers of matching objects the caller may Locate, newest first."""
+    search = build_query(ctx, payload)
+    if search.has_state_filter:
+        bring_due_objects_up_to_date(ctx)
+    candidates: list[Candidate] = [c for c in ctx.store.locate(search.query)
+                                   if allowed(ctx, c, Operation.LOCATE)]  # type: ignore[arg-type]
+    if search.post:
+        kept = []
+        for c in candidates:
+            obj = ctx.store.get(c.uid)
+            if obj is not None and all(p(obj) for p in search.post):
+                kept.append(c)
+        candidates = kept
+    if search.group_member == ObjectGroupMember.GROUP_MEMBER_DEFAULT:
+        candidates = candidates[:1]  # kmipd's default group member: the newest matching object
+    located = len(candidates)
+    end = None if search.maximum is None else search.offset + search.maximum
+    page = candidates[search.offset:end]
+    ctx.id_placeholder = page[0].uid if len(page) == 1 else None
+    children: list[Item | None] = []
+    if (search.maximum is not None or search.offset) and tag_in_version(Tag.LOCATED_ITEMS, ctx.version):
+        children.append(Item.int(Tag.LOCATED_ITEMS, located))
+    children.extend(Item.text(Tag.UNIQUE_IDENTIFIER, c.uid) for c in page)
+    return Item.struct(Tag.RESPONSE_PAYLOAD, children)
+

@@ -1,0 +1,322 @@
+"""Tests for L{kmipd.protocol}: framing over a fake transport, with a fake clock."""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.testing import EventLoggingObserver, StringTransport
+from twisted.internet.task import Clock
+from twisted.logger import globalLogPublisher
+from twisted.trial.unittest import SynchronousTestCase
+
+from kmipd.dispatch import Caller, Reply
+from kmipd.limits import Limits
+from kmipd.protocol import KMIPProtocol, KMIPServerFactory
+from kmipd.spec import Operation, QueryFunction, ResultReason, ResultStatus, Tag
+from kmipd.testing import batch_item, make_dispatcher, payload, request, results
+from kmipd.ttlv import Item, decode, encode, peek_header
+
+QUERY = encode(request(batch_item(Operation.QUERY, payload(
+    Item.enum(Tag.QUERY_FUNCTION, QueryFunction.QUERY_OPERATIONS)))))
+
+
+def numbered(n: int) -> bytes:
+    """A request whose Unique Batch Item ID is C{n}, to check ordering."""
+    return encode(request(batch_item(Operation.QUERY, payload(
+        Item.enum(Tag.QUERY_FUNCTION, QueryFunction.QUERY_OBJECTS)), unique_id=struct.pack(">I", n))))
+
+
+def split_responses(data: bytes) -> list[Item]:
+    """Decode a stream of concatenated response messages."""
+    out = []
+    offset = 0
+    while offset < len(data):
+        _, _, length = peek_header(data, offset)
+        out.append(decode(data[offset:offset + 8 + length]))
+        offset += 8 + length
+    return out
+
+
+class ManualDispatcher:
+    """A dispatcher whose replies the test fires by hand, recording what it received."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.pending: list[tuple[bytes, Deferred[Reply]]] = []
+        self.real = make_dispatcher()
+
+    def handle(self, data: bytes, caller: Caller) -> Deferred[Reply]:
+        d: Deferred[Reply] = Deferred()
+        self.pending.append((data, d))
+        return d
+
+    def answer(self) -> None:
+        """Answer the oldest pending request with the real dispatcher's reply."""
+        data, d = self.pending.pop(0)
+        d.callback(self.real.process(data, Caller("x")))
+
+    def error_reply(self, *args: Any, **kwargs: Any) -> Reply:
+        return self.real.error_reply(*args, **kwargs)
+
+
+class ProtocolTestMixin:
+    """Builds a connected L{KMIPProtocol} on a StringTransport."""
+
+    def connect(self, *, limits: Limits | None = None, dispatcher: Any = None,
+                identify: Any = None) -> tuple[KMIPProtocol, StringTransport]:
+        self.clock = Clock()
+        limits = limits or Limits()
+        self.dispatcher = dispatcher if dispatcher is not None else make_dispatcher(limits=limits)
+        kwargs: dict[str, Any] = {}
+        if identify is not None:
+            kwargs["identify"] = identify
+        factory = KMIPServerFactory(self.dispatcher, limits=limits, clock=self.clock, tls=False, **kwargs)
+        proto = factory.buildProtocol(None)
+        transport = StringTransport()
+        proto.makeConnection(transport)
+        self.factory = factory
+        return proto, transport
+
+
+class FramingTests(ProtocolTestMixin, SynchronousTestCase):
+    """Partial, coalesced, oversized and garbage input."""
+
+    def test_split_byte_by_byte(self) -> None:
+        """A message delivered one byte per dataReceived is answered once, after the last byte."""
+        proto, transport = self.connect()
+        for i in range(len(QUERY)):
+            self.assertEqual(transport.value(), b"", f"answered early at byte {i}")
+            proto.dataReceived(QUERY[i:i + 1])
+        (response,) = split_responses(transport.value())
+        self.assertTrue(results(response)[0].ok)
+        self.assertFalse(transport.disconnecting)
+
+    def test_split_irregular(self) -> None:
+        """A message split inside its header and body is reassembled."""
+        proto, transport = self.connect()
+        for chunk in (QUERY[:3], QUERY[3:11], QUERY[11:50], QUERY[50:]):
+            proto.dataReceived(chunk)
+        self.assertEqual(len(split_responses(transport.value())), 1)
+
+    def test_coalesced(self) -> None:
+        """Several messages in one dataReceived are all answered, in order."""
+        proto, transport = self.connect()
+        proto.dataReceived(b"".join(numbered(i) for i in range(5)))
+        responses = split_responses(transport.value())
+        self.assertEqual([results(r)[0].unique_id for r in responses], [struct.pack(">I", i) for i in range(5)])
+
+    def test_coalesced_with_partial_tail(self) -> None:
+        """A complete message followed by half of the next one answers the first and keeps the rest."""
+        proto, transport = self.connect()
+        second = numbered(2)
+        proto.dataReceived(numbered(1) + second[:20])
+        self.assertEqual(len(split_responses(transport.value())), 1)
+        proto.dataReceived(second[20:])
+        self.assertEqual([results(r)[0].unique_id for r in split_responses(transport.value())],
+                         [struct.pack(">I", 1), struct.pack(">I", 2)])
+
+    def test_oversized_closes_before_body(self) -> None:
+        """An announced length over the limit gets an error response and a close from the header alone."""
+        proto, transport = self.connect(limits=Limits(max_message_size=4096))
+        proto.dataReceived(struct.pack(">II", (Tag.REQUEST_MESSAGE << 8) | 1, 0x7FFFFFF0))
+        self.assertTrue(transport.disconnecting)
+        (response,) = split_responses(transport.value())
+        (result,) = results(response)
+        self.assertEqual(result.reason, ResultReason.INVALID_MESSAGE)
+        self.assertIn("exceeds the limit", result.message)
+        written = transport.value()
+        proto.dataReceived(b"\0" * 4096)
+        self.assertEqual(transport.value(), written, "nothing more is processed")
+
+    def test_limit_is_inclusive(self) -> None:
+        """A message exactly at max_message_size is accepted."""
+        proto, transport = self.connect(limits=Limits(max_message_size=len(QUERY)))
+        proto.dataReceived(QUERY)
+        self.assertFalse(transport.disconnecting)
+        self.assertTrue(results(split_responses(transport.value())[0])[0].ok)
+
+    def test_garbage(self) -> None:
+        """Bytes that are not a Request Message header get an error response and a close."""
+        for garbage in (b"GET / HTTP/1.1\r\n\r\n", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+                        encode(Item.struct(Tag.RESPONSE_MESSAGE, []))):
+            proto, transport = self.connect()
+            proto.dataReceived(garbage)
+            self.assertTrue(transport.disconnecting, garbage)
+            (response,) = split_responses(transport.value())
+            self.assertEqual(results(response)[0].reason, ResultReason.INVALID_MESSAGE)
+
+    def test_garbage_after_good_message(self) -> None:
+        """A valid request followed by garbage is answered, then the stream is rejected."""
+        proto, transport = self.connect()
+        proto.dataReceived(QUERY + b"\xff" * 8)
+        self.assertTrue(transport.disconnecting)
+        self.assertTrue(transport.value(), "an error response was written")
+
+    def test_undecodable_body_closes(self) -> None:
+        """A well-framed but undecodable message gets Invalid Message and a close."""
+        proto, transport = self.connect()
+        bad = QUERY[:-1] + b"\x01"  # non-zero padding
+        proto.dataReceived(bad + QUERY)
+        (response,) = split_responses(transport.value())
+        self.assertEqual(results(response)[0].reason, ResultReason.INVALID_MESSAGE)
+        self.assertTrue(transport.disconnecting)
+
+
+class PipeliningTests(ProtocolTestMixin, SynchronousTestCase):
+    """In-order answers and backpressure with a dispatcher that answers later."""
+
+    def test_one_at_a_time_in_order(self) -> None:
+        """Pipelined requests are dispatched one at a time and answered in request order."""
+        limits = Limits()
+        disp = ManualDispatcher(limits)
+        proto, transport = self.connect(limits=limits, dispatcher=disp)
+        proto.dataReceived(numbered(1) + numbered(2))
+        proto.dataReceived(numbered(3))
+        self.assertEqual(len(disp.pending), 1, "only one request in flight")
+        for expected in (1, 2, 3):
+            disp.answer()
+            ids = [results(r)[0].unique_id for r in split_responses(transport.value())]
+            self.assertEqual(ids[-1], struct.pack(">I", expected))
+        self.assertEqual(disp.pending, [])
+
+    def test_backpressure(self) -> None:
+        """Too many queued requests pause the transport; draining resumes it."""
+        limits = Limits(max_pipelined=4)
+        disp = ManualDispatcher(limits)
+        proto, transport = self.connect(limits=limits, dispatcher=disp)
+        for i in range(5):  # one in flight + 4 queued: at the limit
+            proto.dataReceived(numbered(i))
+        self.assertEqual(transport.producerState, "producing")
+        proto.dataReceived(numbered(5))  # 5 queued: over the limit
+        self.assertEqual(transport.producerState, "paused")
+        disp.answer()  # 4 queued
+        self.assertEqual(transport.producerState, "paused")
+        disp.answer()
+        disp.answer()  # 2 queued = max_pipelined // 2
+        self.assertEqual(transport.producerState, "producing")
+        while disp.pending:
+            disp.answer()
+        self.assertEqual(len(split_responses(transport.value())), 6)
+
+    def test_dispatcher_crash_aborts(self) -> None:
+        """If the dispatcher's Deferred fails, the error is logged and the connection aborted."""
+        limits = Limits()
+        disp = ManualDispatcher(limits)
+        proto, transport = self.connect(limits=limits, dispatcher=disp)
+        proto.dataReceived(QUERY)
+        disp.pending.pop()[1].errback(RuntimeError("boom"))
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+        self.assertTrue(transport.disconnected)
+
+    def test_lost_connection_drops_queue(self) -> None:
+        """After connectionLost, late replies are not written and queued requests are dropped."""
+        limits = Limits()
+        disp = ManualDispatcher(limits)
+        proto, transport = self.connect(limits=limits, dispatcher=disp)
+        proto.dataReceived(numbered(1) + numbered(2))
+        proto.connectionLost(None)
+        disp.answer()
+        self.assertEqual(transport.value(), b"")
+        self.assertEqual(disp.pending, [])
+        self.assertNotIn(proto, self.factory.connections)
+
+
+class TimeoutTests(ProtocolTestMixin, SynchronousTestCase):
+    """Idle connections are closed after the configured timeout."""
+
+    def test_idle_timeout(self) -> None:
+        """A connection idle for idle_timeout seconds is aborted."""
+        proto, transport = self.connect(limits=Limits(idle_timeout=30))
+        self.clock.advance(29)
+        self.assertFalse(transport.disconnecting)
+        self.clock.advance(1)
+        self.assertTrue(transport.disconnected)
+
+    def test_activity_resets_timer(self) -> None:
+        """Received data restarts the idle timer."""
+        proto, transport = self.connect(limits=Limits(idle_timeout=30))
+        self.clock.advance(20)
+        proto.dataReceived(QUERY)
+        self.clock.advance(20)
+        self.assertFalse(transport.disconnecting)
+        self.clock.advance(10)
+        self.assertTrue(transport.disconnected)
+
+    def test_reply_resets_timer(self) -> None:
+        """The idle timer counts from the last reply, not from when a slow request arrived."""
+        limits = Limits(idle_timeout=30)
+        disp = ManualDispatcher(limits)
+        proto, transport = self.connect(limits=limits, dispatcher=disp)
+        proto.dataReceived(QUERY)
+        self.clock.advance(25)
+        disp.answer()
+        self.clock.advance(25)
+        self.assertFalse(transport.disconnecting)
+        self.clock.advance(5)
+        self.assertTrue(transport.disconnected)
+
+    def test_no_timer_after_close(self) -> None:
+        """connectionLost cancels the idle timer."""
+        proto, transport = self.connect(limits=Limits(idle_timeout=30))
+        proto.connectionLost(None)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class IdentityTests(ProtocolTestMixin, SynchronousTestCase):
+    """The identity function gates the connection."""
+
+    def test_refused_identity_closes(self) -> None:
+        """An identity refusal closes the connection and nothing is dispatched."""
+        proto, transport = self.connect(identify=lambda cert: fail(ValueError("no such client")))
+        self.assertTrue(transport.disconnecting)
+        proto.dataReceived(QUERY)
+        self.assertEqual(transport.value(), b"")
+
+    def test_requests_wait_for_identity(self) -> None:
+        """Requests that arrive before the identity is known are answered once it is."""
+        pending: Deferred[Caller] = Deferred()
+        proto, transport = self.connect(identify=lambda cert: pending)
+        proto.dataReceived(QUERY)
+        self.assertEqual(transport.value(), b"")
+        pending.callback(Caller("alice"))
+        self.assertEqual(len(split_responses(transport.value())), 1)
+        self.assertEqual(proto.caller, Caller("alice"))
+
+    def test_tls_identity_from_handshake(self) -> None:
+        """With TLS, the identity function gets the peer certificate after the handshake."""
+        seen = []
+        dispatcher = make_dispatcher()
+        factory = KMIPServerFactory(dispatcher, clock=Clock(), tls=True,
+                                    identify=lambda cert: seen.append(cert) or succeed(Caller("bob")))
+        proto = factory.buildProtocol(None)
+        transport = StringTransport()
+        transport.getPeerCertificate = lambda: "CERT"  # type: ignore[attr-defined]
+        proto.makeConnection(transport)
+        self.assertEqual(seen, [])
+        proto.dataReceived(QUERY)
+        self.assertEqual(transport.value(), b"")
+        proto.handshakeCompleted()
+        self.assertEqual(seen, ["CERT"])
+        self.assertEqual(len(split_responses(transport.value())), 1)
+
+
+class LoggingTests(ProtocolTestMixin, SynchronousTestCase):
+    """One structured log event per request."""
+
+    def test_one_event_per_request(self) -> None:
+        """Each request logs client, operation, result_status and duration."""
+        events = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
+        proto, transport = self.connect(identify=lambda cert: succeed(Caller("alice")))
+        proto.dataReceived(QUERY + encode(request(batch_item(Operation.QUERY))))
+        request_events = [e for e in events if "result_status" in e]
+        self.assertEqual(len(request_events), 2)
+        first, second = request_events
+        self.assertEqual(first["client"], "alice")
+        self.assertEqual(first["operation"], "QUERY")
+        self.assertEqual(first["result_status"], "success")
+        self.assertIsInstance(first["duration"], float)
+        self.assertGreaterEqual(first["duration"], 0)
+        self.assertEqual(second["result_status"], "INVALID_FIELD")
+        self.assertEqual(results(split_responses(transport.value())[1])[0].status, ResultStatus.OPERATION_FAILED)

@@ -1,0 +1,213 @@
+"""Tests for L{kmipd.service.KMIPService}: composition, lifecycle, zero-config defaults, file modes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+from typing import Any
+
+from twisted.internet import defer, reactor
+from twisted.internet.testing import MemoryReactorClock, StringTransportWithDisconnection
+from twisted.trial.unittest import TestCase
+
+from kmipd.config import Config, load_config
+from kmipd.service import KMIPService, ListenError
+from kmipd.store.memory import MemoryObjectStore
+from kmipd.tls import IdentityError
+
+
+def mode(path: str) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+class ServiceTestMixin:
+    """Temporary data directories and service cleanup."""
+
+    def data_dir(self) -> str:
+        path = self.mktemp()  # type: ignore[attr-defined]
+        return os.path.abspath(path)
+
+    def config(self, **overrides: Any) -> Config:
+        overrides.setdefault("data_dir", self.data_dir())
+        overrides.setdefault("listen", ("tcp:0:interface=127.0.0.1",))
+        return load_config(None, overrides)
+
+
+class LifecycleTests(ServiceTestMixin, TestCase):
+    """The service starts and stops its pool, store and listeners cleanly."""
+
+    @defer.inlineCallbacks
+    def test_start_stop(self):  # type: ignore[no-untyped-def]
+        """startService binds the endpoints and starts the pool; stopService undoes both and closes the store."""
+        service = KMIPService(self.config())
+        closed = []
+        original_close = service.store.close
+        service.store.close = lambda: (closed.append(True), original_close())  # type: ignore[method-assign]
+        service.startService()
+        self.addCleanup(lambda: service.running and service.stopService())
+        self.assertTrue(service.running)
+        self.assertEqual(len(service.ports), 1)
+        host = service.ports[0].getHost()
+        self.assertEqual(host.host, "127.0.0.1")
+        self.assertNotEqual(host.port, 0)
+        self.assertTrue(service.pool.pool.started)
+        yield service.stopService()
+        self.assertFalse(service.running)
+        self.assertEqual(service.ports, [])
+        self.assertFalse(service.pool.pool.started)
+        self.assertEqual(closed, [True])
+        probe = socket.socket()
+        try:
+            self.assertNotEqual(probe.connect_ex(("127.0.0.1", host.port)), 0, "the port is closed")
+        finally:
+            probe.close()
+
+    @defer.inlineCallbacks
+    def test_several_listeners(self):  # type: ignore[no-untyped-def]
+        """Every configured endpoint is bound."""
+        service = KMIPService(self.config(listen=("tcp:0:interface=127.0.0.1",
+                                                          "tcp:0:interface=127.0.0.1:backlog=5")))
+        service.startService()
+        try:
+            self.assertEqual(len(service.ports), 2)
+        finally:
+            yield service.stopService()
+
+    @defer.inlineCallbacks
+    def test_operations_run_in_pool(self):  # type: ignore[no-untyped-def]
+        """The dispatcher's blocking work runs in the service's pool, not on the reactor thread."""
+        import threading
+
+        from kmipd.dispatch import Caller
+        from kmipd.spec import Operation, QueryFunction, Tag
+        from kmipd.testing import batch_item, payload, request, results
+        from kmipd.ttlv import Item, decode, encode
+
+        service = KMIPService(self.config(), store=MemoryObjectStore(), tls=False)
+        service.startService()
+        threads = []
+        original = service.dispatcher.process
+
+        def process(data: bytes, caller: Caller) -> Any:
+            threads.append(threading.current_thread().name)
+            return original(data, caller)
+
+        service.dispatcher.process = process  # type: ignore[method-assign]
+        try:
+            reply = yield service.dispatcher.handle(encode(request(batch_item(Operation.QUERY, payload(
+                Item.enum(Tag.QUERY_FUNCTION, QueryFunction.QUERY_OPERATIONS))))), Caller("x"))
+        finally:
+            yield service.stopService()
+        self.assertTrue(results(decode(reply.data))[0].ok)
+        self.assertNotEqual(threads, [threading.current_thread().name])
+        self.assertEqual(len(threads), 1)
+
+    @defer.inlineCallbacks
+    def test_stop_closes_connections(self):  # type: ignore[no-untyped-def]
+        """stopService drops open client connections."""
+        service = KMIPService(self.config(), store=MemoryObjectStore(), tls=False)
+        service.startService()
+        proto = service.factory.buildProtocol(None)
+        transport = StringTransportWithDisconnection()
+        transport.protocol = proto
+        proto.makeConnection(transport)
+        self.assertIn(proto, service.factory.connections)
+        yield service.stopService()
+        self.assertFalse(transport.connected)
+        self.assertNotIn(proto, service.factory.connections)
+
+    def test_port_in_use(self) -> None:
+        """A port already in use raises a clear ListenError and leaves nothing bound."""
+        busy = socket.socket()
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        self.addCleanup(busy.close)
+        port = busy.getsockname()[1]
+        service = KMIPService(self.config(listen=("tcp:0:interface=127.0.0.1",
+                                                  f"tcp:{port}:interface=127.0.0.1")),
+                              store=MemoryObjectStore(), tls=False)
+        e = self.assertRaises(ListenError, service.privilegedStartService)
+        self.assertIn(str(port), str(e))
+        self.assertIn("in use", str(e))
+        self.assertEqual(service.ports, [])
+
+    def test_bad_endpoint(self) -> None:
+        """A malformed endpoint description is a ListenError naming it."""
+        service = KMIPService(self.config(listen=("bogus:1",)), store=MemoryObjectStore(), tls=False)
+        e = self.assertRaises(ListenError, service.privilegedStartService)
+        self.assertIn("bogus:1", str(e))
+
+
+class DefaultsTests(ServiceTestMixin, TestCase):
+    """Zero-config defaults, checked on a memory reactor (nothing binds 5696)."""
+
+    @defer.inlineCallbacks
+    def test_zero_config_loopback_5696(self):  # type: ignore[no-untyped-def]
+        """With no listen option the service listens on 127.0.0.1:5696 only."""
+        config = load_config(None, {"data_dir": self.data_dir()})
+        self.assertEqual(config.effective_listen, ("tcp:5696:interface=127.0.0.1",))
+        memory = MemoryReactorClock()
+        service = KMIPService(config, reactor=memory)
+        service.startService()
+        try:
+            self.assertEqual([(p, i) for p, _, _, i in memory.tcpServers], [(5696, "127.0.0.1")])
+        finally:
+            yield service.stopService()
+
+    def test_dev_pki_and_modes(self) -> None:
+        """Zero-config creates the data directory (0700), dev PKI, master key and database; secrets are 0600."""
+        config = load_config(None, {"data_dir": self.data_dir()})
+        service = KMIPService(config, reactor=MemoryReactorClock())
+        self.addCleanup(service.store.close)
+        d = config.data_dir
+        self.assertEqual(mode(d), 0o700)
+        for name in ("master.key", "kmipd.sqlite", "pki/ca.key", "pki/server.key", "pki/client.key"):
+            self.assertEqual(mode(os.path.join(d, name)), 0o600, name)
+        for name in ("pki/ca.pem", "pki/server.pem", "pki/client.pem"):
+            self.assertTrue(os.path.exists(os.path.join(d, name)), name)
+        self.assertEqual(service.config.ca_path, os.path.join(d, "pki", "ca.pem"))
+
+    def test_plain_data_dir_private(self) -> None:
+        """Without TLS (no dev PKI) the data directory is still created 0700 and the database 0600."""
+        config = load_config(None, {"data_dir": self.data_dir()})
+        service = KMIPService(config, reactor=MemoryReactorClock(), tls=False)
+        self.addCleanup(service.store.close)
+        self.assertEqual(mode(config.data_dir), 0o700)
+        self.assertEqual(mode(os.path.join(config.data_dir, "kmipd.sqlite")), 0o600)
+
+    def test_limits_from_config(self) -> None:
+        """Protocol limits and pool size come from the configuration."""
+        config = self.config(max_message_size=4096, idle_timeout=7, max_batch_count=3, thread_pool_size=2)
+        service = KMIPService(config, reactor=MemoryReactorClock(), store=MemoryObjectStore(), tls=False)
+        self.assertEqual((service.limits.max_message_size, service.limits.idle_timeout,
+                          service.limits.max_batch_count), (4096, 7, 3))
+        self.assertEqual(service.factory.limits, service.limits)
+        self.assertEqual(service.pool.pool.max, 2)
+
+
+class IdentifyTests(ServiceTestMixin, TestCase):
+    """KMIPService.identify maps certificates to callers."""
+
+    def test_no_certificate_with_tls(self) -> None:
+        """Under TLS a connection without a client certificate is refused."""
+        service = KMIPService(self.config(), reactor=MemoryReactorClock(), store=MemoryObjectStore())
+        self.failureResultOf(service.identify(None), IdentityError)
+
+    def test_dev_client_certificate(self) -> None:
+        """The dev client certificate's Common Name becomes the caller identity (no groups)."""
+        from cryptography import x509
+
+        service = KMIPService(self.config(), reactor=MemoryReactorClock(), store=MemoryObjectStore())
+        with open(os.path.join(service.config.data_dir, "pki", "client.pem"), "rb") as f:
+            cert = x509.load_pem_x509_certificate(f.read())
+        caller = self.successResultOf(service.identify(cert))
+        self.assertEqual((caller.identity, caller.groups), ("kmipd-client", None))
+
+    def test_plain_without_certificate(self) -> None:
+        """Without TLS the caller is anonymous."""
+        service = KMIPService(self.config(), reactor=MemoryReactorClock(), store=MemoryObjectStore(), tls=False)
+        self.assertIsNone(self.successResultOf(service.identify(None)).identity)
+
+
+del reactor  # only imported to make sure the default reactor is installed for the live tests

@@ -1,0 +1,172 @@
+"""Tests for L{kmipd.tap}: C{twistd kmip} options, the service maker and process exit codes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from typing import Any
+
+from twisted.python.usage import UsageError
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+
+from kmipd.service import KMIPService
+from kmipd.tap import Options, makeService
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TWISTD = os.path.join(os.path.dirname(sys.executable), "twistd")
+
+
+class OptionsTests(SynchronousTestCase):
+    """Command-line parsing into a Config."""
+
+    def setUp(self) -> None:
+        self.data = os.path.abspath(self.mktemp())
+
+    def parse(self, *argv: str) -> Options:
+        options = Options()
+        options.parseOptions(["--data-dir", self.data, *argv])
+        return options
+
+    def write(self, text: str) -> str:
+        path = os.path.abspath(self.mktemp()) + ".conf"
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def test_defaults(self) -> None:
+        """No options: 127.0.0.1:5696, INFO logging, the given data directory."""
+        config = self.parse()["configuration"]
+        self.assertEqual(config.effective_listen, ("tcp:5696:interface=127.0.0.1",))
+        self.assertEqual(config.logging_level, "INFO")
+        self.assertEqual(config.data_dir, self.data)
+        self.assertTrue(config.uses_dev_pki)
+
+    def test_listen_repeatable(self) -> None:
+        """--listen may be given several times, in order; -l is its short form."""
+        config = self.parse("--listen", "tcp:5697:interface=127.0.0.1", "-l", "tcp:5698")["configuration"]
+        self.assertEqual(config.effective_listen, ("tcp:5697:interface=127.0.0.1", "tcp:5698"))
+
+    def test_listen_tls_rejected(self) -> None:
+        """ssl: and tls: endpoints are refused: kmipd adds mutual TLS itself."""
+        for description in ("ssl:5696", "tls:5696", "SSL:5696:privateKey=x"):
+            e = self.assertRaises(UsageError, self.parse, "--listen", description)
+            self.assertIn("TLS", str(e))
+
+    def test_config_file(self) -> None:
+        """--config reads a PyKMIP-style server.conf."""
+        path = self.write("[server]\nhostname=127.0.0.1\nport=5999\nlogging_level=DEBUG\n")
+        config = self.parse("--config", path)["configuration"]
+        self.assertEqual(config.port, 5999)
+        self.assertEqual(config.logging_level, "DEBUG")
+        self.assertEqual(config.effective_listen, ("tcp:5999:interface=127.0.0.1",))
+
+    def test_command_line_wins(self) -> None:
+        """Command-line options override the configuration file."""
+        path = self.write("[server]\nlogging_level=DEBUG\n")
+        config = self.parse("--config", path, "--logging-level", "ERROR", "--thread-pool-size", "3",
+                            "--idle-timeout", "12.5")["configuration"]
+        self.assertEqual((config.logging_level, config.thread_pool_size, config.idle_timeout), ("ERROR", 3, 12.5))
+
+    def test_bad_config_value(self) -> None:
+        """A bad value in the file is a UsageError naming the key and the file."""
+        path = self.write("[server]\nport=notanumber\n")
+        e = self.assertRaises(UsageError, self.parse, "--config", path)
+        self.assertIn("port", str(e))
+        self.assertIn(path, str(e))
+
+    def test_missing_config_file(self) -> None:
+        """A configuration file that does not exist is a UsageError naming it."""
+        path = os.path.abspath(self.mktemp())
+        e = self.assertRaises(UsageError, self.parse, "--config", path)
+        self.assertIn(path, str(e))
+
+    def test_bad_command_line_value(self) -> None:
+        """A bad command-line value is a UsageError naming the setting."""
+        e = self.assertRaises(UsageError, self.parse, "--thread-pool-size", "lots")
+        self.assertIn("thread_pool_size", str(e))
+
+
+class MakeServiceTests(TestCase):
+    """makeService builds a working KMIPService."""
+
+    def test_make_service(self) -> None:
+        """makeService returns a KMIPService built from the options and prints where the dev PKI is."""
+        data = os.path.abspath(self.mktemp())
+        options = Options()
+        options.parseOptions(["--data-dir", data, "--listen", "tcp:0:interface=127.0.0.1"])
+        written: list[str] = []
+        self.patch(sys, "stderr", type("W", (), {"write": lambda _, s: written.append(s),
+                                                 "flush": lambda _: None})())
+        service = makeService(options)
+        self.addCleanup(service.store.close)
+        self.assertIsInstance(service, KMIPService)
+        self.assertEqual(service.config.data_dir, data)
+        self.assertIn(os.path.join(data, "pki", "client.key"), "".join(written))
+
+    def test_listen_failure_exits(self) -> None:
+        """The twistd service exits with status 1 and a one-line message when a port is in use."""
+        busy = socket.socket()
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        self.addCleanup(busy.close)
+        options = Options()
+        options.parseOptions(["--data-dir", os.path.abspath(self.mktemp()),
+                              "--listen", f"tcp:{busy.getsockname()[1]}:interface=127.0.0.1"])
+        written: list[str] = []
+        self.patch(sys, "stderr", type("W", (), {"write": lambda _, s: written.append(s),
+                                                 "flush": lambda _: None})())
+        service = makeService(options)
+        self.addCleanup(service.store.close)
+        e = self.assertRaises(SystemExit, service.privilegedStartService)
+        self.assertEqual(e.code, 1)
+        self.assertIn("in use", written[-1])
+
+
+def run(argv: list[str], cwd: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run a command with the repository importable and a bounded time."""
+    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+class ProcessTests(SynchronousTestCase):
+    """C{twistd kmip} as a process: configuration errors and busy ports exit non-zero, clearly."""
+
+    def setUp(self) -> None:
+        self.cwd = os.path.abspath(self.mktemp())
+        os.makedirs(self.cwd)
+
+    def check_fails(self, result: Any, *needles: str) -> None:
+        output = result.stdout + result.stderr
+        self.assertNotEqual(result.returncode, 0, output)
+        for needle in needles:
+            self.assertIn(needle, output)
+        self.assertNotIn("Traceback", output)
+
+    def test_bad_config_twistd(self) -> None:
+        """twistd -n kmip --config bad.conf exits non-zero naming the key and the file."""
+        bad = os.path.join(self.cwd, "bad.conf")
+        with open(bad, "w") as f:
+            f.write("[server]\nenable_tls_client_auth=maybe\n")
+        result = run([TWISTD, "-n", "--pidfile=", "kmip", "--config", bad], self.cwd)
+        self.check_fails(result, "enable_tls_client_auth", bad)
+
+    def test_bad_config_twist(self) -> None:
+        """python -m twisted kmip --config bad.conf exits non-zero naming the key and the file."""
+        bad = os.path.join(self.cwd, "bad.conf")
+        with open(bad, "w") as f:
+            f.write("[server]\nport=70000\n")
+        result = run([sys.executable, "-m", "twisted", "kmip", "--config", bad], self.cwd)
+        self.check_fails(result, "port", bad)
+
+    def test_port_in_use(self) -> None:
+        """twistd -n kmip on a busy port exits non-zero with a clear message and no traceback."""
+        busy = socket.socket()
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        self.addCleanup(busy.close)
+        port = busy.getsockname()[1]
+        result = run([TWISTD, "-n", "--pidfile=", "kmip", "--data-dir", os.path.join(self.cwd, "data"),
+                      "--listen", f"tcp:{port}:interface=127.0.0.1"], self.cwd)
+        self.check_fails(result, "cannot listen", str(port), "in use")
