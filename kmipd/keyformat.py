@@ -194,7 +194,9 @@ def convert(object_type: int, material: Item, to_format: int | None, version: tu
         if child.tag == Tag.KEY_FORMAT_TYPE:
             children.append(Item.enum(Tag.KEY_FORMAT_TYPE, to_format))
         elif child.tag == Tag.KEY_VALUE:
-            kv = [Item(Tag.KEY_MATERIAL, new.type, new.value) if isinstance(new, Item) else Item.bytes(Tag.KEY_MATERIAL, new)]
+            km_new = Item(Tag.KEY_MATERIAL, new.type, new.value) if isinstance(new, Item) \
+                else Item.bytes(Tag.KEY_MATERIAL, new)
+            kv = [km_new]
             kv += [c.copy() for c in child.value if c.tag != Tag.KEY_MATERIAL]
             children.append(Item.struct(Tag.KEY_VALUE, kv))
         elif child.tag == Tag.KEY_COMPRESSION_TYPE:

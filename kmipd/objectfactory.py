@@ -9,7 +9,7 @@ hides the ones a client's version does not define.
 from __future__ import annotations
 
 import hashlib
-from typing import Iterable
+from collections.abc import Iterable
 
 from . import keyblock
 from .attributes import Attr, check_client_settable, is_custom, spec_for
@@ -227,15 +227,11 @@ def new_object(
 
 
 def initial_state(obj: ManagedObject, now: int) -> int:
-    """Pre-Active, or Active / Deactivated when the object's dates have already come."""
-    state = State.PRE_ACTIVE
-    activation = obj.value("Activation Date")
-    deactivation = obj.value("Deactivation Date")
-    if isinstance(activation, int) and activation <= now:
-        state = State.ACTIVE
-    if isinstance(deactivation, int) and deactivation <= now:
-        state = State.DEACTIVATED
-    return state
+    """Pre-Active, or the state the object's dates have already brought it to (spec diagram)."""
+    from .lifecycle import due_state
+
+    state = due_state(State.PRE_ACTIVE, obj.value("Activation Date"), obj.value("Deactivation Date"), now)
+    return State.PRE_ACTIVE if state is None else state
 
 
 def policy_is_default(obj: ManagedObject) -> bool:

@@ -55,6 +55,7 @@ class KMIPProtocol(Protocol, TimeoutMixin):
 
     def connectionMade(self) -> None:
         self.factory.connections.add(self)
+        _no_delay(self.transport)
         self.callLater = self.factory.clock.callLater  # TimeoutMixin uses self.callLater
         self.setTimeout(self.factory.limits.idle_timeout)
         self._tls = self.factory.tls
@@ -172,6 +173,25 @@ class KMIPProtocol(Protocol, TimeoutMixin):
         self._busy = False
         self._closing = True
         self.transport.abortConnection()
+
+
+def _no_delay(transport: object) -> None:
+    """Disable Nagle on the TCP connection under (possibly TLS-wrapped) C{transport}.
+
+    Responses (and TLS 1.3 session tickets) are small writes; with Nagle on the server and
+    delayed ACKs on the client a round trip can stall for 40 ms.
+    """
+    seen = 0
+    while transport is not None and seen < 4:
+        setter = getattr(transport, "setTcpNoDelay", None)
+        if setter is not None:
+            try:
+                setter(True)
+            except Exception:  # not a TCP socket (UNIX socket, test transport)
+                pass
+            return
+        transport = getattr(transport, "transport", None)
+        seen += 1
 
 
 def _no_identity(certificate: object) -> Deferred:

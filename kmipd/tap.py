@@ -54,7 +54,7 @@ class Options(usage.Options):
         try:
             self["configuration"] = load_config(self["config"], overrides)
         except ConfigError as e:
-            raise usage.UsageError(str(e))
+            raise usage.UsageError(str(e)) from None
 
 
 def _command_line_service(config: Any) -> Any:
@@ -68,7 +68,7 @@ def _command_line_service(config: Any) -> Any:
             except ListenError as e:
                 sys.stderr.write(f"kmipd: {e}\n")
                 sys.stderr.flush()
-                raise SystemExit(1)
+                raise SystemExit(1) from None
 
     return CommandLineKMIPService(config)
 
@@ -83,7 +83,7 @@ def makeService(options: Options) -> Any:
         service = _command_line_service(config)
     except (ConfigError, StoreError) as e:
         sys.stderr.write(f"kmipd: {e}\n")
-        raise SystemExit(1)
+        raise SystemExit(1) from None
     if config.uses_dev_pki:
         from .devcerts import ensure_dev_pki
 

@@ -49,6 +49,12 @@ _AES_MODES = {BCM.NIST_KEY_WRAP: (wrapping.aes_key_wrap, wrapping.aes_key_unwrap
               BCM.AES_KEY_WRAP_PADDING: (wrapping.aes_key_wrap_with_padding, wrapping.aes_key_unwrap_with_padding)}
 
 
+#: Services flag: put wrapped bytes in C{Key Value/Key Material} (a structure), the shape PyKMIP's
+#: server produces and its client can parse, instead of the Byte String Key Value the spec (and
+#: the 1.4 conformance vectors, AX-M-2-14) prescribe. Off by default.
+PYKMIP_WRAPPED_KEY_VALUE = "wrap.pykmip_key_value"
+
+
 class WrappingKeyNotFound(KmipError):
     """The wrapping key does not exist (1.x Item Not Found, 2.x Wrapping Object Not Found)."""
 
@@ -163,10 +169,14 @@ def wrap_for_get(ctx: RequestContext, obj: ManagedObject, material: Item, wrappi
             Item.text(Tag.UNIQUE_IDENTIFIER, key.uid), given.copy() if given is not None else None]),
         Item.enum(Tag.ENCODING_OPTION, encoding) if wrapping_spec.find(Tag.ENCODING_OPTION) is not None else None,
     ])
+    if ctx.services.get(PYKMIP_WRAPPED_KEY_VALUE):
+        new_value = Item.struct(Tag.KEY_VALUE, [Item.bytes(Tag.KEY_MATERIAL, wrapped)])
+    else:
+        new_value = Item.bytes(Tag.KEY_VALUE, wrapped)
     children = []
     for child in block.value:
         if child.tag == Tag.KEY_VALUE:
-            children.append(Item.bytes(Tag.KEY_VALUE, wrapped))
+            children.append(new_value)
         else:
             children.append(child.copy())
     children.append(kwd)
@@ -190,6 +200,8 @@ def unwrap_material(ctx: RequestContext, material: Item) -> Item:
         raise MissingData("the Key Wrapping Data has no Encryption Key Information")
     encoding = _encoding(kwd.get(Tag.ENCODING_OPTION))
     value = block.find(Tag.KEY_VALUE)
+    if value is not None and value.type == ItemType.STRUCTURE:  # PyKMIP's shape
+        value = value.find(Tag.KEY_MATERIAL)
     if value is None or value.type != ItemType.BYTE_STRING:
         raise InvalidField("a wrapped Key Value must be a Byte String")
     key = _wrapping_key(ctx, info, Mask.UNWRAP_KEY,
@@ -217,4 +229,4 @@ def unwrap_for_register(ctx: RequestContext, material: Item) -> Item:
     return unwrap_material(ctx, material)
 
 
-__all__ = ["WrappingKeyNotFound", "unwrap_for_register", "unwrap_material", "wrap_for_get"]
+__all__ = ["PYKMIP_WRAPPED_KEY_VALUE", "WrappingKeyNotFound", "unwrap_for_register", "unwrap_material", "wrap_for_get"]

@@ -11,9 +11,9 @@ from kmipd.auth.credentials import CredentialStore, hash_password
 from kmipd.auth.request import CredentialChecker
 from kmipd.dispatch import Caller, strip_for_version
 from kmipd.errors import InvalidField
+from kmipd.messages import version_item
 from kmipd.objects import ManagedObject
 from kmipd.operations import registry
-from kmipd.store.interface import LocateQuery
 from kmipd.spec import (
     AsynchronousIndicator,
     BatchErrorContinuationOption,
@@ -26,9 +26,9 @@ from kmipd.spec import (
     Tag,
     tag_in_version,
 )
+from kmipd.store.interface import LocateQuery
 from kmipd.testing import FakeClock, batch_item, call, make_dispatcher, payload, request, results, send
 from kmipd.ttlv import Item, decode, encode
-from kmipd.messages import version_item
 
 QUERY_OPS = payload(Item.enum(Tag.QUERY_FUNCTION, QueryFunction.QUERY_OPERATIONS))
 

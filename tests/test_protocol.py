@@ -6,8 +6,8 @@ import struct
 from typing import Any
 
 from twisted.internet.defer import Deferred, fail, succeed
-from twisted.internet.testing import EventLoggingObserver, StringTransport
 from twisted.internet.task import Clock
+from twisted.internet.testing import EventLoggingObserver, StringTransport
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -320,3 +320,23 @@ class LoggingTests(ProtocolTestMixin, SynchronousTestCase):
         self.assertGreaterEqual(first["duration"], 0)
         self.assertEqual(second["result_status"], "INVALID_FIELD")
         self.assertEqual(results(split_responses(transport.value())[1])[0].status, ResultStatus.OPERATION_FAILED)
+
+
+class NoDelayTests(ProtocolTestMixin, SynchronousTestCase):
+    """Nagle is disabled on the TCP connection under the (TLS) transport."""
+
+    def test_tcp_nodelay_through_wrapper(self) -> None:
+        """connectionMade finds setTcpNoDelay on the wrapped TCP transport and enables it."""
+        calls = []
+
+        class TCP(StringTransport):
+            def setTcpNoDelay(self, enabled: bool) -> None:
+                calls.append(enabled)
+
+        class Wrapper(StringTransport):
+            transport = TCP()
+
+        factory = KMIPServerFactory(make_dispatcher(), clock=Clock(), tls=False)
+        proto = factory.buildProtocol(None)
+        proto.makeConnection(Wrapper())
+        self.assertEqual(calls, [True])

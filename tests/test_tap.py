@@ -8,6 +8,7 @@ import subprocess
 import sys
 from typing import Any
 
+from twisted.internet import defer
 from twisted.python.usage import UsageError
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
@@ -91,8 +92,9 @@ class OptionsTests(SynchronousTestCase):
 class MakeServiceTests(TestCase):
     """makeService builds a working KMIPService."""
 
-    def test_make_service(self) -> None:
-        """makeService returns a KMIPService built from the options and prints where the dev PKI is."""
+    @defer.inlineCallbacks
+    def test_make_service(self):  # type: ignore[no-untyped-def]
+        """makeService returns a KMIPService that prints where the dev PKI is, starts and stops cleanly."""
         data = os.path.abspath(self.mktemp())
         options = Options()
         options.parseOptions(["--data-dir", data, "--listen", "tcp:0:interface=127.0.0.1"])
@@ -100,10 +102,17 @@ class MakeServiceTests(TestCase):
         self.patch(sys, "stderr", type("W", (), {"write": lambda _, s: written.append(s),
                                                  "flush": lambda _: None})())
         service = makeService(options)
-        self.addCleanup(service.store.close)
         self.assertIsInstance(service, KMIPService)
         self.assertEqual(service.config.data_dir, data)
         self.assertIn(os.path.join(data, "pki", "client.key"), "".join(written))
+        service.startService()
+        try:
+            self.assertEqual(len(service.ports), 1)
+            self.assertTrue(service.pool.pool.started)
+        finally:
+            yield service.stopService()
+        self.assertEqual(service.ports, [])
+        self.assertFalse(service.pool.pool.started)
 
     def test_listen_failure_exits(self) -> None:
         """The twistd service exits with status 1 and a one-line message when a port is in use."""

@@ -61,25 +61,29 @@ _log = Logger()
 
 
 def _error(name: str, reason: int, reason_v2: int, doc: str) -> type[KmipError]:
-    return type(name, (KmipError,), {"reason": reason, "reason_v2": reason_v2, "__doc__": doc,
-                                     "__module__": __name__})
+    return type(name, (KmipError,), {"reason": reason, "reason_v2": reason_v2, "__doc__": doc, "__module__": __name__})
 
 
 # Result Reasons from the 1.x error tables (section 11) and the 2.x per-operation tables.
-AttributeAlreadyExists = _error("AttributeAlreadyExists", 0x0B, 0x23,
-                                "Add of a second instance of a single-valued attribute.")
-NotApplicableToObject = _error("NotApplicableToObject", 0x0C, 0x2C,
-                               "The attribute is not supported for this object type.")
-AttributeInstanceNotFound = _error("AttributeInstanceNotFound", 0x01, 0x20,
-                                   "No attribute instance at that index / with that value.")
+AttributeAlreadyExists = _error(
+    "AttributeAlreadyExists", 0x0B, 0x23, "Add of a second instance of a single-valued attribute."
+)
+NotApplicableToObject = _error(
+    "NotApplicableToObject", 0x0C, 0x2C, "The attribute is not supported for this object type."
+)
+AttributeInstanceNotFound = _error(
+    "AttributeInstanceNotFound", 0x01, 0x20, "No attribute instance at that index / with that value."
+)
 NoSuchAttribute = _error("NoSuchAttribute", 0x01, 0x21, "Delete of an attribute the object does not have.")
-MultiValuedAttribute = _error("MultiValuedAttribute", 0x07, 0x1E,
-                              "The operation needs a single instance but the attribute has several.")
+MultiValuedAttribute = _error(
+    "MultiValuedAttribute", 0x07, 0x1E, "The operation needs a single instance but the attribute has several."
+)
 NonUniqueName = _error("NonUniqueName", 0x0B, 0x35, "Another object already has that Name.")
 InvalidDataType = _error("InvalidDataType", 0x07, 0x1C, "The adjustment does not fit the attribute's type.")
 NumericRange = _error("NumericRange", 0x07, 0x1B, "The adjusted value is out of range.")
-ApplicationNamespaceNotSupported = _error("ApplicationNamespaceNotSupported", 0x0F, 0x0F,
-                                          "Application Data omitted and cannot be generated.")
+ApplicationNamespaceNotSupported = _error(
+    "ApplicationNamespaceNotSupported", 0x0F, 0x0F, "Application Data omitted and cannot be generated."
+)
 
 _RANGES = {
     ItemType.INTEGER: (-(2**31), 2**31 - 1),
@@ -91,6 +95,7 @@ _RANGES = {
 
 # ---------------------------------------------------------------------------------------------
 # Reading requests
+
 
 def _only_child(container: Item, what: str) -> Item:
     if container.type != ItemType.STRUCTURE or len(container.value) != 1:
@@ -122,6 +127,7 @@ def _read_attribute(ctx: RequestContext, payload: Item | None, tag_2x: int, *, r
 
 # ---------------------------------------------------------------------------------------------
 # Rules
+
 
 def _check_known(ctx: RequestContext, obj: ManagedObject, name: str) -> None:
     if not defined_in(name, ctx.version):
@@ -173,26 +179,44 @@ def _require(value: Item, name: str, *fields: tuple[int, ItemType, str]) -> None
 def _prepare(name: str, value: Item) -> Item:
     """Validate the structure attributes kmipd reasons about; return the value to store."""
     if name == "Name":
-        _require(value, name, (Tag.NAME_VALUE, ItemType.TEXT_STRING, "Name Value"),
-                 (Tag.NAME_TYPE, ItemType.ENUMERATION, "Name Type"))
+        _require(
+            value,
+            name,
+            (Tag.NAME_VALUE, ItemType.TEXT_STRING, "Name Value"),
+            (Tag.NAME_TYPE, ItemType.ENUMERATION, "Name Type"),
+        )
     elif name == "Link":
-        _require(value, name, (Tag.LINK_TYPE, ItemType.ENUMERATION, "Link Type"),
-                 (Tag.LINKED_OBJECT_IDENTIFIER, ItemType.TEXT_STRING, "Linked Object Identifier"))
+        _require(
+            value,
+            name,
+            (Tag.LINK_TYPE, ItemType.ENUMERATION, "Link Type"),
+            (Tag.LINKED_OBJECT_IDENTIFIER, ItemType.TEXT_STRING, "Linked Object Identifier"),
+        )
     elif name == "Application Specific Information":
         _require(value, name, (Tag.APPLICATION_NAMESPACE, ItemType.TEXT_STRING, "Application Namespace"))
         if value.find(Tag.APPLICATION_DATA) is None:
             raise ApplicationNamespaceNotSupported(
-                f"Application Data for namespace {value.get(Tag.APPLICATION_NAMESPACE)!r} cannot be generated")
+                f"Application Data for namespace {value.get(Tag.APPLICATION_NAMESPACE)!r} cannot be generated"
+            )
     elif name == "Usage Limits":
-        _require(value, name, (Tag.USAGE_LIMITS_TOTAL, ItemType.LONG_INTEGER, "Usage Limits Total"),
-                 (Tag.USAGE_LIMITS_UNIT, ItemType.ENUMERATION, "Usage Limits Unit"))
+        _require(
+            value,
+            name,
+            (Tag.USAGE_LIMITS_TOTAL, ItemType.LONG_INTEGER, "Usage Limits Total"),
+            (Tag.USAGE_LIMITS_UNIT, ItemType.ENUMERATION, "Usage Limits Unit"),
+        )
         total = value.get(Tag.USAGE_LIMITS_TOTAL)
         if total < 0:
             raise InvalidField("Usage Limits Total must not be negative")
         # the client never sets the count: it starts at the total
-        return Item.struct(Tag.USAGE_LIMITS, [Item.long(Tag.USAGE_LIMITS_TOTAL, total),
-                                              Item.long(Tag.USAGE_LIMITS_COUNT, total),
-                                              Item.enum(Tag.USAGE_LIMITS_UNIT, value.get(Tag.USAGE_LIMITS_UNIT))])
+        return Item.struct(
+            Tag.USAGE_LIMITS,
+            [
+                Item.long(Tag.USAGE_LIMITS_TOTAL, total),
+                Item.long(Tag.USAGE_LIMITS_COUNT, total),
+                Item.enum(Tag.USAGE_LIMITS_UNIT, value.get(Tag.USAGE_LIMITS_UNIT)),
+            ],
+        )
     return value
 
 
@@ -211,8 +235,9 @@ def _commit(ctx: RequestContext, obj: ManagedObject, name: str) -> None:
     ctx.store.save(obj)
 
 
-def _response(ctx: RequestContext, obj: ManagedObject, name: str | None = None, value: Item | None = None,
-              index: int = 0) -> Item:
+def _response(
+    ctx: RequestContext, obj: ManagedObject, name: str | None = None, value: Item | None = None, index: int = 0
+) -> Item:
     children: list[Item | None] = [Item.text(Tag.UNIQUE_IDENTIFIER, obj.uid)]
     if not ctx.v2 and name is not None and value is not None:
         children.append(to_1x(name, value, index))
@@ -225,8 +250,9 @@ def _add(ctx: RequestContext, obj: ManagedObject, attr: Attr) -> int:
     values = obj.attributes.setdefault(attr.name, [])
     spec = spec_for(attr.name)
     if values and spec is not None and not spec.multiple:
-        raise AttributeAlreadyExists(f"attribute {attr.name!r} takes a single value and is already set; "
-                                     f"use Modify Attribute")
+        raise AttributeAlreadyExists(
+            f"attribute {attr.name!r} takes a single value and is already set; use Modify Attribute"
+        )
     value = _prepare(attr.name, attr.value)
     _check_unique_name(ctx, obj, attr.name, value)
     values.append(value)
@@ -242,6 +268,7 @@ def _replace(ctx: RequestContext, obj: ManagedObject, name: str, index: int, val
 
 # ---------------------------------------------------------------------------------------------
 # Operations
+
 
 @operation(Operation.ADD_ATTRIBUTE)
 def add_attribute(ctx: RequestContext, payload: Item | None) -> Item:
@@ -305,8 +332,9 @@ def modify_attribute(ctx: RequestContext, payload: Item | None) -> Item:
         if not 0 <= index < len(existing):
             raise AttributeInstanceNotFound(f"the object has no {name!r} at index {index}")
     elif ctx.v2 and len(existing) > 1:
-        raise MultiValuedAttribute(f"the object has {len(existing)} instances of {name!r}; "
-                                   f"name one with Current Attribute")
+        raise MultiValuedAttribute(
+            f"the object has {len(existing)} instances of {name!r}; name one with Current Attribute"
+        )
     else:
         index = 0
     value = _replace(ctx, obj, name, index, new.value)

@@ -101,6 +101,7 @@ def _save(ctx: RequestContext, obj: ManagedObject) -> Item:
 
 # ---------------------------------------------------------------------------------------------
 
+
 @operation(Operation.ACTIVATE)
 def activate(ctx: RequestContext, payload: Item | None) -> Item:
     """Pre-Active -> Active; Activation Date = now."""
@@ -142,11 +143,13 @@ def revoke(ctx: RequestContext, payload: Item | None) -> Item:
     if target is None:
         if compromise:
             raise IllegalOperation(f"a {_state_name(state)} object cannot be revoked for compromise")
-        raise IllegalOperation(f"only an Active object can be revoked for a non-compromise reason; "
-                               f"this one is {_state_name(state)}")
+        raise IllegalOperation(
+            f"only an Active object can be revoked for a non-compromise reason; this one is {_state_name(state)}"
+        )
     set_state(ctx, obj, target)
-    obj.set_single("Revocation Reason", Item(Tag.REVOCATION_REASON, ItemType.STRUCTURE,
-                                             [c.copy() for c in reason.value]))
+    obj.set_single(
+        "Revocation Reason", Item(Tag.REVOCATION_REASON, ItemType.STRUCTURE, [c.copy() for c in reason.value])
+    )
     if compromise:
         obj.set_single("Compromise Date", Item.datetime(Tag.COMPROMISE_DATE, ctx.now))
         when = occurrence.value if occurrence is not None else obj.value("Initial Date", ctx.now)
@@ -178,8 +181,10 @@ def destroy(ctx: RequestContext, payload: Item | None) -> Item:
     else:
         target = next_state(state, Cause.DESTROY)
         if target is None:
-            raise WrongLifecycleState(f"a {_state_name(state)} object cannot be destroyed; "
-                                      f"revoke it first (Destroy needs Pre-Active, Deactivated or Compromised)")
+            raise WrongLifecycleState(
+                f"a {_state_name(state)} object cannot be destroyed; "
+                f"revoke it first (Destroy needs Pre-Active, Deactivated or Compromised)"
+            )
     set_state(ctx, obj, target)
     obj.material = None
     obj.set_single("Destroy Date", Item.datetime(Tag.DESTROY_DATE, ctx.now))
@@ -269,8 +274,7 @@ def obtain_lease(ctx: RequestContext, payload: Item | None) -> Item:
     if not isinstance(changed, int):
         initial = obj.value("Initial Date", ctx.now)
         changed = initial if isinstance(initial, int) else ctx.now
-    return _uid_payload(obj.uid, Item.interval(Tag.LEASE_TIME, lease),
-                        Item.datetime(Tag.LAST_CHANGE_DATE, changed))
+    return _uid_payload(obj.uid, Item.interval(Tag.LEASE_TIME, lease), Item.datetime(Tag.LAST_CHANGE_DATE, changed))
 
 
 @operation(Operation.GET_USAGE_ALLOCATION)
@@ -286,8 +290,7 @@ def get_usage_allocation(ctx: RequestContext, payload: Item | None) -> Item:
     if limits is None or limits.type != ItemType.STRUCTURE:
         raise NoUsageLimits("the object has no Usage Limits attribute")
     if obj.state != State.ACTIVE:
-        raise IllegalOperation(f"usage can only be allocated on an Active object; this one is "
-                               f"{_state_name(obj.state)}")
+        raise IllegalOperation(f"usage can only be allocated on an Active object; this one is {_state_name(obj.state)}")
     protect_stop = obj.value("Protect Stop Date")
     if isinstance(protect_stop, int) and protect_stop <= ctx.now:
         raise IllegalOperation("the object's Protect Stop Date has passed")

@@ -126,7 +126,9 @@ def _storage(ctx: RequestContext, payload: Item, query: LocateQuery) -> None:
     if not mask:  # omitted (or 0): on-line objects only
         mask = int(StorageStatusMask.ON_LINE_STORAGE)
     if mask & ~known:
-        raise InvalidField(f"Storage Status Mask 0x{mask:X} has bits undefined in KMIP {ctx.version[0]}.{ctx.version[1]}")
+        raise InvalidField(
+            f"Storage Status Mask 0x{mask:X} has bits undefined in KMIP {ctx.version[0]}.{ctx.version[1]}"
+        )
     query.include_online = bool(mask & StorageStatusMask.ON_LINE_STORAGE)
     query.include_archived = bool(mask & StorageStatusMask.ARCHIVAL_STORAGE)
     # 1.x has no destroyed storage: destroyed objects are not returned to 1.x clients
@@ -171,8 +173,11 @@ def build_query(ctx: RequestContext, payload: Item | None) -> Search:
         elif name == "Usage Limits":
             query.attributes.append(AttributeFilter(name))
             search.post.append(_usage_limits_filter(value))
-        elif value.type == ItemType.STRUCTURE and name != "Name" and not (
-                name in _COMPLETE_FIELDS and {c.tag for c in value.value} == _COMPLETE_FIELDS[name]):
+        elif (
+            value.type == ItemType.STRUCTURE
+            and name != "Name"
+            and not (name in _COMPLETE_FIELDS and {c.tag for c in value.value} == _COMPLETE_FIELDS[name])
+        ):
             query.attributes.append(AttributeFilter(name))
             search.post.append(_partial_filter(name, value))
         else:
@@ -189,8 +194,9 @@ def build_query(ctx: RequestContext, payload: Item | None) -> Search:
             setattr(query, column, (values[0],))
         elif values:  # several different values: no object can match them all
             for v in values:
-                query.attributes.append(AttributeFilter(target, Item.enum(
-                    Tag.OBJECT_TYPE if target == "Object Type" else Tag.STATE, v)))
+                query.attributes.append(
+                    AttributeFilter(target, Item.enum(Tag.OBJECT_TYPE if target == "Object Type" else Tag.STATE, v))
+                )
     search.has_state_filter = bool(states)
     return search
 
@@ -202,8 +208,10 @@ def bring_due_objects_up_to_date(ctx: RequestContext) -> int:
     Pre-Active or Active with a reached Deactivation Date); only those are loaded and saved.
     """
     due: dict[str, None] = {}
-    for states, name in (((State.PRE_ACTIVE,), "Activation Date"),
-                         ((State.PRE_ACTIVE, State.ACTIVE), "Deactivation Date")):
+    for states, name in (
+        ((State.PRE_ACTIVE,), "Activation Date"),
+        ((State.PRE_ACTIVE, State.ACTIVE), "Deactivation Date"),
+    ):
         query = LocateQuery(states=states, ranges=[RangeFilter(name, None, ctx.now)], include_archived=True)
         for c in ctx.store.locate(query):
             due[c.uid] = None
@@ -226,8 +234,7 @@ def locate(ctx: RequestContext, payload: Item | None) -> Item:
     search = build_query(ctx, payload)
     if search.has_state_filter:
         bring_due_objects_up_to_date(ctx)
-    candidates: list[Candidate] = [c for c in ctx.store.locate(search.query)
-                                   if allowed(ctx, c, Operation.LOCATE)]  # type: ignore[arg-type]
+    candidates: list[Candidate] = [c for c in ctx.store.locate(search.query) if allowed(ctx, c, Operation.LOCATE)]  # type: ignore[arg-type]
     if search.post:
         kept = []
         for c in candidates:
@@ -239,11 +246,10 @@ def locate(ctx: RequestContext, payload: Item | None) -> Item:
         candidates = candidates[:1]  # kmipd's default group member: the newest matching object
     located = len(candidates)
     end = None if search.maximum is None else search.offset + search.maximum
-    page = candidates[search.offset:end]
+    page = candidates[search.offset : end]
     ctx.id_placeholder = page[0].uid if len(page) == 1 else None
     children: list[Item | None] = []
     if (search.maximum is not None or search.offset) and tag_in_version(Tag.LOCATED_ITEMS, ctx.version):
         children.append(Item.int(Tag.LOCATED_ITEMS, located))
     children.extend(Item.text(Tag.UNIQUE_IDENTIFIER, c.uid) for c in page)
     return Item.struct(Tag.RESPONSE_PAYLOAD, children)
-

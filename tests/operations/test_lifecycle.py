@@ -27,15 +27,25 @@ X, XC = State.DESTROYED, State.DESTROYED_COMPROMISED
 
 # -- shared helpers (also used by test_attribute_ops and test_locate) ----------------------------
 
+
 def name_item(text: str, name_type: int = 1) -> Item:
     """A Name attribute value (2.x form)."""
     return Item.struct(Tag.NAME, [Item.text(Tag.NAME_VALUE, text), Item.enum(Tag.NAME_TYPE, name_type)])
 
 
-def new_object(store: Any, *, owner: str | None = "alice", state: int | None = P,
-               object_type: int = ObjectType.SYMMETRIC_KEY, name: str | None = None,
-               attrs: dict[str, list[Item]] | None = None, algorithm: int = 3, length: int = 128,
-               mask: int = ENCRYPT_DECRYPT, archived: bool = False) -> str:
+def new_object(
+    store: Any,
+    *,
+    owner: str | None = "alice",
+    state: int | None = P,
+    object_type: int = ObjectType.SYMMETRIC_KEY,
+    name: str | None = None,
+    attrs: dict[str, list[Item]] | None = None,
+    algorithm: int = 3,
+    length: int = 128,
+    mask: int = ENCRYPT_DECRYPT,
+    archived: bool = False,
+) -> str:
     """Store a managed object directly (no Create needed) and return its Unique Identifier."""
     with store.transaction() as tx:
         uid = tx.new_uid()
@@ -54,9 +64,18 @@ def new_object(store: Any, *, owner: str | None = "alice", state: int | None = P
         if name is not None:
             obj.attributes["Name"] = [name_item(name)]
         obj.attributes.update(attrs or {})
-        obj.material = Item.struct(Tag.SYMMETRIC_KEY, [Item.struct(Tag.KEY_BLOCK, [
-            Item.enum(Tag.KEY_FORMAT_TYPE, 1),
-            Item.struct(Tag.KEY_VALUE, [Item.bytes(Tag.KEY_MATERIAL, b"\x01" * 16)])])])
+        obj.material = Item.struct(
+            Tag.SYMMETRIC_KEY,
+            [
+                Item.struct(
+                    Tag.KEY_BLOCK,
+                    [
+                        Item.enum(Tag.KEY_FORMAT_TYPE, 1),
+                        Item.struct(Tag.KEY_VALUE, [Item.bytes(Tag.KEY_MATERIAL, b"\x01" * 16)]),
+                    ],
+                )
+            ],
+        )
         tx.add(obj)
         if archived:
             tx.set_archived(uid, True)
@@ -108,6 +127,7 @@ class _Base(SynchronousTestCase):
 
 # -- the state machine as data ------------------------------------------------------------------
 
+
 class StateMachineDataTests(SynchronousTestCase):
     """The transition table reproduces the spec's list of transitions."""
 
@@ -138,8 +158,9 @@ class StateMachineDataTests(SynchronousTestCase):
 
     def test_transitions_from(self) -> None:
         """transitions_from lists the causes leaving a state."""
-        self.assertEqual(lifecycle.transitions_from(A),
-                         {Cause.REVOKE_COMPROMISE: C, Cause.DEACTIVATION_DATE: D, Cause.REVOKE: D})
+        self.assertEqual(
+            lifecycle.transitions_from(A), {Cause.REVOKE_COMPROMISE: C, Cause.DEACTIVATION_DATE: D, Cause.REVOKE: D}
+        )
         self.assertEqual(lifecycle.transitions_from(XC), {})
 
     def test_due_state(self) -> None:
@@ -158,8 +179,9 @@ class StateMachineDataTests(SynchronousTestCase):
             (None, NOW - 5, None, None),
         ]
         for state, activation, deactivation, expected in rows:
-            self.assertEqual(due_state(state, activation, deactivation, NOW), expected,
-                             (state, activation, deactivation))
+            self.assertEqual(
+                due_state(state, activation, deactivation, NOW), expected, (state, activation, deactivation)
+            )
 
 
 # -- the state machine, row by row, through the operations ----------------------------------------
@@ -171,11 +193,9 @@ _COMPROMISE = RevocationReasonCode.KEY_COMPROMISE
 ROWS: list[tuple[int, list[Item], State, Any]] = []
 for _s in State:
     ROWS.append((Operation.ACTIVATE, [], _s, A if _s == P else (0x0C, 0x43)))
-    ROWS.append((Operation.REVOKE, revocation(_COMPROMISE), _s,
-                 {P: C, A: C, D: C, X: XC}.get(_s, (0x0B, 0x43))))
+    ROWS.append((Operation.REVOKE, revocation(_COMPROMISE), _s, {P: C, A: C, D: C, X: XC}.get(_s, (0x0B, 0x43))))
     ROWS.append((Operation.REVOKE, revocation(_SUPERSEDED), _s, D if _s == A else (0x0B, 0x43)))
-    ROWS.append((Operation.DESTROY, [], _s,
-                 {P: X, D: X, C: XC}.get(_s, (0x0C, 0x43) if _s == A else (0x0C, 0x36))))
+    ROWS.append((Operation.DESTROY, [], _s, {P: X, D: X, C: XC}.get(_s, (0x0C, 0x43) if _s == A else (0x0C, 0x36))))
 
 
 class StateMachineOperationTests(_Base):
@@ -216,7 +236,8 @@ class ActivateTests(_Base):
 
     test_past_deactivation_date_applies.todo = (  # type: ignore[attr-defined]
         "kmipd.operations._common.apply_due_transitions moves Pre-Active straight to Deactivated "
-        "(no such arrow in the spec's diagram); it should delegate to kmipd.lifecycle.due_state")
+        "(no such arrow in the spec's diagram); it should delegate to kmipd.lifecycle.due_state"
+    )
 
     def test_stateless_object(self) -> None:
         """An object without a lifecycle cannot be activated: Illegal Operation / Invalid Object Type."""
@@ -231,8 +252,7 @@ class ActivateTests(_Base):
     def test_other_owner(self) -> None:
         """Under the default policy only the owner may activate."""
         uid = new_object(self.store)
-        self.assertFailed(self.call(Operation.ACTIVATE, uid_payload(uid), caller="bob"),
-                          ResultReason.PERMISSION_DENIED)
+        self.assertFailed(self.call(Operation.ACTIVATE, uid_payload(uid), caller="bob"), ResultReason.PERMISSION_DENIED)
         self.assertEqual(fetch(self.store, uid).state, P)
 
     def test_archived(self) -> None:
@@ -243,8 +263,11 @@ class ActivateTests(_Base):
     def test_id_placeholder(self) -> None:
         """Activate without a Unique Identifier uses the ID Placeholder of an earlier batch item."""
         uid = new_object(self.store)
-        response = send(self.d, request(batch_item(Operation.OBTAIN_LEASE, uid_payload(uid)),
-                                        batch_item(Operation.ACTIVATE, payload())), caller="alice")
+        response = send(
+            self.d,
+            request(batch_item(Operation.OBTAIN_LEASE, uid_payload(uid)), batch_item(Operation.ACTIVATE, payload())),
+            caller="alice",
+        )
         self.assertEqual([r.ok for r in results(response)], [True, True])
         self.assertEqual(fetch(self.store, uid).state, A)
 
@@ -266,8 +289,9 @@ class RevokeTests(_Base):
     def test_compromise_occurrence_defaults_to_initial_date(self) -> None:
         """Without an occurrence date, Compromise Occurrence Date is the Initial Date."""
         uid = new_object(self.store, state=A)
-        self.assertTrue(self.call(Operation.REVOKE, uid_payload(uid, *revocation(RevocationReasonCode.CA_COMPROMISE)),
-                                  V20).ok)
+        self.assertTrue(
+            self.call(Operation.REVOKE, uid_payload(uid, *revocation(RevocationReasonCode.CA_COMPROMISE)), V20).ok
+        )
         self.assertEqual(fetch(self.store, uid).value("Compromise Occurrence Date"), NOW - 1000)
 
     def test_other_reason_sets_deactivation_date(self) -> None:
@@ -291,22 +315,26 @@ class RevokeTests(_Base):
     def test_occurrence_with_other_reason(self) -> None:
         """A Compromise Occurrence Date with a non-compromise reason is Invalid Field."""
         uid = new_object(self.store, state=A)
-        self.assertFailed(self.call(Operation.REVOKE, uid_payload(uid, *revocation(_SUPERSEDED, 5))),
-                          ResultReason.INVALID_FIELD)
+        self.assertFailed(
+            self.call(Operation.REVOKE, uid_payload(uid, *revocation(_SUPERSEDED, 5))), ResultReason.INVALID_FIELD
+        )
 
     def test_stateless(self) -> None:
         """An object without a lifecycle cannot be revoked."""
         uid = new_object(self.store, state=None, object_type=ObjectType.OPAQUE_OBJECT)
-        self.assertFailed(self.call(Operation.REVOKE, uid_payload(uid, *revocation(_COMPROMISE))),
-                          ResultReason.ILLEGAL_OPERATION)
+        self.assertFailed(
+            self.call(Operation.REVOKE, uid_payload(uid, *revocation(_COMPROMISE))), ResultReason.ILLEGAL_OPERATION
+        )
 
     def test_archived_and_missing(self) -> None:
         """Archived objects and unknown identifiers are refused."""
         uid = new_object(self.store, state=A, archived=True)
-        self.assertFailed(self.call(Operation.REVOKE, uid_payload(uid, *revocation(_COMPROMISE))),
-                          ResultReason.OBJECT_ARCHIVED)
-        self.assertFailed(self.call(Operation.REVOKE, uid_payload("x", *revocation(_COMPROMISE))),
-                          ResultReason.ITEM_NOT_FOUND)
+        self.assertFailed(
+            self.call(Operation.REVOKE, uid_payload(uid, *revocation(_COMPROMISE))), ResultReason.OBJECT_ARCHIVED
+        )
+        self.assertFailed(
+            self.call(Operation.REVOKE, uid_payload("x", *revocation(_COMPROMISE))), ResultReason.ITEM_NOT_FOUND
+        )
 
 
 class DestroyTests(_Base):
@@ -372,17 +400,26 @@ class ArchiveRecoverTests(_Base):
 
 
 def _limits(total: int, count: int | None = None) -> Item:
-    return Item.struct(Tag.USAGE_LIMITS, [Item.long(Tag.USAGE_LIMITS_TOTAL, total),
-                                          Item.long(Tag.USAGE_LIMITS_COUNT, total if count is None else count),
-                                          Item.enum(Tag.USAGE_LIMITS_UNIT, 2)])
+    return Item.struct(
+        Tag.USAGE_LIMITS,
+        [
+            Item.long(Tag.USAGE_LIMITS_TOTAL, total),
+            Item.long(Tag.USAGE_LIMITS_COUNT, total if count is None else count),
+            Item.enum(Tag.USAGE_LIMITS_UNIT, 2),
+        ],
+    )
 
 
 class CheckTests(_Base):
     def test_allowed(self) -> None:
         """A permitted check returns the Unique Identifier (1.x and 2.x)."""
         uid = new_object(self.store, state=A, attrs={"Usage Limits": [_limits(100)]})
-        body = uid_payload(uid, Item.long(Tag.USAGE_LIMITS_COUNT, 50), Item.int(Tag.CRYPTOGRAPHIC_USAGE_MASK, 0x04),
-                           Item.interval(Tag.LEASE_TIME, 60))
+        body = uid_payload(
+            uid,
+            Item.long(Tag.USAGE_LIMITS_COUNT, 50),
+            Item.int(Tag.CRYPTOGRAPHIC_USAGE_MASK, 0x04),
+            Item.interval(Tag.LEASE_TIME, 60),
+        )
         for version in (V14, V20):
             result = self.call(Operation.CHECK, body, version)
             self.assertTrue(result.ok, result.message)
@@ -391,8 +428,11 @@ class CheckTests(_Base):
     def test_refusals(self) -> None:
         """Too many units, a usage the mask forbids or too long a lease is Permission Denied."""
         uid = new_object(self.store, state=A, attrs={"Usage Limits": [_limits(100, 10)]})
-        for extra in (Item.long(Tag.USAGE_LIMITS_COUNT, 11), Item.int(Tag.CRYPTOGRAPHIC_USAGE_MASK, 0x01),
-                      Item.interval(Tag.LEASE_TIME, 7200)):
+        for extra in (
+            Item.long(Tag.USAGE_LIMITS_COUNT, 11),
+            Item.int(Tag.CRYPTOGRAPHIC_USAGE_MASK, 0x01),
+            Item.interval(Tag.LEASE_TIME, 7200),
+        ):
             result = self.call(Operation.CHECK, uid_payload(uid, extra))
             self.assertFailed(result, ResultReason.PERMISSION_DENIED)
 
@@ -414,8 +454,10 @@ class ObtainLeaseTests(_Base):
         uid = new_object(self.store, state=A)
         for version in (V14, V20):
             result = self.call(Operation.OBTAIN_LEASE, uid_payload(uid), version)
-            self.assertEqual([(c.tag, c.value) for c in result.payload.value],
-                             [(Tag.UNIQUE_IDENTIFIER, uid), (Tag.LEASE_TIME, 3600), (Tag.LAST_CHANGE_DATE, NOW - 1000)])
+            self.assertEqual(
+                [(c.tag, c.value) for c in result.payload.value],
+                [(Tag.UNIQUE_IDENTIFIER, uid), (Tag.LEASE_TIME, 3600), (Tag.LAST_CHANGE_DATE, NOW - 1000)],
+            )
 
     def test_configured_and_object_lease(self) -> None:
         """The service's lease_time applies unless the object has its own Lease Time."""
@@ -438,28 +480,41 @@ class GetUsageAllocationTests(_Base):
     def test_allocates(self) -> None:
         """The allocation is taken from Usage Limits Count (1.x and 2.x)."""
         uid = new_object(self.store, state=A, attrs={"Usage Limits": [_limits(100)]})
-        self.assertTrue(self.call(Operation.GET_USAGE_ALLOCATION, uid_payload(uid, Item.long(Tag.USAGE_LIMITS_COUNT, 30))).ok)
-        self.assertTrue(self.call(Operation.GET_USAGE_ALLOCATION, uid_payload(uid, Item.long(Tag.USAGE_LIMITS_COUNT, 20)),
-                                  V20).ok)
+        self.assertTrue(
+            self.call(Operation.GET_USAGE_ALLOCATION, uid_payload(uid, Item.long(Tag.USAGE_LIMITS_COUNT, 30))).ok
+        )
+        self.assertTrue(
+            self.call(Operation.GET_USAGE_ALLOCATION, uid_payload(uid, Item.long(Tag.USAGE_LIMITS_COUNT, 20)), V20).ok
+        )
         limits = fetch(self.store, uid).first("Usage Limits")
-        self.assertEqual([(c.tag, c.value) for c in limits.value],
-                         [(Tag.USAGE_LIMITS_TOTAL, 100), (Tag.USAGE_LIMITS_COUNT, 50), (Tag.USAGE_LIMITS_UNIT, 2)])
+        self.assertEqual(
+            [(c.tag, c.value) for c in limits.value],
+            [(Tag.USAGE_LIMITS_TOTAL, 100), (Tag.USAGE_LIMITS_COUNT, 50), (Tag.USAGE_LIMITS_UNIT, 2)],
+        )
 
     def test_errors(self) -> None:
         """Missing count, no Usage Limits, wrong state and too large a request are refused per version."""
         uid = new_object(self.store, state=A, attrs={"Usage Limits": [_limits(10)]})
         self.assertFailed(self.call(Operation.GET_USAGE_ALLOCATION, uid_payload(uid)), ResultReason.INVALID_MESSAGE)
         big = Item.long(Tag.USAGE_LIMITS_COUNT, 11)
-        self.assertFailed(self.call(Operation.GET_USAGE_ALLOCATION, uid_payload(uid, big)), ResultReason.PERMISSION_DENIED)
-        self.assertFailed(self.call(Operation.GET_USAGE_ALLOCATION, uid_payload(uid, big), V20),
-                          ResultReason.USAGE_LIMIT_EXCEEDED)
+        self.assertFailed(
+            self.call(Operation.GET_USAGE_ALLOCATION, uid_payload(uid, big)), ResultReason.PERMISSION_DENIED
+        )
+        self.assertFailed(
+            self.call(Operation.GET_USAGE_ALLOCATION, uid_payload(uid, big), V20), ResultReason.USAGE_LIMIT_EXCEEDED
+        )
         one = Item.long(Tag.USAGE_LIMITS_COUNT, 1)
         plain = new_object(self.store, state=A)
-        self.assertFailed(self.call(Operation.GET_USAGE_ALLOCATION, uid_payload(plain, one)), ResultReason.ILLEGAL_OPERATION)
-        self.assertFailed(self.call(Operation.GET_USAGE_ALLOCATION, uid_payload(plain, one), V20),
-                          ResultReason.ATTRIBUTE_NOT_FOUND)
+        self.assertFailed(
+            self.call(Operation.GET_USAGE_ALLOCATION, uid_payload(plain, one)), ResultReason.ILLEGAL_OPERATION
+        )
+        self.assertFailed(
+            self.call(Operation.GET_USAGE_ALLOCATION, uid_payload(plain, one), V20), ResultReason.ATTRIBUTE_NOT_FOUND
+        )
         pre = new_object(self.store, state=P, attrs={"Usage Limits": [_limits(10)]})
-        self.assertFailed(self.call(Operation.GET_USAGE_ALLOCATION, uid_payload(pre, one)), ResultReason.ILLEGAL_OPERATION)
+        self.assertFailed(
+            self.call(Operation.GET_USAGE_ALLOCATION, uid_payload(pre, one)), ResultReason.ILLEGAL_OPERATION
+        )
         self.assertFailed(self.call(Operation.GET_USAGE_ALLOCATION, uid_payload("x", one)), ResultReason.ITEM_NOT_FOUND)
 
 
@@ -475,7 +530,9 @@ class DateDrivenTests(_Base):
 
     def test_deactivation_date_reached(self) -> None:
         """An Active object with a reached Deactivation Date is Deactivated, so Destroy succeeds."""
-        uid = new_object(self.store, state=A, attrs={"Deactivation Date": [Item.datetime(Tag.DEACTIVATION_DATE, NOW + 10)]})
+        uid = new_object(
+            self.store, state=A, attrs={"Deactivation Date": [Item.datetime(Tag.DEACTIVATION_DATE, NOW + 10)]}
+        )
         self.assertFailed(self.call(Operation.DESTROY, uid_payload(uid)), ResultReason.PERMISSION_DENIED)
         self.clock.advance(10)
         self.assertTrue(self.call(Operation.DESTROY, uid_payload(uid)).ok)
@@ -490,8 +547,13 @@ class SQLiteLifecycleTests(SynchronousTestCase):
         store = sqlite_store(self)
         d = make_dispatcher(store, clock=FakeClock(NOW))
         uid = new_object(store)
-        for op, extra in ((Operation.ACTIVATE, []), (Operation.REVOKE, revocation(_SUPERSEDED)),
-                          (Operation.ARCHIVE, []), (Operation.RECOVER, []), (Operation.DESTROY, [])):
+        for op, extra in (
+            (Operation.ACTIVATE, []),
+            (Operation.REVOKE, revocation(_SUPERSEDED)),
+            (Operation.ARCHIVE, []),
+            (Operation.RECOVER, []),
+            (Operation.DESTROY, []),
+        ):
             result = call(d, op, uid_payload(uid, *extra), caller="alice")
             self.assertTrue(result.ok, (Operation(op).name, result.message))
         obj = fetch(store, uid)

@@ -1,0 +1,279 @@
+"""Register of every object type, in the 1.x and 2.x shapes, with material validation."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+from twisted.trial.unittest import SynchronousTestCase
+
+from kmipd import keyblock
+from kmipd.attributes import to_1x
+from kmipd.spec import (
+    CertificateType,
+    DigitalSignatureAlgorithm,
+    KeyFormatType,
+    ObjectType,
+    Operation,
+    ResultReason,
+    SecretDataType,
+    SplitKeyMethod,
+    Tag,
+)
+from kmipd.spec import (
+    CryptographicAlgorithm as CA,
+)
+from kmipd.spec import (
+    CryptographicUsageMask as CUM,
+)
+from kmipd.testing import call, make_dispatcher, payload
+from kmipd.ttlv import Item
+
+from .test_create import (
+    V10,
+    V14,
+    V20,
+    V21,
+    Assertions,
+    a_alg,
+    a_len,
+    a_mask,
+    a_name,
+    attrs_of,
+    get_attributes,
+    get_key,
+    key_bytes_of,
+    template,
+)
+
+RSA_KEY = rsa.generate_private_key(65537, 1024)
+EC_KEY = ec.generate_private_key(ec.SECP256R1())
+DER = serialization.Encoding.DER
+NOENC = serialization.NoEncryption()
+
+
+def register(d, object_type: int, body: Item, attrs=(), version=V14, caller="alice"):
+    return call(d, Operation.REGISTER, payload(Item.enum(Tag.OBJECT_TYPE, object_type),
+                                               template(version, list(attrs)), body), version=version, caller=caller)
+
+
+def block(fmt: int, material: bytes | Item, alg: int | None = None, length: int | None = None) -> Item:
+    return keyblock.key_block(fmt, material, algorithm=alg, length=length)
+
+
+def certificate() -> bytes:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kmipd test"),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Example")])
+    now = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(RSA_KEY.public_key())
+            .serial_number(4242).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+            .sign(RSA_KEY, hashes.SHA256()))
+    return cert.public_bytes(DER)
+
+
+class RegisterKeyTests(SynchronousTestCase, Assertions):
+    """Register of keys."""
+
+    def setUp(self) -> None:
+        self.d = make_dispatcher()
+
+    def test_symmetric_1x(self) -> None:
+        """A Raw AES key registers; Get returns the same bytes; Digest is SHA-256 of them."""
+        key = bytes(range(16))
+        body = keyblock.body(ObjectType.SYMMETRIC_KEY, block(KeyFormatType.RAW, key, CA.AES, 128))
+        r = register(self.d, ObjectType.SYMMETRIC_KEY, body, [a_mask(CUM.ENCRYPT), a_name("reg")])
+        self.assertOK(r)
+        self.assertEqual([c.tag for c in r.payload.value], [Tag.UNIQUE_IDENTIFIER])
+        uid = r.payload.get(Tag.UNIQUE_IDENTIFIER)
+        self.assertEqual(key_bytes_of(get_key(self.d, uid)), key)
+        got = attrs_of(get_attributes(self.d, uid), V14)
+        self.assertEqual(got["Digest"][0].get(Tag.DIGEST_VALUE), hashlib.sha256(key).digest())
+        self.assertNotIn("Random Number Generator", got)
+        self.assertNotIn("Original Creation Date", got)
+        self.assertEqual(got["Cryptographic Algorithm"][0].value, CA.AES)
+
+    def test_symmetric_2x(self) -> None:
+        """Register in the 2.1 shape (Attributes structure)."""
+        body = keyblock.body(ObjectType.SYMMETRIC_KEY, block(KeyFormatType.RAW, b"k" * 32, CA.AES, 256))
+        self.assertOK(register(self.d, ObjectType.SYMMETRIC_KEY, body, [a_mask(CUM.ENCRYPT)], version=V21))
+
+    def test_symmetric_length_mismatch(self) -> None:
+        """Cryptographic Length that does not match the key bytes: Invalid Field."""
+        body = keyblock.body(ObjectType.SYMMETRIC_KEY, block(KeyFormatType.RAW, b"k" * 16, CA.AES, 256))
+        self.assertFails(register(self.d, ObjectType.SYMMETRIC_KEY, body), ResultReason.INVALID_FIELD)
+
+    def test_symmetric_bad_size(self) -> None:
+        """A 10-byte AES key: Invalid Field."""
+        body = keyblock.body(ObjectType.SYMMETRIC_KEY, block(KeyFormatType.RAW, b"k" * 10, CA.AES))
+        self.assertFails(register(self.d, ObjectType.SYMMETRIC_KEY, body), ResultReason.INVALID_FIELD)
+
+    def test_template_block_disagree(self) -> None:
+        """A template algorithm that contradicts the Key Block: Invalid Field."""
+        body = keyblock.body(ObjectType.SYMMETRIC_KEY, block(KeyFormatType.RAW, b"k" * 16, CA.AES, 128))
+        self.assertFails(register(self.d, ObjectType.SYMMETRIC_KEY, body, [a_alg(CA.CAMELLIA)]),
+                         ResultReason.INVALID_FIELD)
+
+    def test_triple_des_168(self) -> None:
+        """A 24-byte 3DES key registered with Cryptographic Length 168 is accepted."""
+        body = keyblock.body(ObjectType.SYMMETRIC_KEY, block(KeyFormatType.RAW, b"\x01" * 24, CA.TRIPLE_DES, 168))
+        self.assertOK(register(self.d, ObjectType.SYMMETRIC_KEY, body))
+
+    def test_object_type_mismatch(self) -> None:
+        """Object Type Private Key with a Symmetric Key structure: Invalid Field."""
+        body = keyblock.body(ObjectType.SYMMETRIC_KEY, block(KeyFormatType.RAW, b"k" * 16, CA.AES, 128))
+        self.assertFails(register(self.d, ObjectType.PRIVATE_KEY, body), ResultReason.INVALID_FIELD)
+
+    def test_no_object(self) -> None:
+        """Register without the object: refused with a named error."""
+        r = call(self.d, Operation.REGISTER, payload(Item.enum(Tag.OBJECT_TYPE, ObjectType.SYMMETRIC_KEY)))
+        self.assertFails(r, ResultReason.MISSING_DATA)
+
+    def test_private_key_pkcs8(self) -> None:
+        """An RSA PKCS#8 private key: algorithm and length come from the DER."""
+        der = RSA_KEY.private_bytes(DER, serialization.PrivateFormat.PKCS8, NOENC)
+        body = keyblock.body(ObjectType.PRIVATE_KEY, block(KeyFormatType.PKCS_8, der))
+        r = register(self.d, ObjectType.PRIVATE_KEY, body, [a_mask(CUM.SIGN)])
+        self.assertOK(r)
+        got = attrs_of(get_attributes(self.d, r.payload.get(Tag.UNIQUE_IDENTIFIER)), V14)
+        self.assertEqual((got["Cryptographic Algorithm"][0].value, got["Cryptographic Length"][0].value),
+                         (CA.RSA, 1024))
+        self.assertEqual(got["Digest"][0].get(Tag.KEY_FORMAT_TYPE), KeyFormatType.PKCS_8)
+        self.assertEqual(got["Digest"][0].get(Tag.DIGEST_VALUE), hashlib.sha256(der).digest())
+
+    def test_private_key_malformed(self) -> None:
+        """Garbage in a PKCS#1 private key: Invalid Field."""
+        body = keyblock.body(ObjectType.PRIVATE_KEY, block(KeyFormatType.PKCS_1, b"\x30\x03\x02\x01\x00", CA.RSA))
+        self.assertFails(register(self.d, ObjectType.PRIVATE_KEY, body), ResultReason.INVALID_FIELD)
+
+    def test_private_key_wrong_length(self) -> None:
+        """A declared length that differs from the key's modulus: Invalid Field."""
+        der = RSA_KEY.private_bytes(DER, serialization.PrivateFormat.TraditionalOpenSSL, NOENC)
+        body = keyblock.body(ObjectType.PRIVATE_KEY, block(KeyFormatType.PKCS_1, der, CA.RSA, 2048))
+        self.assertFails(register(self.d, ObjectType.PRIVATE_KEY, body), ResultReason.INVALID_FIELD)
+
+    def test_public_key_x509_and_ec(self) -> None:
+        """An EC SubjectPublicKeyInfo public key registers as EC 256."""
+        der = EC_KEY.public_key().public_bytes(DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        body = keyblock.body(ObjectType.PUBLIC_KEY, block(KeyFormatType.X_509, der, CA.EC, 256))
+        self.assertOK(register(self.d, ObjectType.PUBLIC_KEY, body, [a_mask(CUM.VERIFY)]))
+
+    def test_public_key_transparent_rsa(self) -> None:
+        """A Transparent RSA Public Key structure registers and is served as PKCS#1 on request."""
+        nums = RSA_KEY.public_key().public_numbers()
+        km = Item.struct(Tag.KEY_MATERIAL, [Item.big(Tag.MODULUS, nums.n), Item.big(Tag.PUBLIC_EXPONENT, nums.e)])
+        body = keyblock.body(ObjectType.PUBLIC_KEY, block(KeyFormatType.TRANSPARENT_RSA_PUBLIC_KEY, km, CA.RSA, 1024))
+        r = register(self.d, ObjectType.PUBLIC_KEY, body)
+        self.assertOK(r)
+        pkcs1 = Item.enum(Tag.KEY_FORMAT_TYPE, KeyFormatType.PKCS_1)
+        got = get_key(self.d, r.payload.get(Tag.UNIQUE_IDENTIFIER), pkcs1)
+        self.assertEqual(key_bytes_of(got), RSA_KEY.public_key().public_bytes(DER, serialization.PublicFormat.PKCS1))
+
+    def test_split_key(self) -> None:
+        """A Split Key registers; inconsistent parameters are refused with Invalid Field."""
+        def body(threshold: int) -> Item:
+            return keyblock.body(ObjectType.SPLIT_KEY, block(KeyFormatType.RAW, b"s" * 16, CA.AES, 128),
+                                 parts=Item.int(Tag.SPLIT_KEY_PARTS, 3), ident=Item.int(Tag.KEY_PART_IDENTIFIER, 1),
+                                 threshold=Item.int(Tag.SPLIT_KEY_THRESHOLD, threshold),
+                                 method=Item.enum(Tag.SPLIT_KEY_METHOD, SplitKeyMethod.XOR))
+        self.assertOK(register(self.d, ObjectType.SPLIT_KEY, body(3)))
+        self.assertFails(register(self.d, ObjectType.SPLIT_KEY, body(5)), ResultReason.INVALID_FIELD)
+
+    def test_pgp_key(self) -> None:
+        """A PGP Key (1.2+) with its version registers."""
+        body = keyblock.body(ObjectType.PGP_KEY, block(KeyFormatType.OPAQUE, b"pgp-blob"),
+                             version=Item.int(Tag.PGP_KEY_VERSION, 4))
+        self.assertOK(register(self.d, ObjectType.PGP_KEY, body))
+
+
+class RegisterOtherTests(SynchronousTestCase, Assertions):
+    """Register of certificates, secret data, opaque objects and templates."""
+
+    def setUp(self) -> None:
+        self.d = make_dispatcher()
+
+    def cert(self, version):
+        body = Item.struct(Tag.CERTIFICATE, [Item.enum(Tag.CERTIFICATE_TYPE, CertificateType.X_509),
+                                             Item.bytes(Tag.CERTIFICATE_VALUE, certificate())])
+        r = register(self.d, ObjectType.CERTIFICATE, body, [a_mask(CUM.VERIFY)], version=version)
+        self.assertOK(r)
+        return attrs_of(get_attributes(self.d, r.payload.get(Tag.UNIQUE_IDENTIFIER), version=version), version)
+
+    def test_certificate_14(self) -> None:
+        """A 1.4 X.509 certificate gets Certificate Type/Length, X.509 identifiers, signature and key algorithm."""
+        got = self.cert(V14)
+        self.assertEqual(got["Certificate Type"][0].value, CertificateType.X_509)
+        self.assertEqual(got["Certificate Length"][0].value, len(certificate()))
+        self.assertEqual(got["Digital Signature Algorithm"][0].value,
+                         DigitalSignatureAlgorithm.SHA_256_WITH_RSA_ENCRYPTION)
+        serial = got["X.509 Certificate Identifier"][0].get(Tag.CERTIFICATE_SERIAL_NUMBER)
+        self.assertEqual(serial, (4242).to_bytes(2, "big"))
+        self.assertIn("X.509 Certificate Subject", got)
+        self.assertEqual((got["Cryptographic Algorithm"][0].value, got["Cryptographic Length"][0].value),
+                         (CA.RSA, 1024))
+
+    def test_certificate_10(self) -> None:
+        """A 1.0 client sees the 1.0 certificate attributes, not the 1.1 X.509 ones."""
+        got = self.cert(V10)
+        self.assertIn("Certificate Identifier", got)
+        self.assertEqual(got["Certificate Identifier"][0].get(Tag.SERIAL_NUMBER), "4242")
+        self.assertIn("CN=kmipd test", got["Certificate Subject"][0].get(Tag.CERTIFICATE_SUBJECT_DISTINGUISHED_NAME))
+        self.assertNotIn("X.509 Certificate Identifier", got)
+        self.assertNotIn("Certificate Length", got)
+
+    def test_certificate_20(self) -> None:
+        """A 2.0 client sees Certificate Subject CN and not the 1.x-only Certificate Identifier."""
+        got = self.cert(V20)
+        self.assertEqual(got["Certificate Subject CN"][0].value, "kmipd test")
+        self.assertNotIn("Certificate Identifier", got)
+
+    def test_certificate_malformed(self) -> None:
+        """A certificate value that is not DER X.509: Invalid Field."""
+        body = Item.struct(Tag.CERTIFICATE, [Item.enum(Tag.CERTIFICATE_TYPE, CertificateType.X_509),
+                                             Item.bytes(Tag.CERTIFICATE_VALUE, b"not a certificate")])
+        self.assertFails(register(self.d, ObjectType.CERTIFICATE, body), ResultReason.INVALID_FIELD)
+
+    def test_secret_data(self) -> None:
+        """Secret Data (a password) registers; without Secret Data Type it is refused."""
+        good = keyblock.body(ObjectType.SECRET_DATA, block(KeyFormatType.OPAQUE, b"SecretPassword"),
+                             type=Item.enum(Tag.SECRET_DATA_TYPE, SecretDataType.PASSWORD))
+        self.assertOK(register(self.d, ObjectType.SECRET_DATA, good, [a_mask(CUM.DERIVE_KEY)]))
+        bad = keyblock.body(ObjectType.SECRET_DATA, block(KeyFormatType.OPAQUE, b"SecretPassword"))
+        self.assertFails(register(self.d, ObjectType.SECRET_DATA, bad), ResultReason.INVALID_FIELD)
+
+    def test_opaque_object(self) -> None:
+        """An Opaque Object (OMOS-M-1 shape) registers; 2.x shows its Opaque Data Type attribute."""
+        body = Item.struct(Tag.OPAQUE_OBJECT, [Item.enum(Tag.OPAQUE_DATA_TYPE, 0x80000001),
+                                               Item.bytes(Tag.OPAQUE_DATA_VALUE, b"SecretPassword")])
+        r = register(self.d, ObjectType.OPAQUE_OBJECT, body, [a_name("OMOS")], version=V20)
+        self.assertOK(r)
+        got = attrs_of(get_attributes(self.d, r.payload.get(Tag.UNIQUE_IDENTIFIER), version=V20), V20)
+        self.assertEqual(got["Opaque Data Type"][0].value, 0x80000001)
+        self.assertEqual(got["Digest"][0].get(Tag.DIGEST_VALUE), hashlib.sha256(b"SecretPassword").digest())
+
+    def test_template_1x_only(self) -> None:
+        """A Template registers in 1.x, not in 2.x, and may not contain a Name."""
+        body = Item.struct(Tag.TEMPLATE, [to_1x(*a_alg(CA.AES)), to_1x(*a_len(128))])
+        self.assertOK(register(self.d, ObjectType.TEMPLATE, body))
+        self.assertFails(register(self.d, ObjectType.TEMPLATE, body, version=V20), ResultReason.INVALID_FIELD)
+        named = Item.struct(Tag.TEMPLATE, [to_1x(*a_name("t"))])
+        self.assertFails(register(self.d, ObjectType.TEMPLATE, named), ResultReason.INVALID_FIELD)
+
+    def test_duplicate_name(self) -> None:
+        """Registering a second object under a Name in use: Invalid Field."""
+        body = Item.struct(Tag.OPAQUE_OBJECT, [Item.enum(Tag.OPAQUE_DATA_TYPE, 0x80000001),
+                                               Item.bytes(Tag.OPAQUE_DATA_VALUE, b"x")])
+        self.assertOK(register(self.d, ObjectType.OPAQUE_OBJECT, body, [a_name("same")]))
+        self.assertFails(register(self.d, ObjectType.OPAQUE_OBJECT, body, [a_name("same")]), ResultReason.INVALID_FIELD)
+
+    def test_random_number_generator_settable(self) -> None:
+        """A client may record the Random Number Generator of material it registers (1.3+)."""
+        rng = ("Random Number Generator", Item.struct(Tag.RANDOM_NUMBER_GENERATOR, [Item.enum(Tag.RNG_ALGORITHM, 3)]))
+        body = keyblock.body(ObjectType.SYMMETRIC_KEY, block(KeyFormatType.RAW, b"k" * 16, CA.AES, 128))
+        r = register(self.d, ObjectType.SYMMETRIC_KEY, body, [rng, a_len(128)])
+        self.assertOK(r)
+        got = attrs_of(get_attributes(self.d, r.payload.get(Tag.UNIQUE_IDENTIFIER)), V14)
+        self.assertEqual(got["Random Number Generator"][0].get(Tag.RNG_ALGORITHM), 3)
