@@ -144,7 +144,10 @@ def rekey_key_pair(ctx: RequestContext, payload: Item | None) -> Item:
     pub_uid = _linked(old_priv, LinkType.PUBLIC_KEY_LINK)
     if pub_uid is None:
         raise PermissionDenied("the private key has no linked public key to replace")
-    old_pub = load(ctx, pub_uid, Operation.RE_KEY_KEY_PAIR)
+    # Policy tables (the seed's and PyKMIP's) have no ReKeyKeyPair row for Public Keys: the public
+    # half is not re-keyed by request, it gets a Replacement link, so the caller needs the right to
+    # modify its attributes.
+    old_pub = load(ctx, pub_uid, Operation.MODIFY_ATTRIBUTE)
     common = check_template(ctx, ObjectType.PRIVATE_KEY, read_template(
         payload, Tag.COMMON_TEMPLATE_ATTRIBUTE, Tag.COMMON_ATTRIBUTES))
     priv_t = check_template(ctx, ObjectType.PRIVATE_KEY, read_template(

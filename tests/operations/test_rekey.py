@@ -129,14 +129,10 @@ class ReKeyTests(SynchronousTestCase, Assertions):
 
 
 class ReKeyKeyPairTests(SynchronousTestCase, Assertions):
-    """ReKeyKeyPair of RSA and EC pairs.
-
-    Run without an operation policy: the built-in "default" policy has no ReKeyKeyPair entry for
-    Public Key objects (as in PyKMIP), so the owner is refused on the public half there.
-    """
+    """ReKeyKeyPair of RSA and EC pairs, under the built-in "default" policy (the owner re-keys)."""
 
     def setUp(self) -> None:
-        self.d = make_dispatcher(policy=None)
+        self.d = make_dispatcher()
 
     def pair(self, common, version=V14):
         r = create_key_pair(self.d, common, [a_mask(CUM.SIGN), a_name("p")], [a_mask(CUM.VERIFY), a_name("u")],
