@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import InvalidField, ReadOnlyAttribute
-from .spec import ATTRIBUTES, Tag, TAG_NAMES, tag_in_version
+from .spec import ATTRIBUTES, TAG_NAMES, Tag, tag_in_version
 from .spec.attributes import AttributeSpec, attribute_by_tag
 from .ttlv import Item, ItemType
 
@@ -28,14 +28,15 @@ Version = tuple[int, int]
 
 ATTRIBUTE_VALUE = int(Tag.ATTRIBUTE_VALUE)
 
-#: Attributes only the server sets: a client may not supply them at creation nor change them.
+#: Attributes only the server sets: a client may not supply them at creation nor change them
+#: (Never Extractable stays here: a client asks for it through Extractable=False).
 SERVER_MANAGED = frozenset({
     "Unique Identifier", "Object Type", "State", "Initial Date", "Last Change Date", "Digest",
     "Destroy Date", "Compromise Date", "Compromise Occurrence Date", "Archive Date", "Lease Time",
-    "Revocation Reason", "Fresh", "Key Value Present", "Key Value Location", "Original Creation Date",
-    "Always Sensitive", "Never Extractable", "Certificate Type", "Certificate Length", "Certificate Identifier",
+    "Revocation Reason", "Key Value Present", "Key Value Location", "Original Creation Date",
+    "Always Sensitive", "Never Extractable", "Certificate Length", "Certificate Identifier",
     "Certificate Subject", "Certificate Issuer", "X.509 Certificate Identifier", "X.509 Certificate Subject",
-    "X.509 Certificate Issuer", "Digital Signature Algorithm", "Usage Limits", "Key Format Type",
+    "X.509 Certificate Issuer", "Digital Signature Algorithm", "Key Format Type",
     "Short Unique Identifier", "Random Number Generator",
 })
 
@@ -43,7 +44,7 @@ SERVER_MANAGED = frozenset({
 CLIENT_SET_ONCE = frozenset({
     "Cryptographic Algorithm", "Cryptographic Length", "Cryptographic Domain Parameters",
     "Certificate Type", "Process Start Date", "Protect Stop Date", "Usage Limits", "Cryptographic Usage Mask",
-    "Operation Policy Name", "Never Extractable", "Opaque Data Type", "Secret Data Type",
+    "Operation Policy Name", "Opaque Data Type", "Secret Data Type", "Fresh",
 })
 
 

@@ -23,15 +23,22 @@ from .crypto import errors as cerr
 from .errors import (
     BadCryptographicParameters,
     CryptographicFailure,
+    DateRestriction,
     FeatureNotSupported,
     IllegalOperation,
     IncompatibleUsageMask,
     InvalidCorrelationValue,
     InvalidField,
     InvalidMessage,
+    InvalidObjectType,
+    InvalidTagLength,
     KeyCompressionTypeNotSupported,
     KeyValueNotPresent,
     KmipError,
+    MissingIV,
+)
+from .errors import (
+    UsageLimitExceeded as UsageLimitsExhausted,
 )
 from .keyblock import get_block, key_material
 from .objects import ManagedObject
@@ -43,38 +50,9 @@ from .ttlv import Item, ItemType
 # Errors kmipd.errors does not (yet) have, with the reasons the spec/vectors use.
 
 
-class UsageLimitsExhausted(KmipError):
-    """Usage Limits cannot grant an allocation (1.x Permission Denied, 2.x Usage Limit Exceeded)."""
-
-    reason = 0x0C
-    reason_v2 = 0x1A
 
 
-class DateRestriction(KmipError):
-    """Before the Process Start Date or after the Protect Stop Date (Permission Denied)."""
 
-    reason = 0x0C
-
-
-class MissingIV(KmipError):
-    """An IV/Counter/Nonce is required and absent (1.x Invalid Message, 2.x Missing IV)."""
-
-    reason = 0x04
-    reason_v2 = 0x34
-
-
-class InvalidObjectType(KmipError):
-    """The object's type cannot be used for the operation (1.x Invalid Field, 2.x Invalid Object Type)."""
-
-    reason = 0x07
-    reason_v2 = 0x30
-
-
-class InvalidTagLength(KmipError):
-    """A GCM tag length outside 4..16 bytes (1.4 vectors: General Failure; 2.x Bad Cryptographic Parameters)."""
-
-    reason = 0x100
-    reason_v2 = 0x24
 
 
 _REASONS: dict[str, type[KmipError]] = {

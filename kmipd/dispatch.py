@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from twisted.internet.defer import Deferred
+
 from kmipd.log import Logger
 
 from . import operations  # noqa: F401  (registers the handlers)

@@ -54,14 +54,40 @@ KeyValueNotPresent = _error("KeyValueNotPresent", 0x13, "The object has no key m
 Sensitive = _error("Sensitive", 0x16, "The object is Sensitive.")
 NotExtractable = _error("NotExtractable", 0x17, "The object is not Extractable.")
 ObjectAlreadyExists = _error("ObjectAlreadyExists", 0x18, "The object already exists.")
-UsageLimitExceeded = _error("UsageLimitExceeded", 0x07, "Usage Limits exhausted.", 0x1A)
+UsageLimitExceeded = _error("UsageLimitExceeded", 0x0C, "Usage Limits exhausted.", 0x1A)
 ReadOnlyAttribute = _error("ReadOnlyAttribute", 0x0C, "A client may not set or change this attribute.", 0x22)
 AttributeNotFound = _error("AttributeNotFound", 0x07, "The attribute is not on the object.", 0x21)
-AttributeSingleValued = _error("AttributeSingleValued", 0x0E, "The attribute takes one instance.", 0x23)
+AttributeSingleValued = _error("AttributeSingleValued", 0x0B, "The attribute takes one instance.", 0x23)
 AttributeNotApplicable = _error("AttributeNotApplicable", 0x07, "The attribute does not apply here.", 0x2C)
 BadCryptographicParameters = _error("BadCryptographicParameters", 0x07, "Bad Cryptographic Parameters.", 0x24)
 IncompatibleUsageMask = _error("IncompatibleUsageMask", 0x0C, "Usage mask forbids the operation.", 0x29)
 InvalidCorrelationValue = _error("InvalidCorrelationValue", 0x07, "Unknown Correlation Value.", 0x2E)
+# Lifecycle (the spec's state diagram, kmipd/lifecycle.py).
+WrongLifecycleState = _error("WrongLifecycleState", 0x0C, "The object's state forbids the operation.", 0x43)
+ObjectDestroyed = _error("ObjectDestroyed", 0x0C, "The object is already destroyed.", 0x36)
+NoLifecycle = _error("NoLifecycle", 0x0B, "The object type has no lifecycle state.", 0x30)
+NoUsageLimits = _error("NoUsageLimits", 0x0B, "The object has no Usage Limits.", 0x21)
+# Attribute operations (1.x section 11 error tables, 2.x per-operation tables).
+AttributeAlreadyExists = _error("AttributeAlreadyExists", 0x0B, "A second instance of a single-valued attribute.", 0x23)
+NotApplicableToObject = _error("NotApplicableToObject", 0x0C, "The attribute does not apply to this object type.", 0x2C)
+AttributeInstanceNotFound = _error("AttributeInstanceNotFound", 0x01, "No attribute instance there.", 0x20)
+NoSuchAttribute = _error("NoSuchAttribute", 0x01, "The object does not have that attribute.", 0x21)
+MultiValuedAttribute = _error("MultiValuedAttribute", 0x07, "The attribute has several instances.", 0x1E)
+NonUniqueName = _error("NonUniqueName", 0x0B, "Another object already has that Name.", 0x35)
+InvalidDataType = _error("InvalidDataType", 0x07, "The adjustment does not fit the attribute's type.", 0x1C)
+NumericRange = _error("NumericRange", 0x07, "The adjusted value is out of range.", 0x1B)
+ApplicationNamespaceNotSupported = _error("ApplicationNamespaceNotSupported", 0x0F,
+                                          "Application Data omitted and cannot be generated.", 0x0F)
+# Cryptographic operations.
+DateRestriction = _error("DateRestriction", 0x0C, "Before Process Start Date or after Protect Stop Date.")
+MissingIV = _error("MissingIV", 0x04, "An IV/Counter/Nonce is required and absent.", 0x34)
+InvalidObjectType = _error("InvalidObjectType", 0x07, "The object's type cannot be used for the operation.", 0x30)
+InvalidTagLength = _error("InvalidTagLength", 0x100, "A GCM tag length outside 4..16 bytes (1.4 vectors).", 0x24)
+StreamTooLarge = _error("StreamTooLarge", 0x07, "A buffered stream grew past its limit.", 0x24)
+WrappingKeyNotFound = _error("WrappingKeyNotFound", 0x01, "The wrapping key does not exist.", 0x42)
 GeneralFailure = _error("GeneralFailure", 0x100, "Any other failure (details logged, not sent).")
+
+# Aliases kept for the names the operation modules grew up with.
+UsageLimitsExhausted = AllocationRefused = UsageLimitExceeded
 
 del _error

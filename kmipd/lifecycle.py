@@ -13,7 +13,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from .errors import KmipError
+from .errors import NoLifecycle as InvalidObjectType
+from .errors import ObjectDestroyed, WrongLifecycleState
 from .spec import State
 
 __all__ = [
@@ -90,25 +91,7 @@ MODIFIABLE_IN: dict[str, frozenset[State]] = {
 FROZEN_ONCE_REACHED = frozenset({"Process Start Date", "Protect Stop Date"})
 
 
-class WrongLifecycleState(KmipError):
-    """The object's state forbids the operation (1.x: Permission Denied, 2.x: Wrong Key Lifecycle State)."""
 
-    reason = 0x0C
-    reason_v2 = 0x43
-
-
-class ObjectDestroyed(KmipError):
-    """The object is already destroyed (1.x: Permission Denied, 2.x: Object Destroyed)."""
-
-    reason = 0x0C
-    reason_v2 = 0x36
-
-
-class InvalidObjectType(KmipError):
-    """The object type has no lifecycle (1.x: Illegal Operation, 2.x: Invalid Object Type)."""
-
-    reason = 0x0B
-    reason_v2 = 0x30
 
 
 def next_state(state: int | None, cause: Cause) -> State | None:

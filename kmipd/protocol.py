@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Callable
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IHandshakeListener
 from twisted.internet.protocol import Factory, Protocol
-from kmipd.log import Logger
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 from zope.interface import implementer
+
+from kmipd.log import Logger
 
 from .dispatch import Caller, Reply
 from .limits import Limits

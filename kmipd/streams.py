@@ -34,7 +34,7 @@ from .crypto import BlockCipherMode as BCM
 from .crypto import PaddingMethod as PM
 from .crypto import hash_for
 from .crypto.keygen import HMAC_ALGORITHMS, SYMMETRIC_ALGORITHMS, cipher_algorithm
-from .errors import CryptographicFailure, InvalidCorrelationValue, KmipError
+from .errors import CryptographicFailure, InvalidCorrelationValue, StreamTooLarge
 from .log import Logger
 
 try:  # cryptography >= 47 moved CFB and OFB to the decrepit module
@@ -64,12 +64,6 @@ class Engine(Protocol):
     def final(self) -> bytes:
         """Finish; return the remaining output (or the digest / collected data)."""
 
-
-class StreamTooLarge(KmipError):
-    """A buffered stream grew past its limit (Invalid Field / 2.x Bad Cryptographic Parameters)."""
-
-    reason = 0x07
-    reason_v2 = 0x24
 
 
 # ---------------------------------------------------------------------------------------------

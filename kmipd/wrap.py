@@ -36,8 +36,8 @@ from .errors import (
     FeatureNotSupported,
     InvalidField,
     ItemNotFound,
-    KmipError,
     MissingData,
+    WrappingKeyNotFound,
 )
 from .keyblock import get_block, replace_block
 from .objects import ManagedObject
@@ -54,12 +54,6 @@ _AES_MODES = {BCM.NIST_KEY_WRAP: (wrapping.aes_key_wrap, wrapping.aes_key_unwrap
 #: the 1.4 conformance vectors, AX-M-2-14) prescribe. Off by default.
 PYKMIP_WRAPPED_KEY_VALUE = "wrap.pykmip_key_value"
 
-
-class WrappingKeyNotFound(KmipError):
-    """The wrapping key does not exist (1.x Item Not Found, 2.x Wrapping Object Not Found)."""
-
-    reason = 0x01
-    reason_v2 = 0x42
 
 
 def _wrapping_key(ctx: RequestContext, info: Item, usage: int, types: frozenset[int]) -> ManagedObject:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from ..context import RequestContext
 from ..errors import ItemNotFound, MissingData, ObjectArchived, PermissionDenied
+from ..lifecycle import due_state
 from ..objects import ManagedObject
-from ..spec import State, Tag
+from ..spec import Tag
 from ..ttlv import Item, ItemType
 
 DEFAULT_POLICY = "default"
@@ -63,20 +64,14 @@ def set_state(ctx: RequestContext, obj: ManagedObject, state: int) -> None:
 def apply_due_transitions(ctx: RequestContext, obj: ManagedObject) -> bool:
     """Move C{obj} along the state machine when its Activation/Deactivation Date has come.
 
-    Pre-Active becomes Active at the Activation Date; Pre-Active or Active becomes Deactivated at
-    the Deactivation Date. Saves and returns True if the state changed.
+    The transitions are the spec diagram's (L{kmipd.lifecycle.due_state}): Pre-Active becomes
+    Active at the Activation Date, Active becomes Deactivated at the Deactivation Date. Saves and
+    returns True if the state changed.
     """
     state = obj.state
-    changed = False
-    activation = obj.value("Activation Date")
-    deactivation = obj.value("Deactivation Date")
-    if state == State.PRE_ACTIVE and isinstance(activation, int) and activation <= ctx.now:
-        state = State.ACTIVE
-        changed = True
-    if state in (State.PRE_ACTIVE, State.ACTIVE) and isinstance(deactivation, int) and deactivation <= ctx.now:
-        state = State.DEACTIVATED
-        changed = True
-    if changed:
-        set_state(ctx, obj, state)
-        ctx.store.save(obj)
-    return changed
+    new = due_state(state, obj.value("Activation Date"), obj.value("Deactivation Date"), ctx.now)
+    if new == state or new is None:
+        return False
+    set_state(ctx, obj, new)
+    ctx.store.save(obj)
+    return True

@@ -30,11 +30,19 @@ from ..attributes import (
 )
 from ..context import RequestContext
 from ..errors import (
+    ApplicationNamespaceNotSupported,
+    AttributeAlreadyExists,
+    AttributeInstanceNotFound,
     AttributeNotApplicable,
     AttributeNotFound,
+    InvalidDataType,
     InvalidField,
-    KmipError,
     MissingData,
+    MultiValuedAttribute,
+    NonUniqueName,
+    NoSuchAttribute,
+    NotApplicableToObject,
+    NumericRange,
     ReadOnlyAttribute,
 )
 from ..lifecycle import FROZEN_ONCE_REACHED, MODIFIABLE_IN, WrongLifecycleState
@@ -59,31 +67,6 @@ __all__ = [
 
 _log = Logger()
 
-
-def _error(name: str, reason: int, reason_v2: int, doc: str) -> type[KmipError]:
-    return type(name, (KmipError,), {"reason": reason, "reason_v2": reason_v2, "__doc__": doc, "__module__": __name__})
-
-
-# Result Reasons from the 1.x error tables (section 11) and the 2.x per-operation tables.
-AttributeAlreadyExists = _error(
-    "AttributeAlreadyExists", 0x0B, 0x23, "Add of a second instance of a single-valued attribute."
-)
-NotApplicableToObject = _error(
-    "NotApplicableToObject", 0x0C, 0x2C, "The attribute is not supported for this object type."
-)
-AttributeInstanceNotFound = _error(
-    "AttributeInstanceNotFound", 0x01, 0x20, "No attribute instance at that index / with that value."
-)
-NoSuchAttribute = _error("NoSuchAttribute", 0x01, 0x21, "Delete of an attribute the object does not have.")
-MultiValuedAttribute = _error(
-    "MultiValuedAttribute", 0x07, 0x1E, "The operation needs a single instance but the attribute has several."
-)
-NonUniqueName = _error("NonUniqueName", 0x0B, 0x35, "Another object already has that Name.")
-InvalidDataType = _error("InvalidDataType", 0x07, 0x1C, "The adjustment does not fit the attribute's type.")
-NumericRange = _error("NumericRange", 0x07, 0x1B, "The adjusted value is out of range.")
-ApplicationNamespaceNotSupported = _error(
-    "ApplicationNamespaceNotSupported", 0x0F, 0x0F, "Application Data omitted and cannot be generated."
-)
 
 _RANGES = {
     ItemType.INTEGER: (-(2**31), 2**31 - 1),

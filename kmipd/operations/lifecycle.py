@@ -8,23 +8,28 @@ payloads are the same in KMIP 1.0-2.1 (a Unique Identifier, plus the few fields 
 
 from __future__ import annotations
 
-from twisted.logger import Logger
+from kmipd.log import Logger
 
 from ..context import RequestContext
 from ..errors import (
     IllegalOperation,
     InvalidField,
     InvalidMessage,
-    KmipError,
     MissingData,
+    NoUsageLimits,
+    ObjectDestroyed,
     PermissionDenied,
+    WrongLifecycleState,
+)
+from ..errors import (
+    NoLifecycle as InvalidObjectType,
+)
+from ..errors import (
+    UsageLimitExceeded as AllocationRefused,
 )
 from ..lifecycle import (
     DESTROYED_STATES,
     Cause,
-    InvalidObjectType,
-    ObjectDestroyed,
-    WrongLifecycleState,
     due_state,
     next_state,
 )
@@ -44,18 +49,6 @@ DEFAULT_LEASE_TIME = 3600
 _COMPROMISE_CODES = frozenset({RevocationReasonCode.KEY_COMPROMISE, RevocationReasonCode.CA_COMPROMISE})
 
 
-class NoUsageLimits(KmipError):
-    """The object has no Usage Limits (1.x: Illegal Operation, 2.x: Attribute Not Found)."""
-
-    reason = 0x0B
-    reason_v2 = 0x21
-
-
-class AllocationRefused(KmipError):
-    """The requested usage allocation is not available (1.x: Permission Denied, 2.x: Usage Limit Exceeded)."""
-
-    reason = 0x0C
-    reason_v2 = 0x1A
 
 
 def _uid_payload(uid: str, *extra: Item | None) -> Item:

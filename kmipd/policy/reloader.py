@@ -45,9 +45,9 @@ from twisted.application.service import Service
 from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
-from kmipd.log import Logger
 from twisted.python.failure import Failure
 
+from kmipd.log import Logger
 from kmipd.policy.loader import PolicyFileError, load_policy_file
 from kmipd.policy.model import Policy, PolicyEngine
 

@@ -9,8 +9,8 @@ one batch item so a failed item leaves nothing half-written.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from contextlib import AbstractContextManager as ContextManager
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..objects import ManagedObject

@@ -126,18 +126,21 @@ def _fail(message: str, path: str) -> JsonDecodeError:
 
 def _number(value: Any, typ: int) -> int:
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a {type_text(typ)}")
+        raise ValueError(f"{value!r} is not a valid {type_text(typ)}")
     if isinstance(value, int):
         return parse_number(str(value), typ)
     if isinstance(value, str):
         return parse_number(value, typ)
-    raise ValueError(f"{value!r} is not a {type_text(typ)}")
+    raise ValueError(f"{value!r} is not a valid {type_text(typ)}")
 
 
 def _scalar(tag: int, typ: int, value: Any, attribute_name: str | None) -> Any:
     if typ == ItemType.INTEGER:
         if isinstance(value, str) and not re.fullmatch(r"\s*(0[xX][0-9A-Fa-f]+|[+-]?\d+)\s*", value):
-            return mask_from_text(value_class(tag, attribute_name), value)
+            cls = value_class(tag, attribute_name)
+            if _is_mask(cls) or (tag == Tag.ATTRIBUTE_VALUE and cls is None):
+                return mask_from_text(cls, value)
+            raise ValueError(f"{value!r} is not a valid Integer")
         return _number(value, typ)
     if typ in (ItemType.LONG_INTEGER, ItemType.INTERVAL):
         return _number(value, typ)

@@ -373,7 +373,7 @@ def parse_number(text: str, typ: int) -> int:
     if raw[:2].lower() == "0x" and re.fullmatch(r"[0-9A-Fa-f]+", raw[2:]):
         return hex_to_int(raw[2:], bits, signed=low < 0)
     if not re.fullmatch(r"[+-]?\d+", raw):
-        raise ValueError(f"{text!r} is not a {type_text(typ)}")
+        raise ValueError(f"{text!r} is not a valid {type_text(typ)}")
     value = int(raw)
     if not low <= value <= high:
         raise ValueError(f"{value} is out of range for {type_text(typ)}")
@@ -517,7 +517,10 @@ def parse_scalar(tag: int, typ: int, raw: str, attribute_name: str | None) -> An
         stripped = raw.strip()
         if re.fullmatch(r"[+-]?\d+|0[xX][0-9A-Fa-f]+", stripped):
             return parse_number(stripped, typ)
-        return mask_from_text(value_class(tag, attribute_name), raw)
+        cls = value_class(tag, attribute_name)
+        if _is_mask(cls) or (tag == Tag.ATTRIBUTE_VALUE and cls is None):
+            return mask_from_text(cls, raw)
+        raise ValueError(f"{raw!r} is not a valid Integer")
     if typ in (ItemType.LONG_INTEGER, ItemType.INTERVAL):
         return parse_number(raw, typ)
     if typ == ItemType.BIG_INTEGER:

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kmipd.spec import Tag
-from kmipd.ttlv import DecodeError, Item, ItemType, decode, encode
+from kmipd.ttlv import DecodeError, Item, decode, encode
 from kmipd.ttlv.xml import XmlDecodeError, element_to_item, enum_text, tag_text, type_text, value_class
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -411,7 +411,7 @@ class Matcher:
         snap = st.snapshot()
         if len(efree) == len(afree):
             try:
-                for e, a in zip(efree, afree):
+                for e, a in zip(efree, afree, strict=True):
                     self.cmp(e, a, p, ctx, st)
                 return
             except Mismatch:
@@ -527,9 +527,10 @@ class Matcher:
                     why.append(_plain_enum_name(rr.tag, rr.value) or str(rr.value))
                 if rm is not None:
                     why.append(f'"{rm.value[:120]}"')
+            detail = (": " + " ".join(why)) if why else ""
             raise Mismatch("/ResponseMessage/ResponseHeader/ProtocolVersion",
-                           "server rejected the protocol %d.%d request, answering with protocol %d.%d%s"
-                           % (rv + av + ((": " + " ".join(why)) if why else "",)))
+                           f"server rejected the protocol {rv[0]}.{rv[1]} request, answering with protocol "
+                           f"{av[0]}.{av[1]}{detail}")
         if eh is not None:
             self.cmp(eh, ah, "/ResponseMessage", {}, st)
         ritems = children(req, "BatchItem")
@@ -613,10 +614,10 @@ def _version_note(req: Item, act: Item | None = None) -> str:
     if v is None:
         return ""
     if act is None:
-        return " [request protocol %d.%d]" % v
+        return f" [request protocol {v[0]}.{v[1]}]"
     av = Matcher.pver(child(act, "ResponseHeader"))
     if av is not None and av != v:
-        return " [server answered protocol %d.%d to a %d.%d request]" % (av + v)
+        return f" [server answered protocol {av[0]}.{av[1]} to a {v[0]}.{v[1]} request]"
     return ""
 
 

@@ -218,9 +218,6 @@ class AddAttributeTests(_Base):
         self.assertTrue(self.call(Operation.ADD_ATTRIBUTE, uid_payload(uid, new_attr(limits)), V20).ok)
         self.assertEqual(fetch(self.store, uid).first("Usage Limits").get(Tag.USAGE_LIMITS_COUNT), 10)
 
-    test_usage_limits_count_set_by_server.todo = (  # type: ignore[attr-defined]
-        "kmipd.attributes.SERVER_MANAGED lists Usage Limits, but the spec lets a client set Total and Unit"
-    )
 
     def test_activation_date_in_past_activates(self) -> None:
         """Adding an Activation Date not in the future moves a Pre-Active object to Active."""

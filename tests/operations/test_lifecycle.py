@@ -234,10 +234,6 @@ class ActivateTests(_Base):
         self.assertTrue(self.call(Operation.ACTIVATE, uid_payload(uid)).ok)
         self.assertEqual(fetch(self.store, uid).state, D)
 
-    test_past_deactivation_date_applies.todo = (  # type: ignore[attr-defined]
-        "kmipd.operations._common.apply_due_transitions moves Pre-Active straight to Deactivated "
-        "(no such arrow in the spec's diagram); it should delegate to kmipd.lifecycle.due_state"
-    )
 
     def test_stateless_object(self) -> None:
         """An object without a lifecycle cannot be activated: Illegal Operation / Invalid Object Type."""
