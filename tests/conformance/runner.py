@@ -685,11 +685,15 @@ def new_kmipd(store: str = "memory", clock: Any = None) -> tuple[DispatcherExcha
 
     clock = clock or FakeClock(float(int(time.time())))
     if store == "sqlite":
+        import atexit
+        import shutil
         import tempfile
 
         from kmipd.store.sql import SQLObjectStore
 
-        path = os.path.join(tempfile.mkdtemp(prefix="kmipd-conf-"), "kmip.sqlite")
+        tmp = tempfile.mkdtemp(prefix="kmipd-conf-")
+        atexit.register(shutil.rmtree, tmp, True)
+        path = os.path.join(tmp, "kmip.sqlite")
         backend = SQLObjectStore(f"sqlite:///{path}", os.urandom(32))
         backend.create_schema()
         dispatcher = make_dispatcher(backend, clock=clock)
