@@ -348,17 +348,28 @@ def _policy_mentions(ctx: RequestContext, obj: ManagedObject, operation: int) ->
     return any(key in t for t in tables)
 
 
+def _get_fallback_operations() -> frozenset[int]:
+    from .spec import Operation
+
+    return frozenset({Operation.ENCRYPT, Operation.DECRYPT, Operation.SIGN, Operation.SIGNATURE_VERIFY,
+                      Operation.MAC, Operation.MAC_VERIFY})
+
+
 def load_key(ctx: RequestContext, uid: str, operation: int) -> ManagedObject:
     """L{load} for a cryptographic operation.
 
-    The built-in policies (PyKMIP's tables) have no entries for Encrypt, Sign, MAC, ...; PyKMIP
-    checks those operations against the object's Get permission. kmipd does the same when the
-    object's policy has no entry for C{operation}, and applies the entry when it has one.
+    The built-in policies (PyKMIP's tables) have no entries for Encrypt, Decrypt, Sign,
+    Signature Verify, MAC and MAC Verify; PyKMIP checks those operations against the object's
+    Get permission. kmipd does the same for those operations when the object's policy has no
+    entry for C{operation}, and applies the entry when it has one. Every other operation (Derive
+    Key, Get, ...) is a row of the tables and is checked strictly: a pair the policy does not
+    cover is Disallow All.
     """
     from .operations._common import load
     from .spec import Operation
 
-    obj = ctx.store.get(uid)
-    if obj is not None and not _policy_mentions(ctx, obj, operation):
-        return load(ctx, uid, Operation.GET)
+    if operation in _get_fallback_operations():
+        obj = ctx.store.get(uid)
+        if obj is not None and not _policy_mentions(ctx, obj, operation):
+            return load(ctx, uid, Operation.GET)
     return load(ctx, uid, operation)

@@ -85,7 +85,7 @@ class Caller:
 
 
 class _Undo(Exception):
-    """Raised inside the transaction to roll back a batch with Undo."""
+    """Raised inside the transaction to roll it back (Undo, or a lone failed item)."""
 
 
 def _sniff_version(data: bytes) -> Version:
@@ -209,20 +209,27 @@ class Dispatcher:
         return reply
 
     def _run_batch(self, request: Request, version: Version, caller: Caller, now: int) -> list[BatchResult]:
+        """Run the batch items in one store transaction.
+
+        With several items each runs in a savepoint, so a failed item leaves nothing behind while
+        the others' work stands (Continue, Stop) or is rolled back with the transaction (Undo). A
+        lone item needs no savepoint: if it fails, the whole transaction is rolled back.
+        """
         results: list[BatchResult] = []
+        isolate = len(request.items) > 1
         try:
             with self.store.transaction() as tx:
                 ctx = RequestContext(version=version, identity=caller.identity, groups=caller.groups, now=now,
                                      store=tx, policy=self.policy, server=self.server, services=self.services)
                 failed = False
                 for item in request.items:
-                    result = self._run_item(ctx, item, tx)
+                    result = self._run_item(ctx, item, tx, isolate)
                     results.append(result)
                     if result.status != ResultStatus.SUCCESS:
                         failed = True
                         if request.continuation != _CONTINUE:
                             break
-                if failed and request.continuation == _UNDO:
+                if failed and (request.continuation == _UNDO or not isolate):
                     raise _Undo()
         except _Undo:
             for r in results:
@@ -231,7 +238,7 @@ class Dispatcher:
                     r.payload = None
         return results
 
-    def _run_item(self, ctx: RequestContext, item: BatchItem, tx: Any) -> BatchResult:
+    def _run_item(self, ctx: RequestContext, item: BatchItem, tx: Any, isolate: bool) -> BatchResult:
         version = ctx.version
         if item.error is not None:
             return self._error_result(item, version, InvalidMessage(item.error))
@@ -241,7 +248,10 @@ class Dispatcher:
                 f"operation {_op_name(item.operation)} is not supported in KMIP {version[0]}.{version[1]}"))
         placeholder = ctx.id_placeholder
         try:
-            with tx.savepoint():
+            if isolate:
+                with tx.savepoint():
+                    payload = entry.handler(ctx, item.payload)
+            else:
                 payload = entry.handler(ctx, item.payload)
         except KmipError as e:
             ctx.id_placeholder = placeholder

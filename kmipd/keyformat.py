@@ -102,6 +102,8 @@ _SYMMETRIC_FORMATS = frozenset({KFT.RAW, KFT.OPAQUE, KFT.TRANSPARENT_SYMMETRIC_K
 
 #: 3DES: the nominal (parity-free) lengths clients use, and the stored key length in bits.
 TRIPLE_DES_LENGTHS = {56: 64, 112: 128, 168: 192, 64: 64, 128: 128, 192: 192}
+#: DES keys are 64 bits of which 56 are key bits: a nominal 56-bit DES key is stored in 8 bytes.
+DES_NOMINAL_BITS = 56
 
 
 def to_item(components: dict[str, Any]) -> Item:
@@ -226,6 +228,8 @@ def symmetric_storage_bits(algorithm: int, length: int) -> int:
     """The key length in bits stored for a symmetric key of nominal C{length}."""
     if algorithm == CA.TRIPLE_DES and length in TRIPLE_DES_LENGTHS:
         return TRIPLE_DES_LENGTHS[length]
+    if algorithm == CA.DES and length == DES_NOMINAL_BITS:
+        return 64
     return length
 
 
@@ -264,7 +268,7 @@ def validate_key_block(object_type: int, block: Item, algorithm: int | None,
         if object_type == ObjectType.SYMMETRIC_KEY and fmt != KFT.OPAQUE:
             if length is not None and symmetric_storage_bits(algorithm or 0, length) != len(raw) * 8:
                 raise InvalidField(f"Cryptographic Length {length} does not match the {len(raw) * 8}-bit key")
-            spec = keygen.SYMMETRIC_ALGORITHMS.get(algorithm) if algorithm is not None else None
+            spec = keygen.STORABLE_SYMMETRIC_ALGORITHMS.get(algorithm) if algorithm is not None else None
             if spec is not None and len(raw) * 8 not in spec.key_sizes:
                 raise InvalidField(f"a {len(raw) * 8}-bit key is not valid for {spec.name}")
             if length is None:

@@ -18,12 +18,14 @@ from .errors import (
     AttributeNotApplicable,
     AttributeSingleValued,
     InvalidField,
+    KmipError,
 )
 from .objects import ManagedObject
 from .spec import (
     HashingAlgorithm,
     ObjectType,
     ProtectionStorageMask,
+    ResultReason,
     RNGAlgorithm,
     State,
     Tag,
@@ -46,6 +48,66 @@ CLIENT_MAY_SUPPLY = frozenset({"Usage Limits", "Fresh", "Sensitive", "Extractabl
 CLIENT_MAY_SUPPLY_REGISTER = frozenset({"Random Number Generator"})
 
 _LIVE_STATES = (State.PRE_ACTIVE, State.ACTIVE, State.DEACTIVATED, State.COMPROMISED)
+
+#: Values kmipd gives these client-settable attributes of a cryptographic object when the client
+#: omits them (reported by Query Defaults Information, KMIP 2.x).
+OMITTED_DEFAULTS: dict[str, bool] = {"Sensitive": False, "Extractable": True}
+
+#: The protection kmipd's stores give every object: keys live in software (the server process and
+#: its database). kmipd vouches for nothing more (no HSM, no jurisdiction guarantees).
+PROTECTION_STORAGE = ProtectionStorageMask.SOFTWARE
+
+
+class ProtectionStorageUnavailable(KmipError):
+    """None of the requested Protection Storage Masks (KMIP 2.x) can be satisfied."""
+
+    reason = ResultReason.PROTECTION_STORAGE_UNAVAILABLE
+
+
+class PrivateProtectionStorageUnavailable(KmipError):
+    """None of the Private Protection Storage Masks of a key pair request can be satisfied."""
+
+    reason = ResultReason.PRIVATE_PROTECTION_STORAGE_UNAVAILABLE
+
+
+class PublicProtectionStorageUnavailable(KmipError):
+    """None of the Public Protection Storage Masks of a key pair request can be satisfied."""
+
+    reason = ResultReason.PUBLIC_PROTECTION_STORAGE_UNAVAILABLE
+
+
+def check_protection_masks(payload: Item | None, tag: int = Tag.PROTECTION_STORAGE_MASKS,
+                           error: type[KmipError] = ProtectionStorageUnavailable) -> None:
+    """Refuse a request whose Protection Storage Masks kmipd cannot honour (spec 2.1 7.33).
+
+    The masks are alternatives: one whose bits are all provided by L{PROTECTION_STORAGE} suffices.
+    An absent or empty list asks for nothing.
+    """
+    masks = payload.find(tag) if payload is not None else None
+    if masks is None:
+        return
+    if masks.type != ItemType.STRUCTURE:
+        raise InvalidField("Protection Storage Masks must be a structure")
+    values = [m.value for m in masks.findall(Tag.PROTECTION_STORAGE_MASK)]
+    if not values:
+        return
+    for value in values:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise InvalidField("a Protection Storage Mask must be an integer mask")
+    if any(value & ~int(PROTECTION_STORAGE) == 0 for value in values):
+        return
+    raise error("kmipd keeps objects in software storage only; none of the requested "
+                "Protection Storage Masks can be satisfied")
+
+
+def default_attributes(object_type: int) -> list[Item]:
+    """The attribute values kmipd uses for C{object_type} when a client omits them (2.x form)."""
+    out: list[Item] = []
+    if object_type in CRYPTOGRAPHIC_TYPES:
+        out += [Item.bool(Tag.SENSITIVE, OMITTED_DEFAULTS["Sensitive"]),
+                Item.bool(Tag.EXTRACTABLE, OMITTED_DEFAULTS["Extractable"])]
+    out.append(Item.int(Tag.PROTECTION_STORAGE_MASK, int(PROTECTION_STORAGE)))
+    return out
 
 
 def rng_parameters(ctx: RequestContext) -> Item:
@@ -199,7 +261,7 @@ def new_object(
     if fmt is not None:
         a["Key Format Type"] = [Item.enum(Tag.KEY_FORMAT_TYPE, fmt)]
     a["Short Unique Identifier"] = [Item.bytes(Tag.SHORT_UNIQUE_IDENTIFIER, hashlib.sha256(uid.encode()).digest())]
-    a["Protection Storage Mask"] = [Item.int(Tag.PROTECTION_STORAGE_MASK, ProtectionStorageMask.SOFTWARE)]
+    a["Protection Storage Mask"] = [Item.int(Tag.PROTECTION_STORAGE_MASK, int(PROTECTION_STORAGE))]
     a["Fresh"] = [Item.bool(Tag.FRESH, True)]
     for name, value in extra:
         a.setdefault(name, []).append(value)
@@ -215,8 +277,8 @@ def new_object(
     if object_type in CRYPTOGRAPHIC_TYPES or object_type == ObjectType.CERTIFICATE:
         a["Lease Time"] = [Item.interval(Tag.LEASE_TIME, int(ctx.services.get("lease_time", DEFAULT_LEASE_TIME)))]
     if object_type in CRYPTOGRAPHIC_TYPES:
-        sensitive = bool(obj.value("Sensitive", False))
-        extractable = bool(obj.value("Extractable", True))
+        sensitive = bool(obj.value("Sensitive", OMITTED_DEFAULTS["Sensitive"]))
+        extractable = bool(obj.value("Extractable", OMITTED_DEFAULTS["Extractable"]))
         a["Sensitive"] = [Item.bool(Tag.SENSITIVE, sensitive)]
         a["Extractable"] = [Item.bool(Tag.EXTRACTABLE, extractable)]
         a["Always Sensitive"] = [Item.bool(Tag.ALWAYS_SENSITIVE, sensitive)]
@@ -260,7 +322,9 @@ def require(condition: bool, message: str) -> None:
 
 
 __all__ = [
-    "CRYPTOGRAPHIC_TYPES", "DEFAULT_POLICY", "check_template", "check_unique_names", "digest",
+    "CRYPTOGRAPHIC_TYPES", "DEFAULT_POLICY", "OMITTED_DEFAULTS", "PROTECTION_STORAGE",
+    "PrivateProtectionStorageUnavailable", "ProtectionStorageUnavailable", "PublicProtectionStorageUnavailable",
+    "check_protection_masks", "check_template", "check_unique_names", "default_attributes", "digest",
     "initial_state", "link", "new_object", "policy_is_default", "require", "rng_parameters",
     "template_value",
 ]

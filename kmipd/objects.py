@@ -30,6 +30,8 @@ class ManagedObject:
     @ivar created: server time (seconds) of creation, for newest-first ordering.
     @ivar sequence: a store-assigned, strictly increasing number (tie-breaker for ordering).
     @ivar revision: optimistic-concurrency counter, bumped by the store on every save.
+    @ivar archived: read-only copy of the store's archive flag at the time of reading (change it
+        with C{StoreTransaction.set_archived}).
     """
 
     uid: str
@@ -40,6 +42,7 @@ class ManagedObject:
     created: int = 0
     sequence: int = 0
     revision: int = 0
+    archived: bool = False
 
     def first(self, name: str) -> Item | None:
         """The first value of attribute C{name}, or C{None}."""

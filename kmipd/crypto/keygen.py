@@ -4,7 +4,11 @@ Key generation, key loading and key format conversion.
 
 Also home of the symmetric algorithm table (algorithm -> C{cryptography}
 cipher factory, valid key sizes, block size) that L{kmipd.crypto.ciphers}
-and L{kmipd.crypto.mac} share, so each algorithm's facts live in one place.
+and L{kmipd.crypto.mac} share, so each algorithm's facts live in one place,
+and of its sibling L{STORED_ONLY_ALGORITHMS}: symmetric algorithms the KMIP
+specification lists with well-defined key lengths (DES, Skipjack, RC2, RC5,
+MARS, Twofish, ...) whose keys kmipd generates, registers and serves although
+it does not compute with them (a key manager stores keys for other devices).
 
 Backend limits, documented here because the PyKMIP documentation promises
 more: C{cryptography} refuses RSA moduli below 1024 bits, so the 512-bit RSA
@@ -57,6 +61,8 @@ except ImportError:  # pragma: no cover - older cryptography
 
 __all__ = [
     "HMAC_ALGORITHMS",
+    "STORABLE_SYMMETRIC_ALGORITHMS",
+    "STORED_ONLY_ALGORITHMS",
     "SYMMETRIC_ALGORITHMS",
     "KeyPair",
     "KeyPairDetails",
@@ -68,6 +74,7 @@ __all__ = [
     "generate_symmetric_key",
     "load_private_key",
     "load_public_key",
+    "storable_algorithm",
     "symmetric_algorithm",
 ]
 
@@ -149,6 +156,45 @@ SYMMETRIC_ALGORITHMS: dict[int, SymmetricAlgorithm] = {
     CA.CHACHA20_POLY1305: SymmetricAlgorithm("ChaCha20-Poly1305", None, frozenset({256}), None),
 }
 
+#: KMIP's value for GOST 28147-89 (KMIP 2.0), not in L{kmipd.crypto.CryptographicAlgorithm}.
+GOST_28147_89 = 0x31
+
+#: Symmetric algorithms whose keys kmipd creates, registers and serves but
+#: cannot compute with (no C{cryptography} implementation wired in): Encrypt,
+#: Decrypt, MAC and key wrapping with them fail with Invalid Field, as for an
+#: unknown algorithm. Key sizes are the storage sizes in bits (DES: 64 bits of
+#: which 56 are key and 8 parity; Create accepts the nominal 56). Algorithms
+#: whose key length is not fixed by their definition (One Time Pad) or that
+#: are not ciphers (hashes, GOST R 34.13-2015 modes) are absent.
+STORED_ONLY_ALGORITHMS: dict[int, SymmetricAlgorithm] = {
+    # FIPS 46-3: 64-bit key incl. 8 parity bits.
+    CA.DES: SymmetricAlgorithm("DES", None, frozenset({64}), 8),
+    # IBM MARS (AES candidate): 128 to 448 bits in 32-bit steps.
+    CA.MARS: SymmetricAlgorithm("MARS", None, frozenset(range(128, 449, 32)), 16),
+    # RFC 2268: 1 to 128 bytes.
+    CA.RC2: SymmetricAlgorithm("RC2", None, frozenset(range(8, 1025, 8)), 8),
+    # RFC 2040: 1 to 255 bytes (0 is not a usable key); RC5-32 has 64-bit blocks.
+    CA.RC5: SymmetricAlgorithm("RC5", None, frozenset(range(8, 2041, 8)), 8),
+    # NIST Skipjack/KEA specification: 80-bit key.
+    CA.SKIPJACK: SymmetricAlgorithm("Skipjack", None, frozenset({80}), 8),
+    # Twofish (AES candidate): 128, 192, 256 bits.
+    CA.TWOFISH: SymmetricAlgorithm("Twofish", None, frozenset({128, 192, 256}), 16),
+    # RFC 8439: 256-bit one-time key.
+    CA.POLY1305: SymmetricAlgorithm("Poly1305", None, frozenset({256}), None),
+    # RFC 5794: 128, 192, 256 bits.
+    CA.ARIA: SymmetricAlgorithm("ARIA", None, frozenset({128, 192, 256}), 16),
+    # GB/T 32907-2016: 128 bits.
+    CA.SM4: SymmetricAlgorithm("SM4", None, frozenset({128}), 16),
+    # RFC 5830: 256 bits.
+    GOST_28147_89: SymmetricAlgorithm("GOST 28147-89", None, frozenset({256}), 8),
+}
+
+#: Every symmetric algorithm kmipd keeps keys for: computable ones first.
+STORABLE_SYMMETRIC_ALGORITHMS: dict[int, SymmetricAlgorithm] = {
+    **STORED_ONLY_ALGORITHMS,
+    **SYMMETRIC_ALGORITHMS,
+}
+
 #: HMAC algorithms and the hash each one uses.
 HMAC_ALGORITHMS: dict[int, int] = {
     CA.HMAC_MD5: HA.MD5,
@@ -176,6 +222,29 @@ def symmetric_algorithm(algorithm: int | None) -> SymmetricAlgorithm:
     if algorithm is None:
         raise InvalidField("A cryptographic algorithm is required.")
     spec = SYMMETRIC_ALGORITHMS.get(algorithm)
+    if spec is None:
+        stored = STORED_ONLY_ALGORITHMS.get(algorithm)
+        if stored is not None:
+            raise InvalidField(
+                f"The cryptographic algorithm {stored.name} is not a supported symmetric algorithm "
+                f"for cryptographic operations (kmipd stores {stored.name} keys but cannot compute with them)."
+            )
+        raise InvalidField(
+            f"The cryptographic algorithm {describe(CA, algorithm)} is not a supported symmetric algorithm."
+        )
+    return spec
+
+
+def storable_algorithm(algorithm: int | None) -> SymmetricAlgorithm:
+    """
+    Look up a symmetric algorithm whose keys kmipd can create and register,
+    computable or not (L{STORABLE_SYMMETRIC_ALGORITHMS}).
+
+    @raise InvalidField: missing or not a symmetric algorithm kmipd keeps keys for.
+    """
+    if algorithm is None:
+        raise InvalidField("A cryptographic algorithm is required.")
+    spec = STORABLE_SYMMETRIC_ALGORITHMS.get(algorithm)
     if spec is None:
         raise InvalidField(
             f"The cryptographic algorithm {describe(CA, algorithm)} is not a supported symmetric algorithm."
@@ -223,7 +292,8 @@ def _ranges(sizes: frozenset[int]) -> str:
 
 def generate_symmetric_key(algorithm: int, length_bits: int) -> bytes:
     """
-    Generate random key bytes for a symmetric or HMAC algorithm.
+    Generate random key bytes for a symmetric or HMAC algorithm, including
+    the store-only algorithms of L{STORED_ONLY_ALGORITHMS}.
 
     @raise InvalidField: missing/unsupported algorithm or invalid length.
     """
@@ -242,7 +312,7 @@ def generate_symmetric_key(algorithm: int, length_bits: int) -> bytes:
             length=length_bits,
         )
         return os.urandom(length_bits // 8)
-    spec = symmetric_algorithm(algorithm)
+    spec = storable_algorithm(algorithm)
     if length_bits not in spec.key_sizes:
         raise InvalidField(
             f"The cryptographic length {length_bits} is not valid for "

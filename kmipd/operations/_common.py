@@ -45,7 +45,7 @@ def load(ctx: RequestContext, uid: str, operation: int, *, allow_archived: bool 
         raise ItemNotFound(f"no object with Unique Identifier {uid!r}")
     if not allowed(ctx, obj, operation):
         raise PermissionDenied("permission denied")
-    if not allow_archived and ctx.store.is_archived(uid):
+    if not allow_archived and obj.archived:
         raise ObjectArchived(f"object {uid!r} is archived; Recover it first")
     apply_due_transitions(ctx, obj)
     ctx.id_placeholder = uid

@@ -10,9 +10,12 @@ from ..attributes import Attr, parse_1x, read_template
 from ..context import RequestContext
 from ..crypto import keygen
 from ..crypto.errors import CryptoError
-from ..errors import InvalidField, KeyFormatTypeNotSupported, MissingData
+from ..errors import InvalidField, InvalidObjectType, KeyFormatTypeNotSupported, MissingData
 from ..log import Logger
 from ..objectfactory import (
+    PrivateProtectionStorageUnavailable,
+    PublicProtectionStorageUnavailable,
+    check_protection_masks,
     check_template,
     check_unique_names,
     link,
@@ -103,15 +106,17 @@ def create(ctx: RequestContext, payload: Item | None) -> Item:
     """Generate a Symmetric Key from the template's algorithm, length and usage mask."""
     object_type = _object_type(ctx, payload)
     if object_type != ObjectType.SYMMETRIC_KEY:
-        raise InvalidField("Create makes Symmetric Keys only; use Register or CreateKeyPair")
+        # 1.x: Invalid Field; 2.x tables name Invalid Object Type (spec 2.1 Table 188).
+        raise InvalidObjectType("Create makes Symmetric Keys only; use Register or CreateKeyPair")
     attrs, fmt = _template(ctx, payload, Tag.TEMPLATE_ATTRIBUTE, Tag.ATTRIBUTES, object_type)
+    check_protection_masks(payload)
     algorithm = template_value(attrs, "Cryptographic Algorithm")
     length = template_value(attrs, "Cryptographic Length")
     require(algorithm is not None, "Cryptographic Algorithm is required to create a key")
     require(length is not None, "Cryptographic Length is required to create a key")
     require(template_value(attrs, "Cryptographic Usage Mask") is not None,
             "Cryptographic Usage Mask is required to create a key")
-    if algorithm not in keygen.SYMMETRIC_ALGORITHMS and algorithm not in keygen.HMAC_ALGORITHMS:
+    if algorithm not in keygen.STORABLE_SYMMETRIC_ALGORITHMS and algorithm not in keygen.HMAC_ALGORITHMS:
         raise InvalidField(f"Cryptographic Algorithm {algorithm} is not a supported symmetric algorithm")
     check_unique_names(ctx, attrs)
     key = generate_symmetric(algorithm, length)
@@ -177,6 +182,13 @@ def key_pair_objects(ctx: RequestContext, algorithm: Any, length: Any, curve: in
     return priv, pub
 
 
+def check_key_pair_protection_masks(payload: Item | None) -> None:
+    """The Common/Private/Public Protection Storage Masks of a key pair request (KMIP 2.x)."""
+    check_protection_masks(payload, Tag.COMMON_PROTECTION_STORAGE_MASKS)
+    check_protection_masks(payload, Tag.PRIVATE_PROTECTION_STORAGE_MASKS, PrivateProtectionStorageUnavailable)
+    check_protection_masks(payload, Tag.PUBLIC_PROTECTION_STORAGE_MASKS, PublicProtectionStorageUnavailable)
+
+
 @operation(Operation.CREATE_KEY_PAIR)
 def create_key_pair(ctx: RequestContext, payload: Item | None) -> Item:
     """Generate an asymmetric key pair (RSA, EC, Ed25519/Ed448) as two linked objects."""
@@ -187,6 +199,7 @@ def create_key_pair(ctx: RequestContext, payload: Item | None) -> Item:
     pub_only, ufmt = _template(ctx, payload, Tag.PUBLIC_KEY_TEMPLATE_ATTRIBUTE, Tag.PUBLIC_KEY_ATTRIBUTES,
                                ObjectType.PUBLIC_KEY)
     priv_attrs, pub_attrs = _merge(common, priv_only), _merge(common, pub_only)
+    check_key_pair_protection_masks(payload)
     algorithm = template_value(priv_attrs, "Cryptographic Algorithm")
     pub_alg = template_value(pub_attrs, "Cryptographic Algorithm")
     require(algorithm is not None or pub_alg is not None, "Cryptographic Algorithm is required to create a key pair")
@@ -386,6 +399,7 @@ def register(ctx: RequestContext, payload: Item | None) -> Item:
     if body.type != ItemType.STRUCTURE:
         raise InvalidField("the registered object is not a structure")
     attrs, _ = _template(ctx, payload, Tag.TEMPLATE_ATTRIBUTE, Tag.ATTRIBUTES, object_type, register=True)
+    check_protection_masks(payload)
     algorithm, length, extra = validate_body(ctx, object_type, body, attrs)
     check_unique_names(ctx, attrs)
     implied = {n: v.value for n, v in extra if n in ("Cryptographic Algorithm", "Cryptographic Length")}

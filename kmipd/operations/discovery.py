@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..context import RequestContext
 from ..errors import InvalidField
 from ..messages import SUPPORTED_VERSIONS, parse_version, version_item
+from ..objectfactory import PROTECTION_STORAGE, default_attributes
 from ..spec import (
     ObjectType,
     Operation,
@@ -69,16 +70,37 @@ def _objects(ctx: RequestContext) -> list[Item]:
             if enum_value_in_version(ObjectType, int(t), ctx.version)]
 
 
+def _defaults(ctx: RequestContext) -> list[Item]:
+    """Defaults Information (2.x): per object type, the values kmipd uses when the client omits them."""
+    return [Item.struct(Tag.DEFAULTS_INFORMATION, [
+        Item.struct(Tag.OBJECT_DEFAULTS, [
+            Item.enum(Tag.OBJECT_TYPE, t),
+            Item.struct(Tag.ATTRIBUTES, default_attributes(t)),
+        ])
+        for t in OBJECT_TYPES if enum_value_in_version(ObjectType, int(t), ctx.version)
+    ])]
+
+
+def _protection_storage_masks(ctx: RequestContext) -> list[Item]:
+    """Protection Storage Masks (2.x): the one protection kmipd's stores give (software)."""
+    return [Item.struct(Tag.PROTECTION_STORAGE_MASKS, [
+        Item.int(Tag.PROTECTION_STORAGE_MASK, int(PROTECTION_STORAGE)),
+    ])]
+
+
 _QUERY_FUNCTIONS = {
     QueryFunction.QUERY_OPERATIONS: _operations,
     QueryFunction.QUERY_OBJECTS: _objects,
     QueryFunction.QUERY_SERVER_INFORMATION: _server_information,
     QueryFunction.QUERY_CAPABILITIES: _capabilities,
     QueryFunction.QUERY_RNGS: _rngs,
+    QueryFunction.QUERY_DEFAULTS_INFORMATION: _defaults,
+    QueryFunction.QUERY_STORAGE_PROTECTION_MASKS: _protection_storage_masks,
 }
 """Query functions kmipd has information for; the others (application namespaces, extensions,
-attestation types, validations, profiles, client registration methods, defaults, storage
-protection masks) have nothing to report and answer with no items, as the spec allows."""
+attestation types, validations, profiles, client registration methods) have nothing to report and
+answer with no items, as the spec allows. Defaults Information and Protection Storage Masks are
+KMIP 2.x functions (the version check above refuses them in 1.x)."""
 
 
 @operation(Operation.QUERY)

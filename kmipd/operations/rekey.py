@@ -8,7 +8,7 @@ from ..attributes import Attr, read_template
 from ..context import RequestContext
 from ..errors import IllegalOperation, InvalidField, InvalidMessage, ItemNotFound, KeyValueNotPresent, PermissionDenied
 from ..log import Logger
-from ..objectfactory import check_template, link, new_object, template_value
+from ..objectfactory import check_protection_masks, check_template, link, new_object, template_value
 from ..objects import ManagedObject
 from ..spec import LinkType, ObjectType, Operation, Tag
 from ..ttlv import Item, ItemType
@@ -109,6 +109,7 @@ def rekey(ctx: RequestContext, payload: Item | None) -> Item:
     _require_material(ctx, old)
     template = check_template(ctx, ObjectType.SYMMETRIC_KEY, read_template(payload, Tag.TEMPLATE_ATTRIBUTE,
                                                                             Tag.ATTRIBUTES))
+    check_protection_masks(payload)
     offset = _offset(payload, template)
     algorithm = template_value(template, "Cryptographic Algorithm") or old.value("Cryptographic Algorithm")
     length = template_value(template, "Cryptographic Length") or old.value("Cryptographic Length")

@@ -61,8 +61,15 @@ class UnknownEnumerationError(TypeError):
     """A class passed as an enumeration that is not one of the generated KMIP enumerations."""
 
 
+_VERSION_BIT: dict[tuple[int, int], int] = {v: 1 << i for i, v in enumerate(VERSIONS)}
+
+
 def _bit(version: Version) -> int:
     """Bit of ``version`` in the version masks; accepts ``(major, minor)`` or ``.major/.minor``."""
+    if type(version) is tuple:  # the hot path: one dict lookup
+        bit = _VERSION_BIT.get(version)
+        if bit is not None:
+            return bit
     try:
         if hasattr(version, "major") and hasattr(version, "minor"):
             key = (int(version.major), int(version.minor))
@@ -125,7 +132,7 @@ def tag_versions(tag: int) -> frozenset[Version]:
 def tag_in_version(tag: int, version: Version) -> bool:
     """True if the tag may appear in a message of the given version (extensions always may)."""
     bit = _bit(version)
-    return is_extension_tag(tag) or bool(TAG_VERSION_BITS.get(int(tag), 0) & bit)
+    return bool(TAG_VERSION_BITS.get(tag, 0) & bit) or is_extension_tag(tag)
 
 
 def tag_type(tag: int, version: Version | None = None) -> int | None:
@@ -156,10 +163,15 @@ _ENUM_CLASSES: dict[str, type[enum.IntEnum]] = {
 }
 
 
+_ENUM_BITS_CACHE: dict[type, dict[int, int]] = {}
+
+
 def _enum_bits(enum_cls: type[enum.IntEnum]) -> dict[int, int]:
-    if enum_cls is Tag:
-        return TAG_VERSION_BITS
-    return ENUM_VERSION_BITS[_enum_key(enum_cls)]
+    bits = _ENUM_BITS_CACHE.get(enum_cls)
+    if bits is None:
+        bits = TAG_VERSION_BITS if enum_cls is Tag else ENUM_VERSION_BITS[_enum_key(enum_cls)]
+        _ENUM_BITS_CACHE[enum_cls] = bits
+    return bits
 
 
 def _enum_key(enum_cls: type[enum.IntEnum]) -> str:

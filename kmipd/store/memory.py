@@ -97,7 +97,11 @@ class _MemoryTransaction:
         """A fresh copy of C{uid}, or C{None} (C{for_update} is accepted and ignored)."""
         with self._store._lock:
             entry = self._current(uid)
-            return copy_object(entry.obj) if entry is not None else None
+            if entry is None:
+                return None
+            obj = copy_object(entry.obj)
+            obj.archived = entry.archived
+            return obj
 
     def save(self, obj: ManagedObject) -> None:
         """Write back C{obj}; bumps C{obj.revision}; L{ConcurrentUpdateError} if it moved."""

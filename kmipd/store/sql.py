@@ -154,19 +154,59 @@ _UPDATE_OBJECT = (
 )
 _DELETE_ATTRIBUTES = sa.delete(_a).where(_a.c.object_id == sa.bindparam("b_id"))
 _DELETE_OBJECT = sa.delete(_o).where(_o.c.id == sa.bindparam("b_id"))
-_GET_OBJECT = sa.select(_o.c.id, _o.c.object_type, _o.c.owner, _o.c.created, _o.c.revision, _o.c.material).where(
+_GET_OBJECT = sa.select(
+    _o.c.id, _o.c.object_type, _o.c.owner, _o.c.created, _o.c.revision, _o.c.archived, _o.c.material
+).where(
     _o.c.uid == sa.bindparam("b_uid")
 )
 _GET_ATTRIBUTES = sa.select(_a.c.name, _a.c.value).where(_a.c.object_id == sa.bindparam("b_id")).order_by(_a.c.id)
 
 
 class _SQLTransaction:
-    """One database transaction (see L{kmipd.store.interface.StoreTransaction})."""
+    """One database transaction (see L{kmipd.store.interface.StoreTransaction}).
 
-    def __init__(self, conn: Connection, master_key: bytes) -> None:
-        self._conn = conn
+    The connection is checked out and the transaction begun on first use, so a request that never
+    touches the store (Query, DiscoverVersions, RNG, Hash) costs no database round trip.
+    """
+
+    def __init__(self, engine: Engine, master_key: bytes) -> None:
+        self._engine = engine
         self._key = master_key
-        self._dialect = conn.dialect.name
+        self._dialect = engine.dialect.name
+        self._connection: Connection | None = None
+        self._trans: Any = None
+
+    @property
+    def _conn(self) -> Connection:
+        if self._connection is None:
+            with _db_errors("opening a database connection"):
+                conn = self._engine.connect()
+            try:
+                with _db_errors("starting a transaction"):
+                    self._trans = conn.begin()
+            except BaseException:
+                conn.close()
+                raise
+            self._connection = conn
+        return self._connection
+
+    def _end(self, commit: bool) -> None:
+        """Commit or roll back (if anything was begun) and return the connection to the pool."""
+        conn, trans = self._connection, self._trans
+        self._connection = self._trans = None
+        if conn is None:
+            return
+        try:
+            if commit:
+                with _db_errors("committing a transaction"):
+                    trans.commit()
+            elif trans.is_active:
+                try:
+                    trans.rollback()
+                except sa.exc.SQLAlchemyError:
+                    _log.failure("Rolling back a store transaction failed")
+        finally:
+            conn.close()
 
     # -- helpers ---------------------------------------------------------------
     def _object_values(self, obj: ManagedObject) -> dict[str, Any]:
@@ -251,6 +291,7 @@ class _SQLTransaction:
             created=row.created,
             sequence=row.id,
             revision=row.revision,
+            archived=bool(row.archived),
         )
 
     def save(self, obj: ManagedObject) -> None:
@@ -468,25 +509,13 @@ class SQLObjectStore:
     @contextmanager
     def transaction(self) -> Iterator[_SQLTransaction]:
         """One transaction: commit on normal exit, roll back on exception."""
-        with _db_errors("opening a database connection"):
-            conn = self._engine.connect()
+        tx = _SQLTransaction(self._engine, self._key)
         try:
-            with _db_errors("starting a transaction"):
-                trans = conn.begin()
-            try:
-                yield _SQLTransaction(conn, self._key)
-            except BaseException:
-                if trans.is_active:
-                    try:
-                        trans.rollback()
-                    except sa.exc.SQLAlchemyError:
-                        _log.failure("Rolling back a store transaction failed")
-                raise
-            else:
-                with _db_errors("committing a transaction"):
-                    trans.commit()
-        finally:
-            conn.close()
+            yield tx
+        except BaseException:
+            tx._end(commit=False)
+            raise
+        tx._end(commit=True)
 
     def close(self) -> None:
         """Release every pooled connection."""

@@ -13,12 +13,19 @@ from kmipd.crypto import KeyFormatType as KFT
 from kmipd.crypto import RecommendedCurve as RC
 from kmipd.crypto.errors import INVALID_FIELD, CryptoError
 from kmipd.crypto.keygen import (
+    GOST_28147_89,
+    STORABLE_SYMMETRIC_ALGORITHMS,
+    STORED_ONLY_ALGORITHMS,
+    SYMMETRIC_ALGORITHMS,
+    cipher_algorithm,
     convert_private_key,
     convert_public_key,
     generate_key_pair,
     generate_symmetric_key,
     load_private_key,
     load_public_key,
+    storable_algorithm,
+    symmetric_algorithm,
 )
 
 
@@ -78,6 +85,63 @@ class SymmetricKeyTests(Reasons, SynchronousTestCase):
         """RSA and unknown values are not symmetric algorithms."""
         self.assertReason(INVALID_FIELD, generate_symmetric_key, CA.RSA, 2048)
         self.assertReason(INVALID_FIELD, generate_symmetric_key, 0x7777, 128)
+
+
+class StoredOnlyTests(Reasons, SynchronousTestCase):
+    """Keys kmipd generates and stores for algorithms it cannot compute with."""
+
+    def test_lengths(self):
+        """Each store-only algorithm yields keys of exactly its defined lengths."""
+        table = {
+            CA.DES: (64,),
+            CA.SKIPJACK: (80,),
+            CA.RC2: (8, 40, 128, 1024),
+            CA.RC5: (8, 128, 2040),
+            CA.MARS: (128, 160, 448),
+            CA.TWOFISH: (128, 192, 256),
+            CA.POLY1305: (256,),
+            CA.ARIA: (128, 192, 256),
+            CA.SM4: (128,),
+            GOST_28147_89: (256,),
+        }
+        self.assertEqual(set(table), set(STORED_ONLY_ALGORITHMS))
+        for algorithm, lengths in table.items():
+            for length in lengths:
+                self.assertEqual(len(generate_symmetric_key(algorithm, length)), length // 8, (algorithm, length))
+
+    def test_invalid_lengths(self):
+        """Lengths an algorithm does not define are Invalid Field naming the valid ones."""
+        for algorithm, length in (
+            (CA.SKIPJACK, 64),
+            (CA.SKIPJACK, 128),
+            (CA.DES, 56),  # the nominal length is mapped to 64 by the caller
+            (CA.RC2, 1032),
+            (CA.RC5, 2048),
+            (CA.MARS, 136),
+            (CA.TWOFISH, 64),
+            (CA.SM4, 256),
+        ):
+            self.assertReason(INVALID_FIELD, generate_symmetric_key, algorithm, length)
+        err = self.assertReason(INVALID_FIELD, generate_symmetric_key, CA.MARS, 100)
+        self.assertIn("128-448 in steps of 32", err.message)
+
+    def test_disjoint(self):
+        """No algorithm is both computable and store-only; the storable table is their union."""
+        self.assertFalse(set(STORED_ONLY_ALGORITHMS) & set(SYMMETRIC_ALGORITHMS))
+        self.assertEqual(set(STORABLE_SYMMETRIC_ALGORITHMS), set(STORED_ONLY_ALGORITHMS) | set(SYMMETRIC_ALGORITHMS))
+        self.assertIs(storable_algorithm(CA.AES), SYMMETRIC_ALGORITHMS[CA.AES])
+        self.assertIs(storable_algorithm(CA.SKIPJACK), STORED_ONLY_ALGORITHMS[CA.SKIPJACK])
+
+    def test_not_computable(self):
+        """Cipher lookups for a store-only algorithm fail with Invalid Field saying why."""
+        err = self.assertReason(INVALID_FIELD, symmetric_algorithm, CA.SKIPJACK)
+        self.assertIn("cannot compute", err.message)
+        self.assertReason(INVALID_FIELD, cipher_algorithm, CA.TWOFISH, bytes(16))
+
+    def test_storable_unknown(self):
+        """Asymmetric, hash and unknown algorithms are not storable symmetric algorithms."""
+        for algorithm in (CA.RSA, CA.SHA3_256, CA.ONE_TIME_PAD, None, 0x7777):
+            self.assertReason(INVALID_FIELD, storable_algorithm, algorithm)
 
 
 class KeyPairTests(Reasons, SynchronousTestCase):
