@@ -104,6 +104,7 @@ class Config:
     database_url: str | None = None
     data_dir: str = field(default_factory=default_data_dir)
     listen: tuple[str, ...] = ()
+    https_listen: tuple[str, ...] = ()
     thread_pool_size: int = 8
     db_pool_size: int = 4
     max_message_size: int = 1048576
@@ -351,6 +352,7 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "database_url": _parse_database_url,
     "data_dir": _parse_path,
     "listen": _parse_listen,
+    "https_listen": _parse_listen,
     "thread_pool_size": _int_parser(1),
     "db_pool_size": _int_parser(1),
     "max_message_size": _int_parser(8),
@@ -465,7 +467,7 @@ def _server_values(
                 path=path,
             )
         values[key] = (section, raw)
-        list_key = key if key in ("tls_cipher_suites", "listen") else None
+        list_key = key if key in ("tls_cipher_suites", "listen", "https_listen") else None
     return values
 
 

@@ -34,7 +34,7 @@ def _error(name: str, reason: int, doc: str, reason_v2: int | None = None) -> ty
                                      "__module__": __name__})
 
 
-ItemNotFound = _error("ItemNotFound", 0x01, "No such object.")
+ItemNotFound = _error("ItemNotFound", 0x01, "No such object.", 0x37)  # 2.x tables: Object Not Found
 ResponseTooLarge = _error("ResponseTooLarge", 0x02, "The response exceeds Maximum Response Size.")
 AuthenticationNotSuccessful = _error("AuthenticationNotSuccessful", 0x03, "Credentials not accepted.")
 InvalidMessage = _error("InvalidMessage", 0x04, "The message or a batch item cannot be parsed.")
@@ -85,6 +85,12 @@ InvalidObjectType = _error("InvalidObjectType", 0x07, "The object's type cannot 
 InvalidTagLength = _error("InvalidTagLength", 0x100, "A GCM tag length outside 4..16 bytes (1.4 vectors).", 0x24)
 StreamTooLarge = _error("StreamTooLarge", 0x07, "A buffered stream grew past its limit.", 0x24)
 WrappingKeyNotFound = _error("WrappingKeyNotFound", 0x01, "The wrapping key does not exist.", 0x42)
+# Protection Storage Masks (KMIP 2.x only).
+ProtectionStorageUnavailable = _error("ProtectionStorageUnavailable", 0x44, "No requested protection storage.")
+PrivateProtectionStorageUnavailable = _error("PrivateProtectionStorageUnavailable", 0x48,
+                                             "No requested private key protection storage.")
+PublicProtectionStorageUnavailable = _error("PublicProtectionStorageUnavailable", 0x49,
+                                            "No requested public key protection storage.")
 GeneralFailure = _error("GeneralFailure", 0x100, "Any other failure (details logged, not sent).")
 
 # Aliases kept for the names the operation modules grew up with.

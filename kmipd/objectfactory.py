@@ -19,13 +19,15 @@ from .errors import (
     AttributeSingleValued,
     InvalidField,
     KmipError,
+    PrivateProtectionStorageUnavailable,
+    ProtectionStorageUnavailable,
+    PublicProtectionStorageUnavailable,
 )
 from .objects import ManagedObject
 from .spec import (
     HashingAlgorithm,
     ObjectType,
     ProtectionStorageMask,
-    ResultReason,
     RNGAlgorithm,
     State,
     Tag,
@@ -57,23 +59,6 @@ OMITTED_DEFAULTS: dict[str, bool] = {"Sensitive": False, "Extractable": True}
 #: its database). kmipd vouches for nothing more (no HSM, no jurisdiction guarantees).
 PROTECTION_STORAGE = ProtectionStorageMask.SOFTWARE
 
-
-class ProtectionStorageUnavailable(KmipError):
-    """None of the requested Protection Storage Masks (KMIP 2.x) can be satisfied."""
-
-    reason = ResultReason.PROTECTION_STORAGE_UNAVAILABLE
-
-
-class PrivateProtectionStorageUnavailable(KmipError):
-    """None of the Private Protection Storage Masks of a key pair request can be satisfied."""
-
-    reason = ResultReason.PRIVATE_PROTECTION_STORAGE_UNAVAILABLE
-
-
-class PublicProtectionStorageUnavailable(KmipError):
-    """None of the Public Protection Storage Masks of a key pair request can be satisfied."""
-
-    reason = ResultReason.PUBLIC_PROTECTION_STORAGE_UNAVAILABLE
 
 
 def check_protection_masks(payload: Item | None, tag: int = Tag.PROTECTION_STORAGE_MASKS,

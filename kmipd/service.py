@@ -22,7 +22,7 @@ from kmipd.log import Logger
 
 from ._version import __version__
 from .auth.chain import AuthenticationFailed, build_auth_chain
-from .config import Config
+from .config import Config, ConfigError
 from .context import ServerInfo
 from .dispatch import Caller, Dispatcher
 from .limits import Limits
@@ -38,6 +38,20 @@ class ListenError(Exception):
     """An endpoint cannot be bound (address in use, permission denied, bad description)."""
 
 
+#: How long a queued request waits for the busy operation thread before another one starts, when
+#: the work is CPU-bound (SQLite, the memory store): see L{kmipd.threads.ThreadPoolService}.
+CPU_BOUND_SPILL_AFTER = 0.05
+
+
+def spill_after_for(config: Config, store: Any = None) -> float | None:
+    """The operation pool's spill-over delay for this store: C{None} (a thread per queued request,
+    up to C{thread_pool_size}) for network databases, L{CPU_BOUND_SPILL_AFTER} otherwise."""
+    url = getattr(store, "url", None) if store is not None else config.effective_database_url
+    if not isinstance(url, str):
+        return CPU_BOUND_SPILL_AFTER  # the memory store, or an embedder's store of its own
+    return CPU_BOUND_SPILL_AFTER if url.startswith("sqlite") else None
+
+
 class KMIPService(MultiService):
     """A complete KMIP server.
 
@@ -45,7 +59,9 @@ class KMIPService(MultiService):
     @param reactor: the reactor (injectable for tests).
     @param store: an L{kmipd.store.interface.ObjectStore} to use instead of the configured database.
     @param tls: serve TLS (always, except in tests that speak plain TTLV).
-    @ivar ports: the listening ports once started.
+    @ivar ports: the listening ports once started (TTLV and HTTPS).
+    @ivar https_ports: those of C{ports} serving KMIP over HTTPS (L{kmipd.http}).
+    @ivar site: the HTTPS L{kmipd.http.KMIPSite} when C{https_listen} is configured, else C{None}.
     """
 
     def __init__(self, config: Config, *, reactor: Any = None, store: Any = None, tls: bool = True,
@@ -65,17 +81,22 @@ class KMIPService(MultiService):
                              max_batch_count=config.max_batch_count, idle_timeout=config.idle_timeout)
         self.ports: list[IListeningPort] = []
 
-        self.pool = ThreadPoolService(reactor, "kmipd-operations", config.thread_pool_size)
+        self.pool = ThreadPoolService(reactor, "kmipd-operations", config.thread_pool_size,
+                                      spill_after=spill_after_for(config, store))
         self.pool.setServiceParent(self)
 
         self.store = store if store is not None else self._open_store(config)
         self.policy = PolicyEngine()
         if config.policy_path:
+            from .policy.loader import PolicyFileError
             from .policy.reloader import PolicyDirectoryWatcher
 
             watcher = PolicyDirectoryWatcher(self.policy, config.policy_path, reactor, self.pool.run,
                                              interval=config.policy_reload_interval)
-            watcher.load_initial()
+            try:
+                watcher.load_initial()
+            except PolicyFileError as e:  # the directory itself is unusable (bad files are skipped)
+                raise ConfigError(f"[server] policy_path: {e}", key="policy_path") from None
             watcher.setServiceParent(self)
 
         self._http_pool = None
@@ -90,10 +111,13 @@ class KMIPService(MultiService):
 
         credentials = None
         if config.credentials_path:
-            from .auth.credentials import CredentialStore
+            from .auth.credentials import CredentialFileError, CredentialStore
             from .auth.request import CredentialChecker
 
-            credentials = CredentialChecker(CredentialStore.load(config.credentials_path))
+            try:
+                credentials = CredentialChecker(CredentialStore.load(config.credentials_path))
+            except CredentialFileError as e:
+                raise ConfigError(f"[server] credentials_path: {e}", key="credentials_path") from None
 
         self.dispatcher = Dispatcher(store=self.store, run_blocking=self.pool.run, policy=self.policy,
                                      limits=self.limits, seconds=reactor.seconds,
@@ -102,6 +126,16 @@ class KMIPService(MultiService):
                                          identify=self.identify, tls=tls)
         self._listen_factory = (wrap_factory(self.factory, build_server_tls_options(config)) if tls
                                 else self.factory)
+        # KMIP over HTTPS (POST /kmip, TTLV/XML/JSON): same dispatcher, identity and mutual TLS.
+        self.site: Any = None
+        self.https_ports: list[IListeningPort] = []
+        self._https_factory: Any = None
+        if config.https_listen:
+            from .http import build_site
+
+            self.site = build_site(self.dispatcher, self.identify, limits=self.limits, reactor=reactor)
+            self._https_factory = (wrap_factory(self.site, build_server_tls_options(config)) if tls
+                                   else self.site)
 
     @staticmethod
     def _open_store(config: Config) -> Any:
@@ -149,22 +183,33 @@ class KMIPService(MultiService):
         """Bind the endpoints (possibly privileged ports) and fail loudly if one cannot be bound."""
         super().privilegedStartService()
         errors: list[str] = []
-        for description in self.config.effective_listen:
+        endpoints = [(desc, self._listen_factory) for desc in self.config.effective_listen]
+        endpoints += [(desc, self._https_factory) for desc in self.config.https_listen]
+        for description, factory in endpoints:
             try:
-                d = serverFromString(self.reactor, description).listen(self._listen_factory)
+                d = serverFromString(self.reactor, description).listen(factory)
             except Exception as e:  # a malformed description raises synchronously
                 errors.append(f"cannot listen on {description!r}: {e}")
                 continue
-            d.addCallbacks(self.ports.append,
-                           lambda f, desc=description: errors.append(
+            d.addCallbacks(self._bound, callbackArgs=(factory is self._https_factory,),
+                           errback=lambda f, desc=description: errors.append(
                                f"cannot listen on {desc!r}: {f.getErrorMessage()}"))
         if errors:
             for port in self.ports:
                 port.stopListening()
             self.ports = []
+            self.https_ports = []
             raise ListenError(errors[0])
         for port in self.ports:
-            _log.info("kmipd listening on {address}", address=str(port.getHost()))
+            if port in self.https_ports:
+                _log.info("kmipd listening for HTTPS on {address}", address=str(port.getHost()))
+            else:
+                _log.info("kmipd listening on {address}", address=str(port.getHost()))
+
+    def _bound(self, port: IListeningPort, https: bool) -> None:
+        self.ports.append(port)
+        if https:
+            self.https_ports.append(port)
 
     def startService(self) -> None:
         if not self.ports:
@@ -174,8 +219,11 @@ class KMIPService(MultiService):
     def stopService(self) -> Deferred[None]:
         stops = [maybeDeferred(port.stopListening) for port in self.ports]
         self.ports = []
+        self.https_ports = []
         for protocol in list(self.factory.connections):
             protocol.transport.loseConnection()
+        if self.site is not None:
+            self.site.close_connections()
         d = DeferredList(stops)
         d.addCallback(lambda _: super(KMIPService, self).stopService())
         if self._http_pool is not None:

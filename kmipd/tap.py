@@ -33,6 +33,7 @@ class Options(usage.Options):
     def __init__(self) -> None:
         super().__init__()
         self["listen"] = []
+        self["https-listen"] = []
 
     def opt_listen(self, description: str) -> None:
         """Listen on a Twisted endpoint description (repeatable), e.g. tcp:5696:interface=\\:\\:."""
@@ -41,6 +42,12 @@ class Options(usage.Options):
         self["listen"].append(description)
 
     opt_l = opt_listen
+
+    def opt_https_listen(self, description: str) -> None:
+        """Also serve KMIP over HTTPS (POST /kmip; TTLV, XML or JSON) on an endpoint (repeatable)."""
+        if description.split(":", 1)[0].lower() in ("ssl", "tls"):
+            raise usage.UsageError("--https-listen takes a plain endpoint (tcp:..., unix:...); kmipd adds TLS itself")
+        self["https-listen"].append(description)
 
     def postOptions(self) -> None:
         overrides: dict[str, Any] = {}
@@ -51,6 +58,8 @@ class Options(usage.Options):
                 overrides[field] = self[option]
         if self["listen"]:
             overrides["listen"] = tuple(self["listen"])
+        if self["https-listen"]:
+            overrides["https_listen"] = tuple(self["https-listen"])
         try:
             self["configuration"] = load_config(self["config"], overrides)
         except ConfigError as e:

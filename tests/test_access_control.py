@@ -708,3 +708,56 @@ class GroupPolicyTests(SynchronousTestCase):
         uid = self.key("default")
         self.assertTrue(policy_denied(self.do(Op.GET, uid, OTHER, ("Group A",))))
         self.assertTrue(self.do(Op.GET, uid, OWNER, ("Group A",)).ok)
+
+
+class PolicyNameImmutableTests(SynchronousTestCase):
+    """Nobody escapes a policy by editing the Operation Policy Name attribute."""
+
+    def test_policy_name_cannot_be_changed(self) -> None:
+        """Modify/Add/Delete Attribute of Operation Policy Name fail, even for a caller the policy lets edit."""
+        engine = PolicyEngine()
+        engine.set_source("test", parse_policies({"editable": {"preset": {"SYMMETRIC_KEY": {
+            "GET": "ALLOW_OWNER", "ADD_ATTRIBUTE": "ALLOW_ALL", "MODIFY_ATTRIBUTE": "ALLOW_ALL",
+            "DELETE_ATTRIBUTE": "ALLOW_ALL"}}}}, "test"))
+        d = make_dispatcher(policy=engine)
+        uid = make_object(d, OT.SYMMETRIC_KEY, "editable")
+        public = Item.text(Tag.OPERATION_POLICY_NAME, "public")
+        for caller in (OWNER, OTHER):
+            for operation, body in (
+                    (Op.MODIFY_ATTRIBUTE, _uid(uid, to_1x("Operation Policy Name", public))),
+                    (Op.ADD_ATTRIBUTE, _uid(uid, to_1x("Operation Policy Name", public))),
+                    (Op.DELETE_ATTRIBUTE, _uid(uid, Item.text(Tag.ATTRIBUTE_NAME, "Operation Policy Name")))):
+                r = call(d, operation, body, caller=caller)
+                self.assertFalse(r.ok, (caller, Op(operation).name))
+        self.assertTrue(policy_denied(call(d, Op.GET, _uid(uid), caller=OTHER)))
+        with d.store.transaction() as tx:
+            self.assertEqual(tx.get(uid).policy_name, "editable")
+
+
+class SQLStoreTests(SynchronousTestCase):
+    """The same enforcement on the SQL store (owner and policy name are indexed columns there)."""
+
+    def setUp(self) -> None:
+        import os
+
+        from kmipd.store.sql import SQLObjectStore
+
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        self.store = SQLObjectStore("sqlite:///" + os.path.join(directory, "acl.sqlite"), b"k" * 32)
+        self.addCleanup(self.store.close)
+        engine = PolicyEngine()
+        engine.set_source("test", parse_policies({"shared": {"preset": {"SYMMETRIC_KEY": {
+            "GET": "ALLOW_ALL", "LOCATE": "ALLOW_ALL"}}}}, "test"))
+        self.d = make_dispatcher(self.store, policy=engine)
+
+    def test_get_and_locate(self) -> None:
+        """Get and Locate follow owner and policy name as stored in SQLite."""
+        private = make_object(self.d, OT.SYMMETRIC_KEY)
+        shared = make_object(self.d, OT.SYMMETRIC_KEY, "shared")
+        mine = make_object(self.d, OT.SYMMETRIC_KEY, caller=OTHER)
+        self.assertTrue(policy_denied(call(self.d, Op.GET, _uid(private), caller=OTHER)))
+        self.assertTrue(call(self.d, Op.GET, _uid(shared), caller=OTHER).ok)
+        self.assertTrue(call(self.d, Op.GET, _uid(private), caller=OWNER).ok)
+        self.assertEqual(set(located(self.d, OT.SYMMETRIC_KEY, OTHER)), {shared, mine})
+        self.assertEqual(set(located(self.d, OT.SYMMETRIC_KEY, OWNER)), {private, shared})

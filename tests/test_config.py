@@ -155,6 +155,20 @@ class DefaultsTests(SynchronousTestCase):
         config = load_config(overrides={"listen": ["tcp:1", "unix:/s"]}, environ=ENV)
         self.assertEqual(config.effective_listen, ("tcp:1", "unix:/s"))
 
+    def test_https_listen_default_empty(self) -> None:
+        """Without https_listen there is no HTTPS endpoint (it is never derived from hostname/port)."""
+        self.assertEqual(load_config(environ=ENV).https_listen, ())
+        self.assertEqual(load_config(overrides={"port": 5697}, environ=ENV).https_listen, ())
+
+    def test_https_listen_override(self) -> None:
+        """https_listen overrides are kept in order, duplicates removed; ssl:/tls: are refused."""
+        config = load_config(overrides={"https_listen": ["tcp:8443", "unix:/h", "tcp:8443"]}, environ=ENV)
+        self.assertEqual(config.https_listen, ("tcp:8443", "unix:/h"))
+        self.assertEqual(config.effective_listen, ("tcp:5696:interface=127.0.0.1",))
+        error = self.assertRaises(ConfigError, load_config, overrides={"https_listen": ["ssl:443"]}, environ=ENV)
+        self.assertEqual(error.key, "https_listen")
+        self.assertIn("kmipd adds mutual TLS itself", str(error))
+
 
 class FileTests(ConfigTestsMixin, SynchronousTestCase):
     """Reading files."""
@@ -226,6 +240,22 @@ class FileTests(ConfigTestsMixin, SynchronousTestCase):
             (config.port, config.max_depth, config.thread_pool_size, config.listen),
             (6000, 10, 3, ("tcp:6000", "tcp6:6000:interface=\\:\\:1")),
         )
+
+    def test_https_listen_in_file(self) -> None:
+        """https_listen is a list key like listen: indented continuation lines, in [server] or [kmipd]."""
+        config = load_config(
+            self.write(
+                """\
+                [kmipd]
+                https_listen=
+                    tcp:8443:interface=127.0.0.1
+                    tcp6:8443:interface=\\:\\:1
+                """
+            ),
+            environ=ENV,
+        )
+        self.assertEqual(config.https_listen, ("tcp:8443:interface=127.0.0.1", "tcp6:8443:interface=\\:\\:1"))
+        self.assertEqual(config.listen, ())
 
     def test_key_in_both_sections(self) -> None:
         """A key set in both [server] and [kmipd] is an error naming it."""
@@ -306,6 +336,7 @@ class FileTests(ConfigTestsMixin, SynchronousTestCase):
             ("policy_reload_interval", "0", "out of range"),
             ("database_url", "not a url", "is not a database URL"),
             ("listen", "ssl:5696", "kmipd adds mutual TLS itself"),
+            ("https_listen", "tls:8443", "kmipd adds mutual TLS itself"),
             ("data_dir", " ", "must not be empty"),
         ]
         for key, value, problem in cases:

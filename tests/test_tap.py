@@ -55,6 +55,27 @@ class OptionsTests(SynchronousTestCase):
             e = self.assertRaises(UsageError, self.parse, "--listen", description)
             self.assertIn("TLS", str(e))
 
+    def test_https_listen_repeatable(self) -> None:
+        """--https-listen may be given several times, in order, and leaves --listen alone."""
+        config = self.parse("--https-listen", "tcp:8443:interface=127.0.0.1", "--https-listen", "tcp:8444",
+                            "--listen", "tcp:5697")["configuration"]
+        self.assertEqual(config.https_listen, ("tcp:8443:interface=127.0.0.1", "tcp:8444"))
+        self.assertEqual(config.effective_listen, ("tcp:5697",))
+        self.assertEqual(self.parse()["configuration"].https_listen, ())
+
+    def test_https_listen_tls_rejected(self) -> None:
+        """ssl: and tls: endpoints are refused for --https-listen too."""
+        for description in ("ssl:8443", "TLS:8443"):
+            e = self.assertRaises(UsageError, self.parse, "--https-listen", description)
+            self.assertIn("TLS", str(e))
+
+    def test_https_listen_overrides_file(self) -> None:
+        """--https-listen replaces the file's https_listen."""
+        path = self.write("[server]\nhttps_listen=tcp:9000\n")
+        self.assertEqual(self.parse("--config", path)["configuration"].https_listen, ("tcp:9000",))
+        config = self.parse("--config", path, "--https-listen", "tcp:9001")["configuration"]
+        self.assertEqual(config.https_listen, ("tcp:9001",))
+
     def test_config_file(self) -> None:
         """--config reads a PyKMIP-style server.conf."""
         path = self.write("[server]\nhostname=127.0.0.1\nport=5999\nlogging_level=DEBUG\n")

@@ -9,8 +9,8 @@ tests.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..context import RequestContext
 from ..spec import Operation, enum_value_in_version

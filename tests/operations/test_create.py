@@ -217,9 +217,11 @@ class CreateTests(SynchronousTestCase, Assertions):
         self.assertFails(create(self.d, [a_alg(CA.AES), a_len(128)], version=V21), ResultReason.INVALID_FIELD)
 
     def test_unsupported_algorithm(self) -> None:
-        """An asymmetric or unknown algorithm in Create: Invalid Field."""
+        """An asymmetric, hash or unknown algorithm in Create: Invalid Field (Skipjack is storable)."""
         self.assertFails(create(self.d, [a_alg(CA.RSA), a_len(2048), a_mask(CUM.SIGN)]), ResultReason.INVALID_FIELD)
-        self.assertFails(create(self.d, [a_alg(CA.SKIPJACK), a_len(80), a_mask(CUM.ENCRYPT)]),
+        self.assertFails(create(self.d, [a_alg(CA.SHA3_256), a_len(256), a_mask(CUM.ENCRYPT)]),
+                         ResultReason.INVALID_FIELD)
+        self.assertFails(create(self.d, [a_alg(CA.ONE_TIME_PAD), a_len(128), a_mask(CUM.ENCRYPT)]),
                          ResultReason.INVALID_FIELD)
 
     def test_invalid_length(self) -> None:
@@ -228,8 +230,10 @@ class CreateTests(SynchronousTestCase, Assertions):
         self.assertFails(create(self.d, [a_alg(CA.IDEA), a_len(256), a_mask(CUM.ENCRYPT)]), ResultReason.INVALID_FIELD)
 
     def test_wrong_object_type(self) -> None:
-        """Create of anything but a Symmetric Key: Invalid Field."""
+        """Create of anything but a Symmetric Key: Invalid Field (1.x), Invalid Object Type (2.x Table 188)."""
         self.assertFails(create(self.d, aes_attrs(), object_type=ObjectType.CERTIFICATE), ResultReason.INVALID_FIELD)
+        self.assertFails(create(self.d, aes_attrs(), object_type=ObjectType.CERTIFICATE, version=V21),
+                         ResultReason.INVALID_OBJECT_TYPE)
 
     def test_activation_date_past_makes_active(self) -> None:
         """An Activation Date at or before now creates the key Active; a future one leaves it Pre-Active."""

@@ -11,6 +11,7 @@ from kmipd.operations.registry import REGISTRY
 from kmipd.spec import (
     ObjectType,
     Operation,
+    ProtectionStorageMask,
     QueryFunction,
     ResultReason,
     Tag,
@@ -175,3 +176,54 @@ class QueryTests(SynchronousTestCase):
                 QueryFunction.QUERY_OPERATIONS, QueryFunction.QUERY_SERVER_INFORMATION), version=version)
             self.assertTrue(result.ok)
             self.assertIn(Operation.QUERY, [i.value for i in result.payload.findall(Tag.OPERATION)])  # type: ignore
+
+
+class Query2xFunctionsTests(SynchronousTestCase):
+    """The KMIP 2.x Query functions Defaults Information and Storage Protection Masks (2.1 6.1.40)."""
+
+    def test_protection_storage_masks(self) -> None:
+        """Query Storage Protection Masks lists the single mask kmipd provides: Software."""
+        result = call(make_dispatcher(), Operation.QUERY,
+                      functions(QueryFunction.QUERY_STORAGE_PROTECTION_MASKS), version=(2, 1))
+        self.assertTrue(result.ok, result.message)
+        masks = result.payload.findall(Tag.PROTECTION_STORAGE_MASKS)  # type: ignore[union-attr]
+        self.assertEqual(len(masks), 1)
+        self.assertEqual([m.value for m in masks[0].value], [ProtectionStorageMask.SOFTWARE])
+
+    def test_defaults_information(self) -> None:
+        """Defaults Information names, per object type, the defaults new objects really get."""
+        d = make_dispatcher()
+        result = call(d, Operation.QUERY, functions(QueryFunction.QUERY_DEFAULTS_INFORMATION), version=(2, 0))
+        self.assertTrue(result.ok, result.message)
+        info = result.payload.find(Tag.DEFAULTS_INFORMATION)  # type: ignore[union-attr]
+        by_type = {o.get(Tag.OBJECT_TYPE): o.find(Tag.ATTRIBUTES) for o in info.findall(Tag.OBJECT_DEFAULTS)}
+        self.assertNotIn(ObjectType.TEMPLATE, by_type)
+        symmetric = by_type[ObjectType.SYMMETRIC_KEY]
+        self.assertEqual((symmetric.get(Tag.SENSITIVE), symmetric.get(Tag.EXTRACTABLE),
+                          symmetric.get(Tag.PROTECTION_STORAGE_MASK)), (False, True, ProtectionStorageMask.SOFTWARE))
+        self.assertIsNone(by_type[ObjectType.OPAQUE_OBJECT].find(Tag.SENSITIVE))
+        # A key created without those attributes carries exactly the advertised values.
+        attrs = Item.struct(Tag.ATTRIBUTES, [Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, 3),
+                                             Item.int(Tag.CRYPTOGRAPHIC_LENGTH, 128),
+                                             Item.int(Tag.CRYPTOGRAPHIC_USAGE_MASK, 4)])
+        created = call(d, Operation.CREATE, payload(Item.enum(Tag.OBJECT_TYPE, ObjectType.SYMMETRIC_KEY), attrs),
+                       version=(2, 0))
+        uid = created.payload.get(Tag.UNIQUE_IDENTIFIER)  # type: ignore[union-attr]
+        got = call(d, Operation.GET_ATTRIBUTES, payload(Item.text(Tag.UNIQUE_IDENTIFIER, uid)), version=(2, 0))
+        stored = got.payload.find(Tag.ATTRIBUTES)  # type: ignore[union-attr]
+        for item in symmetric.value:
+            self.assertEqual(stored.get(item.tag), item.value, hex(item.tag))
+
+    def test_response_order(self) -> None:
+        """Capability Information, Defaults Information, Protection Storage Masks come in Table 283's order."""
+        result = call(make_dispatcher(), Operation.QUERY, functions(
+            QueryFunction.QUERY_STORAGE_PROTECTION_MASKS, QueryFunction.QUERY_DEFAULTS_INFORMATION,
+            QueryFunction.QUERY_CAPABILITIES), version=(2, 1))
+        self.assertEqual([c.tag for c in result.payload.value],  # type: ignore[union-attr]
+                         [Tag.CAPABILITY_INFORMATION, Tag.DEFAULTS_INFORMATION, Tag.PROTECTION_STORAGE_MASKS])
+
+    def test_not_in_1x(self) -> None:
+        """The two functions do not exist in KMIP 1.4: Invalid Field."""
+        for f in (QueryFunction.QUERY_DEFAULTS_INFORMATION, QueryFunction.QUERY_STORAGE_PROTECTION_MASKS):
+            result = call(make_dispatcher(), Operation.QUERY, functions(f), version=(1, 4))
+            self.assertEqual(result.reason, ResultReason.INVALID_FIELD)

@@ -1,0 +1,415 @@
+# -*- test-case-name: tests.test_http -*-
+"""KMIP over HTTPS (OASIS KMIP Additional Message Encodings v1.0, sections 2, 4 and 6).
+
+L{KMIPResource} answers C{POST /kmip} with a request message in one of three encodings, chosen
+by the C{Content-Type}: C{application/octet-stream} (binary TTLV), C{text/xml} (KMIP XML) or
+C{application/json} (KMIP JSON).  The response uses the request's encoding and carries
+C{Content-Length} and C{Cache-Control: no-cache}, with status 200 whenever a KMIP response
+exists -- including a KMIP I{Invalid Message} response to a body that cannot be decoded, just as
+the TTLV port answers garbage.  HTTP-level refusals are 405 (not POST), 415 (another content
+type), 413 (body larger than C{max_message_size}), 403 (no usable client certificate) and 404
+(another path).
+
+The XML and JSON bodies are converted to binary TTLV (and the response back) in the operation
+thread pool (the dispatcher's C{run_blocking}), so the reactor never parses a large document; the
+binary message then takes exactly the TTLV port's path through L{Dispatcher.handle}.  Sizes in the
+messages (Maximum Response Size) therefore count TTLV bytes, as the profile requires.
+
+The client identity comes from the TLS client certificate of the connection through the
+service's C{identify} function (certificate CN, then SLUGS) once per connection.
+L{KMIPSite} adds the transport-level defences: a request whose announced (or, when chunked,
+received) body exceeds the limit is answered 413 and the connection closed before the body is
+read, and the site tracks its connections so the service can close them on stop.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from twisted.internet.defer import Deferred, succeed
+from twisted.python.failure import Failure
+from twisted.web.http import HTTPChannel
+from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET, Request, Site
+
+from kmipd.log import Logger
+
+from .dispatch import Caller, Dispatcher, Reply
+from .limits import Limits
+from .messages import SUPPORTED_VERSIONS, Version, negotiate
+from .spec import ResultReason
+from .ttlv import DecodeError, Item, decode, encode
+from .ttlv.json import from_json, to_json
+from .ttlv.xml import EncodingError, from_xml, to_xml
+
+__all__ = ["CONTENT_TYPES", "KMIP_PATH", "KMIPResource", "KMIPSite", "build_site"]
+
+_log = Logger()
+
+KMIP_PATH = b"kmip"
+"""The request URI the profile recommends (C{/kmip})."""
+
+Identify = Callable[[Any], Deferred]
+"""Given the peer certificate (or C{None}), fire with a L{Caller} or fail to refuse the client."""
+
+
+@dataclass(frozen=True)
+class _Codec:
+    """One message encoding: its name, media type and text converters (C{None} for TTLV)."""
+
+    name: str
+    content_type: bytes
+    parse: Callable[..., Item] | None = None
+    render: Callable[[Item], str] | None = None
+
+
+TTLV = _Codec("ttlv", b"application/octet-stream")
+XML = _Codec("xml", b"text/xml", from_xml, to_xml)
+JSON = _Codec("json", b"application/json", from_json, to_json)
+
+CONTENT_TYPES: dict[bytes, _Codec] = {c.content_type: c for c in (TTLV, XML, JSON)}
+"""Accepted media types (parameters such as C{charset} are ignored)."""
+
+_VERSION_RE = re.compile(
+    rb"ProtocolVersion(Major|Minor)\W{1,40}?(?:type\W{1,5}Integer\W{1,5})?value\W{1,5}(0x[0-9A-Fa-f]{1,8}|\d{1,9})")
+
+
+def _media_type(request: Any) -> bytes | None:
+    raw = request.getHeader(b"content-type")
+    if raw is None:
+        return None
+    return raw.split(b";", 1)[0].strip().lower()
+
+
+def _sniff_text_version(body: bytes) -> Version:
+    """Best guess of the protocol version of an undecodable XML/JSON request (for the error reply)."""
+    found: dict[bytes, int] = {}
+    for which, value in _VERSION_RE.findall(body[:4096]):
+        found.setdefault(which, int(value, 16) if value[:2].lower() == b"0x" else int(value))
+    if b"Major" not in found:
+        return (1, 0)
+    version = (found[b"Major"], found.get(b"Minor", 0))
+    chosen = negotiate(version)
+    if chosen is not None:
+        return chosen
+    return SUPPORTED_VERSIONS[0] if version > SUPPORTED_VERSIONS[0] else SUPPORTED_VERSIONS[-1]
+
+
+def peer_certificate(request: Any) -> Any:
+    """The TLS client certificate of C{request}'s connection, or C{None} (not TLS, or none sent)."""
+    transport = getattr(getattr(request, "channel", None), "transport", None)
+    get = getattr(transport, "getPeerCertificate", None)
+    if get is None:
+        return None
+    try:
+        return get()
+    except Exception:  # not a TLS connection after all, or the handshake is not complete
+        return None
+
+
+class KMIPResource(Resource):
+    """The C{/kmip} endpoint: POST a KMIP request message, get the response message.
+
+    @param dispatcher: runs binary request messages (L{Dispatcher.handle}); its C{run_blocking}
+        runs the XML/JSON conversions.
+    @param identify: certificate -> Deferred L{Caller} (L{kmipd.service.KMIPService.identify}).
+    @param limits: C{max_message_size} bounds the body, C{max_depth} the text decoders.
+    """
+
+    isLeaf = True
+
+    def __init__(self, dispatcher: Dispatcher, identify: Identify, limits: Limits | None = None) -> None:
+        super().__init__()
+        self.dispatcher = dispatcher
+        self.identify = identify
+        self.limits = limits or dispatcher.limits
+        self._callers: weakref.WeakKeyDictionary[Any, Caller] = weakref.WeakKeyDictionary()
+
+    # HTTP ---------------------------------------------------------------------------------------
+
+    def render(self, request: Any) -> bytes | int:
+        started = time.perf_counter()
+        request.setHeader(b"Server", b"kmipd")
+        if request.postpath not in ([], [b""]):
+            return self._refuse(request, started, 404, "no such resource (KMIP is served at /kmip)")
+        if request.method != b"POST":
+            request.setHeader(b"Allow", b"POST")
+            return self._refuse(request, started, 405, "use POST")
+        media = _media_type(request)
+        codec = CONTENT_TYPES.get(media) if media is not None else None
+        if codec is None:
+            return self._refuse(request, started, 415,
+                                "Content-Type must be application/octet-stream (TTLV), text/xml or application/json")
+        limit = self.limits.max_message_size
+        content = getattr(request, "content", None)
+        body = content.read(limit + 1) if content is not None else b""
+        if len(body) > limit:
+            return self._refuse(request, started, 413, f"request body exceeds the limit of {limit} bytes")
+
+        state = _Exchange(request, codec, started)
+        request.notifyFinish().addErrback(state.gone)
+        d = self._caller(request)
+        d.addCallbacks(lambda caller: self._process(state, caller, body),
+                       lambda failure: self._forbidden(state, failure))
+        d.addErrback(self._crashed, state)
+        return NOT_DONE_YET
+
+    def _refuse(self, request: Any, started: float, code: int, message: str) -> bytes:
+        """An HTTP-level error with a one-line text body (and its log event)."""
+        request.setResponseCode(code)
+        body = (message + "\n").encode("utf-8")
+        request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
+        request.setHeader(b"Cache-Control", b"no-cache")
+        request.setHeader(b"Content-Length", b"%d" % len(body))
+        _log_request(request, None, None, f"http {code}", None, started, code)
+        return body
+
+    # Identity -----------------------------------------------------------------------------------
+
+    def _caller(self, request: Any) -> Deferred[Caller]:
+        """The connection's caller, established on its first request and remembered."""
+        channel = getattr(request, "channel", None)
+        if channel is not None:
+            try:
+                known = self._callers.get(channel)
+            except TypeError:  # not weak-referenceable
+                known = None
+            if known is not None:
+                return succeed(known)
+        d = self.identify(peer_certificate(request))
+
+        def remember(caller: Caller) -> Caller:
+            if channel is not None:
+                try:
+                    self._callers[channel] = caller
+                except TypeError:
+                    pass
+            return caller
+
+        d.addCallback(remember)
+        return d
+
+    def _forbidden(self, state: _Exchange, failure: Failure) -> None:
+        _log.info("refusing HTTPS client {peer}: {reason}", peer=_peer(state.request),
+                  reason=failure.getErrorMessage())
+        if not state.finished:
+            state.finish(self._refuse(state.request, state.started, 403,
+                                      f"client not authenticated: {failure.getErrorMessage()}"))
+
+    # KMIP ---------------------------------------------------------------------------------------
+
+    def _process(self, state: _Exchange, caller: Caller, body: bytes) -> Deferred[None]:
+        state.caller = caller
+        run = self.dispatcher.run_blocking
+        d: Deferred[Any]
+        if state.codec.parse is None:
+            d = self.dispatcher.handle(body, caller)
+        else:
+            d = run(self._text_to_binary, state.codec, body)
+            d.addCallback(lambda request: request if isinstance(request, Reply)
+                          else self.dispatcher.handle(request, caller))
+        d.addCallback(lambda reply: self._respond(state, reply))
+        return d
+
+    def _respond(self, state: _Exchange, reply: Reply) -> Deferred[None] | None:
+        state.reply = reply
+        if state.codec.render is None:
+            state.send(reply.data)
+            return None
+        d = self.dispatcher.run_blocking(self._binary_to_text, state.codec, reply)
+        d.addCallback(state.send)
+        return d
+
+    def _crashed(self, failure: Failure, state: _Exchange) -> None:
+        _log.failure("HTTPS request failed unexpectedly", failure)
+        if not state.finished:
+            state.finish(self._refuse(state.request, state.started, 500, "internal error"))
+
+    # Everything below runs in the operation thread pool. ------------------------------------------
+
+    def _text_to_binary(self, codec: _Codec, body: bytes) -> bytes | Reply:
+        """Decode an XML/JSON request into binary TTLV, or an Invalid Message reply (blocking)."""
+        assert codec.parse is not None
+        try:
+            item = codec.parse(body, max_depth=self.limits.max_depth)
+            return encode(item)
+        except (DecodeError, ValueError, TypeError, OverflowError, RecursionError) as e:
+            return self.dispatcher.error_reply(_sniff_text_version(body), int(self.dispatcher.seconds()),
+                                               ResultReason.INVALID_MESSAGE,
+                                               f"cannot decode {codec.name.upper()} message: {e}")
+
+    def _binary_to_text(self, codec: _Codec, reply: Reply) -> bytes:
+        """Render a binary response in C{codec}'s encoding (blocking)."""
+        assert codec.render is not None
+        try:
+            return codec.render(decode(reply.data)).encode("utf-8")
+        except (EncodingError, DecodeError, ValueError) as e:
+            _log.error("cannot render a response in {encoding}: {error}", encoding=codec.name, error=str(e))
+            version = reply.version or (1, 0)
+            fallback = self.dispatcher.error_reply(version, int(self.dispatcher.seconds()),
+                                                   ResultReason.GENERAL_FAILURE,
+                                                   f"the response cannot be represented in {codec.name.upper()}")
+            reply.status = fallback.status
+            return codec.render(decode(fallback.data)).encode("utf-8")
+
+
+class _Exchange:
+    """The state of one HTTP request in flight."""
+
+    def __init__(self, request: Any, codec: _Codec, started: float) -> None:
+        self.request = request
+        self.codec = codec
+        self.started = started
+        self.caller: Caller | None = None
+        self.reply: Reply | None = None
+        self.finished = False
+
+    def gone(self, failure: Failure) -> None:
+        """The client went away before the response: nothing will be written."""
+        self.finished = True
+
+    def send(self, body: bytes) -> None:
+        """Write a 200 KMIP response in the request's encoding and log the request."""
+        reply = self.reply
+        _log_request(self.request, self.caller, reply, reply.status if reply else "success",
+                     self.codec.name, self.started, 200)
+        if self.finished:
+            return
+        request = self.request
+        request.setResponseCode(200)
+        request.setHeader(b"Content-Type", self.codec.content_type)
+        request.setHeader(b"Cache-Control", b"no-cache")
+        request.setHeader(b"Content-Length", b"%d" % len(body))
+        self.finish(body)
+
+    def finish(self, body: bytes) -> None:
+        self.finished = True
+        self.request.write(body)
+        self.request.finish()
+
+
+def _peer(request: Any) -> str:
+    try:
+        return str(request.getClientAddress())
+    except Exception:
+        return "unknown"
+
+
+def _log_request(request: Any, caller: Caller | None, reply: Reply | None, status: str,
+                 encoding: str | None, started: float, http_status: int) -> None:
+    """One structured event per HTTPS request, with the TTLV port's fields plus HTTP ones."""
+    _log.info(
+        "{client} {operation} -> {result_status} (HTTPS {http_status})",
+        client=caller.identity if caller else None,
+        operation=",".join(reply.operations) if reply and reply.operations else "none",
+        result_status=status,
+        version=reply.version if reply else None,
+        duration=time.perf_counter() - started,
+        encoding=encoding,
+        http_status=http_status,
+        peer=_peer(request),
+    )
+
+
+# Transport: body limit before buffering, connection tracking ------------------------------------
+
+_TOO_LARGE = (b"HTTP/1.1 413 Request Entity Too Large\r\nContent-Type: text/plain; charset=utf-8\r\n"
+              b"Cache-Control: no-cache\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s")
+
+
+class KMIPRequest(Request):
+    """A request that refuses an oversized body as soon as its size is known (413, then close)."""
+
+    _rejected = False
+    _received = 0
+
+    def _limit(self) -> int | None:
+        return getattr(getattr(self.channel, "site", None), "max_body_size", None)
+
+    def gotLength(self, length: int | None) -> None:
+        limit = self._limit()
+        if length is not None and limit is not None and length > limit:
+            self._reject(f"request body of {length} bytes exceeds the limit of {limit} bytes")
+        super().gotLength(None if self._rejected else length)
+
+    def handleContentChunk(self, data: bytes) -> None:
+        if self._rejected:
+            return
+        self._received += len(data)
+        limit = self._limit()
+        if limit is not None and self._received > limit:
+            self._reject(f"request body exceeds the limit of {limit} bytes")
+            return
+        super().handleContentChunk(data)
+
+    def process(self) -> None:
+        if not self._rejected:
+            super().process()
+
+    def _reject(self, message: str) -> None:
+        self._rejected = True
+        self.requestHeaders.removeHeader(b"expect")  # no "100 Continue" after the refusal
+        _log.info("refusing HTTPS request from {peer}: {message}", peer=_peer(self), message=message,
+                  http_status=413)
+        body = (message + "\n").encode("utf-8")
+        self.channel.transport.write(_TOO_LARGE % (len(body), body))
+        self.channel.transport.loseConnection()
+
+
+class KMIPChannel(HTTPChannel):
+    """An HTTP/1.x connection that registers with its L{KMIPSite}."""
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        connections = getattr(self.factory, "connections", None)
+        if connections is not None:
+            connections.add(self)
+
+    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
+        connections = getattr(self.factory, "connections", None)
+        if connections is not None:
+            connections.discard(self)
+        super().connectionLost(reason)
+
+
+class KMIPSite(Site):
+    """A L{Site} serving L{KMIPResource} at C{/kmip}, bounding request bodies to C{max_body_size}.
+
+    @ivar connections: the open connections (closed by L{close_connections}).
+    """
+
+    protocol = KMIPChannel
+    requestFactory = KMIPRequest
+    displayTracebacks = False
+
+    def __init__(self, resource: Resource, *, max_body_size: int, timeout: float | None = None,
+                 reactor: Any = None) -> None:
+        kwargs: dict[str, Any] = {"reactor": reactor}
+        if timeout is not None:
+            kwargs["timeout"] = timeout
+        try:
+            super().__init__(resource, parsePOSTFormSubmission=False, **kwargs)
+        except TypeError:  # Twisted < 24.7 has no parsePOSTFormSubmission (forms then get 415 anyway)
+            super().__init__(resource, **kwargs)
+        self.max_body_size = max_body_size
+        self.connections: set[KMIPChannel] = set()
+
+    def close_connections(self) -> None:
+        """Close every open connection (the service is stopping)."""
+        for channel in list(self.connections):
+            if channel.transport is not None:
+                channel.transport.loseConnection()
+
+
+def build_site(dispatcher: Dispatcher, identify: Identify, *, limits: Limits | None = None,
+               reactor: Any = None) -> KMIPSite:
+    """The HTTPS site of a server: L{KMIPResource} at C{/kmip} (other paths: 404)."""
+    limits = limits or dispatcher.limits
+    root = Resource()
+    root.putChild(KMIP_PATH, KMIPResource(dispatcher, identify, limits))
+    return KMIPSite(root, max_body_size=limits.max_message_size, timeout=limits.idle_timeout, reactor=reactor)
