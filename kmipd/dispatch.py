@@ -88,7 +88,7 @@ class _Undo(Exception):
     """Raised inside the transaction to roll it back (Undo, or a lone failed item)."""
 
 
-def _sniff_version(data: bytes) -> Version:
+def sniff_version(data: bytes) -> Version:
     """Best guess of a malformed request's version, read at fixed offsets of the usual layout."""
     try:
         tag_major, major = struct.unpack_from(">I4xi", data, 24)
@@ -164,12 +164,12 @@ class Dispatcher:
         try:
             message = decode(data, max_depth=self.limits.max_depth, max_size=self.limits.max_message_size)
         except DecodeError as e:
-            return self.error_reply(_sniff_version(data), now, ResultReason.INVALID_MESSAGE,
+            return self.error_reply(sniff_version(data), now, ResultReason.INVALID_MESSAGE,
                                  f"cannot decode message: {e}", close=True)
         try:
             request = parse_request(message, max_batch_count=self.limits.max_batch_count)
         except InvalidMessage as e:
-            return self.error_reply(_sniff_version(data), now, ResultReason.INVALID_MESSAGE, e.message, close=True)
+            return self.error_reply(sniff_version(data), now, ResultReason.INVALID_MESSAGE, e.message, close=True)
         version = negotiate(request.version)
         if version is None:
             return self.error_reply(_closest(request.version), now, ResultReason.INVALID_MESSAGE,

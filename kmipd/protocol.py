@@ -21,7 +21,7 @@ from zope.interface import implementer
 
 from kmipd.log import Logger
 
-from .dispatch import Caller, Reply
+from .dispatch import Caller, Reply, sniff_version
 from .limits import Limits
 from .spec import ResultReason, Tag
 from .ttlv import ItemType, peek_header
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .dispatch import Dispatcher
 
 _log = Logger()
+_REFUSED_GRACE = 10.0  # seconds a refused client has to send the request we answer with the refusal
 _STRUCTURE = int(ItemType.STRUCTURE)
 _REQUEST = int(Tag.REQUEST_MESSAGE)
 
@@ -50,6 +51,7 @@ class KMIPProtocol(Protocol, TimeoutMixin):
         self._paused = False
         self._closing = False
         self.caller: Caller | None = None
+        self._refused = False
         self._tls = False
 
     # Connection lifecycle ------------------------------------------------------------------
@@ -75,10 +77,13 @@ class KMIPProtocol(Protocol, TimeoutMixin):
             self._next()
 
         def refused(failure: Failure) -> None:
+            # Answer the client's first request with Authentication Not Successful, then close:
+            # clients report that clearly, where a bare close looks like a network fault.
             _log.info("refusing client {peer}: {reason}", peer=str(self.transport.getPeer()),
                       reason=failure.getErrorMessage())
-            self._closing = True
-            self.transport.loseConnection()
+            self._refused = True
+            self.setTimeout(min(self.factory.limits.idle_timeout, _REFUSED_GRACE))
+            self._next()
 
         d.addCallbacks(ok, refused)
 
@@ -137,6 +142,15 @@ class KMIPProtocol(Protocol, TimeoutMixin):
     # Dispatch, one message at a time ----------------------------------------------------------
 
     def _next(self) -> None:
+        if self._refused and self._queue and not self._closing:
+            data = self._queue.pop(0)
+            self._closing = True
+            self._queue.clear()
+            self.transport.write(self.factory.dispatcher.error_reply(
+                sniff_version(data), int(self.factory.clock.seconds()),
+                ResultReason.AUTHENTICATION_NOT_SUCCESSFUL, "authentication not successful").data)
+            self.transport.loseConnection()
+            return
         if self._busy or not self._queue or self.caller is None or self._closing:
             return
         self._busy = True

@@ -105,7 +105,13 @@ def refused(port: int, ca: str, cert: str | None, key: str | None) -> str:
         answer = tls_exchange(port, ca, cert, key)
     except (ssl.SSLError, ConnectionError, OSError) as e:
         return type(e).__name__
-    return "closed" if answer == b"" else ""
+    if answer == b"":
+        return "closed"
+    from kmipd.spec import ResultReason, Tag
+    from kmipd.ttlv import decode
+
+    reasons = [bi.get(Tag.RESULT_REASON) for bi in decode(answer).findall(Tag.BATCH_ITEM)]
+    return "Authentication Not Successful" if reasons == [ResultReason.AUTHENTICATION_NOT_SUCCESSFUL] else ""
 
 
 class LiveServiceMixin:

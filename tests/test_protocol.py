@@ -267,12 +267,26 @@ class TimeoutTests(ProtocolTestMixin, SynchronousTestCase):
 class IdentityTests(ProtocolTestMixin, SynchronousTestCase):
     """The identity function gates the connection."""
 
-    def test_refused_identity_closes(self) -> None:
-        """An identity refusal closes the connection and nothing is dispatched."""
+    def test_refused_identity_answers_then_closes(self) -> None:
+        """A refused client's first request is answered with Authentication Not Successful, then the
+        connection closes; nothing is dispatched."""
         proto, transport = self.connect(identify=lambda cert: fail(ValueError("no such client")))
+        self.assertFalse(transport.disconnecting)
+        proto.dataReceived(QUERY + QUERY)
+        (item,) = decode(transport.value()).findall(Tag.BATCH_ITEM)
+        self.assertEqual(item.get(Tag.RESULT_STATUS), ResultStatus.OPERATION_FAILED)
+        self.assertEqual(item.get(Tag.RESULT_REASON), ResultReason.AUTHENTICATION_NOT_SUCCESSFUL)
+        self.assertIsNone(item.find(Tag.OPERATION))
         self.assertTrue(transport.disconnecting)
-        proto.dataReceived(QUERY)
-        self.assertEqual(transport.value(), b"")
+
+    def test_refused_identity_silent_client_closed(self) -> None:
+        """A refused client that sends nothing is closed after a short grace period."""
+        proto, transport = self.connect(identify=lambda cert: fail(ValueError("no such client")),
+                                        limits=Limits(idle_timeout=300))
+        self.clock.advance(9)
+        self.assertFalse(transport.disconnected)
+        self.clock.advance(2)
+        self.assertTrue(transport.disconnected)
 
     def test_requests_wait_for_identity(self) -> None:
         """Requests that arrive before the identity is known are answered once it is."""

@@ -22,6 +22,7 @@ commit the outer transaction early.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -160,6 +161,72 @@ _GET_OBJECT = sa.select(
     _o.c.uid == sa.bindparam("b_uid")
 )
 _GET_ATTRIBUTES = sa.select(_a.c.name, _a.c.value).where(_a.c.object_id == sa.bindparam("b_id")).order_by(_a.c.id)
+# With the object's revision read in the same statement, so a cache entry is never built from
+# attributes of another revision than the one it is filed under (READ COMMITTED databases).
+_GET_ATTRIBUTES_AT = (
+    sa.select(_a.c.name, _a.c.value, _o.c.revision)
+    .select_from(_a.join(_o, _o.c.id == _a.c.object_id))
+    .where(_a.c.object_id == sa.bindparam("b_id"))
+    .order_by(_a.c.id)
+)
+#: Attribute row columns in the order L{_attribute_rows} produces them.
+_ATTRIBUTE_COLUMNS = ("object_id", "position", "name", "tag", "item_type", "value", "match_key", "alt_key",
+                      "int_value")
+
+
+class _DriverInsert:
+    """The attribute INSERT compiled once for a dialect, run with C{exec_driver_sql}.
+
+    Executing the Core statement with ~20 parameter dictionaries costs about twice as much
+    CPU as handing the DBAPI the same rows as tuples (bench/README.md, Create).
+    """
+
+    def __init__(self, dialect: Any) -> None:
+        compiled = _INSERT_ATTRIBUTES.compile(dialect=dialect, column_keys=list(_ATTRIBUTE_COLUMNS))
+        self.sql = compiled.string
+        order = compiled.positiontup
+        if order is None:  # named parameter style: pass dictionaries keyed by bind name
+            names = [compiled.binds[k].key if k in compiled.binds else k for k in _ATTRIBUTE_COLUMNS]
+            self.shape = lambda row: dict(zip(names, row))
+        else:
+            index = [_ATTRIBUTE_COLUMNS.index(k) for k in order]
+            self.shape = (lambda row: row) if index == list(range(len(index))) else (
+                lambda row: tuple(row[i] for i in index))
+
+
+class _ObjectCache:
+    """Decoded attributes of recently read objects, filed under (row id, revision).
+
+    Only transactions that have written nothing read or fill it, and an entry is used only when
+    the object row (read in every C{get}) still has the id and revision it was filed under, so a
+    hit returns exactly what the database holds. Bounded: the oldest entries go first.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: dict[str, tuple[int, int, dict[str, list[Item]]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, uid: str, object_id: int, revision: int) -> dict[str, list[Item]] | None:
+        entry = self._entries.get(uid)
+        if entry is None or entry[0] != object_id or entry[1] != revision:
+            return None
+        return {name: [item.copy() for item in values] for name, values in entry[2].items()}
+
+    def put(self, uid: str, object_id: int, revision: int, attributes: dict[str, list[Item]]) -> None:
+        if self.size <= 0:
+            return
+        copy = {name: [item.copy() for item in values] for name, values in attributes.items()}
+        with self._lock:
+            entries = self._entries
+            entries.pop(uid, None)
+            while len(entries) >= self.size:
+                del entries[next(iter(entries))]
+            entries[uid] = (object_id, revision, copy)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
 
 
 class _SQLTransaction:
@@ -169,12 +236,16 @@ class _SQLTransaction:
     touches the store (Query, DiscoverVersions, RNG, Hash) costs no database round trip.
     """
 
-    def __init__(self, engine: Engine, master_key: bytes) -> None:
+    def __init__(self, engine: Engine, master_key: bytes, cache: _ObjectCache | None = None,
+                 insert: _DriverInsert | None = None) -> None:
         self._engine = engine
         self._key = master_key
         self._dialect = engine.dialect.name
         self._connection: Connection | None = None
         self._trans: Any = None
+        self._cache = cache
+        self._insert = insert if insert is not None else _DriverInsert(engine.dialect)
+        self._wrote = False  # after a write, reads bypass the object cache
 
     @property
     def _conn(self) -> Connection:
@@ -225,15 +296,11 @@ class _SQLTransaction:
         }
 
     def _insert_attributes(self, object_id: int, obj: ManagedObject) -> None:
-        rows = []
-        for name, values in obj.attributes.items():
-            for position, item in enumerate(values):
-                row = index_columns(name, item)
-                row["object_id"] = object_id
-                row["position"] = position
-                rows.append(row)
+        shape = self._insert.shape
+        rows = [shape(_attribute_row(object_id, position, name, item))
+                for name, values in obj.attributes.items() for position, item in enumerate(values)]
         if rows:
-            self._conn.execute(_INSERT_ATTRIBUTES, rows)
+            self._conn.exec_driver_sql(self._insert.sql, rows)
 
     # -- StoreTransaction ------------------------------------------------------
     def new_uid(self) -> str:
@@ -247,6 +314,7 @@ class _SQLTransaction:
         """
         if not obj.uid:
             raise StoreError("cannot add an object without a unique identifier")
+        self._wrote = True
         values = self._object_values(obj)
         values.update(uid=obj.uid, archived=False, revision=1)
         duplicate = f"an object with unique identifier {obj.uid!r} already exists"
@@ -268,14 +336,24 @@ class _SQLTransaction:
         stmt = _GET_OBJECT
         if for_update and self._dialect != "sqlite":
             stmt = stmt.with_for_update()
+        cache = None if self._wrote else self._cache
         with _db_errors(f"reading object {uid}"):
             row = self._conn.execute(stmt, {"b_uid": uid}).first()
             if row is None:
                 return None
-            attr_rows = self._conn.execute(_GET_ATTRIBUTES, {"b_id": row.id}).all()
-        attributes: dict[str, list[Item]] = {}
-        for name, value in attr_rows:
-            attributes.setdefault(name, []).append(_decode_value(value))
+            attributes = cache.get(uid, row.id, row.revision) if cache is not None else None
+            if attributes is None:
+                attributes = {}
+                if cache is None:
+                    for name, value in self._conn.execute(_GET_ATTRIBUTES, {"b_id": row.id}):
+                        attributes.setdefault(name, []).append(_decode_value(value))
+                else:
+                    consistent = True
+                    for name, value, revision in self._conn.execute(_GET_ATTRIBUTES_AT, {"b_id": row.id}):
+                        attributes.setdefault(name, []).append(_decode_value(value))
+                        consistent = consistent and revision == row.revision
+                    if consistent:
+                        cache.put(uid, row.id, row.revision, attributes)
         material = None
         if row.material is not None:
             try:
@@ -300,6 +378,7 @@ class _SQLTransaction:
         @raise ConcurrentUpdateError: the stored revision is no longer C{obj.revision}.
         @raise StoreError: the object does not exist.
         """
+        self._wrote = True
         with _db_errors(f"saving object {obj.uid}"):
             row = self._conn.execute(_ID_BY_UID, {"b_uid": obj.uid}).first()
             if row is None:
@@ -320,6 +399,7 @@ class _SQLTransaction:
 
         @raise StoreError: there is no such object.
         """
+        self._wrote = True
         with _db_errors(f"removing object {uid}"):
             row = self._conn.execute(_ID_BY_UID, {"b_uid": uid}).first()
             if row is None:
@@ -329,6 +409,7 @@ class _SQLTransaction:
 
     def set_archived(self, uid: str, archived: bool) -> None:
         """Mark C{uid} archived (or back on-line); does not change its revision."""
+        self._wrote = True
         o = objects_table
         with _db_errors(f"archiving object {uid}"):
             result = self._conn.execute(sa.update(o).where(o.c.uid == uid).values(archived=bool(archived)))
@@ -347,6 +428,7 @@ class _SQLTransaction:
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """A nested transaction: an exception inside rolls back only what was done inside."""
+        self._wrote = True  # conservative: reads inside may see this transaction's own writes
         if self._dialect == "sqlite":
             dbapi = self._conn.connection.dbapi_connection
             if dbapi is not None and not dbapi.in_transaction:
@@ -412,6 +494,13 @@ class _SQLTransaction:
         return stmt.order_by(o.c.id.desc())
 
 
+def _attribute_row(object_id: int, position: int, name: str, item: Item) -> tuple[Any, ...]:
+    """One attribute row, columns in L{_ATTRIBUTE_COLUMNS} order (see L{index_columns})."""
+    c = index_columns(name, item)
+    return (object_id, position, name, c["tag"], c["item_type"], c["value"], c["match_key"], c["alt_key"],
+            c["int_value"])
+
+
 def _storage_condition(query: LocateQuery) -> Any:
     """The Storage Status Mask condition: C{True} (no condition), C{False} (nothing), or SQL."""
     o = objects_table
@@ -439,12 +528,15 @@ class SQLObjectStore:
     a missing, older or unknown revision raises L{SchemaError}.
     """
 
-    def __init__(self, url: str, master_key: bytes, *, pool_size: int = 4, echo: bool = False) -> None:
+    def __init__(self, url: str, master_key: bytes, *, pool_size: int = 4, echo: bool = False,
+                 cache_size: int = 4096) -> None:
         if not isinstance(master_key, (bytes, bytearray)) or len(master_key) != MASTER_KEY_SIZE:
             raise StoreError(f"the master key must be {MASTER_KEY_SIZE} bytes")
         self.url = url
         self._key = bytes(master_key)
         self._engine = create_store_engine(url, pool_size=pool_size, echo=echo)
+        self._cache = _ObjectCache(cache_size)
+        self._insert = _DriverInsert(self._engine.dialect)
         try:
             self._check_schema()
         except BaseException:
@@ -509,7 +601,7 @@ class SQLObjectStore:
     @contextmanager
     def transaction(self) -> Iterator[_SQLTransaction]:
         """One transaction: commit on normal exit, roll back on exception."""
-        tx = _SQLTransaction(self._engine, self._key)
+        tx = _SQLTransaction(self._engine, self._key, self._cache, self._insert)
         try:
             yield tx
         except BaseException:
@@ -518,5 +610,6 @@ class SQLObjectStore:
         tx._end(commit=True)
 
     def close(self) -> None:
-        """Release every pooled connection."""
+        """Release every pooled connection (and forget cached objects)."""
+        self._cache.clear()
         self._engine.dispose()
