@@ -7,6 +7,9 @@ trips per second and latency percentiles. Loopback only; bounded by --seconds.
     python bench/bench_ops.py --port 5696 --ca CA --cert CERT --key KEY --op get --connections 4
     ops: query, create, get, encrypt, locate (by name, after --objects keys are stored), mixed
 
+--per-request opens a new TCP + TLS connection for every request (with --resume the client offers
+the session ticket of its previous connection, as a client with a session cache would).
+
 The same requests work against the PyKMIP server (KMIP 1.2), which makes side-by-side runs fair.
 """
 
@@ -81,10 +84,10 @@ QUERY = encode(request(batch_item(Operation.QUERY, payload(
 
 
 class Conn:
-    def __init__(self, ctx: ssl.SSLContext, host: str, port: int) -> None:
+    def __init__(self, ctx: ssl.SSLContext, host: str, port: int, session: ssl.SSLSession | None = None) -> None:
         raw = socket.create_connection((host, port), timeout=30)
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock = ctx.wrap_socket(raw)
+        self.sock = ctx.wrap_socket(raw, session=session)
         self.buf = b""
 
     def send(self, data: bytes) -> None:
@@ -126,12 +129,17 @@ def main() -> None:
     p.add_argument("--depth", type=int, default=1, help="requests in flight per connection")
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--objects", type=int, default=1000, help="named keys stored before a locate run")
+    p.add_argument("--per-request", action="store_true", help="a new TLS connection for every request")
+    p.add_argument("--resume", action="store_true", help="with --per-request: resume the previous TLS session")
+    p.add_argument("--tls12", action="store_true", help="offer TLS 1.2 only")
     a = p.parse_args()
     if not a.host.startswith("127.") and a.host not in ("localhost", "::1"):
         raise SystemExit("loopback only")
     ctx = ssl.create_default_context(cafile=a.ca)
     ctx.load_cert_chain(a.cert, a.key)
     ctx.check_hostname = False
+    if a.tls12:
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
 
     setup = Conn(ctx, a.host, a.port)
     uid = ok(setup.call(create_req())).get(Tag.UNIQUE_IDENTIFIER)
@@ -153,6 +161,29 @@ def main() -> None:
     latencies: list[float] = []
     done = [0]
 
+    resumed = [0]
+
+    def per_request(k: int) -> None:
+        todo = reqs[a.op]
+        i = k
+        local: list[float] = []
+        session = None
+        reused = 0
+        while time.monotonic() < deadline:
+            t0 = time.perf_counter()
+            c = Conn(ctx, a.host, a.port, session if a.resume else None)
+            c.send(todo[i % len(todo)])
+            i += 1
+            c.recv_one()
+            local.append(time.perf_counter() - t0)
+            reused += c.sock.session_reused
+            session = c.sock.session
+            c.sock.close()
+        with lock:
+            latencies.extend(local)
+            done[0] += len(local)
+            resumed[0] += reused
+
     def worker(k: int) -> None:
         c = Conn(ctx, a.host, a.port)
         todo = reqs[a.op]
@@ -172,7 +203,8 @@ def main() -> None:
         c.sock.close()
 
     started = time.monotonic()
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(a.connections)]
+    threads = [threading.Thread(target=per_request if a.per_request else worker, args=(k,))
+               for k in range(a.connections)]
     for t in threads:
         t.start()
     for t in threads:
@@ -180,8 +212,9 @@ def main() -> None:
     elapsed = time.monotonic() - started
     lat = sorted(latencies)
     pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000  # noqa: E731
-    print(f"{a.op}: {done[0] / elapsed:,.0f} ops/s over {elapsed:.1f}s ({done[0]} ops, {a.connections} conn x "
-          f"depth {a.depth}); latency ms p50 {pct(0.5):.2f} p90 {pct(0.9):.2f} p99 {pct(0.99):.2f} "
+    mode = (f"{a.connections} clients, new connection per request, {resumed[0]} resumed" if a.per_request
+            else f"{a.connections} conn x depth {a.depth}")
+    print(f"{a.op}: {done[0] / elapsed:,.0f} ops/s over {elapsed:.1f}s ({done[0]} ops, {mode}); latency ms p50 {pct(0.5):.2f} p90 {pct(0.9):.2f} p99 {pct(0.99):.2f} "
           f"mean {statistics.fmean(lat) * 1000:.2f}")
 
 

@@ -7,3 +7,4 @@ source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 master_doc = "index"
 exclude_patterns = ["_build"]
 html_theme = "alabaster"
+myst_heading_anchors = 3

@@ -236,8 +236,11 @@ def visible(name: str, version: Version) -> bool:
     return True
 
 
-def render(attributes: dict[str, list[Item]], version: Version, names: list[str] | None = None) -> list[Item]:
-    """The response items for C{attributes} (all, or only C{names}) in C{version}'s shape."""
+def render(attributes: dict[str, list[Item | None]], version: Version, names: list[str] | None = None) -> list[Item]:
+    """The response items for C{attributes} (all, or only C{names}) in C{version}'s shape.
+
+    A value's list position is its Attribute Index; C{None} holes (deleted instances) are skipped.
+    """
     out: list[Item] = []
     selected = names if names is not None else list(attributes)
     for name in selected:
@@ -245,6 +248,8 @@ def render(attributes: dict[str, list[Item]], version: Version, names: list[str]
             continue
         values = attributes.get(name, [])
         for i, value in enumerate(values):
+            if value is None:
+                continue
             if version < (2, 0):
                 out.append(to_1x(name, value, i))
             else:

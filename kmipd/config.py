@@ -376,6 +376,16 @@ def _where(path: str | None, section: str | None) -> str:
     return f"{prefix}[{section}] " if section else prefix
 
 
+def _bad(path: str | None, section: str | None, key: str, message: str) -> ConfigError:
+    """A L{ConfigError} naming the file, section and key: C{"path: [section] key: message"}."""
+    return ConfigError(f"{_where(path, section)}{key}: {message}", key=key, section=section, path=path)
+
+
+def _bad_section(path: str, section: str, message: str) -> ConfigError:
+    """A L{ConfigError} about a whole section: C{"path: [section]: message"}."""
+    return ConfigError(f"{path}: [{section}]: {message}", key=section, section=section, path=path)
+
+
 def _parse_slugs_url(raw: str) -> str:
     text = raw.strip()
     parts = urlsplit(text)
@@ -440,32 +450,12 @@ def _server_values(
                 values[list_key] = (prev_section, f"{prev}\n{raw_key.strip()}")
                 continue
             if key in _PARSERS:
-                raise ConfigError(
-                    f"{_where(path, section)}{key}: missing '=' and value",
-                    key=key,
-                    section=section,
-                    path=path,
-                )
-            raise ConfigError(
-                f"{_where(path, section)}{raw_key}: unknown key",
-                key=raw_key,
-                section=section,
-                path=path,
-            )
+                raise _bad(path, section, key, "missing '=' and value")
+            raise _bad(path, section, raw_key, "unknown key")
         if key not in _PARSERS:
-            raise ConfigError(
-                f"{_where(path, section)}{raw_key}: unknown key",
-                key=raw_key,
-                section=section,
-                path=path,
-            )
+            raise _bad(path, section, raw_key, "unknown key")
         if key in values:
-            raise ConfigError(
-                f"{_where(path, section)}{key}: also set in [{values[key][0]}]",
-                key=key,
-                section=section,
-                path=path,
-            )
+            raise _bad(path, section, key, f"also set in [{values[key][0]}]")
         values[key] = (section, raw)
         list_key = key if key in ("tls_cipher_suites", "listen", "https_listen") else None
     return values
@@ -478,47 +468,22 @@ def _slugs_section(
     for raw_key, raw in parser.items(section):
         key = raw_key.strip().lower()
         if key not in _SLUGS_KEYS:
-            raise ConfigError(
-                f"{_where(path, section)}{raw_key}: unknown key (expected enabled, url)",
-                key=raw_key,
-                section=section,
-                path=path,
-            )
+            raise _bad(path, section, raw_key, "unknown key (expected enabled, url)")
         if raw is None:
-            raise ConfigError(
-                f"{_where(path, section)}{key}: missing '=' and value",
-                key=key,
-                section=section,
-                path=path,
-            )
+            raise _bad(path, section, key, "missing '=' and value")
         items[key] = raw
     try:
         enabled = _parse_bool(items.get("enabled", "False"))
     except (ValueError, TypeError) as e:
-        raise ConfigError(
-            f"{_where(path, section)}enabled: {e}",
-            key="enabled",
-            section=section,
-            path=path,
-        ) from None
+        raise _bad(path, section, "enabled", f"{e}") from None
     url = str(items.get("url", "")).strip()
     if enabled and not url:
-        raise ConfigError(
-            f"{_where(path, section)}url: required when the plugin is enabled",
-            key="url",
-            section=section,
-            path=path,
-        )
+        raise _bad(path, section, "url", "required when the plugin is enabled")
     if url:
         try:
             url = _parse_slugs_url(url)
         except (ValueError, TypeError) as e:
-            raise ConfigError(
-                f"{_where(path, section)}url: {e}",
-                key="url",
-                section=section,
-                path=path,
-            ) from None
+            raise _bad(path, section, "url", f"{e}") from None
     return SlugsConfig(section=section, enabled=enabled, url=url)
 
 
@@ -532,39 +497,18 @@ def _read_file(
         if section in _SERVER_SECTIONS:
             for key, (sect, raw) in _server_values(parser, section, path).items():
                 if key in values:
-                    raise ConfigError(
-                        f"{_where(path, sect)}{key}: also set in [{values[key][0]}]",
-                        key=key,
-                        section=sect,
-                        path=path,
-                    )
+                    raise _bad(path, sect, key, f"also set in [{values[key][0]}]")
                 values[key] = (sect, raw)
         elif section.startswith("auth:"):
             parts = section.split(":", 2)
             plugin = parts[1]
             if plugin != "slugs":
-                raise ConfigError(
-                    f"{path}: [{section}]: unknown authentication plugin {plugin!r} "
-                    "(supported: slugs)",
-                    key=section,
-                    section=section,
-                    path=path,
-                )
+                raise _bad_section(path, section, f"unknown authentication plugin {plugin!r} (supported: slugs)")
             if len(parts) == 3 and not parts[2].strip():
-                raise ConfigError(
-                    f"{path}: [{section}]: empty suffix (use [auth:slugs:<name>])",
-                    key=section,
-                    section=section,
-                    path=path,
-                )
+                raise _bad_section(path, section, "empty suffix (use [auth:slugs:<name>])")
             slugs.append(_slugs_section(parser, section, path))
         else:
-            raise ConfigError(
-                f"{path}: [{section}]: unknown section (expected [server], [kmipd] or [auth:...])",
-                key=section,
-                section=section,
-                path=path,
-            )
+            raise _bad_section(path, section, "unknown section (expected [server], [kmipd] or [auth:...])")
     return values, tuple(slugs)
 
 
@@ -593,12 +537,7 @@ def load_config(
             try:
                 values[key] = _PARSERS[key](raw)
             except (ValueError, TypeError) as e:
-                raise ConfigError(
-                    f"{_where(path, section)}{key}: {e}",
-                    key=key,
-                    section=section,
-                    path=path,
-                ) from None
+                raise _bad(path, section, key, f"{e}") from None
             source_of[key] = _where(path, section)
 
     known = {f.name for f in fields(Config)}

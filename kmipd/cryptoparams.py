@@ -161,7 +161,7 @@ _ENUM_FIELDS = frozenset({"block_cipher_mode", "padding_method", "hashing_algori
 
 def object_params(obj: ManagedObject) -> list[CryptoParams]:
     """Every instance of the object's Cryptographic Parameters attribute, lowest index first."""
-    return [CryptoParams.from_item(v) for v in obj.attributes.get("Cryptographic Parameters", [])]
+    return [CryptoParams.from_item(v) for v in obj.live("Cryptographic Parameters")]
 
 
 def effective_params(obj: ManagedObject, payload: Item | None) -> CryptoParams:

@@ -59,6 +59,16 @@ class DevPKI:
     client_cert: str
     client_key: str
 
+    @classmethod
+    def in_directory(cls, directory: str) -> DevPKI:
+        """The file names kmipd uses in C{directory} (C{ca.pem}, C{ca.key}, C{server.pem}, ...)."""
+        def path(name: str) -> str:
+            return os.path.join(directory, name)
+
+        return cls(directory=directory, ca_cert=path("ca.pem"), ca_key=path("ca.key"),
+                   server_cert=path("server.pem"), server_key=path("server.key"),
+                   client_cert=path("client.pem"), client_key=path("client.key"))
+
 
 def _fail(message: str) -> DevPKIError:
     return DevPKIError(f"[kmipd] data_dir: development PKI: {message}", key="data_dir")
@@ -190,26 +200,22 @@ def _builder(
     )
 
 
+def _key_usage(*, key_agreement: bool = False, key_cert_sign: bool = False,
+               crl_sign: bool = False) -> x509.KeyUsage:
+    """Key Usage with digitalSignature plus the given bits (EC keys: no key/data encipherment)."""
+    return x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                         data_encipherment=False, key_agreement=key_agreement,
+                         key_cert_sign=key_cert_sign, crl_sign=crl_sign, encipher_only=False,
+                         decipher_only=False)
+
+
 def _make_ca(
     key: ec.EllipticCurvePrivateKey, now: datetime.datetime
 ) -> x509.Certificate:
     return (
         _builder(_CA_NAME, _CA_NAME, key.public_key(), now)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_key_usage(key_cert_sign=True, crl_sign=True), critical=True)
         .sign(key, hashes.SHA256())
     )
 
@@ -227,20 +233,7 @@ def _make_leaf(
     builder = (
         _builder(subject, ca_cert.subject, key.public_key(), now)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=True,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_key_usage(key_agreement=True), critical=True)
         .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
@@ -314,26 +307,19 @@ def ensure_dev_pki(
     if now is None:
         now = datetime.datetime.now(datetime.timezone.utc)
     try:
-        ip_names = [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
+        ip_names: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
     except ValueError as e:
         raise _fail(f"bad IP address for the server certificate: {e}") from None
     if not hostnames and not ip_names:
         raise _fail("the server certificate needs at least one hostname or IP address")
-    sans: list[x509.GeneralName] = [x509.DNSName(h) for h in hostnames] + ip_names
+    sans: list[x509.GeneralName] = [x509.DNSName(h) for h in hostnames]
+    sans.extend(ip_names)
     server_cn = hostnames[0] if hostnames else str(ips[0])
 
     directory = os.path.join(data_dir, "pki")
     _ensure_private_dir(data_dir)
     _ensure_private_dir(directory)
-    pki = DevPKI(
-        directory=directory,
-        ca_cert=os.path.join(directory, "ca.pem"),
-        ca_key=os.path.join(directory, "ca.key"),
-        server_cert=os.path.join(directory, "server.pem"),
-        server_key=os.path.join(directory, "server.key"),
-        client_cert=os.path.join(directory, "client.pem"),
-        client_key=os.path.join(directory, "client.key"),
-    )
+    pki = DevPKI.in_directory(directory)
 
     ca_key = _load_or_create_key(pki.ca_key)
     ca_cert = _ensure_cert(

@@ -156,7 +156,21 @@ class Dispatcher:
         """Process one framed request message in the pool; the Deferred fires with a L{Reply}."""
         return self.run_blocking(self.process, data, caller)
 
+    def handle_many(self, messages: list[bytes], caller: Caller) -> Deferred[list[Reply]]:
+        """Process several pipelined messages of one connection, in order, in one pool hand-off."""
+        return self.run_blocking(self.process_many, messages, caller)
+
     # Everything below runs in the operation thread pool. ----------------------------------
+
+    def process_many(self, messages: list[bytes], caller: Caller) -> list[Reply]:
+        """L{process} each message in turn (each its own transaction); stop after a closing reply."""
+        replies = []
+        for data in messages:
+            reply = self.process(data, caller)
+            replies.append(reply)
+            if reply.close:
+                break
+        return replies
 
     def process(self, data: bytes, caller: Caller) -> Reply:
         """Decode, run and encode one request message (blocking)."""

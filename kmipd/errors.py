@@ -56,6 +56,9 @@ NotExtractable = _error("NotExtractable", 0x17, "The object is not Extractable."
 ObjectAlreadyExists = _error("ObjectAlreadyExists", 0x18, "The object already exists.")
 UsageLimitExceeded = _error("UsageLimitExceeded", 0x0C, "Usage Limits exhausted.", 0x1A)
 ReadOnlyAttribute = _error("ReadOnlyAttribute", 0x0C, "A client may not set or change this attribute.", 0x22)
+# KMIP 2.x Add/Set Attribute error tables name Read Only Attribute (0x1D); Modify/Delete name
+# Attribute Read Only (0x22, ReadOnlyAttribute above). 1.x: Permission Denied for both.
+SetReadOnlyAttribute = _error("SetReadOnlyAttribute", 0x0C, "Add/Set Attribute of a read-only attribute.", 0x1D)
 AttributeNotFound = _error("AttributeNotFound", 0x07, "The attribute is not on the object.", 0x21)
 AttributeSingleValued = _error("AttributeSingleValued", 0x0B, "The attribute takes one instance.", 0x23)
 AttributeNotApplicable = _error("AttributeNotApplicable", 0x07, "The attribute does not apply here.", 0x2C)

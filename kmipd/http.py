@@ -6,9 +6,10 @@ by the C{Content-Type}: C{application/octet-stream} (binary TTLV), C{text/xml} (
 C{application/json} (KMIP JSON).  The response uses the request's encoding and carries
 C{Content-Length} and C{Cache-Control: no-cache}, with status 200 whenever a KMIP response
 exists -- including a KMIP I{Invalid Message} response to a body that cannot be decoded, just as
-the TTLV port answers garbage.  HTTP-level refusals are 405 (not POST), 415 (another content
-type), 413 (body larger than C{max_message_size}), 403 (no usable client certificate) and 404
-(another path).
+the TTLV port answers garbage, and a KMIP I{Authentication Not Successful} response (then the
+connection closes) when the client certificate is missing or refused, as on the TTLV port.
+HTTP-level refusals are 405 (not POST), 415 (another content type), 413 (body larger than
+C{max_message_size}) and 404 (another path).
 
 The XML and JSON bodies are converted to binary TTLV (and the response back) in the operation
 thread pool (the dispatcher's C{run_blocking}), so the reactor never parses a large document; the
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from twisted.internet.defer import Deferred, succeed
+from twisted.internet.protocol import connectionDone
 from twisted.python.failure import Failure
 from twisted.web.http import HTTPChannel
 from twisted.web.resource import Resource
@@ -39,7 +41,7 @@ from twisted.web.server import NOT_DONE_YET, Request, Site
 
 from kmipd.log import Logger
 
-from .dispatch import Caller, Dispatcher, Reply
+from .dispatch import Caller, Dispatcher, Reply, sniff_version
 from .limits import Limits
 from .messages import SUPPORTED_VERSIONS, Version, negotiate
 from .spec import ResultReason
@@ -153,10 +155,15 @@ class KMIPResource(Resource):
 
         state = _Exchange(request, codec, started)
         request.notifyFinish().addErrback(state.gone)
-        d = self._caller(request)
-        d.addCallbacks(lambda caller: self._process(state, caller, body),
-                       lambda failure: self._forbidden(state, failure))
-        d.addErrback(self._crashed, state)
+
+        def proceed(caller: Caller) -> Deferred[None]:
+            return self._process(state, caller, body)
+
+        def refused(failure: Failure) -> Deferred[None]:
+            return self._refused(state, failure, body)
+
+        done: Deferred[None] = self._caller(request).addCallbacks(proceed, refused)
+        done.addErrback(self._crashed, state)
         return NOT_DONE_YET
 
     def _refuse(self, request: Any, started: float, code: int, message: str) -> bytes:
@@ -194,12 +201,13 @@ class KMIPResource(Resource):
         d.addCallback(remember)
         return d
 
-    def _forbidden(self, state: _Exchange, failure: Failure) -> None:
+    def _refused(self, state: _Exchange, failure: Failure, body: bytes) -> Deferred[None]:
+        """No usable identity: answer Authentication Not Successful (a KMIP response), then close."""
         _log.info("refusing HTTPS client {peer}: {reason}", peer=_peer(state.request),
                   reason=failure.getErrorMessage())
-        if not state.finished:
-            state.finish(self._refuse(state.request, state.started, 403,
-                                      f"client not authenticated: {failure.getErrorMessage()}"))
+        state.close = True
+        d = self.dispatcher.run_blocking(self._refusal, state.codec, body)
+        return d.addCallback(lambda reply: self._respond(state, reply))
 
     # KMIP ---------------------------------------------------------------------------------------
 
@@ -213,17 +221,15 @@ class KMIPResource(Resource):
             d = run(self._text_to_binary, state.codec, body)
             d.addCallback(lambda request: request if isinstance(request, Reply)
                           else self.dispatcher.handle(request, caller))
-        d.addCallback(lambda reply: self._respond(state, reply))
-        return d
+        return d.addCallback(lambda reply: self._respond(state, reply))
 
-    def _respond(self, state: _Exchange, reply: Reply) -> Deferred[None] | None:
+    def _respond(self, state: _Exchange, reply: Reply) -> Deferred[None]:
         state.reply = reply
         if state.codec.render is None:
             state.send(reply.data)
-            return None
+            return succeed(None)
         d = self.dispatcher.run_blocking(self._binary_to_text, state.codec, reply)
-        d.addCallback(state.send)
-        return d
+        return d.addCallback(state.send)
 
     def _crashed(self, failure: Failure, state: _Exchange) -> None:
         _log.failure("HTTPS request failed unexpectedly", failure)
@@ -231,6 +237,13 @@ class KMIPResource(Resource):
             state.finish(self._refuse(state.request, state.started, 500, "internal error"))
 
     # Everything below runs in the operation thread pool. ------------------------------------------
+
+    def _refusal(self, codec: _Codec, body: bytes) -> Reply:
+        """The Authentication Not Successful reply, in the request's version if it can be read (blocking)."""
+        version = sniff_version(body) if codec.parse is None else _sniff_text_version(body)
+        return self.dispatcher.error_reply(version, int(self.dispatcher.seconds()),
+                                           ResultReason.AUTHENTICATION_NOT_SUCCESSFUL,
+                                           "authentication not successful", close=True)
 
     def _text_to_binary(self, codec: _Codec, body: bytes) -> bytes | Reply:
         """Decode an XML/JSON request into binary TTLV, or an Invalid Message reply (blocking)."""
@@ -268,6 +281,7 @@ class _Exchange:
         self.caller: Caller | None = None
         self.reply: Reply | None = None
         self.finished = False
+        self.close = False
 
     def gone(self, failure: Failure) -> None:
         """The client went away before the response: nothing will be written."""
@@ -285,6 +299,11 @@ class _Exchange:
         request.setHeader(b"Content-Type", self.codec.content_type)
         request.setHeader(b"Cache-Control", b"no-cache")
         request.setHeader(b"Content-Length", b"%d" % len(body))
+        if self.close:
+            request.setHeader(b"Connection", b"close")
+            channel = getattr(request, "channel", None)
+            if channel is not None:
+                channel.persistent = False  # HTTPChannel closes after this response
         self.finish(body)
 
     def finish(self, body: bytes) -> None:
@@ -357,8 +376,10 @@ class KMIPRequest(Request):
         _log.info("refusing HTTPS request from {peer}: {message}", peer=_peer(self), message=message,
                   http_status=413)
         body = (message + "\n").encode("utf-8")
-        self.channel.transport.write(_TOO_LARGE % (len(body), body))
-        self.channel.transport.loseConnection()
+        transport = self.channel.transport
+        if transport is not None:
+            transport.write(_TOO_LARGE % (len(body), body))
+            transport.loseConnection()
 
 
 class KMIPChannel(HTTPChannel):
@@ -370,7 +391,7 @@ class KMIPChannel(HTTPChannel):
         if connections is not None:
             connections.add(self)
 
-    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         connections = getattr(self.factory, "connections", None)
         if connections is not None:
             connections.discard(self)
@@ -383,7 +404,9 @@ class KMIPSite(Site):
     @ivar connections: the open connections (closed by L{close_connections}).
     """
 
-    protocol = KMIPChannel
+    # HTTPFactory.protocol's type is inferred from its default (the HTTP/2-negotiating wrapper);
+    # buildProtocol takes any protocol factory, and this one serves HTTP/1.x only.
+    protocol = KMIPChannel  # type: ignore[assignment]
     requestFactory = KMIPRequest
     displayTracebacks = False
 

@@ -274,30 +274,21 @@ def validate_key_block(object_type: int, block: Item, algorithm: int | None,
             if length is None:
                 length = len(raw) * 8
         return algorithm, length
-    if object_type == ObjectType.PRIVATE_KEY:
-        if fmt not in _PRIVATE_BYTES and fmt not in _TRANSPARENT_PRIVATE:
-            raise InvalidField(f"Key Format Type {fmt} is not valid for a private key")
-        if fmt in (KFT.OPAQUE,):
-            return algorithm, length
-        if fmt == KFT.RAW:
-            return _check_raw_edwards(km, algorithm, length, private=True)
-        try:
-            key = keygen.load_private_key(_key_input(fmt, km))
-        except CryptoError as e:
-            raise InvalidField(f"malformed private key: {e.message}") from None
-        return _check_loaded(key, algorithm, length)
-    if object_type == ObjectType.PUBLIC_KEY:
-        if fmt not in _PUBLIC_BYTES and fmt not in _TRANSPARENT_PUBLIC:
-            raise InvalidField(f"Key Format Type {fmt} is not valid for a public key")
+    if object_type in (ObjectType.PRIVATE_KEY, ObjectType.PUBLIC_KEY):
+        private = object_type == ObjectType.PRIVATE_KEY
+        kind = "private" if private else "public"
+        allowed = (_PRIVATE_BYTES, _TRANSPARENT_PRIVATE) if private else (_PUBLIC_BYTES, _TRANSPARENT_PUBLIC)
+        if not any(fmt in formats for formats in allowed):
+            raise InvalidField(f"Key Format Type {fmt} is not valid for a {kind} key")
         if fmt == KFT.OPAQUE:
             return algorithm, length
         if fmt == KFT.RAW:
-            return _check_raw_edwards(km, algorithm, length, private=False)
+            return _check_raw_edwards(km, algorithm, length, private=private)
         try:
-            pub = keygen.load_public_key(_key_input(fmt, km))
+            key = (keygen.load_private_key if private else keygen.load_public_key)(_key_input(fmt, km))
         except CryptoError as e:
-            raise InvalidField(f"malformed public key: {e.message}") from None
-        return _check_loaded(pub, algorithm, length)
+            raise InvalidField(f"malformed {kind} key: {e.message}") from None
+        return _check_loaded(key, algorithm, length)
     # PGP keys and others: opaque to kmipd.
     if km.type == ItemType.BYTE_STRING and not km.value:
         raise InvalidField("the key material is empty")

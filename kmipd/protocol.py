@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 _log = Logger()
 _REFUSED_GRACE = 10.0  # seconds a refused client has to send the request we answer with the refusal
 _STRUCTURE = int(ItemType.STRUCTURE)
+#: Most pipelined messages of one connection handed to the pool at once (see L{KMIPProtocol._next}).
+MAX_HANDOFF = 16
 _REQUEST = int(Tag.REQUEST_MESSAGE)
 
 Identify = Callable[[object], Deferred]
@@ -153,18 +155,45 @@ class KMIPProtocol(Protocol, TimeoutMixin):
             return
         if self._busy or not self._queue or self.caller is None or self._closing:
             return
+        # Several queued (pipelined) messages go to the dispatcher's handle_many when it has one:
+        # they still run one after another, each in its own transaction, but cost one trip
+        # through the thread pool instead of one each.
         self._busy = True
-        data = self._queue.pop(0)
+        dispatcher = self.factory.dispatcher
+        many = getattr(dispatcher, "handle_many", None)
+        started = time.perf_counter()
+        if many is not None and len(self._queue) > 1:
+            batch = self._queue[:MAX_HANDOFF]
+            del self._queue[:len(batch)]
+            self._maybe_resume()
+            d = many(batch, self.caller)
+            d.addCallback(self._replied_many, started)
+        else:
+            data = self._queue.pop(0)
+            self._maybe_resume()
+            d = dispatcher.handle(data, self.caller)
+            d.addCallback(self._replied, started)
+        d.addErrback(self._crashed)
+
+    def _maybe_resume(self) -> None:
         if self._paused and len(self._queue) <= self.factory.limits.max_pipelined // 2:
             self._paused = False
             self.transport.resumeProducing()
-        started = time.perf_counter()
-        d = self.factory.dispatcher.handle(data, self.caller)
-        d.addCallback(self._replied, started)
-        d.addErrback(self._crashed)
+
+    def _replied_many(self, replies: list[Reply], started: float) -> None:
+        self._busy = False
+        for reply in replies:
+            if not self._answer(reply, started):
+                return
+        self._next()
 
     def _replied(self, reply: Reply, started: float) -> None:
         self._busy = False
+        if self._answer(reply, started):
+            self._next()
+
+    def _answer(self, reply: Reply, started: float) -> bool:
+        """Log and send one reply; False once the connection is closing."""
         _log.info(
             "{client} {operation} -> {result_status}",
             client=self.caller.identity if self.caller else None,
@@ -174,14 +203,14 @@ class KMIPProtocol(Protocol, TimeoutMixin):
             duration=time.perf_counter() - started,
         )
         if self._closing:
-            return
+            return False
         self.resetTimeout()  # idle time counts from the last reply, not from a slow request's arrival
         self.transport.write(reply.data)
         if reply.close:
             self._closing = True
             self.transport.loseConnection()
-            return
-        self._next()
+            return False
+        return True
 
     def _crashed(self, failure: Failure) -> None:
         _log.failure("dispatcher crashed; closing connection", failure)

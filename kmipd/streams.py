@@ -78,13 +78,15 @@ _MODE_BUILDERS = {
     BCM.GCM: lambda iv, tag, tl: modes.GCM(iv, tag, min_tag_length=tl or 16),
 }
 _PADDED = frozenset({BCM.ECB, BCM.CBC})
-_PADDERS = {PM.PKCS5: sym_padding.PKCS7, PM.ANSI_X923: sym_padding.ANSIX923}
+_PADDERS = {PM.PKCS5: sym_padding.PKCS7, PM.ANSI_X9_23: sym_padding.ANSIX923}
 
 
 def streamable_cipher(algorithm: int | None, mode: int | None, padding: int | None) -> bool:
     """True if L{CipherStream} handles this combination (else buffer and run one-shot)."""
     spec = SYMMETRIC_ALGORITHMS.get(algorithm)  # type: ignore[arg-type]
     if spec is None or spec.block_size is None or spec.factory is None or mode not in _MODE_BUILDERS:
+        return False
+    if spec.modes is not None and mode not in spec.modes:
         return False
     if mode in (BCM.CTR, BCM.GCM) and spec.block_size != 16:
         return False

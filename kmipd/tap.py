@@ -98,7 +98,6 @@ def makeService(options: Options) -> Any:
 
         pki = ensure_dev_pki(config.data_dir)
         sys.stderr.write(
-            "kmipd: development PKI in {d}\n  CA certificate:     {ca}\n  client certificate: {cc}\n"
-            "  client key:         {ck}\n".format(d=pki.directory, ca=pki.ca_cert, cc=pki.client_cert,
-                                                   ck=pki.client_key))
+            f"kmipd: development PKI in {pki.directory}\n  CA certificate:     {pki.ca_cert}\n"
+            f"  client certificate: {pki.client_cert}\n  client key:         {pki.client_key}\n")
     return service

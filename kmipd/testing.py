@@ -78,6 +78,12 @@ def payload(*children: Item | None) -> Item:
     return Item.struct(Tag.REQUEST_PAYLOAD, list(children))
 
 
+def attribute(name: str, value: Item) -> Item:
+    """A KMIP 1.x Attribute structure: C{name} and C{value} retagged as the Attribute Value."""
+    return Item.struct(Tag.ATTRIBUTE, [Item.text(Tag.ATTRIBUTE_NAME, name),
+                                       Item(Tag.ATTRIBUTE_VALUE, value.type, value.value)])
+
+
 @dataclass
 class Result:
     """One response batch item, unpacked."""

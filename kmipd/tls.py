@@ -16,7 +16,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from OpenSSL import SSL, crypto
 from twisted.internet.interfaces import IProtocolFactory
 from twisted.internet.ssl import (
@@ -286,6 +286,11 @@ def build_server_tls_options(config: Config) -> CertificateOptions:
             ),
             raiseMinimumTo=TLSVersion.TLSv1_3 if tls13_only else TLSVersion.TLSv1_2,
             acceptableCiphers=acceptable,
+            # Stateless session tickets (RFC 5077 / TLS 1.3 PSK): a client that reconnects
+            # for each request resumes instead of repeating the certificate handshake. The
+            # ticket key is random per process, so restarting kmipd invalidates all tickets;
+            # a resumed session keeps the client certificate it was established with.
+            enableSessionTickets=True,
         )
     except ValueError as e:
         if "cipher" in str(e):
@@ -337,9 +342,7 @@ def identity_from_certificate(cert: Any, require_client_auth_eku: bool) -> str:
 
     if require_client_auth_eku:
         try:
-            eku = cert.extensions.get_extension_for_oid(
-                ExtensionOID.EXTENDED_KEY_USAGE
-            ).value
+            eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
         except x509.ExtensionNotFound:
             raise IdentityError(
                 "the client certificate has no Extended Key Usage extension "

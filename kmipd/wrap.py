@@ -45,8 +45,8 @@ from .spec import CryptographicUsageMask as Mask
 from .spec import EncodingOption, ObjectType, Operation, Tag, WrappingMethod
 from .ttlv import DecodeError, Item, ItemType, decode, encode
 
-_AES_MODES = {BCM.NIST_KEY_WRAP: (wrapping.aes_key_wrap, wrapping.aes_key_unwrap),
-              BCM.AES_KEY_WRAP_PADDING: (wrapping.aes_key_wrap_with_padding, wrapping.aes_key_unwrap_with_padding)}
+_AES_MODES = {BCM.NISTKEYWRAP: (wrapping.aes_key_wrap, wrapping.aes_key_unwrap),
+              BCM.AESKEYWRAPPADDING: (wrapping.aes_key_wrap_with_padding, wrapping.aes_key_unwrap_with_padding)}
 
 
 #: Services flag: put wrapped bytes in C{Key Value/Key Material} (a structure), the shape PyKMIP's
@@ -88,7 +88,7 @@ def _transform(key: ManagedObject, params: CryptoParams, data: bytes, wrapping_:
     algorithm = key_algorithm(key)
     material = key_of(key)
     if algorithm == CA.AES and key.object_type == ObjectType.SYMMETRIC_KEY:
-        mode = params.block_cipher_mode if params.block_cipher_mode is not None else BCM.NIST_KEY_WRAP
+        mode = params.block_cipher_mode if params.block_cipher_mode is not None else BCM.NISTKEYWRAP
         if mode not in _AES_MODES:
             raise BadCryptographicParameters("AES key wrapping needs Block Cipher Mode NIST Key Wrap or "
                                              "AES Key Wrap Padding")

@@ -145,3 +145,12 @@ class AdminTests(SynchronousTestCase):
         creds = CredentialStore.from_lines([out.strip()])
         self.assertTrue(creds.verify("alice", "s3cret"))
         self.assertFalse(creds.verify("alice", "wrong"))
+
+    def test_hash_password_help(self) -> None:
+        """hash-password --help prints its usage on stdout and exits 0; extra arguments exit 2."""
+        code, out, err = self.run_admin("hash-password", "--help")
+        self.assertEqual((code, err), (0, ""))
+        self.assertIn("usage: kmipd-admin hash-password [USERNAME]", out)
+        code, out, err = self.run_admin("hash-password", "alice", "bob")
+        self.assertEqual((code, out), (2, ""))
+        self.assertIn("usage: kmipd-admin hash-password", err)

@@ -54,18 +54,12 @@ class EnsureDevPKITests(SynchronousTestCase):
         """All six files are created under data_dir/pki; keys 0600, directory 0700."""
         pki = ensure_dev_pki(self.data_dir)
         directory = os.path.join(self.data_dir, "pki")
-        self.assertEqual(
-            pki,
-            DevPKI(
-                directory=directory,
-                ca_cert=os.path.join(directory, "ca.pem"),
-                ca_key=os.path.join(directory, "ca.key"),
-                server_cert=os.path.join(directory, "server.pem"),
-                server_key=os.path.join(directory, "server.key"),
-                client_cert=os.path.join(directory, "client.pem"),
-                client_key=os.path.join(directory, "client.key"),
-            ),
-        )
+        self.assertEqual(pki, DevPKI.in_directory(directory))
+        self.assertEqual([os.path.relpath(p, self.data_dir) for p in (pki.ca_cert, pki.client_cert, pki.client_key)],
+                         [os.path.join("pki", "ca.pem"), os.path.join("pki", "client.pem"),
+                          os.path.join("pki", "client.key")])  # the names the docs give
+        self.assertEqual(sorted(os.listdir(directory)),
+                         ["ca.key", "ca.pem", "client.key", "client.pem", "server.key", "server.pem"])
         self.assertEqual(_mode(directory), 0o700)
         for key in (pki.ca_key, pki.server_key, pki.client_key):
             self.assertEqual(_mode(key), 0o600, key)

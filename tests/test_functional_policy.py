@@ -46,7 +46,14 @@ from kmipd.testing import batch_item, payload, request, results
 from kmipd.ttlv import Item, decode, encode
 
 from .slugs_fixture import slugs_available, start_slugs
-from .test_interop_pykmip import CLIENT_TIMEOUT, make_ca, make_client, refused, tls_exchange
+from .test_interop_pykmip import (
+    make_ca,
+    make_client,
+    pykmip_client,
+    refused,
+    run_connected,
+    tls_exchange,
+)
 
 JOHN = "John Doe"
 JANE = "Jane Doe"
@@ -149,20 +156,7 @@ class LiveMixin:
     def pykmip(self, user: str, work: Callable[[Any], Any], **kwargs: Any) -> defer.Deferred:
         """Run C{work(client)} with a connected PyKMIP ProxyKmipClient for C{user}, in a thread."""
         cert, key = self.pki.clients[user]
-
-        def blocking() -> Any:
-            from kmip.pie.client import ProxyKmipClient
-
-            client = ProxyKmipClient(hostname="127.0.0.1", port=self.port, cert=cert, key=key, ca=self.pki.ca,
-                                     config_file="/dev/null", **kwargs)
-            client.proxy.timeout = int(CLIENT_TIMEOUT)
-            client.open()
-            try:
-                return work(client)
-            finally:
-                client.close()
-
-        return deferToThread(blocking)
+        return run_connected(lambda: pykmip_client(self.port, cert, key, self.pki.ca, **kwargs), work)
 
     def owner_of(self, uid: str) -> str | None:
         with self.store.transaction() as tx:

@@ -23,9 +23,18 @@ from kmipd.dispatch import Caller
 from kmipd.http import KMIPResource, KMIPSite, build_site
 from kmipd.limits import Limits
 from kmipd.service import KMIPService
-from kmipd.spec import Operation, ResultReason, ResultStatus, Tag
+from kmipd.spec import (
+    CryptographicAlgorithm,
+    CryptographicUsageMask,
+    ObjectType,
+    Operation,
+    ResultReason,
+    ResultStatus,
+    Tag,
+    tag_name,
+)
 from kmipd.store.memory import MemoryObjectStore
-from kmipd.testing import batch_item, make_dispatcher, payload, request, results, run_now
+from kmipd.testing import attribute, batch_item, make_dispatcher, payload, request, results, run_now
 from kmipd.tls import IdentityError
 from kmipd.ttlv import Item, decode, encode
 from kmipd.ttlv.json import from_json, to_json
@@ -33,60 +42,23 @@ from kmipd.ttlv.xml import from_xml, to_xml
 
 OCTET, XML, JSON = b"application/octet-stream", b"text/xml", b"application/json"
 
-CREATE_GET_XML = b"""<?xml version="1.0" encoding="UTF-8"?>
-<RequestMessage>
-  <RequestHeader>
-    <ProtocolVersion>
-      <ProtocolVersionMajor type="Integer" value="1"/>
-      <ProtocolVersionMinor type="Integer" value="4"/>
-    </ProtocolVersion>
-    <BatchCount type="Integer" value="2"/>
-  </RequestHeader>
-  <BatchItem>
-    <Operation type="Enumeration" value="Create"/>
-    <RequestPayload>
-      <ObjectType type="Enumeration" value="SymmetricKey"/>
-      <TemplateAttribute>
-        <Attribute>
-          <AttributeName type="TextString" value="Cryptographic Algorithm"/>
-          <AttributeValue type="Enumeration" value="AES"/>
-        </Attribute>
-        <Attribute>
-          <AttributeName type="TextString" value="Cryptographic Length"/>
-          <AttributeValue type="Integer" value="128"/>
-        </Attribute>
-        <Attribute>
-          <AttributeName type="TextString" value="Cryptographic Usage Mask"/>
-          <AttributeValue type="Integer" value="Decrypt Encrypt"/>
-        </Attribute>
-      </TemplateAttribute>
-    </RequestPayload>
-  </BatchItem>
-  <BatchItem>
-    <Operation type="Enumeration" value="Get"/>
-    <RequestPayload/>
-  </BatchItem>
-</RequestMessage>
-"""
+def _create_get(version: tuple[int, int], length: int) -> Item:
+    """A Create (AES key of C{length} bits, usable for Encrypt/Decrypt) + Get batch in C{version}'s shape."""
+    usage = CryptographicUsageMask.ENCRYPT | CryptographicUsageMask.DECRYPT
+    values = [Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, CryptographicAlgorithm.AES),
+              Item.int(Tag.CRYPTOGRAPHIC_LENGTH, length),
+              Item.int(Tag.CRYPTOGRAPHIC_USAGE_MASK, usage)]
+    if version >= (2, 0):
+        template = Item.struct(Tag.ATTRIBUTES, values)
+    else:
+        template = Item.struct(Tag.TEMPLATE_ATTRIBUTE, [attribute(tag_name(v.tag), v) for v in values])
+    return request(batch_item(Operation.CREATE, payload(Item.enum(Tag.OBJECT_TYPE, ObjectType.SYMMETRIC_KEY),
+                                                        template)),
+                   batch_item(Operation.GET, payload()), version=version)
 
-CREATE_GET_JSON = b"""{"tag": "RequestMessage", "value": [
-  {"tag": "RequestHeader", "value": [
-    {"tag": "ProtocolVersion", "value": [
-      {"tag": "ProtocolVersionMajor", "type": "Integer", "value": 2},
-      {"tag": "ProtocolVersionMinor", "type": "Integer", "value": "0x00000000"}]},
-    {"tag": "BatchCount", "type": "Integer", "value": 2}]},
-  {"tag": "BatchItem", "value": [
-    {"tag": "Operation", "type": "Enumeration", "value": "Create"},
-    {"tag": "RequestPayload", "value": [
-      {"tag": "ObjectType", "type": "Enumeration", "value": "SymmetricKey"},
-      {"tag": "Attributes", "value": [
-        {"tag": "CryptographicAlgorithm", "type": "Enumeration", "value": "AES"},
-        {"tag": "CryptographicLength", "type": "Integer", "value": 256},
-        {"tag": "CryptographicUsageMask", "type": "Integer", "value": "Encrypt|Decrypt"}]}]}]},
-  {"tag": "BatchItem", "value": [
-    {"tag": "Operation", "type": "Enumeration", "value": "Get"},
-    {"tag": "RequestPayload", "value": null}]}]}
-"""
+
+CREATE_GET_XML = b'<?xml version="1.0" encoding="UTF-8"?>\n' + to_xml(_create_get((1, 4), 128)).encode()
+CREATE_GET_JSON = to_json(_create_get((2, 0), 256)).encode()
 
 
 def _request(operation: int, body: Item | None = None, version: tuple[int, int] = (1, 4)) -> Item:
@@ -222,7 +194,7 @@ class RoundTripTests(SiteMixin, SynchronousTestCase):
         self.assertEqual(answers[0], answers[2])
 
     def test_xml_create_get(self) -> None:
-        """A 1.4 Create + Get batch written as XML text creates an AES key and returns it, in XML."""
+        """A 1.4 Create + Get batch sent as XML (with a declaration) creates an AES key and returns it, in XML."""
         response = self.post(CREATE_GET_XML, b"text/xml; charset=utf-8")
         self.assertIn(b"<ResponseMessage>", response.body)
         create, get = results(self.kmip(response, XML))
@@ -235,7 +207,7 @@ class RoundTripTests(SiteMixin, SynchronousTestCase):
         self.assertEqual(self.identified, ["alice"])
 
     def test_json_create_get(self) -> None:
-        """A 2.0 Create + Get batch written as JSON text creates a 256-bit key and returns it, in JSON."""
+        """A 2.0 Create + Get batch sent as JSON creates a 256-bit key and returns it, in JSON."""
         response = self.post(CREATE_GET_JSON, JSON)
         self.assertTrue(response.body.startswith(b'{"tag": "ResponseMessage"'))
         message = self.kmip(response, JSON)
@@ -389,12 +361,37 @@ class RefusalTests(SiteMixin, SynchronousTestCase):
         self.assertEqual(Response(transport.value()).status, 413)
         self.assertNotDispatched()
 
-    def test_missing_client_certificate(self) -> None:
-        """A connection without a client certificate is answered 403 and nothing is dispatched."""
-        response = self.post(encode(DISCOVER), certificate=None)
-        self.assertEqual(response.status, 403)
-        self.assertIn(b"no certificate", response.body)
+    def refused(self, response: Response, codec: bytes, transport: StringTransport) -> Item:
+        """Check an Authentication Not Successful answer that closes the connection."""
+        message = self.kmip(response, codec)
+        (result,) = results(message)
+        self.assertEqual((result.status, result.reason),
+                         (ResultStatus.OPERATION_FAILED, ResultReason.AUTHENTICATION_NOT_SUCCESSFUL))
+        self.assertEqual(response.headers[b"connection"], b"close")
+        self.assertTrue(transport.disconnecting)
         self.assertNotDispatched()
+        return message
+
+    def test_missing_client_certificate(self) -> None:
+        """Without a client certificate the request is answered Authentication Not Successful, then closed."""
+        proto, transport = self.connect(None)
+        proto.dataReceived(http_request(encode(DISCOVER)))
+        self.refused(Response(transport.value()), OCTET, transport)
+        self.assertEqual(self.identified, [None])
+
+    def test_refusal_in_request_encoding_and_version(self) -> None:
+        """A refused XML 2.0 request gets its Authentication Not Successful answer in XML and KMIP 2.0."""
+        proto, transport = self.connect(None)
+        proto.dataReceived(http_request(to_xml(_request(Operation.DISCOVER_VERSIONS, version=(2, 0))).encode(), XML))
+        message = self.refused(Response(transport.value()), XML, transport)
+        version = message.find(Tag.RESPONSE_HEADER).find(Tag.PROTOCOL_VERSION)
+        self.assertEqual(version.get(Tag.PROTOCOL_VERSION_MAJOR), 2)
+
+    def test_refusal_not_remembered(self) -> None:
+        """A refused identity is not cached: the next connection is checked again."""
+        self.post(encode(DISCOVER), certificate=None)
+        self.kmip(self.post(encode(DISCOVER), certificate="alice"), OCTET)
+        self.assertEqual(self.identified, [None, "alice"])
 
     def test_plain_transport_has_no_certificate(self) -> None:
         """A transport without getPeerCertificate (not TLS) counts as no certificate."""
@@ -402,7 +399,7 @@ class RefusalTests(SiteMixin, SynchronousTestCase):
         transport = StringTransport()
         proto.makeConnection(transport)
         proto.dataReceived(http_request(encode(DISCOVER)))
-        self.assertEqual(Response(transport.value()).status, 403)
+        self.refused(Response(transport.value()), OCTET, transport)
         self.assertEqual(self.identified, [None])
 
     def test_other_paths_not_found(self) -> None:
@@ -411,6 +408,14 @@ class RefusalTests(SiteMixin, SynchronousTestCase):
         self.assertEqual(self.post(encode(DISCOVER), path=b"/kmip/extra").status, 404)
         self.assertEqual(self.post(encode(DISCOVER), path=b"/kmip/").status, 200)
         self.assertEqual(len(self.dispatched), 1)
+
+    def test_dispatcher_crash(self) -> None:
+        """An unexpected dispatcher failure is logged and answered 500, without details."""
+        self.dispatcher.handle = lambda data, caller: fail(RuntimeError("boom"))  # type: ignore
+        response = self.post(encode(DISCOVER))
+        self.assertEqual(response.status, 500)
+        self.assertNotIn(b"boom", response.body)
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
 
     def test_client_gone_before_reply(self) -> None:
         """A client that disconnects while its request runs gets nothing written and causes no error."""
@@ -548,14 +553,19 @@ class ServiceTests(TestCase):
         self.assertEqual(service.https_ports, [])
 
     def test_https_refuses_missing_certificate(self) -> None:
-        """Through the service's identify, an HTTPS connection without a certificate gets 403."""
+        """Through the service's identify, a request without a certificate gets Authentication Not Successful."""
         reactor = MemoryReactorClock()
         service = KMIPService(self.config(https_listen=("tcp:8443",)), reactor=reactor, store=MemoryObjectStore())
+        service.dispatcher.run_blocking = run_now  # the pool is not started in this unit test
         proto = service.site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 1))
         transport = CertTransport(None)
         proto.makeConnection(transport)
         proto.dataReceived(http_request(encode(DISCOVER)))
-        self.assertEqual(Response(transport.value()).status, 403)
+        response = Response(transport.value())
+        self.assertEqual(response.status, 200)
+        (result,) = results(decode(response.body))
+        self.assertEqual(result.reason, ResultReason.AUTHENTICATION_NOT_SUCCESSFUL)
+        self.assertTrue(transport.disconnecting)
 
 
 # Real HTTPS over loopback (deliberately few) -----------------------------------------------------

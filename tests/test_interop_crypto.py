@@ -8,16 +8,14 @@ timeout.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes, keywrap
 from cryptography.hazmat.primitives import hmac as c_hmac
 from twisted.internet import defer
-from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
-from .test_interop_pykmip import CLIENT_TIMEOUT, LiveServiceMixin
+from .test_interop_pykmip import LiveServiceMixin, pykmip_client, run_connected
 
 
 class PyKMIPCryptoTests(LiveServiceMixin, TestCase):
@@ -26,21 +24,8 @@ class PyKMIPCryptoTests(LiveServiceMixin, TestCase):
     timeout = 120
 
     def run_client(self, work: Any) -> defer.Deferred:
-        def blocking() -> Any:
-            from kmip.pie.client import ProxyKmipClient
-
-            client = ProxyKmipClient(hostname="127.0.0.1", port=self.port,
-                                     cert=os.path.join(self.pki, "client.pem"),
-                                     key=os.path.join(self.pki, "client.key"),
-                                     ca=os.path.join(self.pki, "ca.pem"), config_file="/dev/null")
-            client.proxy.timeout = int(CLIENT_TIMEOUT)
-            client.open()
-            try:
-                return work(client)
-            finally:
-                client.close()
-
-        return deferToThread(blocking)
+        pki = self.dev_pki
+        return run_connected(lambda: pykmip_client(self.port, pki.client_cert, pki.client_key, pki.ca_cert), work)
 
     @defer.inlineCallbacks
     def test_encrypt_decrypt(self):  # type: ignore[no-untyped-def]

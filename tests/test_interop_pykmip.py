@@ -11,6 +11,7 @@ import datetime
 import os
 import socket
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 from cryptography import x509
@@ -22,6 +23,7 @@ from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
 from kmipd.config import load_config
+from kmipd.devcerts import DevPKI
 from kmipd.service import KMIPService
 from kmipd.spec import Operation, QueryFunction, Tag
 from kmipd.testing import batch_item, payload, request, results
@@ -114,6 +116,29 @@ def refused(port: int, ca: str, cert: str | None, key: str | None) -> str:
     return "Authentication Not Successful" if reasons == [ResultReason.AUTHENTICATION_NOT_SUCCESSFUL] else ""
 
 
+def pykmip_client(port: int, cert: str, key: str, ca: str, **kwargs: Any) -> Any:
+    """A PyKMIP ProxyKmipClient for 127.0.0.1:C{port} (not yet open), with a bounded socket timeout."""
+    from kmip.pie.client import ProxyKmipClient
+
+    client = ProxyKmipClient(hostname="127.0.0.1", port=port, cert=cert, key=key, ca=ca,
+                             config_file="/dev/null", **kwargs)
+    client.proxy.timeout = int(CLIENT_TIMEOUT)
+    return client
+
+
+def run_connected(make: Callable[[], Any], work: Callable[[Any], Any]) -> defer.Deferred:
+    """In a thread: open the client C{make()} returns, run C{work(client)}, close it."""
+    def blocking() -> Any:
+        client = make()
+        client.open()
+        try:
+            return work(client)
+        finally:
+            client.close()
+
+    return deferToThread(blocking)
+
+
 class LiveServiceMixin:
     """Start a KMIPService on an ephemeral loopback port with a fresh data directory."""
 
@@ -128,6 +153,7 @@ class LiveServiceMixin:
         self.service = service
         self.port = service.ports[0].getHost().port
         self.pki = os.path.join(self.data, "pki")
+        self.dev_pki = DevPKI.in_directory(self.pki)
         yield None
 
 
@@ -139,20 +165,12 @@ class PyKMIPInteropTests(LiveServiceMixin, TestCase):
     def proxy(self) -> Any:
         from kmip.services.kmip_client import KMIPProxy
 
-        return KMIPProxy(host="127.0.0.1", port=self.port, certfile=os.path.join(self.pki, "client.pem"),
-                         keyfile=os.path.join(self.pki, "client.key"), ca_certs=os.path.join(self.pki, "ca.pem"),
-                         config_file="/dev/null", timeout=CLIENT_TIMEOUT)
+        pki = self.dev_pki
+        return KMIPProxy(host="127.0.0.1", port=self.port, certfile=pki.client_cert, keyfile=pki.client_key,
+                         ca_certs=pki.ca_cert, config_file="/dev/null", timeout=CLIENT_TIMEOUT)
 
     def run_client(self, work: Any) -> defer.Deferred:
-        def blocking() -> Any:
-            proxy = self.proxy()
-            proxy.open()
-            try:
-                return work(proxy)
-            finally:
-                proxy.close()
-
-        return deferToThread(blocking)
+        return run_connected(self.proxy, work)
 
     @defer.inlineCallbacks
     def test_discover_versions(self):  # type: ignore[no-untyped-def]
@@ -217,13 +235,12 @@ class TLSRejectionTests(LiveServiceMixin, TestCase):
     timeout = 60
 
     def dev(self) -> tuple[str, str, str]:
-        return (os.path.join(self.pki, "ca.pem"), os.path.join(self.pki, "client.pem"),
-                os.path.join(self.pki, "client.key"))
+        return self.dev_pki.ca_cert, self.dev_pki.client_cert, self.dev_pki.client_key
 
     def dev_ca_client(self, name: str, eku: list[x509.ObjectIdentifier] | None) -> tuple[str, str]:
-        with open(os.path.join(self.pki, "ca.key"), "rb") as f:
+        with open(self.dev_pki.ca_key, "rb") as f:
             ca_key = serialization.load_pem_private_key(f.read(), None)
-        with open(os.path.join(self.pki, "ca.pem"), "rb") as f:
+        with open(self.dev_pki.ca_cert, "rb") as f:
             ca_cert = x509.load_pem_x509_certificate(f.read())
         return make_client(self.data, name, ca_key, ca_cert, eku)
 

@@ -17,7 +17,7 @@ from kmipd.config import load_config
 from kmipd.dispatch import Caller
 from kmipd.service import KMIPService
 from kmipd.spec import CryptographicAlgorithm, CryptographicUsageMask, ObjectType, Operation, ResultStatus, Tag
-from kmipd.testing import batch_item, payload, request, results
+from kmipd.testing import attribute, batch_item, payload, request, results
 from kmipd.ttlv import Item, decode, encode
 
 from .store.test_contract import _mysql_url, _postgres_url
@@ -26,19 +26,14 @@ V = (1, 4)
 OWNER = Caller("node-test")
 
 
-def _attr(name: str, value: Item) -> Item:
-    return Item.struct(Tag.ATTRIBUTE, [Item.text(Tag.ATTRIBUTE_NAME, name),
-                                       Item(Tag.ATTRIBUTE_VALUE, value.type, value.value)])
-
-
 def _create(group: str) -> bytes:
     return encode(request(batch_item(Operation.CREATE, payload(
         Item.enum(Tag.OBJECT_TYPE, ObjectType.SYMMETRIC_KEY),
         Item.struct(Tag.TEMPLATE_ATTRIBUTE, [
-            _attr("Cryptographic Algorithm", Item.enum(0, CryptographicAlgorithm.AES)),
-            _attr("Cryptographic Length", Item.int(0, 128)),
-            _attr("Cryptographic Usage Mask", Item.int(0, CryptographicUsageMask.ENCRYPT)),
-            _attr("Object Group", Item.text(0, group)),
+            attribute("Cryptographic Algorithm", Item.enum(0, CryptographicAlgorithm.AES)),
+            attribute("Cryptographic Length", Item.int(0, 128)),
+            attribute("Cryptographic Usage Mask", Item.int(0, CryptographicUsageMask.ENCRYPT)),
+            attribute("Object Group", Item.text(0, group)),
         ]))), version=V))
 
 
@@ -100,7 +95,7 @@ class _MultiNodeMixin:
         self.assertEqual(len(created), 45)
         self.assertEqual(len(set(created)), 45)
         locate = encode(request(batch_item(Operation.LOCATE, payload(
-            _attr("Object Group", Item.text(0, "multi")))), version=V))
+            attribute("Object Group", Item.text(0, "multi")))), version=V))
         for node in self.nodes:
             r = _call(node, locate)
             self.assertEqual(r.status, ResultStatus.SUCCESS, r.message)
@@ -117,7 +112,7 @@ class _MultiNodeMixin:
                 for i in range(10):
                     data = encode(request(batch_item(Operation.ADD_ATTRIBUTE, payload(
                         Item.text(Tag.UNIQUE_IDENTIFIER, uid),
-                        _attr("x-writer", Item.text(0, f"{tag}-{i}")))), version=V))
+                        attribute("x-writer", Item.text(0, f"{tag}-{i}")))), version=V))
                     r = _call(node, data)
                     if r.status == ResultStatus.SUCCESS:
                         with lock:

@@ -223,6 +223,84 @@ class PipeliningTests(ProtocolTestMixin, SynchronousTestCase):
         self.assertNotIn(proto, self.factory.connections)
 
 
+class BatchingDispatcher(ManualDispatcher):
+    """A manual dispatcher that also takes several pipelined messages in one hand-off."""
+
+    def __init__(self, limits: Limits) -> None:
+        super().__init__(limits)
+        self.batches: list[tuple[list[bytes], Deferred[list[Reply]]]] = []
+
+    def handle_many(self, messages: list[bytes], caller: Caller) -> Deferred[list[Reply]]:
+        d: Deferred[list[Reply]] = Deferred()
+        self.batches.append((list(messages), d))
+        return d
+
+    def answer_batch(self) -> None:
+        """Answer the oldest batch with the real dispatcher's replies."""
+        messages, d = self.batches.pop(0)
+        d.callback(self.real.process_many(messages, Caller("x")))
+
+
+class HandOffTests(ProtocolTestMixin, SynchronousTestCase):
+    """Pipelined messages queued behind a busy request go to the pool together."""
+
+    def test_queued_messages_handed_off_together(self) -> None:
+        """Messages queued while one is in flight are dispatched in one handle_many call and answered in order."""
+        limits = Limits()
+        disp = BatchingDispatcher(limits)
+        proto, transport = self.connect(limits=limits, dispatcher=disp)
+        proto.dataReceived(numbered(1))
+        proto.dataReceived(numbered(2) + numbered(3) + numbered(4))
+        self.assertEqual((len(disp.pending), disp.batches), (1, []), "one in flight, three queued")
+        disp.answer()
+        self.assertEqual(len(disp.batches), 1)
+        self.assertEqual(disp.batches[0][0], [numbered(2), numbered(3), numbered(4)])
+        disp.answer_batch()
+        ids = [results(r)[0].unique_id for r in split_responses(transport.value())]
+        self.assertEqual(ids, [struct.pack(">I", n) for n in (1, 2, 3, 4)])
+        self.assertEqual((disp.pending, disp.batches), ([], []))
+
+    def test_hand_off_is_bounded(self) -> None:
+        """At most MAX_HANDOFF messages go in one hand-off; the rest follow in the next."""
+        from kmipd.protocol import MAX_HANDOFF
+
+        limits = Limits(max_pipelined=100)
+        disp = BatchingDispatcher(limits)
+        proto, transport = self.connect(limits=limits, dispatcher=disp)
+        proto.dataReceived(b"".join(numbered(n) for n in range(MAX_HANDOFF + 6)))
+        self.assertEqual(len(disp.batches[0][0]), MAX_HANDOFF)
+        disp.answer_batch()
+        self.assertEqual(len(disp.batches[0][0]), 6)
+        disp.answer_batch()
+        ids = [results(r)[0].unique_id for r in split_responses(transport.value())]
+        self.assertEqual(ids, [struct.pack(">I", n) for n in range(MAX_HANDOFF + 6)])
+
+    def test_closing_reply_in_batch_stops(self) -> None:
+        """An undecodable message inside a hand-off is answered, the connection closes and later messages are not run."""
+        limits = Limits()
+        disp = BatchingDispatcher(limits)
+        proto, transport = self.connect(limits=limits, dispatcher=disp)
+        bad = encode(Item.struct(Tag.REQUEST_MESSAGE, [Item.int(Tag.BATCH_COUNT, 1)]))
+        bad = bad[:8] + b"\xff" * (len(bad) - 8)
+        proto.dataReceived(numbered(1))
+        proto.dataReceived(numbered(2) + bad + numbered(3))
+        disp.answer()
+        replies = disp.real.process_many(disp.batches[0][0], Caller("x"))
+        self.assertEqual([r.close for r in replies], [False, True], "the message after the bad one is not run")
+        disp.answer_batch()
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(len(split_responses(transport.value())), 3)
+
+    def test_plain_dispatcher_one_at_a_time(self) -> None:
+        """A dispatcher without handle_many still gets one message per call."""
+        limits = Limits()
+        disp = ManualDispatcher(limits)
+        proto, transport = self.connect(limits=limits, dispatcher=disp)
+        proto.dataReceived(numbered(1) + numbered(2) + numbered(3))
+        disp.answer()
+        self.assertEqual(len(disp.pending), 1)
+
+
 class TimeoutTests(ProtocolTestMixin, SynchronousTestCase):
     """Idle connections are closed after the configured timeout."""
 

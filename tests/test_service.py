@@ -210,4 +210,62 @@ class IdentifyTests(ServiceTestMixin, TestCase):
         self.assertIsNone(self.successResultOf(service.identify(None)).identity)
 
 
+class PerformanceDefaultsTests(ServiceTestMixin, TestCase):
+    """Per-backend operation pool policy and TLS session resumption."""
+
+    def test_spill_after_per_backend(self) -> None:
+        """SQLite and the memory store keep one busy operation thread; network databases get a thread per request."""
+        from kmipd.service import CPU_BOUND_SPILL_AFTER, spill_after_for
+
+        config = self.config()
+        self.assertEqual(spill_after_for(config), CPU_BOUND_SPILL_AFTER)
+        self.assertEqual(spill_after_for(config, MemoryObjectStore()), CPU_BOUND_SPILL_AFTER)
+        for url in ("postgresql+psycopg://u@127.0.0.1/k", "mysql+pymysql://u@127.0.0.1/k"):
+            self.assertIsNone(spill_after_for(self.config(database_url=url)))
+        service = KMIPService(config, reactor=MemoryReactorClock(), store=MemoryObjectStore())
+        self.assertEqual((service.pool.spill_after, service.pool.size),
+                         (CPU_BOUND_SPILL_AFTER, config.thread_pool_size))
+
+    @defer.inlineCallbacks
+    def test_tls_session_resumed(self):  # type: ignore[no-untyped-def]
+        """A client reconnecting with its previous TLS session resumes it and is still identified by its certificate."""
+        import ssl
+
+        from twisted.internet.threads import deferToThread
+
+        from kmipd.spec import Operation, QueryFunction, ResultStatus, Tag
+        from kmipd.testing import batch_item, payload, request, results
+        from kmipd.ttlv import Item, decode, encode
+
+        service = KMIPService(self.config(), store=MemoryObjectStore())
+        service.startService()
+        self.addCleanup(service.stopService)
+        port = service.ports[0].getHost().port
+        pki = os.path.join(service.config.data_dir, "pki")
+        query = encode(request(batch_item(Operation.QUERY, payload(
+            Item.enum(Tag.QUERY_FUNCTION, QueryFunction.QUERY_OPERATIONS)))))
+
+        def client() -> list[tuple[bool, int]]:
+            ctx = ssl.create_default_context(cafile=os.path.join(pki, "ca.pem"))
+            ctx.load_cert_chain(os.path.join(pki, "client.pem"), os.path.join(pki, "client.key"))
+            ctx.check_hostname = False
+            session, seen = None, []
+            for _ in range(2):
+                with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
+                        ctx.wrap_socket(raw, session=session) as sock:
+                    sock.sendall(query)
+                    data = b""
+                    while len(data) < 8 or len(data) < 8 + int.from_bytes(data[4:8], "big"):
+                        chunk = sock.recv(65536)
+                        if not chunk:
+                            break
+                        data += chunk
+                    seen.append((sock.session_reused, results(decode(data))[0].status))
+                    session = sock.session
+            return seen
+
+        seen = yield deferToThread(client)
+        self.assertEqual(seen, [(False, ResultStatus.SUCCESS), (True, ResultStatus.SUCCESS)])
+
+
 del reactor  # only imported to make sure the default reactor is installed for the live tests

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from typing import Any
@@ -14,6 +13,8 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from kmipd.service import KMIPService
 from kmipd.tap import Options, makeService
+
+from . import busy_port
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TWISTD = os.path.join(os.path.dirname(sys.executable), "twistd")
@@ -137,13 +138,9 @@ class MakeServiceTests(TestCase):
 
     def test_listen_failure_exits(self) -> None:
         """The twistd service exits with status 1 and a one-line message when a port is in use."""
-        busy = socket.socket()
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        self.addCleanup(busy.close)
         options = Options()
         options.parseOptions(["--data-dir", os.path.abspath(self.mktemp()),
-                              "--listen", f"tcp:{busy.getsockname()[1]}:interface=127.0.0.1"])
+                              "--listen", f"tcp:{busy_port(self)}:interface=127.0.0.1"])
         written: list[str] = []
         self.patch(sys, "stderr", type("W", (), {"write": lambda _, s: written.append(s),
                                                  "flush": lambda _: None})())
@@ -192,11 +189,24 @@ class ProcessTests(SynchronousTestCase):
 
     def test_port_in_use(self) -> None:
         """twistd -n kmip on a busy port exits non-zero with a clear message and no traceback."""
-        busy = socket.socket()
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        self.addCleanup(busy.close)
-        port = busy.getsockname()[1]
+        port = busy_port(self)
         result = run([TWISTD, "-n", "--pidfile=", "kmip", "--data-dir", os.path.join(self.cwd, "data"),
                       "--listen", f"tcp:{port}:interface=127.0.0.1"], self.cwd)
         self.check_fails(result, "cannot listen", str(port), "in use")
+
+
+class TacExampleTests(SynchronousTestCase):
+    """etc/kmipd.tac, the embedding example the README points to."""
+
+    def test_tac_builds_kmip_service(self) -> None:
+        """Loading etc/kmipd.tac gives an application holding a KMIPService on 127.0.0.1:5696."""
+        from twisted.application import service
+
+        data = os.path.abspath(self.mktemp())
+        self.patch(os, "environ", dict(os.environ, KMIPD_DATA_DIR=data))
+        application = service.loadApplication(os.path.join(REPO, "etc", "kmipd.tac"), "python")
+        (kmip,) = list(service.IServiceCollection(application))
+        self.assertIsInstance(kmip, KMIPService)
+        self.addCleanup(kmip.store.close)
+        self.assertEqual(kmip.config.effective_listen, ("tcp:5696:interface=127.0.0.1",))
+        self.assertEqual(kmip.config.data_dir, data)

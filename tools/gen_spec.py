@@ -923,7 +923,7 @@ def render(m: Merged) -> str:
         a("")
     a("")
     a("# Enumeration spec name -> class.")
-    a("ENUMS: dict[str, type[enum.IntEnum]] = {")
+    a("ENUMS: dict[str, type[enum.IntEnum] | type[enum.IntFlag]] = {")
     for ename in sorted(m.enums):
         a(f"    {_q(ename)}: {class_for[ename]},")
     a("}")

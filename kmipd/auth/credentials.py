@@ -265,9 +265,15 @@ def main_hash_password(
     stdout = sys.stdout if stdout is None else stdout
     stderr = sys.stderr if stderr is None else stderr
     args = list(argv)
-    if len(args) > 1 or (args and args[0] in ("-h", "--help")):
-        stderr.write("usage: hash-password [USERNAME]  (password read from stdin)\n")
-        return 0 if args and args[0] in ("-h", "--help") else 2
+    usage = ("usage: kmipd-admin hash-password [USERNAME]\n\n"
+             "Hash a password (the first line of stdin, or a prompt on a terminal) for the\n"
+             "credentials_path file; with USERNAME, print a complete USERNAME:HASH line.\n")
+    if args and args[0] in ("-h", "--help"):
+        stdout.write(usage)
+        return 0
+    if len(args) > 1:
+        stderr.write(usage)
+        return 2
     username = args[0] if args else None
     if username is not None and (not username or "\n" in username or "\r" in username):
         stderr.write("hash-password: invalid username\n")

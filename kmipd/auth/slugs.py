@@ -220,8 +220,7 @@ class SLUGSAuthenticator:
     def _read_response(self, response: Any, user: str) -> Deferred[tuple[str, ...]]:
         reader = _BodyReader(self.max_body_size)
         response.deliverBody(reader)
-        d = reader.finished
-        d.addCallback(self._parse, response.code, user)
+        d = reader.finished.addCallback(self._parse, response.code, user)
         d.addErrback(self._body_too_large, user)
         return d
 

@@ -90,6 +90,7 @@ class _Params:
     hashing_algorithm: int | None
     mgf_hash: int | None
     tag: bytes | None = None
+    label: bytes | None = None
 
 
 # --------------------------------------------------------------------------
@@ -153,13 +154,13 @@ _MODES: dict[int, _Mode] = {
 
 #: Key wrap "modes": (wrap, unwrap) over an AES key-encryption key.
 _WRAP_MODES: dict[int, tuple[Callable[[bytes, bytes], bytes], Callable[[bytes, bytes], bytes]]] = {
-    BCM.NIST_KEY_WRAP: (aes_key_wrap, aes_key_unwrap),
-    BCM.AES_KEY_WRAP_PADDING: (aes_key_wrap_with_padding, aes_key_unwrap_with_padding),
+    BCM.NISTKEYWRAP: (aes_key_wrap, aes_key_unwrap),
+    BCM.AESKEYWRAPPADDING: (aes_key_wrap_with_padding, aes_key_unwrap_with_padding),
 }
 
 _PADDINGS: dict[int, Callable[[int], sym_padding.PKCS7 | sym_padding.ANSIX923]] = {
     PM.PKCS5: sym_padding.PKCS7,
-    PM.ANSI_X923: sym_padding.ANSIX923,
+    PM.ANSI_X9_23: sym_padding.ANSIX923,
 }
 
 _GCM_TAG_BYTES = range(4, 17)
@@ -171,7 +172,8 @@ def supported_modes(algorithm: int) -> frozenset[int]:
     spec = symmetric_algorithm(algorithm)
     if spec.block_size is None:
         return frozenset()
-    found = {m for m, mode in _MODES.items() if mode.algorithms is None or algorithm in mode.algorithms}
+    found = {m for m, mode in _MODES.items() if (mode.algorithms is None or algorithm in mode.algorithms)
+             and (spec.modes is None or m in spec.modes)}
     if algorithm == CA.AES:
         found.update(_WRAP_MODES)
     return frozenset(found)
@@ -184,7 +186,8 @@ def _mode_for(algorithm: int, spec: SymmetricAlgorithm, mode: int | None) -> _Mo
     found = _MODES.get(mode)
     if found is None:
         raise InvalidField(f"The block cipher mode {describe(BCM, mode)} is not supported.")
-    if found.algorithms is not None and algorithm not in found.algorithms:
+    if (found.algorithms is not None and algorithm not in found.algorithms) or (
+            spec.modes is not None and mode not in spec.modes):
         raise InvalidField(f"{found.name} mode is not supported with {spec.name}.")
     return found
 
@@ -414,7 +417,7 @@ _StreamFn = Callable[[SymmetricAlgorithm, bytes, bytes, _Params, bool], EncryptR
 _STREAMS: dict[int, _StreamFn] = {
     CA.RC4: _rc4,
     CA.CHACHA20: _chacha20,
-    CA.CHACHA20_POLY1305: _chacha20_poly1305,
+    CA.CHACHA20POLY1305: _chacha20_poly1305,
 }
 
 
@@ -429,7 +432,9 @@ def _rsa_padding(p: _Params) -> asym_padding.AsymmetricPadding:
     if p.padding is None:
         raise InvalidField("RSA encryption needs a padding method (OAEP or PKCS1 v1.5).")
     if p.padding == PM.OAEP:
-        return oaep_padding(p.hashing_algorithm, p.mgf_hash)
+        return oaep_padding(p.hashing_algorithm, p.mgf_hash, p.label)
+    if p.label:
+        raise InvalidField("A label (P Source) is only used with OAEP padding.")
     if p.padding == PM.PKCS1_V1_5:
         return asym_padding.PKCS1v15()
     raise InvalidField(f"The padding method {describe(PM, p.padding)} is not supported for RSA encryption.")
@@ -481,11 +486,13 @@ def _run(algorithm: int | None, key: bytes, data: bytes, p: _Params, encrypting:
     if not isinstance(data, (bytes, bytearray)):
         raise InvalidField("The data must be bytes.")
     data = bytes(data)
-    for name, value in (("IV/nonce", p.iv), ("additional data", p.aad), ("tag", p.tag)):
+    for name, value in (("IV/nonce", p.iv), ("additional data", p.aad), ("tag", p.tag), ("label", p.label)):
         if value is not None and not isinstance(value, (bytes, bytearray)):
             raise InvalidField(f"The {name} must be bytes.")
     if algorithm == CA.RSA:
         return (_rsa_encrypt if encrypting else _rsa_decrypt)(key, data, p)
+    if p.label:
+        raise InvalidField("A label (P Source) is only used with RSA-OAEP.")
     spec = symmetric_algorithm(algorithm)
     stream = _STREAMS.get(algorithm)  # type: ignore[arg-type]
     if stream is not None:
@@ -508,6 +515,7 @@ def encrypt(
     counter_length: int | None = None,
     hashing_algorithm: int | None = None,
     mgf_hash: int | None = None,
+    label: bytes | None = None,
 ) -> EncryptResult:
     """
     Encrypt C{data}.
@@ -524,6 +532,7 @@ def encrypt(
     @param counter_length: CTR counter length in bits; checked not to wrap.
     @param hashing_algorithm: OAEP hash (default SHA-1).
     @param mgf_hash: OAEP MGF1 hash (default SHA-1, per KMIP).
+    @param label: OAEP label (the KMIP P Source), RSA-OAEP only.
     @raise InvalidField: unsupported or inconsistent parameters.
     @raise CryptographicFailure: the primitive failed.
     """
@@ -538,6 +547,7 @@ def encrypt(
         counter_length,
         hashing_algorithm,
         mgf_hash,
+        label=label,
     )
     return _run(algorithm, key, data, params, True)
 
@@ -555,6 +565,7 @@ def decrypt(
     counter_length: int | None = None,
     hashing_algorithm: int | None = None,
     mgf_hash: int | None = None,
+    label: bytes | None = None,
 ) -> bytes:
     """
     Decrypt C{data}; parameters as for L{encrypt}, plus the AEAD C{tag}.
@@ -574,5 +585,6 @@ def decrypt(
         hashing_algorithm,
         mgf_hash,
         tag,
+        label,
     )
     return _run(algorithm, key, data, params, False).data

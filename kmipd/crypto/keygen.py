@@ -6,9 +6,13 @@ Also home of the symmetric algorithm table (algorithm -> C{cryptography}
 cipher factory, valid key sizes, block size) that L{kmipd.crypto.ciphers}
 and L{kmipd.crypto.mac} share, so each algorithm's facts live in one place,
 and of its sibling L{STORED_ONLY_ALGORITHMS}: symmetric algorithms the KMIP
-specification lists with well-defined key lengths (DES, Skipjack, RC2, RC5,
-MARS, Twofish, ...) whose keys kmipd generates, registers and serves although
-it does not compute with them (a key manager stores keys for other devices).
+specification lists with well-defined key lengths (Skipjack, RC5, MARS,
+Twofish, ...) whose keys kmipd generates, registers and serves although it
+does not compute with them (a key manager stores keys for other devices).
+
+DES is computed as 3DES with K1 = K2 = K3 (FIPS 46-3 single DES); RC2 only
+with 128-bit keys (effective key length 128, RFC 2268) and only in CBC mode,
+the one mode OpenSSL provides for it; RC2 keys of other lengths are stored only.
 
 Backend limits, documented here because the PyKMIP documentation promises
 more: C{cryptography} refuses RSA moduli below 1024 bits, so the 512-bit RSA
@@ -36,23 +40,14 @@ from cryptography.hazmat.primitives.asymmetric import (
 from cryptography.hazmat.primitives.ciphers import CipherAlgorithm
 from cryptography.hazmat.primitives.ciphers import algorithms as _modern
 
-from kmipd.crypto import (
-    CryptographicAlgorithm as CA,
-)
-from kmipd.crypto import (
-    HashingAlgorithm as HA,
-)
-from kmipd.crypto import (
-    KeyFormatType as KFT,
-)
-from kmipd.crypto import (
-    RecommendedCurve as RC,
-)
-from kmipd.crypto import (
-    describe,
-)
+from kmipd.crypto import describe
 from kmipd.crypto.errors import CryptographicFailure, InvalidField
 from kmipd.log import Logger
+from kmipd.spec import BlockCipherMode as BCM
+from kmipd.spec import CryptographicAlgorithm as CA
+from kmipd.spec import HashingAlgorithm as HA
+from kmipd.spec import KeyFormatType as KFT
+from kmipd.spec import RecommendedCurve as RC
 
 try:  # cryptography >= 43 moved the legacy ciphers here
     from cryptography.hazmat.decrepit.ciphers import algorithms as _legacy
@@ -67,6 +62,7 @@ __all__ = [
     "KeyPair",
     "KeyPairDetails",
     "SymmetricAlgorithm",
+    "check_symmetric_length",
     "cipher_algorithm",
     "convert_private_key",
     "convert_public_key",
@@ -103,6 +99,11 @@ Transparent = dict[str, int | bytes]
 # Symmetric algorithms
 
 
+def _des(key: bytes) -> CipherAlgorithm:
+    """Single DES as 3DES with K1 = K2 = K3 (the EDE of one key is one DES encryption)."""
+    return _legacy.TripleDES(key * 3)
+
+
 def _triple_des(key: bytes) -> CipherAlgorithm:
     """
     Build 3DES from a 1-, 2- or 3-key bundle, expanding it to three keys
@@ -122,19 +123,36 @@ class SymmetricAlgorithm:
 
     @ivar factory: builds the C{cryptography} algorithm from key bytes, or
         C{None} for algorithms not used through C{Cipher} (ChaCha20-Poly1305).
-    @ivar key_sizes: valid key lengths in bits.
+    @ivar key_sizes: valid key lengths in bits (generation, registration).
     @ivar block_size: block size in bytes, C{None} for stream ciphers.
+    @ivar compute_sizes: the key lengths the backend computes with, when
+        fewer than C{key_sizes} (RC2: 128 only); C{None}: all of them.
+    @ivar modes: the block cipher modes the backend has for it, when fewer
+        than every mode (RC2: CBC only); C{None}: no restriction.
     """
 
     name: str
     factory: Callable[[bytes], CipherAlgorithm] | None
     key_sizes: frozenset[int]
     block_size: int | None
+    compute_sizes: frozenset[int] | None = None
+    modes: frozenset[int] | None = None
+
+    def computable(self, bits: int) -> bool:
+        """True if a key of C{bits} can be used for cryptographic operations."""
+        return bits in (self.compute_sizes if self.compute_sizes is not None else self.key_sizes)
 
 
 SYMMETRIC_ALGORITHMS: dict[int, SymmetricAlgorithm] = {
     CA.AES: SymmetricAlgorithm("AES", _modern.AES, frozenset({128, 192, 256}), 16),
     CA.TRIPLE_DES: SymmetricAlgorithm("3DES", _triple_des, frozenset({64, 128, 192}), 8),
+    # FIPS 46-3: 64-bit key incl. 8 parity bits (Create accepts the nominal 56).
+    CA.DES: SymmetricAlgorithm("DES", _des, frozenset({64}), 8),
+    # RFC 2268: 1 to 128 bytes; OpenSSL computes RC2 with 128-bit keys, in CBC mode only.
+    CA.RC2: SymmetricAlgorithm("RC2", _legacy.RC2, frozenset(range(8, 1025, 8)), 8,
+                               compute_sizes=frozenset({128}), modes=frozenset({BCM.CBC})),
+    # GB/T 32907-2016: 128 bits.
+    CA.SM4: SymmetricAlgorithm("SM4", _modern.SM4, frozenset({128}), 16),
     CA.BLOWFISH: SymmetricAlgorithm("Blowfish", _legacy.Blowfish, frozenset(_legacy.Blowfish.key_sizes), 8),
     CA.CAMELLIA: SymmetricAlgorithm(
         "Camellia",
@@ -153,26 +171,21 @@ SYMMETRIC_ALGORITHMS: dict[int, SymmetricAlgorithm] = {
         frozenset({256}),
         None,
     ),
-    CA.CHACHA20_POLY1305: SymmetricAlgorithm("ChaCha20-Poly1305", None, frozenset({256}), None),
+    CA.CHACHA20POLY1305: SymmetricAlgorithm("ChaCha20-Poly1305", None, frozenset({256}), None),
 }
 
-#: KMIP's value for GOST 28147-89 (KMIP 2.0), not in L{kmipd.crypto.CryptographicAlgorithm}.
-GOST_28147_89 = 0x31
+#: KMIP's value for GOST 28147-89 (KMIP 2.0).
+GOST_28147_89 = CA.GOST_28147_89
 
 #: Symmetric algorithms whose keys kmipd creates, registers and serves but
 #: cannot compute with (no C{cryptography} implementation wired in): Encrypt,
 #: Decrypt, MAC and key wrapping with them fail with Invalid Field, as for an
-#: unknown algorithm. Key sizes are the storage sizes in bits (DES: 64 bits of
-#: which 56 are key and 8 parity; Create accepts the nominal 56). Algorithms
+#: unknown algorithm. Key sizes are the storage sizes in bits. Algorithms
 #: whose key length is not fixed by their definition (One Time Pad) or that
 #: are not ciphers (hashes, GOST R 34.13-2015 modes) are absent.
 STORED_ONLY_ALGORITHMS: dict[int, SymmetricAlgorithm] = {
-    # FIPS 46-3: 64-bit key incl. 8 parity bits.
-    CA.DES: SymmetricAlgorithm("DES", None, frozenset({64}), 8),
     # IBM MARS (AES candidate): 128 to 448 bits in 32-bit steps.
     CA.MARS: SymmetricAlgorithm("MARS", None, frozenset(range(128, 449, 32)), 16),
-    # RFC 2268: 1 to 128 bytes.
-    CA.RC2: SymmetricAlgorithm("RC2", None, frozenset(range(8, 1025, 8)), 8),
     # RFC 2040: 1 to 255 bytes (0 is not a usable key); RC5-32 has 64-bit blocks.
     CA.RC5: SymmetricAlgorithm("RC5", None, frozenset(range(8, 2041, 8)), 8),
     # NIST Skipjack/KEA specification: 80-bit key.
@@ -183,8 +196,6 @@ STORED_ONLY_ALGORITHMS: dict[int, SymmetricAlgorithm] = {
     CA.POLY1305: SymmetricAlgorithm("Poly1305", None, frozenset({256}), None),
     # RFC 5794: 128, 192, 256 bits.
     CA.ARIA: SymmetricAlgorithm("ARIA", None, frozenset({128, 192, 256}), 16),
-    # GB/T 32907-2016: 128 bits.
-    CA.SM4: SymmetricAlgorithm("SM4", None, frozenset({128}), 16),
     # RFC 5830: 256 bits.
     GOST_28147_89: SymmetricAlgorithm("GOST 28147-89", None, frozenset({256}), 8),
 }
@@ -258,7 +269,12 @@ def check_key_length(spec: SymmetricAlgorithm, key: bytes) -> None:
     """
     if not isinstance(key, (bytes, bytearray)):
         raise InvalidField("The key must be bytes.")
-    if len(key) * 8 not in spec.key_sizes:
+    if not spec.computable(len(key) * 8):
+        if len(key) * 8 in spec.key_sizes:
+            raise InvalidField(
+                f"kmipd stores {len(key) * 8}-bit {spec.name} keys but computes with "
+                f"{_ranges(spec.compute_sizes or spec.key_sizes)}-bit keys only."
+            )
         raise InvalidField(
             f"A {len(key) * 8}-bit key is not valid for {spec.name} (valid lengths: {_ranges(spec.key_sizes)} bits)."
         )
@@ -290,14 +306,16 @@ def _ranges(sizes: frozenset[int]) -> str:
     return ", ".join(str(s) for s in ordered)
 
 
-def generate_symmetric_key(algorithm: int, length_bits: int) -> bytes:
+def check_symmetric_length(algorithm: int | None, length_bits: int | None) -> SymmetricAlgorithm | None:
     """
-    Generate random key bytes for a symmetric or HMAC algorithm, including
-    the store-only algorithms of L{STORED_ONLY_ALGORITHMS}.
+    Check a key length (in stored bits) against the algorithm table: a
+    multiple of 8 from 8 to 8192 for HMAC algorithms, one of the algorithm's
+    key sizes for symmetric ones (L{STORABLE_SYMMETRIC_ALGORITHMS}).
 
+    @return: the symmetric algorithm's entry, C{None} for HMAC algorithms.
     @raise InvalidField: missing/unsupported algorithm or invalid length.
     """
-    if length_bits is None or isinstance(length_bits, bool):
+    if length_bits is None or isinstance(length_bits, bool) or not isinstance(length_bits, int):
         raise InvalidField("A cryptographic length is required.")
     if algorithm in HMAC_ALGORITHMS:
         if length_bits % 8 or not _HMAC_MIN_BITS <= length_bits <= _HMAC_MAX_BITS:
@@ -306,27 +324,33 @@ def generate_symmetric_key(algorithm: int, length_bits: int) -> bytes:
                 f"{describe(CA, algorithm)}: use a multiple of 8 between "
                 f"{_HMAC_MIN_BITS} and {_HMAC_MAX_BITS}."
             )
-        _log.debug(
-            "generating {algorithm} key of {length} bits",
-            algorithm=describe(CA, algorithm),
-            length=length_bits,
-        )
-        return os.urandom(length_bits // 8)
+        return None
     spec = storable_algorithm(algorithm)
     if length_bits not in spec.key_sizes:
         raise InvalidField(
             f"The cryptographic length {length_bits} is not valid for "
             f"{spec.name} (valid lengths: {_ranges(spec.key_sizes)} bits)."
         )
+    return spec
+
+
+def generate_symmetric_key(algorithm: int, length_bits: int) -> bytes:
+    """
+    Generate random key bytes for a symmetric or HMAC algorithm, including
+    the store-only algorithms of L{STORED_ONLY_ALGORITHMS}.
+
+    @raise InvalidField: missing/unsupported algorithm or invalid length.
+    """
+    spec = check_symmetric_length(algorithm, length_bits)
     key = os.urandom(length_bits // 8)
-    if spec.factory is not None:
+    if spec is not None and spec.factory is not None and spec.computable(length_bits):
         try:
             spec.factory(key)
         except ValueError as e:  # pragma: no cover - table and backend agree
             raise CryptographicFailure(f"Generated key was rejected: {e}") from None
     _log.debug(
         "generating {algorithm} key of {length} bits",
-        algorithm=spec.name,
+        algorithm=spec.name if spec is not None else describe(CA, algorithm),
         length=length_bits,
     )
     return key
@@ -562,7 +586,7 @@ def _encode_private(key: PrivateKey, to_format: int) -> bytes:
         return key.private_bytes(der, serialization.PrivateFormat.PKCS8, nope)
     if to_format == KFT.PKCS_1 and isinstance(key, rsa.RSAPrivateKey):
         return key.private_bytes(der, traditional, nope)
-    if to_format == KFT.EC_PRIVATE_KEY and isinstance(key, ec.EllipticCurvePrivateKey):
+    if to_format == KFT.ECPRIVATEKEY and isinstance(key, ec.EllipticCurvePrivateKey):
         return key.private_bytes(der, traditional, nope)
     if to_format == KFT.RAW and isinstance(key, _RAW_KEY_TYPES):
         return key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, nope)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -37,16 +38,16 @@ __all__ = ["SignatureParameters", "resolve_signature_parameters", "sign", "verif
 #: hash (RSASSA-PSS) is taken from the Hashing Algorithm parameter.
 _DIGITAL_SIGNATURE_ALGORITHMS: dict[int, tuple[int, int | None, int | None]] = {
     DSA.MD5_WITH_RSA_ENCRYPTION: (CA.RSA, PM.PKCS1_V1_5, HA.MD5),
-    DSA.SHA1_WITH_RSA_ENCRYPTION: (CA.RSA, PM.PKCS1_V1_5, HA.SHA_1),
-    DSA.SHA224_WITH_RSA_ENCRYPTION: (CA.RSA, PM.PKCS1_V1_5, HA.SHA_224),
-    DSA.SHA256_WITH_RSA_ENCRYPTION: (CA.RSA, PM.PKCS1_V1_5, HA.SHA_256),
-    DSA.SHA384_WITH_RSA_ENCRYPTION: (CA.RSA, PM.PKCS1_V1_5, HA.SHA_384),
-    DSA.SHA512_WITH_RSA_ENCRYPTION: (CA.RSA, PM.PKCS1_V1_5, HA.SHA_512),
+    DSA.SHA_1_WITH_RSA_ENCRYPTION: (CA.RSA, PM.PKCS1_V1_5, HA.SHA_1),
+    DSA.SHA_224_WITH_RSA_ENCRYPTION: (CA.RSA, PM.PKCS1_V1_5, HA.SHA_224),
+    DSA.SHA_256_WITH_RSA_ENCRYPTION: (CA.RSA, PM.PKCS1_V1_5, HA.SHA_256),
+    DSA.SHA_384_WITH_RSA_ENCRYPTION: (CA.RSA, PM.PKCS1_V1_5, HA.SHA_384),
+    DSA.SHA_512_WITH_RSA_ENCRYPTION: (CA.RSA, PM.PKCS1_V1_5, HA.SHA_512),
     DSA.SHA3_256_WITH_RSA_ENCRYPTION: (CA.RSA, PM.PKCS1_V1_5, HA.SHA3_256),
     DSA.SHA3_384_WITH_RSA_ENCRYPTION: (CA.RSA, PM.PKCS1_V1_5, HA.SHA3_384),
     DSA.SHA3_512_WITH_RSA_ENCRYPTION: (CA.RSA, PM.PKCS1_V1_5, HA.SHA3_512),
     DSA.RSASSA_PSS: (CA.RSA, PM.PSS, None),
-    DSA.ECDSA_WITH_SHA1: (CA.ECDSA, None, HA.SHA_1),
+    DSA.ECDSA_WITH_SHA_1: (CA.ECDSA, None, HA.SHA_1),
     DSA.ECDSA_WITH_SHA224: (CA.ECDSA, None, HA.SHA_224),
     DSA.ECDSA_WITH_SHA256: (CA.ECDSA, None, HA.SHA_256),
     DSA.ECDSA_WITH_SHA384: (CA.ECDSA, None, HA.SHA_384),
@@ -205,6 +206,33 @@ def _operation(
     return method, (message,)
 
 
+def _prepare(
+    der: bytes,
+    data: bytes | None,
+    digested_data: bytes | None,
+    resolve: tuple[int | None, int | None, int | None, int | None],
+    verifying: bool,
+) -> tuple[SignatureParameters, object, bytes, Any]:
+    """Resolve the parameters, pick the message and load the key (public half when verifying).
+
+    @raise InvalidField: bad parameters, or a key that does not match them.
+    """
+    params = resolve_signature_parameters(*resolve)
+    message, hash_arg = _message(params, data, digested_data)
+    key: object
+    if verifying:
+        try:
+            key = load_public_key(der)
+        except InvalidField:
+            key = load_private_key(der).public_key()
+    else:
+        key = load_private_key(der)
+    if not isinstance(key, _KEY_TYPES[params.algorithm][1 if verifying else 0]):
+        role = "verification key is not a {} public key" if verifying else "signing key is not a {} private key"
+        raise InvalidField(f"The {role.format(describe(CA, params.algorithm))}.")
+    return params, key, message, hash_arg
+
+
 def sign(
     private_der: bytes,
     data: bytes | None = None,
@@ -222,11 +250,8 @@ def sign(
 
     @raise InvalidField: bad parameters, or a key that does not match them.
     """
-    params = resolve_signature_parameters(algorithm, padding, hashing_algorithm, digital_signature_algorithm)
-    message, hash_arg = _message(params, data, digested_data)
-    key = load_private_key(private_der)
-    if not isinstance(key, _KEY_TYPES[params.algorithm][0]):
-        raise InvalidField(f"The signing key is not a {describe(CA, params.algorithm)} private key.")
+    params, key, message, hash_arg = _prepare(
+        private_der, data, digested_data, (algorithm, padding, hashing_algorithm, digital_signature_algorithm), False)
     method, args = _operation(key, params, message, hash_arg, mgf_hash, salt_length, False)
     try:
         return method(*args)  # type: ignore[return-value]
@@ -254,15 +279,9 @@ def verify(
     @return: C{True} if valid, C{False} if the signature does not verify.
     @raise InvalidField: bad parameters, or a key that does not match them.
     """
-    params = resolve_signature_parameters(algorithm, padding, hashing_algorithm, digital_signature_algorithm)
-    message, hash_arg = _message(params, data, digested_data)
+    params, key, message, hash_arg = _prepare(
+        public_der, data, digested_data, (algorithm, padding, hashing_algorithm, digital_signature_algorithm), True)
     signature = _bytes(signature, "signature")
-    try:
-        key: object = load_public_key(public_der)
-    except InvalidField:
-        key = load_private_key(public_der).public_key()
-    if not isinstance(key, _KEY_TYPES[params.algorithm][1]):
-        raise InvalidField(f"The verification key is not a {describe(CA, params.algorithm)} public key.")
     method, args = _operation(key, params, message, hash_arg, mgf_hash, salt_length, True)
     try:
         method(signature, *args)

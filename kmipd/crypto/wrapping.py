@@ -8,6 +8,7 @@ protect stored key material under a master key.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import keywrap
@@ -73,12 +74,21 @@ def aes_key_unwrap(kek: bytes, wrapped: bytes) -> bytes:
     @raise InvalidField: bad KEK or wrapped length.
     @raise CryptographicFailure: integrity check failed.
     """
+    return _unwrap(keywrap.aes_key_unwrap, kek, wrapped, 24, "AES Key Wrap")
+
+
+def _unwrap(unwrap: Callable[[bytes, bytes], bytes], kek: bytes, wrapped: bytes, shortest: int, name: str) -> bytes:
+    """Check the KEK and the wrapped length (at least C{shortest}, multiple of 8), then unwrap.
+
+    @raise InvalidField: bad KEK or wrapped length.
+    @raise CryptographicFailure: integrity check failed.
+    """
     _check_kek(kek)
     wrapped = _check_bytes(wrapped, "wrapped key")
-    if len(wrapped) < 24 or len(wrapped) % 8:
-        raise InvalidField("AES Key Wrap output must be at least 24 bytes in multiples of 8.")
+    if len(wrapped) < shortest or len(wrapped) % 8:
+        raise InvalidField(f"{name} output must be at least {shortest} bytes in multiples of 8.")
     try:
-        return keywrap.aes_key_unwrap(bytes(kek), wrapped)
+        return unwrap(bytes(kek), wrapped)
     except keywrap.InvalidUnwrap:
         raise CryptographicFailure("AES key unwrap failed the integrity check.") from None
 
@@ -104,14 +114,7 @@ def aes_key_unwrap_with_padding(kek: bytes, wrapped: bytes) -> bytes:
     @raise InvalidField: bad KEK or wrapped length.
     @raise CryptographicFailure: integrity check failed.
     """
-    _check_kek(kek)
-    wrapped = _check_bytes(wrapped, "wrapped key")
-    if len(wrapped) < 16 or len(wrapped) % 8:
-        raise InvalidField("AES Key Wrap with Padding output must be at least 16 bytes in multiples of 8.")
-    try:
-        return keywrap.aes_key_unwrap_with_padding(bytes(kek), wrapped)
-    except keywrap.InvalidUnwrap:
-        raise CryptographicFailure("AES key unwrap failed the integrity check.") from None
+    return _unwrap(keywrap.aes_key_unwrap_with_padding, kek, wrapped, 16, "AES Key Wrap with Padding")
 
 
 def oaep_padding(

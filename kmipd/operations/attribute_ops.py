@@ -9,7 +9,9 @@ Attribute with its index, 2.x only the Unique Identifier).
 
 Who may change what comes from the spec's attribute rule tables (L{kmipd.spec.ATTRIBUTES}:
 C{modifiable_by_client}, C{deletable_by_client}, C{multiple}, C{object_types}) plus the
-state-dependent rules in L{kmipd.lifecycle.MODIFIABLE_IN}. Attribute Indexes are list positions.
+state-dependent rules in L{kmipd.lifecycle.MODIFIABLE_IN}. Attribute Indexes are list positions
+and never change: a deleted instance leaves a hole (L{kmipd.objects}), so the instances after it
+keep their indexes, and a new instance takes the index after the highest live one.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from ..errors import (
     AttributeNotFound,
     InvalidDataType,
     InvalidField,
+    KmipError,
     MissingData,
     MultiValuedAttribute,
     NonUniqueName,
@@ -44,6 +47,7 @@ from ..errors import (
     NotApplicableToObject,
     NumericRange,
     ReadOnlyAttribute,
+    SetReadOnlyAttribute,
 )
 from ..lifecycle import FROZEN_ONCE_REACHED, MODIFIABLE_IN, WrongLifecycleState
 from ..objects import ManagedObject
@@ -120,19 +124,31 @@ def _check_known(ctx: RequestContext, obj: ManagedObject, name: str) -> None:
         raise NotApplicableToObject(f"attribute {name!r} does not apply to this object type")
 
 
-def _check_client_may_change(ctx: RequestContext, obj: ManagedObject, name: str, *, delete: bool = False) -> None:
-    """Refuse a change the spec's rule tables (and the object's state) do not allow a client."""
+def _check_client_may_change(
+    ctx: RequestContext,
+    obj: ManagedObject,
+    name: str,
+    *,
+    delete: bool = False,
+    read_only: type[KmipError] = ReadOnlyAttribute,
+) -> None:
+    """Refuse a change the spec's rule tables (and the object's state) do not allow a client.
+
+    C{read_only} is the error for a read-only attribute: Add and Set pass L{SetReadOnlyAttribute}
+    (2.x: Read Only Attribute), Modify, Delete and Adjust keep L{ReadOnlyAttribute} (2.x:
+    Attribute Read Only), as the 2.x per-operation error tables say.
+    """
     if name.startswith("y-"):
-        raise ReadOnlyAttribute(f"attribute {name!r} is reserved for the server")
+        raise read_only(f"attribute {name!r} is reserved for the server")
     spec = spec_for(name)
     if spec is None:
         return  # client custom / vendor attribute
     if name in SERVER_MANAGED:
-        raise ReadOnlyAttribute(f"attribute {name!r} is set by the server")
+        raise read_only(f"attribute {name!r} is set by the server")
     if delete and not spec.deletable_by_client:
-        raise ReadOnlyAttribute(f"attribute {name!r} cannot be deleted by a client")
+        raise read_only(f"attribute {name!r} cannot be deleted by a client")
     if not delete and not spec.modifiable_by_client:
-        raise ReadOnlyAttribute(f"attribute {name!r} cannot be changed by a client after creation")
+        raise read_only(f"attribute {name!r} cannot be changed by a client after creation")
     states = MODIFIABLE_IN.get(name)
     state = obj.state
     if states is not None and state is not None and state not in states:
@@ -145,7 +161,7 @@ def _check_client_may_change(ctx: RequestContext, obj: ManagedObject, name: str,
     if name == "Usage Limits":
         limits = obj.first(name)
         if limits is not None and limits.get(Tag.USAGE_LIMITS_COUNT) != limits.get(Tag.USAGE_LIMITS_TOTAL):
-            raise ReadOnlyAttribute("Usage Limits cannot change once usage has been allocated")
+            raise read_only("Usage Limits cannot change once usage has been allocated")
 
 
 def _require(value: Item, name: str, *fields: tuple[int, ItemType, str]) -> None:
@@ -230,16 +246,14 @@ def _response(
 def _add(ctx: RequestContext, obj: ManagedObject, attr: Attr) -> int:
     """Append C{attr} to C{obj} (rules already checked); return its index."""
     assert attr.value is not None
-    values = obj.attributes.setdefault(attr.name, [])
     spec = spec_for(attr.name)
-    if values and spec is not None and not spec.multiple:
+    if obj.first(attr.name) is not None and spec is not None and not spec.multiple:
         raise AttributeAlreadyExists(
             f"attribute {attr.name!r} takes a single value and is already set; use Modify Attribute"
         )
     value = _prepare(attr.name, attr.value)
     _check_unique_name(ctx, obj, attr.name, value)
-    values.append(value)
-    return len(values) - 1
+    return obj.add_instance(attr.name, value)
 
 
 def _replace(ctx: RequestContext, obj: ManagedObject, name: str, index: int, value: Item) -> Item:
@@ -262,7 +276,7 @@ def add_attribute(ctx: RequestContext, payload: Item | None) -> Item:
     if attr.index is not None:
         raise InvalidField("Add Attribute must not carry an Attribute Index")
     _check_known(ctx, obj, attr.name)
-    _check_client_may_change(ctx, obj, attr.name)
+    _check_client_may_change(ctx, obj, attr.name, read_only=SetReadOnlyAttribute)
     index = _add(ctx, obj, attr)
     _commit(ctx, obj, attr.name)
     _log.debug("added attribute {name} to {uid}", name=attr.name, uid=obj.uid)
@@ -279,12 +293,12 @@ def set_attribute(ctx: RequestContext, payload: Item | None) -> Item:
     spec = spec_for(attr.name)
     if spec is not None and spec.multiple:
         raise MultiValuedAttribute(f"attribute {attr.name!r} is multi-valued: use Add or Modify Attribute")
-    _check_client_may_change(ctx, obj, attr.name)
-    existing = obj.attributes.get(attr.name, [])
+    _check_client_may_change(ctx, obj, attr.name, read_only=SetReadOnlyAttribute)
+    existing = obj.instances(attr.name)
     if len(existing) > 1:
         raise MultiValuedAttribute(f"the object has {len(existing)} instances of {attr.name!r}")
     if existing:
-        _replace(ctx, obj, attr.name, 0, attr.value)
+        _replace(ctx, obj, attr.name, existing[0][0], attr.value)
     else:
         _add(ctx, obj, attr)
     _commit(ctx, obj, attr.name)
@@ -303,23 +317,23 @@ def modify_attribute(ctx: RequestContext, payload: Item | None) -> Item:
         raise InvalidField(f"Current Attribute ({current.name!r}) and New Attribute ({name!r}) differ")
     _check_known(ctx, obj, name)
     _check_client_may_change(ctx, obj, name)
-    existing = obj.attributes.get(name, [])
+    existing = obj.instances(name)
     if not existing:
         raise AttributeNotFound(f"the object has no attribute {name!r}; add it first")
     if current is not None:
-        index = next((i for i, v in enumerate(existing) if v == current.value), -1)
+        index = next((i for i, v in existing if v == current.value), -1)
         if index < 0:
             raise AttributeInstanceNotFound(f"the object has no {name!r} with that value")
-    elif new.index is not None:
-        index = new.index
-        if not 0 <= index < len(existing):
-            raise AttributeInstanceNotFound(f"the object has no {name!r} at index {index}")
-    elif ctx.v2 and len(existing) > 1:
-        raise MultiValuedAttribute(
-            f"the object has {len(existing)} instances of {name!r}; name one with Current Attribute"
-        )
+    elif new.index is None and ctx.v2:
+        if len(existing) > 1:
+            raise MultiValuedAttribute(
+                f"the object has {len(existing)} instances of {name!r}; name one with Current Attribute"
+            )
+        index = existing[0][0]
     else:
-        index = 0
+        index = new.index if new.index is not None else 0  # 1.x: no index means index 0
+        if index not in dict(existing):
+            raise AttributeInstanceNotFound(f"the object has no {name!r} at index {index}")
     value = _replace(ctx, obj, name, index, new.value)
     _commit(ctx, obj, name)
     return _response(ctx, obj, name, value, index)
@@ -354,23 +368,22 @@ def delete_attribute(ctx: RequestContext, payload: Item | None) -> Item:
         raise InvalidField(f"unknown attribute {name!r}")
     _check_known(ctx, obj, name)
     _check_client_may_change(ctx, obj, name, delete=True)
-    existing = obj.attributes.get(name, [])
+    existing = obj.instances(name)
     if not existing:
         raise NoSuchAttribute(f"the object has no attribute {name!r}")
     if current is not None:
-        index = next((i for i, v in enumerate(existing) if v == current.value), None)
+        index = next((i for i, v in existing if v == current.value), None)
         if index is None:
             raise AttributeInstanceNotFound(f"the object has no {name!r} with that value")
     if all_instances:
         del obj.attributes[name]
-        removed, index = existing[0], 0
+        index, removed = existing[0]
     else:
         assert index is not None
-        if not 0 <= index < len(existing):
-            raise AttributeInstanceNotFound(f"the object has no {name!r} at index {index}")
-        removed = existing.pop(index)
-        if not existing:
-            del obj.attributes[name]
+        try:
+            removed = obj.delete_instance(name, index)
+        except KeyError:
+            raise AttributeInstanceNotFound(f"the object has no {name!r} at index {index}") from None
     _commit(ctx, obj, name)
     return _response(ctx, obj, name, removed, index)
 
@@ -393,9 +406,10 @@ def adjust_attribute(ctx: RequestContext, payload: Item | None) -> Item:
     name = parse_reference(ref)
     _check_known(ctx, obj, name)
     _check_client_may_change(ctx, obj, name)
-    existing = obj.attributes.get(name, [])
-    if len(existing) > 1:
-        raise MultiValuedAttribute(f"the object has {len(existing)} instances of {name!r}")
+    instances = obj.instances(name)
+    if len(instances) > 1:
+        raise MultiValuedAttribute(f"the object has {len(instances)} instances of {name!r}")
+    existing = [v for _, v in instances]
     by = payload.find(Tag.ADJUSTMENT_VALUE) if payload is not None else None
     spec = spec_for(name)
     item_type = existing[0].type if existing else (spec.item_type if spec else (by.type if by else None))
@@ -423,6 +437,9 @@ def adjust_attribute(ctx: RequestContext, payload: Item | None) -> Item:
         new = Item(tag, item_type, result)
     else:
         raise InvalidDataType(f"attribute {name!r} is not numeric or Boolean")
-    obj.attributes[name] = [_prepare(name, new)]
+    if instances:
+        obj.attributes[name][instances[0][0]] = _prepare(name, new)
+    else:
+        obj.add_instance(name, _prepare(name, new))
     _commit(ctx, obj, name)
     return _response(ctx, obj)

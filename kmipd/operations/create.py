@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from .. import keyblock, keyformat
@@ -32,6 +33,7 @@ from ..spec import (
     LinkType,
     ObjectType,
     Operation,
+    SecretDataType,
     SplitKeyMethod,
     Tag,
     enum_value_in_version,
@@ -101,15 +103,49 @@ def symmetric_material(key: bytes, algorithm: int, length: int, fmt: int | None)
     raise KeyFormatTypeNotSupported(f"a new symmetric key cannot be made in Key Format Type {fmt}")
 
 
+#: Largest Secret Data a 2.x Create generates, in bits.
+MAX_SECRET_DATA_BITS = 65536
+
+
+def secret_data_material(length: Any) -> Item:
+    """Random Secret Data of C{length} bits (KMIP 2.x Create, spec 2.1 section 6.1.8).
+
+    2.x Create has no field or attribute naming a Secret Data Type: random bytes are a Seed.
+    """
+    require(isinstance(length, int) and not isinstance(length, bool),
+            "Cryptographic Length is required to create Secret Data")
+    if length % 8 or not 8 <= length <= MAX_SECRET_DATA_BITS:
+        raise InvalidField(f"Secret Data length must be a multiple of 8 bits from 8 to {MAX_SECRET_DATA_BITS}")
+    return Item.struct(Tag.SECRET_DATA, [
+        Item.enum(Tag.SECRET_DATA_TYPE, SecretDataType.SEED),
+        keyblock.key_block(KFT.OPAQUE, os.urandom(length // 8)),
+    ])
+
+
 @operation(Operation.CREATE)
 def create(ctx: RequestContext, payload: Item | None) -> Item:
-    """Generate a Symmetric Key from the template's algorithm, length and usage mask."""
+    """Generate a Symmetric Key from the template's algorithm, length and usage mask (2.x: or
+    Secret Data of the template's length)."""
     object_type = _object_type(ctx, payload)
-    if object_type != ObjectType.SYMMETRIC_KEY:
+    if object_type != ObjectType.SYMMETRIC_KEY and not (ctx.v2 and object_type == ObjectType.SECRET_DATA):
         # 1.x: Invalid Field; 2.x tables name Invalid Object Type (spec 2.1 Table 188).
-        raise InvalidObjectType("Create makes Symmetric Keys only; use Register or CreateKeyPair")
+        raise InvalidObjectType("Create makes Symmetric Keys (2.x: and Secret Data) only; use Register or "
+                                "CreateKeyPair")
     attrs, fmt = _template(ctx, payload, Tag.TEMPLATE_ATTRIBUTE, Tag.ATTRIBUTES, object_type)
     check_protection_masks(payload)
+    if object_type == ObjectType.SECRET_DATA:
+        if fmt not in (None, KFT.OPAQUE):
+            raise KeyFormatTypeNotSupported(f"new Secret Data cannot be made in Key Format Type {fmt}")
+        check_unique_names(ctx, attrs)
+        length = template_value(attrs, "Cryptographic Length")
+        obj = new_object(ctx, object_type, secret_data_material(length), attrs, length=length)  # type: ignore[arg-type]
+        _store(ctx, obj)
+        ctx.id_placeholder = obj.uid
+        _log.info("created {object_type} {uid}", object_type="Secret Data", uid=obj.uid)
+        return Item.struct(Tag.RESPONSE_PAYLOAD, [
+            Item.enum(Tag.OBJECT_TYPE, object_type),
+            Item.text(Tag.UNIQUE_IDENTIFIER, obj.uid),
+        ])
     algorithm = template_value(attrs, "Cryptographic Algorithm")
     length = template_value(attrs, "Cryptographic Length")
     require(algorithm is not None, "Cryptographic Algorithm is required to create a key")

@@ -21,8 +21,7 @@ from ..crypto import CryptographicAlgorithm as CA
 from ..crypto import HashingAlgorithm as HA
 from ..crypto import PaddingMethod as PM
 from ..crypto import ciphers, mac, signatures
-from ..crypto.keygen import HMAC_ALGORITHMS, SYMMETRIC_ALGORITHMS, load_private_key, load_public_key
-from ..crypto.wrapping import oaep_padding
+from ..crypto.keygen import HMAC_ALGORITHMS, SYMMETRIC_ALGORITHMS
 from ..cryptoparams import (
     CryptoParams,
     InvalidTagLength,
@@ -38,7 +37,6 @@ from ..cryptoparams import (
 )
 from ..errors import (
     BadCryptographicParameters,
-    CryptographicFailure,
     InvalidCorrelationValue,
     InvalidField,
     MissingData,
@@ -55,7 +53,7 @@ from .registry import operation
 MAX_RNG_BYTES = 1024 * 1024
 
 _IV_MODES = frozenset({BCM.CBC, BCM.CFB, BCM.OFB, BCM.CTR, BCM.GCM, BCM.XTS, BCM.PCBC})
-_NONCE_ALGORITHMS = frozenset({CA.CHACHA20, CA.CHACHA20_POLY1305})
+_NONCE_ALGORITHMS = frozenset({CA.CHACHA20, CA.CHACHA20POLY1305})
 _ENCRYPT_TYPES = frozenset({ObjectType.SYMMETRIC_KEY, ObjectType.PUBLIC_KEY})
 _DECRYPT_TYPES = frozenset({ObjectType.SYMMETRIC_KEY, ObjectType.PRIVATE_KEY})
 _VERIFY_TYPES = frozenset({ObjectType.PUBLIC_KEY, ObjectType.CERTIFICATE})
@@ -141,6 +139,21 @@ def _uid_item(uid: str) -> Item:
     return Item.text(Tag.UNIQUE_IDENTIFIER, uid)
 
 
+def _answer(uid: str, verifying: bool, result: Any, value_tag: int, cv: bytes | None) -> Item:
+    """The response of Sign/Verify and MAC/MAC Verify: the computed value (C{value_tag}) or, when
+    verifying, the Validity Indicator of the Boolean C{result}; plus the Correlation Value."""
+    if verifying:
+        validity = None if result is None else (ValidityIndicator.VALID if result else ValidityIndicator.INVALID)
+        value = Item.enum(Tag.VALIDITY_INDICATOR, validity) if validity is not None else None
+    else:
+        value = Item.bytes(value_tag, result) if result is not None else None
+    return Item.struct(Tag.RESPONSE_PAYLOAD, [
+        _uid_item(uid),
+        value,
+        Item.bytes(Tag.CORRELATION_VALUE, cv) if cv is not None else None,
+    ])
+
+
 def _charge(ctx: RequestContext, obj: ManagedObject | None, data: bytes, first: bool) -> None:
     """Usage Limits: one object per operation (on its first part), or the bytes of each part."""
     if obj is None:
@@ -175,7 +188,7 @@ def _algorithm(obj: ManagedObject, params: CryptoParams) -> int | None:
 
 
 def _aead_allowed(ctx: RequestContext, algorithm: int | None, params: CryptoParams) -> None:
-    if (params.block_cipher_mode == BCM.GCM or algorithm == CA.CHACHA20_POLY1305) and ctx.version < (1, 4):
+    if (params.block_cipher_mode == BCM.GCM or algorithm == CA.CHACHA20POLY1305) and ctx.version < (1, 4):
         raise BadCryptographicParameters("authenticated encryption needs KMIP 1.4 or later")
 
 
@@ -195,46 +208,21 @@ def _needs_iv(algorithm: int | None, params: CryptoParams) -> bool:
 # Encrypt / Decrypt
 
 
-def _rsa_oaep_label(algorithm: int | None, params: CryptoParams) -> bool:
-    return algorithm == CA.RSA and params.padding_method == PM.OAEP and bool(params.p_source)
-
-
-def _rsa_labelled(key: Any, data: bytes, params: CryptoParams, encrypting: bool) -> bytes:
-    """RSA-OAEP with a P Source label (the primitives' encrypt() has no label argument)."""
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    pad = oaep_padding(params.hashing_algorithm, params.mask_generator_hashing_algorithm, params.p_source)
-    if encrypting:
-        try:
-            public: Any = load_public_key(key)
-        except Exception:  # a private key's public half
-            public = load_private_key(key).public_key()
-        if not isinstance(public, rsa.RSAPublicKey):
-            raise BadCryptographicParameters("the key is not an RSA key")
-        try:
-            return public.encrypt(data, pad)
-        except ValueError as e:
-            raise BadCryptographicParameters(f"RSA encryption failed: {e}") from None
-    private = load_private_key(key)
-    if not isinstance(private, rsa.RSAPrivateKey):
-        raise BadCryptographicParameters("the key is not an RSA private key")
-    try:
-        return private.decrypt(data, pad)
-    except ValueError:
-        raise CryptographicFailure("RSA decryption failed") from None
+def _cipher_args(algorithm: int | None, params: CryptoParams, iv: bytes | None, aad: bytes | None) -> dict[str, Any]:
+    """The keyword arguments Encrypt and Decrypt both pass to L{ciphers} (the OAEP label is the P Source)."""
+    return dict(mode=params.block_cipher_mode, padding=params.padding_method, iv=iv, aad=aad,
+                counter_length=params.counter_length, hashing_algorithm=params.hashing_algorithm,
+                mgf_hash=params.mask_generator_hashing_algorithm,
+                label=params.p_source if algorithm == CA.RSA and params.padding_method == PM.OAEP else None)
 
 
 def _oneshot_encrypt(algorithm: int | None, key: Any, params: CryptoParams, iv: bytes | None,
                      aad: bytes | None) -> Callable[[bytes], ciphers.EncryptResult]:
     def run(data: bytes) -> ciphers.EncryptResult:
         with crypto_errors():
-            if _rsa_oaep_label(algorithm, params):
-                return ciphers.EncryptResult(_rsa_labelled(key, data, params, True))
             return ciphers.encrypt(
-                algorithm, key, data, mode=params.block_cipher_mode, padding=params.padding_method, iv=iv,
-                random_iv=bool(params.random_iv) and iv is None, iv_length=params.iv_length,
-                tag_length=params.tag_length, aad=aad, counter_length=params.counter_length,
-                hashing_algorithm=params.hashing_algorithm, mgf_hash=params.mask_generator_hashing_algorithm)
+                algorithm, key, data, random_iv=bool(params.random_iv) and iv is None, iv_length=params.iv_length,
+                tag_length=params.tag_length, **_cipher_args(algorithm, params, iv, aad))
     return run
 
 
@@ -242,12 +230,7 @@ def _oneshot_decrypt(algorithm: int | None, key: Any, params: CryptoParams, iv: 
                      aad: bytes | None, tag: bytes | None) -> Callable[[bytes], bytes]:
     def run(data: bytes) -> bytes:
         with crypto_errors():
-            if _rsa_oaep_label(algorithm, params):
-                return _rsa_labelled(key, data, params, False)
-            return ciphers.decrypt(
-                algorithm, key, data, mode=params.block_cipher_mode, padding=params.padding_method, iv=iv,
-                tag=tag, aad=aad, counter_length=params.counter_length,
-                hashing_algorithm=params.hashing_algorithm, mgf_hash=params.mask_generator_hashing_algorithm)
+            return ciphers.decrypt(algorithm, key, data, tag=tag, **_cipher_args(algorithm, params, iv, aad))
     return run
 
 
@@ -460,18 +443,7 @@ def _signing(ctx: RequestContext, payload: Item | None, op: int, verifying: bool
                 engine.update(data or b"")
             extra = {"run": run, "prehashed": prehashed, "signature": signature}
             cv = _keep(ctx, Stream(op, uid, ctx.identity, engine, extra=extra), parts)
-    if verifying:
-        validity = None if result is None else (ValidityIndicator.VALID if result else ValidityIndicator.INVALID)
-        return Item.struct(Tag.RESPONSE_PAYLOAD, [
-            _uid_item(obj.uid),
-            Item.enum(Tag.VALIDITY_INDICATOR, validity) if validity is not None else None,
-            Item.bytes(Tag.CORRELATION_VALUE, cv) if cv is not None else None,
-        ])
-    return Item.struct(Tag.RESPONSE_PAYLOAD, [
-        _uid_item(obj.uid),
-        Item.bytes(Tag.SIGNATURE_DATA, result) if result is not None else None,
-        Item.bytes(Tag.CORRELATION_VALUE, cv) if cv is not None else None,
-    ])
+    return _answer(obj.uid, verifying, result, Tag.SIGNATURE_DATA, cv)
 
 
 @operation(Operation.SIGN, min_version=(1, 2))
@@ -542,24 +514,13 @@ def _macing(ctx: RequestContext, payload: Item | None, op: int, verifying: bool)
                 engine = DigestStream.mac(algorithm, key)
                 engine.update(data)
             cv = _keep(ctx, Stream(op, uid, ctx.identity, engine, extra={"mac": given}), parts)
-    if verifying:
-        validity = None
-        if computed is not None:
-            if given is None:
-                raise MissingData("MAC Data is required")
-            from cryptography.hazmat.primitives import constant_time
+    if verifying and computed is not None:
+        if given is None:
+            raise MissingData("MAC Data is required")
+        from cryptography.hazmat.primitives import constant_time
 
-            validity = ValidityIndicator.VALID if constant_time.bytes_eq(computed, given) else ValidityIndicator.INVALID
-        return Item.struct(Tag.RESPONSE_PAYLOAD, [
-            _uid_item(obj.uid),
-            Item.enum(Tag.VALIDITY_INDICATOR, validity) if validity is not None else None,
-            Item.bytes(Tag.CORRELATION_VALUE, cv) if cv is not None else None,
-        ])
-    return Item.struct(Tag.RESPONSE_PAYLOAD, [
-        _uid_item(obj.uid),
-        Item.bytes(Tag.MAC_DATA, computed) if computed is not None else None,
-        Item.bytes(Tag.CORRELATION_VALUE, cv) if cv is not None else None,
-    ])
+        return _answer(obj.uid, True, constant_time.bytes_eq(computed, given), Tag.MAC_DATA, cv)
+    return _answer(obj.uid, verifying, computed, Tag.MAC_DATA, cv)
 
 
 @operation(Operation.MAC, min_version=(1, 2))

@@ -5,8 +5,10 @@ Methods: PBKDF2, HASH, HMAC, ENCRYPT, NIST800-108-C and (2.x) HKDF, computed by
 L{kmipd.crypto.derive}. The rules PyKMIP documents: the base object must be accessible, of a
 type usable for derivation (Symmetric Key, Secret Data), Active, with the Derive Key usage bit;
 the template must give the Cryptographic Length; output longer than that is truncated, shorter
-is a Cryptographic Failure. The new object links to its base (Derivation Base Object) and the
-base to it (Derived Key).
+is a Cryptographic Failure. A derived Symmetric Key's length must be one the algorithm table
+(L{kmipd.crypto.keygen}) allows for its Cryptographic Algorithm (3DES/DES nominal lengths 112,
+168 and 56 derive the 128, 192 and 64 stored bits), else Invalid Field. The new object links to
+its base (Derivation Base Object) and the base to it (Derived Key).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from __future__ import annotations
 from ..attributes import read_template
 from ..context import RequestContext
 from ..crypto import derive as kdf
-from ..crypto.keygen import HMAC_ALGORITHMS, SYMMETRIC_ALGORITHMS
+from ..crypto.errors import CryptoError
+from ..crypto.keygen import HMAC_ALGORITHMS, SYMMETRIC_ALGORITHMS, check_symmetric_length
 from ..cryptoparams import (
     CryptoParams,
     check_usable,
@@ -27,6 +30,7 @@ from ..cryptoparams import (
 )
 from ..errors import FeatureNotSupported, InvalidField, MissingData
 from ..keyblock import body, key_block, symmetric_key
+from ..keyformat import kmip_error, symmetric_storage_bits
 from ..log import Logger
 from ..objectfactory import check_template, check_unique_names, link, new_object, template_value
 from ..operations._common import touch
@@ -126,8 +130,15 @@ def derive_key(ctx: RequestContext, payload: Item | None) -> Item:
     if not isinstance(length, int) or length <= 0 or length % 8:
         raise InvalidField("the Cryptographic Length must be a positive multiple of 8")
     algorithm = template_value(attrs, "Cryptographic Algorithm")
-    if object_type == ObjectType.SYMMETRIC_KEY and algorithm is None:
-        raise InvalidField("the Cryptographic Algorithm of the derived key is required")
+    derived_bits = length
+    if object_type == ObjectType.SYMMETRIC_KEY:
+        if algorithm is None:
+            raise InvalidField("the Cryptographic Algorithm of the derived key is required")
+        derived_bits = symmetric_storage_bits(algorithm, length)  # type: ignore[arg-type]
+        try:
+            check_symmetric_length(algorithm, derived_bits)  # type: ignore[arg-type]
+        except CryptoError as e:  # as Create: the template's length, not a Cryptographic Parameter
+            raise kmip_error(e) from None
     check_unique_names(ctx, attrs)
 
     base = load_key(ctx, uids[0], Operation.DERIVE_KEY)
@@ -143,7 +154,7 @@ def derive_key(ctx: RequestContext, payload: Item | None) -> Item:
         stored = object_params(base)
         params = stored[0] if stored else CryptoParams()
     base_algorithm = key_algorithm(base)
-    derived = derive_material(method, base_key, base_algorithm, derivation, params, length)
+    derived = derive_material(method, base_key, base_algorithm, derivation, params, derived_bits)
 
     if object_type == ObjectType.SYMMETRIC_KEY:
         material = symmetric_key(derived, algorithm, length)  # type: ignore[arg-type]

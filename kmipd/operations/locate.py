@@ -97,7 +97,7 @@ def _subset(want: Item, have: Item) -> bool:
 
 
 def _partial_filter(name: str, want: Item) -> Callable[[ManagedObject], bool]:
-    return lambda obj: any(_subset(want, have) for have in obj.attributes.get(name, []))
+    return lambda obj: any(_subset(want, have) for have in obj.live(name))
 
 
 def _usage_limits_filter(want: Item) -> Callable[[ManagedObject], bool]:
@@ -105,7 +105,7 @@ def _usage_limits_filter(want: Item) -> Callable[[ManagedObject], bool]:
     unit = want.get(Tag.USAGE_LIMITS_UNIT)
 
     def match(obj: ManagedObject) -> bool:
-        for have in obj.attributes.get("Usage Limits", []):
+        for have in obj.live("Usage Limits"):
             if unit is not None and have.get(Tag.USAGE_LIMITS_UNIT) != unit:
                 continue
             if total is not None and (have.get(Tag.USAGE_LIMITS_TOTAL) or 0) < total:

@@ -55,7 +55,7 @@ def copied_attributes(ctx: RequestContext, old: ManagedObject, offset: int | Non
             continue
         if name in _DATES and offset is not None:
             continue
-        out += [Attr(name, v.copy()) for v in values]
+        out += [Attr(name, v.copy()) for v in values if v is not None]
     if offset is not None:
         out.append(Attr("Activation Date", Item.datetime(Tag.ACTIVATION_DATE, ctx.now + offset)))
         if shift is not None:
@@ -128,7 +128,7 @@ def rekey(ctx: RequestContext, payload: Item | None) -> Item:
 
 
 def _linked(obj: ManagedObject, link_type: int) -> str | None:
-    for value in obj.attributes.get("Link", []):
+    for value in obj.live("Link"):
         if value.get(Tag.LINK_TYPE) == link_type:
             return value.get(Tag.LINKED_OBJECT_IDENTIFIER)  # type: ignore[no-any-return]
     return None

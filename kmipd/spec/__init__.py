@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import enum
 import re
+from typing import Protocol, TypeAlias, runtime_checkable
 
 from kmipd.spec import _generated
-from kmipd.spec._generated import *  # the Tag and enumeration classes
+from kmipd.spec._generated import *  # noqa: F403 -- re-exports _generated.__all__ (Tag, the enumerations)
 from kmipd.spec._generated import (
     ENUM_FOR_TAG,
     ENUM_VALUE_ALIASES,
@@ -42,6 +43,17 @@ from kmipd.spec._generated import (
 from kmipd.spec.attributes import ATTRIBUTES, AttributeSpec, attribute_by_tag
 
 Version = tuple[int, int]
+EnumClass: TypeAlias = "type[enum.IntEnum] | type[enum.IntFlag]"
+"""A generated enumeration (``enum.IntEnum``) or mask (``enum.IntFlag``) class."""
+
+
+@runtime_checkable
+class VersionLike(Protocol):
+    """Anything with ``major`` and ``minor`` (a Protocol Version object, e.g. PyKMIP's)."""
+
+    major: int
+    minor: int
+
 
 EXTENSION_TAG_MIN = 0x540000
 EXTENSION_TAG_MAX = 0x54FFFF
@@ -64,14 +76,14 @@ class UnknownEnumerationError(TypeError):
 _VERSION_BIT: dict[tuple[int, int], int] = {v: 1 << i for i, v in enumerate(VERSIONS)}
 
 
-def _bit(version: Version) -> int:
+def _bit(version: Version | VersionLike) -> int:
     """Bit of ``version`` in the version masks; accepts ``(major, minor)`` or ``.major/.minor``."""
     if type(version) is tuple:  # the hot path: one dict lookup
         bit = _VERSION_BIT.get(version)
         if bit is not None:
             return bit
     try:
-        if hasattr(version, "major") and hasattr(version, "minor"):
+        if isinstance(version, VersionLike):
             key = (int(version.major), int(version.minor))
         else:
             key = (int(version[0]), int(version[1]))
@@ -158,7 +170,7 @@ def tag_allowed_types(tag: int) -> frozenset[int]:
 
 # ----------------------------------------------------------------------------- enumerations
 
-_ENUM_CLASSES: dict[str, type[enum.IntEnum]] = {
+_ENUM_CLASSES: dict[str, EnumClass] = {
     cls.__name__: cls for cls in ENUMS.values()
 }
 
@@ -166,7 +178,7 @@ _ENUM_CLASSES: dict[str, type[enum.IntEnum]] = {
 _ENUM_BITS_CACHE: dict[type, dict[int, int]] = {}
 
 
-def _enum_bits(enum_cls: type[enum.IntEnum]) -> dict[int, int]:
+def _enum_bits(enum_cls: EnumClass) -> dict[int, int]:
     bits = _ENUM_BITS_CACHE.get(enum_cls)
     if bits is None:
         bits = TAG_VERSION_BITS if enum_cls is Tag else ENUM_VERSION_BITS[_enum_key(enum_cls)]
@@ -174,7 +186,7 @@ def _enum_bits(enum_cls: type[enum.IntEnum]) -> dict[int, int]:
     return bits
 
 
-def _enum_key(enum_cls: type[enum.IntEnum]) -> str:
+def _enum_key(enum_cls: EnumClass) -> str:
     key = getattr(enum_cls, "__name__", None)
     if key not in _ENUM_CLASSES or _ENUM_CLASSES[key] is not enum_cls:
         raise UnknownEnumerationError(
@@ -183,13 +195,13 @@ def _enum_key(enum_cls: type[enum.IntEnum]) -> str:
     return key
 
 
-def is_mask(enum_cls: type[enum.IntEnum]) -> bool:
+def is_mask(enum_cls: EnumClass) -> bool:
     """True for the bit-mask classes (``enum.IntFlag``)."""
     return issubclass(enum_cls, enum.IntFlag)
 
 
 def enum_values_for_version(
-    enum_cls: type[enum.IntEnum], version: Version
+    enum_cls: EnumClass, version: Version
 ) -> frozenset[int]:
     """The values (or mask bits) of an enumeration that the given version's spec defines."""
     bits = _enum_bits(enum_cls)
@@ -198,7 +210,7 @@ def enum_values_for_version(
 
 
 def enum_value_in_version(
-    enum_cls: type[enum.IntEnum], value: int, version: Version
+    enum_cls: EnumClass, value: int, version: Version
 ) -> bool:
     """True if the value is defined for the enumeration in that version.
 
@@ -222,19 +234,19 @@ def enum_value_in_version(
     return bool(bits.get(value, 0) & bit)
 
 
-def enum_value_versions(enum_cls: type[enum.IntEnum], value: int) -> frozenset[Version]:
+def enum_value_versions(enum_cls: EnumClass, value: int) -> frozenset[Version]:
     """The versions whose spec defines this enumeration value."""
     if enum_cls is Tag:
         return tag_versions(value)
     return _versions_of(_enum_bits(enum_cls).get(int(value), 0))
 
 
-def enum_value_name(enum_cls: type[enum.IntEnum], value: int) -> str | None:
+def enum_value_name(enum_cls: EnumClass, value: int) -> str | None:
     """The spec name of an enumeration value ("SHA-256"), or None if not defined."""
     return ENUM_VALUE_NAMES[_enum_key(enum_cls)].get(int(value))
 
 
-def enum_from_name(enum_cls: type[enum.IntEnum], name: str) -> int | None:
+def enum_from_name(enum_cls: EnumClass, name: str) -> int | None:
     """Enumeration value for a spec name in any spelling ("SHA-256", "SHA256", "SHA_256"), or None."""
     key = _enum_key(enum_cls)
     wanted = _norm(name)
@@ -250,7 +262,7 @@ def enum_from_name(enum_cls: type[enum.IntEnum], name: str) -> int | None:
     return None
 
 
-def enum_by_name(name: str) -> type[enum.IntEnum] | None:
+def enum_by_name(name: str) -> EnumClass | None:
     """Enumeration class by spec name ("Object Type") or class name ("ObjectType")."""
     wanted = _norm(name)
     for spec_name, cls in ENUMS.items():
@@ -263,6 +275,7 @@ __all__ = [
     "ATTRIBUTES",
     "ENUMS",
     "ENUM_FOR_TAG",
+    "EnumClass",
     "EXTENSION_ENUM_MAX",
     "EXTENSION_ENUM_MIN",
     "EXTENSION_TAG_MAX",
@@ -275,6 +288,7 @@ __all__ = [
     "UnknownEnumerationError",
     "UnknownVersionError",
     "Version",
+    "VersionLike",
     "attribute_by_tag",
     "enum_by_name",
     "enum_from_name",

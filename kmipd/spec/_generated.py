@@ -2810,7 +2810,7 @@ class WrappingMethod(enum.IntEnum):
 
 
 # Enumeration spec name -> class.
-ENUMS: dict[str, type[enum.IntEnum]] = {
+ENUMS: dict[str, type[enum.IntEnum] | type[enum.IntFlag]] = {
     "Adjustment Type": AdjustmentType,
     "Alternative Name Type": AlternativeNameType,
     "Asynchronous Indicator": AsynchronousIndicator,

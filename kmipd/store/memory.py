@@ -42,7 +42,8 @@ def copy_object(obj: ManagedObject) -> ManagedObject:
         uid=obj.uid,
         object_type=obj.object_type,
         owner=obj.owner,
-        attributes={name: [item.copy() for item in values] for name, values in obj.attributes.items()},
+        attributes={name: [item.copy() if item is not None else None for item in values]
+                    for name, values in obj.attributes.items()},
         material=obj.material.copy() if obj.material is not None else None,
         created=obj.created,
         sequence=obj.sequence,
@@ -234,10 +235,10 @@ def _matches(entry: _Entry, query: LocateQuery) -> bool:
     elif not query.include_online:
         return False
     for f in query.attributes:
-        if not _attribute_matches(f, obj.attributes.get(f.name, [])):
+        if not _attribute_matches(f, obj.live(f.name)):
             return False
     for r in query.ranges:
-        if not _range_matches(r, obj.attributes.get(r.name, [])):
+        if not _range_matches(r, obj.live(r.name)):
             return False
     return True
 

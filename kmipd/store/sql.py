@@ -45,8 +45,9 @@ from .interface import (
 )
 from .masterkey import MASTER_KEY_SIZE, MasterKeyError, seal, unseal
 from .models import (
+    _canonical_key,
     attributes_table,
-    index_columns,
+    int_value,
     is_partial_name,
     match_key,
     name_value_key,
@@ -143,6 +144,14 @@ def _decode_value(blob: bytes) -> Item:
     return decode(blob)
 
 
+def _place(attributes: dict[str, list[Item | None]], name: str, position: int, item: Item) -> None:
+    """Put a read attribute row at its position (its stable Attribute Index), holes as C{None}."""
+    values = attributes.setdefault(name, [])
+    if position >= len(values):
+        values.extend([None] * (position + 1 - len(values)))
+    values[position] = item
+
+
 # Statements built once: executing them with parameter dicts hits SQLAlchemy's compiled cache.
 _o, _a = objects_table, attributes_table
 _ID_BY_UID = sa.select(_o.c.id).where(_o.c.uid == sa.bindparam("b_uid"))
@@ -160,17 +169,19 @@ _GET_OBJECT = sa.select(
 ).where(
     _o.c.uid == sa.bindparam("b_uid")
 )
-_GET_ATTRIBUTES = sa.select(_a.c.name, _a.c.value).where(_a.c.object_id == sa.bindparam("b_id")).order_by(_a.c.id)
+_GET_ATTRIBUTES = (
+    sa.select(_a.c.name, _a.c.value, _a.c.position).where(_a.c.object_id == sa.bindparam("b_id")).order_by(_a.c.id)
+)
 # With the object's revision read in the same statement, so a cache entry is never built from
 # attributes of another revision than the one it is filed under (READ COMMITTED databases).
 _GET_ATTRIBUTES_AT = (
-    sa.select(_a.c.name, _a.c.value, _o.c.revision)
+    sa.select(_a.c.name, _a.c.value, _o.c.revision, _a.c.position)
     .select_from(_a.join(_o, _o.c.id == _a.c.object_id))
     .where(_a.c.object_id == sa.bindparam("b_id"))
     .order_by(_a.c.id)
 )
 #: Attribute row columns in the order L{_attribute_rows} produces them.
-_ATTRIBUTE_COLUMNS = ("object_id", "position", "name", "tag", "item_type", "value", "match_key", "alt_key",
+_ATTRIBUTE_COLUMNS = ("object_id", "name", "position", "tag", "item_type", "value", "match_key", "alt_key",
                       "int_value")
 
 
@@ -211,12 +222,14 @@ class _ObjectCache:
         entry = self._entries.get(uid)
         if entry is None or entry[0] != object_id or entry[1] != revision:
             return None
-        return {name: [item.copy() for item in values] for name, values in entry[2].items()}
+        return {name: [item.copy() if item is not None else None for item in values]
+                for name, values in entry[2].items()}
 
     def put(self, uid: str, object_id: int, revision: int, attributes: dict[str, list[Item]]) -> None:
         if self.size <= 0:
             return
-        copy = {name: [item.copy() for item in values] for name, values in attributes.items()}
+        copy = {name: [item.copy() if item is not None else None for item in values]
+                for name, values in attributes.items()}
         with self._lock:
             entries = self._entries
             entries.pop(uid, None)
@@ -298,7 +311,8 @@ class _SQLTransaction:
     def _insert_attributes(self, object_id: int, obj: ManagedObject) -> None:
         shape = self._insert.shape
         rows = [shape(_attribute_row(object_id, position, name, item))
-                for name, values in obj.attributes.items() for position, item in enumerate(values)]
+                for name, values in obj.attributes.items() for position, item in enumerate(values)
+                if item is not None]  # position = Attribute Index; deleted instances leave holes
         if rows:
             self._conn.exec_driver_sql(self._insert.sql, rows)
 
@@ -345,12 +359,12 @@ class _SQLTransaction:
             if attributes is None:
                 attributes = {}
                 if cache is None:
-                    for name, value in self._conn.execute(_GET_ATTRIBUTES, {"b_id": row.id}):
-                        attributes.setdefault(name, []).append(_decode_value(value))
+                    for name, value, position in self._conn.execute(_GET_ATTRIBUTES, {"b_id": row.id}):
+                        _place(attributes, name, position, _decode_value(value))
                 else:
                     consistent = True
-                    for name, value, revision in self._conn.execute(_GET_ATTRIBUTES_AT, {"b_id": row.id}):
-                        attributes.setdefault(name, []).append(_decode_value(value))
+                    for name, value, revision, position in self._conn.execute(_GET_ATTRIBUTES_AT, {"b_id": row.id}):
+                        _place(attributes, name, position, _decode_value(value))
                         consistent = consistent and revision == row.revision
                     if consistent:
                         cache.put(uid, row.id, row.revision, attributes)
@@ -450,55 +464,109 @@ class _SQLTransaction:
 
     def locate(self, query: LocateQuery) -> list[Candidate]:
         """Objects matching every criterion of C{query}, newest (highest sequence) first."""
-        stmt = self._locate_statement(query)
-        if stmt is None:
+        prepared = self._locate_statement(query)
+        if prepared is None:
             return []
+        stmt, params = prepared
         with _db_errors("locating objects"):
-            rows = self._conn.execute(stmt).all()
+            rows = self._conn.execute(stmt, params).all()
         return [Candidate(r.uid, r.object_type, r.owner, r.policy_name) for r in rows]
 
-    def _locate_statement(self, query: LocateQuery) -> sa.Select[Any] | None:
-        o, a = objects_table, attributes_table
-        stmt = sa.select(o.c.uid, o.c.object_type, o.c.owner, o.c.policy_name)
-        if query.object_types:
-            stmt = stmt.where(o.c.object_type.in_([int(t) for t in query.object_types]))
-        if query.states:
-            stmt = stmt.where(o.c.state.in_([int(s) for s in query.states]))
-        storage = _storage_condition(query)
-        if storage is False:
-            return None
-        if storage is not True:
-            stmt = stmt.where(storage)
-        for f in query.attributes:
-            sub = sa.select(a.c.object_id).where(a.c.name == f.name)
+    def _locate_statement(self, query: LocateQuery) -> tuple[sa.Select[Any], dict[str, Any]] | None:
+        """The statement for C{query}'s shape (built once per shape) and its parameter values.
+
+        Building a SQLAlchemy statement costs more than running it on an indexed table, so the
+        statement depends only on which criteria are present (object types and states, storage
+        flags, each filter's attribute name and kind); values travel as bound parameters.
+        """
+        shape: list[Any] = [self._dialect, tuple(int(t) for t in query.object_types),
+                            tuple(int(s) for s in query.states),
+                            query.include_online, query.include_destroyed, query.include_archived]
+        params: dict[str, Any] = {}
+        for i, f in enumerate(query.attributes):
+            key = f"f{i}"
+            params[key + "n"] = f.name
             if f.value is None:
-                pass
+                shape.append("present")
             elif f.mask:
                 if not isinstance(f.value.value, int) or isinstance(f.value.value, bool):
                     raise StoreError(f"mask filter on {f.name!r} needs an integer value")
                 mask = int(f.value.value)
-                rhs = mask & _UINT64 if self._dialect in ("mysql", "mariadb") else mask
-                sub = sub.where(a.c.int_value.op("&")(sa.literal(mask, sa.BigInteger)) == rhs)
+                params[key + "m"] = mask
+                params[key + "r"] = mask & _UINT64 if self._dialect in ("mysql", "mariadb") else mask
+                shape.append("mask")
             elif f.name == "Name" and is_partial_name(f.value):
-                sub = sub.where(a.c.alt_key == name_value_key(f.value))
+                params[key + "v"] = name_value_key(f.value)
+                shape.append("name")
             else:
-                sub = sub.where(a.c.match_key == match_key(f.value))
-            stmt = stmt.where(o.c.id.in_(sub))
-        for r in query.ranges:
-            sub = sa.select(a.c.object_id).where(a.c.name == r.name, a.c.int_value.is_not(None))
+                params[key + "v"] = match_key(f.value)
+                shape.append("equal")
+        for i, r in enumerate(query.ranges):
+            key = f"r{i}"
+            params[key + "n"] = r.name
             if r.low is not None:
-                sub = sub.where(a.c.int_value >= int(r.low))
+                params[key + "l"] = int(r.low)
             if r.high is not None:
-                sub = sub.where(a.c.int_value <= int(r.high))
-            stmt = stmt.where(o.c.id.in_(sub))
-        return stmt.order_by(o.c.id.desc())
+                params[key + "h"] = int(r.high)
+            shape.append((r.low is not None, r.high is not None))
+        cache_key = tuple(shape)
+        if cache_key in _LOCATE_STATEMENTS:
+            stmt = _LOCATE_STATEMENTS[cache_key]
+        else:
+            stmt = _build_locate_statement(query)
+            if len(_LOCATE_STATEMENTS) >= _LOCATE_CACHE_SIZE:
+                _LOCATE_STATEMENTS.pop(next(iter(_LOCATE_STATEMENTS)), None)
+            _LOCATE_STATEMENTS[cache_key] = stmt
+        return None if stmt is None else (stmt, params)
+
+
+_LOCATE_CACHE_SIZE = 512
+_LOCATE_STATEMENTS: dict[tuple[Any, ...], sa.Select[Any] | None] = {}
+
+
+def _build_locate_statement(query: LocateQuery) -> sa.Select[Any] | None:
+    """The Locate statement for C{query}'s shape, with bound parameters named as in C{locate}."""
+    o, a = objects_table, attributes_table
+    stmt = sa.select(o.c.uid, o.c.object_type, o.c.owner, o.c.policy_name)
+    if query.object_types:
+        stmt = stmt.where(o.c.object_type.in_([int(t) for t in query.object_types]))
+    if query.states:
+        stmt = stmt.where(o.c.state.in_([int(s) for s in query.states]))
+    storage = _storage_condition(query)
+    if storage is False:
+        return None
+    if storage is not True:
+        stmt = stmt.where(storage)
+    for i, f in enumerate(query.attributes):
+        key = f"f{i}"
+        sub = sa.select(a.c.object_id).where(a.c.name == sa.bindparam(key + "n", type_=sa.String))
+        if f.value is None:
+            pass
+        elif f.mask:
+            mask = sa.bindparam(key + "m", type_=sa.BigInteger)
+            sub = sub.where(a.c.int_value.op("&")(mask) == sa.bindparam(key + "r", type_=sa.BigInteger))
+        elif f.name == "Name" and is_partial_name(f.value):
+            sub = sub.where(a.c.alt_key == sa.bindparam(key + "v", type_=a.c.alt_key.type))
+        else:
+            sub = sub.where(a.c.match_key == sa.bindparam(key + "v", type_=a.c.match_key.type))
+        stmt = stmt.where(o.c.id.in_(sub))
+    for i, r in enumerate(query.ranges):
+        key = f"r{i}"
+        sub = sa.select(a.c.object_id).where(a.c.name == sa.bindparam(key + "n", type_=sa.String),
+                                             a.c.int_value.is_not(None))
+        if r.low is not None:
+            sub = sub.where(a.c.int_value >= sa.bindparam(key + "l", type_=sa.BigInteger))
+        if r.high is not None:
+            sub = sub.where(a.c.int_value <= sa.bindparam(key + "h", type_=sa.BigInteger))
+        stmt = stmt.where(o.c.id.in_(sub))
+    return stmt.order_by(o.c.id.desc())
 
 
 def _attribute_row(object_id: int, position: int, name: str, item: Item) -> tuple[Any, ...]:
     """One attribute row, columns in L{_ATTRIBUTE_COLUMNS} order (see L{index_columns})."""
-    c = index_columns(name, item)
-    return (object_id, position, name, c["tag"], c["item_type"], c["value"], c["match_key"], c["alt_key"],
-            c["int_value"])
+    encoded = encode(item)
+    return (object_id, name, position, item.tag, int(item.type), encoded, _canonical_key(encoded),
+            name_value_key(item) if name == "Name" else None, int_value(item))
 
 
 def _storage_condition(query: LocateQuery) -> Any:

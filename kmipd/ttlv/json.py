@@ -20,36 +20,30 @@ Enumeration and mask names follow the same context rules as L{kmipd.ttlv.xml}.
 
 from __future__ import annotations
 
-import enum
 import json as _json
-import re
 from typing import Any
 
 from ..spec import Tag
 from .items import Item, ItemType
 from .xml import (
     DEFAULT_MAX_DEPTH,
+    INT_RANGES,
     EncodingError,
     Placeholder,
     XmlDecodeError,
     attribute_context,
     big_to_hex,
     check_value,
-    enum_from_text,
-    enum_text,
-    format_datetime,
-    hex_to_int,
-    mask_from_text,
+    is_mask,
     mask_text,
-    parse_big,
-    parse_datetime,
-    parse_hex_bytes,
     parse_number,
+    parse_scalar,
     tag_from_text,
     tag_text,
     type_from_text,
     type_text,
     value_class,
+    xml_value,
 )
 
 __all__ = ["JsonDecodeError", "EncodingError", "to_json", "from_json", "item_to_obj", "obj_to_item"]
@@ -61,17 +55,15 @@ class JsonDecodeError(XmlDecodeError):
     """Text that is not a valid KMIP JSON encoding; C{path} names the item."""
 
 
-def _is_mask(cls: Any) -> bool:
-    return cls is not None and issubclass(cls, enum.IntFlag)
-
-
 def _json_value(item: Item, attribute_name: str | None) -> Any:
+    """The JSON value of a non-structure item: numbers, booleans and masks the JSON way, the rest
+    (enumerations, strings, date-times) as the XML encoding writes them."""
     check_value(item)
     typ, value = item.type, item.value
     if typ == ItemType.INTEGER:
         cls = value_class(item.tag, attribute_name)
-        if _is_mask(cls) and value != 0:
-            return mask_text(cls, value, "|")  # type: ignore[arg-type]
+        if is_mask(cls) and value != 0:
+            return mask_text(cls, value, "|")
         return value
     if typ == ItemType.INTERVAL:
         return value
@@ -79,18 +71,9 @@ def _json_value(item: Item, attribute_name: str | None) -> Any:
         return value if -_SAFE < value < _SAFE else f"0x{value & 0xFFFFFFFFFFFFFFFF:016x}"
     if typ == ItemType.BIG_INTEGER:
         return "0x" + big_to_hex(value)
-    if typ == ItemType.ENUMERATION:
-        return enum_text(value_class(item.tag, attribute_name), value)
     if typ == ItemType.BOOLEAN:
         return bool(value)
-    if typ == ItemType.TEXT_STRING:
-        return value
-    if typ == ItemType.BYTE_STRING:
-        return bytes(value).hex()
-    if typ in (ItemType.DATE_TIME, ItemType.DATE_TIME_EXTENDED):
-        text = format_datetime(value, micros=typ == ItemType.DATE_TIME_EXTENDED)
-        return text if text is not None else f"0x{value & 0xFFFFFFFFFFFFFFFF:016x}"
-    raise EncodingError(f"item 0x{item.tag:06X} has unknown type {typ!r}")  # pragma: no cover
+    return xml_value(item, attribute_name)
 
 
 def item_to_obj(item: Item, _attribute_name: str | None = None) -> dict[str, Any]:
@@ -124,67 +107,24 @@ def _fail(message: str, path: str) -> JsonDecodeError:
     return JsonDecodeError(message, path)
 
 
-def _number(value: Any, typ: int) -> int:
+def _scalar(tag: int, typ: int, value: Any, attribute_name: str | None) -> Any:
+    """The item value of a JSON value: numbers and booleans as such, strings as in KMIP XML
+    (except that a Boolean string must be hex).  Raises ValueError."""
     if isinstance(value, bool):
+        if typ == ItemType.BOOLEAN:
+            return value
         raise ValueError(f"{value!r} is not a valid {type_text(typ)}")
     if isinstance(value, int):
-        return parse_number(str(value), typ)
+        if typ == ItemType.BIG_INTEGER:
+            return value
+        if typ in INT_RANGES:
+            return parse_number(str(value), typ)
+        raise ValueError(f"{value!r} is not a valid {type_text(typ)}")
     if isinstance(value, str):
-        return parse_number(value, typ)
+        if typ == ItemType.BOOLEAN and value.strip()[:2].lower() != "0x":
+            raise ValueError(f"{value!r} is not a Boolean")
+        return parse_scalar(tag, typ, value, attribute_name)
     raise ValueError(f"{value!r} is not a valid {type_text(typ)}")
-
-
-def _scalar(tag: int, typ: int, value: Any, attribute_name: str | None) -> Any:
-    if typ == ItemType.INTEGER:
-        if isinstance(value, str) and not re.fullmatch(r"\s*(0[xX][0-9A-Fa-f]+|[+-]?\d+)\s*", value):
-            cls = value_class(tag, attribute_name)
-            if _is_mask(cls) or (tag == Tag.ATTRIBUTE_VALUE and cls is None):
-                return mask_from_text(cls, value)
-            raise ValueError(f"{value!r} is not a valid Integer")
-        return _number(value, typ)
-    if typ in (ItemType.LONG_INTEGER, ItemType.INTERVAL):
-        return _number(value, typ)
-    if typ == ItemType.BIG_INTEGER:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str):
-            return parse_big(value)
-        raise ValueError(f"{value!r} is not a Big Integer")
-    if typ == ItemType.ENUMERATION:
-        if isinstance(value, int) and not isinstance(value, bool):
-            if not 0 <= value <= 0xFFFFFFFF:
-                raise ValueError(f"enumeration value {value} does not fit in 32 bits")
-            return value
-        if isinstance(value, str):
-            cls = value_class(tag, attribute_name)
-            return enum_from_text(None if _is_mask(cls) else cls, value)
-        raise ValueError(f"{value!r} is not an Enumeration")
-    if typ == ItemType.BOOLEAN:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip()[:2].lower() == "0x":
-            number = hex_to_int(value.strip()[2:], 64, signed=False)
-            if number in (0, 1):
-                return number == 1
-        raise ValueError(f"{value!r} is not a Boolean")
-    if typ == ItemType.TEXT_STRING:
-        if isinstance(value, str):
-            return value
-        raise ValueError(f"{value!r} is not a Text String")
-    if typ == ItemType.BYTE_STRING:
-        if isinstance(value, str):
-            return parse_hex_bytes(value)
-        raise ValueError(f"{value!r} is not a hex Byte String")
-    if typ in (ItemType.DATE_TIME, ItemType.DATE_TIME_EXTENDED):
-        if isinstance(value, int) and not isinstance(value, bool):
-            return _number(value, typ)
-        if isinstance(value, str):
-            text = value.strip()
-            if text[:2].lower() == "0x":
-                return parse_number(text, typ)
-            return parse_datetime(text, micros=typ == ItemType.DATE_TIME_EXTENDED)
-        raise ValueError(f"{value!r} is not a Date-Time")
-    raise ValueError(f"unknown item type {typ!r}")  # pragma: no cover
 
 
 def obj_to_item(obj: Any, *, placeholder: Placeholder | None = None,

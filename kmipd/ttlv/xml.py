@@ -32,16 +32,16 @@ import enum
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 from .. import spec
-from ..spec import ENUM_FOR_TAG, MASK_FOR_TAG, TAG_NAMES, Tag
+from ..spec import ENUM_FOR_TAG, MASK_FOR_TAG, TAG_NAMES, EnumClass, Tag
 from .errors import DecodeError
 from .items import Item, ItemType
 
 __all__ = [
     "NAMESPACE", "XmlDecodeError", "EncodingError", "camel_case", "tag_text", "tag_from_text",
-    "type_text", "type_from_text", "value_class", "enum_text", "enum_from_text", "mask_text",
+    "type_text", "type_from_text", "value_class", "is_mask", "enum_text", "enum_from_text", "mask_text",
     "mask_from_text", "format_datetime", "parse_datetime", "to_xml", "from_xml",
     "item_to_element", "element_to_item",
 ]
@@ -127,7 +127,7 @@ def type_from_text(text: str) -> int | None:
     return _TYPE_BY_TEXT.get(_norm(text))
 
 
-def value_class(tag: int, attribute_name: str | None = None) -> type[enum.IntEnum] | None:
+def value_class(tag: int, attribute_name: str | None = None) -> EnumClass | None:
     """The enumeration or mask class whose names an item's value uses, or C{None}.
 
     A 1.x Attribute Value takes the class of the attribute named by its sibling Attribute Name
@@ -141,7 +141,8 @@ def value_class(tag: int, attribute_name: str | None = None) -> type[enum.IntEnu
         if named is None:
             return None
         tag = named
-    return MASK_FOR_TAG.get(tag) or ENUM_FOR_TAG.get(tag)
+    mask = MASK_FOR_TAG.get(tag)
+    return mask if mask is not None else ENUM_FOR_TAG.get(tag)
 
 
 _ATTR_TAG_CACHE: dict[str, int | None] = {}
@@ -155,7 +156,8 @@ def _attribute_tag(attribute_name: str) -> int | None:
     return _ATTR_TAG_CACHE[attribute_name]
 
 
-def _is_mask(cls: type | None) -> bool:
+def is_mask(cls: EnumClass | None) -> TypeGuard[type[enum.IntFlag]]:
+    """True if C{cls} is one of the mask classes (an C{enum.IntFlag})."""
     return cls is not None and issubclass(cls, enum.IntFlag)
 
 
@@ -163,7 +165,7 @@ _ENUM_TEXT: dict[type, dict[int, str]] = {}
 _ENUM_BY_NORM: dict[type, dict[str, int]] = {}
 
 
-def _enum_tables(cls: type[enum.IntEnum]) -> tuple[dict[int, str], dict[str, int]]:
+def _enum_tables(cls: EnumClass) -> tuple[dict[int, str], dict[str, int]]:
     if cls not in _ENUM_TEXT:
         texts: dict[int, str] = {}
         lookup: dict[str, int] = {}
@@ -187,16 +189,16 @@ def _enum_tables(cls: type[enum.IntEnum]) -> tuple[dict[int, str], dict[str, int
     return _ENUM_TEXT[cls], _ENUM_BY_NORM[cls]
 
 
-def enum_text(cls: type[enum.IntEnum] | None, value: int) -> str:
+def enum_text(cls: EnumClass | None, value: int) -> str:
     """An enumeration value as its CamelCase name, or C{0x%08X} hex when it has none."""
-    if cls is not None and not _is_mask(cls):
+    if cls is not None and not is_mask(cls):
         text = _enum_tables(cls)[0].get(int(value))
         if text:
             return text
     return f"0x{int(value):08X}"
 
 
-def enum_from_text(cls: type[enum.IntEnum] | None, text: str) -> int:
+def enum_from_text(cls: EnumClass | None, text: str) -> int:
     """An enumeration value from a name (any case/punctuation), C{0x} hex or decimal.
 
     @raise ValueError: unknown name or out-of-range number.
@@ -209,15 +211,15 @@ def enum_from_text(cls: type[enum.IntEnum] | None, text: str) -> int:
         if value > 0xFFFFFFFF:
             raise ValueError(f"enumeration value {raw} does not fit in 32 bits")
         return value
-    if cls is None or _is_mask(cls):
+    if cls is None or is_mask(cls):
         raise ValueError(f"enumeration name {raw!r} without a known enumeration for this tag")
-    value = _enum_tables(cls)[1].get(_norm(raw))
-    if value is None:
+    named = _enum_tables(cls)[1].get(_norm(raw))
+    if named is None:
         raise ValueError(f"{raw!r} is not a value of {cls.__name__}")
-    return value
+    return named
 
 
-def mask_text(cls: type[enum.IntEnum], value: int, sep: str = " ") -> str:
+def mask_text(cls: type[enum.IntFlag], value: int, sep: str = " ") -> str:
     """A mask value as its flag names joined by C{sep}; unnamed bits as 32-bit hex; 0 as C{"0"}."""
     bits = int(value) & 0xFFFFFFFF
     if bits == 0:
@@ -237,18 +239,18 @@ def mask_text(cls: type[enum.IntEnum], value: int, sep: str = " ") -> str:
     return sep.join(names)
 
 
-def mask_from_text(cls: type[enum.IntEnum] | None, text: str) -> int:
+def mask_from_text(cls: EnumClass | None, text: str) -> int:
     """A signed 32-bit Integer from mask components (names or hex) separated by spaces or C{|}.
 
     Without a mask class every mask of the spec is tried.
     @raise ValueError: an unknown component.
     """
-    classes = [cls] if _is_mask(cls) else list(dict.fromkeys(MASK_FOR_TAG.values()))
+    classes: list[type[enum.IntFlag]] = [cls] if is_mask(cls) else list(dict.fromkeys(MASK_FOR_TAG.values()))
     tokens = text.replace("|", " ").split()
     if not tokens:
         raise ValueError("empty mask")
     for candidate in classes:
-        lookup = _enum_tables(candidate)[1]  # type: ignore[arg-type]
+        lookup = _enum_tables(candidate)[1]
         value = 0
         for tok in tokens:
             if re.fullmatch(r"0[xX][0-9A-Fa-f]{1,8}|\d{1,10}", tok):
@@ -262,7 +264,7 @@ def mask_from_text(cls: type[enum.IntEnum] | None, text: str) -> int:
             value |= part
         else:
             return value - (1 << 32) if value & 0x80000000 else value
-    where = cls.__name__ if _is_mask(cls) else "any mask"
+    where = cls.__name__ if is_mask(cls) else "any mask"
     raise ValueError(f"mask {text!r} has a component that is not a flag of {where}")
 
 
@@ -313,7 +315,7 @@ def parse_datetime(text: str, micros: bool = False) -> int:
 
 # ----------------------------------------------------------------------------- scalar values
 
-_INT_RANGES = {
+INT_RANGES: dict[int, tuple[int, int, int]] = {
     ItemType.INTEGER: (-(1 << 31), (1 << 31) - 1, 32),
     ItemType.LONG_INTEGER: (-(1 << 63), (1 << 63) - 1, 64),
     ItemType.INTERVAL: (0, (1 << 32) - 1, 32),
@@ -330,8 +332,8 @@ def check_value(item: Item) -> None:
         if not isinstance(value, list):
             raise EncodingError(f"structure 0x{item.tag:06X} value is not a list")
         return
-    if typ in _INT_RANGES:
-        low, high, _ = _INT_RANGES[typ]
+    if typ in INT_RANGES:
+        low, high, _ = INT_RANGES[typ]
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
             raise EncodingError(f"item 0x{item.tag:06X}: {value!r} is not a valid {type_text(typ)}")
     elif typ == ItemType.BIG_INTEGER:
@@ -368,7 +370,7 @@ def hex_to_int(digits: str, bits: int, signed: bool) -> int:
 
 def parse_number(text: str, typ: int) -> int:
     """An Integer / Long Integer / Interval / Date-Time from decimal or C{0x} hex text."""
-    low, high, bits = _INT_RANGES[ItemType(typ)]
+    low, high, bits = INT_RANGES[ItemType(typ)]
     raw = text.strip()
     if raw[:2].lower() == "0x" and re.fullmatch(r"[0-9A-Fa-f]+", raw[2:]):
         return hex_to_int(raw[2:], bits, signed=low < 0)
@@ -416,8 +418,8 @@ def xml_value(item: Item, attribute_name: str | None = None) -> str:
     typ, value = item.type, item.value
     if typ == ItemType.INTEGER:
         cls = value_class(item.tag, attribute_name)
-        if _is_mask(cls):
-            return mask_text(cls, value, " ")  # type: ignore[arg-type]
+        if is_mask(cls):
+            return mask_text(cls, value, " ")
         return str(value)
     if typ == ItemType.ENUMERATION:
         cls = value_class(item.tag, attribute_name)
@@ -518,7 +520,7 @@ def parse_scalar(tag: int, typ: int, raw: str, attribute_name: str | None) -> An
         if re.fullmatch(r"[+-]?\d+|0[xX][0-9A-Fa-f]+", stripped):
             return parse_number(stripped, typ)
         cls = value_class(tag, attribute_name)
-        if _is_mask(cls) or (tag == Tag.ATTRIBUTE_VALUE and cls is None):
+        if is_mask(cls) or (tag == Tag.ATTRIBUTE_VALUE and cls is None):
             return mask_from_text(cls, raw)
         raise ValueError(f"{raw!r} is not a valid Integer")
     if typ in (ItemType.LONG_INTEGER, ItemType.INTERVAL):
@@ -527,7 +529,7 @@ def parse_scalar(tag: int, typ: int, raw: str, attribute_name: str | None) -> An
         return parse_big(raw)
     if typ == ItemType.ENUMERATION:
         cls = value_class(tag, attribute_name)
-        return enum_from_text(None if _is_mask(cls) else cls, raw)
+        return enum_from_text(None if is_mask(cls) else cls, raw)
     if typ == ItemType.BOOLEAN:
         text = raw.strip().lower()
         if text in ("true", "1"):

@@ -149,13 +149,13 @@ class AESKnownAnswerTests(SynchronousTestCase):
         kek = h("000102030405060708090A0B0C0D0E0F")
         key = h("00112233445566778899AABBCCDDEEFF")
         wrapped = h("1FA68B0A8112B447AEF34BD8FB5A7B829D3E862371D2CFE5")
-        self.assertEqual(encrypt(CA.AES, kek, key, mode=M.NIST_KEY_WRAP).data, wrapped)
-        self.assertEqual(decrypt(CA.AES, kek, wrapped, mode=M.NIST_KEY_WRAP), key)
+        self.assertEqual(encrypt(CA.AES, kek, key, mode=M.NISTKEYWRAP).data, wrapped)
+        self.assertEqual(decrypt(CA.AES, kek, wrapped, mode=M.NISTKEYWRAP), key)
 
     def test_key_wrap_padding_mode(self):
         """The AESKeyWrapPadding mode gives the RFC 5649 section 6 answer."""
         kek = h("5840df6e29b02af1ab493b705bf16ea1ae8338f4dcc176a8")
-        out = encrypt(CA.AES, kek, h("466f7250617369"), mode=M.AES_KEY_WRAP_PADDING)
+        out = encrypt(CA.AES, kek, h("466f7250617369"), mode=M.AESKEYWRAPPADDING)
         self.assertEqual(out.data, h("afbeb0f07dfbf5419200f2ccb50bb24f"))
 
 
@@ -260,10 +260,10 @@ class LegacyCipherKnownAnswerTests(SynchronousTestCase):
             "3ff4def08e4b7a9de576d26586cec64b6116"
         )
         tag = h("1ae10b594f09e26a7e902ecbd0600691")
-        out = encrypt(CA.CHACHA20_POLY1305, key, SUNSCREEN, iv=nonce, aad=aad)
+        out = encrypt(CA.CHACHA20POLY1305, key, SUNSCREEN, iv=nonce, aad=aad)
         self.assertEqual((out.data, out.tag, out.iv), (ct, tag, None))
         self.assertEqual(
-            decrypt(CA.CHACHA20_POLY1305, key, ct, iv=nonce, tag=tag, aad=aad),
+            decrypt(CA.CHACHA20POLY1305, key, ct, iv=nonce, tag=tag, aad=aad),
             SUNSCREEN,
         )
 
@@ -285,7 +285,7 @@ class RoundTripTests(SynchronousTestCase):
         }
         for algorithm, size in keys.items():
             key = os.urandom(size)
-            for mode in supported_modes(algorithm) - {M.XTS, M.NIST_KEY_WRAP}:
+            for mode in supported_modes(algorithm) - {M.XTS, M.NISTKEYWRAP}:
                 out = encrypt(algorithm, key, data, mode=mode, padding=P.PKCS5)
                 back = decrypt(
                     algorithm,
@@ -328,10 +328,10 @@ class RoundTripTests(SynchronousTestCase):
     def test_ansi_x923(self):
         """ANSI X9.23 padding fills with zeros and a length byte, and is removed again."""
         key = bytes(16)
-        out = encrypt(CA.AES, key, b"abc", mode=M.ECB, padding=P.ANSI_X923)
+        out = encrypt(CA.AES, key, b"abc", mode=M.ECB, padding=P.ANSI_X9_23)
         raw = decrypt(CA.AES, key, out.data, mode=M.ECB)
         self.assertEqual(raw, b"abc" + bytes(12) + b"\x0d")
-        self.assertEqual(decrypt(CA.AES, key, out.data, mode=M.ECB, padding=P.ANSI_X923), b"abc")
+        self.assertEqual(decrypt(CA.AES, key, out.data, mode=M.ECB, padding=P.ANSI_X9_23), b"abc")
 
     def test_pkcs5_padding_bytes(self):
         """PKCS5 padding appends N bytes of value N, visible when decrypting without padding."""
@@ -483,12 +483,12 @@ class CipherErrorTests(ErrorAssertions, SynchronousTestCase):
     def test_chacha20_poly1305_tag_mismatch(self):
         """A flipped ChaCha20-Poly1305 ciphertext bit fails with Cryptographic Failure."""
         key = os.urandom(32)
-        out = encrypt(CA.CHACHA20_POLY1305, key, b"attack at dawn")
+        out = encrypt(CA.CHACHA20POLY1305, key, b"attack at dawn")
         bad = bytes([out.data[0] ^ 1]) + out.data[1:]
         self.assertReason(
             CRYPTOGRAPHIC_FAILURE,
             decrypt,
-            CA.CHACHA20_POLY1305,
+            CA.CHACHA20POLY1305,
             key,
             bad,
             iv=out.iv,
@@ -541,7 +541,7 @@ class CipherErrorTests(ErrorAssertions, SynchronousTestCase):
             CA.TRIPLE_DES,
             bytes(24),
             bytes(16),
-            mode=M.NIST_KEY_WRAP,
+            mode=M.NISTKEYWRAP,
         )
 
     def test_rsa_errors(self):
@@ -595,8 +595,8 @@ class SupportedModesTests(SynchronousTestCase):
                 M.CTR,
                 M.GCM,
                 M.XTS,
-                M.NIST_KEY_WRAP,
-                M.AES_KEY_WRAP_PADDING,
+                M.NISTKEYWRAP,
+                M.AESKEYWRAPPADDING,
             },
         )
 
@@ -604,3 +604,75 @@ class SupportedModesTests(SynchronousTestCase):
         """3DES gets the generic modes only and RC4 none."""
         self.assertEqual(supported_modes(CA.TRIPLE_DES), {M.ECB, M.CBC, M.CFB, M.OFB})
         self.assertEqual(supported_modes(CA.RC4), frozenset())
+
+
+class PromotedCipherKnownAnswerTests(SynchronousTestCase):
+    """DES, RC2 and SM4, once store-only, now compute; each checked against its published vectors."""
+
+    def test_des_ecb(self):
+        """DES ECB matches FIPS PUB 81 Appendix B, Table B1 ("Now is the time for all ")."""
+        key = h("0123456789abcdef")
+        ct = h("3fa40e8a984d4815" "6a271787ab8883f9" "893d51ec4b563b53")
+        self.assertEqual(encrypt(CA.DES, key, b"Now is the time for all ", mode=M.ECB).data, ct)
+        self.assertEqual(decrypt(CA.DES, key, ct, mode=M.ECB), b"Now is the time for all ")
+
+    def test_des_cbc(self):
+        """DES CBC matches FIPS PUB 81 Appendix C, Table C1 (IV 1234567890abcdef)."""
+        key, iv = h("0123456789abcdef"), h("1234567890abcdef")
+        ct = h("e5c7cdde872bf27c" "43e934008c389c0f" "683788499a7c05f6")
+        self.assertEqual(encrypt(CA.DES, key, b"Now is the time for all ", mode=M.CBC, iv=iv).data, ct)
+        self.assertEqual(decrypt(CA.DES, key, ct, mode=M.CBC, iv=iv), b"Now is the time for all ")
+
+    def test_rc2(self):
+        """RC2 with a 128-bit key (effective 128 bits) matches RFC 2268 section 5 (one CBC block, zero IV)."""
+        key = h("88bca90e90875a7f0f79c384627bafb2")
+        self.assertEqual(encrypt(CA.RC2, key, bytes(8), mode=M.CBC, iv=bytes(8)).data, h("2269552ab0f85ca6"))
+        self.assertEqual(decrypt(CA.RC2, key, h("2269552ab0f85ca6"), mode=M.CBC, iv=bytes(8)), bytes(8))
+
+    def test_rc2_limits(self):
+        """RC2 offers CBC only, and only 128-bit keys compute: other modes and lengths are Invalid Field."""
+        self.assertEqual(supported_modes(CA.RC2), frozenset({M.CBC}))
+        for kwargs in ({"key": bytes(16), "mode": M.ECB}, {"key": bytes(5), "mode": M.CBC, "iv": bytes(8)}):
+            key = kwargs.pop("key")
+            err = self.assertRaises(CryptoError, encrypt, CA.RC2, key, bytes(8), **kwargs)
+            self.assertEqual(err.reason, INVALID_FIELD)
+            self.assertIn("RC2", err.message)
+
+    def test_sm4(self):
+        """SM4 matches GB/T 32907-2016 Appendix A, example 1 (key = plaintext = 0123...3210)."""
+        key = h("0123456789abcdeffedcba9876543210")
+        ct = h("681edf34d206965e86b3e94f536e4246")
+        self.assertEqual(encrypt(CA.SM4, key, key, mode=M.ECB).data, ct)
+        self.assertEqual(decrypt(CA.SM4, key, ct, mode=M.ECB), key)
+
+
+class OAEPLabelTests(SynchronousTestCase):
+    """The OAEP label (KMIP P Source) goes through encrypt/decrypt."""
+
+    def test_label_round_trip(self):
+        """A labelled OAEP ciphertext decrypts with the same label, also by cryptography directly."""
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
+
+        pair = rsa_pair()
+        ct = encrypt(CA.RSA, pair.public_der, b"secret", padding=P.OAEP, label=b"L").data
+        self.assertEqual(decrypt(CA.RSA, pair.private_der, ct, padding=P.OAEP, label=b"L"), b"secret")
+        private = serialization.load_der_private_key(pair.private_der, None)
+        pad = asym_padding.OAEP(asym_padding.MGF1(hashes.SHA1()), hashes.SHA1(), b"L")
+        self.assertEqual(private.decrypt(ct, pad), b"secret")
+
+    def test_wrong_label(self):
+        """Decrypting with another (or no) label is a Cryptographic Failure."""
+        pair = rsa_pair()
+        ct = encrypt(CA.RSA, pair.public_der, b"secret", padding=P.OAEP, label=b"L").data
+        for label in (b"M", None):
+            err = self.assertRaises(CryptoError, decrypt, CA.RSA, pair.private_der, ct, padding=P.OAEP, label=label)
+            self.assertEqual(err.reason, CRYPTOGRAPHIC_FAILURE)
+
+    def test_label_elsewhere_refused(self):
+        """A label with PKCS#1 v1.5 or a symmetric cipher is Invalid Field."""
+        pair = rsa_pair()
+        err = self.assertRaises(CryptoError, encrypt, CA.RSA, pair.public_der, b"x", padding=P.PKCS1_V1_5, label=b"L")
+        self.assertEqual(err.reason, INVALID_FIELD)
+        err = self.assertRaises(CryptoError, encrypt, CA.AES, bytes(16), bytes(16), mode=M.ECB, label=b"L")
+        self.assertEqual(err.reason, INVALID_FIELD)

@@ -54,7 +54,7 @@ class SymmetricKeyTests(Reasons, SynchronousTestCase):
             CA.RC4: (40, 128, 192, 256),
             CA.SEED: (128,),
             CA.CHACHA20: (256,),
-            CA.CHACHA20_POLY1305: (256,),
+            CA.CHACHA20POLY1305: (256,),
             CA.HMAC_SHA256: (8, 256, 512, 1024),
             CA.HMAC_SHA3_512: (512,),
         }
@@ -93,15 +93,12 @@ class StoredOnlyTests(Reasons, SynchronousTestCase):
     def test_lengths(self):
         """Each store-only algorithm yields keys of exactly its defined lengths."""
         table = {
-            CA.DES: (64,),
             CA.SKIPJACK: (80,),
-            CA.RC2: (8, 40, 128, 1024),
             CA.RC5: (8, 128, 2040),
             CA.MARS: (128, 160, 448),
             CA.TWOFISH: (128, 192, 256),
             CA.POLY1305: (256,),
             CA.ARIA: (128, 192, 256),
-            CA.SM4: (128,),
             GOST_28147_89: (256,),
         }
         self.assertEqual(set(table), set(STORED_ONLY_ALGORITHMS))
@@ -124,6 +121,19 @@ class StoredOnlyTests(Reasons, SynchronousTestCase):
             self.assertReason(INVALID_FIELD, generate_symmetric_key, algorithm, length)
         err = self.assertReason(INVALID_FIELD, generate_symmetric_key, CA.MARS, 100)
         self.assertIn("128-448 in steps of 32", err.message)
+
+    def test_promoted_computable(self):
+        """DES, RC2 and SM4 are computable; RC2 keys of other lengths than 128 bits are generated but stored only."""
+        for algorithm, length in ((CA.DES, 64), (CA.RC2, 128), (CA.SM4, 128)):
+            spec = symmetric_algorithm(algorithm)
+            self.assertIs(spec, SYMMETRIC_ALGORITHMS[algorithm])
+            key = generate_symmetric_key(algorithm, length)
+            self.assertEqual(cipher_algorithm(algorithm, key).key_size, length * (3 if algorithm == CA.DES else 1))
+        for length in (8, 40, 1024):
+            key = generate_symmetric_key(CA.RC2, length)
+            self.assertEqual(len(key), length // 8)
+            err = self.assertReason(INVALID_FIELD, cipher_algorithm, CA.RC2, key)
+            self.assertIn("computes with 128-bit keys only", err.message)
 
     def test_disjoint(self):
         """No algorithm is both computable and store-only; the storable table is their union."""
@@ -261,7 +271,7 @@ class ConversionTests(Reasons, SynchronousTestCase):
 
     def test_ec(self):
         """EC keys convert to SEC1 ECPrivateKey, transparent form, and back to PKCS#8."""
-        sec1 = convert_private_key(self.ec.private_der, KFT.EC_PRIVATE_KEY)
+        sec1 = convert_private_key(self.ec.private_der, KFT.ECPRIVATEKEY)
         parts = convert_private_key(sec1, KFT.TRANSPARENT_EC_PRIVATE_KEY)
         self.assertEqual(parts["recommended_curve"], RC.P_256)
         self.assertEqual(convert_private_key(parts, KFT.PKCS_8), self.ec.private_der)
@@ -272,7 +282,7 @@ class ConversionTests(Reasons, SynchronousTestCase):
     def test_invalid_conversions(self):
         """PKCS#1 for EC, ECPrivateKey for RSA, and unknown formats are Invalid Field."""
         self.assertReason(INVALID_FIELD, convert_private_key, self.ec.private_der, KFT.PKCS_1)
-        self.assertReason(INVALID_FIELD, convert_private_key, self.rsa.private_der, KFT.EC_PRIVATE_KEY)
+        self.assertReason(INVALID_FIELD, convert_private_key, self.rsa.private_der, KFT.ECPRIVATEKEY)
         self.assertReason(INVALID_FIELD, convert_public_key, self.ec.public_der, KFT.PKCS_1)
         self.assertReason(INVALID_FIELD, convert_private_key, self.rsa.private_der, KFT.OPAQUE)
 

@@ -126,7 +126,7 @@ class KnownAnswerTests(SynchronousTestCase):
                 public,
                 RSA_MESSAGE_1_1,
                 signature=RSA_SIGNATURE_1_1,
-                digital_signature_algorithm=DSA.SHA1_WITH_RSA_ENCRYPTION,
+                digital_signature_algorithm=DSA.SHA_1_WITH_RSA_ENCRYPTION,
             )
         )
 
@@ -137,7 +137,7 @@ class KnownAnswerTests(SynchronousTestCase):
         sig = sign(
             private,
             digested_data=digest,
-            digital_signature_algorithm=DSA.SHA1_WITH_RSA_ENCRYPTION,
+            digital_signature_algorithm=DSA.SHA_1_WITH_RSA_ENCRYPTION,
         )
         self.assertEqual(sig, RSA_SIGNATURE_1_1)
 
@@ -267,7 +267,7 @@ class RoundTripTests(SynchronousTestCase):
                 pair.public_der,
                 b"d",
                 signature=b"\x00" * 256,
-                digital_signature_algorithm=DSA.SHA256_WITH_RSA_ENCRYPTION,
+                digital_signature_algorithm=DSA.SHA_256_WITH_RSA_ENCRYPTION,
             )
         )
 
@@ -278,11 +278,11 @@ class ParameterTests(Reasons, SynchronousTestCase):
     def test_digital_signature_algorithm_table(self):
         """Digital signature algorithms map to algorithm, padding and hash."""
         self.assertEqual(
-            resolve_signature_parameters(None, None, None, DSA.SHA384_WITH_RSA_ENCRYPTION),
+            resolve_signature_parameters(None, None, None, DSA.SHA_384_WITH_RSA_ENCRYPTION),
             SignatureParameters(CA.RSA, P.PKCS1_V1_5, HA.SHA_384),
         )
         self.assertEqual(
-            resolve_signature_parameters(None, None, None, DSA.ECDSA_WITH_SHA1),
+            resolve_signature_parameters(None, None, None, DSA.ECDSA_WITH_SHA_1),
             SignatureParameters(CA.ECDSA, None, HA.SHA_1),
         )
         self.assertEqual(
@@ -298,7 +298,7 @@ class ParameterTests(Reasons, SynchronousTestCase):
             CA.ECDSA,
             None,
             None,
-            DSA.SHA256_WITH_RSA_ENCRYPTION,
+            DSA.SHA_256_WITH_RSA_ENCRYPTION,
         )
         self.assertReason(
             INVALID_FIELD,
@@ -306,7 +306,7 @@ class ParameterTests(Reasons, SynchronousTestCase):
             None,
             P.PSS,
             None,
-            DSA.SHA256_WITH_RSA_ENCRYPTION,
+            DSA.SHA_256_WITH_RSA_ENCRYPTION,
         )
         self.assertReason(
             INVALID_FIELD,
@@ -314,7 +314,7 @@ class ParameterTests(Reasons, SynchronousTestCase):
             None,
             None,
             HA.SHA_1,
-            DSA.SHA256_WITH_RSA_ENCRYPTION,
+            DSA.SHA_256_WITH_RSA_ENCRYPTION,
         )
 
     def test_missing_parameters(self):
@@ -348,7 +348,7 @@ class ParameterTests(Reasons, SynchronousTestCase):
             sign,
             ec_pair.private_der,
             b"d",
-            digital_signature_algorithm=DSA.SHA256_WITH_RSA_ENCRYPTION,
+            digital_signature_algorithm=DSA.SHA_256_WITH_RSA_ENCRYPTION,
         )
         self.assertReason(
             INVALID_FIELD,
@@ -362,7 +362,7 @@ class ParameterTests(Reasons, SynchronousTestCase):
     def test_data_errors(self):
         """Both/neither data forms, a wrong digest size, Ed25519 digests and bad keys are rejected."""
         pair = rsa_pair()
-        kw = {"digital_signature_algorithm": DSA.SHA256_WITH_RSA_ENCRYPTION}
+        kw = {"digital_signature_algorithm": DSA.SHA_256_WITH_RSA_ENCRYPTION}
         self.assertReason(INVALID_FIELD, sign, pair.private_der, **kw)
         self.assertReason(INVALID_FIELD, sign, pair.private_der, b"d", bytes(32), **kw)
         self.assertReason(INVALID_FIELD, sign, pair.private_der, digested_data=bytes(20), **kw)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from kmipd.spec import Operation, ResultReason, State, Tag
+from kmipd.testing import payload
 from kmipd.ttlv import Item, ItemType
 
 from .test_lifecycle import NOW, V14, V20, _Base, fetch, name_item, new_object, sqlite_store, uid_payload
@@ -139,7 +142,8 @@ class AddAttributeTests(_Base):
         )
 
     def test_read_only(self) -> None:
-        """Server-managed, creation-only and y- attributes are read-only (1.x: Permission Denied; 2.x: Read Only)."""
+        """Server-managed, creation-only and y- attributes are read-only (1.x: Permission Denied; 2.x Add: Read Only
+        Attribute, per the 2.x Add Attribute error table)."""
         uid = new_object(self.store)
         cases = [
             ("State", Item.enum(Tag.STATE, 2)),
@@ -154,7 +158,11 @@ class AddAttributeTests(_Base):
             )
         self.assertFailed(
             self.call(Operation.ADD_ATTRIBUTE, uid_payload(uid, new_attr(Item.enum(Tag.STATE, 2))), V20),
-            ResultReason.ATTRIBUTE_READ_ONLY,
+            ResultReason.READ_ONLY_ATTRIBUTE,
+        )
+        server_only = vendor_attr("y", "server", custom(ItemType.INTEGER, 1))
+        self.assertFailed(
+            self.call(Operation.ADD_ATTRIBUTE, uid_payload(uid, server_only), V20), ResultReason.READ_ONLY_ATTRIBUTE
         )
 
     def test_not_in_version_or_type(self) -> None:
@@ -494,11 +502,16 @@ class SetAttributeTests(_Base):
         )
 
     def test_read_only_and_1x(self) -> None:
-        """Set of a read-only attribute is Attribute Read Only; Set does not exist in 1.x."""
+        """Set of a read-only attribute is Read Only Attribute (2.x Set table); Set does not exist in 1.x."""
         uid = new_object(self.store)
         self.assertFailed(
             self.call(Operation.SET_ATTRIBUTE, uid_payload(uid, new_attr(Item.enum(Tag.STATE, 2))), V20),
-            ResultReason.ATTRIBUTE_READ_ONLY,
+            ResultReason.READ_ONLY_ATTRIBUTE,
+        )
+        self.assertFailed(
+            self.call(Operation.SET_ATTRIBUTE,
+                      uid_payload(uid, new_attr(Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, 3))), V20),
+            ResultReason.READ_ONLY_ATTRIBUTE,
         )
         self.assertFailed(
             self.call(Operation.SET_ATTRIBUTE, uid_payload(uid, new_attr(Item.text(Tag.DESCRIPTION, "d"))), V14),
@@ -521,7 +534,7 @@ class DeleteAttributeTests(_Base):
         )
 
     def groups(self) -> list[str]:
-        return [v.value for v in fetch(self.store, self.uid).attributes.get("Object Group", [])]
+        return [v.value for v in fetch(self.store, self.uid).live("Object Group")]
 
     def test_1x_by_index(self) -> None:
         """1.x Delete removes the indexed instance and returns it with its index."""
@@ -674,3 +687,116 @@ class SQLiteAttributeTests(_Base):
             self.call(Operation.DELETE_ATTRIBUTE, uid_payload(uid, Item.text(Tag.ATTRIBUTE_NAME, "x-a"))).ok
         )
         self.assertNotIn("x-a", fetch(self.store, uid).attributes)
+
+
+class _StableIndexMixin:
+    """Attribute Indexes never change when other instances are deleted (KMIP 1.x 2.1.1)."""
+
+    store: Any
+    call: Any
+    assertFailed: Any
+
+    def use_store(self) -> None:
+        """Keep the memory store of L{_Base}."""
+
+    def setUp(self) -> None:
+        super().setUp()  # type: ignore[misc]
+        self.use_store()
+        self.uid = new_object(
+            self.store,
+            attrs={"Object Group": [Item.text(Tag.OBJECT_GROUP, g) for g in ("g0", "g1", "g2")]},
+        )
+
+    def delete_1x(self, index: int) -> Any:
+        return self.call(
+            Operation.DELETE_ATTRIBUTE,
+            uid_payload(self.uid, Item.text(Tag.ATTRIBUTE_NAME, "Object Group"), Item.int(Tag.ATTRIBUTE_INDEX, index)),
+        )
+
+    def listed_1x(self) -> list[Item]:
+        """The Object Group instances GetAttributes (1.4) returns, with their indexes."""
+        result = self.call(
+            Operation.GET_ATTRIBUTES, uid_payload(self.uid, Item.text(Tag.ATTRIBUTE_NAME, "Object Group"))
+        )
+        return list(result.payload.value[1:])
+
+    def group(self, value: str, index: int = 0) -> Item:
+        return attr_1x("Object Group", Item.text(Tag.OBJECT_GROUP, value), index or None)
+
+    def test_delete_keeps_later_indexes(self) -> None:
+        """Deleting index 1 of 3 leaves index 2 at index 2 (GetAttributes, Modify, Delete by index)."""
+        self.assertTrue(self.delete_1x(1).ok)
+        self.assertEqual(self.listed_1x(), [self.group("g0"), self.group("g2", 2)])
+        self.assertEqual(fetch(self.store, self.uid).instances("Object Group"),
+                         [(0, Item.text(Tag.OBJECT_GROUP, "g0")), (2, Item.text(Tag.OBJECT_GROUP, "g2"))])
+        modified = self.call(Operation.MODIFY_ATTRIBUTE, uid_payload(self.uid, self.group("G2", 2)))
+        self.assertEqual(modified.payload.value[1], self.group("G2", 2))
+        self.assertFailed(self.call(Operation.MODIFY_ATTRIBUTE, uid_payload(self.uid, self.group("x", 1))),
+                          ResultReason.ITEM_NOT_FOUND)
+        self.assertFailed(self.delete_1x(1), ResultReason.ITEM_NOT_FOUND)
+        deleted = self.delete_1x(2)
+        self.assertEqual(deleted.payload.value[1], self.group("G2", 2))
+        self.assertEqual(self.listed_1x(), [self.group("g0")])
+
+    def test_delete_index_zero(self) -> None:
+        """After index 0 is deleted, 1.x requests without an index (index 0) find nothing; others keep theirs."""
+        self.assertTrue(self.delete_1x(0).ok)
+        self.assertEqual(self.listed_1x(), [self.group("g1", 1), self.group("g2", 2)])
+        self.assertFailed(self.call(Operation.MODIFY_ATTRIBUTE, uid_payload(self.uid, self.group("x"))),
+                          ResultReason.ITEM_NOT_FOUND)
+        self.assertEqual(fetch(self.store, self.uid).value("Object Group"), "g1")
+
+    def test_add_takes_next_index(self) -> None:
+        """A new instance gets the index after the highest live one, never a hole's."""
+        self.assertTrue(self.delete_1x(1).ok)
+        added = self.call(Operation.ADD_ATTRIBUTE, uid_payload(self.uid, self.group("g3")))
+        self.assertEqual(added.payload.value[1], self.group("g3", 3))
+        self.assertEqual(self.listed_1x(), [self.group("g0"), self.group("g2", 2), self.group("g3", 3)])
+
+    def test_2x_delete_and_render(self) -> None:
+        """2.x Delete by Current Attribute leaves a hole 1.x clients see; 2.x GetAttributes lists live values."""
+        body = uid_payload(self.uid, current_attr(Item.text(Tag.OBJECT_GROUP, "g1")))
+        self.assertTrue(self.call(Operation.DELETE_ATTRIBUTE, body, V20).ok)
+        self.assertEqual(self.listed_1x(), [self.group("g0"), self.group("g2", 2)])
+        result = self.call(Operation.GET_ATTRIBUTES, uid_payload(self.uid, ref(Tag.OBJECT_GROUP)), V20)
+        attributes = result.payload.find(Tag.ATTRIBUTES)
+        self.assertEqual([v.value for v in attributes.value], ["g0", "g2"])
+        modify = uid_payload(self.uid, current_attr(Item.text(Tag.OBJECT_GROUP, "g2")),
+                             new_attr(Item.text(Tag.OBJECT_GROUP, "G2")))
+        self.assertTrue(self.call(Operation.MODIFY_ATTRIBUTE, modify, V20).ok)
+        self.assertEqual(self.listed_1x(), [self.group("g0"), self.group("G2", 2)])
+
+    def test_set_keeps_index(self) -> None:
+        """2.x Set on a custom attribute whose only instance is at index 1 replaces it in place."""
+        for value in (1, 2):
+            self.call(Operation.ADD_ATTRIBUTE, uid_payload(self.uid, attr_1x("x-n", custom(ItemType.INTEGER, value))))
+        self.assertTrue(self.call(Operation.DELETE_ATTRIBUTE, uid_payload(
+            self.uid, Item.text(Tag.ATTRIBUTE_NAME, "x-n"), Item.int(Tag.ATTRIBUTE_INDEX, 0))).ok)
+        body = uid_payload(self.uid, new_attr(vendor_attr("x", "n", custom(ItemType.INTEGER, 7))))
+        self.assertTrue(self.call(Operation.SET_ATTRIBUTE, body, V20).ok)
+        self.assertEqual(fetch(self.store, self.uid).instances("x-n"), [(1, custom(ItemType.INTEGER, 7))])
+
+    def test_locate_ignores_deleted_instance(self) -> None:
+        """Locate no longer finds the object by a deleted instance's value, still by a live one."""
+        self.assertTrue(self.delete_1x(1).ok)
+
+        def locate(value: str) -> list[str]:
+            body = payload(attr_1x("Object Group", Item.text(Tag.OBJECT_GROUP, value)))
+            result = self.call(Operation.LOCATE, body)
+            return [c.value for c in result.payload.value if c.tag == Tag.UNIQUE_IDENTIFIER]
+
+        self.assertEqual(locate("g1"), [])
+        self.assertEqual(locate("g2"), [self.uid])
+
+
+class MemoryStableIndexTests(_StableIndexMixin, _Base):
+    pass
+
+
+class SQLiteStableIndexTests(_StableIndexMixin, _Base):
+    def use_store(self) -> None:
+        """Run the same tests on a SQLite SQLObjectStore (positions persisted, holes restored)."""
+        from kmipd.testing import make_dispatcher
+
+        self.store = sqlite_store(self)
+        self.d = make_dispatcher(self.store, clock=self.clock)

@@ -449,3 +449,63 @@ class RequestedFormatTests(SynchronousTestCase, Assertions):
         self.assertOK(r)
         got = attrs_of(get_attributes(self.d, r.payload.get(Tag.PRIVATE_KEY_UNIQUE_IDENTIFIER), version=V20), V20)
         self.assertEqual(got["Key Format Type"][0].value, KeyFormatType.PKCS_8)
+
+
+class CreateSecretDataTests(SynchronousTestCase, Assertions):
+    """KMIP 2.x Create of Secret Data (spec 2.1 section 6.1.8): random bytes of the requested length."""
+
+    def setUp(self) -> None:
+        self.d = make_dispatcher(clock=FakeClock())
+
+    def secret(self, length: int | None = 256, version=V21) -> Result:
+        attrs = [a_mask(CUM.DERIVE_KEY)] + ([a_len(length)] if length is not None else [])
+        return create(self.d, attrs, version=version, object_type=ObjectType.SECRET_DATA)
+
+    def test_create_and_get(self) -> None:
+        """2.1 Create of Secret Data answers Object Type and identifier; Get serves a Seed of 32 random bytes."""
+        r = self.secret(256)
+        self.assertOK(r)
+        self.assertEqual([(c.tag, c.value) for c in r.payload.value][0], (Tag.OBJECT_TYPE, ObjectType.SECRET_DATA))
+        uid = r.payload.get(Tag.UNIQUE_IDENTIFIER)
+        got = get_key(self.d, uid, version=V21)
+        self.assertOK(got)
+        body = got.payload.value[2]
+        self.assertEqual(body.tag, Tag.SECRET_DATA)
+        from kmipd.spec import SecretDataType
+
+        self.assertEqual(body.get(Tag.SECRET_DATA_TYPE), SecretDataType.SEED)
+        self.assertEqual(body.find(Tag.KEY_BLOCK).get(Tag.KEY_FORMAT_TYPE), KeyFormatType.OPAQUE)
+        data = key_bytes_of(got)
+        self.assertEqual(len(data), 32)
+        other = key_bytes_of(get_key(self.d, self.secret(256).payload.get(Tag.UNIQUE_IDENTIFIER), version=V21))
+        self.assertNotEqual(data, other)
+        attrs = attrs_of(get_attributes(self.d, uid, version=V21), V21)
+        self.assertEqual(attrs["Cryptographic Length"][0].value, 256)
+        self.assertEqual(attrs["Object Type"][0].value, ObjectType.SECRET_DATA)
+
+    def test_length_rules(self) -> None:
+        """Missing length, a length not a multiple of 8 or too large: Invalid Field (as for symmetric keys)."""
+        self.assertFails(self.secret(None), ResultReason.INVALID_FIELD)
+        self.assertFails(self.secret(12), ResultReason.INVALID_FIELD)
+        self.assertFails(self.secret(65536 + 8), ResultReason.INVALID_FIELD)
+        self.assertOK(self.secret(8))
+
+    def test_not_in_1x(self) -> None:
+        """KMIP 1.x Create makes Symmetric Keys only: Secret Data is Invalid Field."""
+        self.assertFails(self.secret(256, version=V14), ResultReason.INVALID_FIELD)
+
+    def test_derive_from_created_secret(self) -> None:
+        """Created Secret Data is usable as a Derive Key base (HMAC-SHA256 derivation to an AES key)."""
+        from kmipd.spec import DerivationMethod, HashingAlgorithm
+
+        base = self.secret(256).payload.get(Tag.UNIQUE_IDENTIFIER)
+        self.assertOK(call(self.d, Operation.ACTIVATE, uid_payload(base), version=V21, caller="alice"))
+        params = Item.struct(Tag.DERIVATION_PARAMETERS, [
+            Item.struct(Tag.CRYPTOGRAPHIC_PARAMETERS, [Item.enum(Tag.HASHING_ALGORITHM, HashingAlgorithm.SHA_256)]),
+            Item.bytes(Tag.DERIVATION_DATA, b"context"),
+        ])
+        r = call(self.d, Operation.DERIVE_KEY, payload(
+            Item.enum(Tag.OBJECT_TYPE, ObjectType.SYMMETRIC_KEY), Item.text(Tag.UNIQUE_IDENTIFIER, base),
+            Item.enum(Tag.DERIVATION_METHOD, DerivationMethod.HMAC), params,
+            template(V21, aes_attrs(256))), version=V21, caller="alice")
+        self.assertOK(r)

@@ -162,6 +162,28 @@ class DeriveKeyTests(SynchronousTestCase):
         self.assertEqual(r.reason, ResultReason.INVALID_FIELD)
         self.assertIn("Cryptographic Length", r.message)
 
+    def test_length_checked_against_algorithm(self) -> None:
+        """A derived key's length must be one its algorithm has: AES 100 or Skipjack 128 bits is Invalid Field."""
+        base = add_symmetric(self.d, mask=M.DERIVE_KEY)
+        sha256 = [cp(hashing_algorithm=HashingAlgorithm.SHA_256)]
+        for algorithm, length in ((CA.AES, 120), (CA.SKIPJACK, 128), (CA.HMAC_SHA256, 9000), (CA.RSA, 128)):
+            for version in ((1, 4), (2, 1)):
+                r = self.derive(base, DerivationMethod.HASH, sha256, algorithm=algorithm, length=length,
+                                version=version)
+                self.assertEqual(r.reason, ResultReason.INVALID_FIELD, (algorithm, length, r.message))
+        self.assertEqual(len(self.derived_bytes(
+            self.derive(base, DerivationMethod.HASH, sha256, algorithm=CA.HMAC_SHA256, length=136))), 17)
+
+    def test_nominal_des_lengths(self) -> None:
+        """3DES 168 and DES 56 (nominal lengths) derive the 24 and 8 key bytes the ciphers use."""
+        base = add_symmetric(self.d, mask=M.DERIVE_KEY)
+        sha512 = [cp(hashing_algorithm=HashingAlgorithm.SHA_512)]
+        key = self.derived_bytes(self.derive(base, DerivationMethod.HASH, sha512, algorithm=CA.TRIPLE_DES,
+                                             length=168))
+        self.assertEqual(len(key), 24)
+        key = self.derived_bytes(self.derive(base, DerivationMethod.HASH, sha512, algorithm=CA.DES, length=56))
+        self.assertEqual(len(key), 8)
+
     def test_longer_than_generated(self) -> None:
         """Asking HASH (SHA-256) for 512 bits is a Cryptographic Failure."""
         base = add_symmetric(self.d, mask=M.DERIVE_KEY)

@@ -1,4 +1,4 @@
-"""Keys of symmetric algorithms kmipd stores but cannot compute with (Skipjack, DES, RC2, ...).
+"""Keys of symmetric algorithms kmipd stores but cannot compute with (Skipjack, RC5, MARS, ...).
 
 Create generates them and Register accepts them with the spec's key lengths
 (L{kmipd.crypto.keygen.STORED_ONLY_ALGORITHMS}); Encrypt, Decrypt and MAC with them fail with a

@@ -599,6 +599,64 @@ class _ObjectStoreContractMixin:
         self.assertEqual(got.value("x-count"), n * per_thread)
         self.assertEqual(got.revision, 1 + n * per_thread)
 
+    # -- stable Attribute Indexes (deleted instances leave holes) -----------------
+    def _with_hole(self) -> ManagedObject:
+        """Store u-1 with Names n0, n1, n2, then delete instance 1 and save."""
+        self.add(make_object("u-1", names=("n0", "n1", "n2")))
+        with self.store.transaction() as tx:
+            obj = tx.get("u-1")
+            assert obj is not None
+            self.assertEqual(obj.delete_instance("Name", 1), name_item("n1"))
+            tx.save(obj)
+        got = self.fetch("u-1")
+        assert got is not None
+        return got
+
+    def test_attribute_holes_round_trip(self) -> None:
+        """A deleted instance's slot comes back as a hole: the later instance keeps its position (index)."""
+        got = self._with_hole()
+        self.assertEqual(got.attributes["Name"], [name_item("n0"), None, name_item("n2")])
+        self.assertEqual(got.instances("Name"), [(0, name_item("n0")), (2, name_item("n2"))])
+        again = self.fetch("u-1")  # a second read (the SQL store's object cache)
+        assert again is not None
+        self.assertEqual(again.attributes["Name"], [name_item("n0"), None, name_item("n2")])
+
+    def test_attribute_hole_at_index_zero(self) -> None:
+        """With index 0 deleted, first() and value() give the lowest live instance."""
+        self.add(make_object("u-1", extra={"x-n": [Item.int(ATTRIBUTE_VALUE, 1), Item.int(ATTRIBUTE_VALUE, 2)]}))
+        with self.store.transaction() as tx:
+            obj = tx.get("u-1")
+            assert obj is not None
+            obj.delete_instance("x-n", 0)
+            tx.save(obj)
+        got = self.fetch("u-1")
+        assert got is not None
+        self.assertEqual(got.attributes["x-n"], [None, Item.int(ATTRIBUTE_VALUE, 2)])
+        self.assertEqual((got.value("x-n"), got.add_instance("x-n", Item.int(ATTRIBUTE_VALUE, 3))), (2, 2))
+
+    def test_deleting_last_instances_trims(self) -> None:
+        """Deleting the highest instance drops trailing holes; deleting every instance removes the attribute."""
+        self._with_hole()
+        with self.store.transaction() as tx:
+            obj = tx.get("u-1")
+            assert obj is not None
+            obj.delete_instance("Name", 2)
+            self.assertEqual(obj.attributes["Name"], [name_item("n0")])
+            obj.delete_instance("Name", 0)
+            self.assertNotIn("Name", obj.attributes)
+            self.assertRaises(KeyError, obj.delete_instance, "Name", 0)
+            tx.save(obj)
+        got = self.fetch("u-1")
+        assert got is not None
+        self.assertNotIn("Name", got.attributes)
+
+    def test_locate_skips_holes(self) -> None:
+        """Locate matches live instances only; an attribute with a hole is still present."""
+        self._with_hole()
+        self.assertEqual(self.locate(attributes=[AttributeFilter("Name", name_item("n1"))]), [])
+        self.assertEqual(self.locate(attributes=[AttributeFilter("Name", name_item("n2"))]), ["u-1"])
+        self.assertEqual(self.locate(attributes=[AttributeFilter("Name")]), ["u-1"])
+
 
 class MemoryStoreContractTests(_ObjectStoreContractMixin, SynchronousTestCase):
     """The contract on MemoryObjectStore."""
@@ -650,6 +708,16 @@ class _SQLStoreMixin(_ObjectStoreContractMixin):
         self.assertEqual(self.locate(include_archived=True, attributes=[AttributeFilter("Name", name_item("persist"))]),
                          ["u-1"])
 
+    def test_attribute_holes_survive_reopen(self) -> None:
+        """Attribute positions (indexes) with holes are persisted and restored by a new store instance."""
+        self._with_hole()
+        self.store.close()
+        self.store = SQLObjectStore(self.url, MASTER_KEY)
+        self.addCleanup(self.store.close)  # type: ignore[attr-defined]
+        got = self.fetch("u-1")
+        assert got is not None
+        self.assertEqual(got.attributes["Name"], [name_item("n0"), None, name_item("n2")])
+
     def test_wrong_master_key(self) -> None:
         """Reading material with a different master key raises StoreError, not garbage."""
         self.add(make_object("u-1"))
@@ -681,6 +749,69 @@ class _SQLStoreMixin(_ObjectStoreContractMixin):
         got = self.fetch("u-1")
         assert got is not None
         self.assertEqual(got.revision, 2)
+
+    def _relabel(self, store: SQLObjectStore, uid: str, text: str) -> None:
+        """Commit a change of the object's x-label attribute through C{store}."""
+        with store.transaction() as tx:
+            obj = tx.get(uid)
+            assert obj is not None
+            obj.attributes["x-label"] = [Item.text(0x540000, text)]
+            tx.save(obj)
+
+    def test_cached_reads_are_private_copies(self) -> None:
+        """A second read (served from the object cache) is equal to the first, and mutating one never shows in the next."""
+        self.add(make_object("u-1", names=("cached",)))
+        first = self.fetch("u-1")
+        assert first is not None
+        self.assertIn("u-1", self.store._cache._entries)  # type: ignore[attr-defined]
+        first.attributes["Name"][0].value[0].value = "mutated"
+        first.attributes["State"].clear()
+        second = self.fetch("u-1")
+        assert second is not None
+        self.assertEqual(second.attributes["Name"], [name_item("cached")])
+        self.assertEqual(second.attributes["State"], [Item.enum(STATE, PRE_ACTIVE)])
+        self.assertEqual(second.material, symmetric_key())
+
+    def test_cache_sees_other_store_commits(self) -> None:
+        """A cached object changed through another store instance on the same database is read fresh."""
+        self.add(make_object("u-1"))
+        other = SQLObjectStore(self.url, MASTER_KEY)
+        self.addCleanup(other.close)  # type: ignore[attr-defined]
+        self._relabel(self.store, "u-1", "one")
+        self.assertEqual(self.fetch("u-1").value("x-label"), "one")  # type: ignore[union-attr]
+        self._relabel(other, "u-1", "two")
+        got = self.fetch("u-1")
+        assert got is not None
+        self.assertEqual((got.value("x-label"), got.revision), ("two", 3))
+
+    def test_rolled_back_write_is_never_cached(self) -> None:
+        """A transaction reads its own uncommitted write; after its rollback, a different commit of the same revision is what everyone reads."""
+        self.add(make_object("u-1"))
+        self.fetch("u-1")
+        with self.assertRaises(Boom), self.store.transaction() as tx:
+            obj = tx.get("u-1")
+            assert obj is not None
+            obj.attributes["x-label"] = [Item.text(0x540000, "rolled back")]
+            tx.save(obj)
+            again = tx.get("u-1")
+            assert again is not None
+            self.assertEqual((again.value("x-label"), again.revision), ("rolled back", 2))
+            raise Boom()
+        other = SQLObjectStore(self.url, MASTER_KEY)
+        self.addCleanup(other.close)  # type: ignore[attr-defined]
+        self._relabel(other, "u-1", "committed")
+        got = self.fetch("u-1")
+        assert got is not None
+        self.assertEqual((got.value("x-label"), got.revision), ("committed", 2))
+
+    def test_cache_disabled(self) -> None:
+        """With cache_size=0 nothing is cached and reads still work."""
+        store = SQLObjectStore(self.url, MASTER_KEY, cache_size=0)
+        self.addCleanup(store.close)  # type: ignore[attr-defined]
+        self.add(make_object("u-1", names=("plain",)))
+        with store.transaction() as tx:
+            self.assertEqual(tx.get("u-1").attributes["Name"], [name_item("plain")])  # type: ignore[union-attr]
+        self.assertEqual(store._cache._entries, {})
 
     def test_two_stores_parallel_adds(self) -> None:
         """Two store instances on one database adding from several threads: unique uids, nothing lost."""

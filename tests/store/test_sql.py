@@ -83,12 +83,24 @@ class SQLiteTests(SynchronousTestCase):
     def test_locate_uses_indexes(self) -> None:
         """A Locate by name is planned through the (name, match_key) index, not a scan of attributes."""
         with self.store.transaction() as tx:
-            stmt = tx._locate_statement(LocateQuery(attributes=[AttributeFilter("Name", name_item("x"))]))
+            stmt, values = tx._locate_statement(LocateQuery(attributes=[AttributeFilter("Name", name_item("x"))]))
         compiled = stmt.compile(self.store.engine, compile_kwargs={"render_postcompile": True})
-        params = tuple(compiled.params[name] for name in compiled.positiontup or ())
+        params = tuple(values.get(name, compiled.params.get(name)) for name in compiled.positiontup or ())
         with self.store.engine.connect() as conn:
             plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params))
         self.assertIn("ix_kmipd_attributes_match", plan)
+
+    def test_locate_statement_reused_per_shape(self) -> None:
+        """Two Locates of the same shape share one statement and still find each its own object."""
+        with self.store.transaction() as tx:
+            tx.add(make_object("a", names=("first",)))
+            tx.add(make_object("b", names=("second",)))
+        with self.store.transaction() as tx:
+            queries = [LocateQuery(attributes=[AttributeFilter("Name", name_item(n))]) for n in ("first", "second")]
+            (s1, p1), (s2, p2) = (tx._locate_statement(q) for q in queries)
+            self.assertIs(s1, s2)
+            self.assertNotEqual(p1, p2)
+            self.assertEqual([[c.uid for c in tx.locate(q)] for q in queries], [["a"], ["b"]])
 
     def test_bad_master_key(self) -> None:
         """A master key that is not 32 bytes is refused."""
