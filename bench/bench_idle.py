@@ -144,7 +144,8 @@ def main() -> None:
     if a.pid:
         time.sleep(1.0)
         grown = rss_kib(a.pid) - base_rss
-        print(f"server RSS +{grown / 1024:.1f} MiB = {grown * 1024 / max(1, len(socks)):,.0f} bytes per idle connection; "
+        per = grown * 1024 / max(1, len(socks))
+        print(f"server RSS +{grown / 1024:.1f} MiB = {per:,.0f} bytes per idle connection; "
               f"threads {base_threads} -> {threads_of(a.pid)}")
     n, p50, p99, worst = latency(a.seconds)
     print(f"with {len(socks)} idle: Get p50 {p50:.2f} ms p99 {p99:.2f} ms max {worst:.2f} ms "

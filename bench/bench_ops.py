@@ -69,7 +69,8 @@ def uid_req(op: int, uid: str, *extra: Item) -> bytes:
 
 def encrypt_req(uid: str) -> bytes:
     params = Item.struct(Tag.CRYPTOGRAPHIC_PARAMETERS, [
-        Item.enum(Tag.BLOCK_CIPHER_MODE, BlockCipherMode.CBC), Item.enum(Tag.PADDING_METHOD, PaddingMethod.PKCS5)])
+        Item.enum(Tag.BLOCK_CIPHER_MODE, BlockCipherMode.CBC), Item.enum(Tag.PADDING_METHOD, PaddingMethod.PKCS5),
+        Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, CryptographicAlgorithm.AES)])  # PyKMIP requires the algorithm
     return uid_req(Operation.ENCRYPT, uid, params, Item.bytes(Tag.DATA, b"x" * 64),
                    Item.bytes(Tag.IV_COUNTER_NONCE, bytes(16)))
 
@@ -214,7 +215,8 @@ def main() -> None:
     pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000  # noqa: E731
     mode = (f"{a.connections} clients, new connection per request, {resumed[0]} resumed" if a.per_request
             else f"{a.connections} conn x depth {a.depth}")
-    print(f"{a.op}: {done[0] / elapsed:,.0f} ops/s over {elapsed:.1f}s ({done[0]} ops, {mode}); latency ms p50 {pct(0.5):.2f} p90 {pct(0.9):.2f} p99 {pct(0.99):.2f} "
+    print(f"{a.op}: {done[0] / elapsed:,.0f} ops/s over {elapsed:.1f}s ({done[0]} ops, {mode}); "
+          f"latency ms p50 {pct(0.5):.2f} p90 {pct(0.9):.2f} p99 {pct(0.99):.2f} "
           f"mean {statistics.fmean(lat) * 1000:.2f}")
 
 

@@ -141,7 +141,7 @@ class KMIPProtocol(Protocol, TimeoutMixin):
                                                               reason, message).data)
         self.transport.loseConnection()
 
-    # Dispatch, one message at a time ----------------------------------------------------------
+    # Dispatch, in order (queued pipelined messages in one hand-off) ---------------------------
 
     def _next(self) -> None:
         if self._refused and self._queue and not self._closing:

@@ -276,7 +276,7 @@ class HandOffTests(ProtocolTestMixin, SynchronousTestCase):
         self.assertEqual(ids, [struct.pack(">I", n) for n in range(MAX_HANDOFF + 6)])
 
     def test_closing_reply_in_batch_stops(self) -> None:
-        """An undecodable message inside a hand-off is answered, the connection closes and later messages are not run."""
+        """An undecodable message in a hand-off is answered, the connection closes, later messages are not run."""
         limits = Limits()
         disp = BatchingDispatcher(limits)
         proto, transport = self.connect(limits=limits, dispatcher=disp)

@@ -198,7 +198,7 @@ class _DriverInsert:
         order = compiled.positiontup
         if order is None:  # named parameter style: pass dictionaries keyed by bind name
             names = [compiled.binds[k].key if k in compiled.binds else k for k in _ATTRIBUTE_COLUMNS]
-            self.shape = lambda row: dict(zip(names, row))
+            self.shape = lambda row: dict(zip(names, row, strict=True))
         else:
             index = [_ATTRIBUTE_COLUMNS.index(k) for k in order]
             self.shape = (lambda row: row) if index == list(range(len(index))) else (

@@ -759,7 +759,7 @@ class _SQLStoreMixin(_ObjectStoreContractMixin):
             tx.save(obj)
 
     def test_cached_reads_are_private_copies(self) -> None:
-        """A second read (served from the object cache) is equal to the first, and mutating one never shows in the next."""
+        """A second read (from the object cache) equals the first; mutating one never shows in the next."""
         self.add(make_object("u-1", names=("cached",)))
         first = self.fetch("u-1")
         assert first is not None
@@ -785,7 +785,7 @@ class _SQLStoreMixin(_ObjectStoreContractMixin):
         self.assertEqual((got.value("x-label"), got.revision), ("two", 3))
 
     def test_rolled_back_write_is_never_cached(self) -> None:
-        """A transaction reads its own uncommitted write; after its rollback, a different commit of the same revision is what everyone reads."""
+        """A transaction sees its own uncommitted write; after rollback, another commit of that revision wins."""
         self.add(make_object("u-1"))
         self.fetch("u-1")
         with self.assertRaises(Boom), self.store.transaction() as tx:
