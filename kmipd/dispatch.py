@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 
 from kmipd.log import Logger
 
@@ -57,6 +59,8 @@ _log = Logger()
 _CONTINUE = BatchErrorContinuationOption.CONTINUE
 _UNDO = BatchErrorContinuationOption.UNDO
 _RETRIES = 3
+#: Most request messages run in one group-commit transaction (see L{Dispatcher}).
+MAX_GROUP = 64
 
 
 @dataclass
@@ -86,6 +90,26 @@ class Caller:
 
 class _Undo(Exception):
     """Raised inside the transaction to roll it back (Undo, or a lone failed item)."""
+
+
+@dataclass
+class _Pending:
+    """Messages of one connection waiting for a group (reactor thread only)."""
+
+    messages: list[bytes]
+    caller: Caller
+    deferred: Deferred
+
+
+@dataclass
+class _Work:
+    """One decoded request message inside a group (pool thread only)."""
+
+    request: Request
+    version: Version
+    caller: Caller
+    now: int
+    results: list[BatchResult] = field(default_factory=list)
 
 
 def sniff_version(data: bytes) -> Version:
@@ -129,6 +153,13 @@ class Dispatcher:
     @param store: the object store (its transactions are opened in the pool thread).
     @param run_blocking: C{run_blocking(f, *args) -> Deferred}: runs C{f} in the operation pool.
     @param clock: seconds since the epoch (C{IReactorTime.seconds}) for time stamps and dates.
+    @param group_commit: run the messages that arrive (from any connection) while a group is
+        running as the next group: one store transaction, each message in its own savepoint,
+        one commit, and only then every reply. For stores whose writers serialise anyway and
+        whose commit waits on a disk flush (SQLite); see L{process_group}.
+    @param call_later: C{IReactorTime.callLater}, to start a second group when messages have
+        waited C{group_spill_after} seconds behind a slow one (without it, groups never overlap).
+    @param max_group: most messages in one group.
     """
 
     def __init__(
@@ -142,6 +173,11 @@ class Dispatcher:
         server: ServerInfo = ServerInfo(),
         credentials: Any = None,
         services: dict[str, Any] | None = None,
+        group_commit: bool = False,
+        call_later: Callable[..., Any] | None = None,
+        group_spill_after: float = 0.05,
+        max_group: int = MAX_GROUP,
+        max_groups: int = 2,
     ) -> None:
         self.store = store
         self.run_blocking = run_blocking
@@ -151,14 +187,80 @@ class Dispatcher:
         self.server = server
         self.credentials = credentials
         self.services = services if services is not None else {}
+        self.group_commit = group_commit
+        self.call_later = call_later
+        self.group_spill_after = group_spill_after
+        self.max_group = max(1, max_group)
+        self.max_groups = max(1, max_groups)
+        # Group commit state (reactor thread only).
+        self._pending: list[_Pending] = []
+        self._groups_running = 0
+        self._delivering = False
+        self._spill_timer: Any = None
 
     def handle(self, data: bytes, caller: Caller) -> Deferred[Reply]:
         """Process one framed request message in the pool; the Deferred fires with a L{Reply}."""
-        return self.run_blocking(self.process, data, caller)
+        if not self.group_commit:
+            return self.run_blocking(self.process, data, caller)
+        d: Deferred = Deferred()
+        self._enqueue(_Pending([data], caller, d))
+        return d.addCallback(lambda replies: replies[0])
 
     def handle_many(self, messages: list[bytes], caller: Caller) -> Deferred[list[Reply]]:
         """Process several pipelined messages of one connection, in order, in one pool hand-off."""
-        return self.run_blocking(self.process_many, messages, caller)
+        if not self.group_commit:
+            return self.run_blocking(self.process_many, messages, caller)
+        d: Deferred = Deferred()
+        self._enqueue(_Pending(list(messages), caller, d))
+        return d
+
+    # Group commit: the reactor side. -------------------------------------------------------
+
+    def _enqueue(self, pending: _Pending) -> None:
+        self._pending.append(pending)
+        self._maybe_start()
+
+    def _maybe_start(self) -> None:
+        if self._delivering or not self._pending:
+            return
+        if self._groups_running == 0:
+            self._start_group()
+        elif (self.call_later is not None and self._spill_timer is None
+              and self._groups_running < self.max_groups):
+            self._spill_timer = self.call_later(self.group_spill_after, self._spill)
+
+    def _spill(self) -> None:
+        """Messages have waited C{group_spill_after} behind a running group: start another one."""
+        self._spill_timer = None
+        if self._pending and self._groups_running < self.max_groups:
+            self._start_group()
+        self._maybe_start()
+
+    def _start_group(self) -> None:
+        """Hand the queued messages (up to C{max_group}, whole connections' runs) to one pool job."""
+        units: list[_Pending] = []
+        count = 0
+        while self._pending and (not units or count + len(self._pending[0].messages) <= self.max_group):
+            unit = self._pending.pop(0)
+            units.append(unit)
+            count += len(unit.messages)
+        self._groups_running += 1
+        d = self.run_blocking(self.process_group, [(u.messages, u.caller) for u in units])
+        d.addBoth(self._group_done, units)
+
+    def _group_done(self, outcome: list[list[Reply]] | Failure, units: list[_Pending]) -> None:
+        """Fire every reply of a committed group, then start the next group with what queued up."""
+        self._groups_running -= 1
+        self._delivering = True  # replies trigger the connections' next requests: collect them
+        try:
+            for i, unit in enumerate(units):
+                if isinstance(outcome, Failure):
+                    unit.deferred.errback(outcome)
+                else:
+                    unit.deferred.callback(outcome[i])
+        finally:
+            self._delivering = False
+        self._maybe_start()
 
     # Everything below runs in the operation thread pool. ----------------------------------
 
@@ -174,6 +276,72 @@ class Dispatcher:
 
     def process(self, data: bytes, caller: Caller) -> Reply:
         """Decode, run and encode one request message (blocking)."""
+        prepared = self._prepare(data, caller)
+        if isinstance(prepared, Reply):
+            return prepared
+        prepared.results = self._run_alone(prepared)
+        return self._finish(prepared.request, prepared.version, prepared.now, prepared.results)
+
+    def process_group(self, units: list[tuple[list[bytes], Caller]]) -> list[list[Reply]]:
+        """Run the messages of several connections in one store transaction (blocking).
+
+        Each message runs in its own savepoint, so its Undo or failure rolls back only its own
+        writes; the transaction commits once, after the last message, and the replies are
+        returned (and so sent) only after that commit. A commit that fails fails every message
+        of the group (General Failure: nothing was written). A L{ConcurrentUpdateError} (the
+        SQLite write lock held by another process, an optimistic check) or another storage
+        failure while running rolls the group back and runs its messages one by one, each in
+        its own transaction with the usual retries.
+        """
+        replies: list[list[Reply | _Work]] = []
+        work: list[_Work] = []
+        for messages, caller in units:
+            out: list[Reply | _Work] = []
+            for data in messages:
+                prepared = self._prepare(data, caller)
+                out.append(prepared)
+                if isinstance(prepared, Reply):
+                    if prepared.close:
+                        break
+                else:
+                    work.append(prepared)
+            replies.append(out)
+        if len(work) == 1:
+            work[0].results = self._run_alone(work[0])
+        elif work:
+            self._run_group(work)
+        return [[r if isinstance(r, Reply) else self._finish(r.request, r.version, r.now, r.results)
+                 for r in out] for out in replies]
+
+    def _run_group(self, work: list[_Work]) -> None:
+        ran = False
+        try:
+            with self.store.transaction() as tx:
+                for w in work:
+                    w.results = []
+                    try:
+                        with tx.savepoint():
+                            self._run_items(tx, w.request, w.version, w.caller, w.now, w.results)
+                    except _Undo:
+                        _mark_undone(w.results)
+                ran = True
+        except ConcurrentUpdateError:
+            _log.info("group of {n} messages hit a concurrent update; running them one by one", n=len(work))
+        except Exception:
+            if ran:
+                _log.failure("committing a group of {n} messages failed", n=len(work))
+                for w in work:
+                    w.results = [self._error_result(b, w.version, GeneralFailure("internal storage error"))
+                                 for b in w.request.items]
+                return
+            _log.failure("storage failure in a group of {n} messages; running them one by one", n=len(work))
+        else:
+            return
+        for w in work:
+            w.results = self._run_alone(w)
+
+    def _prepare(self, data: bytes, caller: Caller) -> Reply | _Work:
+        """Decode and check one message: a final L{Reply} (an error) or the L{_Work} to run."""
         now = int(self.seconds())
         try:
             message = decode(data, max_depth=self.limits.max_depth, max_size=self.limits.max_message_size)
@@ -198,21 +366,23 @@ class Dispatcher:
                                           "is not supported")
             results = [self._error_result(b, version, refusal) for b in request.items]
             return self._finish(request, version, now, results)
+        return _Work(request, version, caller, now)
+
+    def _run_alone(self, w: _Work) -> list[BatchResult]:
+        """Run one message in its own transaction, retrying on concurrent-update conflicts."""
+        request, version = w.request, w.version
         for attempt in range(_RETRIES):
             try:
-                results = self._run_batch(request, version, caller, now)
-                break
+                return self._run_batch(request, version, w.caller, w.now)
             except ConcurrentUpdateError:
                 if attempt == _RETRIES - 1:
                     _log.warn("giving up after {n} concurrent-update conflicts", n=_RETRIES)
-                    results = [self._error_result(b, version, GeneralFailure("concurrent update conflict; retry"))
-                               for b in request.items]
+                    return [self._error_result(b, version, GeneralFailure("concurrent update conflict; retry"))
+                            for b in request.items]
             except Exception:
                 _log.failure("storage failure while processing a request")
-                results = [self._error_result(b, version, GeneralFailure("internal storage error"))
-                           for b in request.items]
                 break
-        return self._finish(request, version, now, results)
+        return [self._error_result(b, version, GeneralFailure("internal storage error")) for b in request.items]
 
     def _finish(self, request: Request, version: Version, now: int, results: list[BatchResult]) -> Reply:
         reply = self._encode(version, now, results, request.maximum_response_size)
@@ -223,34 +393,37 @@ class Dispatcher:
         return reply
 
     def _run_batch(self, request: Request, version: Version, caller: Caller, now: int) -> list[BatchResult]:
-        """Run the batch items in one store transaction.
-
-        With several items each runs in a savepoint, so a failed item leaves nothing behind while
-        the others' work stands (Continue, Stop) or is rolled back with the transaction (Undo). A
-        lone item needs no savepoint: if it fails, the whole transaction is rolled back.
-        """
+        """Run the batch items in one store transaction (see L{_run_items})."""
         results: list[BatchResult] = []
-        isolate = len(request.items) > 1
         try:
             with self.store.transaction() as tx:
-                ctx = RequestContext(version=version, identity=caller.identity, groups=caller.groups, now=now,
-                                     store=tx, policy=self.policy, server=self.server, services=self.services)
-                failed = False
-                for item in request.items:
-                    result = self._run_item(ctx, item, tx, isolate)
-                    results.append(result)
-                    if result.status != ResultStatus.SUCCESS:
-                        failed = True
-                        if request.continuation != _CONTINUE:
-                            break
-                if failed and (request.continuation == _UNDO or not isolate):
-                    raise _Undo()
+                self._run_items(tx, request, version, caller, now, results)
         except _Undo:
-            for r in results:
-                if r.status == ResultStatus.SUCCESS:
-                    r.status = ResultStatus.OPERATION_UNDONE
-                    r.payload = None
+            _mark_undone(results)
         return results
+
+    def _run_items(self, tx: Any, request: Request, version: Version, caller: Caller, now: int,
+                   results: list[BatchResult]) -> None:
+        """Run the batch items of one message, appending to C{results}; raise L{_Undo} to roll back.
+
+        With several items each runs in a savepoint, so a failed item leaves nothing behind while
+        the others' work stands (Continue, Stop) or is rolled back with the enclosing transaction
+        or savepoint (Undo). A lone item needs no savepoint of its own: if it fails, L{_Undo}
+        rolls back the enclosing transaction (or the message's savepoint in a group).
+        """
+        isolate = len(request.items) > 1
+        ctx = RequestContext(version=version, identity=caller.identity, groups=caller.groups, now=now,
+                             store=tx, policy=self.policy, server=self.server, services=self.services)
+        failed = False
+        for item in request.items:
+            result = self._run_item(ctx, item, tx, isolate)
+            results.append(result)
+            if result.status != ResultStatus.SUCCESS:
+                failed = True
+                if request.continuation != _CONTINUE:
+                    break
+        if failed and (request.continuation == _UNDO or not isolate):
+            raise _Undo()
 
     def _run_item(self, ctx: RequestContext, item: BatchItem, tx: Any, isolate: bool) -> BatchResult:
         version = ctx.version
@@ -297,7 +470,8 @@ class Dispatcher:
         if maximum_response_size is not None and len(data) > maximum_response_size:
             for r in results:
                 if r.payload is not None:
-                    r.status, r.reason, r.payload = ResultStatus.OPERATION_FAILED, int(ResultReason.RESPONSE_TOO_LARGE), None
+                    r.status, r.payload = ResultStatus.OPERATION_FAILED, None
+                    r.reason = int(ResultReason.RESPONSE_TOO_LARGE)
                     r.message = (f"response of {len(data)} bytes exceeds Maximum Response Size "
                                  f"{maximum_response_size}")
             data = encode(build_response(version, now, results))
@@ -308,6 +482,13 @@ class Dispatcher:
         result = BatchResult(None, None, ResultStatus.OPERATION_FAILED, int(reason), message)
         return Reply(encode(build_response(version, now, [result])), close=close, version=version,
                      status=_reason_name(reason))
+
+
+def _mark_undone(results: list[BatchResult]) -> None:
+    for r in results:
+        if r.status == ResultStatus.SUCCESS:
+            r.status = ResultStatus.OPERATION_UNDONE
+            r.payload = None
 
 
 def _op_name(op: int | None) -> str:

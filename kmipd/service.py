@@ -52,6 +52,15 @@ def spill_after_for(config: Config, store: Any = None) -> float | None:
     return CPU_BOUND_SPILL_AFTER if url.startswith("sqlite") else None
 
 
+def group_commit_for(config: Config, store: Any = None) -> bool:
+    """Whether the dispatcher commits concurrent requests in groups (L{kmipd.dispatch.Dispatcher}):
+    on for SQLite (writers serialise anyway and every commit waits on a disk flush), off for
+    PostgreSQL/MariaDB (concurrent transactions work) and for the memory store or an embedder's
+    own store (no flush to share)."""
+    url = getattr(store, "url", None) if store is not None else config.effective_database_url
+    return isinstance(url, str) and url.startswith("sqlite")
+
+
 class KMIPService(MultiService):
     """A complete KMIP server.
 
@@ -121,7 +130,9 @@ class KMIPService(MultiService):
 
         self.dispatcher = Dispatcher(store=self.store, run_blocking=self.pool.run, policy=self.policy,
                                      limits=self.limits, seconds=reactor.seconds,
-                                     server=ServerInfo(version=__version__), credentials=credentials)
+                                     server=ServerInfo(version=__version__), credentials=credentials,
+                                     group_commit=group_commit_for(config, self.store),
+                                     call_later=reactor.callLater)
         self.factory = KMIPServerFactory(self.dispatcher, limits=self.limits, clock=reactor,
                                          identify=self.identify, tls=tls)
         self._listen_factory = (wrap_factory(self.factory, build_server_tls_options(config)) if tls

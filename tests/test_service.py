@@ -226,6 +226,18 @@ class PerformanceDefaultsTests(ServiceTestMixin, TestCase):
         self.assertEqual((service.pool.spill_after, service.pool.size),
                          (CPU_BOUND_SPILL_AFTER, config.thread_pool_size))
 
+    def test_group_commit_per_backend(self) -> None:
+        """Group commit is on for SQLite only: off for PostgreSQL, MariaDB and the memory store."""
+        from kmipd.service import group_commit_for
+
+        config = self.config()
+        self.assertTrue(group_commit_for(config))
+        self.assertFalse(group_commit_for(config, MemoryObjectStore()))
+        for url in ("postgresql+psycopg://u@127.0.0.1/k", "mysql+pymysql://u@127.0.0.1/k"):
+            self.assertFalse(group_commit_for(self.config(database_url=url)))
+        service = KMIPService(config, reactor=MemoryReactorClock(), store=MemoryObjectStore())
+        self.assertFalse(service.dispatcher.group_commit)
+
     @defer.inlineCallbacks
     def test_tls_session_resumed(self):  # type: ignore[no-untyped-def]
         """A client reconnecting with its previous TLS session resumes it and is still identified by its certificate."""

@@ -17,7 +17,7 @@ SQLite: WAL journal, C{foreign_keys=ON}, a 30 s busy timeout, a connection pool 
 connection per concurrent transaction). pysqlite starts the database transaction at the first
 write, so reads before it see the latest committed data and the revision check decides;
 a savepoint first takes the write lock (C{BEGIN IMMEDIATE}) so that releasing it can never
-commit the outer transaction early.
+commit the outer transaction early. Savepoints are begun lazily, at the first write inside them.
 """
 
 from __future__ import annotations
@@ -259,6 +259,8 @@ class _SQLTransaction:
         self._cache = cache
         self._insert = insert if insert is not None else _DriverInsert(engine.dialect)
         self._wrote = False  # after a write, reads bypass the object cache
+        # Open savepoints, innermost last: None until the first write inside it begins it.
+        self._savepoints: list[list[Any]] = []
 
     @property
     def _conn(self) -> Connection:
@@ -328,7 +330,7 @@ class _SQLTransaction:
         """
         if not obj.uid:
             raise StoreError("cannot add an object without a unique identifier")
-        self._wrote = True
+        self._before_write()
         values = self._object_values(obj)
         values.update(uid=obj.uid, archived=False, revision=1)
         duplicate = f"an object with unique identifier {obj.uid!r} already exists"
@@ -392,7 +394,7 @@ class _SQLTransaction:
         @raise ConcurrentUpdateError: the stored revision is no longer C{obj.revision}.
         @raise StoreError: the object does not exist.
         """
-        self._wrote = True
+        self._before_write()
         with _db_errors(f"saving object {obj.uid}"):
             row = self._conn.execute(_ID_BY_UID, {"b_uid": obj.uid}).first()
             if row is None:
@@ -413,7 +415,7 @@ class _SQLTransaction:
 
         @raise StoreError: there is no such object.
         """
-        self._wrote = True
+        self._before_write()
         with _db_errors(f"removing object {uid}"):
             row = self._conn.execute(_ID_BY_UID, {"b_uid": uid}).first()
             if row is None:
@@ -423,7 +425,7 @@ class _SQLTransaction:
 
     def set_archived(self, uid: str, archived: bool) -> None:
         """Mark C{uid} archived (or back on-line); does not change its revision."""
-        self._wrote = True
+        self._before_write()
         o = objects_table
         with _db_errors(f"archiving object {uid}"):
             result = self._conn.execute(sa.update(o).where(o.c.uid == uid).values(archived=bool(archived)))
@@ -439,26 +441,41 @@ class _SQLTransaction:
             raise StoreError(f"no object with unique identifier {uid!r}")
         return bool(row.archived)
 
+    def _before_write(self) -> None:
+        """Mark the transaction written and begin every savepoint not begun yet (outermost first)."""
+        self._wrote = True
+        for level in self._savepoints:
+            if level[0] is None:
+                if self._dialect == "sqlite":
+                    dbapi = self._conn.connection.dbapi_connection
+                    if dbapi is not None and not dbapi.in_transaction:
+                        with _db_errors("starting a transaction"):
+                            self._conn.exec_driver_sql("BEGIN IMMEDIATE")
+                with _db_errors("starting a savepoint"):
+                    level[0] = self._conn.begin_nested()
+
     @contextmanager
     def savepoint(self) -> Iterator[None]:
-        """A nested transaction: an exception inside rolls back only what was done inside."""
-        self._wrote = True  # conservative: reads inside may see this transaction's own writes
-        if self._dialect == "sqlite":
-            dbapi = self._conn.connection.dbapi_connection
-            if dbapi is not None and not dbapi.in_transaction:
-                with _db_errors("starting a transaction"):
-                    self._conn.exec_driver_sql("BEGIN IMMEDIATE")
-        with _db_errors("starting a savepoint"):
-            nested = self._conn.begin_nested()
+        """A nested transaction: an exception inside rolls back only what was done inside.
+
+        Lazy: the C{SAVEPOINT} is issued before the first write inside the block, so a block
+        that only reads costs no statement (and, on SQLite, does not take the write lock).
+        """
+        level: list[Any] = [None]
+        self._savepoints.append(level)
         try:
             yield
         except BaseException:
-            if nested.is_active:
+            self._savepoints.pop()
+            nested = level[0]
+            if nested is not None and nested.is_active:
                 with _db_errors("rolling back a savepoint"):
                     nested.rollback()
             raise
         else:
-            if nested.is_active:
+            self._savepoints.pop()
+            nested = level[0]
+            if nested is not None and nested.is_active:
                 with _db_errors("releasing a savepoint"):
                     nested.commit()
 
