@@ -10,7 +10,8 @@ and closes idle connections. Identity is established once, after the TLS handsha
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IHandshakeListener
