@@ -180,7 +180,7 @@ def effective_params(obj: ManagedObject, payload: Item | None) -> CryptoParams:
 #: and Compromised keys (KMIP 1.4 3.22 allows this "when special permission is granted").
 PROCESS_INACTIVE = "crypto.process_inactive_keys"
 
-_MASK_NAMES = {
+_MASK_NAMES: dict[int, str] = {
     Mask.ENCRYPT: "Encrypt", Mask.DECRYPT: "Decrypt", Mask.SIGN: "Sign", Mask.VERIFY: "Verify",
     Mask.MAC_GENERATE: "MAC Generate", Mask.MAC_VERIFY: "MAC Verify", Mask.DERIVE_KEY: "Derive Key",
     Mask.WRAP_KEY: "Wrap Key", Mask.UNWRAP_KEY: "Unwrap Key",

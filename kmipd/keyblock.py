@@ -9,6 +9,8 @@ format conversion for Get lives in L{kmipd.keyformat}.
 
 from __future__ import annotations
 
+from typing import cast
+
 from .errors import InvalidField, KeyValueNotPresent
 from .spec import KeyFormatType, ObjectType, Tag
 from .ttlv import Item, ItemType
@@ -52,7 +54,7 @@ def key_block(
     return Item.struct(Tag.KEY_BLOCK, [
         Item.enum(Tag.KEY_FORMAT_TYPE, format_type),
         Item.struct(Tag.KEY_VALUE, [key_material]) if wrapping is None or key_material.type == ItemType.STRUCTURE
-        else Item.bytes(Tag.KEY_VALUE, material),  # wrapped key value is a byte string
+        else Item.bytes(Tag.KEY_VALUE, cast(bytes, material)),  # wrapped: bytes (Item material is a structure)
         Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, algorithm) if algorithm is not None else None,
         Item.int(Tag.CRYPTOGRAPHIC_LENGTH, length) if length is not None else None,
         wrapping,

@@ -88,7 +88,7 @@ _TRANSPARENT_PUBLIC = {
     KFT.TRANSPARENT_ECMQV_PUBLIC_KEY: ("recommended_curve", "q_string"),
 }
 #: The pre-1.3 ECDSA/ECDH/ECMQV transparent formats map onto keygen's EC format.
-_EC_ALIAS = {
+_EC_ALIAS: dict[int, int] = {
     KFT.TRANSPARENT_ECDSA_PRIVATE_KEY: KFT.TRANSPARENT_EC_PRIVATE_KEY,
     KFT.TRANSPARENT_ECDH_PRIVATE_KEY: KFT.TRANSPARENT_EC_PRIVATE_KEY,
     KFT.TRANSPARENT_ECMQV_PRIVATE_KEY: KFT.TRANSPARENT_EC_PRIVATE_KEY,
@@ -295,16 +295,19 @@ def validate_key_block(object_type: int, block: Item, algorithm: int | None,
     return algorithm, length
 
 
+_EDWARDS_BITS: dict[int, int] = {CA.ED25519: 255, CA.ED448: 448}
+
+
 def _check_raw_edwards(km: Item, algorithm: int | None, length: int | None,
                        private: bool) -> tuple[int | None, int | None]:
     if km.type != ItemType.BYTE_STRING:
         raise InvalidField("Raw key material must be a byte string")
-    sizes = {CA.ED25519: 32, CA.ED448: 57 if private else 57}
+    sizes: dict[int | None, int] = {CA.ED25519: 32, CA.ED448: 57 if private else 57}
     if algorithm in sizes and len(km.value) != sizes[algorithm]:
         raise InvalidField("the raw key has the wrong size for its algorithm")
     if algorithm not in sizes and algorithm is not None:
         raise InvalidField("Raw format asymmetric keys are only accepted for Ed25519/Ed448")
-    return algorithm, length if length is not None else ({CA.ED25519: 255, CA.ED448: 448}.get(algorithm or 0))
+    return algorithm, length if length is not None else _EDWARDS_BITS.get(algorithm or 0)
 
 
 def key_facts(key: Any) -> tuple[int, int]:

@@ -28,7 +28,12 @@ from .spec import ResultReason, Tag
 from .ttlv import ItemType, peek_header
 
 if TYPE_CHECKING:
+    from twisted.internet.interfaces import IDelayedCall, IPushProducer, ISSLTransport
+
     from .dispatch import Dispatcher
+
+    class _IConnection(ISSLTransport, IPushProducer):
+        """What a server connection's transport provides: TCP (or TLS over TCP), flow control."""
 
 _log = Logger()
 _REFUSED_GRACE = 10.0  # seconds a refused client has to send the request we answer with the refusal
@@ -46,6 +51,8 @@ class KMIPProtocol(Protocol, TimeoutMixin):
     """One client connection."""
 
     factory: KMIPServerFactory
+    #: Set by C{makeConnection} before any callback below runs.
+    transport: _IConnection
 
     def __init__(self) -> None:
         self._buffer = bytearray()
@@ -62,11 +69,14 @@ class KMIPProtocol(Protocol, TimeoutMixin):
     def connectionMade(self) -> None:
         self.factory.connections.add(self)
         _no_delay(self.transport)
-        self.callLater = self.factory.clock.callLater  # TimeoutMixin uses self.callLater
         self.setTimeout(self.factory.limits.idle_timeout)
         self._tls = self.factory.tls
         if not self._tls:
             self._identify(None)
+
+    def callLater(self, period: float, func: Callable[[], object]) -> IDelayedCall:
+        """TimeoutMixin's timer, on the factory's clock."""
+        return self.factory.clock.callLater(period, func)
 
     def handshakeCompleted(self) -> None:
         """TLS is up: read the client certificate and establish the caller's identity."""
@@ -243,7 +253,7 @@ def _no_identity(certificate: object) -> Deferred:
     return succeed(Caller(None))
 
 
-class KMIPServerFactory(Factory):
+class KMIPServerFactory(Factory[KMIPProtocol]):
     """Builds L{KMIPProtocol}s sharing one dispatcher, limits, clock and identity function."""
 
     protocol = KMIPProtocol

@@ -176,8 +176,8 @@ class KMIPService(MultiService):
             name = identity_from_certificate(certificate, self.config.enable_tls_client_auth)
         except IdentityError as e:
             return fail(e)
-        d = self.auth.authenticate(name)
-        d.addCallback(lambda identity: Caller(identity.name, identity.groups))
+        d: Deferred[Caller] = self.auth.authenticate(name).addCallback(
+            lambda identity: Caller(identity.name, identity.groups))
 
         def refused(failure: Any) -> Any:
             failure.trap(AuthenticationFailed)
@@ -235,9 +235,10 @@ class KMIPService(MultiService):
             protocol.transport.loseConnection()
         if self.site is not None:
             self.site.close_connections()
-        d = DeferredList(stops)
+        d: Deferred[Any] = DeferredList(stops)
         d.addCallback(lambda _: super(KMIPService, self).stopService())
-        if self._http_pool is not None:
-            d.addCallback(lambda _: self._http_pool.closeCachedConnections())
+        http_pool = self._http_pool
+        if http_pool is not None:
+            d.addCallback(lambda _: http_pool.closeCachedConnections())
         d.addCallback(lambda _: self.store.close())
         return d

@@ -22,13 +22,21 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from types import ModuleType
+from typing import Any, Protocol, cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import cmac, hashes, hmac
 from cryptography.hazmat.primitives import padding as sym_padding
-from cryptography.hazmat.primitives.ciphers import Cipher, modes
+from cryptography.hazmat.primitives.ciphers import (
+    AEADCipherContext,
+    AEADEncryptionContext,
+    Cipher,
+    CipherContext,
+    modes,
+)
 
 from .crypto import BlockCipherMode as BCM
 from .crypto import PaddingMethod as PM
@@ -37,13 +45,14 @@ from .crypto.keygen import HMAC_ALGORITHMS, SYMMETRIC_ALGORITHMS, cipher_algorit
 from .errors import CryptographicFailure, InvalidCorrelationValue, StreamTooLarge
 from .log import Logger
 
+_legacy_modes: ModuleType
 try:  # cryptography >= 47 moved CFB and OFB to the decrepit module
     from cryptography.hazmat.decrepit.ciphers import modes as _legacy_modes
 except ImportError:  # pragma: no cover
-    _legacy_modes = modes  # type: ignore[assignment]
+    _legacy_modes = modes
 
-_CFB = getattr(_legacy_modes, "CFB", None) or modes.CFB  # type: ignore[attr-defined]
-_OFB = getattr(_legacy_modes, "OFB", None) or modes.OFB  # type: ignore[attr-defined]
+_CFB = getattr(_legacy_modes, "CFB", None) or modes.CFB
+_OFB = getattr(_legacy_modes, "OFB", None) or modes.OFB
 
 _log = Logger()
 
@@ -69,7 +78,7 @@ class Engine(Protocol):
 # ---------------------------------------------------------------------------------------------
 # Engines
 
-_MODE_BUILDERS = {
+_MODE_BUILDERS: dict[int, Callable[[Any, Any, Any], modes.Mode]] = {
     BCM.ECB: lambda iv, tag, tl: modes.ECB(),
     BCM.CBC: lambda iv, tag, tl: modes.CBC(iv),
     BCM.CFB: lambda iv, tag, tl: _CFB(iv),
@@ -78,7 +87,10 @@ _MODE_BUILDERS = {
     BCM.GCM: lambda iv, tag, tl: modes.GCM(iv, tag, min_tag_length=tl or 16),
 }
 _PADDED = frozenset({BCM.ECB, BCM.CBC})
-_PADDERS = {PM.PKCS5: sym_padding.PKCS7, PM.ANSI_X9_23: sym_padding.ANSIX923}
+_PADDERS: dict[int | None, type[sym_padding.PKCS7] | type[sym_padding.ANSIX923]] = {
+    PM.PKCS5: sym_padding.PKCS7,
+    PM.ANSI_X9_23: sym_padding.ANSIX923,
+}
 
 
 def streamable_cipher(algorithm: int | None, mode: int | None, padding: int | None) -> bool:
@@ -107,15 +119,16 @@ class CipherStream:
         self.block = spec.block_size or 1
         self.check_alignment = mode in _PADDED and padding in (None, PM.NONE)
         try:
-            cipher = Cipher(cipher_algorithm(algorithm, key),
-                            _MODE_BUILDERS[mode](iv, None if encrypting else tag, tag_length))
+            # Cipher[Any]: the stub's encryptor/decryptor overloads only cover concrete mode unions
+            cipher: Cipher[Any] = Cipher(cipher_algorithm(algorithm, key),
+                                         _MODE_BUILDERS[mode](iv, None if encrypting else tag, tag_length))
         except ValueError as e:
             from .crypto.errors import InvalidField
             raise InvalidField(f"{spec.name}: {e}") from None
-        self.ctx = cipher.encryptor() if encrypting else cipher.decryptor()
+        self.ctx: CipherContext = cipher.encryptor() if encrypting else cipher.decryptor()
         if aad:
-            self.ctx.authenticate_additional_data(aad)  # type: ignore[attr-defined]
-        scheme = _PADDERS.get(padding) if mode in _PADDED else None  # type: ignore[arg-type]
+            cast(AEADCipherContext, self.ctx).authenticate_additional_data(aad)
+        scheme = _PADDERS.get(padding) if mode in _PADDED else None
         self.pad = None
         if scheme is not None:
             s = scheme(self.block * 8)
@@ -137,7 +150,7 @@ class CipherStream:
             if self.encrypting:
                 out = (self.ctx.update(self.pad.finalize()) if self.pad else b"") + self.ctx.finalize()
                 if self.gcm:
-                    self.tag = self.ctx.tag[: self.tag_length]  # type: ignore[attr-defined]
+                    self.tag = cast(AEADEncryptionContext, self.ctx).tag[: self.tag_length]
                 return out
             out = self.ctx.finalize()
             if self.pad is not None:

@@ -15,6 +15,8 @@ without any such attribute accepts the request's parameters (PyKMIP clients rely
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .context import RequestContext
 from .crypto import BlockCipherMode as BCM
 from .crypto import CryptographicAlgorithm as CA
@@ -45,8 +47,10 @@ from .spec import CryptographicUsageMask as Mask
 from .spec import EncodingOption, ObjectType, Operation, Tag, WrappingMethod
 from .ttlv import DecodeError, Item, ItemType, decode, encode
 
-_AES_MODES = {BCM.NISTKEYWRAP: (wrapping.aes_key_wrap, wrapping.aes_key_unwrap),
-              BCM.AESKEYWRAPPADDING: (wrapping.aes_key_wrap_with_padding, wrapping.aes_key_unwrap_with_padding)}
+_AES_MODES: dict[int, tuple[Callable[[bytes, bytes], bytes], Callable[[bytes, bytes], bytes]]] = {
+    BCM.NISTKEYWRAP: (wrapping.aes_key_wrap, wrapping.aes_key_unwrap),
+    BCM.AESKEYWRAPPADDING: (wrapping.aes_key_wrap_with_padding, wrapping.aes_key_unwrap_with_padding),
+}
 
 
 #: Services flag: put wrapped bytes in C{Key Value/Key Material} (a structure), the shape PyKMIP's

@@ -23,6 +23,7 @@ truth for their values and member names.
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import cast
 
 from cryptography.hazmat.primitives import hashes
 
@@ -76,7 +77,8 @@ def describe(enum: type[IntEnum], value: object) -> str:
     when it is not a member.
     """
     try:
-        return f"{enum(value).name} ({int(value):#x})"  # type: ignore[call-overload]
+        v = cast(int, value)  # anything else raises TypeError or ValueError, caught below
+        return f"{enum(v).name} ({int(v):#x})"
     except (ValueError, TypeError):
         return repr(value)
 
@@ -89,7 +91,7 @@ def hash_for(hashing_algorithm: int | None, what: str = "hashing algorithm") -> 
     """
     if hashing_algorithm is None:
         raise InvalidField(f"A {what} is required.")
-    factory = _HASHES.get(hashing_algorithm)  # type: ignore[call-overload]
+    factory = _HASHES.get(hashing_algorithm)
     if factory is None:
         raise InvalidField(f"The {what} {describe(HashingAlgorithm, hashing_algorithm)} is not supported.")
     return factory()

@@ -21,12 +21,21 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, cast
 
 from cryptography.exceptions import InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import padding as sym_padding
 from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.ciphers import Cipher, CipherAlgorithm, modes
+from cryptography.hazmat.primitives.ciphers import (
+    AEADCipherContext,
+    AEADEncryptionContext,
+    Cipher,
+    CipherAlgorithm,
+    CipherContext,
+    modes,
+)
 from cryptography.hazmat.primitives.ciphers import algorithms as _algorithms
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
@@ -51,10 +60,11 @@ from kmipd.crypto.wrapping import (
     oaep_padding,
 )
 
+_legacy_modes: ModuleType
 try:  # cryptography >= 47 moved CFB and OFB here
     from cryptography.hazmat.decrepit.ciphers import modes as _legacy_modes
 except ImportError:  # pragma: no cover - older cryptography
-    _legacy_modes = modes  # type: ignore[assignment]
+    _legacy_modes = modes
 _CFB = _legacy_modes.CFB if hasattr(_legacy_modes, "CFB") else modes.CFB
 _OFB = _legacy_modes.OFB if hasattr(_legacy_modes, "OFB") else modes.OFB
 
@@ -128,27 +138,27 @@ _AES_ONLY = frozenset({CA.AES})
 
 _MODES: dict[int, _Mode] = {
     BCM.ECB: _Mode("ECB", lambda iv, tag, tl: modes.ECB(), None, padded=True),
-    BCM.CBC: _Mode("CBC", lambda iv, tag, tl: modes.CBC(iv), _block_iv, padded=True),  # type: ignore[arg-type]
-    BCM.CFB: _Mode("CFB", lambda iv, tag, tl: _CFB(iv), _block_iv),  # type: ignore[arg-type]
-    BCM.OFB: _Mode("OFB", lambda iv, tag, tl: _OFB(iv), _block_iv),  # type: ignore[arg-type]
+    BCM.CBC: _Mode("CBC", lambda iv, tag, tl: modes.CBC(cast(bytes, iv)), _block_iv, padded=True),
+    BCM.CFB: _Mode("CFB", lambda iv, tag, tl: _CFB(cast(bytes, iv)), _block_iv),
+    BCM.OFB: _Mode("OFB", lambda iv, tag, tl: _OFB(cast(bytes, iv)), _block_iv),
     BCM.CTR: _Mode(
         "CTR",
-        lambda iv, tag, tl: modes.CTR(iv),
+        lambda iv, tag, tl: modes.CTR(cast(bytes, iv)),
         _block_iv,
-        algorithms=_AES_ONLY,  # type: ignore[arg-type]
+        algorithms=_AES_ONLY,
     ),
     BCM.GCM: _Mode(
         "GCM",
-        lambda iv, tag, tl: modes.GCM(iv, tag, min_tag_length=tl or 16),  # type: ignore[arg-type]
+        lambda iv, tag, tl: modes.GCM(cast(bytes, iv), tag, min_tag_length=tl or 16),
         lambda spec: 12,
         algorithms=_AES_ONLY,
         iv_sizes=range(8, 129),
     ),
     BCM.XTS: _Mode(
         "XTS",
-        lambda iv, tag, tl: modes.XTS(iv),
+        lambda iv, tag, tl: modes.XTS(cast(bytes, iv)),
         lambda spec: 16,
-        algorithms=_AES_ONLY,  # type: ignore[arg-type]
+        algorithms=_AES_ONLY,
     ),
 }
 
@@ -319,12 +329,13 @@ def _block(
     elif mode.padded and len(data) % spec.block_size:  # type: ignore[operator]
         raise InvalidField(f"{spec.name} {mode.name} ciphertext must be a multiple of {spec.block_size} bytes.")
     try:
-        cipher = Cipher(cipher_alg, mode.build(iv, None if encrypting else p.tag, tag_length))
-        ctx = cipher.encryptor() if encrypting else cipher.decryptor()
+        # Cipher[Mode]: the stub's encryptor/decryptor overloads only cover concrete mode unions
+        cipher: Cipher[Any] = Cipher(cipher_alg, mode.build(iv, None if encrypting else p.tag, tag_length))
+        ctx: CipherContext = cipher.encryptor() if encrypting else cipher.decryptor()
     except (UnsupportedAlgorithm, ValueError) as e:
         raise InvalidField(f"{spec.name} in {mode.name} mode is not supported: {e}") from None
     if p.aad is not None:
-        ctx.authenticate_additional_data(p.aad)  # type: ignore[attr-defined]
+        cast(AEADCipherContext, ctx).authenticate_additional_data(p.aad)  # only GCM gets AAD (checked above)
     try:
         out = ctx.update(data) + ctx.finalize()
     except InvalidTag:
@@ -332,7 +343,7 @@ def _block(
     except ValueError as e:
         raise InvalidField(f"{spec.name} {mode.name} failed: {e}") from None
     if encrypting:
-        tag = ctx.tag[:tag_length] if is_gcm else None  # type: ignore[attr-defined]
+        tag = cast(AEADEncryptionContext, ctx).tag[:tag_length] if is_gcm else None
         return EncryptResult(out, iv if generated else None, tag)
     return EncryptResult(_pad(spec, mode, p, out, False))
 
@@ -455,7 +466,7 @@ def _rsa_encrypt(key: bytes, data: bytes, p: _Params) -> EncryptResult:
     try:
         public = load_public_key(key)
     except InvalidField:
-        public = load_private_key(key).public_key()  # type: ignore[assignment]
+        public = load_private_key(key).public_key()
     if not isinstance(public, rsa.RSAPublicKey):
         raise InvalidField("The key is not an RSA key.")
     try:

@@ -25,7 +25,8 @@ import itertools
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from types import ModuleType
+from typing import NamedTuple, Protocol
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -49,10 +50,11 @@ from kmipd.spec import HashingAlgorithm as HA
 from kmipd.spec import KeyFormatType as KFT
 from kmipd.spec import RecommendedCurve as RC
 
+_legacy: ModuleType
 try:  # cryptography >= 43 moved the legacy ciphers here
     from cryptography.hazmat.decrepit.ciphers import algorithms as _legacy
 except ImportError:  # pragma: no cover - older cryptography
-    _legacy = _modern  # type: ignore[assignment]
+    _legacy = _modern
 
 __all__ = [
     "HMAC_ALGORITHMS",
@@ -359,7 +361,17 @@ def generate_symmetric_key(algorithm: int, length_bits: int) -> bytes:
 # --------------------------------------------------------------------------
 # Key pairs
 
-_CURVES: dict[int, type[ec.EllipticCurve]] = {
+class _CurveClass(Protocol):
+    """A concrete curve class: C{name} and C{key_size} are plain class attributes there
+    (the C{EllipticCurve} base only declares them as instance properties)."""
+
+    name: str
+    key_size: int
+
+    def __call__(self) -> ec.EllipticCurve: ...
+
+
+_CURVES: dict[int, _CurveClass] = {
     RC.P_192: ec.SECP192R1,
     RC.P_224: ec.SECP224R1,
     RC.P_256: ec.SECP256R1,
@@ -715,7 +727,7 @@ def _private_from_transparent(components: Mapping[str, object]) -> PrivateKey:
             )
             return numbers.private_key()
         if "d" in components:
-            curve_cls = _CURVES.get(_int_field(components, "recommended_curve"))  # type: ignore[call-overload]
+            curve_cls = _CURVES.get(_int_field(components, "recommended_curve"))
             if curve_cls is None:
                 raise InvalidField("The transparent EC key has an unsupported curve.")
             return ec.derive_private_key(_int_field(components, "d"), curve_cls())
@@ -733,7 +745,7 @@ def _public_from_transparent(components: Mapping[str, object]) -> PublicKey:
                 _int_field(components, "modulus"),
             ).public_key()
         if "q_string" in components:
-            curve_cls = _CURVES.get(_int_field(components, "recommended_curve"))  # type: ignore[call-overload]
+            curve_cls = _CURVES.get(_int_field(components, "recommended_curve"))
             if curve_cls is None:
                 raise InvalidField("The transparent EC key has an unsupported curve.")
             q = components["q_string"]

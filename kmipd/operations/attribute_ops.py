@@ -72,7 +72,7 @@ __all__ = [
 _log = Logger()
 
 
-_RANGES = {
+_RANGES: dict[int, tuple[int, int]] = {
     ItemType.INTEGER: (-(2**31), 2**31 - 1),
     ItemType.LONG_INTEGER: (-(2**63), 2**63 - 1),
     ItemType.INTERVAL: (0, 2**32 - 1),
@@ -431,8 +431,8 @@ def adjust_attribute(ctx: RequestContext, payload: Item | None) -> Item:
                     raise InvalidDataType("Adjustment Value must be numeric")
                 step = by.value
             result = old + step if adjustment == AdjustmentType.INCREMENT else old - step
-        low, high = _RANGES.get(item_type, (None, None))
-        if low is not None and not low <= result <= high:
+        bounds = _RANGES.get(item_type)
+        if bounds is not None and not bounds[0] <= result <= bounds[1]:
             raise NumericRange(f"adjusted {name!r} ({result}) is out of range")
         new = Item(tag, item_type, result)
     else:

@@ -70,7 +70,7 @@ def derive_material(method: int, base_key: bytes, base_algorithm: int | None, de
     """Run derivation C{method} over the base key; C{length} in bits. Raises kmipd errors."""
     hashing = params.hashing_algorithm
     if hashing is None and base_algorithm in HMAC_ALGORITHMS:
-        hashing = HMAC_ALGORITHMS[base_algorithm]  # type: ignore[index]
+        hashing = HMAC_ALGORITHMS[base_algorithm]
     data = _field(derivation, Tag.DERIVATION_DATA, ItemType.BYTE_STRING)
     encryption = params.cryptographic_algorithm
     if method == DerivationMethod.ENCRYPT and encryption is None:

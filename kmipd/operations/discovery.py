@@ -47,7 +47,7 @@ def _server_information(ctx: RequestContext) -> list[Item]:
 
 def _capabilities(ctx: RequestContext) -> list[Item]:
     v = ctx.version
-    fields: list[Item | None] = [
+    fields: list[Item] = [
         Item.bool(Tag.STREAMING_CAPABILITY, False),
         Item.bool(Tag.ASYNCHRONOUS_CAPABILITY, False),
         Item.bool(Tag.ATTESTATION_CAPABILITY, False),

@@ -8,6 +8,8 @@ payloads are the same in KMIP 1.0-2.1 (a Unique Identifier, plus the few fields 
 
 from __future__ import annotations
 
+from typing import cast
+
 from kmipd.log import Logger
 
 from ..context import RequestContext
@@ -145,7 +147,7 @@ def revoke(ctx: RequestContext, payload: Item | None) -> Item:
     )
     if compromise:
         obj.set_single("Compromise Date", Item.datetime(Tag.COMPROMISE_DATE, ctx.now))
-        when = occurrence.value if occurrence is not None else obj.value("Initial Date", ctx.now)
+        when = occurrence.value if occurrence is not None else cast(int, obj.value("Initial Date", ctx.now))
         obj.set_single("Compromise Occurrence Date", Item.datetime(Tag.COMPROMISE_OCCURRENCE_DATE, int(when)))
     else:
         obj.set_single("Deactivation Date", Item.datetime(Tag.DEACTIVATION_DATE, ctx.now))
@@ -169,15 +171,12 @@ def destroy(ctx: RequestContext, payload: Item | None) -> Item:
     state = obj.state
     if state in DESTROYED_STATES:
         raise ObjectDestroyed(f"object {uid!r} is already destroyed")
-    if state is None:
-        target = State.DESTROYED
-    else:
-        target = next_state(state, Cause.DESTROY)
-        if target is None:
-            raise WrongLifecycleState(
-                f"a {_state_name(state)} object cannot be destroyed; "
-                f"revoke it first (Destroy needs Pre-Active, Deactivated or Compromised)"
-            )
+    target = State.DESTROYED if state is None else next_state(state, Cause.DESTROY)
+    if target is None:  # only from next_state: state is not None here
+        raise WrongLifecycleState(
+            f"a {_state_name(state)} object cannot be destroyed; "
+            f"revoke it first (Destroy needs Pre-Active, Deactivated or Compromised)"
+        )
     set_state(ctx, obj, target)
     obj.material = None
     obj.set_single("Destroy Date", Item.datetime(Tag.DESTROY_DATE, ctx.now))

@@ -130,7 +130,7 @@ def rekey(ctx: RequestContext, payload: Item | None) -> Item:
 def _linked(obj: ManagedObject, link_type: int) -> str | None:
     for value in obj.live("Link"):
         if value.get(Tag.LINK_TYPE) == link_type:
-            return value.get(Tag.LINKED_OBJECT_IDENTIFIER)  # type: ignore[no-any-return]
+            return value.get(Tag.LINKED_OBJECT_IDENTIFIER)
     return None
 
 

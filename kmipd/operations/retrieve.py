@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from .. import keyformat
 from ..attributes import parse_reference, reference, render, visible
 from ..context import RequestContext
@@ -41,7 +43,7 @@ def _wrap(ctx: RequestContext, obj: ManagedObject, material: Item, spec: Item) -
         from .. import wrap  # written by the cryptographic-operations engineer
     except ImportError:
         raise FeatureNotSupported("key wrapping on Get is not available in this server") from None
-    return wrap.wrap_for_get(ctx, obj, material, spec)  # type: ignore[no-any-return]
+    return wrap.wrap_for_get(ctx, obj, material, spec)
 
 
 @operation(Operation.GET)
@@ -115,7 +117,7 @@ def listed_names(obj: ManagedObject, version: tuple[int, int]) -> list[str]:
     return out
 
 
-def version_view(attributes: dict[str, list[Item]], version: tuple[int, int]) -> dict[str, list[Item]]:
+def version_view(attributes: dict[str, list[Item | None]], version: tuple[int, int]) -> dict[str, list[Item | None]]:
     """C{attributes} with values reshaped where a version's structure differs.
 
     KMIP 1.0's Digest has no Key Format Type field (added in 1.1).
@@ -123,8 +125,9 @@ def version_view(attributes: dict[str, list[Item]], version: tuple[int, int]) ->
     if version >= (1, 1) or "Digest" not in attributes:
         return attributes
     view = dict(attributes)
+    digests = cast("list[Item]", attributes["Digest"])  # server-managed, set whole: never has holes
     view["Digest"] = [Item.struct(d.tag, [c for c in d.value if c.tag != Tag.KEY_FORMAT_TYPE])
-                      if d.type == ItemType.STRUCTURE else d for d in attributes["Digest"]]
+                      if d.type == ItemType.STRUCTURE else d for d in digests]
     return view
 
 

@@ -171,7 +171,7 @@ class _MemoryTransaction:
             ):
                 raise StoreError(f"mask filter on {f.name!r} needs an integer value")
         with self._store._lock:
-            merged = dict(self._store._objects)
+            merged: dict[str, _Entry | None] = dict(self._store._objects)
             merged.update(self._writes)
         found = [e for e in merged.values() if e is not None and _matches(e, query)]
         found.sort(key=lambda e: e.obj.sequence, reverse=True)

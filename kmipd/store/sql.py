@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -196,6 +196,8 @@ class _DriverInsert:
         compiled = _INSERT_ATTRIBUTES.compile(dialect=dialect, column_keys=list(_ATTRIBUTE_COLUMNS))
         self.sql = compiled.string
         order = compiled.positiontup
+        #: Turns an L{_attribute_row} tuple into the DBAPI's parameter shape (tuple or dict).
+        self.shape: Callable[[tuple[Any, ...]], tuple[Any, ...] | dict[str, Any]]
         if order is None:  # named parameter style: pass dictionaries keyed by bind name
             names = [compiled.binds[k].key if k in compiled.binds else k for k in _ATTRIBUTE_COLUMNS]
             self.shape = lambda row: dict(zip(names, row, strict=True))
@@ -215,17 +217,17 @@ class _ObjectCache:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._entries: dict[str, tuple[int, int, dict[str, list[Item]]]] = {}
+        self._entries: dict[str, tuple[int, int, dict[str, list[Item | None]]]] = {}
         self._lock = threading.Lock()
 
-    def get(self, uid: str, object_id: int, revision: int) -> dict[str, list[Item]] | None:
+    def get(self, uid: str, object_id: int, revision: int) -> dict[str, list[Item | None]] | None:
         entry = self._entries.get(uid)
         if entry is None or entry[0] != object_id or entry[1] != revision:
             return None
         return {name: [item.copy() if item is not None else None for item in values]
                 for name, values in entry[2].items()}
 
-    def put(self, uid: str, object_id: int, revision: int, attributes: dict[str, list[Item]]) -> None:
+    def put(self, uid: str, object_id: int, revision: int, attributes: dict[str, list[Item | None]]) -> None:
         if self.size <= 0:
             return
         copy = {name: [item.copy() if item is not None else None for item in values]

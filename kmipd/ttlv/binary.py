@@ -89,7 +89,7 @@ def _decode(view: memoryview, offset: int, limit: int, depth: int, max_depth: in
             raise PaddingError(f"structure 0x{tag:06X} length {length} is not a multiple of 8", offset)
         if depth >= max_depth:
             raise DepthError(f"structures nested deeper than {max_depth}", offset)
-        children = []
+        children: list[Item] = []
         append = children.append
         pos = start
         while pos < end:

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import builtins
 import enum
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 
@@ -34,66 +35,66 @@ class Item:
 
     __slots__ = ("tag", "type", "value")
 
-    def __init__(self, tag: int, type: int, value: Any) -> None:
+    def __init__(self, tag: builtins.int, type: builtins.int, value: Any) -> None:
         self.tag = tag
         self.type = type
         self.value = value
 
     # Construction helpers -------------------------------------------------
     @classmethod
-    def struct(cls, tag: int, children: list[Item | None] | None = None) -> Item:
+    def struct(cls, tag: builtins.int, children: Sequence[Item | None] | None = None) -> Item:
         """A Structure of C{children}; C{None} children are dropped (optional fields)."""
         return cls(tag, ItemType.STRUCTURE, [c for c in (children or ()) if c is not None])
 
     @classmethod
-    def int(cls, tag: int, value: int) -> Item:
+    def int(cls, tag: builtins.int, value: builtins.int) -> Item:
         return cls(tag, ItemType.INTEGER, value)
 
     @classmethod
-    def long(cls, tag: int, value: int) -> Item:
+    def long(cls, tag: builtins.int, value: builtins.int) -> Item:
         return cls(tag, ItemType.LONG_INTEGER, value)
 
     @classmethod
-    def big(cls, tag: int, value: int) -> Item:
+    def big(cls, tag: builtins.int, value: builtins.int) -> Item:
         return cls(tag, ItemType.BIG_INTEGER, value)
 
     @classmethod
-    def enum(cls, tag: int, value: int) -> Item:
+    def enum(cls, tag: builtins.int, value: builtins.int) -> Item:
         return cls(tag, ItemType.ENUMERATION, int(value))
 
     @classmethod
-    def bool(cls, tag: int, value: bool) -> Item:
+    def bool(cls, tag: builtins.int, value: builtins.bool) -> Item:
         return cls(tag, ItemType.BOOLEAN, bool(value))
 
     @classmethod
-    def text(cls, tag: int, value: str) -> Item:
+    def text(cls, tag: builtins.int, value: str) -> Item:
         return cls(tag, ItemType.TEXT_STRING, value)
 
     @classmethod
-    def bytes(cls, tag: int, value: bytes) -> Item:
+    def bytes(cls, tag: builtins.int, value: builtins.bytes) -> Item:
         return cls(tag, ItemType.BYTE_STRING, bytes(value))
 
     @classmethod
-    def datetime(cls, tag: int, value: int) -> Item:
+    def datetime(cls, tag: builtins.int, value: builtins.int) -> Item:
         return cls(tag, ItemType.DATE_TIME, int(value))
 
     @classmethod
-    def interval(cls, tag: int, value: int) -> Item:
+    def interval(cls, tag: builtins.int, value: builtins.int) -> Item:
         return cls(tag, ItemType.INTERVAL, int(value))
 
     # Navigation ------------------------------------------------------------
-    def find(self, tag: int) -> Item | None:
+    def find(self, tag: builtins.int) -> Item | None:
         """The first child with C{tag}, or C{None}."""
         for child in self.value:
             if child.tag == tag:
                 return child
         return None
 
-    def findall(self, tag: int) -> list[Item]:
+    def findall(self, tag: builtins.int) -> list[Item]:
         """Every child with C{tag}, in order."""
         return [child for child in self.value if child.tag == tag]
 
-    def get(self, tag: int, default: Any = None) -> Any:
+    def get(self, tag: builtins.int, default: Any = None) -> Any:
         """The value of the first child with C{tag}, or C{default}."""
         for child in self.value:
             if child.tag == tag:
@@ -114,12 +115,12 @@ class Item:
         return Item(self.tag, self.type, self.value)
 
     # Dunder ---------------------------------------------------------------
-    def __eq__(self, other: object) -> bool:
+    def __eq__(self, other: object) -> builtins.bool:
         if not isinstance(other, Item):
             return NotImplemented
         return self.tag == other.tag and self.type == other.type and self.value == other.value
 
-    def __hash__(self) -> int:  # pragma: no cover - items are mutable; hash by identity
+    def __hash__(self) -> builtins.int:  # pragma: no cover - items are mutable; hash by identity
         return id(self)
 
     def __repr__(self) -> str:
