@@ -44,11 +44,13 @@ from .messages import (
 )
 from .operations.registry import lookup
 from .spec import (
+    ENUM_FOR_TAG,
     BatchErrorContinuationOption,
     ResultReason,
     ResultStatus,
     Tag,
     enum_value_in_version,
+    tag_from_name,
     tag_in_version,
 )
 from .store.interface import ConcurrentUpdateError, ObjectStore
@@ -56,6 +58,10 @@ from .ttlv import DecodeError, Item, ItemType, decode, encode
 
 _log = Logger()
 
+_STRUCTURE = int(ItemType.STRUCTURE)
+_ENUMERATION = int(ItemType.ENUMERATION)
+_ATTRIBUTE = int(Tag.ATTRIBUTE)
+_OPERATION = int(Tag.OPERATION)
 _CONTINUE = BatchErrorContinuationOption.CONTINUE
 _UNDO = BatchErrorContinuationOption.UNDO
 _RETRIES = 3
@@ -129,22 +135,47 @@ def _closest(version: Version) -> Version:
 
 
 def strip_for_version(item: Item, version: Version) -> int:
-    """Remove, in place, every descendant whose tag C{version} does not define; return how many.
+    """Remove, in place, everything C{version} does not define; return how many items went.
 
     A safety net under the handlers (which build version-exact payloads): a 1.x client must
-    never see a 2.x tag.
+    never see a 2.x tag or a 2.x enumeration value (real 1.x clients fail on either). Tags the
+    version lacks are removed; so are Enumerations whose value the version lacks, and 1.x
+    C{Attribute}s whose enumerated value the version lacks (an object made by a 2.x client with
+    ChaCha20 or Ed25519, read by a 1.0 client).
     """
     removed = 0
-    if item.type == ItemType.STRUCTURE:
+    if item.type == _STRUCTURE:
         kept = []
         for child in item.value:
-            if tag_in_version(child.tag, version):
-                removed += strip_for_version(child, version)
-                kept.append(child)
-            else:
+            tag = child.tag
+            if not tag_in_version(tag, version):
                 removed += 1
+                continue
+            kind = child.type
+            if kind == _ENUMERATION and tag != _OPERATION:  # the Operation echoes the client's own value
+                cls = ENUM_FOR_TAG.get(tag)
+                if cls is not None and not enum_value_in_version(cls, child.value, version):
+                    removed += 1
+                    continue
+            elif kind == _STRUCTURE:
+                if tag == _ATTRIBUTE and not _attribute_value_defined(child, version):
+                    removed += 1
+                    continue
+                removed += strip_for_version(child, version)
+            kept.append(child)
         item.value = kept
     return removed
+
+
+def _attribute_value_defined(attribute: Item, version: Version) -> bool:
+    """False if a 1.x Attribute's enumerated value does not exist in C{version}."""
+    value = attribute.find(Tag.ATTRIBUTE_VALUE)
+    if value is None or value.type != _ENUMERATION:
+        return True
+    name = attribute.get(Tag.ATTRIBUTE_NAME)
+    tag = tag_from_name(name) if isinstance(name, str) else None
+    cls = ENUM_FOR_TAG.get(tag) if tag is not None else None
+    return cls is None or enum_value_in_version(cls, value.value, version)
 
 
 class Dispatcher:
@@ -424,6 +455,17 @@ class Dispatcher:
                     break
         if failed and (request.continuation == _UNDO or not isolate):
             raise _Undo()
+        limit = request.maximum_response_size
+        if limit is not None:
+            size = len(encode(build_response(version, now, results)))
+            if size > limit:
+                # Checked before the commit: what the client is told failed must not have happened.
+                for r in results:
+                    if r.status == ResultStatus.SUCCESS:
+                        r.status, r.payload = ResultStatus.OPERATION_FAILED, None
+                        r.reason = int(ResultReason.RESPONSE_TOO_LARGE)
+                        r.message = f"response of {size} bytes exceeds Maximum Response Size {limit}"
+                raise _Undo()
 
     def _run_item(self, ctx: RequestContext, item: BatchItem, tx: Any, isolate: bool) -> BatchResult:
         version = ctx.version

@@ -1,0 +1,120 @@
+"""Responses are exact for the client's version, and Maximum Response Size is checked before commit."""
+
+from __future__ import annotations
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from kmipd.dispatch import strip_for_version
+from kmipd.spec import (
+    ENUM_FOR_TAG,
+    CryptographicAlgorithm,
+    CryptographicUsageMask,
+    ObjectType,
+    Operation,
+    ResultReason,
+    ResultStatus,
+    Tag,
+    enum_value_in_version,
+    tag_from_name,
+    tag_in_version,
+)
+from kmipd.testing import attribute, batch_item, call, make_dispatcher, payload, request, results, send
+from kmipd.ttlv import Item, ItemType
+
+V10, V14, V20 = (1, 0), (1, 4), (2, 0)
+
+
+def _undefined(message: Item, version: tuple[int, int]) -> list[str]:
+    """Every tag or enumeration value in C{message} that C{version} does not define."""
+    bad = []
+    for node in message.walk():
+        if not tag_in_version(node.tag, version):
+            bad.append(f"tag 0x{node.tag:06X}")
+        if node.type == ItemType.ENUMERATION:
+            cls = ENUM_FOR_TAG.get(node.tag)
+            if cls is not None and not enum_value_in_version(cls, node.value, version):
+                bad.append(f"{cls.__name__} {node.value}")
+        if node.tag == Tag.ATTRIBUTE and node.type == ItemType.STRUCTURE:
+            value = node.find(Tag.ATTRIBUTE_VALUE)
+            tag = tag_from_name(node.get(Tag.ATTRIBUTE_NAME, ""))
+            cls = ENUM_FOR_TAG.get(tag) if tag is not None else None
+            if value is not None and value.type == ItemType.ENUMERATION and cls is not None \
+                    and not enum_value_in_version(cls, value.value, version):
+                bad.append(f"attribute {cls.__name__} {value.value}")
+    return bad
+
+
+class VersionExactTests(SynchronousTestCase):
+    """A 1.x client never receives a value its version does not define."""
+
+    def setUp(self) -> None:
+        self.d = make_dispatcher()
+
+    def _create_chacha(self) -> str:
+        r = call(self.d, Operation.CREATE, payload(
+            Item.enum(Tag.OBJECT_TYPE, ObjectType.SYMMETRIC_KEY),
+            Item.struct(Tag.ATTRIBUTES, [
+                Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, CryptographicAlgorithm.CHACHA20),
+                Item.int(Tag.CRYPTOGRAPHIC_LENGTH, 256),
+                Item.int(Tag.CRYPTOGRAPHIC_USAGE_MASK, CryptographicUsageMask.ENCRYPT),
+            ])), version=V20)
+        self.assertEqual(r.status, ResultStatus.SUCCESS, r.message)
+        return r.payload.get(Tag.UNIQUE_IDENTIFIER)
+
+    def test_chacha20_not_shown_to_1_0(self) -> None:
+        """A ChaCha20 key (a 1.4+ algorithm) read by a 1.0 client shows no undefined algorithm value."""
+        self.assertFalse(enum_value_in_version(CryptographicAlgorithm, CryptographicAlgorithm.CHACHA20, V10))
+        uid = self._create_chacha()
+        for op in (Operation.GET_ATTRIBUTES, Operation.GET):
+            response = send(self.d, request(batch_item(op, payload(Item.text(Tag.UNIQUE_IDENTIFIER, uid))),
+                                            version=V10))
+            (r,) = results(response)
+            self.assertEqual(r.status, ResultStatus.SUCCESS, r.message)
+            self.assertEqual(_undefined(response, V10), [], op)
+        # ...while a 1.4 client, whose version defines it, sees the algorithm.
+        response = send(self.d, request(batch_item(Operation.GET_ATTRIBUTES, payload(
+            Item.text(Tag.UNIQUE_IDENTIFIER, uid),
+            Item.text(Tag.ATTRIBUTE_NAME, "Cryptographic Algorithm"))), version=V14))
+        (r,) = results(response)
+        self.assertEqual([a.get(Tag.ATTRIBUTE_VALUE) for a in r.payload.findall(Tag.ATTRIBUTE)],
+                         [CryptographicAlgorithm.CHACHA20])
+
+    def test_strip_counts_removed_items(self) -> None:
+        """strip_for_version removes undefined tags, enumeration values and enumerated 1.x attributes."""
+        message = Item.struct(Tag.RESPONSE_PAYLOAD, [
+            Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, CryptographicAlgorithm.CHACHA20),
+            Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, CryptographicAlgorithm.AES),
+            Item.struct(Tag.ATTRIBUTES, []),
+            attribute("Cryptographic Algorithm", Item.enum(0, CryptographicAlgorithm.CHACHA20)),
+            attribute("Cryptographic Algorithm", Item.enum(0, CryptographicAlgorithm.AES)),
+        ])
+        self.assertEqual(strip_for_version(message, V10), 3)
+        self.assertEqual(len(message.value), 2)
+        self.assertEqual(_undefined(message, V10), [])
+
+
+class MaximumResponseSizeTests(SynchronousTestCase):
+    """Response Too Large is decided before the commit: the refused work did not happen."""
+
+    def test_create_too_large_is_not_stored(self) -> None:
+        """A Create whose response exceeds Maximum Response Size fails and leaves no object behind."""
+        d = make_dispatcher()
+        create = payload(
+            Item.enum(Tag.OBJECT_TYPE, ObjectType.SYMMETRIC_KEY),
+            Item.struct(Tag.TEMPLATE_ATTRIBUTE, [
+                attribute("Cryptographic Algorithm", Item.enum(0, CryptographicAlgorithm.AES)),
+                attribute("Cryptographic Length", Item.int(0, 128)),
+                attribute("Cryptographic Usage Mask", Item.int(0, CryptographicUsageMask.ENCRYPT)),
+                attribute("Object Group", Item.text(0, "too-large")),
+            ]))
+        response = send(d, request(batch_item(Operation.CREATE, create), version=V14,
+                                   header_extra=[Item.int(Tag.MAXIMUM_RESPONSE_SIZE, 50)]))
+        (r,) = results(response)
+        self.assertEqual((r.status, r.reason), (ResultStatus.OPERATION_FAILED, ResultReason.RESPONSE_TOO_LARGE))
+        located = call(d, Operation.LOCATE, payload(attribute("Object Group", Item.text(0, "too-large"))))
+        self.assertEqual(located.payload.findall(Tag.UNIQUE_IDENTIFIER), [])
+        # The same request without the limit succeeds and is stored.
+        response = send(d, request(batch_item(Operation.CREATE, create), version=V14))
+        self.assertEqual(results(response)[0].status, ResultStatus.SUCCESS)
+        located = call(d, Operation.LOCATE, payload(attribute("Object Group", Item.text(0, "too-large"))))
+        self.assertEqual(len(located.payload.findall(Tag.UNIQUE_IDENTIFIER)), 1)
