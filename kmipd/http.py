@@ -20,7 +20,8 @@ The client identity comes from the TLS client certificate of the connection thro
 service's C{identify} function (certificate CN, then SLUGS) once per connection.
 L{KMIPSite} adds the transport-level defences: a request whose announced (or, when chunked,
 received) body exceeds the limit is answered 413 and the connection closed before the body is
-read, and the site tracks its connections so the service can close them on stop.
+read, bodies are buffered in memory only (never spooled to a temporary file, as Twisted does from
+100 kB or when chunked), and the site tracks its connections so the service can close them on stop.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from io import BytesIO
 from typing import Any
 
 from twisted.internet.defer import Deferred, succeed
@@ -342,7 +344,10 @@ _TOO_LARGE = (b"HTTP/1.1 413 Request Entity Too Large\r\nContent-Type: text/plai
 
 
 class KMIPRequest(Request):
-    """A request that refuses an oversized body as soon as its size is known (413, then close)."""
+    """A request that refuses an oversized body as soon as its size is known (413, then close).
+
+    The body is buffered in memory only (never in a temporary file).
+    """
 
     _rejected = False
     _received = 0
@@ -351,10 +356,16 @@ class KMIPRequest(Request):
         return getattr(getattr(self.channel, "site", None), "max_body_size", None)
 
     def gotLength(self, length: int | None) -> None:
+        """Refuse an announced oversized body, else buffer the body in memory.
+
+        Twisted's own C{gotLength} spools a body of 100,000 bytes or more (and any chunked body)
+        to C{tempfile.TemporaryFile()}, i.e. key material on disk and file I/O on the reactor
+        thread; here the body always goes to a L{BytesIO}, bounded by C{max_body_size}.
+        """
         limit = self._limit()
         if length is not None and limit is not None and length > limit:
             self._reject(f"request body of {length} bytes exceeds the limit of {limit} bytes")
-        super().gotLength(None if self._rejected else length)
+        self.content = BytesIO()  # type: ignore[assignment]  # Twisted declares content = None
 
     def handleContentChunk(self, data: bytes) -> None:
         if self._rejected:

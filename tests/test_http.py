@@ -5,7 +5,9 @@ from __future__ import annotations
 import http.client
 import os
 import ssl
+import tempfile
 import time
+from io import BytesIO
 from typing import Any
 
 from twisted.internet import defer
@@ -20,7 +22,7 @@ from twisted.web.server import Site
 
 from kmipd.config import load_config
 from kmipd.dispatch import Caller
-from kmipd.http import KMIPResource, KMIPSite, build_site
+from kmipd.http import KMIPRequest, KMIPResource, KMIPSite, build_site
 from kmipd.limits import Limits
 from kmipd.service import KMIPService
 from kmipd.spec import (
@@ -451,6 +453,25 @@ class MalformedBodyTests(SiteMixin, SynchronousTestCase):
         """An XML document with a DOCTYPE (entity expansion) is refused as Invalid Message."""
         self.invalid(b'<!DOCTYPE a [<!ENTITY x "y">]><RequestMessage/>', XML)
 
+    def test_xml_utf16_entities_refused(self) -> None:
+        """A UTF-16 request whose DOCTYPE entity would make it valid is refused, never expanded or dispatched."""
+        text = to_xml(DISCOVER).replace('<BatchCount type="Integer" value="1"/>',
+                                        '<BatchCount type="Integer" value="&one;"/>')
+        document = '<?xml version="1.0" encoding="UTF-16"?>\n<!DOCTYPE RequestMessage [<!ENTITY one "1">]>\n' + text
+        for body in (document.encode("utf-16"), document.encode("utf-16-le"), document.encode("utf-16-be")):
+            message = self.invalid(body, XML)
+            (result,) = results(message)
+            self.assertIn("UTF-8", result.message)
+
+    def test_xml_utf8_entities_refused(self) -> None:
+        """A UTF-8 request whose DOCTYPE entity would make it valid is refused at the parser."""
+        text = to_xml(DISCOVER).replace('<BatchCount type="Integer" value="1"/>',
+                                        '<BatchCount type="Integer" value="&one;"/>')
+        body = ('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE RequestMessage [<!ENTITY one "1">]>\n'
+                + text).encode()
+        (result,) = results(self.invalid(body, XML))
+        self.assertIn("DOCTYPE and ENTITY declarations are not allowed", result.message)
+
     def test_xml_bad_value(self) -> None:
         """A well-formed XML request with a bad value gets Invalid Message in the request's version."""
         body = to_xml(DISCOVER).replace('<BatchCount type="Integer" value="1"/>',
@@ -492,6 +513,99 @@ class MalformedBodyTests(SiteMixin, SynchronousTestCase):
         """An empty body gets Invalid Message in each encoding."""
         for codec in (OCTET, XML, JSON):
             self.invalid(b"", codec)
+
+
+def _padded_discover(size: int) -> bytes:
+    """A binary DiscoverVersions request of exactly C{size} bytes (a long Client Correlation Value)."""
+    base = len(encode(DISCOVER))
+    data = encode(request(batch_item(Operation.DISCOVER_VERSIONS),
+                          header_extra=[Item.text(Tag.CLIENT_CORRELATION_VALUE, "x" * (size - base - 8))]))
+    assert len(data) == size
+    return data
+
+
+def _chunked(body: bytes, content_type: bytes, pieces: int) -> bytes:
+    """A chunked POST /kmip carrying C{body} in C{pieces} chunks."""
+    step = -(-len(body) // pieces)
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + step]), body[i:i + step])
+                      for i in range(0, len(body), step))
+    return (b"POST /kmip HTTP/1.1\r\nHost: kmip.test\r\nContent-Type: " + content_type +
+            b"\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks + b"0\r\n\r\n")
+
+
+class BodyBufferTests(SiteMixin, SynchronousTestCase):
+    """Request bodies (key material) are buffered in memory only, never spooled to a temporary file."""
+
+    limits = Limits(max_message_size=300_000)
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.spooled: list[Any] = []
+
+        def temporary_file(*args: Any, **kwargs: Any) -> BytesIO:
+            self.spooled.append(args)
+            return BytesIO()  # let the request go on so the assertions report the spooling
+
+        self.patch(tempfile, "TemporaryFile", temporary_file)
+        self.bodies: list[type] = []
+        bodies = self.bodies
+
+        class Recording(KMIPRequest):
+            def gotLength(self, length: int | None) -> None:
+                super().gotLength(length)
+                bodies.append(type(self.content))
+
+        self.site.requestFactory = Recording
+
+    def send(self, raw: bytes) -> tuple[Response, CertTransport]:
+        proto, transport = self.connect()
+        proto.dataReceived(raw)
+        return Response(transport.value()), transport
+
+    def test_large_body_in_memory(self) -> None:
+        """A 150 kB body (Twisted would spool >= 100 kB to disk) is buffered in a BytesIO and answered."""
+        data = _padded_discover(150_000)
+        (result,) = results(self.kmip(self.post(data), OCTET))
+        self.assertEqual((result.operation, result.status), (Operation.DISCOVER_VERSIONS, ResultStatus.SUCCESS))
+        self.assertEqual((self.spooled, self.bodies), ([], [BytesIO]))
+
+    def test_large_xml_body_in_memory(self) -> None:
+        """A large XML body is buffered in memory and answered in XML."""
+        body = to_xml(decode(_padded_discover(120_000))).encode()
+        self.assertGreater(len(body), 100_000)
+        (result,) = results(self.kmip(self.post(body, XML), XML))
+        self.assertEqual(result.status, ResultStatus.SUCCESS)
+        self.assertEqual((self.spooled, self.bodies), ([], [BytesIO]))
+
+    def test_chunked_body_in_memory(self) -> None:
+        """A chunked XML Create+Get (Twisted spools every chunked body to disk) is buffered in memory."""
+        response, _ = self.send(_chunked(CREATE_GET_XML, XML, 5))
+        create, get = results(self.kmip(response, XML))
+        self.assertEqual((create.status, get.status), (ResultStatus.SUCCESS, ResultStatus.SUCCESS))
+        self.assertEqual((self.spooled, self.bodies), ([], [BytesIO]))
+
+    def test_large_chunked_body_in_memory(self) -> None:
+        """A 200 kB chunked TTLV body is buffered in memory and answered."""
+        response, _ = self.send(_chunked(_padded_discover(200_000), OCTET, 3))
+        (result,) = results(self.kmip(response, OCTET))
+        self.assertEqual(result.status, ResultStatus.SUCCESS)
+        self.assertEqual((self.spooled, self.bodies), ([], [BytesIO]))
+
+    def test_rejected_body_creates_no_file(self) -> None:
+        """A body announced over the limit is answered 413 without any temporary file."""
+        proto, transport = self.connect()
+        proto.dataReceived(b"POST /kmip HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+                           b"Content-Length: 400000\r\n\r\n")
+        self.assertEqual(Response(transport.value()).status, 413)
+        proto.dataReceived(b"\0" * 400_000)
+        self.assertEqual((self.spooled, self.bodies), ([], [BytesIO]))
+
+    def test_rejected_chunked_body_creates_no_file(self) -> None:
+        """A chunked body growing over the limit is answered 413 without any temporary file."""
+        response, transport = self.send(_chunked(b"\0" * 300_001, OCTET, 2))
+        self.assertEqual(response.status, 413)
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual((self.spooled, self.bodies), ([], [BytesIO]))
 
 
 class LoggingTests(SiteMixin, SynchronousTestCase):

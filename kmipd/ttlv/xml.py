@@ -32,7 +32,8 @@ import enum
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from typing import Any, TypeGuard
+from typing import Any, NoReturn, TypeGuard
+from xml.parsers import expat
 
 from .. import spec
 from ..spec import ENUM_FOR_TAG, MASK_FOR_TAG, TAG_NAMES, EnumClass, Tag
@@ -598,19 +599,84 @@ def element_to_item(el: ET.Element, *, placeholder: Placeholder | None = None,
     return Item(tag, typ, value)
 
 
+_ENCODING_DECL = re.compile(r"""<\?xml[^>]*?\bencoding\s*=\s*["']([^"']*)["']""")
+
+
+class _Refused(Exception):
+    """Raised from an expat handler to stop the parse at a forbidden declaration."""
+
+
+def _refuse_declaration(*args: object) -> NoReturn:
+    raise _Refused()
+
+
+def _document_text(text: str | bytes) -> str:
+    """The document as text: bytes must be UTF-8 (a BOM is allowed) and no other encoding declared.
+
+    @raise XmlDecodeError: bytes that are not UTF-8 (or NUL characters, i.e. UTF-16/32 without a
+        byte order mark), or an XML declaration naming another encoding.
+    """
+    if isinstance(text, (bytes, bytearray)):
+        data = bytes(text)
+        if data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise XmlDecodeError(f"KMIP XML must be UTF-8: invalid byte at offset {e.start}") from None
+    if "\x00" in text:  # never in XML 1.0; UTF-16/32 text without a byte order mark
+        raise XmlDecodeError("KMIP XML must be UTF-8: the text contains NUL characters")
+    declared = _ENCODING_DECL.match(text.lstrip("\ufeff"))
+    if declared is not None and declared.group(1).strip().lower() not in ("utf-8", "utf8"):
+        raise XmlDecodeError(f"KMIP XML must be UTF-8, not {declared.group(1)[:40]!r}")
+    return text
+
+
+def _parse_tree(text: str) -> ET.Element:
+    """Parse C{text} with expat into an element tree, refusing any DOCTYPE or ENTITY declaration.
+
+    The refusal happens in the parser's own declaration handlers, so no entity is ever declared
+    or expanded whatever the document looks like.
+    @raise XmlDecodeError: malformed XML, or a DTD.
+    """
+    builder = ET.TreeBuilder()
+    parser = expat.ParserCreate(None, "}")
+    parser.buffer_text = True
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = _refuse_declaration
+    parser.EntityDeclHandler = _refuse_declaration
+    parser.UnparsedEntityDeclHandler = _refuse_declaration
+    parser.NotationDeclHandler = _refuse_declaration
+    parser.ExternalEntityRefHandler = _refuse_declaration
+
+    def fix(name: str) -> str:  # expat's "uri}local" -> ElementTree's "{uri}local"
+        return "{" + name if "}" in name else name
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        builder.start(fix(tag), {fix(k): v for k, v in attrs.items()})
+
+    def end(tag: str) -> None:
+        builder.end(fix(tag))
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = builder.data
+    try:
+        parser.Parse(text, True)
+    except _Refused:
+        raise XmlDecodeError("DOCTYPE and ENTITY declarations are not allowed") from None
+    except expat.ExpatError as e:
+        raise XmlDecodeError(f"not well-formed XML: {e}") from None
+    return builder.close()
+
+
 def from_xml(text: str | bytes, *, placeholder: Placeholder | None = None,
              max_depth: int = DEFAULT_MAX_DEPTH) -> Item:
     """Parse KMIP XML text (one top-level element) into an L{Item}.
 
-    @raise XmlDecodeError: malformed XML or an invalid KMIP encoding.
+    Bytes must be UTF-8 (the profile's encoding); DOCTYPE and ENTITY declarations are refused by
+    the parser itself, so no entity is ever expanded.
+    @raise XmlDecodeError: not UTF-8, a DTD, malformed XML or an invalid KMIP encoding.
     """
-    if isinstance(text, str) and text.lstrip().startswith("<?xml"):
-        text = text.encode("utf-8")
-    probe = text if isinstance(text, str) else text.decode("utf-8", "replace")
-    if "<!DOCTYPE" in probe or "<!ENTITY" in probe:
-        raise XmlDecodeError("DOCTYPE and ENTITY declarations are not allowed")
-    try:
-        root = ET.fromstring(text)
-    except ET.ParseError as e:
-        raise XmlDecodeError(f"not well-formed XML: {e}") from None
+    root = _parse_tree(_document_text(text))
     return element_to_item(root, placeholder=placeholder, max_depth=max_depth)

@@ -251,6 +251,64 @@ class ReadTests(TextReaderTestsMixin, SynchronousTestCase):
             Item.int(Tag.CRYPTOGRAPHIC_USAGE_MASK, 12)]))
 
 
+    def test_utf16_doctype_refused(self) -> None:
+        """A UTF-16 document (with or without BOM) carrying a DOCTYPE and entity is refused, not expanded."""
+        document = ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x [<!ENTITY one "1">]>'
+                    '<BatchCount type="Integer" value="&one;"/>')
+        for codec in ("utf-16", "utf-16-le", "utf-16-be", "utf-32"):
+            e = self.assertRaises(XmlDecodeError, from_xml, document.encode(codec))
+            self.assertIn("must be UTF-8", str(e), codec)
+
+    def test_other_encodings_refused(self) -> None:
+        """A declaration naming another encoding is refused, even for plain ASCII content or a str."""
+        for document in ('<?xml version="1.0" encoding="ISO-8859-1"?><BatchCount type="Integer" value="1"/>',
+                         "<?xml version='1.0' encoding='UTF-16'?><BatchCount type='Integer' value='1'/>"):
+            for text in (document, document.encode()):
+                e = self.assertRaises(XmlDecodeError, from_xml, text)
+                self.assertIn("must be UTF-8, not", str(e))
+
+    def test_utf8_forms_accepted(self) -> None:
+        """UTF-8 bytes with a BOM and/or a UTF-8 declaration, and str documents, are read."""
+        expected = Item.text(Tag.UNIQUE_IDENTIFIER, "clé")
+        element = '<UniqueIdentifier type="TextString" value="clé"/>'
+        for document in (element, '<?xml version="1.0" encoding="utf-8"?>' + element,
+                         "<?xml version='1.0' encoding='UTF8'?>" + element):
+            self.assertEqual(from_xml(document), expected)
+            self.assertEqual(from_xml(document.encode()), expected)
+            self.assertEqual(from_xml(b"\xef\xbb\xbf" + document.encode()), expected)
+
+    def test_utf8_dtd_refused_by_parser(self) -> None:
+        """Internal entities, external entities and a bare DOCTYPE are all refused as XmlDecodeError."""
+        for document in (
+            '<!DOCTYPE x [<!ENTITY one "1">]><BatchCount type="Integer" value="&one;"/>',
+            '<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+            '<UniqueIdentifier type="TextString" value="&e;"/>',
+            '<!DOCTYPE BatchCount SYSTEM "http://example.invalid/kmip.dtd"><BatchCount type="Integer" value="1"/>',
+            '<!DOCTYPE BatchCount><BatchCount type="Integer" value="1"/>',
+        ):
+            for text in (document, document.encode()):
+                e = self.assertRaises(XmlDecodeError, from_xml, text)
+                self.assertIn("DOCTYPE and ENTITY declarations are not allowed", str(e))
+
+    def test_billion_laughs_refused(self) -> None:
+        """Nested entity definitions are refused before any expansion."""
+        entities = '<!ENTITY a0 "laugh">' + "".join(
+            f'<!ENTITY a{i} "{f"&a{i - 1};" * 10}">' for i in range(1, 10))
+        document = f'<!DOCTYPE x [{entities}]><UniqueIdentifier type="TextString" value="&a9;"/>'
+        e = self.assertRaises(XmlDecodeError, from_xml, document.encode())
+        self.assertIn("DOCTYPE", str(e))
+
+    def test_doctype_text_outside_markup_accepted(self) -> None:
+        """The check is the parser's, not a text search: "<!DOCTYPE" inside a comment or escaped is fine."""
+        document = ('<!-- <!DOCTYPE x [<!ENTITY y "z">]> -->'
+                    '<UniqueIdentifier type="TextString" value="&lt;!DOCTYPE x&gt;"/>')
+        self.assertEqual(from_xml(document.encode()), Item.text(Tag.UNIQUE_IDENTIFIER, "<!DOCTYPE x>"))
+
+    def test_undefined_entity_refused(self) -> None:
+        """A reference to an undeclared entity is malformed XML."""
+        e = self.assertRaises(XmlDecodeError, from_xml, '<BatchCount type="Integer" value="&one;"/>')
+        self.assertIn("not well-formed XML", str(e))
+
     def test_placeholder_hook(self) -> None:
         """With a placeholder hook, $NAME values are handed to it instead of being parsed."""
         seen = []
