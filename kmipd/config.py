@@ -111,6 +111,9 @@ class Config:
     max_depth: int = 32
     max_batch_count: int = 64
     idle_timeout: float = 300.0
+    message_timeout: float = 30.0
+    max_connections: int = 10000
+    max_connections_per_client: int = 1000
     master_key_path: str | None = None
     credentials_path: str | None = None
     slugs_timeout: float = 5.0
@@ -359,6 +362,9 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "max_depth": _int_parser(1),
     "max_batch_count": _int_parser(1),
     "idle_timeout": _float_parser(0.0, inclusive=False),
+    "message_timeout": _float_parser(0.0, inclusive=False),
+    "max_connections": _int_parser(1),
+    "max_connections_per_client": _int_parser(1),
     "master_key_path": _parse_optional_path,
     "credentials_path": _parse_optional_path,
     "slugs_timeout": _float_parser(0.0, inclusive=False),

@@ -333,19 +333,23 @@ __all__ = [
 # Policy
 
 
-def _policy_mentions(ctx: RequestContext, obj: ManagedObject, operation: int) -> bool:
-    """True if the object's operation policy has an entry for C{operation} on its type."""
+def _uses_get_fallback(ctx: RequestContext, obj: ManagedObject, operation: int) -> bool:
+    """True if C{operation} on C{obj} is checked as Get: the object's policy is a built-in one
+    (C{default}, C{public}) and has no entry for C{operation} on the object's type."""
     from .operations._common import DEFAULT_POLICY
 
     if ctx.policy is None:
-        return True
-    policy = ctx.policy.get(obj.policy_name or DEFAULT_POLICY)
+        return False  # no policy engine: load() allows everything
+    name = obj.policy_name or DEFAULT_POLICY
+    if name not in ctx.policy.reserved_names:
+        return False  # a policy file decides its operations itself; an omitted pair is Disallow All
+    policy = ctx.policy.get(name)
     if policy is None:
-        return True  # let load() refuse it
+        return False
     key = (int(obj.object_type), int(operation))
     tables = [policy.preset] if policy.preset is not None else []
     tables += list((policy.groups or {}).values())
-    return any(key in t for t in tables)
+    return not any(key in t for t in tables)
 
 
 def _get_fallback_operations() -> frozenset[int]:
@@ -358,18 +362,17 @@ def _get_fallback_operations() -> frozenset[int]:
 def load_key(ctx: RequestContext, uid: str, operation: int) -> ManagedObject:
     """L{load} for a cryptographic operation.
 
-    The built-in policies (PyKMIP's tables) have no entries for Encrypt, Decrypt, Sign,
-    Signature Verify, MAC and MAC Verify; PyKMIP checks those operations against the object's
-    Get permission. kmipd does the same for those operations when the object's policy has no
-    entry for C{operation}, and applies the entry when it has one. Every other operation (Derive
-    Key, Get, ...) is a row of the tables and is checked strictly: a pair the policy does not
-    cover is Disallow All.
+    The built-in policies C{default} and C{public} (PyKMIP's tables) have no entries for
+    Encrypt, Decrypt, Sign, Signature Verify, MAC and MAC Verify; PyKMIP checks those operations
+    against the object's Get permission, and so does kmipd for an object under a built-in policy.
+    A policy file is applied as written, like for every other operation: a (type, operation)
+    pair it does not list is Disallow All, whatever it says about Get.
     """
     from .operations._common import load
     from .spec import Operation
 
     if operation in _get_fallback_operations():
         obj = ctx.store.get(uid)
-        if obj is not None and not _policy_mentions(ctx, obj, operation):
+        if obj is not None and _uses_get_fallback(ctx, obj, operation):
             return load(ctx, uid, Operation.GET)
     return load(ctx, uid, operation)

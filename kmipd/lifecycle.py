@@ -13,14 +13,13 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from .errors import NoLifecycle as InvalidObjectType
-from .errors import ObjectDestroyed, WrongLifecycleState
+from .errors import NoLifecycle, ObjectDestroyed, WrongLifecycleState
 from .spec import State
 
 __all__ = [
     "Cause",
     "DESTROYED_STATES",
-    "InvalidObjectType",
+    "NoLifecycle",
     "ObjectDestroyed",
     "TRANSITIONS",
     "Transition",
@@ -89,8 +88,6 @@ MODIFIABLE_IN: dict[str, frozenset[State]] = {
 
 #: Dates that may not change once reached.
 FROZEN_ONCE_REACHED = frozenset({"Process Start Date", "Protect Stop Date"})
-
-
 
 
 

@@ -1,4 +1,4 @@
-"""Protocol limits: the defences against oversized, deep or endless input, as one value."""
+"""Protocol limits: the defences against oversized, deep, slow or endless input, as one value."""
 
 from __future__ import annotations
 
@@ -16,6 +16,12 @@ class Limits:
     @ivar idle_timeout: seconds a connection may stay idle before it is closed.
     @ivar max_pipelined: requests buffered behind the one being processed before the connection
         stops reading (backpressure).
+    @ivar message_timeout: seconds a client has to send a whole request once its first bytes
+        arrived; on expiry the connection is closed without an answer (slow senders).
+    @ivar max_connections: most open connections per listening factory; more are closed right
+        after they are accepted.
+    @ivar max_connections_per_client: most open connections per client identity; more are refused
+        like an unknown client (Authentication Not Successful, then closed).
     """
 
     max_message_size: int = 1024 * 1024
@@ -23,3 +29,12 @@ class Limits:
     max_batch_count: int = 64
     idle_timeout: float = 300.0
     max_pipelined: int = 16
+    message_timeout: float = 30.0
+    max_connections: int = 10_000
+    max_connections_per_client: int = 1_000
+
+    @property
+    def max_queued_bytes(self) -> int:
+        """Bytes of complete requests buffered behind the one being processed before the
+        connection stops reading (backpressure by size): twice C{max_message_size}."""
+        return 2 * self.max_message_size

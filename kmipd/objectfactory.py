@@ -19,6 +19,7 @@ from .errors import (
     AttributeSingleValued,
     InvalidField,
     KmipError,
+    NonUniqueName,
     PrivateProtectionStorageUnavailable,
     ProtectionStorageUnavailable,
     PublicProtectionStorageUnavailable,
@@ -48,8 +49,6 @@ CRYPTOGRAPHIC_TYPES = frozenset({ObjectType.SYMMETRIC_KEY, ObjectType.PUBLIC_KEY
 CLIENT_MAY_SUPPLY = frozenset({"Usage Limits", "Fresh", "Sensitive", "Extractable"})
 #: ... and additionally at Register (describing how the object was made elsewhere).
 CLIENT_MAY_SUPPLY_REGISTER = frozenset({"Random Number Generator"})
-
-_LIVE_STATES = (State.PRE_ACTIVE, State.ACTIVE, State.DEACTIVATED, State.COMPROMISED)
 
 #: Values kmipd gives these client-settable attributes of a cryptographic object when the client
 #: omits them (reported by Query Defaults Information, KMIP 2.x).
@@ -195,14 +194,35 @@ def _check_value(ctx: RequestContext, name: str, value: Item) -> None:
             raise InvalidField("Cryptographic Usage Mask has bits this version does not define")
 
 
+def check_unique_name(ctx: RequestContext, value: Item, *, for_new_object: bool, exclude: str | None = None) -> None:
+    """Refuse a Name whose Name Value another object on the server already carries.
+
+    "Names SHALL be unique within a given key management server" (spec 1.4 3.2, 2.1 4.32): every
+    object counts whatever its State or storage (on-line, archived, destroyed: a destroyed object
+    keeps its metadata and 2.x clients can still Locate it by Name). C{exclude} is the object
+    being changed (Add/Modify/Set Attribute may give an object a Name it already has).
+
+    @param for_new_object: True when a new object would take the name (Create, Register, Derive
+        Key...), False when an existing object would (Add/Modify/Set Attribute).
+    @raise NonUniqueName: 2.x (Non Unique Name Attribute); 1.x Add/Modify Attribute (Illegal
+        Operation, spec 1.4 11.15/11.16).
+    @raise InvalidField: 1.x, a new object (spec 1.4 11.2-11.7: Invalid Field).
+    """
+    text = value.get(Tag.NAME_VALUE) if value.type == ItemType.STRUCTURE else None
+    if not isinstance(text, str):
+        raise InvalidField("Name needs a Name Value")
+    query = LocateQuery(attributes=[AttributeFilter("Name", Item.struct(Tag.NAME, [Item.text(Tag.NAME_VALUE, text)]))],
+                        include_online=True, include_archived=True, include_destroyed=True)
+    if any(c.uid != exclude for c in ctx.store.locate(query)):
+        error = InvalidField if for_new_object and not ctx.v2 else NonUniqueName
+        raise error(f"another object already has the name {text!r}")
+
+
 def check_unique_names(ctx: RequestContext, attrs: Iterable[Attr]) -> None:
-    """Refuse a Name that a live object already carries (spec: Invalid Field)."""
+    """Refuse a new object whose template gives a Name another object has (L{check_unique_name})."""
     for attr in attrs:
-        if attr.name != "Name" or attr.value is None:
-            continue
-        query = LocateQuery(states=_LIVE_STATES, attributes=[AttributeFilter("Name", attr.value)])
-        if ctx.store.locate(query):
-            raise InvalidField(f"an object named {attr.value.get(Tag.NAME_VALUE)!r} already exists")
+        if attr.name == "Name" and attr.value is not None:
+            check_unique_name(ctx, attr.value, for_new_object=True)
 
 
 def new_object(
@@ -309,7 +329,7 @@ def require(condition: bool, message: str) -> None:
 __all__ = [
     "CRYPTOGRAPHIC_TYPES", "DEFAULT_POLICY", "OMITTED_DEFAULTS", "PROTECTION_STORAGE",
     "PrivateProtectionStorageUnavailable", "ProtectionStorageUnavailable", "PublicProtectionStorageUnavailable",
-    "check_protection_masks", "check_template", "check_unique_names", "default_attributes", "digest",
-    "initial_state", "link", "new_object", "policy_is_default", "require", "rng_parameters",
+    "check_protection_masks", "check_template", "check_unique_name", "check_unique_names", "default_attributes",
+    "digest", "initial_state", "link", "new_object", "policy_is_default", "require", "rng_parameters",
     "template_value",
 ]

@@ -3,8 +3,11 @@
 
 L{KMIPProtocol} only frames. It peeks each 8-byte TTLV header, checks the announced length against
 the limit before buffering the body, hands complete messages to the factory's dispatcher one at a
-time (responses go out in request order), applies backpressure when a client pipelines too much,
-and closes idle connections. Identity is established once, after the TLS handshake.
+time (responses go out in request order), applies backpressure when a client pipelines too many
+messages or bytes, closes idle connections and connections whose request does not arrive in full
+within C{message_timeout}. Identity is established after the TLS handshake and, when the factory
+asks for it (third-party authentication), re-established before the next request once it is older
+than C{reidentify_after} seconds. The factory caps open connections, in all and per identity.
 """
 
 from __future__ import annotations
@@ -57,17 +60,32 @@ class KMIPProtocol(Protocol, TimeoutMixin):
     def __init__(self) -> None:
         self._buffer = bytearray()
         self._queue: list[bytes] = []
+        self._queued_bytes = 0
         self._busy = False
         self._paused = False
         self._closing = False
+        self._lost = False
         self.caller: Caller | None = None
         self._refused = False
         self._tls = False
+        self._message_timer: IDelayedCall | None = None
+        self._certificate: object = None
+        self._resolving = False
+        self._resolved_at = 0.0
+        self._fresh = False  # re-resolved for the waiting request, not dispatched yet
+        self._counted: str | None = None  # the identity this connection counts against
 
     # Connection lifecycle ------------------------------------------------------------------
 
     def connectionMade(self) -> None:
-        self.factory.connections.add(self)
+        factory = self.factory
+        if len(factory.connections) >= factory.limits.max_connections:
+            _log.warn("too many connections ({count}); closing the connection from {peer}",
+                      count=len(factory.connections), peer=str(self.transport.getPeer()))
+            self._closing = True
+            self.transport.abortConnection()
+            return
+        factory.connections.add(self)
         _no_delay(self.transport)
         self.setTimeout(self.factory.limits.idle_timeout)
         self._tls = self.factory.tls
@@ -83,28 +101,81 @@ class KMIPProtocol(Protocol, TimeoutMixin):
         self._identify(self.transport.getPeerCertificate())
 
     def _identify(self, certificate: object) -> None:
+        self._certificate = certificate
         d = self.factory.identify(certificate)
 
         def ok(caller: Caller) -> None:
-            self.caller = caller
-            self._next()
+            if self._lost:
+                return
+            if caller.identity is not None:
+                if not self.factory.admit(caller.identity):
+                    self._refuse(f"more than {self.factory.limits.max_connections_per_client} "
+                                 f"connections for {caller.identity!r}")
+                    return
+                self._counted = caller.identity
+            self._resolved(caller)
 
         def refused(failure: Failure) -> None:
-            # Answer the client's first request with Authentication Not Successful, then close:
-            # clients report that clearly, where a bare close looks like a network fault.
-            _log.info("refusing client {peer}: {reason}", peer=str(self.transport.getPeer()),
-                      reason=failure.getErrorMessage())
-            self._refused = True
-            self.setTimeout(min(self.factory.limits.idle_timeout, _REFUSED_GRACE))
-            self._next()
+            if not self._lost:
+                self._refuse(failure.getErrorMessage())
+
+        d.addCallbacks(ok, refused)
+
+    def _resolved(self, caller: Caller, fresh: bool = False) -> None:
+        self.caller = caller
+        self._resolved_at = self.factory.clock.seconds()
+        self._fresh = fresh
+        self._next()
+
+    def _refuse(self, reason: str) -> None:
+        """Answer the client's next request with Authentication Not Successful, then close.
+
+        Clients report that clearly, where a bare close looks like a network fault.
+        """
+        _log.info("refusing client {peer}: {reason}", peer=str(self.transport.getPeer()), reason=reason)
+        self._refused = True
+        self.setTimeout(min(self.factory.limits.idle_timeout, _REFUSED_GRACE))
+        self._next()
+
+    def _stale(self) -> bool:
+        """Whether the caller must be re-resolved before the next request is dispatched.
+
+        A caller re-resolved for the waiting request is never stale for it (no lookup loop
+        when the lookup answers at once and C{reidentify_after} is 0).
+        """
+        after = self.factory.reidentify_after
+        return (after is not None and not self._fresh
+                and self.factory.clock.seconds() - self._resolved_at >= after)
+
+    def _reidentify(self) -> None:
+        """Resolve the caller again (group membership may have changed); requests wait."""
+        self._resolving = True
+        d = self.factory.identify(self._certificate)
+
+        def ok(caller: Caller) -> None:
+            self._resolving = False
+            if not self._lost:
+                self._resolved(caller, fresh=True)
+
+        def refused(failure: Failure) -> None:
+            self._resolving = False
+            if not self._lost:
+                self._refuse(failure.getErrorMessage())
 
         d.addCallbacks(ok, refused)
 
     def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
-        self.factory.connections.discard(self)
+        self._lost = True
+        if self in self.factory.connections:
+            self.factory.connections.discard(self)
+            if self._counted is not None:
+                self.factory.release(self._counted)
+                self._counted = None
         self.setTimeout(None)
         self._closing = True
+        self._cancel_message_timer()
         self._queue.clear()
+        self._queued_bytes = 0
 
     def timeoutConnection(self) -> None:
         _log.info("closing idle connection from {peer}", peer=str(self.transport.getPeer()))
@@ -134,20 +205,58 @@ class KMIPProtocol(Protocol, TimeoutMixin):
             if len(buf) - offset < total:
                 break
             self._queue.append(bytes(buf[offset:offset + total]))
+            self._queued_bytes += total
             offset += total
         if offset:
             del buf[:offset]
-        if len(self._queue) > self.factory.limits.max_pipelined and not self._paused:
+        limits = self.factory.limits
+        if not self._paused and (len(self._queue) > limits.max_pipelined
+                                 or self._queued_bytes > limits.max_queued_bytes):
             self._paused = True
             self.transport.pauseProducing()
+        # A message completed in this chunk: any bytes left belong to a message begun in it.
+        self._watch_message(restart=offset > 0)
         self._next()
+
+    def _watch_message(self, restart: bool) -> None:
+        """Run the message deadline while a partial request is buffered and the connection reads.
+
+        While reading is paused (backpressure) the wait is the server's, so the deadline stops,
+        and starts afresh on resume.
+        """
+        if not self._buffer or self._paused or self._closing:
+            self._cancel_message_timer()
+            return
+        if restart:
+            self._cancel_message_timer()
+        if self._message_timer is None:
+            self._message_timer = self.factory.clock.callLater(self.factory.limits.message_timeout,
+                                                               self._message_expired)
+
+    def _cancel_message_timer(self) -> None:
+        timer, self._message_timer = self._message_timer, None
+        if timer is not None and timer.active():
+            timer.cancel()
+
+    def _message_expired(self) -> None:
+        """A request did not arrive in full in time: close without an answer."""
+        self._message_timer = None
+        _log.info("closing connection from {peer}: request not complete within {timeout} seconds",
+                  peer=str(self.transport.getPeer()), timeout=self.factory.limits.message_timeout)
+        self._closing = True
+        self._buffer.clear()
+        self._queue.clear()
+        self._queued_bytes = 0
+        self.transport.abortConnection()
 
     def _reject(self, reason: int, message: str) -> None:
         """Answer an unframeable stream with one error response, then close."""
         _log.info("rejecting stream from {peer}: {message}", peer=str(self.transport.getPeer()), message=message)
         self._closing = True
+        self._cancel_message_timer()
         self._buffer.clear()
         self._queue.clear()
+        self._queued_bytes = 0
         self.transport.write(self.factory.dispatcher.error_reply((1, 0), int(self.factory.clock.seconds()),
                                                               reason, message).data)
         self.transport.loseConnection()
@@ -158,14 +267,20 @@ class KMIPProtocol(Protocol, TimeoutMixin):
         if self._refused and self._queue and not self._closing:
             data = self._queue.pop(0)
             self._closing = True
+            self._cancel_message_timer()
             self._queue.clear()
+            self._queued_bytes = 0
             self.transport.write(self.factory.dispatcher.error_reply(
                 sniff_version(data), int(self.factory.clock.seconds()),
                 ResultReason.AUTHENTICATION_NOT_SUCCESSFUL, "authentication not successful").data)
             self.transport.loseConnection()
             return
-        if self._busy or not self._queue or self.caller is None or self._closing:
+        if self._busy or self._resolving or not self._queue or self.caller is None or self._closing:
             return
+        if self._stale():
+            self._reidentify()
+            return
+        self._fresh = False
         # Several queued (pipelined) messages go to the dispatcher's handle_many when it has one:
         # they still run one after another, each in its own transaction, but cost one trip
         # through the thread pool instead of one each.
@@ -176,20 +291,25 @@ class KMIPProtocol(Protocol, TimeoutMixin):
         if many is not None and len(self._queue) > 1:
             batch = self._queue[:MAX_HANDOFF]
             del self._queue[:len(batch)]
+            self._queued_bytes -= sum(map(len, batch))
             self._maybe_resume()
             d = many(batch, self.caller)
             d.addCallback(self._replied_many, started)
         else:
             data = self._queue.pop(0)
+            self._queued_bytes -= len(data)
             self._maybe_resume()
             d = dispatcher.handle(data, self.caller)
             d.addCallback(self._replied, started)
         d.addErrback(self._crashed)
 
     def _maybe_resume(self) -> None:
-        if self._paused and len(self._queue) <= self.factory.limits.max_pipelined // 2:
+        limits = self.factory.limits
+        if (self._paused and len(self._queue) <= limits.max_pipelined // 2
+                and self._queued_bytes <= limits.max_queued_bytes // 2):
             self._paused = False
             self.transport.resumeProducing()
+            self._watch_message(restart=True)
 
     def _replied_many(self, replies: list[Reply], started: float) -> None:
         self._busy = False
@@ -254,12 +374,20 @@ def _no_identity(certificate: object) -> Deferred:
 
 
 class KMIPServerFactory(Factory[KMIPProtocol]):
-    """Builds L{KMIPProtocol}s sharing one dispatcher, limits, clock and identity function."""
+    """Builds L{KMIPProtocol}s sharing one dispatcher, limits, clock and identity function.
+
+    @param reidentify_after: seconds after which a connection's caller is resolved again through
+        C{identify} before its next request (group membership may change), or C{None} never.
+    @ivar connections: the open connections (at most C{limits.max_connections}).
+    @ivar clients: open connections per identified client (each at most
+        C{limits.max_connections_per_client}).
+    """
 
     protocol = KMIPProtocol
 
     def __init__(self, dispatcher: Dispatcher, *, limits: Limits | None = None, clock=None,
-                 identify: Identify = _no_identity, tls: bool = True) -> None:
+                 identify: Identify = _no_identity, tls: bool = True,
+                 reidentify_after: float | None = None) -> None:
         from twisted.internet import reactor
 
         self.dispatcher = dispatcher
@@ -267,4 +395,22 @@ class KMIPServerFactory(Factory[KMIPProtocol]):
         self.clock = clock if clock is not None else reactor
         self.identify = identify
         self.tls = tls
+        self.reidentify_after = reidentify_after
         self.connections: set[KMIPProtocol] = set()
+        self.clients: dict[str, int] = {}
+
+    def admit(self, identity: str) -> bool:
+        """Count one more connection for C{identity}, unless it already has the most allowed."""
+        count = self.clients.get(identity, 0)
+        if count >= self.limits.max_connections_per_client:
+            return False
+        self.clients[identity] = count + 1
+        return True
+
+    def release(self, identity: str) -> None:
+        """Count one connection less for C{identity}."""
+        count = self.clients.get(identity, 0) - 1
+        if count > 0:
+            self.clients[identity] = count
+        else:
+            self.clients.pop(identity, None)

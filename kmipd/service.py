@@ -87,7 +87,9 @@ class KMIPService(MultiService):
             config = config_with_dev_pki(config)
         self.config = config
         self.limits = Limits(max_message_size=config.max_message_size, max_depth=config.max_depth,
-                             max_batch_count=config.max_batch_count, idle_timeout=config.idle_timeout)
+                             max_batch_count=config.max_batch_count, idle_timeout=config.idle_timeout,
+                             message_timeout=config.message_timeout, max_connections=config.max_connections,
+                             max_connections_per_client=config.max_connections_per_client)
         self.ports: list[IListeningPort] = []
 
         self.pool = ThreadPoolService(reactor, "kmipd-operations", config.thread_pool_size,
@@ -133,8 +135,11 @@ class KMIPService(MultiService):
                                      server=ServerInfo(version=__version__), credentials=credentials,
                                      group_commit=group_commit_for(config, self.store),
                                      call_later=reactor.callLater)
+        # With SLUGS, group membership can change: a connection's caller is resolved again
+        # (through the cached chain) once slugs_cache_ttl has passed since the last resolution.
         self.factory = KMIPServerFactory(self.dispatcher, limits=self.limits, clock=reactor,
-                                         identify=self.identify, tls=tls)
+                                         identify=self.identify, tls=tls,
+                                         reidentify_after=config.slugs_cache_ttl if config.enabled_slugs else None)
         self._listen_factory = (wrap_factory(self.factory, build_server_tls_options(config)) if tls
                                 else self.factory)
         # KMIP over HTTPS (POST /kmip, TTLV/XML/JSON): same dispatcher, identity and mutual TLS.

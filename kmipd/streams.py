@@ -4,8 +4,9 @@
 KMIP 1.3+ lets a client split Encrypt, Decrypt, Sign, Signature Verify, MAC, MAC Verify and Hash
 over several requests: the first carries C{Init Indicator} and gets a C{Correlation Value} back;
 later ones send the Correlation Value; the last one sets C{Final Indicator}. The state in between
-lives here, in the service-wide L{StreamTable} kept in C{ctx.services[STREAMS]}: bounded in count,
-in buffered bytes per stream, and in idle time (expired entries are dropped on every access).
+lives here, in the service-wide L{StreamTable} kept in C{ctx.services[STREAMS]}: bounded in count
+(server-wide and per caller identity), in buffered bytes (per stream and in total over the table),
+and in idle time (expired entries are dropped on every access).
 
 Engines:
  - L{CipherStream}: a C{cryptography} cipher context (ECB, CBC, CFB, OFB, CTR, GCM over the block
@@ -60,8 +61,10 @@ _log = Logger()
 STREAMS = "crypto.streams"
 
 DEFAULT_MAX_STREAMS = 1024
+DEFAULT_MAX_STREAMS_PER_IDENTITY = 32
 DEFAULT_TTL = 600
 DEFAULT_MAX_BUFFER = 4 * 1024 * 1024
+DEFAULT_MAX_TOTAL_BUFFER = 256 * 1024 * 1024
 
 
 class Engine(Protocol):
@@ -188,17 +191,25 @@ class DigestStream:
 
 
 class BufferStream:
-    """Collects the parts (at most C{limit} bytes); L{final} returns them all."""
+    """Collects the parts (at most C{limit} bytes); L{final} returns them all.
 
-    def __init__(self, limit: int = DEFAULT_MAX_BUFFER) -> None:
+    With a C{table}, a part is also refused when it would take the bytes buffered by the streams
+    in the table past the table's total budget (L{StreamTable.check_room}).
+    """
+
+    def __init__(self, limit: int = DEFAULT_MAX_BUFFER, table: StreamTable | None = None) -> None:
         self.parts: list[bytes] = []
         self.size = 0
         self.limit = limit
+        self.table = table
 
     def update(self, data: bytes) -> bytes:
-        self.size += len(data)
-        if self.size > self.limit:
+        size = self.size + len(data)
+        if size > self.limit:
             raise StreamTooLarge(f"a multi-part request of this kind may carry at most {self.limit} bytes")
+        if self.table is not None:
+            self.table.check_room(size)
+        self.size = size
         self.parts.append(data)
         return b""
 
@@ -225,34 +236,98 @@ class Stream:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _held(stream: Stream) -> int:
+    """The bytes C{stream} buffers (only L{BufferStream} keeps its data)."""
+    engine = stream.engine
+    return engine.size if isinstance(engine, BufferStream) else 0
+
+
 class StreamTable:
-    """Open streams by Correlation Value: bounded, expiring, thread safe."""
+    """Open streams by Correlation Value: bounded, expiring, thread safe.
+
+    @ivar max_streams: open streams server-wide.
+    @ivar max_streams_per_identity: open streams of one caller identity.
+    @ivar max_buffer: bytes one buffered stream may collect.
+    @ivar max_total_buffer: bytes all the buffered streams of the table may hold together.
+    """
 
     def __init__(self, *, max_streams: int = DEFAULT_MAX_STREAMS, ttl: int = DEFAULT_TTL,
-                 max_buffer: int = DEFAULT_MAX_BUFFER) -> None:
+                 max_buffer: int = DEFAULT_MAX_BUFFER,
+                 max_streams_per_identity: int = DEFAULT_MAX_STREAMS_PER_IDENTITY,
+                 max_total_buffer: int = DEFAULT_MAX_TOTAL_BUFFER) -> None:
         self.max_streams = max_streams
+        self.max_streams_per_identity = max_streams_per_identity
         self.ttl = ttl
         self.max_buffer = max_buffer
+        self.max_total_buffer = max_total_buffer
         self._streams: dict[bytes, Stream] = {}
+        self._held: dict[bytes, int] = {}  # bytes buffered by each stored stream
+        self._per_identity: dict[str | None, int] = {}
+        self._buffered = 0
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._streams)
 
+    @property
+    def buffered(self) -> int:
+        """Bytes buffered by the streams in the table."""
+        return self._buffered
+
+    def buffer(self) -> BufferStream:
+        """A L{BufferStream} bounded by this table's per-stream limit and total budget."""
+        return BufferStream(self.max_buffer, self)
+
+    def check_room(self, size: int) -> None:
+        """@raise StreamTooLarge: a stream (out of the table) holding C{size} bytes would take the
+        table past its total budget."""
+        if self._buffered + size > self.max_total_buffer:
+            raise StreamTooLarge("the server is buffering too much multi-part data; "
+                                 "finish some multi-part operations or try again later")
+
+    def _add(self, cv: bytes, stream: Stream) -> None:
+        held = _held(stream)
+        self._streams[cv] = stream
+        self._held[cv] = held
+        self._buffered += held
+        self._per_identity[stream.identity] = self._per_identity.get(stream.identity, 0) + 1
+
+    def _remove(self, cv: bytes) -> Stream:
+        stream = self._streams.pop(cv)
+        self._buffered -= self._held.pop(cv)
+        left = self._per_identity[stream.identity] - 1
+        if left:
+            self._per_identity[stream.identity] = left
+        else:
+            del self._per_identity[stream.identity]
+        return stream
+
     def _expire(self, now: int) -> None:
         for cv in [cv for cv, s in self._streams.items() if s.expires <= now]:
             _log.info("expired an idle multi-part crypto stream", operation=self._streams[cv].operation)
-            del self._streams[cv]
+            self._remove(cv)
 
     def put(self, stream: Stream, now: int, correlation: bytes | None = None) -> bytes:
-        """Store C{stream} (new, or back under its C{correlation}); return its Correlation Value."""
+        """Store C{stream} (new, or back under its C{correlation}); return its Correlation Value.
+
+        @raise InvalidCorrelationValue: a new stream beyond the server-wide or per-identity count.
+        @raise StreamTooLarge: the stream's buffered bytes do not fit in the total budget.
+        """
         with self._lock:
             self._expire(now)
-            if correlation is None and len(self._streams) >= self.max_streams:
-                raise InvalidCorrelationValue("too many open multi-part operations; finish some first")
+            if correlation is None:
+                if len(self._streams) >= self.max_streams:
+                    raise InvalidCorrelationValue("too many open multi-part operations; finish some first")
+                if self._per_identity.get(stream.identity, 0) >= self.max_streams_per_identity:
+                    raise InvalidCorrelationValue(
+                        f"this client already has {self.max_streams_per_identity} open multi-part "
+                        "operations; finish some first")
+            self.check_room(_held(stream))
             cv = correlation if correlation is not None else os.urandom(16)
+            if cv in self._streams:  # a stale copy under the same value: replace it
+                self._remove(cv)
             stream.expires = now + self.ttl
-            self._streams[cv] = stream
+            self._add(cv, stream)
             return cv
 
     def take(self, correlation: bytes, operation: int, identity: str | None, now: int) -> Stream:
@@ -265,8 +340,7 @@ class StreamTable:
             stream = self._streams.get(correlation)
             if stream is None or stream.operation != operation or stream.identity != identity:
                 raise InvalidCorrelationValue("unknown or expired Correlation Value")
-            del self._streams[correlation]
-            return stream
+            return self._remove(correlation)
 
 
 def table(services: dict[str, Any]) -> StreamTable:
@@ -277,5 +351,6 @@ def table(services: dict[str, Any]) -> StreamTable:
     return found
 
 
-__all__ = ["STREAMS", "BufferStream", "CipherStream", "DigestStream", "Engine", "Stream", "StreamTable",
+__all__ = ["DEFAULT_MAX_STREAMS", "DEFAULT_MAX_STREAMS_PER_IDENTITY", "DEFAULT_MAX_TOTAL_BUFFER", "STREAMS",
+           "BufferStream", "CipherStream", "DigestStream", "Engine", "Stream", "StreamTable",
            "StreamTooLarge", "streamable_cipher", "table"]

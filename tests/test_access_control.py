@@ -508,7 +508,7 @@ def _encrypt(uid: str, **cp: int) -> Item:
 
 
 class CryptographicOperationTests(SynchronousTestCase):
-    """Encrypt, Decrypt, Sign, Signature Verify, MAC: the object's policy, Get when it has no entry."""
+    """Encrypt, Decrypt, Sign, Signature Verify, MAC: the object's policy; Get when a built-in policy has no entry."""
 
     def setUp(self) -> None:
         self.d = make_dispatcher()
@@ -579,6 +579,23 @@ class CryptographicOperationTests(SynchronousTestCase):
         self.assertTrue(call(self.d, Op.GET, _uid(uid), caller=OTHER).ok)
         self.assertTrue(policy_denied(call(self.d, Op.ENCRYPT, body, caller=OTHER)))
         self.assertTrue(policy_denied(call(self.d, Op.ENCRYPT, body, caller=OWNER)))
+
+    def test_policy_file_omitting_the_operation_denies_it(self) -> None:
+        """A policy file granting Get and Encrypt but omitting Decrypt and MAC denies those to everyone."""
+        engine = PolicyEngine()
+        engine.set_source("test", parse_policies({"encrypt_only": {"preset": {"SYMMETRIC_KEY": {
+            "GET": "ALLOW_ALL", "ACTIVATE": "ALLOW_OWNER", "ENCRYPT": "ALLOW_ALL"}}}}, "test"))
+        self.d = make_dispatcher(policy=engine)
+        uid = make_object(self.d, OT.SYMMETRIC_KEY, "encrypt_only")
+        self.activate(uid)
+        body = _encrypt(uid, block_cipher_mode=BlockCipherMode.CBC, padding_method=PaddingMethod.NONE)
+        mac = _uid(uid, _cp(cryptographic_algorithm=CA.HMAC_SHA256), Item.bytes(Tag.DATA, b"data"))
+        for caller in (OWNER, OTHER):
+            self.assertTrue(call(self.d, Op.GET, _uid(uid), caller=caller).ok)
+            self.assertTrue(call(self.d, Op.ENCRYPT, body, caller=caller).ok)
+            for operation, request in ((Op.DECRYPT, body), (Op.MAC, mac)):
+                r = call(self.d, operation, request, caller=caller)
+                self.assertTrue(policy_denied(r), (caller, Op(operation).name, r.reason, r.message))
 
 
 def _wrapping_spec(uid: str) -> Item:

@@ -86,6 +86,9 @@ class DefaultsTests(SynchronousTestCase):
                 max_depth=32,
                 max_batch_count=64,
                 idle_timeout=300.0,
+                message_timeout=30.0,
+                max_connections=10000,
+                max_connections_per_client=1000,
                 slugs_timeout=5.0,
                 slugs_cache_ttl=30.0,
                 policy_reload_interval=0.5,
@@ -214,6 +217,10 @@ class FileTests(ConfigTestsMixin, SynchronousTestCase):
         self.assertEqual(config.max_message_size, 1048576)
         self.assertEqual(config.idle_timeout, 300.0)
         self.assertEqual(
+            (config.message_timeout, config.max_connections, config.max_connections_per_client),
+            (30.0, 10000, 1000),
+        )
+        self.assertEqual(
             config.slugs,
             (SlugsConfig("auth:slugs", False, "http://127.0.0.1:8080/slugs/"),),
         )
@@ -239,6 +246,24 @@ class FileTests(ConfigTestsMixin, SynchronousTestCase):
         self.assertEqual(
             (config.port, config.max_depth, config.thread_pool_size, config.listen),
             (6000, 10, 3, ("tcp:6000", "tcp6:6000:interface=\\:\\:1")),
+        )
+
+    def test_connection_limits_in_file(self) -> None:
+        """message_timeout, max_connections and max_connections_per_client are read from [server]."""
+        config = load_config(
+            self.write(
+                """\
+                [server]
+                message_timeout=12.5
+                max_connections=200
+                max_connections_per_client=7
+                """
+            ),
+            environ=ENV,
+        )
+        self.assertEqual(
+            (config.message_timeout, config.max_connections, config.max_connections_per_client),
+            (12.5, 200, 7),
         )
 
     def test_https_listen_in_file(self) -> None:
@@ -331,6 +356,12 @@ class FileTests(ConfigTestsMixin, SynchronousTestCase):
             ("max_batch_count", "-1", "out of range"),
             ("idle_timeout", "0", "out of range"),
             ("idle_timeout", "soon", "is not a number"),
+            ("message_timeout", "0", "out of range"),
+            ("message_timeout", "inf", "is not a finite number"),
+            ("max_connections", "0", "out of range"),
+            ("max_connections", "many", "is not an integer"),
+            ("max_connections_per_client", "0", "out of range"),
+            ("max_connections_per_client", "2.5", "is not an integer"),
             ("slugs_timeout", "nan", "is not a finite number"),
             ("slugs_cache_ttl", "-1", "out of range"),
             ("policy_reload_interval", "0", "out of range"),

@@ -427,6 +427,75 @@ class CredentialTests(SynchronousTestCase):
         self.assertTrue(self.send_with(authentication("alice", "wrong"), make_dispatcher()).ok)
 
 
+class CountingStore:
+    """A credential store wrapper counting (slow) verifications."""
+
+    def __init__(self, store: CredentialStore) -> None:
+        self.store = store
+        self.calls = 0
+
+    def verify(self, username: str, password: str) -> bool:
+        self.calls += 1
+        return self.store.verify(username, password)
+
+
+class CredentialLimitTests(SynchronousTestCase):
+    """At most one credential per request; successful verifications are cached briefly."""
+
+    def setUp(self) -> None:
+        self.now = 1000.0
+        self.store = CountingStore(CredentialStore({"alice": hash_password("s3cret", n=2**4, r=1, p=1)}))
+        self.checker = CredentialChecker(self.store, cache_ttl=60, cache_size=2, seconds=lambda: self.now)
+        self.dispatcher = make_dispatcher(credentials=self.checker)
+
+    def send_with(self, auth: Item) -> Any:
+        return results(send(self.dispatcher, request(
+            batch_item(Operation.QUERY, QUERY_OPS), header_extra=[auth])))[0]
+
+    def test_two_credentials_invalid_message(self) -> None:
+        """Two Username and Password credentials are refused with Invalid Message before any hashing."""
+        double = authentication("alice", "s3cret")
+        double = Item.struct(Tag.AUTHENTICATION, double.value + authentication("alice", "s3cret").value)
+        result = self.send_with(double)
+        self.assertEqual(result.reason, ResultReason.INVALID_MESSAGE)
+        self.assertIn("at most one", result.message)
+        self.assertEqual(self.store.calls, 0)
+
+    def test_success_cached(self) -> None:
+        """A repeated good credential is verified once within the TTL, and again after it."""
+        for _ in range(3):
+            self.assertTrue(self.send_with(authentication("alice", "s3cret")).ok)
+        self.assertEqual(self.store.calls, 1)
+        self.now += 60
+        self.assertTrue(self.send_with(authentication("alice", "s3cret")).ok)
+        self.assertEqual(self.store.calls, 2)
+
+    def test_failure_not_cached(self) -> None:
+        """A wrong password is verified (and refused) every time, even after the right one was cached."""
+        self.assertTrue(self.send_with(authentication("alice", "s3cret")).ok)
+        for _ in range(2):
+            result = self.send_with(authentication("alice", "wrong"))
+            self.assertEqual(result.reason, ResultReason.AUTHENTICATION_NOT_SUCCESSFUL)
+        self.assertEqual(self.store.calls, 3)
+
+    def test_cache_bounded(self) -> None:
+        """The cache keeps at most cache_size entries, forgetting the oldest."""
+        store = CountingStore(CredentialStore({name: hash_password("pw", n=2**4, r=1, p=1)
+                                               for name in ("a", "b", "c")}))
+        checker = CredentialChecker(store, cache_ttl=60, cache_size=2, seconds=lambda: self.now)
+        for name in ("a", "b", "c", "c", "b", "a"):
+            checker.check(authentication(name, "pw"), None)
+        self.assertEqual(store.calls, 4, "a was evicted by c, then verified again")
+        self.assertLessEqual(len(checker._verified), 2)
+
+    def test_cache_disabled(self) -> None:
+        """With cache_ttl 0 every request is verified."""
+        checker = CredentialChecker(self.store, cache_ttl=0)
+        checker.check(authentication("alice", "s3cret"), None)
+        checker.check(authentication("alice", "s3cret"), None)
+        self.assertEqual(self.store.calls, 2)
+
+
 class SniffTests(SynchronousTestCase):
     """The version of an undecodable message is read at the usual offsets."""
 

@@ -734,3 +734,111 @@ class CredentialTests(LiveMixin, TestCase):
         uid = yield self.create_as(JOHN, username="operator", password="wrong")
         self.assertIsInstance(uid, str)
         self.assertEqual(self.owner_of(uid), JOHN)
+
+
+# --------------------------------------------------------------------------------------------
+# SLUGS changes acting on open connections
+
+
+def tls_session(port: int, ca: str, cert: str, key: str, steps: list[Any]) -> list[bytes]:
+    """On one TLS connection, run C{steps}: bytes are sent and their response collected (b"" once the
+    server has closed), callables are called in the reactor thread, numbers are slept. Blocking."""
+    import socket
+    import ssl
+
+    from twisted.internet.threads import blockingCallFromThread
+
+    from .test_interop_pykmip import CLIENT_TIMEOUT
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.load_verify_locations(ca)
+    context.load_cert_chain(cert, key)
+    answers: list[bytes] = []
+    with socket.create_connection(("127.0.0.1", port), timeout=CLIENT_TIMEOUT) as raw:
+        with context.wrap_socket(raw) as tls:
+            for step in steps:
+                if callable(step):
+                    blockingCallFromThread(reactor, step)
+                    continue
+                if isinstance(step, (int, float)):
+                    time.sleep(step)
+                    continue
+                try:
+                    tls.sendall(step)
+                    buf = b""
+                    while len(buf) < 8 or len(buf) < 8 + int.from_bytes(buf[4:8], "big"):
+                        chunk = tls.recv(65536)
+                        if not chunk:
+                            break
+                        buf += chunk
+                except (ssl.SSLError, OSError):
+                    buf = b""
+                answers.append(buf)
+    return answers
+
+
+def _result(answer: bytes) -> Any:
+    (result,) = results(decode(answer))
+    return result
+
+
+class SLUGSChangeTests(LiveMixin, TestCase):
+    """A user removed from SLUGS, or moved to another group, is re-checked on an open connection
+    once slugs_cache_ttl has passed."""
+
+    timeout = 60
+    users = [JOHN]
+    ttl = 0.5
+
+    @defer.inlineCallbacks
+    def start_with_slugs(self, **overrides: Any):  # type: ignore[no-untyped-def]
+        self.fake = FakeSLUGS({JOHN: ["Group A"]}, set())
+        port = yield TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(Site(self.fake))
+        self.addCleanup(port.stopListening)
+        url = f"http://127.0.0.1:{port.getHost().port}/slugs/"
+        self.start(slugs=(SlugsConfig("auth:slugs", True, url),), slugs_cache_ttl=self.ttl, **overrides)
+
+    def session(self, steps: list[Any]) -> defer.Deferred:
+        cert, key = self.pki.clients[JOHN]
+        return deferToThread(tls_session, self.port, self.pki.ca, cert, key, steps)
+
+    @defer.inlineCallbacks
+    def test_removed_user_refused_on_open_connection(self):  # type: ignore[no-untyped-def]
+        """After John is removed from SLUGS, his open connection's next request (after the TTL) gets
+        Authentication Not Successful and the connection closes."""
+        from kmipd.spec import QueryFunction
+
+        yield self.start_with_slugs()
+        query = encode(request(batch_item(Operation.QUERY, payload(
+            Item.enum(Tag.QUERY_FUNCTION, QueryFunction.QUERY_OPERATIONS)))))
+        answers = yield self.session([query, lambda: self.fake.groups.pop(JOHN), self.ttl + 0.3,
+                                      query, query])
+        first, second, third = answers
+        self.assertTrue(_result(first).ok)
+        self.assertEqual(_result(second).reason, ResultReason.AUTHENTICATION_NOT_SUCCESSFUL)
+        self.assertEqual(third, b"", "the connection is closed after the refusal")
+
+    @defer.inlineCallbacks
+    def test_group_change_applies_on_open_connection(self):  # type: ignore[no-untyped-def]
+        """John moved from Group A to Group B loses Destroy (policy_1) on his open connection after the TTL."""
+        policies = os.path.abspath(self.mktemp())
+        os.makedirs(policies)
+        write_json(os.path.join(policies, "policy_1.json"), POLICY_1)
+        yield self.start_with_slugs(policy_path=policies)
+        registered = yield self.exchange(JOHN, Operation.REGISTER, _symmetric_key("policy_1"))
+        self.assertTrue(registered.ok, registered.message)
+        first_uid = registered.payload.get(Tag.UNIQUE_IDENTIFIER)
+        registered = yield self.exchange(JOHN, Operation.REGISTER, _symmetric_key("policy_1"))
+        second_uid = registered.payload.get(Tag.UNIQUE_IDENTIFIER)
+
+        def destroy(uid: str) -> bytes:
+            return encode(request(batch_item(Operation.DESTROY, _get(uid))))
+
+        def move() -> None:
+            self.fake.groups[JOHN] = ["Group B"]
+
+        answers = yield self.session([destroy(first_uid), move, self.ttl + 0.3, destroy(second_uid)])
+        before, after = (_result(a) for a in answers)
+        self.assertTrue(before.ok, before.message)
+        self.assertEqual(after.reason, ResultReason.PERMISSION_DENIED)

@@ -65,18 +65,23 @@ class ProtocolTestMixin:
     """Builds a connected L{KMIPProtocol} on a StringTransport."""
 
     def connect(self, *, limits: Limits | None = None, dispatcher: Any = None,
-                identify: Any = None) -> tuple[KMIPProtocol, StringTransport]:
+                identify: Any = None, reidentify_after: float | None = None) -> tuple[KMIPProtocol, StringTransport]:
         self.clock = Clock()
         limits = limits or Limits()
         self.dispatcher = dispatcher if dispatcher is not None else make_dispatcher(limits=limits)
         kwargs: dict[str, Any] = {}
         if identify is not None:
             kwargs["identify"] = identify
-        factory = KMIPServerFactory(self.dispatcher, limits=limits, clock=self.clock, tls=False, **kwargs)
-        proto = factory.buildProtocol(None)
+        factory = KMIPServerFactory(self.dispatcher, limits=limits, clock=self.clock, tls=False,
+                                    reidentify_after=reidentify_after, **kwargs)
+        self.factory = factory
+        return self.another()
+
+    def another(self) -> tuple[KMIPProtocol, StringTransport]:
+        """One more connection to the factory of the last L{connect}."""
+        proto = self.factory.buildProtocol(None)
         transport = StringTransport()
         proto.makeConnection(transport)
-        self.factory = factory
         return proto, transport
 
 
@@ -392,6 +397,287 @@ class IdentityTests(ProtocolTestMixin, SynchronousTestCase):
         proto.handshakeCompleted()
         self.assertEqual(seen, ["CERT"])
         self.assertEqual(len(split_responses(transport.value())), 1)
+
+
+class MessageTimeoutTests(ProtocolTestMixin, SynchronousTestCase):
+    """A request must arrive in full within message_timeout of its first bytes."""
+
+    def test_slow_sender_closed(self) -> None:
+        """A client trickling a request (idle timer kept alive) is closed 30 s after its first byte, unanswered."""
+        proto, transport = self.connect(limits=Limits(idle_timeout=300, message_timeout=30))
+        proto.dataReceived(QUERY[:10])
+        self.clock.advance(20)
+        proto.dataReceived(QUERY[10:11])
+        self.clock.advance(9)
+        self.assertFalse(transport.disconnecting)
+        self.clock.advance(1)
+        self.assertTrue(transport.disconnected)
+        self.assertEqual(transport.value(), b"", "nothing is answered")
+        proto.dataReceived(QUERY[11:])
+        self.assertEqual(transport.value(), b"")
+
+    def test_complete_in_time(self) -> None:
+        """A request completed within message_timeout is answered and leaves no message deadline behind."""
+        proto, transport = self.connect(limits=Limits(idle_timeout=300, message_timeout=30))
+        proto.dataReceived(QUERY[:20])
+        self.clock.advance(29)
+        proto.dataReceived(QUERY[20:])
+        self.assertEqual(len(split_responses(transport.value())), 1)
+        self.clock.advance(100)
+        self.assertFalse(transport.disconnecting)
+        self.assertEqual(len(self.clock.getDelayedCalls()), 1, "only the idle timer is left")
+
+    def test_deadline_per_message(self) -> None:
+        """The next request's deadline counts from its own first bytes, not the previous request's."""
+        proto, transport = self.connect(limits=Limits(idle_timeout=300, message_timeout=30))
+        proto.dataReceived(QUERY[:20])
+        self.clock.advance(20)
+        second = numbered(2)
+        proto.dataReceived(QUERY[20:] + second[:20])
+        self.clock.advance(25)  # 45 s after the first request began, 25 s after the second did
+        self.assertFalse(transport.disconnecting)
+        proto.dataReceived(second[20:])
+        self.assertEqual(len(split_responses(transport.value())), 2)
+        self.clock.advance(5)
+        self.assertFalse(transport.disconnecting)
+
+    def test_idle_traffic_does_not_extend(self) -> None:
+        """Bytes of the same request keep the idle timer alive but do not move the message deadline."""
+        proto, transport = self.connect(limits=Limits(idle_timeout=15, message_timeout=30))
+        for i in range(3):
+            proto.dataReceived(QUERY[i:i + 1])
+            self.clock.advance(10)
+        self.assertTrue(transport.disconnected, "closed at 30 s although bytes came every 10 s")
+
+    def test_deadline_stops_while_paused(self) -> None:
+        """While reading is paused by backpressure the deadline stops; it restarts on resume."""
+        limits = Limits(idle_timeout=300, message_timeout=30, max_pipelined=1)
+        disp = ManualDispatcher(limits)
+        proto, transport = self.connect(limits=limits, dispatcher=disp)
+        proto.dataReceived(numbered(1) + numbered(2) + numbered(3) + QUERY[:10])
+        self.assertEqual(transport.producerState, "paused")
+        self.clock.advance(100)
+        self.assertFalse(transport.disconnecting)
+        disp.answer()
+        disp.answer()
+        self.assertEqual(transport.producerState, "producing")
+        self.clock.advance(29)
+        self.assertFalse(transport.disconnecting)
+        self.clock.advance(1)
+        self.assertTrue(transport.disconnected)
+
+    def test_timer_cancelled_on_close(self) -> None:
+        """connectionLost cancels a running message deadline."""
+        proto, transport = self.connect(limits=Limits(message_timeout=30))
+        proto.dataReceived(QUERY[:10])
+        proto.connectionLost(None)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class QueuedBytesTests(ProtocolTestMixin, SynchronousTestCase):
+    """Backpressure also bounds the bytes queued, not only the number of messages."""
+
+    def test_pause_on_bytes(self) -> None:
+        """More than 2 x max_message_size queued bytes pause reading; draining to half resumes it."""
+        size = len(numbered(0))
+        limits = Limits(max_message_size=size, max_pipelined=100)
+        disp = ManualDispatcher(limits)
+        proto, transport = self.connect(limits=limits, dispatcher=disp)
+        proto.dataReceived(numbered(0))  # in flight
+        proto.dataReceived(numbered(1) + numbered(2))  # 2 x size queued: at the limit
+        self.assertEqual(transport.producerState, "producing")
+        proto.dataReceived(numbered(3))  # 3 x size queued
+        self.assertEqual(transport.producerState, "paused")
+        disp.answer()  # 2 x size queued
+        self.assertEqual(transport.producerState, "paused")
+        disp.answer()  # 1 x size queued = max_queued_bytes // 2
+        self.assertEqual(transport.producerState, "producing")
+        while disp.pending:
+            disp.answer()
+        self.assertEqual(len(split_responses(transport.value())), 4)
+
+    def test_hand_off_counts_bytes(self) -> None:
+        """Messages handed off together leave the queued-bytes count."""
+        size = len(numbered(0))
+        limits = Limits(max_message_size=size, max_pipelined=100)
+        disp = BatchingDispatcher(limits)
+        proto, transport = self.connect(limits=limits, dispatcher=disp)
+        proto.dataReceived(numbered(0))
+        proto.dataReceived(b"".join(numbered(n) for n in range(1, 5)))
+        self.assertEqual(transport.producerState, "paused")
+        disp.answer()
+        self.assertEqual(len(disp.batches[0][0]), 4)
+        self.assertEqual(transport.producerState, "producing")
+        self.assertEqual(proto._queued_bytes, 0)
+
+
+class ConnectionCapTests(ProtocolTestMixin, SynchronousTestCase):
+    """Open connections are capped in all and per client identity."""
+
+    def test_global_cap(self) -> None:
+        """A connection over max_connections is closed right after accept; a slot freed admits the next."""
+        first, _ = self.connect(limits=Limits(max_connections=2))
+        self.another()
+        third, transport = self.another()
+        self.assertTrue(transport.disconnected)
+        self.assertEqual(len(self.factory.connections), 2)
+        self.assertNotIn(third, self.factory.connections)
+        third.dataReceived(QUERY)
+        self.assertEqual(transport.value(), b"", "nothing is read from a capped connection")
+        third.connectionLost(None)
+        self.assertEqual(len(self.factory.connections), 2)
+        first.connectionLost(None)
+        fourth, transport = self.another()
+        self.assertFalse(transport.disconnecting)
+        fourth.dataReceived(QUERY)
+        self.assertEqual(len(split_responses(transport.value())), 1)
+
+    def test_per_client_cap(self) -> None:
+        """A client's connection over max_connections_per_client is refused like an unknown client; others are not."""
+        who = {"name": "alice"}
+        self.connect(limits=Limits(max_connections_per_client=2),
+                     identify=lambda cert: succeed(Caller(who["name"])))
+        alice1, _ = self.another()
+        alice2, transport = self.another()
+        alice2.dataReceived(QUERY)
+        (item,) = decode(transport.value()).findall(Tag.BATCH_ITEM)
+        self.assertEqual(item.get(Tag.RESULT_REASON), ResultReason.AUTHENTICATION_NOT_SUCCESSFUL)
+        self.assertTrue(transport.disconnecting)
+        alice2.connectionLost(None)
+        self.assertEqual(self.factory.clients, {"alice": 2})
+        who["name"] = "bob"
+        bob, transport = self.another()
+        bob.dataReceived(QUERY)
+        self.assertTrue(results(split_responses(transport.value())[0])[0].ok)
+        self.assertEqual(self.factory.clients, {"alice": 2, "bob": 1})
+        alice1.connectionLost(None)
+        who["name"] = "alice"
+        alice3, transport = self.another()
+        alice3.dataReceived(QUERY)
+        self.assertTrue(results(split_responses(transport.value())[0])[0].ok)
+        self.assertEqual(self.factory.clients, {"alice": 2, "bob": 1})
+
+    def test_lost_before_identified_not_counted(self) -> None:
+        """A connection lost while its identity is being established never counts against the client."""
+        pending: Deferred[Caller] = Deferred()
+        proto, _ = self.connect(identify=lambda cert: pending)
+        proto.connectionLost(None)
+        pending.callback(Caller("alice"))
+        self.assertEqual(self.factory.clients, {})
+        self.assertEqual(self.factory.connections, set())
+
+    def test_anonymous_not_counted(self) -> None:
+        """Connections without an identity (plain TTLV) count only against max_connections."""
+        self.connect(limits=Limits(max_connections_per_client=1))
+        _, transport = self.another()
+        self.assertFalse(transport.disconnecting)
+        self.assertEqual(self.factory.clients, {})
+
+
+class RecordingDispatcher(ManualDispatcher):
+    """A manual dispatcher that records the caller of every request."""
+
+    def __init__(self, limits: Limits) -> None:
+        super().__init__(limits)
+        self.callers: list[Caller] = []
+
+    def handle(self, data: bytes, caller: Caller) -> Deferred[Reply]:
+        self.callers.append(caller)
+        return super().handle(data, caller)
+
+
+class ReidentifyTests(ProtocolTestMixin, SynchronousTestCase):
+    """With reidentify_after, the caller is resolved again once that long has passed."""
+
+    def setUp(self) -> None:
+        self.lookups: list[Deferred[Caller]] = []
+
+    def identify(self, certificate: object) -> Deferred[Caller]:
+        d: Deferred[Caller] = Deferred()
+        self.lookups.append(d)
+        return d
+
+    def start(self, reidentify_after: float | None = 30) -> tuple[KMIPProtocol, StringTransport]:
+        limits = Limits(idle_timeout=100_000)
+        self.disp = RecordingDispatcher(limits)
+        proto, transport = self.connect(limits=limits, dispatcher=self.disp, identify=self.identify,
+                                        reidentify_after=reidentify_after)
+        self.lookups.pop(0).callback(Caller("alice", ("A",)))
+        return proto, transport
+
+    def test_fresh_identity_reused(self) -> None:
+        """Within reidentify_after no new lookup happens."""
+        proto, _ = self.start()
+        proto.dataReceived(numbered(1))
+        self.disp.answer()
+        self.clock.advance(29)
+        proto.dataReceived(numbered(2))
+        self.disp.answer()
+        self.assertEqual(self.lookups, [])
+        self.assertEqual(self.disp.callers, [Caller("alice", ("A",))] * 2)
+
+    def test_stale_identity_resolved_again(self) -> None:
+        """After reidentify_after, requests wait (in order) for a new lookup and run with its groups."""
+        proto, transport = self.start()
+        self.clock.advance(30)
+        proto.dataReceived(numbered(1) + numbered(2))
+        self.assertEqual((len(self.lookups), self.disp.pending), (1, []), "requests wait for the lookup")
+        self.lookups.pop(0).callback(Caller("alice", ("B",)))
+        self.disp.answer()
+        self.disp.answer()
+        self.assertEqual(self.disp.callers, [Caller("alice", ("B",))] * 2)
+        ids = [results(r)[0].unique_id for r in split_responses(transport.value())]
+        self.assertEqual(ids, [struct.pack(">I", 1), struct.pack(">I", 2)])
+        self.assertEqual(self.lookups, [], "one lookup for both requests")
+        self.clock.advance(30)
+        proto.dataReceived(numbered(3))
+        self.assertEqual(len(self.lookups), 1, "the next lookup once the new result is stale")
+
+    def test_refused_on_lookup(self) -> None:
+        """A refusal on the new lookup answers the waiting request with Authentication Not Successful and closes."""
+        proto, transport = self.start()
+        self.clock.advance(31)
+        proto.dataReceived(numbered(1) + numbered(2))
+        self.lookups.pop(0).errback(ValueError("user removed"))
+        (item,) = decode(transport.value()).findall(Tag.BATCH_ITEM)
+        self.assertEqual(item.get(Tag.RESULT_REASON), ResultReason.AUTHENTICATION_NOT_SUCCESSFUL)
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(self.disp.callers, [], "nothing was dispatched")
+
+    def test_zero_ttl_each_request(self) -> None:
+        """With reidentify_after 0 every request waits for its own lookup."""
+        proto, _ = self.start(reidentify_after=0)
+        for n, groups in ((1, ("B",)), (2, ())):
+            proto.dataReceived(numbered(n))
+            self.assertEqual((len(self.lookups), self.disp.pending), (1, []))
+            self.lookups.pop(0).callback(Caller("alice", groups))
+            self.assertEqual(self.disp.callers[-1], Caller("alice", groups))
+            self.disp.answer()
+
+    def test_synchronous_zero_ttl_no_loop(self) -> None:
+        """An identify that answers at once with reidentify_after 0 still lets requests through."""
+        self.connect(identify=lambda cert: succeed(Caller("alice")), reidentify_after=0)
+        proto, transport = self.another()
+        proto.dataReceived(numbered(1) + numbered(2))
+        self.assertEqual(len(split_responses(transport.value())), 2)
+
+    def test_never_without_ttl(self) -> None:
+        """Without reidentify_after the first identity stands for the life of the connection."""
+        proto, _ = self.start(reidentify_after=None)
+        self.clock.advance(10_000)
+        proto.dataReceived(numbered(1))
+        self.assertEqual(self.lookups, [])
+        self.assertEqual(len(self.disp.pending), 1)
+
+    def test_lost_during_lookup(self) -> None:
+        """A connection lost while its caller is looked up again ignores the late answer."""
+        proto, transport = self.start()
+        self.clock.advance(30)
+        proto.dataReceived(numbered(1))
+        proto.connectionLost(None)
+        self.lookups.pop(0).callback(Caller("alice", ("B",)))
+        self.assertEqual((self.disp.callers, transport.value()), ([], b""))
+        self.assertEqual(self.factory.clients, {})
 
 
 class LoggingTests(ProtocolTestMixin, SynchronousTestCase):

@@ -185,6 +185,27 @@ class DefaultsTests(ServiceTestMixin, TestCase):
         self.assertEqual(service.factory.limits, service.limits)
         self.assertEqual(service.pool.pool.max, 2)
 
+    def test_connection_limits_from_config(self) -> None:
+        """message_timeout and the connection caps reach the factory's limits."""
+        config = self.config(message_timeout=9, max_connections=50, max_connections_per_client=5)
+        service = KMIPService(config, reactor=MemoryReactorClock(), store=MemoryObjectStore(), tls=False)
+        limits = service.factory.limits
+        self.assertEqual((limits.message_timeout, limits.max_connections, limits.max_connections_per_client),
+                         (9.0, 50, 5))
+
+    def test_reidentify_only_with_slugs(self) -> None:
+        """Connections re-resolve their caller after slugs_cache_ttl only when a SLUGS block is enabled."""
+        from kmipd.config import SlugsConfig
+
+        url = "http://127.0.0.1:1/slugs/"
+        cases = [((), None), ((SlugsConfig("auth:slugs", False, url),), None),
+                 ((SlugsConfig("auth:slugs", True, url),), 12.0)]
+        for slugs, expected in cases:
+            config = self.config(slugs=slugs, slugs_cache_ttl=12)
+            service = KMIPService(config, reactor=MemoryReactorClock(), store=MemoryObjectStore(), tls=False,
+                                  http_client=object())
+            self.assertEqual(service.factory.reidentify_after, expected, slugs)
+
 
 class IdentifyTests(ServiceTestMixin, TestCase):
     """KMIPService.identify maps certificates to callers."""

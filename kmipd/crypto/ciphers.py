@@ -68,7 +68,7 @@ except ImportError:  # pragma: no cover - older cryptography
 _CFB = _legacy_modes.CFB if hasattr(_legacy_modes, "CFB") else modes.CFB
 _OFB = _legacy_modes.OFB if hasattr(_legacy_modes, "OFB") else modes.OFB
 
-__all__ = ["EncryptResult", "decrypt", "encrypt", "supported_modes"]
+__all__ = ["EncryptResult", "block_iv", "decrypt", "encrypt", "supported_modes"]
 
 
 @dataclass(frozen=True)
@@ -215,19 +215,54 @@ def _choose_iv(mode: _Mode, spec: SymmetricAlgorithm, p: _Params, encrypting: bo
         return None, False
     if p.iv is not None and p.random_iv:
         raise InvalidField("Give either an IV or Random IV, not both.")
-    sizes = mode.iv_sizes or (mode.iv_size(spec),)
     if p.iv is None:
         if not encrypting:
             raise InvalidField(f"{mode.name} mode needs the IV used for encryption.")
-        size = mode.iv_size(spec)
-        if p.iv_length is not None:
-            if p.iv_length % 8 or p.iv_length // 8 not in sizes:
-                raise InvalidField(f"An IV length of {p.iv_length} bits is not valid for {mode.name}.")
-            size = p.iv_length // 8
-        return os.urandom(size), True
-    if not isinstance(p.iv, (bytes, bytearray)) or len(p.iv) not in sizes:
-        raise InvalidField(f"The IV is not a valid size for {spec.name} in {mode.name} mode.")
+        return os.urandom(_iv_bytes(mode, spec, p.iv_length)), True
+    _check_iv(mode, spec, p.iv)
     return bytes(p.iv), False
+
+
+def _iv_bytes(mode: _Mode, spec: SymmetricAlgorithm, iv_length: int | None) -> int:
+    """The size in bytes of an IV to generate: the mode's default, or C{iv_length} bits.
+
+    @raise InvalidField: C{iv_length} is not a whole number of bytes the mode accepts.
+    """
+    assert mode.iv_size is not None
+    if iv_length is None:
+        return mode.iv_size(spec)
+    sizes = mode.iv_sizes or (mode.iv_size(spec),)
+    if not isinstance(iv_length, int) or iv_length % 8 or iv_length // 8 not in sizes:
+        raise InvalidField(f"An IV length of {iv_length} bits is not valid for {mode.name}.")
+    return iv_length // 8
+
+
+def _check_iv(mode: _Mode, spec: SymmetricAlgorithm, iv: object) -> None:
+    """@raise InvalidField: C{iv} is not a byte string of a size the mode accepts."""
+    assert mode.iv_size is not None
+    sizes = mode.iv_sizes or (mode.iv_size(spec),)
+    if not isinstance(iv, (bytes, bytearray)) or len(iv) not in sizes:
+        raise InvalidField(f"The IV is not a valid size for {spec.name} in {mode.name} mode.")
+
+
+def block_iv(algorithm: int, mode: int | None, iv: bytes | None, iv_length: int | None) -> tuple[bytes | None, bool]:
+    """
+    The IV for a block cipher C{mode} with the checks of L{encrypt}: C{iv} if given (its size
+    checked), else a random one of the mode's size or of C{iv_length} bits; C{None} for a mode
+    without IV (ECB). Returns the IV and whether it was generated (used by multi-part Encrypt
+    and Decrypt, which run the cipher themselves).
+
+    @raise InvalidField: unknown or incompatible mode, or an IV / IV Length of a size the mode
+        does not accept.
+    """
+    spec = symmetric_algorithm(algorithm)
+    found = _mode_for(algorithm, spec, mode)
+    if found.iv_size is None:
+        return None, False
+    if iv is not None:
+        _check_iv(found, spec, iv)
+        return bytes(iv), False
+    return os.urandom(_iv_bytes(found, spec, iv_length)), True
 
 
 def _check_counter(iv: bytes, data_len: int, counter_length: int | None) -> None:

@@ -6,11 +6,12 @@ from __future__ import annotations
 from ..context import RequestContext
 from ..errors import ItemNotFound, MissingData, ObjectArchived, PermissionDenied
 from ..lifecycle import due_state
+from ..objectfactory import DEFAULT_POLICY
 from ..objects import ManagedObject
 from ..spec import Tag
 from ..ttlv import Item, ItemType
 
-DEFAULT_POLICY = "default"
+__all__ = ["DEFAULT_POLICY", "allowed", "current_state", "load", "set_state", "settle", "touch", "uid_from"]
 
 
 def uid_from(ctx: RequestContext, payload: Item | None, tag: int = Tag.UNIQUE_IDENTIFIER) -> str:
@@ -47,7 +48,8 @@ def load(ctx: RequestContext, uid: str, operation: int, *, allow_archived: bool 
         raise PermissionDenied("permission denied")
     if not allow_archived and obj.archived:
         raise ObjectArchived(f"object {uid!r} is archived; Recover it first")
-    apply_due_transitions(ctx, obj)
+    if settle(ctx, obj):
+        ctx.store.save(obj)
     ctx.id_placeholder = uid
     return obj
 
@@ -58,20 +60,23 @@ def touch(ctx: RequestContext, obj: ManagedObject) -> None:
 
 
 def set_state(ctx: RequestContext, obj: ManagedObject, state: int) -> None:
+    """Set C{obj}'s State attribute."""
     obj.set_single("State", Item.enum(Tag.STATE, state))
 
 
-def apply_due_transitions(ctx: RequestContext, obj: ManagedObject) -> bool:
-    """Move C{obj} along the state machine when its Activation/Deactivation Date has come.
+def current_state(ctx: RequestContext, obj: ManagedObject) -> int | None:
+    """C{obj}'s State once the date-driven transitions due at C{ctx.now} are applied (nothing is changed).
 
     The transitions are the spec diagram's (L{kmipd.lifecycle.due_state}): Pre-Active becomes
-    Active at the Activation Date, Active becomes Deactivated at the Deactivation Date. Saves and
-    returns True if the state changed.
+    Active at the Activation Date, Active becomes Deactivated at the Deactivation Date.
     """
-    state = obj.state
-    new = due_state(state, obj.value("Activation Date"), obj.value("Deactivation Date"), ctx.now)
-    if new == state or new is None:
+    return due_state(obj.state, obj.value("Activation Date"), obj.value("Deactivation Date"), ctx.now)
+
+
+def settle(ctx: RequestContext, obj: ManagedObject) -> bool:
+    """Apply the date-driven transitions due at C{ctx.now} to C{obj} (no save); True if its State changed."""
+    new = current_state(ctx, obj)
+    if new is None or new == obj.state:
         return False
     set_state(ctx, obj, new)
-    ctx.store.save(obj)
     return True

@@ -50,12 +50,11 @@ from ..errors import (
     SetReadOnlyAttribute,
 )
 from ..lifecycle import FROZEN_ONCE_REACHED, MODIFIABLE_IN, WrongLifecycleState
+from ..objectfactory import check_unique_name
 from ..objects import ManagedObject
 from ..spec import AdjustmentType, Operation, State, Tag
-from ..store.interface import AttributeFilter, LocateQuery
 from ..ttlv import Item, ItemType
-from ._common import load, touch, uid_from
-from .lifecycle import settle
+from ._common import load, settle, touch, uid_from
 from .registry import operation
 
 __all__ = [
@@ -219,14 +218,6 @@ def _prepare(name: str, value: Item) -> Item:
     return value
 
 
-def _check_unique_name(ctx: RequestContext, obj: ManagedObject, name: str, value: Item) -> None:
-    if name != "Name":
-        return
-    query = LocateQuery(attributes=[AttributeFilter("Name", value)], include_archived=True, include_destroyed=False)
-    if any(c.uid != obj.uid for c in ctx.store.locate(query)):
-        raise NonUniqueName(f"another object already has the name {value.get(Tag.NAME_VALUE)!r}")
-
-
 def _commit(ctx: RequestContext, obj: ManagedObject, name: str) -> None:
     if name in ("Activation Date", "Deactivation Date"):
         settle(ctx, obj)  # a date set to now or the past takes effect at once
@@ -252,13 +243,15 @@ def _add(ctx: RequestContext, obj: ManagedObject, attr: Attr) -> int:
             f"attribute {attr.name!r} takes a single value and is already set; use Modify Attribute"
         )
     value = _prepare(attr.name, attr.value)
-    _check_unique_name(ctx, obj, attr.name, value)
+    if attr.name == "Name":
+        check_unique_name(ctx, value, for_new_object=False, exclude=obj.uid)
     return obj.add_instance(attr.name, value)
 
 
 def _replace(ctx: RequestContext, obj: ManagedObject, name: str, index: int, value: Item) -> Item:
     value = _prepare(name, value)
-    _check_unique_name(ctx, obj, name, value)
+    if name == "Name":
+        check_unique_name(ctx, value, for_new_object=False, exclude=obj.uid)
     obj.attributes[name][index] = value
     return value
 

@@ -44,7 +44,7 @@ from ..errors import (
 from ..objects import ManagedObject
 from ..spec import CryptographicUsageMask as Mask
 from ..spec import ObjectType, Operation, Tag, ValidityIndicator
-from ..streams import BufferStream, CipherStream, DigestStream, Engine, Stream, streamable_cipher, table
+from ..streams import CipherStream, DigestStream, Engine, Stream, streamable_cipher, table
 from ..ttlv import Item, ItemType
 from ._common import uid_from
 from .registry import operation
@@ -235,17 +235,11 @@ def _oneshot_decrypt(algorithm: int | None, key: Any, params: CryptoParams, iv: 
 
 
 def _stream_iv(algorithm: int, params: CryptoParams, iv: bytes | None) -> tuple[bytes | None, bool]:
-    """The IV for a streamed block cipher: given, or generated (and then returned)."""
-    if params.block_cipher_mode == BCM.ECB:
-        return None, False
-    if iv is not None:
-        return iv, False
-    import os
-
-    size = 12 if params.block_cipher_mode == BCM.GCM else SYMMETRIC_ALGORITHMS[algorithm].block_size or 16
-    if params.iv_length:
-        size = params.iv_length // 8
-    return os.urandom(size), True
+    """The IV for a streamed block cipher: given, or generated (and then returned); checked like
+    the one-shot path's (L{ciphers.block_iv}), so a bad IV or IV Length is Bad Cryptographic
+    Parameters, never an allocation of the client's choosing."""
+    with crypto_errors():
+        return ciphers.block_iv(algorithm, params.block_cipher_mode, iv, params.iv_length)
 
 
 def _cipher(ctx: RequestContext, payload: Item | None, op: int, encrypting: bool) -> Item:
@@ -317,7 +311,7 @@ def _cipher(ctx: RequestContext, payload: Item | None, op: int, encrypting: bool
                     engine = CipherStream(algorithm, key, params.block_cipher_mode, params.padding_method,  # type: ignore[arg-type]
                                           stream_iv, encrypting, aad=aad, tag=tag, tag_length=params.tag_length)
             else:
-                engine = BufferStream(table(ctx.services).max_buffer)
+                engine = table(ctx.services).buffer()
                 extra["finish"] = (_oneshot_encrypt(algorithm, key, params, iv, aad) if encrypting
                                    else _oneshot_decrypt(algorithm, key, params, iv, aad, tag))
             with crypto_errors():
@@ -404,6 +398,8 @@ def _signing(ctx: RequestContext, payload: Item | None, op: int, verifying: bool
     if parts.correlation is not None:
         stream, obj = _continue(ctx, payload, parts, op, usage, what)
         assert obj is not None
+        if not verifying:
+            _charge(ctx, obj, data or b"", first=False)
         if signature is not None:
             stream.extra["signature"] = signature
         with crypto_errors():
@@ -438,7 +434,7 @@ def _signing(ctx: RequestContext, payload: Item | None, op: int, verifying: bool
         else:
             prehashed = resolved.hashing_algorithm is not None
             engine: Engine = (DigestStream.hashing(resolved.hashing_algorithm) if prehashed
-                              else BufferStream(table(ctx.services).max_buffer))
+                              else table(ctx.services).buffer())
             with crypto_errors():
                 engine.update(data or b"")
             extra = {"run": run, "prehashed": prehashed, "signature": signature}

@@ -139,11 +139,12 @@ def derive_key(ctx: RequestContext, payload: Item | None) -> Item:
             check_symmetric_length(algorithm, derived_bits)  # type: ignore[arg-type]
         except CryptoError as e:  # as Create: the template's length, not a Cryptographic Parameter
             raise kmip_error(e) from None
-    check_unique_names(ctx, attrs)
 
+    # the base object's policy check first: a caller refused the base learns nothing about names
     base = load_key(ctx, uids[0], Operation.DERIVE_KEY)
     require_type(base, _BASE_TYPES, "a key derivation base object")
     check_usable(ctx, base, Mask.DERIVE_KEY, "base object")
+    check_unique_names(ctx, attrs)
     base_key = key_of(base)
     if not isinstance(base_key, bytes):
         raise InvalidField("the base object has no byte-string key material")

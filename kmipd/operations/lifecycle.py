@@ -18,59 +18,37 @@ from ..errors import (
     InvalidField,
     InvalidMessage,
     MissingData,
+    NoLifecycle,
     NoUsageLimits,
     ObjectDestroyed,
     PermissionDenied,
+    UsageLimitExceeded,
     WrongLifecycleState,
 )
-from ..errors import (
-    NoLifecycle as InvalidObjectType,
-)
-from ..errors import (
-    UsageLimitExceeded as AllocationRefused,
-)
-from ..lifecycle import (
-    DESTROYED_STATES,
-    Cause,
-    due_state,
-    next_state,
-)
+from ..lifecycle import DESTROYED_STATES, Cause, next_state
+from ..objectfactory import DEFAULT_LEASE_TIME
 from ..objects import ManagedObject
 from ..spec import ObjectType, Operation, RevocationReasonCode, State, Tag
 from ..ttlv import Item, ItemType
-from ._common import load, set_state, touch, uid_from
+from ._common import load, set_state, settle, touch, uid_from
 from .registry import operation
 
-__all__ = ["DEFAULT_LEASE_TIME", "settle"]
+__all__ = ["activate", "archive", "check", "destroy", "get_usage_allocation", "max_lease", "obtain_lease",
+           "recover", "revoke"]
 
 _log = Logger()
 
-#: Lease Time granted when neither the object nor the service (C{services["lease_time"]}) says otherwise.
-DEFAULT_LEASE_TIME = 3600
-
 _COMPROMISE_CODES = frozenset({RevocationReasonCode.KEY_COMPROMISE, RevocationReasonCode.CA_COMPROMISE})
-
-
 
 
 def _uid_payload(uid: str, *extra: Item | None) -> Item:
     return Item.struct(Tag.RESPONSE_PAYLOAD, [Item.text(Tag.UNIQUE_IDENTIFIER, uid), *extra])
 
 
-def settle(ctx: RequestContext, obj: ManagedObject) -> bool:
-    """Apply the date-driven transitions due at C{ctx.now} to C{obj} (no save); True if changed."""
-    state = obj.state
-    new = due_state(state, obj.value("Activation Date"), obj.value("Deactivation Date"), ctx.now)
-    if new != state and new is not None:
-        set_state(ctx, obj, new)
-        return True
-    return False
-
-
 def _stateful(obj: ManagedObject, what: str) -> int:
     state = obj.state
     if state is None or obj.object_type == ObjectType.TEMPLATE:
-        raise InvalidObjectType(f"a {_type_name(obj)} object has no lifecycle and cannot be {what}")
+        raise NoLifecycle(f"a {_type_name(obj)} object has no lifecycle and cannot be {what}")
     return state
 
 
@@ -199,7 +177,7 @@ def archive(ctx: RequestContext, payload: Item | None) -> Item:
 def recover(ctx: RequestContext, payload: Item | None) -> Item:
     """Bring an archived object back on-line (a no-op for an on-line object)."""
     obj = load(ctx, uid_from(ctx, payload), Operation.RECOVER, allow_archived=True)
-    if ctx.store.is_archived(obj.uid):
+    if obj.archived:
         result = _save(ctx, obj)
         ctx.store.set_archived(obj.uid, False)
         _log.info("recovered {uid}", uid=obj.uid)
@@ -288,7 +266,7 @@ def get_usage_allocation(ctx: RequestContext, payload: Item | None) -> Item:
         raise IllegalOperation("the object's Protect Stop Date has passed")
     remaining = limits.get(Tag.USAGE_LIMITS_COUNT)
     if not isinstance(remaining, int) or count.value > remaining:
-        raise AllocationRefused(f"{count.value} units requested, {remaining} available")
+        raise UsageLimitExceeded(f"{count.value} units requested, {remaining} available")
     children = [c.copy() for c in limits.value if c.tag != Tag.USAGE_LIMITS_COUNT]
     new_count = Item.long(Tag.USAGE_LIMITS_COUNT, remaining - count.value)
     # keep the spec's field order: Total, Count, Unit

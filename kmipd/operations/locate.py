@@ -14,32 +14,43 @@ structure) become one L{LocateQuery} the store answers with indexes:
    attribute, then compared field by field on the loaded objects.
 
 The store returns candidates newest first; the caller's operation policy (Locate) is applied
-to them before Offset Items and Maximum Items. Before a State filter is answered, objects whose
-Activation / Deactivation Date has come are moved to their new state (two indexed queries).
+to them before Offset Items and Maximum Items.
+
+A State filter matches the state an object is in once its reached Activation / Deactivation
+Date is taken into account (what L{kmipd.operations._common.load} would make of it), without
+writing anything: the store is asked for every stored state that can lead to the requested one
+(Active: Pre-Active or Active, ...), and two indexed queries name the objects with a date
+transition due; only those among the candidates the caller may Locate are loaded and judged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..attributes import Attr, parse_1x, parse_any
 from ..context import RequestContext
 from ..errors import InvalidField
-from ..lifecycle import due_state
 from ..objects import ManagedObject
 from ..spec import ObjectGroupMember, Operation, State, StorageStatusMask, Tag, tag_in_version
 from ..store.interface import AttributeFilter, Candidate, LocateQuery, RangeFilter
 from ..ttlv import Item, ItemType
-from ._common import allowed
-from .lifecycle import settle
+from ._common import allowed, current_state
 from .registry import operation
 
-__all__ = ["bring_due_objects_up_to_date", "build_query", "locate"]
+__all__ = ["build_query", "locate"]
 
 #: the largest Date-Time value ("equivalent to an undefined attribute" in a Locate request)
 _MAX_DATE = 2**63 - 1
 _MAX_DATE_32 = 2**32 - 1
+
+#: A State asked for -> the stored states whose objects may be in it once due dates are applied
+#: (L{kmipd.lifecycle.due_state}: Pre-Active -> Active -> Deactivated).
+_REACHED_FROM: dict[int, tuple[int, ...]] = {
+    State.PRE_ACTIVE: (State.PRE_ACTIVE,),
+    State.ACTIVE: (State.PRE_ACTIVE, State.ACTIVE),
+    State.DEACTIVATED: (State.PRE_ACTIVE, State.ACTIVE, State.DEACTIVATED),
+}
 
 #: Structures matched exactly when every one of these fields is given (else field by field).
 _COMPLETE_FIELDS: dict[str, frozenset[int]] = {
@@ -58,7 +69,8 @@ class Search:
     maximum: int | None = None
     offset: int = 0
     group_member: int | None = None
-    has_state_filter: bool = False
+    #: the one State asked for, when date transitions can lead to it (see L{_state_filter})
+    state: int | None = None
 
 
 def _int_field(payload: Item, tag: int, what: str, ctx: RequestContext) -> int | None:
@@ -197,44 +209,59 @@ def build_query(ctx: RequestContext, payload: Item | None) -> Search:
                 query.attributes.append(
                     AttributeFilter(target, Item.enum(Tag.OBJECT_TYPE if target == "Object Type" else Tag.STATE, v))
                 )
-    search.has_state_filter = bool(states)
+    if len(set(states)) == 1 and states[0] in _REACHED_FROM:
+        search.state = states[0]
+        query.states = _REACHED_FROM[states[0]]
     return search
 
 
-def bring_due_objects_up_to_date(ctx: RequestContext) -> int:
-    """Apply due Activation/Deactivation Date transitions to every object; return how many moved.
+def _due(ctx: RequestContext, query: LocateQuery) -> set[str]:
+    """Objects matching C{query} with a date transition due at C{ctx.now} (two indexed queries).
 
-    Two indexed store queries find the candidates (Pre-Active with a reached Activation Date,
-    Pre-Active or Active with a reached Deactivation Date); only those are loaded and saved.
+    Pre-Active with a reached Activation Date, Pre-Active or Active with a reached Deactivation
+    Date: the only stored states L{kmipd.lifecycle.due_state} can change.
     """
-    due: dict[str, None] = {}
+    due: set[str] = set()
     for states, name in (
         ((State.PRE_ACTIVE,), "Activation Date"),
         ((State.PRE_ACTIVE, State.ACTIVE), "Deactivation Date"),
     ):
-        query = LocateQuery(states=states, ranges=[RangeFilter(name, None, ctx.now)], include_archived=True)
-        for c in ctx.store.locate(query):
-            due[c.uid] = None
-    moved = 0
-    for uid in due:
-        obj = ctx.store.get(uid)
-        if obj is None:
-            continue
-        before = obj.state
-        if due_state(before, obj.value("Activation Date"), obj.value("Deactivation Date"), ctx.now) != before:
-            settle(ctx, obj)
-            ctx.store.save(obj)
-            moved += 1
-    return moved
+        reached = replace(query, states=states, ranges=[*query.ranges, RangeFilter(name, None, ctx.now)])
+        due.update(c.uid for c in ctx.store.locate(reached))
+    return due
+
+
+def _state_filter(ctx: RequestContext, search: Search, candidates: list[Candidate]) -> list[Candidate]:
+    """The C{candidates} (stored in any state in L{_REACHED_FROM}) whose current state is C{search.state}.
+
+    A candidate without a due transition is in its stored state: it matches if the store finds
+    it with exactly that state. One with a due transition is loaded and judged (never saved).
+    """
+    wanted = search.state
+    assert wanted is not None
+    due = _due(ctx, search.query)
+    if search.query.states == (wanted,):
+        exact = {c.uid for c in candidates}
+    else:
+        exact = {c.uid for c in ctx.store.locate(replace(search.query, states=(wanted,)))}
+    kept = []
+    for c in candidates:
+        if c.uid in due:
+            obj = ctx.store.get(c.uid)
+            if obj is not None and current_state(ctx, obj) == wanted:
+                kept.append(c)
+        elif c.uid in exact:
+            kept.append(c)
+    return kept
 
 
 @operation(Operation.LOCATE)
 def locate(ctx: RequestContext, payload: Item | None) -> Item:
     """Unique Identifiers of matching objects the caller may Locate, newest first."""
     search = build_query(ctx, payload)
-    if search.has_state_filter:
-        bring_due_objects_up_to_date(ctx)
     candidates: list[Candidate] = [c for c in ctx.store.locate(search.query) if allowed(ctx, c, Operation.LOCATE)]  # type: ignore[arg-type]
+    if search.state is not None:
+        candidates = _state_filter(ctx, search, candidates)
     if search.post:
         kept = []
         for c in candidates:

@@ -8,7 +8,7 @@ from ..attributes import Attr, read_template
 from ..context import RequestContext
 from ..errors import IllegalOperation, InvalidField, InvalidMessage, ItemNotFound, KeyValueNotPresent, PermissionDenied
 from ..log import Logger
-from ..objectfactory import check_protection_masks, check_template, link, new_object, template_value
+from ..objectfactory import DEFAULT_POLICY, check_protection_masks, check_template, link, new_object, template_value
 from ..objects import ManagedObject
 from ..spec import LinkType, ObjectType, Operation, Tag
 from ..ttlv import Item, ItemType
@@ -73,9 +73,23 @@ def copied_attributes(ctx: RequestContext, old: ManagedObject, offset: int | Non
     return out
 
 
-def _combine(copied: list[Attr], template: list[Attr]) -> list[Attr]:
-    """Copied attributes with the request's template applied on top."""
-    return _merge(copied, template)
+def _keep_policy(old: ManagedObject, template: list[Attr]) -> None:
+    """Refuse a template that would give the replacement another Operation Policy Name than C{old}'s.
+
+    The replacement is governed like the object it replaces (same owner, same policy), so a caller
+    allowed to re-key cannot use it to escape the object's policy.
+    """
+    given = template_value(template, "Operation Policy Name")
+    if given is not None and given != (old.value("Operation Policy Name") or DEFAULT_POLICY):
+        raise InvalidField("the replacement keeps the existing object's Operation Policy Name")
+
+
+def _inherit(new: ManagedObject, old: ManagedObject) -> None:
+    """Give the replacement C{new} the owner and Operation Policy Name of C{old}, not the caller's."""
+    new.owner = old.owner
+    policy = old.first("Operation Policy Name")
+    if policy is not None:
+        new.set_single("Operation Policy Name", policy.copy())
 
 
 def _retire(ctx: RequestContext, old: ManagedObject, new_uid: str) -> None:
@@ -110,6 +124,7 @@ def rekey(ctx: RequestContext, payload: Item | None) -> Item:
     template = check_template(ctx, ObjectType.SYMMETRIC_KEY, read_template(payload, Tag.TEMPLATE_ATTRIBUTE,
                                                                             Tag.ATTRIBUTES))
     check_protection_masks(payload)
+    _keep_policy(old, template)
     offset = _offset(payload, template)
     algorithm = template_value(template, "Cryptographic Algorithm") or old.value("Cryptographic Algorithm")
     length = template_value(template, "Cryptographic Length") or old.value("Cryptographic Length")
@@ -117,9 +132,10 @@ def rekey(ctx: RequestContext, payload: Item | None) -> Item:
     fmt = keyblock.format_type(old.material)
     material = symmetric_material(key, algorithm, length,  # type: ignore[arg-type]
                                   fmt if fmt in (1, 7) else None)
-    attrs = _combine(copied_attributes(ctx, old, offset), template)
+    attrs = _merge(copied_attributes(ctx, old, offset), template)
     new = new_object(ctx, ObjectType.SYMMETRIC_KEY, material, attrs, algorithm=algorithm,  # type: ignore[arg-type]
                      length=length, extra=[("Link", link(LinkType.REPLACED_OBJECT_LINK, old.uid))])  # type: ignore[arg-type]
+    _inherit(new, old)
     ctx.store.add(new)
     _retire(ctx, old, new.uid)
     ctx.id_placeholder = new.uid
@@ -156,16 +172,20 @@ def rekey_key_pair(ctx: RequestContext, payload: Item | None) -> Item:
     pub_t = check_template(ctx, ObjectType.PUBLIC_KEY, read_template(
         payload, Tag.PUBLIC_KEY_TEMPLATE_ATTRIBUTE, Tag.PUBLIC_KEY_ATTRIBUTES))
     priv_template, pub_template = _merge(common, priv_t), _merge(common, pub_t)
+    _keep_policy(old_priv, priv_template)
+    _keep_policy(old_pub, pub_template)
     offset = _offset(payload, priv_template + pub_template)
     algorithm = template_value(priv_template, "Cryptographic Algorithm") or old_priv.value("Cryptographic Algorithm")
     length = template_value(priv_template, "Cryptographic Length") or old_priv.value("Cryptographic Length")
     curve = keyformat.curve_of(old_priv.material) if old_priv.material is not None else None
-    priv_attrs = _combine(copied_attributes(ctx, old_priv, offset), priv_template)
-    pub_attrs = _combine(copied_attributes(ctx, old_pub, offset), pub_template)
+    priv_attrs = _merge(copied_attributes(ctx, old_priv, offset), priv_template)
+    pub_attrs = _merge(copied_attributes(ctx, old_pub, offset), pub_template)
     new_priv, new_pub = key_pair_objects(
         ctx, algorithm, None if curve is not None else length, curve, priv_attrs, pub_attrs,
         extra_priv=[("Link", link(LinkType.REPLACED_OBJECT_LINK, old_priv.uid))],
         extra_pub=[("Link", link(LinkType.REPLACED_OBJECT_LINK, old_pub.uid))])
+    _inherit(new_priv, old_priv)
+    _inherit(new_pub, old_pub)
     ctx.store.add(new_priv)
     ctx.store.add(new_pub)
     _retire(ctx, old_priv, new_priv.uid)

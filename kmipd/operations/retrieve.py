@@ -20,6 +20,7 @@ from ..objectfactory import CRYPTOGRAPHIC_TYPES, policy_is_default
 from ..objects import ManagedObject
 from ..spec import KeyWrapType, ObjectType, Operation, Tag
 from ..ttlv import Item, ItemType
+from ..wrap import wrap_for_get
 from ._common import load, uid_from
 from .registry import operation
 
@@ -36,14 +37,6 @@ def _enum_field(payload: Item | None, tag: int, what: str) -> int | None:
     if found.type != ItemType.ENUMERATION:
         raise InvalidField(f"{what} must be an Enumeration")
     return int(found.value)
-
-
-def _wrap(ctx: RequestContext, obj: ManagedObject, material: Item, spec: Item) -> Item:
-    try:
-        from .. import wrap  # written by the cryptographic-operations engineer
-    except ImportError:
-        raise FeatureNotSupported("key wrapping on Get is not available in this server") from None
-    return wrap.wrap_for_get(ctx, obj, material, spec)
 
 
 @operation(Operation.GET)
@@ -68,7 +61,7 @@ def get(ctx: RequestContext, payload: Item | None) -> Item:
         raise FeatureNotSupported("kmipd cannot unwrap a key that was registered wrapped")
     material = keyformat.convert(obj.object_type, obj.material, fmt, ctx.version, compression)
     if wrapping is not None:
-        material = _wrap(ctx, obj, material, wrapping)
+        material = wrap_for_get(ctx, obj, material, wrapping)
     _served(ctx, obj)
     return Item.struct(Tag.RESPONSE_PAYLOAD, [
         Item.enum(Tag.OBJECT_TYPE, obj.object_type),

@@ -689,6 +689,62 @@ class SQLiteAttributeTests(_Base):
         self.assertNotIn("x-a", fetch(self.store, uid).attributes)
 
 
+class NameUniquenessTests(_Base):
+    """One Name rule (objectfactory.check_unique_name) for new objects and for attribute changes."""
+
+    def create(self, name: Item, version: tuple[int, int] = V14) -> Any:
+        """Create an AES key named C{name}."""
+        from kmipd.spec import ObjectType
+
+        attrs = [
+            Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, 3),
+            Item.int(Tag.CRYPTOGRAPHIC_LENGTH, 128),
+            Item.int(Tag.CRYPTOGRAPHIC_USAGE_MASK, 0x0C),
+            name,
+        ]
+        if version >= (2, 0):
+            template = Item.struct(Tag.ATTRIBUTES, attrs)
+        else:
+            from kmipd.attributes import name_for_tag
+
+            template = Item.struct(Tag.TEMPLATE_ATTRIBUTE, [attr_1x(name_for_tag(a.tag), a) for a in attrs])
+        return self.call(Operation.CREATE, payload(Item.enum(Tag.OBJECT_TYPE, ObjectType.SYMMETRIC_KEY), template),
+                         version)
+
+    def test_every_object_counts(self) -> None:
+        """Names of archived, destroyed and stateless objects are taken, for Create and for Add Attribute."""
+        from kmipd.spec import ObjectType
+
+        new_object(self.store, name="archived", archived=True)
+        new_object(self.store, name="destroyed", state=State.DESTROYED)
+        new_object(self.store, name="stateless", state=None, object_type=ObjectType.OPAQUE_OBJECT)
+        target = new_object(self.store)
+        for name in ("archived", "destroyed", "stateless"):
+            self.assertFailed(self.create(name_item(name)), ResultReason.INVALID_FIELD)
+            self.assertFailed(self.create(name_item(name), V20), ResultReason.NON_UNIQUE_NAME_ATTRIBUTE)
+            self.assertFailed(
+                self.call(Operation.ADD_ATTRIBUTE, uid_payload(target, attr_1x("Name", name_item(name)))),
+                ResultReason.ILLEGAL_OPERATION,
+            )
+        self.assertTrue(self.create(name_item("unused")).ok)
+
+    def test_name_value_decides(self) -> None:
+        """The same Name Value with another Name Type is the same name."""
+        new_object(self.store, name="dup")
+        self.assertFailed(self.create(name_item("dup", name_type=2), V20), ResultReason.NON_UNIQUE_NAME_ATTRIBUTE)
+        uid = new_object(self.store)
+        self.assertFailed(
+            self.call(Operation.ADD_ATTRIBUTE, uid_payload(uid, new_attr(name_item("dup", name_type=2))), V20),
+            ResultReason.NON_UNIQUE_NAME_ATTRIBUTE,
+        )
+
+    def test_own_name_is_not_a_conflict(self) -> None:
+        """Modify Attribute may set an object's Name to the value it already has."""
+        uid = new_object(self.store, name="mine")
+        result = self.call(Operation.MODIFY_ATTRIBUTE, uid_payload(uid, attr_1x("Name", name_item("mine"), 0)))
+        self.assertTrue(result.ok, result.message)
+
+
 class _StableIndexMixin:
     """Attribute Indexes never change when other instances are deleted (KMIP 1.x 2.1.1)."""
 

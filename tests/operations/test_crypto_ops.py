@@ -32,7 +32,7 @@ from kmipd.spec import (
     UsageLimitsUnit,
     ValidityIndicator,
 )
-from kmipd.streams import BufferStream, Stream, StreamTable
+from kmipd.streams import STREAMS, BufferStream, Stream, StreamTable, StreamTooLarge, table
 from kmipd.testing import FakeClock, call, make_dispatcher, payload
 from kmipd.ttlv import Item
 
@@ -429,6 +429,66 @@ class StreamingTests(_Base):
                  version=(1, 2))
         self.failed(r, ResultReason.INVALID_FIELD)
 
+    def _init(self, op, body_items, caller="tester", version=(1, 4)):
+        return call(self.d, op, payload(*body_items, Item.bool(Tag.INIT_INDICATOR, True)), caller=caller,
+                    version=version)
+
+    def test_stream_iv_length_validated(self) -> None:
+        """A multi-part Encrypt refuses an IV Length its mode does not take, like the one-shot path."""
+        uid = add_symmetric(self.d)
+        for mode, bits in ((BlockCipherMode.CBC, 2 ** 31 - 8), (BlockCipherMode.CBC, -8),
+                           (BlockCipherMode.CBC, 64), (BlockCipherMode.CBC, 0), (BlockCipherMode.GCM, 1032),
+                           (BlockCipherMode.GCM, 100)):
+            params = cp(block_cipher_mode=mode, padding_method=PaddingMethod.PKCS5, iv_length=bits)
+            body = (uid_(uid), params, data_(b"abc"))
+            for version, reason in (((1, 4), ResultReason.INVALID_FIELD),
+                                    ((2, 0), ResultReason.BAD_CRYPTOGRAPHIC_PARAMETERS)):
+                self.failed(self._init(Operation.ENCRYPT, body, version=version), reason)
+                self.failed(call(self.d, Operation.ENCRYPT, payload(*body), version=version), reason)
+        self.assertEqual(len(table(self.d.services)), 0)
+
+    def test_stream_iv_length_honoured(self) -> None:
+        """A valid IV Length sets the size of the IV a multi-part GCM Encrypt generates and returns."""
+        uid = add_symmetric(self.d)
+        params = cp(block_cipher_mode=BlockCipherMode.GCM, iv_length=128)
+        first = self.ok(self._init(Operation.ENCRYPT, (uid_(uid), params, data_(b"abc"))))
+        self.assertEqual(len(first.get(Tag.IV_COUNTER_NONCE)), 16)
+
+    def test_stream_iv_size_validated(self) -> None:
+        """A multi-part Encrypt refuses a given IV of the wrong size with Bad Cryptographic Parameters (2.x)."""
+        uid = add_symmetric(self.d)
+        body = (uid_(uid), cp(block_cipher_mode=BlockCipherMode.CBC), data_(bytes(16)),
+                data_(bytes(8), Tag.IV_COUNTER_NONCE))
+        self.failed(self._init(Operation.ENCRYPT, body, version=(2, 0)), ResultReason.BAD_CRYPTOGRAPHIC_PARAMETERS)
+
+    def test_sign_stream_charges_usage_limits_per_part(self) -> None:
+        """Byte Usage Limits are charged for every part of a multi-part Sign, not only the first."""
+        limits = Item.struct(Tag.USAGE_LIMITS, [Item.long(Tag.USAGE_LIMITS_TOTAL, 10),
+                                                Item.enum(Tag.USAGE_LIMITS_UNIT, UsageLimitsUnit.BYTE)])
+        priv = add_private(self.d, _RSA, CA.RSA, extra={"Usage Limits": [limits]})
+        params = cp(padding_method=PaddingMethod.PKCS1_V1_5, hashing_algorithm=HashingAlgorithm.SHA_256,
+                    cryptographic_algorithm=CA.RSA)
+        first = self.ok(self._init(Operation.SIGN, (uid_(priv), params, data_(b"12345"))))
+        cv = first.find(Tag.CORRELATION_VALUE)
+        self.ok(call(self.d, Operation.SIGN, payload(uid_(priv), data_(b"1234"), cv)))
+        with self.d.store.transaction() as tx:
+            self.assertEqual(tx.get(priv).first("Usage Limits").get(Tag.USAGE_LIMITS_COUNT), 1)
+        self.ok(self._init(Operation.SIGN, (uid_(priv), params, data_(b"1"))))
+        r = call(self.d, Operation.SIGN, payload(uid_(priv), data_(b"12"), cv, Item.bool(Tag.FINAL_INDICATOR, True)))
+        self.failed(r, ResultReason.PERMISSION_DENIED)
+
+    def test_streams_per_identity_capped(self) -> None:
+        """A caller may open 32 multi-part operations by default; the next is refused, other callers are not."""
+        uid = add_symmetric(self.d, owner="tester")
+        body = (uid_(uid), cp(block_cipher_mode=BlockCipherMode.ECB), data_(bytes(16)))
+        for _ in range(32):
+            self.ok(self._init(Operation.ENCRYPT, body))
+        r = self._init(Operation.ENCRYPT, body)
+        self.failed(r, ResultReason.INVALID_FIELD)
+        self.assertIn("32 open multi-part", r.message)
+        hashing = (cp(hashing_algorithm=HashingAlgorithm.SHA_256), data_(b"ab"))
+        self.ok(self._init(Operation.HASH, hashing, caller="other"))
+
     def test_sign_stream(self) -> None:
         """A streamed RSA signature verifies over the concatenated data."""
         priv = add_private(self.d, _RSA, CA.RSA)
@@ -470,6 +530,69 @@ class StreamTableTests(SynchronousTestCase):
         self.assertRaises(InvalidCorrelationValue, t.take, cv, 2, "me", 0)
         self.assertEqual(t.take(cv, 1, "me", 0).uid, "u")
         self.assertEqual(len(t), 0)
+
+    def test_defaults(self) -> None:
+        """The table's limits default to 1024 streams, 32 per identity, 4 MiB per stream and 256 MiB in all."""
+        t = StreamTable()
+        self.assertEqual((t.max_streams, t.max_streams_per_identity, t.max_buffer, t.max_total_buffer),
+                         (1024, 32, 4 * 1024 * 1024, 256 * 1024 * 1024))
+
+    def test_per_identity_limit(self) -> None:
+        """One identity cannot open more than its share; others still can, and finishing frees a slot."""
+        t = StreamTable(max_streams_per_identity=2)
+        cv = t.put(Stream(1, "u", "me", BufferStream()), now=0)
+        t.put(Stream(1, "u", "me", BufferStream()), now=0)
+        self.assertRaises(InvalidCorrelationValue, t.put, Stream(1, "u", "me", BufferStream()), 0)
+        t.put(Stream(1, "u", "you", BufferStream()), now=0)
+        t.put(Stream(1, "u", None, BufferStream()), now=0)
+        stream = t.take(cv, 1, "me", 0)
+        t.put(stream, 0, cv)  # putting a continued stream back is not a new one
+        t.take(cv, 1, "me", 0)
+        t.put(Stream(1, "u", "me", BufferStream()), now=0)
+        self.assertEqual(len(t), 4)
+
+    def test_expiry_frees_identity_slots(self) -> None:
+        """Expired streams no longer count against their identity's limit."""
+        t = StreamTable(max_streams_per_identity=1, ttl=10)
+        t.put(Stream(1, "u", "me", BufferStream()), now=0)
+        self.assertRaises(InvalidCorrelationValue, t.put, Stream(1, "u", "me", BufferStream()), 5)
+        t.put(Stream(1, "u", "me", BufferStream()), now=11)
+        self.assertEqual(len(t), 1)
+
+    def test_total_buffer_budget(self) -> None:
+        """Buffered streams share the table's byte budget; taking, finishing or expiring a stream frees it."""
+        t = StreamTable(max_total_buffer=10, ttl=10)
+        a = t.buffer()
+        a.update(b"123456")
+        cv = t.put(Stream(1, "u", "me", a), now=0)
+        self.assertEqual(t.buffered, 6)
+        b = t.buffer()
+        b.update(b"1234")
+        self.assertRaises(StreamTooLarge, b.update, b"5")
+        self.assertEqual(b.size, 4)
+        t.take(cv, 1, "me", 0)
+        self.assertEqual(t.buffered, 0)
+        b.update(b"5678")
+        cv = t.put(Stream(1, "u", "you", b), now=0)
+        self.assertRaises(StreamTooLarge, t.put, Stream(1, "u", "me", a), 0)  # 8 + 6 > 10
+        self.assertEqual(t.buffered, 8)
+        t.put(Stream(1, "u", "me", t.buffer()), now=20)  # b expired
+        self.assertEqual((t.buffered, len(t)), (0, 1))
+
+    def test_total_buffer_budget_through_requests(self) -> None:
+        """A multi-part request that would take the server's buffered data past its budget is refused."""
+        d = make_dispatcher(clock=FakeClock())
+        d.services[STREAMS] = StreamTable(max_total_buffer=64)
+        sym = add_symmetric(d, key=bytes(32), algorithm=CA.CHACHA20POLY1305)
+        nonce = data_(bytes(12), Tag.IV_COUNTER_NONCE)
+        ok = call(d, Operation.ENCRYPT, payload(uid_(sym), cp(), data_(bytes(40)), nonce,
+                                                Item.bool(Tag.INIT_INDICATOR, True)))
+        self.assertEqual(ok.status, ResultStatus.SUCCESS, ok.message)
+        r = call(d, Operation.ENCRYPT, payload(uid_(sym), cp(), data_(bytes(40)), nonce,
+                                               Item.bool(Tag.INIT_INDICATOR, True)), version=(2, 0))
+        self.assertEqual((r.status, r.reason), (ResultStatus.OPERATION_FAILED,
+                                                ResultReason.BAD_CRYPTOGRAPHIC_PARAMETERS))
+        self.assertIn("multi-part data", r.message)
 
     def test_buffer_limit(self) -> None:
         """A buffered stream refuses data beyond its limit."""

@@ -36,12 +36,18 @@ CA = CryptographicAlgorithm
 M = CryptographicUsageMask
 
 
+def name_value(text: str) -> Item:
+    """A Name attribute value (Uninterpreted Text String)."""
+    return Item.struct(Tag.NAME, [Item.text(Tag.NAME_VALUE, text), Item.enum(Tag.NAME_TYPE, 1)])
+
+
 def template(version: tuple[int, int], **attrs: Item) -> Item:
     """A Template-Attribute (1.x) or Attributes (2.x) structure of C{name=value} items."""
     names = {"algorithm": ("Cryptographic Algorithm", lambda v: Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, v)),
              "length": ("Cryptographic Length", lambda v: Item.int(Tag.CRYPTOGRAPHIC_LENGTH, v)),
              "mask": ("Cryptographic Usage Mask", lambda v: Item.int(Tag.CRYPTOGRAPHIC_USAGE_MASK, v)),
-             "activation": ("Activation Date", lambda v: Item.datetime(Tag.ACTIVATION_DATE, v))}
+             "activation": ("Activation Date", lambda v: Item.datetime(Tag.ACTIVATION_DATE, v)),
+             "name": ("Name", name_value)}
     items = []
     for key, value in attrs.items():
         name, make = names[key]
@@ -197,6 +203,28 @@ class DeriveKeyTests(SynchronousTestCase):
         r = self.derive(base, DerivationMethod.HASH, [cp(hashing_algorithm=HashingAlgorithm.SHA_256)],
                         algorithm=CA.AES, length=128)
         self.assertEqual(r.reason, ResultReason.PERMISSION_DENIED)
+
+    def test_policy_checked_before_name(self) -> None:
+        """A caller refused the base object gets Permission Denied, not a verdict on the Name."""
+        add_symmetric(self.d, mask=M.DERIVE_KEY, extra={"Name": [name_value("taken")]})
+        bobs = add_symmetric(self.d, mask=M.DERIVE_KEY, owner="bob")
+        for name in ("taken", "free"):
+            r = self.derive(bobs, DerivationMethod.HASH, [cp(hashing_algorithm=HashingAlgorithm.SHA_256)],
+                            algorithm=CA.AES, length=128, name=name)
+            self.assertEqual(r.reason, ResultReason.PERMISSION_DENIED)
+
+    def test_non_unique_name(self) -> None:
+        """A Name another object has: Invalid Field (1.x Derive Key table), Non Unique Name Attribute (2.x)."""
+        add_symmetric(self.d, mask=M.DERIVE_KEY, extra={"Name": [name_value("taken")]})
+        base = add_symmetric(self.d, mask=M.DERIVE_KEY)
+        params = [cp(hashing_algorithm=HashingAlgorithm.SHA_256)]
+        r = self.derive(base, DerivationMethod.HASH, params, algorithm=CA.AES, length=128, name="taken")
+        self.assertEqual(r.reason, ResultReason.INVALID_FIELD)
+        r = self.derive(base, DerivationMethod.HASH, params, algorithm=CA.AES, length=128, name="taken",
+                        version=(2, 0))
+        self.assertEqual(r.reason, ResultReason.NON_UNIQUE_NAME_ATTRIBUTE)
+        r = self.derive(base, DerivationMethod.HASH, params, algorithm=CA.AES, length=128, name="new")
+        self.assertEqual(r.status, ResultStatus.SUCCESS, r.message)
 
     def test_base_type_and_result_type(self) -> None:
         """An Opaque Object base and a Public Key result are both refused."""

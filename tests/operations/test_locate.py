@@ -342,15 +342,50 @@ class PlaceholderAndDatesTests(_LocateBase):
         self.assertEqual([r.reason for r in results(response)], [None, ResultReason.MISSING_DATA])
 
     def test_state_filter_applies_due_dates(self) -> None:
-        """Objects whose Activation Date has come are found as Active (and stored so)."""
+        """An object whose Activation Date has come is found as Active, not Pre-Active, and nothing is written."""
         clock = FakeClock(NOW)
         self.d = make_dispatcher(self.store, clock=clock)
         uid = new_object(self.store, attrs={"Activation Date": [Item.datetime(Tag.ACTIVATION_DATE, NOW + 60)]})
-        active = Item.enum(Tag.STATE, State.ACTIVE)
+        active, pre_active = Item.enum(Tag.STATE, State.ACTIVE), Item.enum(Tag.STATE, State.PRE_ACTIVE)
         self.assertEqual(self.both(active), [])
+        self.assertEqual(self.both(pre_active), [uid])
         clock.advance(60)
         self.assertEqual(self.both(active), [uid])
-        self.assertEqual(fetch(self.store, uid).state, State.ACTIVE)
+        self.assertEqual(self.both(pre_active), [])
+        stored = fetch(self.store, uid)
+        assert stored is not None
+        self.assertEqual((stored.state, stored.revision), (State.PRE_ACTIVE, 1))
+
+    def test_state_filter_deactivation_date(self) -> None:
+        """Both dates reached: Deactivated; only the Deactivation Date reached: still Pre-Active (spec diagram)."""
+        clock = FakeClock(NOW)
+        self.d = make_dispatcher(self.store, clock=clock)
+        both = new_object(self.store, attrs={
+            "Activation Date": [Item.datetime(Tag.ACTIVATION_DATE, NOW - 20)],
+            "Deactivation Date": [Item.datetime(Tag.DEACTIVATION_DATE, NOW - 10)]})
+        only_deact = new_object(self.store, attrs={
+            "Deactivation Date": [Item.datetime(Tag.DEACTIVATION_DATE, NOW - 10)]})
+        was_active = new_object(self.store, state=State.ACTIVE, attrs={
+            "Deactivation Date": [Item.datetime(Tag.DEACTIVATION_DATE, NOW - 5)]})
+        still_active = new_object(self.store, state=State.ACTIVE)
+        self.assertEqual(self.both(Item.enum(Tag.STATE, State.DEACTIVATED)), [was_active, both])
+        self.assertEqual(self.both(Item.enum(Tag.STATE, State.PRE_ACTIVE)), [only_deact])
+        self.assertEqual(self.both(Item.enum(Tag.STATE, State.ACTIVE)), [still_active])
+
+    def test_state_filter_leaves_other_owners_objects_alone(self) -> None:
+        """A State filter neither returns nor changes a due object the caller may not Locate."""
+        clock = FakeClock(NOW)
+        self.d = make_dispatcher(self.store, clock=clock)
+        due = {"Activation Date": [Item.datetime(Tag.ACTIVATION_DATE, NOW - 1)]}
+        bobs = new_object(self.store, owner="bob", attrs=due)
+        mine = new_object(self.store, attrs=due)
+        before = fetch(self.store, bobs)
+        assert before is not None
+        self.assertEqual(self.both(Item.enum(Tag.STATE, State.ACTIVE)), [mine])
+        after = fetch(self.store, bobs)
+        assert after is not None
+        self.assertEqual((after.state, after.revision), (before.state, before.revision))
+        self.assertEqual(self.uids(Item.enum(Tag.STATE, State.ACTIVE), caller="bob"), [bobs])
 
 
 class SQLiteLocateTests(FilterTests):

@@ -184,3 +184,81 @@ class ReKeyKeyPairTests(SynchronousTestCase, Assertions):
         """ReKeyKeyPair given a symmetric key: Permission Denied."""
         uid = create(self.d, aes_attrs()).payload.get(Tag.UNIQUE_IDENTIFIER)
         self.assertFails(self.rekey(uid), ResultReason.PERMISSION_DENIED)
+
+
+def _shared_policy_dispatcher(store):
+    """A dispatcher whose "shared" policy lets anyone re-key, but only owners read attributes."""
+    from kmipd.policy.model import Permission, Policy, PolicyEngine, table_from_rows
+    from kmipd.spec import ObjectType
+
+    rows = []
+    for ot in (ObjectType.SYMMETRIC_KEY, ObjectType.PRIVATE_KEY, ObjectType.PUBLIC_KEY):
+        rows += [(ot, op, Permission.ALLOW_ALL) for op in (
+            Operation.CREATE, Operation.CREATE_KEY_PAIR, Operation.RE_KEY, Operation.RE_KEY_KEY_PAIR,
+            Operation.MODIFY_ATTRIBUTE)]
+        rows.append((ot, Operation.GET_ATTRIBUTES, Permission.ALLOW_OWNER))
+    engine = PolicyEngine()
+    engine.set_source("test", {"shared": Policy(preset=table_from_rows(rows))})
+    return make_dispatcher(store, policy=engine)
+
+
+def _policy_name(value: str) -> tuple[str, Item]:
+    return "Operation Policy Name", Item.text(Tag.OPERATION_POLICY_NAME, value)
+
+
+class ReKeyOwnershipTests(SynchronousTestCase, Assertions):
+    """A replacement belongs to the existing object's owner and policy, whoever re-keys."""
+
+    def setUp(self) -> None:
+        from kmipd.store.memory import MemoryObjectStore
+
+        self.store = MemoryObjectStore()
+        self.d = _shared_policy_dispatcher(self.store)
+
+    def stored(self, uid: str):
+        with self.store.transaction() as tx:
+            return tx.get(uid)
+
+    def assertInherited(self, new: str, owner: str) -> None:
+        obj = self.stored(new)
+        self.assertEqual(obj.owner, owner)
+        self.assertEqual(obj.value("Operation Policy Name"), "shared")
+        self.assertOK(get_attributes(self.d, new, caller=owner))
+        self.assertFails(get_attributes(self.d, new, caller="bob"), ResultReason.PERMISSION_DENIED)
+
+    def test_rekey_by_non_owner(self) -> None:
+        """Bob re-keys Alice's key: the replacement is Alice's, under the "shared" policy."""
+        old = create(self.d, aes_attrs() + [_policy_name("shared")]).payload.get(Tag.UNIQUE_IDENTIFIER)
+        r = call(self.d, Operation.RE_KEY, uid_payload(old), caller="bob")
+        self.assertOK(r)
+        self.assertInherited(r.payload.get(Tag.UNIQUE_IDENTIFIER), "alice")
+
+    def test_rekey_key_pair_by_non_owner(self) -> None:
+        """Bob re-keys Alice's key pair: both replacements are Alice's, under the "shared" policy."""
+        r = create_key_pair(self.d, [a_alg(CA.RSA), a_len(1024), _policy_name("shared")],
+                            [a_mask(CUM.SIGN)], [a_mask(CUM.VERIFY)])
+        self.assertOK(r)
+        priv = r.payload.get(Tag.PRIVATE_KEY_UNIQUE_IDENTIFIER)
+        r = call(self.d, Operation.RE_KEY_KEY_PAIR, payload(Item.text(Tag.PRIVATE_KEY_UNIQUE_IDENTIFIER, priv)),
+                 caller="bob")
+        self.assertOK(r)
+        self.assertInherited(r.payload.get(Tag.PRIVATE_KEY_UNIQUE_IDENTIFIER), "alice")
+        self.assertInherited(r.payload.get(Tag.PUBLIC_KEY_UNIQUE_IDENTIFIER), "alice")
+
+    def test_template_cannot_change_policy(self) -> None:
+        """A template naming another Operation Policy Name is refused (Invalid Field); the same one is fine."""
+        old = create(self.d, aes_attrs() + [_policy_name("shared")]).payload.get(Tag.UNIQUE_IDENTIFIER)
+        self.assertFails(call(self.d, Operation.RE_KEY, uid_payload(old, template(V14, [_policy_name("default")])),
+                              caller="bob"), ResultReason.INVALID_FIELD)
+        r = call(self.d, Operation.RE_KEY, uid_payload(old, template(V14, [_policy_name("shared")])), caller="bob")
+        self.assertOK(r)
+        self.assertInherited(r.payload.get(Tag.UNIQUE_IDENTIFIER), "alice")
+
+    def test_key_pair_template_cannot_change_policy(self) -> None:
+        """ReKeyKeyPair with another Operation Policy Name in the common template: Invalid Field."""
+        r = create_key_pair(self.d, [a_alg(CA.RSA), a_len(1024), _policy_name("shared")],
+                            [a_mask(CUM.SIGN)], [a_mask(CUM.VERIFY)])
+        priv = r.payload.get(Tag.PRIVATE_KEY_UNIQUE_IDENTIFIER)
+        body = payload(Item.text(Tag.PRIVATE_KEY_UNIQUE_IDENTIFIER, priv),
+                       template(V14, [_policy_name("public")], "common"))
+        self.assertFails(call(self.d, Operation.RE_KEY_KEY_PAIR, body, caller="bob"), ResultReason.INVALID_FIELD)
