@@ -198,9 +198,10 @@ def check_unique_name(ctx: RequestContext, value: Item, *, for_new_object: bool,
     """Refuse a Name whose Name Value another object on the server already carries.
 
     "Names SHALL be unique within a given key management server" (spec 1.4 3.2, 2.1 4.32): every
-    object counts whatever its State or storage (on-line, archived, destroyed: a destroyed object
-    keeps its metadata and 2.x clients can still Locate it by Name). C{exclude} is the object
-    being changed (Add/Modify/Set Attribute may give an object a Name it already has).
+    live object counts, on-line or archived. A destroyed object's name may be taken again: its key
+    is gone, 1.x Locate no longer finds it, and clients that destroy a key and create its successor
+    under the same name (database keyrings do) must keep working. C{exclude} is the object being
+    changed (Add/Modify/Set Attribute may give an object a Name it already has).
 
     @param for_new_object: True when a new object would take the name (Create, Register, Derive
         Key...), False when an existing object would (Add/Modify/Set Attribute).
@@ -212,7 +213,7 @@ def check_unique_name(ctx: RequestContext, value: Item, *, for_new_object: bool,
     if not isinstance(text, str):
         raise InvalidField("Name needs a Name Value")
     query = LocateQuery(attributes=[AttributeFilter("Name", Item.struct(Tag.NAME, [Item.text(Tag.NAME_VALUE, text)]))],
-                        include_online=True, include_archived=True, include_destroyed=True)
+                        include_online=True, include_archived=True, include_destroyed=False)
     if any(c.uid != exclude for c in ctx.store.locate(query)):
         error = InvalidField if for_new_object and not ctx.v2 else NonUniqueName
         raise error(f"another object already has the name {text!r}")
