@@ -102,7 +102,10 @@ class KMIPService(MultiService):
             from .policy.loader import PolicyFileError
             from .policy.reloader import PolicyDirectoryWatcher
 
-            watcher = PolicyDirectoryWatcher(self.policy, config.policy_path, reactor, self.pool.run,
+            # Its own thread: policy reloads must not wait behind busy operation workers.
+            self.policy_pool = ThreadPoolService(reactor, "kmipd-policy", 1)
+            self.policy_pool.setServiceParent(self)
+            watcher = PolicyDirectoryWatcher(self.policy, config.policy_path, reactor, self.policy_pool.run,
                                              interval=config.policy_reload_interval)
             try:
                 watcher.load_initial()
