@@ -42,6 +42,12 @@ def _call(service: KMIPService, data: bytes):
     return result
 
 
+def _call_grouped(service: KMIPService, datas: list[bytes]):
+    """Run several messages as one group commit (the SQLite path of the real server)."""
+    (replies,) = service.dispatcher.process_group([(datas, OWNER)])
+    return [results(decode(reply.data))[0] for reply in replies]
+
+
 class _MultiNodeMixin:
     """Two services on the URL returned by C{make_url}."""
 
@@ -119,7 +125,19 @@ class _MultiNodeMixin:
                             accepted.append(f"{tag}-{i}")
             return job
 
-        self._parallel([adder(self.nodes[0], "a"), adder(self.nodes[1], "b")])
+        def grouped_adder(node, tag):
+            def job():
+                for i in range(5):
+                    datas = [encode(request(batch_item(Operation.ADD_ATTRIBUTE, payload(
+                        Item.text(Tag.UNIQUE_IDENTIFIER, uid),
+                        attribute("x-writer", Item.text(0, f"{tag}-{i}-{j}")))), version=V)) for j in range(2)]
+                    for j, r in enumerate(_call_grouped(node, datas)):
+                        if r.status == ResultStatus.SUCCESS:
+                            with lock:
+                                accepted.append(f"{tag}-{i}-{j}")
+            return job
+
+        self._parallel([adder(self.nodes[0], "a"), adder(self.nodes[1], "b"), grouped_adder(self.nodes[0], "g")])
         get = encode(request(batch_item(Operation.GET_ATTRIBUTES, payload(
             Item.text(Tag.UNIQUE_IDENTIFIER, uid), Item.text(Tag.ATTRIBUTE_NAME, "x-writer"))), version=V))
         r = _call(self.nodes[1], get)
