@@ -17,11 +17,18 @@ binary message then takes exactly the TTLV port's path through L{Dispatcher.hand
 messages (Maximum Response Size) therefore count TTLV bytes, as the profile requires.
 
 The client identity comes from the TLS client certificate of the connection through the
-service's C{identify} function (certificate CN, then SLUGS) once per connection.
+service's C{identify} function (certificate CN, then SLUGS) on the connection's first request, and
+again before a later request once it is older than C{reidentify_after} seconds (SLUGS group
+membership may change), as on the TTLV port.
 L{KMIPSite} adds the transport-level defences: a request whose announced (or, when chunked,
 received) body exceeds the limit is answered 413 and the connection closed before the body is
 read, bodies are buffered in memory only (never spooled to a temporary file, as Twisted does from
-100 kB or when chunked), and the site tracks its connections so the service can close them on stop.
+100 kB or when chunked), a request must arrive in full within C{message_timeout} seconds of its
+first bytes, and the site tracks its connections so the service can close them on stop.  Its
+connections count against a L{ConnectionCounter} (shared with the TTLV port in a service): past
+C{max_connections} a connection is closed as soon as it is accepted, past
+C{max_connections_per_client} for one identity its request is answered Authentication Not
+Successful and the connection closed.
 """
 
 from __future__ import annotations
@@ -46,12 +53,13 @@ from kmipd.log import Logger
 from .dispatch import Caller, Dispatcher, Reply, sniff_version
 from .limits import Limits
 from .messages import SUPPORTED_VERSIONS, Version, negotiate
+from .protocol import ConnectionCounter, Deadline, reidentify_due
 from .spec import ResultReason
 from .ttlv import DecodeError, Item, decode, encode
 from .ttlv.json import from_json, to_json
 from .ttlv.xml import EncodingError, from_xml, to_xml
 
-__all__ = ["CONTENT_TYPES", "KMIP_PATH", "KMIPResource", "KMIPSite", "build_site"]
+__all__ = ["CONTENT_TYPES", "KMIP_PATH", "ConnectionLimitExceeded", "KMIPResource", "KMIPSite", "build_site"]
 
 _log = Logger()
 
@@ -123,16 +131,25 @@ class KMIPResource(Resource):
         runs the XML/JSON conversions.
     @param identify: certificate -> Deferred L{Caller} (L{kmipd.service.KMIPService.identify}).
     @param limits: C{max_message_size} bounds the body, C{max_depth} the text decoders.
+    @param reidentify_after: seconds after which a connection's caller is resolved again through
+        C{identify} before its next request, or C{None} never (once per connection).
+    @param clock: an C{IReactorTime} for C{reidentify_after} (default: the global reactor).
     """
 
     isLeaf = True
 
-    def __init__(self, dispatcher: Dispatcher, identify: Identify, limits: Limits | None = None) -> None:
+    def __init__(self, dispatcher: Dispatcher, identify: Identify, limits: Limits | None = None, *,
+                 reidentify_after: float | None = None, clock: Any = None) -> None:
         super().__init__()
+        if clock is None:
+            from twisted.internet import reactor as clock
         self.dispatcher = dispatcher
         self.identify = identify
         self.limits = limits or dispatcher.limits
-        self._callers: weakref.WeakKeyDictionary[Any, Caller] = weakref.WeakKeyDictionary()
+        self.reidentify_after = reidentify_after
+        self.clock = clock
+        # channel -> (caller, when it was resolved)
+        self._callers: weakref.WeakKeyDictionary[Any, tuple[Caller, float]] = weakref.WeakKeyDictionary()
 
     # HTTP ---------------------------------------------------------------------------------------
 
@@ -181,21 +198,31 @@ class KMIPResource(Resource):
     # Identity -----------------------------------------------------------------------------------
 
     def _caller(self, request: Any) -> Deferred[Caller]:
-        """The connection's caller, established on its first request and remembered."""
+        """The connection's caller, established on its first request and remembered.
+
+        It is resolved again once older than C{reidentify_after}.  A resolved identity counts
+        against the connection's per-client cap (through the channel's C{admit}, when it has one);
+        over the cap the Deferred fails with L{ConnectionLimitExceeded}.
+        """
         channel = getattr(request, "channel", None)
+        known: tuple[Caller, float] | None = None
         if channel is not None:
             try:
                 known = self._callers.get(channel)
             except TypeError:  # not weak-referenceable
                 known = None
-            if known is not None:
-                return succeed(known)
+            if known is not None and not reidentify_due(known[1], self.clock.seconds(), self.reidentify_after):
+                return succeed(known[0])
         d = self.identify(peer_certificate(request))
 
         def remember(caller: Caller) -> Caller:
+            admit = getattr(channel, "admit", None)
+            if caller.identity is not None and admit is not None and not admit(caller.identity):
+                raise ConnectionLimitExceeded(f"more than {self.limits.max_connections_per_client} "
+                                              f"connections for {caller.identity!r}")
             if channel is not None:
                 try:
-                    self._callers[channel] = caller
+                    self._callers[channel] = (caller, self.clock.seconds())
                 except TypeError:
                     pass
             return caller
@@ -208,6 +235,12 @@ class KMIPResource(Resource):
         _log.info("refusing HTTPS client {peer}: {reason}", peer=_peer(state.request),
                   reason=failure.getErrorMessage())
         state.close = True
+        channel = getattr(state.request, "channel", None)
+        if channel is not None:
+            try:
+                self._callers.pop(channel, None)
+            except TypeError:
+                pass
         d = self.dispatcher.run_blocking(self._refusal, state.codec, body)
         return d.addCallback(lambda reply: self._respond(state, reply))
 
@@ -271,6 +304,10 @@ class KMIPResource(Resource):
                                                    f"the response cannot be represented in {codec.name.upper()}")
             reply.status = fallback.status
             return codec.render(decode(fallback.data)).encode("utf-8")
+
+
+class ConnectionLimitExceeded(Exception):
+    """A client identity already has C{max_connections_per_client} connections open."""
 
 
 class _Exchange:
@@ -394,24 +431,111 @@ class KMIPRequest(Request):
 
 
 class KMIPChannel(HTTPChannel):
-    """An HTTP/1.x connection that registers with its L{KMIPSite}."""
+    """An HTTP/1.x connection that registers with its L{KMIPSite} and counts against its caps.
+
+    A request must arrive in full (request line, headers and body) within the site's
+    C{message_timeout} seconds of its first bytes, or the connection is aborted without an answer.
+    Bytes the channel buffers while it handles an earlier request (pipelining) do not run the
+    deadline: that wait is the server's.
+    """
+
+    _over_cap = False  # refused at accept: ignore its bytes
+    _accepted: ConnectionCounter | None = None  # the counter this connection counts against
+    _counted: str | None = None  # the identity this connection counts against
+    _lost = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._message_deadline = Deadline(self._message_expired)
 
     def connectionMade(self) -> None:
         super().connectionMade()
+        counter: ConnectionCounter | None = getattr(self.factory, "connection_counter", None)
+        if counter is not None:
+            if not counter.accept():
+                transport: Any = self.transport
+                _log.warn("too many connections ({count}); closing the HTTPS connection from {peer}",
+                          count=counter.open, peer=str(transport.getPeer()))
+                self._over_cap = True
+                transport.abortConnection()
+                return
+            self._accepted = counter
         connections = getattr(self.factory, "connections", None)
         if connections is not None:
             connections.add(self)
 
+    def admit(self, identity: str) -> bool:
+        """Count this connection against C{identity}'s cap (once); False when over it or closed."""
+        if self._counted == identity:
+            return True
+        if self._lost:
+            return False
+        counter = self._accepted
+        if counter is None:
+            return True
+        if self._counted is not None:  # another identity than before: move the count
+            counter.release(self._counted)
+            self._counted = None
+        if not counter.admit(identity):
+            return False
+        self._counted = identity
+        return True
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._over_cap:
+            return
+        if data and not self._handlingRequest:
+            self._message_deadline.start(self._clock(), self._message_timeout())
+        super().dataReceived(data)
+
+    def allContentReceived(self) -> None:
+        self._message_deadline.cancel()
+        super().allContentReceived()
+
+    def _clock(self) -> Any:
+        return getattr(self.factory, "reactor", None) or _global_reactor()
+
+    def _message_timeout(self) -> float:
+        timeout = getattr(self.factory, "message_timeout", None)
+        return Limits.message_timeout if timeout is None else float(timeout)
+
+    def _message_expired(self) -> None:
+        """A request did not arrive in full in time: close without an answer."""
+        _log.info("closing HTTPS connection from {peer}: request not complete within {timeout} seconds",
+                  peer=str(self.transport.getPeer()) if self.transport is not None else "unknown",
+                  timeout=self._message_timeout())
+        transport: Any = self.transport
+        if transport is not None:
+            transport.abortConnection()
+
     def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self._lost = True
+        self._message_deadline.cancel()
+        if self._accepted is not None:
+            if self._counted is not None:
+                self._accepted.release(self._counted)
+                self._counted = None
+            self._accepted.close()
+            self._accepted = None
         connections = getattr(self.factory, "connections", None)
         if connections is not None:
             connections.discard(self)
         super().connectionLost(reason)
 
 
+def _global_reactor() -> Any:
+    from twisted.internet import reactor
+
+    return reactor
+
+
 class KMIPSite(Site):
     """A L{Site} serving L{KMIPResource} at C{/kmip}, bounding request bodies to C{max_body_size}.
 
+    @param message_timeout: seconds a request has to arrive in full once its first bytes arrived.
+    @param counter: the L{ConnectionCounter} its connections count against (shared with the TTLV
+        port in a service); C{None}: no connection caps.
+    @ivar connection_counter: that counter (C{Site.counter} is Twisted's session counter).
     @ivar connections: the open connections (closed by L{close_connections}).
     """
 
@@ -422,7 +546,8 @@ class KMIPSite(Site):
     displayTracebacks = False
 
     def __init__(self, resource: Resource, *, max_body_size: int, timeout: float | None = None,
-                 reactor: Any = None) -> None:
+                 reactor: Any = None, message_timeout: float = Limits.message_timeout,
+                 counter: ConnectionCounter | None = None) -> None:
         kwargs: dict[str, Any] = {"reactor": reactor}
         if timeout is not None:
             kwargs["timeout"] = timeout
@@ -431,6 +556,8 @@ class KMIPSite(Site):
         except TypeError:  # Twisted < 24.7 has no parsePOSTFormSubmission (forms then get 415 anyway)
             super().__init__(resource, **kwargs)
         self.max_body_size = max_body_size
+        self.message_timeout = message_timeout
+        self.connection_counter = counter
         self.connections: set[KMIPChannel] = set()
 
     def close_connections(self) -> None:
@@ -441,9 +568,20 @@ class KMIPSite(Site):
 
 
 def build_site(dispatcher: Dispatcher, identify: Identify, *, limits: Limits | None = None,
-               reactor: Any = None) -> KMIPSite:
-    """The HTTPS site of a server: L{KMIPResource} at C{/kmip} (other paths: 404)."""
+               reactor: Any = None, counter: ConnectionCounter | None = None,
+               reidentify_after: float | None = None) -> KMIPSite:
+    """The HTTPS site of a server: L{KMIPResource} at C{/kmip} (other paths: 404).
+
+    @param counter: the connection caps' counter to share (the TTLV factory's C{counter}); by
+        default one of the site's own, for C{limits}.
+    @param reidentify_after: see L{KMIPResource}.
+    """
     limits = limits or dispatcher.limits
+    if reactor is None:
+        reactor = _global_reactor()
     root = Resource()
-    root.putChild(KMIP_PATH, KMIPResource(dispatcher, identify, limits))
-    return KMIPSite(root, max_body_size=limits.max_message_size, timeout=limits.idle_timeout, reactor=reactor)
+    root.putChild(KMIP_PATH, KMIPResource(dispatcher, identify, limits, reidentify_after=reidentify_after,
+                                          clock=reactor))
+    return KMIPSite(root, max_body_size=limits.max_message_size, timeout=limits.idle_timeout, reactor=reactor,
+                    message_timeout=limits.message_timeout,
+                    counter=counter if counter is not None else ConnectionCounter(limits))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IHandshakeListener
@@ -68,7 +68,7 @@ class KMIPProtocol(Protocol, TimeoutMixin):
         self.caller: Caller | None = None
         self._refused = False
         self._tls = False
-        self._message_timer: IDelayedCall | None = None
+        self._message_deadline = Deadline(self._message_expired)
         self._certificate: object = None
         self._resolving = False
         self._resolved_at = 0.0
@@ -79,9 +79,9 @@ class KMIPProtocol(Protocol, TimeoutMixin):
 
     def connectionMade(self) -> None:
         factory = self.factory
-        if len(factory.connections) >= factory.limits.max_connections:
+        if not factory.counter.accept():
             _log.warn("too many connections ({count}); closing the connection from {peer}",
-                      count=len(factory.connections), peer=str(self.transport.getPeer()))
+                      count=factory.counter.open, peer=str(self.transport.getPeer()))
             self._closing = True
             self.transport.abortConnection()
             return
@@ -143,9 +143,8 @@ class KMIPProtocol(Protocol, TimeoutMixin):
         A caller re-resolved for the waiting request is never stale for it (no lookup loop
         when the lookup answers at once and C{reidentify_after} is 0).
         """
-        after = self.factory.reidentify_after
-        return (after is not None and not self._fresh
-                and self.factory.clock.seconds() - self._resolved_at >= after)
+        return not self._fresh and reidentify_due(self._resolved_at, self.factory.clock.seconds(),
+                                                  self.factory.reidentify_after)
 
     def _reidentify(self) -> None:
         """Resolve the caller again (group membership may have changed); requests wait."""
@@ -168,6 +167,7 @@ class KMIPProtocol(Protocol, TimeoutMixin):
         self._lost = True
         if self in self.factory.connections:
             self.factory.connections.discard(self)
+            self.factory.counter.close()
             if self._counted is not None:
                 self.factory.release(self._counted)
                 self._counted = None
@@ -229,18 +229,13 @@ class KMIPProtocol(Protocol, TimeoutMixin):
             return
         if restart:
             self._cancel_message_timer()
-        if self._message_timer is None:
-            self._message_timer = self.factory.clock.callLater(self.factory.limits.message_timeout,
-                                                               self._message_expired)
+        self._message_deadline.start(self.factory.clock, self.factory.limits.message_timeout)
 
     def _cancel_message_timer(self) -> None:
-        timer, self._message_timer = self._message_timer, None
-        if timer is not None and timer.active():
-            timer.cancel()
+        self._message_deadline.cancel()
 
     def _message_expired(self) -> None:
         """A request did not arrive in full in time: close without an answer."""
-        self._message_timer = None
         _log.info("closing connection from {peer}: request not complete within {timeout} seconds",
                   peer=str(self.transport.getPeer()), timeout=self.factory.limits.message_timeout)
         self._closing = True
@@ -373,31 +368,71 @@ def _no_identity(certificate: object) -> Deferred:
     return succeed(Caller(None))
 
 
-class KMIPServerFactory(Factory[KMIPProtocol]):
-    """Builds L{KMIPProtocol}s sharing one dispatcher, limits, clock and identity function.
+# Shared with the HTTPS port (kmipd.http) -------------------------------------------------------
 
-    @param reidentify_after: seconds after which a connection's caller is resolved again through
-        C{identify} before its next request (group membership may change), or C{None} never.
-    @ivar connections: the open connections (at most C{limits.max_connections}).
+def reidentify_due(resolved_at: float, now: float, after: float | None) -> bool:
+    """Whether a caller resolved at C{resolved_at} must be resolved again at C{now}
+    (C{after}: the re-resolution period in seconds, C{None} for never)."""
+    return after is not None and now - resolved_at >= after
+
+
+class Deadline:
+    """A restartable one-shot timer: C{expired} runs unless cancelled within the period.
+
+    Both ports use one per connection for C{message_timeout} (a request begun must arrive in full).
+    """
+
+    def __init__(self, expired: Callable[[], object]) -> None:
+        self._expired = expired
+        self._call: IDelayedCall | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the timer is set and has not fired."""
+        return self._call is not None
+
+    def start(self, clock: Any, seconds: float) -> None:
+        """Set the timer on C{clock} (an C{IReactorTime}) unless it is already running."""
+        if self._call is None:
+            self._call = clock.callLater(seconds, self._fire)
+
+    def cancel(self) -> None:
+        """Stop the timer, if it runs."""
+        call, self._call = self._call, None
+        if call is not None and call.active():
+            call.cancel()
+
+    def _fire(self) -> None:
+        self._call = None
+        self._expired()
+
+
+class ConnectionCounter:
+    """Open connections against C{limits}' caps, in all and per client identity.
+
+    One counter can be shared by several listeners (the service's TTLV and HTTPS ports), so the
+    caps hold for all of them together.
+
+    @ivar open: connections accepted and not yet closed (at most C{limits.max_connections}).
     @ivar clients: open connections per identified client (each at most
         C{limits.max_connections_per_client}).
     """
 
-    protocol = KMIPProtocol
-
-    def __init__(self, dispatcher: Dispatcher, *, limits: Limits | None = None, clock=None,
-                 identify: Identify = _no_identity, tls: bool = True,
-                 reidentify_after: float | None = None) -> None:
-        from twisted.internet import reactor
-
-        self.dispatcher = dispatcher
-        self.limits = limits or dispatcher.limits
-        self.clock = clock if clock is not None else reactor
-        self.identify = identify
-        self.tls = tls
-        self.reidentify_after = reidentify_after
-        self.connections: set[KMIPProtocol] = set()
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.open = 0
         self.clients: dict[str, int] = {}
+
+    def accept(self) -> bool:
+        """Count one more open connection, unless the most allowed are already open."""
+        if self.open >= self.limits.max_connections:
+            return False
+        self.open += 1
+        return True
+
+    def close(self) -> None:
+        """Count one accepted connection less."""
+        self.open = max(0, self.open - 1)
 
     def admit(self, identity: str) -> bool:
         """Count one more connection for C{identity}, unless it already has the most allowed."""
@@ -414,3 +449,44 @@ class KMIPServerFactory(Factory[KMIPProtocol]):
             self.clients[identity] = count
         else:
             self.clients.pop(identity, None)
+
+
+class KMIPServerFactory(Factory[KMIPProtocol]):
+    """Builds L{KMIPProtocol}s sharing one dispatcher, limits, clock and identity function.
+
+    @param reidentify_after: seconds after which a connection's caller is resolved again through
+        C{identify} before its next request (group membership may change), or C{None} never.
+    @param counter: the connection caps' counter, when shared with other listeners (the HTTPS
+        site); by default one of its own.
+    @ivar connections: the open connections of this factory.
+    @ivar counter: the L{ConnectionCounter} its connections count against.
+    """
+
+    protocol = KMIPProtocol
+
+    def __init__(self, dispatcher: Dispatcher, *, limits: Limits | None = None, clock=None,
+                 identify: Identify = _no_identity, tls: bool = True,
+                 reidentify_after: float | None = None, counter: ConnectionCounter | None = None) -> None:
+        from twisted.internet import reactor
+
+        self.dispatcher = dispatcher
+        self.limits = limits or dispatcher.limits
+        self.clock = clock if clock is not None else reactor
+        self.identify = identify
+        self.tls = tls
+        self.reidentify_after = reidentify_after
+        self.connections: set[KMIPProtocol] = set()
+        self.counter = counter if counter is not None else ConnectionCounter(self.limits)
+
+    @property
+    def clients(self) -> dict[str, int]:
+        """Open connections per identified client (of every listener sharing C{counter})."""
+        return self.counter.clients
+
+    def admit(self, identity: str) -> bool:
+        """Count one more connection for C{identity}, unless it already has the most allowed."""
+        return self.counter.admit(identity)
+
+    def release(self, identity: str) -> None:
+        """Count one connection less for C{identity}."""
+        self.counter.release(identity)

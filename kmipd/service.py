@@ -152,7 +152,9 @@ class KMIPService(MultiService):
         if config.https_listen:
             from .http import build_site
 
-            self.site = build_site(self.dispatcher, self.identify, limits=self.limits, reactor=reactor)
+            # Its connections count against the TTLV port's caps; SLUGS re-resolution as there.
+            self.site = build_site(self.dispatcher, self.identify, limits=self.limits, reactor=reactor,
+                                   counter=self.factory.counter, reidentify_after=self.factory.reidentify_after)
             self._https_factory = (wrap_factory(self.site, build_server_tls_options(config)) if tls
                                    else self.site)
 

@@ -13,9 +13,11 @@ from typing import Any
 from twisted.internet import defer
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.error import ConnectionDone
 from twisted.internet.testing import EventLoggingObserver, MemoryReactorClock, StringTransport
 from twisted.internet.threads import deferToThread
 from twisted.logger import globalLogPublisher
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.resource import Resource
 from twisted.web.server import Site
@@ -24,6 +26,7 @@ from kmipd.config import load_config
 from kmipd.dispatch import Caller
 from kmipd.http import KMIPRequest, KMIPResource, KMIPSite, build_site
 from kmipd.limits import Limits
+from kmipd.protocol import KMIPServerFactory
 from kmipd.service import KMIPService
 from kmipd.spec import (
     CryptographicAlgorithm,
@@ -122,17 +125,20 @@ class SiteMixin:
     """A L{KMIPSite} on an in-memory dispatcher, driven over StringTransports."""
 
     limits = Limits()
+    reidentify_after: float | None = None
 
     def setUp(self) -> None:
         self.dispatcher = make_dispatcher(limits=self.limits)
         self.identified: list[Any] = []
+        self.identify_with = identify_cn
 
         def identify(cert: Any) -> Deferred:
             self.identified.append(cert)
-            return identify_cn(cert)
+            return self.identify_with(cert)
 
         self.reactor = MemoryReactorClock()
-        self.site = build_site(self.dispatcher, identify, limits=self.limits, reactor=self.reactor)
+        self.site = build_site(self.dispatcher, identify, limits=self.limits, reactor=self.reactor,
+                               reidentify_after=self.reidentify_after)
 
     def connect(self, certificate: Any = "alice") -> tuple[Any, CertTransport]:
         proto = self.site.buildProtocol(IPv4Address("TCP", "192.0.2.7", 40000))
@@ -627,6 +633,212 @@ class LoggingTests(SiteMixin, SynchronousTestCase):
             self.assertNotIn("body", event)
 
 
+def _reason(response: Response) -> int | None:
+    """The result reason of the single batch item of a binary 200 response."""
+    (result,) = results(decode(response.body))
+    return result.reason
+
+
+class ConnectionCapTests(SiteMixin, SynchronousTestCase):
+    """HTTPS connections count against max_connections and max_connections_per_client."""
+
+    limits = Limits(max_connections=3, max_connections_per_client=2)
+
+    def test_global_cap_closes_at_accept(self) -> None:
+        """Past max_connections a connection is aborted when accepted, ignored, and frees no slot."""
+        open_ = [self.connect() for _ in range(3)]
+        proto, transport = self.connect()
+        self.assertTrue(transport.disconnected)
+        proto.dataReceived(http_request(encode(DISCOVER)))
+        self.assertEqual(transport.value(), b"")
+        self.assertEqual(self.identified, [])
+        proto.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(self.site.connection_counter.open, 3)
+        self.assertEqual(len(self.site.connections), 3)
+        first, _ = open_[0]
+        first.connectionLost(Failure(ConnectionDone()))
+        _, transport = self.connect()
+        self.assertFalse(transport.disconnected)
+
+    def test_per_identity_cap_refused(self) -> None:
+        """A client's connection past its cap gets Authentication Not Successful in its encoding, then closes."""
+        for _ in range(2):
+            self.kmip(self.post(encode(DISCOVER)), OCTET)
+        self.assertEqual(self.site.connection_counter.clients, {"alice": 2})
+        response = self.post(to_json(DISCOVER).encode(), JSON)
+        (result,) = results(self.kmip(response, JSON))
+        self.assertEqual(result.reason, ResultReason.AUTHENTICATION_NOT_SUCCESSFUL)
+        self.assertEqual(response.headers[b"connection"], b"close")
+        self.assertEqual(self.site.connection_counter.clients, {"alice": 2})
+
+    def test_counts_released_on_close(self) -> None:
+        """Closing a connection frees its global and per-identity slots; keep-alive requests count once."""
+        proto, transport = self.connect()
+        proto.dataReceived(http_request(encode(DISCOVER)))
+        proto.dataReceived(http_request(encode(DISCOVER)))
+        self.assertEqual(self.site.connection_counter.clients, {"alice": 1})
+        proto.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual((self.site.connection_counter.open, self.site.connection_counter.clients), (0, {}))
+        self.assertEqual(self.site.connections, set())
+
+    def test_client_gone_during_identify_not_counted(self) -> None:
+        """A connection lost while its identity is looked up is not counted against the identity."""
+        pending: Deferred = Deferred()
+        self.identify_with = lambda cert: pending
+        proto, _ = self.connect()
+        proto.dataReceived(http_request(encode(DISCOVER)))
+        proto.connectionLost(Failure(ConnectionDone()))
+        pending.callback(Caller("alice"))
+        self.assertEqual((self.site.connection_counter.open, self.site.connection_counter.clients), (0, {}))
+
+    def test_shared_with_ttlv_factory(self) -> None:
+        """With the TTLV factory's counter, TTLV and HTTPS connections share both caps."""
+        factory = KMIPServerFactory(self.dispatcher, limits=self.limits, clock=self.reactor,
+                                    identify=lambda cert: succeed(Caller("alice")), tls=False)
+        site = build_site(self.dispatcher, identify_cn, limits=self.limits, reactor=self.reactor,
+                          counter=factory.counter)
+        for _ in range(2):  # two TTLV connections of alice
+            factory.buildProtocol(None).makeConnection(StringTransport())
+        self.assertEqual(site.connection_counter.clients, {"alice": 2})
+        proto = site.buildProtocol(IPv4Address("TCP", "192.0.2.7", 40000))
+        transport = CertTransport("alice")
+        proto.makeConnection(transport)
+        proto.dataReceived(http_request(encode(DISCOVER)))
+        self.assertEqual(_reason(Response(transport.value())), ResultReason.AUTHENTICATION_NOT_SUCCESSFUL)
+        self.assertTrue(transport.disconnecting)
+        third = site.buildProtocol(IPv4Address("TCP", "192.0.2.7", 40001))
+        over = CertTransport("bob")
+        third.makeConnection(over)
+        self.assertTrue(over.disconnected)  # 2 TTLV + 1 HTTPS = max_connections
+        ttlv = StringTransport()
+        factory.buildProtocol(None).makeConnection(ttlv)
+        self.assertTrue(ttlv.disconnected)
+
+
+class MessageDeadlineTests(SiteMixin, SynchronousTestCase):
+    """A request must arrive in full within message_timeout of its first bytes."""
+
+    limits = Limits(message_timeout=5)
+
+    def test_partial_body_aborted(self) -> None:
+        """A body that stops short is aborted at the deadline, without an answer."""
+        proto, transport = self.connect()
+        raw = http_request(encode(DISCOVER))
+        proto.dataReceived(raw[:-10])
+        self.reactor.advance(4.9)
+        self.assertFalse(transport.disconnected)
+        self.reactor.advance(0.2)
+        self.assertTrue(transport.disconnected)
+        self.assertEqual(transport.value(), b"")
+        self.assertEqual(self.identified, [])
+
+    def test_trickling_does_not_extend(self) -> None:
+        """Bytes trickling in do not restart the deadline: it counts from the request's first byte."""
+        proto, transport = self.connect()
+        raw = http_request(encode(DISCOVER))
+        for i in range(5):
+            proto.dataReceived(raw[i:i + 1])
+            self.reactor.advance(1)
+        self.assertTrue(transport.disconnected)
+
+    def test_complete_request_stops_deadline(self) -> None:
+        """A request completed in time is answered and the idle connection then stays open."""
+        proto, transport = self.connect()
+        raw = http_request(encode(DISCOVER))
+        proto.dataReceived(raw[:20])
+        self.reactor.advance(4)
+        proto.dataReceived(raw[20:])
+        self.kmip(Response(transport.value()), OCTET)
+        self.reactor.advance(60)
+        self.assertFalse(transport.disconnected)
+
+    def test_each_request_has_its_own_deadline(self) -> None:
+        """On a kept-alive connection the deadline starts again with the next request's first bytes."""
+        proto, transport = self.connect()
+        raw = http_request(encode(DISCOVER))
+        proto.dataReceived(raw)
+        self.reactor.advance(4)
+        proto.dataReceived(raw[:30])
+        self.reactor.advance(4)
+        self.assertFalse(transport.disconnected)
+        self.reactor.advance(1.1)
+        self.assertTrue(transport.disconnected)
+
+    def test_wait_for_the_server_not_counted(self) -> None:
+        """Pipelined bytes buffered while the server works run no deadline until the server is done."""
+        pending: Deferred = Deferred()
+        handle = self.dispatcher.handle
+        self.dispatcher.handle = lambda data, caller: pending.addCallback(  # type: ignore[method-assign]
+            lambda _: handle(data, caller))
+        proto, transport = self.connect()
+        raw = http_request(encode(DISCOVER))
+        proto.dataReceived(raw + raw[:30])
+        self.reactor.advance(20)
+        self.assertFalse(transport.disconnected)
+        pending.callback(None)
+        self.kmip(Response(transport.value()), OCTET)
+        self.reactor.advance(5.1)
+        self.assertTrue(transport.disconnected)
+
+
+class ReidentifyTests(SiteMixin, SynchronousTestCase):
+    """With reidentify_after, a connection's caller is resolved again once that long has passed."""
+
+    reidentify_after = 30.0
+
+    def test_within_ttl_no_lookup(self) -> None:
+        """Requests within reidentify_after of the lookup reuse the caller."""
+        proto, transport = self.connect()
+        proto.dataReceived(http_request(encode(DISCOVER)))
+        self.reactor.advance(29)
+        proto.dataReceived(http_request(encode(DISCOVER)))
+        self.kmip(Response(Response(transport.value()).rest), OCTET)
+        self.assertEqual(self.identified, ["alice"])
+
+    def test_after_ttl_resolved_again_asynchronously(self) -> None:
+        """After reidentify_after the request waits for a new lookup and runs with its result."""
+        proto, transport = self.connect()
+        proto.dataReceived(http_request(encode(DISCOVER)))
+        first = len(transport.value())
+        pending: Deferred = Deferred()
+        self.identify_with = lambda cert: pending
+        self.reactor.advance(30)
+        proto.dataReceived(http_request(encode(QUERY)))
+        self.assertEqual(self.identified, ["alice", "alice"])
+        self.assertEqual(len(transport.value()), first)  # waiting for the lookup
+        pending.callback(Caller("alice"))
+        (result,) = results(self.kmip(Response(transport.value()[first:]), OCTET))
+        self.assertEqual((result.operation, result.status), (Operation.QUERY, ResultStatus.SUCCESS))
+        self.assertEqual(self.site.connection_counter.clients, {"alice": 1})
+
+    def test_refused_on_reresolution(self) -> None:
+        """A refused re-resolution answers Authentication Not Successful and closes the connection."""
+        proto, transport = self.connect()
+        proto.dataReceived(http_request(encode(DISCOVER)))
+        first = len(transport.value())
+        self.identify_with = lambda cert: fail(IdentityError("no longer a member"))
+        self.reactor.advance(31)
+        proto.dataReceived(http_request(encode(DISCOVER)))
+        response = Response(transport.value()[first:])
+        self.assertEqual(_reason(response), ResultReason.AUTHENTICATION_NOT_SUCCESSFUL)
+        self.assertEqual(response.headers[b"connection"], b"close")
+        self.assertTrue(transport.disconnecting)
+
+    def test_never_without_reidentify_after(self) -> None:
+        """Without reidentify_after the caller is resolved once per connection however long it lives."""
+        def identify(cert: Any) -> Deferred:
+            self.identified.append(cert)
+            return identify_cn(cert)
+
+        self.site = build_site(self.dispatcher, identify, limits=self.limits, reactor=self.reactor)
+        proto, transport = self.connect()
+        proto.dataReceived(http_request(encode(DISCOVER)))
+        self.reactor.advance(200)  # well past 30 s, within idle_timeout
+        proto.dataReceived(http_request(encode(DISCOVER)))
+        self.kmip(Response(Response(transport.value()).rest), OCTET)
+        self.assertEqual(self.identified, ["alice"])
+
+
 class ServiceTests(TestCase):
     """KMIPService listens for HTTPS only when https_listen is configured."""
 
@@ -658,6 +870,8 @@ class ServiceTests(TestCase):
         self.assertIs(https_factory.wrappedFactory, service.site)
         self.assertEqual(len(service.https_ports), 2)
         self.assertEqual(service.site.max_body_size, service.limits.max_message_size)
+        self.assertIs(service.site.connection_counter, service.factory.counter)
+        self.assertEqual(service.site.message_timeout, service.limits.message_timeout)
         proto = service.site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 1))
         transport = CertTransport(None)
         proto.makeConnection(transport)
@@ -665,6 +879,19 @@ class ServiceTests(TestCase):
         service.stopService()
         self.assertTrue(transport.disconnecting)
         self.assertEqual(service.https_ports, [])
+
+    def test_https_reidentifies_only_with_slugs(self) -> None:
+        """The HTTPS resource re-resolves callers after slugs_cache_ttl exactly when the TTLV port does."""
+        from kmipd.config import SlugsConfig
+
+        url = "http://127.0.0.1:1/slugs/"
+        for slugs, expected in (((), None), ((SlugsConfig("auth:slugs", True, url),), 12.0)):
+            service = KMIPService(self.config(https_listen=("tcp:8443",), slugs=slugs, slugs_cache_ttl=12),
+                                  reactor=MemoryReactorClock(), store=MemoryObjectStore(), tls=False,
+                                  http_client=object())
+            resource = service.site.resource.children[b"kmip"]
+            self.assertEqual(resource.reidentify_after, expected, slugs)
+            self.assertEqual(service.factory.reidentify_after, expected, slugs)
 
     def test_https_refuses_missing_certificate(self) -> None:
         """Through the service's identify, a request without a certificate gets Authentication Not Successful."""
