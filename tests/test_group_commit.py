@@ -34,21 +34,16 @@ from kmipd.spec import (
 )
 from kmipd.store.interface import ConcurrentUpdateError, LocateQuery, StoreError
 from kmipd.store.sql import SQLObjectStore
-from kmipd.testing import FakeClock, batch_item, payload, request, results
+from kmipd.testing import FakeClock, attribute, batch_item, payload, request, results
 from kmipd.threads import ThreadPoolService
 from kmipd.ttlv import Item, decode, encode, peek_header
-
-
-def _attr(name: str, value: Item) -> Item:
-    return Item.struct(Tag.ATTRIBUTE, [Item.text(Tag.ATTRIBUTE_NAME, name), value])
-
 
 CREATE = payload(
     Item.enum(Tag.OBJECT_TYPE, ObjectType.SYMMETRIC_KEY),
     Item.struct(Tag.TEMPLATE_ATTRIBUTE, [
-        _attr("Cryptographic Algorithm", Item.enum(Tag.ATTRIBUTE_VALUE, CryptographicAlgorithm.AES)),
-        _attr("Cryptographic Length", Item.int(Tag.ATTRIBUTE_VALUE, 256)),
-        _attr("Cryptographic Usage Mask", Item.int(
+        attribute("Cryptographic Algorithm", Item.enum(Tag.ATTRIBUTE_VALUE, CryptographicAlgorithm.AES)),
+        attribute("Cryptographic Length", Item.int(Tag.ATTRIBUTE_VALUE, 256)),
+        attribute("Cryptographic Usage Mask", Item.int(
             Tag.ATTRIBUTE_VALUE, CryptographicUsageMask.ENCRYPT | CryptographicUsageMask.DECRYPT)),
     ]))
 QUERY_OPS = payload(Item.enum(Tag.QUERY_FUNCTION, QueryFunction.QUERY_OPERATIONS))

@@ -163,7 +163,22 @@ def _check_client_may_change(
             raise read_only("Usage Limits cannot change once usage has been allocated")
 
 
-def _require(value: Item, name: str, *fields: tuple[int, ItemType, str]) -> None:
+#: Fields a structured attribute must carry before kmipd stores it: name -> (tag, type, label).
+_REQUIRED_FIELDS: dict[str, tuple[tuple[int, ItemType, str], ...]] = {
+    "Name": ((Tag.NAME_VALUE, ItemType.TEXT_STRING, "Name Value"),
+             (Tag.NAME_TYPE, ItemType.ENUMERATION, "Name Type")),
+    "Link": ((Tag.LINK_TYPE, ItemType.ENUMERATION, "Link Type"),
+             (Tag.LINKED_OBJECT_IDENTIFIER, ItemType.TEXT_STRING, "Linked Object Identifier")),
+    "Application Specific Information": ((Tag.APPLICATION_NAMESPACE, ItemType.TEXT_STRING, "Application Namespace"),),
+    "Usage Limits": ((Tag.USAGE_LIMITS_TOTAL, ItemType.LONG_INTEGER, "Usage Limits Total"),
+                     (Tag.USAGE_LIMITS_UNIT, ItemType.ENUMERATION, "Usage Limits Unit")),
+}
+
+
+def _require(value: Item, name: str) -> None:
+    fields = _REQUIRED_FIELDS.get(name)
+    if fields is None:
+        return
     if value.type != ItemType.STRUCTURE:
         raise InvalidField(f"attribute {name!r} must be a structure")
     for tag, item_type, field in fields:
@@ -176,33 +191,13 @@ def _require(value: Item, name: str, *fields: tuple[int, ItemType, str]) -> None
 
 def _prepare(name: str, value: Item) -> Item:
     """Validate the structure attributes kmipd reasons about; return the value to store."""
-    if name == "Name":
-        _require(
-            value,
-            name,
-            (Tag.NAME_VALUE, ItemType.TEXT_STRING, "Name Value"),
-            (Tag.NAME_TYPE, ItemType.ENUMERATION, "Name Type"),
-        )
-    elif name == "Link":
-        _require(
-            value,
-            name,
-            (Tag.LINK_TYPE, ItemType.ENUMERATION, "Link Type"),
-            (Tag.LINKED_OBJECT_IDENTIFIER, ItemType.TEXT_STRING, "Linked Object Identifier"),
-        )
-    elif name == "Application Specific Information":
-        _require(value, name, (Tag.APPLICATION_NAMESPACE, ItemType.TEXT_STRING, "Application Namespace"))
+    _require(value, name)
+    if name == "Application Specific Information":
         if value.find(Tag.APPLICATION_DATA) is None:
             raise ApplicationNamespaceNotSupported(
                 f"Application Data for namespace {value.get(Tag.APPLICATION_NAMESPACE)!r} cannot be generated"
             )
     elif name == "Usage Limits":
-        _require(
-            value,
-            name,
-            (Tag.USAGE_LIMITS_TOTAL, ItemType.LONG_INTEGER, "Usage Limits Total"),
-            (Tag.USAGE_LIMITS_UNIT, ItemType.ENUMERATION, "Usage Limits Unit"),
-        )
         total = value.get(Tag.USAGE_LIMITS_TOTAL)
         if total < 0:
             raise InvalidField("Usage Limits Total must not be negative")
