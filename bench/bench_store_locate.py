@@ -19,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from kmipd.objects import ManagedObject  # noqa: E402
+from kmipd.model.objects import ManagedObject  # noqa: E402
 from kmipd.store import AttributeFilter, LocateQuery, RangeFilter, SQLObjectStore  # noqa: E402
 from kmipd.ttlv import Item  # noqa: E402
 

@@ -30,8 +30,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from twisted.trial.unittest import SynchronousTestCase
 
-from kmipd import keyblock
-from kmipd.attributes import to_1x
+from kmipd.model import keyblock
+from kmipd.model.attributes import to_1x
 from kmipd.operations.registry import REGISTRY
 from kmipd.policy.builtin import (
     DEFAULT_ROWS,

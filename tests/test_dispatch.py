@@ -12,7 +12,7 @@ from kmipd.auth.request import CredentialChecker
 from kmipd.dispatch import Caller, strip_for_version
 from kmipd.errors import InvalidField
 from kmipd.messages import version_item
-from kmipd.objects import ManagedObject
+from kmipd.model.objects import ManagedObject
 from kmipd.operations import registry
 from kmipd.spec import (
     AsynchronousIndicator,

@@ -35,10 +35,10 @@ from twisted.trial.unittest import TestCase
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Site
 
-from kmipd import keyblock
-from kmipd.attributes import to_1x
+from kmipd.model import keyblock
 from kmipd.auth.credentials import hash_password
 from kmipd.config import SlugsConfig, load_config
+from kmipd.model.attributes import to_1x
 from kmipd.service import KMIPService
 from kmipd.spec import CryptographicAlgorithm, KeyFormatType, ObjectType, Operation, ResultReason, Tag
 from kmipd.store.memory import MemoryObjectStore

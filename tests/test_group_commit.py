@@ -17,7 +17,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from kmipd.dispatch import Caller, Dispatcher, Reply
 from kmipd.limits import Limits
-from kmipd.objects import ManagedObject
+from kmipd.model.objects import ManagedObject
 from kmipd.operations import registry
 from kmipd.policy.model import PolicyEngine
 from kmipd.protocol import KMIPServerFactory

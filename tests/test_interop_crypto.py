@@ -125,7 +125,7 @@ class PyKMIPCryptoTests(LiveServiceMixin, TestCase):
         the service runs with the PyKMIP compatibility flag; the default is the spec's Byte String.
         """
         yield self.start()
-        from kmipd.wrap import PYKMIP_WRAPPED_KEY_VALUE
+        from kmipd.operations.keywrap import PYKMIP_WRAPPED_KEY_VALUE
 
         self.service.dispatcher.services[PYKMIP_WRAPPED_KEY_VALUE] = True
         from kmip.core import enums

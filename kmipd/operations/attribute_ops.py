@@ -9,8 +9,8 @@ Attribute with its index, 2.x only the Unique Identifier).
 
 Who may change what comes from the spec's attribute rule tables (L{kmipd.spec.ATTRIBUTES}:
 C{modifiable_by_client}, C{deletable_by_client}, C{multiple}, C{object_types}) plus the
-state-dependent rules in L{kmipd.lifecycle.MODIFIABLE_IN}. Attribute Indexes are list positions
-and never change: a deleted instance leaves a hole (L{kmipd.objects}), so the instances after it
+state-dependent rules in L{kmipd.model.states.MODIFIABLE_IN}. Attribute Indexes are list positions
+and never change: a deleted instance leaves a hole (L{kmipd.model.objects}), so the instances after it
 keep their indexes, and a new instance takes the index after the highest live one.
 """
 
@@ -18,18 +18,6 @@ from __future__ import annotations
 
 from twisted.logger import Logger
 
-from ..attributes import (
-    SERVER_MANAGED,
-    Attr,
-    defined_in,
-    is_custom,
-    normalise_name,
-    parse_1x,
-    parse_any,
-    parse_reference,
-    spec_for,
-    to_1x,
-)
 from ..context import RequestContext
 from ..errors import (
     ApplicationNamespaceNotSupported,
@@ -49,9 +37,21 @@ from ..errors import (
     ReadOnlyAttribute,
     SetReadOnlyAttribute,
 )
-from ..lifecycle import FROZEN_ONCE_REACHED, MODIFIABLE_IN, WrongLifecycleState
-from ..objectfactory import check_unique_name
-from ..objects import ManagedObject
+from ..model.attributes import (
+    SERVER_MANAGED,
+    Attr,
+    defined_in,
+    is_custom,
+    normalise_name,
+    parse_1x,
+    parse_any,
+    parse_reference,
+    spec_for,
+    to_1x,
+)
+from ..model.factory import check_unique_name
+from ..model.objects import ManagedObject
+from ..model.states import FROZEN_ONCE_REACHED, MODIFIABLE_IN, WrongLifecycleState
 from ..spec import AdjustmentType, Operation, State, Tag
 from ..ttlv import Item, ItemType
 from ._common import load, settle, touch, uid_from

@@ -6,14 +6,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .. import keyblock, keyformat
-from ..attributes import Attr, parse_1x, read_template
 from ..context import RequestContext
 from ..crypto import keygen
 from ..crypto.errors import CryptoError
 from ..errors import InvalidField, InvalidObjectType, KeyFormatTypeNotSupported, MissingData
 from ..log import Logger
-from ..objectfactory import (
+from ..model import keyblock, keyformat
+from ..model.attributes import Attr, parse_1x, read_template
+from ..model.factory import (
     PrivateProtectionStorageUnavailable,
     PublicProtectionStorageUnavailable,
     check_protection_masks,
@@ -24,7 +24,7 @@ from ..objectfactory import (
     require,
     template_value,
 )
-from ..objects import ManagedObject
+from ..model.objects import ManagedObject
 from ..spec import (
     CertificateType,
     CryptographicAlgorithm,
@@ -172,7 +172,7 @@ def create(ctx: RequestContext, payload: Item | None) -> Item:
 
 def _merge(common: list[Attr], specific: list[Attr]) -> list[Attr]:
     """Common attributes overridden by the key-specific ones (single-valued) or added to (multi)."""
-    from ..attributes import spec_for
+    from ..model.attributes import spec_for
 
     override = {a.name for a in specific if (spec_for(a.name) is not None and not spec_for(a.name).multiple)}  # type: ignore[union-attr]
     return [a for a in common if a.name not in override] + specific

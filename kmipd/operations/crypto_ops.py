@@ -4,8 +4,8 @@ RNG Retrieve and RNG Seed (KMIP 1.2+; multi-part with Correlation Value from 1.3
 Digested Data from 1.4).
 
 Each handler: find the key through L{load} (policy), check type, state, usage mask and dates
-(L{kmipd.cryptoparams}), take the Usage Limits allocation for protecting operations, then call
-the primitives of L{kmipd.crypto}. Multi-part state lives in L{kmipd.streams}.
+(L{kmipd.model.cryptoparams}), take the Usage Limits allocation for protecting operations, then call
+the primitives of L{kmipd.crypto}. Multi-part state lives in L{kmipd.crypto.streams}.
 """
 
 from __future__ import annotations
@@ -22,7 +22,14 @@ from ..crypto import HashingAlgorithm as HA
 from ..crypto import PaddingMethod as PM
 from ..crypto import ciphers, mac, signatures
 from ..crypto.keygen import HMAC_ALGORITHMS, SYMMETRIC_ALGORITHMS
-from ..cryptoparams import (
+from ..crypto.streams import CipherStream, DigestStream, Engine, Stream, streamable_cipher, table
+from ..errors import (
+    BadCryptographicParameters,
+    InvalidCorrelationValue,
+    InvalidField,
+    MissingData,
+)
+from ..model.cryptoparams import (
     CryptoParams,
     InvalidTagLength,
     MissingIV,
@@ -32,21 +39,13 @@ from ..cryptoparams import (
     effective_params,
     key_algorithm,
     key_of,
-    load_key,
     require_type,
 )
-from ..errors import (
-    BadCryptographicParameters,
-    InvalidCorrelationValue,
-    InvalidField,
-    MissingData,
-)
-from ..objects import ManagedObject
+from ..model.objects import ManagedObject
 from ..spec import CryptographicUsageMask as Mask
 from ..spec import ObjectType, Operation, Tag, ValidityIndicator
-from ..streams import CipherStream, DigestStream, Engine, Stream, streamable_cipher, table
 from ..ttlv import Item, ItemType
-from ._common import uid_from
+from ._common import load_key, uid_from
 from .registry import operation
 
 #: Largest RNG Retrieve answer, in bytes.

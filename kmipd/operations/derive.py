@@ -13,26 +13,25 @@ its base (Derivation Base Object) and the base to it (Derived Key).
 
 from __future__ import annotations
 
-from ..attributes import read_template
 from ..context import RequestContext
 from ..crypto import derive as kdf
 from ..crypto.errors import CryptoError
 from ..crypto.keygen import HMAC_ALGORITHMS, SYMMETRIC_ALGORITHMS, check_symmetric_length
-from ..cryptoparams import (
+from ..errors import FeatureNotSupported, InvalidField, MissingData
+from ..log import Logger
+from ..model.attributes import read_template
+from ..model.cryptoparams import (
     CryptoParams,
     check_usable,
     crypto_errors,
     key_algorithm,
     key_of,
-    load_key,
     object_params,
     require_type,
 )
-from ..errors import FeatureNotSupported, InvalidField, MissingData
-from ..keyblock import body, key_block, symmetric_key
-from ..keyformat import kmip_error, symmetric_storage_bits
-from ..log import Logger
-from ..objectfactory import check_template, check_unique_names, link, new_object, template_value
+from ..model.factory import check_template, check_unique_names, link, new_object, template_value
+from ..model.keyblock import body, key_block, symmetric_key
+from ..model.keyformat import kmip_error, symmetric_storage_bits
 from ..operations._common import touch
 from ..spec import CryptographicUsageMask as Mask
 from ..spec import (
@@ -46,6 +45,7 @@ from ..spec import (
     enum_value_in_version,
 )
 from ..ttlv import Item, ItemType
+from ._common import load_key
 from .registry import operation
 
 _log = Logger()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..context import RequestContext
 from ..errors import InvalidField
 from ..messages import SUPPORTED_VERSIONS, parse_version, version_item
-from ..objectfactory import PROTECTION_STORAGE, default_attributes
+from ..model.factory import PROTECTION_STORAGE, default_attributes
 from ..spec import (
     ObjectType,
     Operation,

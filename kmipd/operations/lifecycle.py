@@ -2,7 +2,7 @@
 """Lifecycle operations: Activate, Revoke, Destroy, Archive, Recover, Check, Obtain Lease,
 Get Usage Allocation.
 
-State changes follow the spec's diagram as data (L{kmipd.lifecycle}); the request and response
+State changes follow the spec's diagram as data (L{kmipd.model.states}); the request and response
 payloads are the same in KMIP 1.0-2.1 (a Unique Identifier, plus the few fields named below).
 """
 
@@ -25,9 +25,9 @@ from ..errors import (
     UsageLimitExceeded,
     WrongLifecycleState,
 )
-from ..lifecycle import DESTROYED_STATES, Cause, next_state
-from ..objectfactory import DEFAULT_LEASE_TIME
-from ..objects import ManagedObject
+from ..model.factory import DEFAULT_LEASE_TIME
+from ..model.objects import ManagedObject
+from ..model.states import DESTROYED_STATES, Cause, next_state
 from ..spec import ObjectType, Operation, RevocationReasonCode, State, Tag
 from ..ttlv import Item, ItemType
 from ._common import load, set_state, settle, touch, uid_from

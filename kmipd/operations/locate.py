@@ -28,10 +28,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from ..attributes import Attr, parse_1x, parse_any
 from ..context import RequestContext
 from ..errors import InvalidField
-from ..objects import ManagedObject
+from ..model.attributes import Attr, parse_1x, parse_any
+from ..model.objects import ManagedObject
 from ..spec import ObjectGroupMember, Operation, State, StorageStatusMask, Tag, tag_in_version
 from ..store.interface import AttributeFilter, Candidate, LocateQuery, RangeFilter
 from ..ttlv import Item, ItemType
@@ -45,7 +45,7 @@ _MAX_DATE = 2**63 - 1
 _MAX_DATE_32 = 2**32 - 1
 
 #: A State asked for -> the stored states whose objects may be in it once due dates are applied
-#: (L{kmipd.lifecycle.due_state}: Pre-Active -> Active -> Deactivated).
+#: (L{kmipd.model.states.due_state}: Pre-Active -> Active -> Deactivated).
 _REACHED_FROM: dict[int, tuple[int, ...]] = {
     State.PRE_ACTIVE: (State.PRE_ACTIVE,),
     State.ACTIVE: (State.PRE_ACTIVE, State.ACTIVE),
@@ -219,7 +219,7 @@ def _due(ctx: RequestContext, query: LocateQuery) -> set[str]:
     """Objects matching C{query} with a date transition due at C{ctx.now} (two indexed queries).
 
     Pre-Active with a reached Activation Date, Pre-Active or Active with a reached Deactivation
-    Date: the only stored states L{kmipd.lifecycle.due_state} can change.
+    Date: the only stored states L{kmipd.model.states.due_state} can change.
     """
     due: set[str] = set()
     for states, name in (

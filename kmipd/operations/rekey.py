@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-from .. import keyblock, keyformat
-from ..attributes import Attr, read_template
 from ..context import RequestContext
 from ..errors import IllegalOperation, InvalidField, InvalidMessage, ItemNotFound, KeyValueNotPresent, PermissionDenied
 from ..log import Logger
-from ..objectfactory import DEFAULT_POLICY, check_protection_masks, check_template, link, new_object, template_value
-from ..objects import ManagedObject
+from ..model import keyblock, keyformat
+from ..model.attributes import Attr, read_template
+from ..model.factory import DEFAULT_POLICY, check_protection_masks, check_template, link, new_object, template_value
+from ..model.objects import ManagedObject
 from ..spec import LinkType, ObjectType, Operation, Tag
 from ..ttlv import Item, ItemType
 from ._common import load, touch, uid_from

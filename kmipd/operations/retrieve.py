@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import cast
 
-from .. import keyformat
-from ..attributes import parse_reference, reference, render, visible
 from ..context import RequestContext
 from ..errors import (
     FeatureNotSupported,
@@ -16,12 +14,14 @@ from ..errors import (
     NotExtractable,
     Sensitive,
 )
-from ..objectfactory import CRYPTOGRAPHIC_TYPES, policy_is_default
-from ..objects import ManagedObject
+from ..model import keyformat
+from ..model.attributes import parse_reference, reference, render, visible
+from ..model.factory import CRYPTOGRAPHIC_TYPES, policy_is_default
+from ..model.objects import ManagedObject
 from ..spec import KeyWrapType, ObjectType, Operation, Tag
 from ..ttlv import Item, ItemType
-from ..wrap import wrap_for_get
 from ._common import load, uid_from
+from .keywrap import wrap_for_get
 from .registry import operation
 
 #: Attributes never shown in an unfiltered listing when they hold the server's default.
@@ -71,7 +71,7 @@ def get(ctx: RequestContext, payload: Item | None) -> Item:
 
 
 def _stored_wrapped(material: Item) -> bool:
-    from ..keyblock import is_wrapped
+    from ..model.keyblock import is_wrapped
 
     return is_wrapped(material)
 

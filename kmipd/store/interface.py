@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..objects import ManagedObject
+from ..model.objects import ManagedObject
 from ..ttlv import Item
 
 

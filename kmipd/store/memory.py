@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ..objects import ManagedObject
+from ..model.objects import ManagedObject
 from ..ttlv import Item
 from .interface import (
     AttributeFilter,

@@ -34,7 +34,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from kmipd.log import Logger
 
-from ..objects import ManagedObject
+from ..model.objects import ManagedObject
 from ..ttlv import Item, decode, encode
 from .interface import (
     Candidate,

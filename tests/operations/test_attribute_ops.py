@@ -705,7 +705,7 @@ class NameUniquenessTests(_Base):
         if version >= (2, 0):
             template = Item.struct(Tag.ATTRIBUTES, attrs)
         else:
-            from kmipd.attributes import name_for_tag
+            from kmipd.model.attributes import name_for_tag
 
             template = Item.struct(Tag.TEMPLATE_ATTRIBUTE, [attr_1x(name_for_tag(a.tag), a) for a in attrs])
         return self.call(Operation.CREATE, payload(Item.enum(Tag.OBJECT_TYPE, ObjectType.SYMMETRIC_KEY), template),

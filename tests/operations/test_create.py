@@ -7,7 +7,7 @@ import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from kmipd.attributes import to_1x
+from kmipd.model.attributes import to_1x
 from kmipd.spec import (
     CryptographicAlgorithm as CA,
 )
@@ -91,7 +91,7 @@ def uid_payload(uid: str, *extra: Item) -> Item:
 
 
 def get_attributes(d, uid: str, names: list[str] | None = None, version=V14, caller="alice") -> Result:
-    from kmipd.attributes import reference
+    from kmipd.model.attributes import reference
 
     refs = [reference(n, version) for n in names or []]
     return call(d, Operation.GET_ATTRIBUTES, uid_payload(uid, *refs), version=version, caller=caller)
@@ -99,7 +99,7 @@ def get_attributes(d, uid: str, names: list[str] | None = None, version=V14, cal
 
 def attrs_of(result: Result, version) -> dict[str, list[Item]]:
     """Attribute name -> values of a GetAttributes response in either shape."""
-    from kmipd.attributes import name_for_tag
+    from kmipd.model.attributes import name_for_tag
 
     out: dict[str, list[Item]] = {}
     assert result.payload is not None, result.message

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from twisted.trial.unittest import SynchronousTestCase
 
-from kmipd.attributes import to_1x, to_2x
+from kmipd.model.attributes import to_1x, to_2x
 from kmipd.spec import (
     BlockCipherMode,
     CryptographicAlgorithm,

@@ -1,4 +1,4 @@
-"""Tests for kmipd.operations.crypto_ops, kmipd.cryptoparams and kmipd.streams."""
+"""Tests for kmipd.operations.crypto_ops, kmipd.model.cryptoparams and kmipd.crypto.streams."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from twisted.trial.unittest import SynchronousTestCase
 
-from kmipd import keyblock
-from kmipd.cryptoparams import PROCESS_INACTIVE, CryptoParams
+from kmipd.model import keyblock
+from kmipd.crypto.streams import STREAMS, BufferStream, Stream, StreamTable, StreamTooLarge, table
 from kmipd.errors import InvalidCorrelationValue
-from kmipd.objects import ManagedObject
+from kmipd.model.cryptoparams import PROCESS_INACTIVE, CryptoParams
+from kmipd.model.objects import ManagedObject
 from kmipd.spec import (
     BlockCipherMode,
     CryptographicAlgorithm,
@@ -32,7 +33,6 @@ from kmipd.spec import (
     UsageLimitsUnit,
     ValidityIndicator,
 )
-from kmipd.streams import STREAMS, BufferStream, Stream, StreamTable, StreamTooLarge, table
 from kmipd.testing import FakeClock, call, make_dispatcher, payload
 from kmipd.ttlv import Item
 
@@ -596,7 +596,7 @@ class StreamTableTests(SynchronousTestCase):
 
     def test_buffer_limit(self) -> None:
         """A buffered stream refuses data beyond its limit."""
-        from kmipd.streams import StreamTooLarge
+        from kmipd.crypto.streams import StreamTooLarge
 
         b = BufferStream(limit=4)
         b.update(b"abc")

@@ -9,8 +9,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.kbkdf import KBKDFHMAC, CounterLocation, Mode
 from twisted.trial.unittest import SynchronousTestCase
 
-from kmipd import keyblock
-from kmipd.attributes import to_1x, to_2x
+from kmipd.model import keyblock
+from kmipd.model.attributes import to_1x, to_2x
 from kmipd.spec import (
     BlockCipherMode,
     CryptographicAlgorithm,

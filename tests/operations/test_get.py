@@ -5,7 +5,7 @@ from __future__ import annotations
 from cryptography.hazmat.primitives import serialization
 from twisted.trial.unittest import SynchronousTestCase
 
-from kmipd.attributes import ATTRIBUTES, name_for_tag
+from kmipd.model.attributes import ATTRIBUTES, name_for_tag
 from kmipd.spec import (
     CryptographicAlgorithm as CA,
 )
@@ -155,7 +155,7 @@ class GetTests(SynchronousTestCase, Assertions):
                 Item.struct(Tag.CRYPTOGRAPHIC_PARAMETERS, [Item.enum(Tag.BLOCK_CIPHER_MODE, 0x0D)])])])
 
     def test_wrapped_get(self) -> None:
-        """A Key Wrapping Specification goes to kmipd.wrap: the key comes back wrapped, also when Sensitive."""
+        """A Key Wrapping Specification: the key comes back wrapped, also when Sensitive."""
         spec = self.wrapping_spec()
         r = get_key(self.d, self.aes, spec)
         self.assertOK(r)

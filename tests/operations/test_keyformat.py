@@ -1,4 +1,4 @@
-"""kmipd.keyformat: transparent items, Get conversion and Register validation, as plain functions."""
+"""kmipd.model.keyformat: transparent items, Get conversion and Register validation, as plain functions."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from twisted.trial.unittest import SynchronousTestCase
 
-from kmipd import keyblock, keyformat
+from kmipd.model import keyblock, keyformat
 from kmipd.crypto.errors import CryptographicFailure as CryptoFailure
 from kmipd.crypto.errors import InvalidField as CryptoInvalidField
 from kmipd.errors import (

@@ -1,4 +1,4 @@
-"""Tests for kmipd.lifecycle (the state machine as data) and kmipd.operations.lifecycle."""
+"""Tests for kmipd.model.states (the state machine as data) and kmipd.operations.lifecycle."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from kmipd import lifecycle
-from kmipd.lifecycle import TRANSITIONS, Cause, due_state, next_state
-from kmipd.objects import ManagedObject
+from kmipd.model import states as lifecycle
+from kmipd.model.objects import ManagedObject
+from kmipd.model.states import TRANSITIONS, Cause, due_state, next_state
 from kmipd.spec import ObjectType, Operation, ResultReason, RevocationReasonCode, State, Tag
 from kmipd.store.memory import MemoryObjectStore
 from kmipd.testing import FakeClock, batch_item, call, make_dispatcher, payload, request, results, send

@@ -35,7 +35,7 @@ class _LocateBase(_Base):
 
     @staticmethod
     def to_1x(item: Item) -> Item:
-        from kmipd.attributes import name_for_tag
+        from kmipd.model.attributes import name_for_tag
 
         if item.tag == Tag.ATTRIBUTE:  # vendor attribute -> x- custom attribute
             name = f"{item.get(Tag.VENDOR_IDENTIFICATION)}-{item.get(Tag.ATTRIBUTE_NAME)}"

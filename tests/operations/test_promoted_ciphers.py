@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from kmipd import keyblock
+from kmipd.model import keyblock
 from kmipd.spec import BlockCipherMode, KeyFormatType, ObjectType, Operation, ResultReason, Tag
 from kmipd.spec import CryptographicAlgorithm as CA
 from kmipd.spec import CryptographicUsageMask as CUM

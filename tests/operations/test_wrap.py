@@ -1,4 +1,4 @@
-"""Tests for kmipd.wrap: Get with a Key Wrapping Specification, and unwrapping."""
+"""Tests for kmipd.operations.keywrap: Get with a Key Wrapping Specification, and unwrapping."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 from twisted.trial.unittest import SynchronousTestCase
 
-from kmipd import keyblock
+from kmipd.model import keyblock
 from kmipd.context import RequestContext
+from kmipd.operations.keywrap import unwrap_for_register, wrap_for_get
 from kmipd.policy.model import PolicyEngine
 from kmipd.spec import (
     BlockCipherMode,
@@ -26,7 +27,6 @@ from kmipd.spec import (
 )
 from kmipd.testing import FakeClock, call, make_dispatcher, payload
 from kmipd.ttlv import Item, ItemType
-from kmipd.wrap import unwrap_for_register, wrap_for_get
 
 from .test_crypto_ops import add_private, add_public, add_symmetric, cp
 
@@ -173,7 +173,7 @@ class WrappedGetTests(SynchronousTestCase):
 
     def test_pykmip_shape_flag(self) -> None:
         """With the PyKMIP flag the wrapped bytes sit in Key Value/Key Material, and still unwrap."""
-        from kmipd.wrap import PYKMIP_WRAPPED_KEY_VALUE
+        from kmipd.operations.keywrap import PYKMIP_WRAPPED_KEY_VALUE
 
         self.d.services[PYKMIP_WRAPPED_KEY_VALUE] = True
         kek = add_symmetric(self.d, key=KEK_3394, mask=M.WRAP_KEY | M.UNWRAP_KEY)
@@ -190,7 +190,7 @@ class WrappedGetTests(SynchronousTestCase):
         """A key registered wrapped keeps its Key Wrapping Data and cannot be used for Encrypt."""
         kek = add_symmetric(self.d, key=KEK_3394, mask=M.WRAP_KEY)
         wrapped = self.get(wrapping_spec(kek)).payload.find(Tag.SYMMETRIC_KEY)
-        from kmipd.attributes import to_1x
+        from kmipd.model.attributes import to_1x
 
         r = call(self.d, Operation.REGISTER, payload(
             Item.enum(Tag.OBJECT_TYPE, 2), Item.struct(Tag.TEMPLATE_ATTRIBUTE, [

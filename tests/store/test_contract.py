@@ -16,7 +16,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from twisted.trial.unittest import SynchronousTestCase
 
-from kmipd.objects import ManagedObject
+from kmipd.model.objects import ManagedObject
 from kmipd.store import (
     AttributeFilter,
     Candidate,

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import InvalidField, ReadOnlyAttribute
-from .spec import ATTRIBUTES, TAG_NAMES, Tag, tag_in_version
-from .spec.attributes import AttributeSpec, attribute_by_tag
-from .ttlv import Item, ItemType
+from ..errors import InvalidField, ReadOnlyAttribute
+from ..spec import ATTRIBUTES, TAG_NAMES, Tag, tag_in_version
+from ..spec.attributes import AttributeSpec, attribute_by_tag
+from ..ttlv import Item, ItemType
 
 Version = tuple[int, int]
 

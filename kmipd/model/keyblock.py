@@ -4,16 +4,16 @@
 A stored object's C{material} is its KMIP object structure (C{Symmetric Key}, C{Private Key},
 C{Certificate}, C{Secret Data}, C{Opaque Object}, ...) exactly as kmipd will return it in a Get
 without format conversion. These helpers build those structures and read the key bytes back;
-format conversion for Get lives in L{kmipd.keyformat}.
+format conversion for Get lives in L{kmipd.model.keyformat}.
 """
 
 from __future__ import annotations
 
 from typing import cast
 
-from .errors import InvalidField, KeyValueNotPresent
-from .spec import KeyFormatType, ObjectType, Tag
-from .ttlv import Item, ItemType
+from ..errors import InvalidField, KeyValueNotPresent
+from ..spec import KeyFormatType, ObjectType, Tag
+from ..ttlv import Item, ItemType
 
 #: Object type -> the tag of its object structure.
 BODY_TAGS: dict[int, int] = {
@@ -117,7 +117,7 @@ def key_bytes(material: Item | None) -> bytes:
     """The key bytes of a key object in a byte format (Raw, Opaque, PKCS#1/#8, X.509, ...).
 
     Transparent Symmetric Keys yield their C{Key}; other transparent formats raise
-    L{InvalidField} (convert them with L{kmipd.keyformat} first).
+    L{InvalidField} (convert them with L{kmipd.model.keyformat} first).
     """
     km = key_material(material)
     if km.type == ItemType.BYTE_STRING:

@@ -17,22 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .context import RequestContext
-from .crypto import BlockCipherMode as BCM
-from .crypto import CryptographicAlgorithm as CA
-from .crypto import PaddingMethod as PM
-from .crypto import wrapping
-from .cryptoparams import (
-    CryptoParams,
-    check_usable,
-    crypto_errors,
-    key_algorithm,
-    key_of,
-    load_key,
-    object_params,
-    require_type,
-)
-from .errors import (
+from ..context import RequestContext
+from ..crypto import BlockCipherMode as BCM
+from ..crypto import CryptographicAlgorithm as CA
+from ..crypto import PaddingMethod as PM
+from ..crypto import wrapping
+from ..errors import (
     BadCryptographicParameters,
     EncodingOptionError,
     FeatureNotSupported,
@@ -41,11 +31,21 @@ from .errors import (
     MissingData,
     WrappingKeyNotFound,
 )
-from .keyblock import get_block, replace_block
-from .objects import ManagedObject
-from .spec import CryptographicUsageMask as Mask
-from .spec import EncodingOption, ObjectType, Operation, Tag, WrappingMethod
-from .ttlv import DecodeError, Item, ItemType, decode, encode
+from ..model.cryptoparams import (
+    CryptoParams,
+    check_usable,
+    crypto_errors,
+    key_algorithm,
+    key_of,
+    object_params,
+    require_type,
+)
+from ..model.keyblock import get_block, replace_block
+from ..model.objects import ManagedObject
+from ..spec import CryptographicUsageMask as Mask
+from ..spec import EncodingOption, ObjectType, Operation, Tag, WrappingMethod
+from ..ttlv import DecodeError, Item, ItemType, decode, encode
+from ._common import load_key
 
 _AES_MODES: dict[int, tuple[Callable[[bytes, bytes], bytes], Callable[[bytes, bytes], bytes]]] = {
     BCM.NISTKEYWRAP: (wrapping.aes_key_wrap, wrapping.aes_key_unwrap),

@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 
-from .context import RequestContext
-from .crypto import errors as cerr
-from .errors import (
+from ..context import RequestContext
+from ..crypto import errors as cerr
+from ..errors import (
     BadCryptographicParameters,
     CryptographicFailure,
     DateRestriction,
@@ -37,14 +37,14 @@ from .errors import (
     KmipError,
     MissingIV,
 )
-from .errors import (
+from ..errors import (
     UsageLimitExceeded as UsageLimitsExhausted,
 )
+from ..spec import CryptographicUsageMask as Mask
+from ..spec import KeyFormatType, ObjectType, State, Tag, UsageLimitsUnit, tag_name
+from ..ttlv import Item, ItemType
 from .keyblock import get_block, key_material
 from .objects import ManagedObject
-from .spec import CryptographicUsageMask as Mask
-from .spec import KeyFormatType, ObjectType, State, Tag, UsageLimitsUnit, tag_name
-from .ttlv import Item, ItemType
 
 # ---------------------------------------------------------------------------------------------
 # Errors kmipd.errors does not (yet) have, with the reasons the spec/vectors use.
@@ -323,56 +323,7 @@ def _certificate_public_key(obj: ManagedObject) -> bytes:
 
 __all__ = [
     "PROCESS_INACTIVE", "PROTECT_BITS", "CryptoParams", "DateRestriction", "InvalidObjectType",
-    "InvalidTagLength", "MissingIV", "UsageLimitsExhausted", "check_usable", "consume_usage", "load_key",
+    "InvalidTagLength", "MissingIV", "UsageLimitsExhausted", "check_usable", "consume_usage",
     "crypto_errors", "effective_params", "key_algorithm", "key_of", "object_params", "require_type",
     "translate",
 ]
-
-
-# ---------------------------------------------------------------------------------------------
-# Policy
-
-
-def _uses_get_fallback(ctx: RequestContext, obj: ManagedObject, operation: int) -> bool:
-    """True if C{operation} on C{obj} is checked as Get: the object's policy is a built-in one
-    (C{default}, C{public}) and has no entry for C{operation} on the object's type."""
-    from .operations._common import DEFAULT_POLICY
-
-    if ctx.policy is None:
-        return False  # no policy engine: load() allows everything
-    name = obj.policy_name or DEFAULT_POLICY
-    if name not in ctx.policy.reserved_names:
-        return False  # a policy file decides its operations itself; an omitted pair is Disallow All
-    policy = ctx.policy.get(name)
-    if policy is None:
-        return False
-    key = (int(obj.object_type), int(operation))
-    tables = [policy.preset] if policy.preset is not None else []
-    tables += list((policy.groups or {}).values())
-    return not any(key in t for t in tables)
-
-
-def _get_fallback_operations() -> frozenset[int]:
-    from .spec import Operation
-
-    return frozenset({Operation.ENCRYPT, Operation.DECRYPT, Operation.SIGN, Operation.SIGNATURE_VERIFY,
-                      Operation.MAC, Operation.MAC_VERIFY})
-
-
-def load_key(ctx: RequestContext, uid: str, operation: int) -> ManagedObject:
-    """L{load} for a cryptographic operation.
-
-    The built-in policies C{default} and C{public} (PyKMIP's tables) have no entries for
-    Encrypt, Decrypt, Sign, Signature Verify, MAC and MAC Verify; PyKMIP checks those operations
-    against the object's Get permission, and so does kmipd for an object under a built-in policy.
-    A policy file is applied as written, like for every other operation: a (type, operation)
-    pair it does not list is Disallow All, whatever it says about Get.
-    """
-    from .operations._common import load
-    from .spec import Operation
-
-    if operation in _get_fallback_operations():
-        obj = ctx.store.get(uid)
-        if obj is not None and _uses_get_fallback(ctx, obj, operation):
-            return load(ctx, uid, Operation.GET)
-    return load(ctx, uid, operation)

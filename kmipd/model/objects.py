@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .ttlv import Item
+from ..ttlv import Item
 
 
 @dataclass

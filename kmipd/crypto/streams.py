@@ -39,12 +39,12 @@ from cryptography.hazmat.primitives.ciphers import (
     modes,
 )
 
-from .crypto import BlockCipherMode as BCM
-from .crypto import PaddingMethod as PM
-from .crypto import hash_for
-from .crypto.keygen import HMAC_ALGORITHMS, SYMMETRIC_ALGORITHMS, cipher_algorithm
-from .errors import CryptographicFailure, InvalidCorrelationValue, StreamTooLarge
-from .log import Logger
+from ..errors import CryptographicFailure, InvalidCorrelationValue, StreamTooLarge
+from ..log import Logger
+from . import BlockCipherMode as BCM
+from . import PaddingMethod as PM
+from . import hash_for
+from .keygen import HMAC_ALGORITHMS, SYMMETRIC_ALGORITHMS, cipher_algorithm
 
 _legacy_modes: ModuleType
 try:  # cryptography >= 47 moved CFB and OFB to the decrepit module
@@ -126,7 +126,7 @@ class CipherStream:
             cipher: Cipher[Any] = Cipher(cipher_algorithm(algorithm, key),
                                          _MODE_BUILDERS[mode](iv, None if encrypting else tag, tag_length))
         except ValueError as e:
-            from .crypto.errors import InvalidField
+            from .errors import InvalidField
             raise InvalidField(f"{spec.name}: {e}") from None
         self.ctx: CipherContext = cipher.encryptor() if encrypting else cipher.decryptor()
         if aad:
@@ -147,7 +147,7 @@ class CipherStream:
 
     def final(self) -> bytes:
         if self.check_alignment and self.seen % self.block:
-            from .crypto.errors import InvalidField
+            from .errors import InvalidField
             raise InvalidField(f"Without padding the data must be a multiple of {self.block} bytes.")
         try:
             if self.encrypting:

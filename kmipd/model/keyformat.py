@@ -2,7 +2,7 @@
 """Key format conversion: transparent structures <-> bytes, Get conversions, Register checks.
 
 A stored key object keeps its material in the format it was created or registered in (see
-L{kmipd.keyblock}). L{convert} re-encodes it for a Get that asks for another Key Format Type;
+L{kmipd.model.keyblock}). L{convert} re-encodes it for a Get that asks for another Key Format Type;
 L{validate_key_block} checks registered material (parses DER, compares lengths) and returns the
 Cryptographic Algorithm and Length the material implies. Cryptographic work is done by
 L{kmipd.crypto.keygen}; this module only maps between KMIP items and its byte/dict forms.
@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import keyblock
-from .crypto import keygen
-from .crypto.errors import CryptoError
-from .errors import (
+from ..crypto import keygen
+from ..crypto.errors import CryptoError
+from ..errors import (
     CryptographicFailure,
     FeatureNotSupported,
     IncompatibleUsageMask,
@@ -25,7 +24,7 @@ from .errors import (
     KeyValueNotPresent,
     KmipError,
 )
-from .spec import (
+from ..spec import (
     CryptographicAlgorithm,
     KeyCompressionType,
     KeyFormatType,
@@ -34,7 +33,8 @@ from .spec import (
     Tag,
     enum_value_in_version,
 )
-from .ttlv import Item, ItemType
+from ..ttlv import Item, ItemType
+from . import keyblock
 
 KFT = KeyFormatType
 CA = CryptographicAlgorithm

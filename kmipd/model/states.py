@@ -13,8 +13,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from .errors import NoLifecycle, ObjectDestroyed, WrongLifecycleState
-from .spec import State
+from ..errors import NoLifecycle, ObjectDestroyed, WrongLifecycleState
+from ..spec import State
 
 __all__ = [
     "Cause",

@@ -2,7 +2,7 @@
 """Building new managed objects: server-set attributes plus the client's template.
 
 Used by Create, CreateKeyPair, Register, ReKey and ReKeyKeyPair (and anything else that makes
-objects). Every attribute is stored whatever the protocol version; L{kmipd.attributes.render}
+objects). Every attribute is stored whatever the protocol version; L{kmipd.model.attributes.render}
 hides the ones a client's version does not define.
 """
 
@@ -11,10 +11,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from . import keyblock
-from .attributes import Attr, check_client_settable, is_custom, spec_for
-from .context import RequestContext
-from .errors import (
+from ..context import RequestContext
+from ..errors import (
     AttributeNotApplicable,
     AttributeSingleValued,
     InvalidField,
@@ -24,8 +22,7 @@ from .errors import (
     ProtectionStorageUnavailable,
     PublicProtectionStorageUnavailable,
 )
-from .objects import ManagedObject
-from .spec import (
+from ..spec import (
     HashingAlgorithm,
     ObjectType,
     ProtectionStorageMask,
@@ -34,8 +31,11 @@ from .spec import (
     Tag,
     enum_value_in_version,
 )
-from .store.interface import AttributeFilter, LocateQuery
-from .ttlv import Item, ItemType, encode
+from ..store.interface import AttributeFilter, LocateQuery
+from ..ttlv import Item, ItemType, encode
+from . import keyblock
+from .attributes import Attr, check_client_settable, is_custom, spec_for
+from .objects import ManagedObject
 
 DEFAULT_POLICY = "default"
 #: The maximum Lease Time (seconds) kmipd serves unless C{ctx.services["lease_time"]} says otherwise.
@@ -188,7 +188,7 @@ def _check_value(ctx: RequestContext, name: str, value: Item) -> None:
                 or value.find(Tag.LINKED_OBJECT_IDENTIFIER) is None:
             raise InvalidField("Link needs a Link Type and a Linked Object Identifier")
     elif name == "Cryptographic Usage Mask":
-        from .spec import CryptographicUsageMask
+        from ..spec import CryptographicUsageMask
 
         if value.value < 0 or not enum_value_in_version(CryptographicUsageMask, value.value, ctx.version):
             raise InvalidField("Cryptographic Usage Mask has bits this version does not define")
@@ -296,7 +296,7 @@ def new_object(
 
 def initial_state(obj: ManagedObject, now: int) -> int:
     """Pre-Active, or the state the object's dates have already brought it to (spec diagram)."""
-    from .lifecycle import due_state
+    from .states import due_state
 
     state = due_state(State.PRE_ACTIVE, obj.value("Activation Date"), obj.value("Deactivation Date"), now)
     return State.PRE_ACTIVE if state is None else state
