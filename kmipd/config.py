@@ -18,6 +18,10 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
 
+from .limits import Limits
+from .settings import Settings, StreamLimits
+from .spec import ENUM_FOR_TAG, ItemType, Tag, enum_from_name, tag_from_name, tag_type
+
 __all__ = [
     "Config",
     "ConfigError",
@@ -85,7 +89,9 @@ class Config:
     The complete kmipd configuration (PyKMIP keys first, then kmipd keys).
 
     Path fields left at C{None} mean "use the default"; see the C{effective_*}
-    properties.
+    properties. The protocol limits (C{max_message_size}, ...) are read into C{limits}
+    (L{kmipd.limits.Limits}); the handlers' settings (C{lease_time}, ...) into C{settings}
+    (L{kmipd.settings.Settings}).
     """
 
     # PyKMIP server.conf keys
@@ -107,13 +113,8 @@ class Config:
     https_listen: tuple[str, ...] = ()
     thread_pool_size: int = 8
     db_pool_size: int = 4
-    max_message_size: int = 1048576
-    max_depth: int = 32
-    max_batch_count: int = 64
-    idle_timeout: float = 300.0
-    message_timeout: float = 30.0
-    max_connections: int = 10000
-    max_connections_per_client: int = 1000
+    limits: Limits = field(default_factory=Limits)
+    settings: Settings = field(default_factory=Settings)
     master_key_path: str | None = None
     credentials_path: str | None = None
     slugs_timeout: float = 5.0
@@ -340,6 +341,41 @@ def _parse_database_url(raw: object) -> str | None:
     return text
 
 
+_RNG_FIELDS = ("RNG Algorithm", "Cryptographic Algorithm", "Cryptographic Length", "Hashing Algorithm",
+               "DRBG Algorithm", "Recommended Curve", "FIPS186 Variation", "Prediction Resistance")
+
+
+def _parse_rng_value(tag: int, text: str) -> int:
+    kind = tag_type(tag)
+    if kind == ItemType.BOOLEAN:
+        return int(_parse_bool(text))
+    if kind == ItemType.INTEGER:
+        return _int_parser(1)(text)
+    value = enum_from_name(ENUM_FOR_TAG[tag], text)
+    if value is None:
+        raise ValueError(f"{text!r} is not a {_field_name(tag)} value")
+    return value
+
+
+def _field_name(tag: int) -> str:
+    return next(name for name in _RNG_FIELDS if tag_from_name(name) == tag)
+
+
+def _parse_rng_parameters(raw: object) -> tuple[tuple[int, int], ...]:
+    """C{"RNG Algorithm: DRBG, DRBG Algorithm: Hash, Hashing Algorithm: SHA-256"}."""
+    text = _parse_str(raw)
+    fields_: dict[int, int] = {}
+    for part in (p.strip() for p in text.split(",")):
+        name, sep, value = part.partition(":")
+        tag = tag_from_name(name.strip()) if sep else None
+        if tag is None or name.strip() not in _RNG_FIELDS:
+            raise ValueError(f"{part!r} is not 'Field: value' with a field among {', '.join(_RNG_FIELDS)}")
+        fields_[tag] = _parse_rng_value(tag, value.strip())
+    if Tag.RNG_ALGORITHM not in fields_:
+        raise ValueError("RNG Algorithm is required")
+    return tuple(fields_.items())
+
+
 _PARSERS: dict[str, Callable[[object], Any]] = {
     "hostname": _parse_str,
     "port": _int_parser(0, 65535),
@@ -370,7 +406,26 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "slugs_timeout": _float_parser(0.0, inclusive=False),
     "slugs_cache_ttl": _float_parser(0.0, inclusive=True),
     "policy_reload_interval": _float_parser(0.0, inclusive=False),
+    "lease_time": _int_parser(1),
+    "process_inactive_keys": _parse_bool,
+    "pykmip_wrapped_key_value": _parse_bool,
+    "rng_parameters": _parse_rng_parameters,
+    "max_streams": _int_parser(1),
+    "max_streams_per_identity": _int_parser(1),
+    "stream_ttl": _int_parser(1),
+    "stream_max_buffer": _int_parser(1),
+    "stream_max_total_buffer": _int_parser(1),
 }
+
+#: Keys read into L{Config.limits} (same names as the L{Limits} fields).
+_LIMIT_KEYS = ("max_message_size", "max_depth", "max_batch_count", "idle_timeout", "message_timeout",
+               "max_connections", "max_connections_per_client")
+#: Keys read into L{Config.settings}: key -> L{Settings} field.
+_SETTING_KEYS = {"lease_time": "lease_time", "process_inactive_keys": "process_inactive_keys",
+                 "pykmip_wrapped_key_value": "pykmip_wrapped_key_value", "rng_parameters": "rng_parameters"}
+#: Keys read into L{Config.settings}C{.streams}: key -> L{StreamLimits} field.
+_STREAM_KEYS = {"max_streams": "max_streams", "max_streams_per_identity": "max_streams_per_identity",
+                "stream_ttl": "ttl", "stream_max_buffer": "max_buffer", "stream_max_total_buffer": "max_total_buffer"}
 
 _SERVER_SECTIONS = ("server", "kmipd")
 _SLUGS_KEYS = ("enabled", "url")
@@ -546,7 +601,7 @@ def load_config(
                 raise _bad(path, section, key, f"{e}") from None
             source_of[key] = _where(path, section)
 
-    known = {f.name for f in fields(Config)}
+    known = {f.name for f in fields(Config)} - {"limits", "settings"} | set(_PARSERS)
     for key, raw in (overrides or {}).items():
         if key not in known:
             raise ConfigError(f"overrides: {key}: unknown setting", key=key)
@@ -567,9 +622,18 @@ def load_config(
             raise ConfigError(f"overrides: {key}: {e}", key=key) from None
         source_of[key] = "overrides: "
 
-    config = Config(slugs=slugs, **values)
+    config = _build(values, slugs)
     _check_tls_paths(config, source_of, path)
     return config
+
+
+def _build(values: dict[str, Any], slugs: tuple[SlugsConfig, ...]) -> Config:
+    """The L{Config} of flat key values: limits and settings gathered into their objects."""
+    limits = {k: values.pop(k) for k in _LIMIT_KEYS if k in values}
+    settings = {f: values.pop(k) for k, f in _SETTING_KEYS.items() if k in values}
+    streams = {f: values.pop(k) for k, f in _STREAM_KEYS.items() if k in values}
+    return Config(slugs=slugs, limits=Limits(**limits),
+                  settings=Settings(streams=StreamLimits(**streams), **settings), **values)
 
 
 def _check_tls_paths(

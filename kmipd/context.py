@@ -1,12 +1,19 @@
 # -*- test-case-name: tests.test_dispatch -*-
-"""The request context handed explicitly to every operation handler (no shared mutable state)."""
+"""What operation handlers see: the service-wide L{ServiceContext} and one request's L{RequestContext}.
+
+Both are handed explicitly to every handler (no shared mutable state, no globals).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ._version import __version__
+from .settings import Settings
 
 if TYPE_CHECKING:
+    from .crypto.streams import StreamTable
     from .policy.model import PolicyEngine
     from .store.interface import StoreTransaction
 
@@ -16,8 +23,28 @@ class ServerInfo:
     """Facts about this server that handlers report (Query, DiscoverVersions)."""
 
     vendor: str = "kmipd"
-    version: str = "0.1.0"
+    version: str = __version__
     build: str = ""
+
+
+@dataclass
+class ServiceContext:
+    """The service-wide part of every request's context (one per service).
+
+    @ivar policy: the operation policy engine (C{None}: no access control, tests only).
+    @ivar server: facts Query reports.
+    @ivar settings: the handlers' typed settings.
+    @ivar streams: the open multi-part operations (created from C{settings.streams}).
+    """
+
+    policy: PolicyEngine | None = None
+    server: ServerInfo = field(default_factory=ServerInfo)
+    settings: Settings = field(default_factory=Settings)
+    streams: StreamTable = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.streams is None:
+            self.streams = self.settings.streams.table()
 
 
 @dataclass
@@ -32,7 +59,8 @@ class RequestContext:
     @ivar policy: the operation policy engine.
     @ivar id_placeholder: the ID Placeholder (unique identifier of the last object a batch item
         created or used), for batch items that omit the Unique Identifier.
-    @ivar services: service-wide helpers handlers may need (crypto state, limits, ...).
+    @ivar settings: the service's typed settings (L{kmipd.settings.Settings}).
+    @ivar streams: the service's multi-part operation table, or C{None} (a fresh one is made).
     """
 
     version: tuple[int, int]
@@ -43,7 +71,12 @@ class RequestContext:
     policy: PolicyEngine | None
     server: ServerInfo = field(default_factory=ServerInfo)
     id_placeholder: str | None = None
-    services: dict[str, Any] = field(default_factory=dict)
+    settings: Settings = field(default_factory=Settings)
+    streams: StreamTable = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.streams is None:
+            self.streams = self.settings.streams.table()
 
     @property
     def v2(self) -> bool:

@@ -93,10 +93,8 @@ def makeService(options: Options) -> Any:
     except (ConfigError, StoreError) as e:
         sys.stderr.write(f"kmipd: {e}\n")
         raise SystemExit(1) from None
-    if config.uses_dev_pki:
-        from .devcerts import ensure_dev_pki
-
-        pki = ensure_dev_pki(config.data_dir)
+    pki = service.dev_pki
+    if pki is not None:
         sys.stderr.write(
             f"kmipd: development PKI in {pki.directory}\n  CA certificate:     {pki.ca_cert}\n"
             f"  client certificate: {pki.client_cert}\n  client key:         {pki.client_key}\n")

@@ -229,16 +229,12 @@ def build_server_tls_options(config: Config) -> CertificateOptions:
 
     Loads C{certificate_path} (leaf first, then any chain), C{key_path} and
     C{ca_path}; requires TLS 1.2 or later and a client certificate chaining to
-    C{ca_path}. Without configured certificates the development PKI under
-    C{data_dir} is used (and created). Blocking: call at startup.
+    C{ca_path}. (Without configured certificates L{kmipd.service.KMIPService}
+    fills in the development PKI first.) Blocking: call at startup.
 
     @raise ConfigError: naming the key of an unreadable or mismatched file or a
         bad cipher list.
     """
-    if config.uses_dev_pki:
-        from kmipd.devcerts import config_with_dev_pki
-
-        config = config_with_dev_pki(config)
     if (
         config.certificate_path is None
         or config.key_path is None

@@ -12,6 +12,8 @@ from twisted.internet.testing import MemoryReactor
 from twisted.trial.unittest import SynchronousTestCase
 
 from kmipd.config import Config, ConfigError, SlugsConfig, default_data_dir, load_config
+from kmipd.limits import Limits
+from kmipd.settings import Settings
 
 ENV = {"KMIPD_DATA_DIR": "/srv/kmipd-test"}
 
@@ -82,13 +84,9 @@ class DefaultsTests(SynchronousTestCase):
                 listen=(),
                 thread_pool_size=8,
                 db_pool_size=4,
-                max_message_size=1048576,
-                max_depth=32,
-                max_batch_count=64,
-                idle_timeout=300.0,
-                message_timeout=30.0,
-                max_connections=10000,
-                max_connections_per_client=1000,
+                limits=Limits(max_message_size=1048576, max_depth=32, max_batch_count=64, idle_timeout=300.0,
+                              message_timeout=30.0, max_connections=10000, max_connections_per_client=1000),
+                settings=Settings(lease_time=3600, process_inactive_keys=False, pykmip_wrapped_key_value=False),
                 slugs_timeout=5.0,
                 slugs_cache_ttl=30.0,
                 policy_reload_interval=0.5,
@@ -214,10 +212,10 @@ class FileTests(ConfigTestsMixin, SynchronousTestCase):
         """The annotated etc/server.conf shipped with kmipd is accepted."""
         config = load_config(EXAMPLE_CONF, environ=ENV)
         self.assertEqual(config.port, 5696)
-        self.assertEqual(config.max_message_size, 1048576)
-        self.assertEqual(config.idle_timeout, 300.0)
+        self.assertEqual(config.limits.max_message_size, 1048576)
+        self.assertEqual(config.limits.idle_timeout, 300.0)
         self.assertEqual(
-            (config.message_timeout, config.max_connections, config.max_connections_per_client),
+            (config.limits.message_timeout, config.limits.max_connections, config.limits.max_connections_per_client),
             (30.0, 10000, 1000),
         )
         self.assertEqual(
@@ -244,7 +242,7 @@ class FileTests(ConfigTestsMixin, SynchronousTestCase):
             environ=ENV,
         )
         self.assertEqual(
-            (config.port, config.max_depth, config.thread_pool_size, config.listen),
+            (config.port, config.limits.max_depth, config.thread_pool_size, config.listen),
             (6000, 10, 3, ("tcp:6000", "tcp6:6000:interface=\\:\\:1")),
         )
 
@@ -262,7 +260,7 @@ class FileTests(ConfigTestsMixin, SynchronousTestCase):
             environ=ENV,
         )
         self.assertEqual(
-            (config.message_timeout, config.max_connections, config.max_connections_per_client),
+            (config.limits.message_timeout, config.limits.max_connections, config.limits.max_connections_per_client),
             (12.5, 200, 7),
         )
 
@@ -533,7 +531,7 @@ class OverrideTests(ConfigTestsMixin, SynchronousTestCase):
         self.assertEqual(config.port, 7000)
         self.assertEqual(config.hostname, "::1")
         self.assertEqual(config.logging_level, "DEBUG")
-        self.assertEqual(config.max_depth, 32)
+        self.assertEqual(config.limits.max_depth, 32)
 
     def test_typed_overrides(self) -> None:
         """Already-typed override values are accepted."""
@@ -542,7 +540,7 @@ class OverrideTests(ConfigTestsMixin, SynchronousTestCase):
             environ=ENV,
         )
         self.assertEqual(
-            (config.port, config.enable_tls_client_auth, config.idle_timeout),
+            (config.port, config.enable_tls_client_auth, config.limits.idle_timeout),
             (1, False, 5.0),
         )
 

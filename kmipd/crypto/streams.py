@@ -4,7 +4,7 @@
 KMIP 1.3+ lets a client split Encrypt, Decrypt, Sign, Signature Verify, MAC, MAC Verify and Hash
 over several requests: the first carries C{Init Indicator} and gets a C{Correlation Value} back;
 later ones send the Correlation Value; the last one sets C{Final Indicator}. The state in between
-lives here, in the service-wide L{StreamTable} kept in C{ctx.services[STREAMS]}: bounded in count
+lives here, in the service-wide L{StreamTable} kept in C{ctx.streams}: bounded in count
 (server-wide and per caller identity), in buffered bytes (per stream and in total over the table),
 and in idle time (expired entries are dropped on every access).
 
@@ -56,9 +56,6 @@ _CFB = getattr(_legacy_modes, "CFB", None) or modes.CFB
 _OFB = getattr(_legacy_modes, "OFB", None) or modes.OFB
 
 _log = Logger()
-
-#: Key of the L{StreamTable} in C{ctx.services}.
-STREAMS = "crypto.streams"
 
 DEFAULT_MAX_STREAMS = 1024
 DEFAULT_MAX_STREAMS_PER_IDENTITY = 32
@@ -343,14 +340,6 @@ class StreamTable:
             return self._remove(correlation)
 
 
-def table(services: dict[str, Any]) -> StreamTable:
-    """The service's L{StreamTable} (created on first use)."""
-    found = services.get(STREAMS)
-    if found is None:
-        found = services.setdefault(STREAMS, StreamTable())
-    return found
-
-
-__all__ = ["DEFAULT_MAX_STREAMS", "DEFAULT_MAX_STREAMS_PER_IDENTITY", "DEFAULT_MAX_TOTAL_BUFFER", "STREAMS",
+__all__ = ["DEFAULT_MAX_STREAMS", "DEFAULT_MAX_STREAMS_PER_IDENTITY", "DEFAULT_MAX_TOTAL_BUFFER",
            "BufferStream", "CipherStream", "DigestStream", "Engine", "Stream", "StreamTable",
-           "StreamTooLarge", "streamable_cipher", "table"]
+           "StreamTooLarge", "streamable_cipher"]

@@ -22,7 +22,7 @@ from ..crypto import HashingAlgorithm as HA
 from ..crypto import PaddingMethod as PM
 from ..crypto import ciphers, mac, signatures
 from ..crypto.keygen import HMAC_ALGORITHMS, SYMMETRIC_ALGORITHMS
-from ..crypto.streams import CipherStream, DigestStream, Engine, Stream, streamable_cipher, table
+from ..crypto.streams import CipherStream, DigestStream, Engine, Stream, streamable_cipher
 from ..errors import (
     BadCryptographicParameters,
     InvalidCorrelationValue,
@@ -118,7 +118,7 @@ def _continue(ctx: RequestContext, payload: Item | None, parts: _Parts, op: int,
               what: str) -> tuple[Stream, ManagedObject | None]:
     """Take the stream a continuation names, re-checking the key (policy, state, usage)."""
     assert parts.correlation is not None
-    stream = table(ctx.services).take(parts.correlation, op, ctx.identity, ctx.now)
+    stream = ctx.streams.take(parts.correlation, op, ctx.identity, ctx.now)
     obj = None
     if stream.uid is not None:
         named = payload.get(Tag.UNIQUE_IDENTIFIER) if payload is not None else None
@@ -131,7 +131,7 @@ def _continue(ctx: RequestContext, payload: Item | None, parts: _Parts, op: int,
 
 def _keep(ctx: RequestContext, stream: Stream, parts: _Parts) -> bytes:
     """Store (or put back) an unfinished stream; return its Correlation Value."""
-    return table(ctx.services).put(stream, ctx.now, parts.correlation)
+    return ctx.streams.put(stream, ctx.now, parts.correlation)
 
 
 def _uid_item(uid: str) -> Item:
@@ -310,7 +310,7 @@ def _cipher(ctx: RequestContext, payload: Item | None, op: int, encrypting: bool
                     engine = CipherStream(algorithm, key, params.block_cipher_mode, params.padding_method,  # type: ignore[arg-type]
                                           stream_iv, encrypting, aad=aad, tag=tag, tag_length=params.tag_length)
             else:
-                engine = table(ctx.services).buffer()
+                engine = ctx.streams.buffer()
                 extra["finish"] = (_oneshot_encrypt(algorithm, key, params, iv, aad) if encrypting
                                    else _oneshot_decrypt(algorithm, key, params, iv, aad, tag))
             with crypto_errors():
@@ -433,7 +433,7 @@ def _signing(ctx: RequestContext, payload: Item | None, op: int, verifying: bool
         else:
             prehashed = resolved.hashing_algorithm is not None
             engine: Engine = (DigestStream.hashing(resolved.hashing_algorithm) if prehashed
-                              else table(ctx.services).buffer())
+                              else ctx.streams.buffer())
             with crypto_errors():
                 engine.update(data or b"")
             extra = {"run": run, "prehashed": prehashed, "signature": signature}
@@ -534,7 +534,7 @@ def mac_verify(ctx: RequestContext, payload: Item | None) -> Item:
 # Hash, RNG
 
 
-@operation(Operation.HASH, min_version=(1, 2))
+@operation(Operation.HASH, min_version=(1, 2), needs_store=False)
 def hash_(ctx: RequestContext, payload: Item | None) -> Item:
     """Hash Data with the Hashing Algorithm of the Cryptographic Parameters."""
     parts = _parts(ctx, payload)
@@ -542,7 +542,7 @@ def hash_(ctx: RequestContext, payload: Item | None) -> Item:
     cv: bytes | None = None
     digest: bytes | None = None
     if parts.correlation is not None:
-        stream = table(ctx.services).take(parts.correlation, Operation.HASH, ctx.identity, ctx.now)
+        stream = ctx.streams.take(parts.correlation, Operation.HASH, ctx.identity, ctx.now)
         stream.engine.update(data)
         if parts.final:
             digest = stream.engine.final()
@@ -566,7 +566,7 @@ def hash_(ctx: RequestContext, payload: Item | None) -> Item:
     ])
 
 
-@operation(Operation.RNG_RETRIEVE, min_version=(1, 2))
+@operation(Operation.RNG_RETRIEVE, min_version=(1, 2), needs_store=False)
 def rng_retrieve(ctx: RequestContext, payload: Item | None) -> Item:
     """Return Data Length random bytes from the server's (OpenSSL) random number generator."""
     length = payload.get(Tag.DATA_LENGTH) if payload is not None else None
@@ -577,7 +577,7 @@ def rng_retrieve(ctx: RequestContext, payload: Item | None) -> Item:
     return Item.struct(Tag.RESPONSE_PAYLOAD, [Item.bytes(Tag.DATA, ssl.RAND_bytes(length))])
 
 
-@operation(Operation.RNG_SEED, min_version=(1, 2))
+@operation(Operation.RNG_SEED, min_version=(1, 2), needs_store=False)
 def rng_seed(ctx: RequestContext, payload: Item | None) -> Item:
     """Mix Data into the RNG that RNG Retrieve uses; report how many bytes were accepted."""
     data = _bytes(payload, Tag.DATA)

@@ -25,7 +25,6 @@ from ..errors import (
     UsageLimitExceeded,
     WrongLifecycleState,
 )
-from ..model.factory import DEFAULT_LEASE_TIME
 from ..model.objects import ManagedObject
 from ..model.states import DESTROYED_STATES, Cause, next_state
 from ..spec import ObjectType, Operation, RevocationReasonCode, State, Tag
@@ -190,7 +189,7 @@ def max_lease(ctx: RequestContext, obj: ManagedObject) -> int:
     value = obj.value("Lease Time")
     if isinstance(value, int):
         return value
-    return int(ctx.services.get("lease_time", DEFAULT_LEASE_TIME))
+    return ctx.settings.lease_time
 
 
 def _optional(payload: Item | None, tag: int, types: tuple[int, ...], what: str) -> Item | None:
