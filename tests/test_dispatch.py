@@ -10,9 +10,9 @@ from twisted.trial.unittest import SynchronousTestCase
 from kmipd.auth.credentials import CredentialStore, hash_password
 from kmipd.auth.request import CredentialChecker
 from kmipd.dispatch import Caller
-from kmipd.messages.versions import strip_for_version
 from kmipd.errors import InvalidField
 from kmipd.messages import version_item
+from kmipd.messages.versions import strip_for_version
 from kmipd.model.objects import ManagedObject
 from kmipd.operations import registry
 from kmipd.spec import (

@@ -188,6 +188,27 @@ class DefaultsTests(ServiceTestMixin, TestCase):
         self.assertEqual(service.factory.limits, service.limits)
         self.assertEqual(service.pool.pool.max, 2 + DIRECT_THREADS)
 
+    def test_settings_reach_handlers(self) -> None:
+        """Handler settings from the configuration are what the operations use (here: lease_time)."""
+        from kmipd.spec import ObjectType, Operation, Tag
+        from kmipd.testing import call, payload
+        from kmipd.ttlv import Item
+
+        config = self.config(lease_time=60, rng_parameters="RNG Algorithm: ANSI X9.31")
+        service = KMIPService(config, reactor=MemoryReactorClock(), store=MemoryObjectStore(), tls=False)
+        processor = service.dispatcher.processor
+        self.assertIs(processor.service.settings, config.settings)
+        created = call(processor, Operation.REGISTER, payload(
+            Item.enum(Tag.OBJECT_TYPE, ObjectType.SECRET_DATA), Item.struct(Tag.TEMPLATE_ATTRIBUTE, []),
+            Item.struct(Tag.SECRET_DATA, [Item.enum(Tag.SECRET_DATA_TYPE, 1), Item.struct(Tag.KEY_BLOCK, [
+                Item.enum(Tag.KEY_FORMAT_TYPE, 2),
+                Item.struct(Tag.KEY_VALUE, [Item.bytes(Tag.KEY_MATERIAL, b"s" * 16)])])])))
+        self.assertTrue(created.ok, created.message)
+        uid = created.payload.get(Tag.UNIQUE_IDENTIFIER)
+        lease = call(processor, Operation.OBTAIN_LEASE, payload(Item.text(Tag.UNIQUE_IDENTIFIER, uid)))
+        self.assertTrue(lease.ok, lease.message)
+        self.assertEqual(lease.payload.get(Tag.LEASE_TIME), 60)
+
     def test_connection_limits_from_config(self) -> None:
         """message_timeout and the connection caps reach the factory's limits."""
         config = self.config(message_timeout=9, max_connections=50, max_connections_per_client=5)

@@ -10,12 +10,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from twisted.trial.unittest import SynchronousTestCase
 
-from kmipd.model import keyblock
 from kmipd.crypto.streams import BufferStream, Stream, StreamTable, StreamTooLarge
 from kmipd.errors import InvalidCorrelationValue
+from kmipd.model import keyblock
 from kmipd.model.cryptoparams import CryptoParams
-from kmipd.settings import Settings
 from kmipd.model.objects import ManagedObject
+from kmipd.settings import Settings
 from kmipd.spec import (
     BlockCipherMode,
     CryptographicAlgorithm,

@@ -11,8 +11,8 @@ from twisted.trial.unittest import SynchronousTestCase
 from kmipd.model import states as lifecycle
 from kmipd.model.objects import ManagedObject
 from kmipd.model.states import TRANSITIONS, Cause, due_state, next_state
-from kmipd.spec import ObjectType, Operation, ResultReason, RevocationReasonCode, State, Tag
 from kmipd.settings import Settings
+from kmipd.spec import ObjectType, Operation, ResultReason, RevocationReasonCode, State, Tag
 from kmipd.store.memory import MemoryObjectStore
 from kmipd.testing import FakeClock, batch_item, call, make_processor, payload, request, results, send
 from kmipd.ttlv import Item
