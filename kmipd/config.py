@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
 
+from .ciphersuites import IANA_TO_OPENSSL, OPENSSL_NAMES
 from .limits import Limits
 from .settings import Settings, StreamLimits
 from .spec import ENUM_FOR_TAG, ItemType, Tag, enum_from_name, tag_from_name, tag_type
@@ -295,8 +296,6 @@ def _dedupe(items: Iterable[str]) -> tuple[str, ...]:
 
 
 def _parse_cipher_suites(raw: object) -> tuple[str, ...]:
-    from kmipd.tls import IANA_TO_OPENSSL, OPENSSL_NAMES
-
     names = _dedupe(_words(raw))
     for name in names:
         if name not in IANA_TO_OPENSSL and name not in OPENSSL_NAMES:

@@ -18,9 +18,9 @@ from typing import Any
 
 from twisted.internet.interfaces import IReactorTime
 
+import kmipd.operations  # noqa: F401  (registers the handlers)
 from kmipd.log import Logger
 
-from . import operations  # noqa: F401  (registers the handlers)
 from .context import RequestContext, ServiceContext
 from .errors import (
     AuthenticationNotSuccessful,

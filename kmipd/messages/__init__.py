@@ -104,15 +104,6 @@ def _single(parent: Item, tag: int, type_: int, what: str) -> Item | None:
     return found
 
 
-def peek_version(message: Item) -> Version | None:
-    """The protocol version a Request Message claims, if it can be read at all."""
-    try:
-        header = message.find(Tag.REQUEST_HEADER) if message.type == ItemType.STRUCTURE else None
-        return parse_version(header.find(Tag.PROTOCOL_VERSION)) if header is not None else None
-    except (InvalidMessage, AttributeError, TypeError):
-        return None
-
-
 def parse_request(message: Item, *, max_batch_count: int) -> Request:
     """Read a Request Message; L{InvalidMessage} when it cannot be processed at all."""
     if message.tag != Tag.REQUEST_MESSAGE or message.type != ItemType.STRUCTURE:
