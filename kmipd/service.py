@@ -92,7 +92,7 @@ class KMIPService(MultiService):
         self.store = store if store is not None else self._open_store(config)
         self.policy = PolicyEngine()
         if config.policy_path:
-            self._watch_policies(config)
+            self._watch_policies(config.policy_path, config.policy_reload_interval)
 
         self._http_pool = None
         if config.enabled_slugs and http_client is None:
@@ -126,15 +126,14 @@ class KMIPService(MultiService):
                                    counter=self.factory.counter, reidentify_after=self.factory.reidentify_after)
             self._https_factory = wrap_factory(self.site, tls_options) if tls_options else self.site
 
-    def _watch_policies(self, config: Config) -> None:
+    def _watch_policies(self, path: str, interval: float) -> None:
         from .policy.loader import PolicyFileError
         from .policy.reloader import PolicyDirectoryWatcher
 
         # Its own thread: policy reloads must not wait behind busy operation workers.
         self.policy_pool = ThreadPoolService(self.reactor, "kmipd-policy", 1)
         self.policy_pool.setServiceParent(self)
-        watcher = PolicyDirectoryWatcher(self.policy, config.policy_path, self.reactor, self.policy_pool.run,
-                                         interval=config.policy_reload_interval)
+        watcher = PolicyDirectoryWatcher(self.policy, path, self.reactor, self.policy_pool.run, interval=interval)
         try:
             watcher.load_initial()
         except PolicyFileError as e:  # the directory itself is unusable (bad files are skipped)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import Clock
 
 from .context import ServiceContext
 from .crypto.errors import CryptoError
@@ -31,26 +33,27 @@ def run_now(f: Any, *args: Any, **kwargs: Any) -> Deferred:
     return maybeDeferred(f, *args, **kwargs)
 
 
-class FakeClock:
-    """Seconds since the epoch, settable by tests (the C{seconds()} of C{IReactorTime})."""
+class FakeClock(Clock):
+    """A L{twisted.internet.task.Clock} (C{IReactorTime}) starting at a realistic time; C{now} and
+    calling it give the current time, for tests that stamp requests."""
 
     def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
+        super().__init__()
+        self.rightNow = now
+
+    @property
+    def now(self) -> float:
+        return self.rightNow
+
+    @now.setter
+    def now(self, value: float) -> None:
+        self.rightNow = value
 
     def __call__(self) -> float:
-        return self.now
-
-    def seconds(self) -> float:
-        return self.now
-
-    def callLater(self, delay: float, f: Any, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError("FakeClock runs no timers: use twisted.internet.task.Clock")
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+        return self.rightNow
 
 
-def make_processor(store: Any = None, *, policy: Any = "default", clock: Any = None,
+def make_processor(store: Any = None, *, policy: Any = "default", clock: IReactorTime | None = None,
                    limits: Limits | None = None, settings: Settings | None = None,
                    credentials: Any = None, streams: Any = None) -> Processor:
     """A L{Processor} on an in-memory store with the built-in policies and a fake clock."""
