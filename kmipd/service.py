@@ -14,22 +14,31 @@ import os
 from dataclasses import replace
 from typing import Any
 
+import treq
 from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import MultiService
 from twisted.internet.defer import Deferred, DeferredList, fail, maybeDeferred, succeed
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IListeningPort, IProtocolFactory, IStreamServerEndpoint
+from twisted.web.client import Agent, HTTPConnectionPool
 
 from kmipd.log import Logger
 
 from .auth.chain import AuthenticationFailed, build_auth_chain
+from .auth.credentials import CredentialFileError, CredentialStore
+from .auth.request import CredentialChecker
 from .config import Config, ConfigError
 from .context import ServiceContext
 from .devcerts import DevPKI, dev_pki_for
 from .dispatch import DIRECT_THREADS, Caller, Dispatcher, Scheduling
+from .http import build_site
+from .policy.loader import PolicyFileError
 from .policy.model import PolicyEngine
+from .policy.reloader import PolicyDirectoryWatcher
 from .processor import Processor
 from .protocol import KMIPServerFactory
+from .store.masterkey import load_or_create_master_key
+from .store.sql import SQLObjectStore
 from .threads import ThreadPoolService
 from .tls import IdentityError, build_server_tls_options, identity_from_certificate, wrap_factory
 
@@ -96,9 +105,6 @@ class KMIPService(MultiService):
 
         self._http_pool = None
         if config.enabled_slugs and http_client is None:
-            import treq
-            from twisted.web.client import Agent, HTTPConnectionPool
-
             self._http_pool = HTTPConnectionPool(reactor, persistent=True)
             http_client = treq.client.HTTPClient(Agent(reactor, pool=self._http_pool))
         self.auth = build_auth_chain(config.slugs, http_client, reactor, timeout=config.slugs_timeout,
@@ -119,17 +125,12 @@ class KMIPService(MultiService):
         self.site: Any = None
         self._https_factory: Any = None
         if config.https_listen:
-            from .http import build_site
-
             # Its connections count against the TTLV port's caps; SLUGS re-resolution as there.
             self.site = build_site(self.dispatcher, self.identify, limits=self.limits, reactor=reactor,
                                    counter=self.factory.counter, reidentify_after=self.factory.reidentify_after)
             self._https_factory = wrap_factory(self.site, tls_options) if tls_options else self.site
 
     def _watch_policies(self, path: str, interval: float) -> None:
-        from .policy.loader import PolicyFileError
-        from .policy.reloader import PolicyDirectoryWatcher
-
         # Its own thread: policy reloads must not wait behind busy operation workers.
         self.policy_pool = ThreadPoolService(self.reactor, "kmipd-policy", 1)
         self.policy_pool.setServiceParent(self)
@@ -140,24 +141,17 @@ class KMIPService(MultiService):
             raise ConfigError(f"[server] policy_path: {e}", key="policy_path") from None
         watcher.setServiceParent(self)
 
-    @staticmethod
-    def _credentials(config: Config) -> Any:
+    def _credentials(self, config: Config) -> Any:
         """The request credential checker (C{credentials_path}), or C{None}."""
         if not config.credentials_path:
             return None
-        from .auth.credentials import CredentialFileError, CredentialStore
-        from .auth.request import CredentialChecker
-
         try:
-            return CredentialChecker(CredentialStore.load(config.credentials_path))
+            return CredentialChecker(CredentialStore.load(config.credentials_path), seconds=self.reactor.seconds)
         except CredentialFileError as e:
             raise ConfigError(f"[server] credentials_path: {e}", key="credentials_path") from None
 
     @staticmethod
     def _open_store(config: Config) -> Any:
-        from .store.masterkey import load_or_create_master_key
-        from .store.sql import SQLObjectStore
-
         url = config.effective_database_url
         os.makedirs(config.data_dir, mode=0o700, exist_ok=True)
         if url.startswith("sqlite:///"):

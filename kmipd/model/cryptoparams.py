@@ -18,6 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
 from ..context import RequestContext
 from ..crypto import errors as cerr
 from ..errors import (
@@ -44,6 +47,7 @@ from ..spec import CryptographicUsageMask as Mask
 from ..spec import KeyFormatType, ObjectType, State, Tag, UsageLimitsUnit, tag_name
 from ..ttlv import Item, ItemType
 from .keyblock import get_block, key_material
+from .keyformat import from_item
 from .objects import ManagedObject
 
 # ---------------------------------------------------------------------------------------------
@@ -296,15 +300,10 @@ def key_of(obj: ManagedObject) -> bytes | dict[str, object]:
     key = km.find(Tag.KEY)
     if key is not None and key.type == ItemType.BYTE_STRING:
         return key.value
-    from .keyformat import from_item
-
     return from_item(km)
 
 
 def _certificate_public_key(obj: ManagedObject) -> bytes:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-
     material = obj.material
     value = material.get(Tag.CERTIFICATE_VALUE) if material is not None else None
     if not isinstance(value, bytes):

@@ -23,6 +23,7 @@ from ..errors import (
     PublicProtectionStorageUnavailable,
 )
 from ..spec import (
+    CryptographicUsageMask,
     HashingAlgorithm,
     ObjectType,
     ProtectionStorageMask,
@@ -35,6 +36,7 @@ from ..ttlv import Item, ItemType, encode
 from . import keyblock
 from .attributes import Attr, check_client_settable, is_custom, spec_for
 from .objects import ManagedObject
+from .states import due_state
 
 DEFAULT_POLICY = "default"
 
@@ -182,8 +184,6 @@ def _check_value(ctx: RequestContext, name: str, value: Item) -> None:
                 or value.find(Tag.LINKED_OBJECT_IDENTIFIER) is None:
             raise InvalidField("Link needs a Link Type and a Linked Object Identifier")
     elif name == "Cryptographic Usage Mask":
-        from ..spec import CryptographicUsageMask
-
         if value.value < 0 or not enum_value_in_version(CryptographicUsageMask, value.value, ctx.version):
             raise InvalidField("Cryptographic Usage Mask has bits this version does not define")
 
@@ -290,8 +290,6 @@ def new_object(
 
 def initial_state(obj: ManagedObject, now: int) -> int:
     """Pre-Active, or the state the object's dates have already brought it to (spec diagram)."""
-    from .states import due_state
-
     state = due_state(State.PRE_ACTIVE, obj.value("Activation Date"), obj.value("Deactivation Date"), now)
     return State.PRE_ACTIVE if state is None else state
 
