@@ -120,6 +120,12 @@ class Config:
     slugs_cache_ttl: float = 30.0
     policy_reload_interval: float = 0.5
     slugs: tuple[SlugsConfig, ...] = ()
+    # ops: audit trail, metrics and health (kmipd.audit, kmipd.metrics)
+    audit_log_path: str | None = None
+    audit_syslog: bool = False
+    audit_syslog_address: str = "/dev/log"
+    metrics_listen: tuple[str, ...] = ()
+    metrics_tls: bool = False
 
     @property
     def effective_database_url(self) -> str:
@@ -325,6 +331,11 @@ def _parse_listen(raw: object) -> tuple[str, ...]:
     return _dedupe(items)
 
 
+def _parse_metrics_listen(raw: object) -> tuple[str, ...]:
+    """Endpoint descriptions; a bare port number means that port on the loopback interface."""
+    return tuple(f"tcp:{item}:interface=127.0.0.1" if item.isdigit() else item for item in _parse_listen(raw))
+
+
 def _parse_database_url(raw: object) -> str | None:
     if raw is None:
         return None
@@ -370,6 +381,12 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "slugs_timeout": _float_parser(0.0, inclusive=False),
     "slugs_cache_ttl": _float_parser(0.0, inclusive=True),
     "policy_reload_interval": _float_parser(0.0, inclusive=False),
+    # ops: audit trail, metrics and health
+    "audit_log_path": _parse_optional_path,
+    "audit_syslog": _parse_bool,
+    "audit_syslog_address": _parse_str,
+    "metrics_listen": _parse_metrics_listen,
+    "metrics_tls": _parse_bool,
 }
 
 _SERVER_SECTIONS = ("server", "kmipd")
@@ -463,7 +480,7 @@ def _server_values(
         if key in values:
             raise _bad(path, section, key, f"also set in [{values[key][0]}]")
         values[key] = (section, raw)
-        list_key = key if key in ("tls_cipher_suites", "listen", "https_listen") else None
+        list_key = key if key in ("tls_cipher_suites", "listen", "https_listen", "metrics_listen") else None
     return values
 
 

@@ -157,6 +157,10 @@ class KMIPService(MultiService):
                                    counter=self.factory.counter, reidentify_after=self.factory.reidentify_after)
             self._https_factory = (wrap_factory(self.site, build_server_tls_options(config)) if tls
                                    else self.site)
+        # ops: audit trail, metrics, health endpoints (kmipd.monitoring)
+        from .monitoring import attach_monitoring
+
+        attach_monitoring(self, config, reactor, tls)
 
     @staticmethod
     def _open_store(config: Config) -> Any:
