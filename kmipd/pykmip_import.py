@@ -110,6 +110,11 @@ def _optional(conn: sqlite3.Connection, query: str) -> list[tuple[Any, ...]]:
         return []
 
 
+def _enum(value: Any) -> int | None:
+    """PyKMIP's enumeration columns hold -1 for "none"."""
+    return None if value is None or value == -1 else int(value)
+
+
 def read_pykmip(path: str) -> list[PyKMIPObject]:
     """Every object of the PyKMIP database at C{path} (opened read-only; blocking)."""
     conn = _connect_read_only(path)
@@ -120,9 +125,10 @@ def read_pykmip(path: str) -> list[PyKMIPObject]:
              ctype, dtype, otype2, *split) = row
             objects[str(uid)] = PyKMIPObject(
                 uid=str(uid), object_type=int(otype), value=bytes(value or b""), owner=owner, policy=policy,
-                sensitive=bool(sensitive), initial_date=int(initial or 0), usage_mask=mask, state=state,
-                algorithm=alg, length=length, key_format=fmt, wrapped=wrapping is not None,
-                certificate_type=ctype, secret_data_type=dtype, opaque_type=otype2, split=tuple(split))
+                sensitive=bool(sensitive), initial_date=int(initial or 0), usage_mask=mask, state=_enum(state),
+                algorithm=_enum(alg), length=length, key_format=_enum(fmt), wrapped=_enum(wrapping) is not None,
+                certificate_type=_enum(ctype), secret_data_type=_enum(dtype), opaque_type=_enum(otype2),
+                split=tuple(split))
         for uid, name, _, name_type in conn.execute(
                 "SELECT mo_uid, name, name_index, name_type FROM managed_object_names ORDER BY mo_uid, name_index"):
             if str(uid) in objects:
