@@ -535,6 +535,22 @@ def _read_file(
     return values, tuple(slugs)
 
 
+#: Settings may also come from the environment: C{KMIPD_<KEY>} (e.g. C{KMIPD_DATABASE_URL}),
+#: above the file and below the command line. Other C{KMIPD_*} variables are not settings.
+ENV_PREFIX = "KMIPD_"
+
+
+def environment_values(environ: Mapping[str, str] | None = None) -> dict[str, tuple[str, str]]:
+    """Settings given as C{KMIPD_<KEY>} environment variables: key -> (variable, raw value)."""
+    env = os.environ if environ is None else environ
+    found = {}
+    for key in _PARSERS:
+        variable = ENV_PREFIX + key.upper()
+        if variable in env:
+            found[key] = (variable, env[variable])
+    return found
+
+
 def load_config(
     path: str | None = None,
     overrides: Mapping[str, object] | None = None,
@@ -547,7 +563,8 @@ def load_config(
     @param path: a PyKMIP-style C{server.conf}; C{None} reads no file.
     @param overrides: field name -> typed value or string (from the command
         line); C{None} values are ignored.
-    @param environ: the environment for the C{data_dir} default (tests).
+    @param environ: the environment (default C{os.environ}): C{KMIPD_<KEY>} variables set
+        settings (above the file, below C{overrides}); also the C{data_dir} default.
     @raise ConfigError: naming the key (and file) of any bad value.
     """
     values: dict[str, Any] = {"data_dir": default_data_dir(environ)}
@@ -562,6 +579,13 @@ def load_config(
             except (ValueError, TypeError) as e:
                 raise _bad(path, section, key, f"{e}") from None
             source_of[key] = _where(path, section)
+
+    for key, (variable, raw) in environment_values(environ).items():  # ops: KMIPD_* settings
+        try:
+            values[key] = _PARSERS[key](raw)
+        except (ValueError, TypeError) as e:
+            raise ConfigError(f"${variable}: {e}", key=key) from None
+        source_of[key] = f"${variable}: "
 
     known = {f.name for f in fields(Config)}
     for key, raw in (overrides or {}).items():

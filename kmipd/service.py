@@ -207,6 +207,7 @@ class KMIPService(MultiService):
     def privilegedStartService(self) -> None:
         """Bind the endpoints (possibly privileged ports) and fail loudly if one cannot be bound."""
         super().privilegedStartService()
+        _log.info("kmipd {version} starting", version=__version__)  # ops: version in the startup log
         errors: list[str] = []
         endpoints = [(desc, self._listen_factory) for desc in self.config.effective_listen]
         endpoints += [(desc, self._https_factory) for desc in self.config.https_listen]
