@@ -209,6 +209,34 @@ class ImportPyKMIPTests(TestCase):
 
         actual = yield deferToThread(got)
         self.assertEqual(actual, expected)
+        yield service.stopService()
+
+        # Object groups and application information (which PyKMIP's client cannot set), on a copy.
+        import json
+        import shutil
+        import sqlite3
+
+        copy = os.path.join(self.dir, "copy.db")
+        shutil.copy(db, copy)
+        conn = sqlite3.connect(copy)
+        conn.execute("INSERT INTO object_groups (id, object_group) VALUES (1, 'finance')")
+        conn.execute(f"INSERT INTO object_group_map VALUES ({first}, 1)")
+        conn.execute("INSERT INTO app_specific_info (id, application_namespace, application_data) "
+                     "VALUES (1, 'ssl', 'www.example.com')")
+        conn.execute(f"INSERT INTO app_specific_info_map VALUES ({first}, 1)")
+        conn.commit()
+        conn.close()
+        other = os.path.join(self.dir, "other.conf")
+        with open(other, "w") as f:
+            f.write(f"[server]\ndata_dir = {os.path.join(self.dir, 'other')}\n")
+        status, out, err = self.admin("import-pykmip", copy, "--config", other)
+        self.assertEqual(status, 0, out + err)
+        status, out, _ = self.admin("objects", "show", first, "--json", "--config", other)
+        attributes = json.loads(out)["attributes"]
+        self.assertEqual(attributes["Object Group"], ["finance"])
+        self.assertEqual(attributes["Application Specific Information"],
+                         [{"APPLICATION_NAMESPACE": "ssl", "APPLICATION_DATA": "www.example.com"}])
+        self.assertEqual(attributes["Name"], [{"NAME_VALUE": "created-aes", "NAME_TYPE": "UNINTERPRETED_TEXT_STRING"}])
 
     def test_not_a_pykmip_database(self) -> None:
         """Another file is refused (exit 1) without being modified."""
