@@ -114,10 +114,10 @@ def _enum_value(enum: Any, text: str, option: str) -> int:
 
 def _render(item: Item) -> Any:
     """A JSON-able view of an attribute value (structures as name -> value)."""
-    from .spec import ENUM_FOR_TAG, Tag as T
+    from .spec import ENUM_FOR_TAG
 
     if isinstance(item.value, list):
-        return {_enum_name(T, child.tag): _render(child) for child in item.value}
+        return {_enum_name(Tag, child.tag): _render(child) for child in item.value}
     if isinstance(item.value, bytes):
         return item.value.hex()
     enum = ENUM_FOR_TAG.get(item.tag)
@@ -132,7 +132,8 @@ def show_object(store: Any, uid: str) -> dict[str, Any] | None:
         obj = tx.get(uid)
     if obj is None:
         return None
-    attributes = {name: [_render(v) for v in values if v is not None] for name, values in sorted(obj.attributes.items())}
+    attributes = {name: [_render(v) for v in values if v is not None]
+                  for name, values in sorted(obj.attributes.items())}
     return {"uid": obj.uid, "object_type": _enum_name(ObjectType, obj.object_type), "owner": obj.owner,
             "archived": obj.archived, "created": _iso(obj.created), "has_material": obj.material is not None,
             "attributes": attributes}

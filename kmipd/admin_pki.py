@@ -58,7 +58,8 @@ def init_pki(config: Config, *, hostnames: Sequence[str] = (), ips: Sequence[str
                           ips=list(ips) or ["127.0.0.1", "::1"])
 
 
-def _load_ca(config: Config, ca_cert: str | None, ca_key: str | None) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+def _load_ca(config: Config, ca_cert: str | None,
+             ca_key: str | None) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     directory = pki_directory(config)
     cert_path = ca_cert or config.ca_path or os.path.join(directory, "ca.pem")
     key_path = ca_key or os.path.join(directory, "ca.key")

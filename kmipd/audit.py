@@ -208,7 +208,7 @@ class AuditTrail(Service):
     @param seconds: the clock for event times.
     """
 
-    name = "kmipd-audit"
+    name: str | None = "kmipd-audit"  # type: ignore[assignment]
 
     def __init__(self, path: str | None, *, syslog_address: str | tuple[str, int] | None = None,
                  reactor: Any = None, seconds: Callable[[], float] = time.time) -> None:
@@ -259,7 +259,7 @@ class AuditTrail(Service):
             except (ValueError, OSError):  # pragma: no cover - no SIGHUP on this platform
                 self._previous_sighup = None
 
-    def stopService(self) -> Deferred[None]:  # type: ignore[override]
+    def stopService(self) -> Deferred[None]:
         super().stopService()
         if self._previous_sighup is not None:
             if signal.getsignal(signal.SIGHUP) == self._sighup:

@@ -104,8 +104,11 @@ class ReadinessResource(Resource):
         request.setHeader(b"Content-Type", b"application/json")
         request.setHeader(b"Cache-Control", b"no-cache")
         d = self._start()
-        timer = self.reactor.callLater(self.timeout, lambda: d.called or d.callback(
-            f"readiness check did not finish within {self.timeout:g} seconds"))
+        def expire() -> None:
+            if not d.called:
+                d.callback(f"readiness check did not finish within {self.timeout:g} seconds")
+
+        timer = self.reactor.callLater(self.timeout, expire)
 
         def answer(result: Any) -> None:
             if timer.active():

@@ -21,7 +21,6 @@ from prometheus_client.exposition import make_wsgi_app
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred
 from twisted.internet.task import LoopingCall
-from twisted.web.resource import Resource
 from twisted.web.wsgi import WSGIResource
 
 from kmipd.log import Logger
@@ -244,7 +243,7 @@ class ObjectCountService(Service):
         # The first count as soon as the reactor runs (not inside startService).
         self._first = self.clock.callLater(0, self.refresh)
 
-    def stopService(self) -> None:  # type: ignore[override]
+    def stopService(self) -> None:
         super().stopService()
         if self._first is not None and self._first.active():
             self._first.cancel()
@@ -254,6 +253,6 @@ class ObjectCountService(Service):
         self._loop = None
 
 
-def metrics_resource(metrics: Metrics, reactor: Any) -> Resource:
+def metrics_resource(metrics: Metrics, reactor: Any) -> Any:
     """The C{/metrics} resource: the registry rendered by prometheus-client in a reactor pool thread."""
     return WSGIResource(reactor, reactor.getThreadPool(), make_wsgi_app(metrics.registry))

@@ -46,7 +46,7 @@ class MonitoringListener(Service):
     @ivar ports: the listening ports once started.
     """
 
-    name = "kmipd-monitoring"
+    name: str | None = "kmipd-monitoring"  # type: ignore[assignment]
 
     def __init__(self, endpoints: tuple[str, ...], factory: Any, reactor: Any, health_pool: ThreadPool) -> None:
         self.endpoints = endpoints
@@ -82,7 +82,7 @@ class MonitoringListener(Service):
         super().startService()
         self.health_pool.start()
 
-    def stopService(self) -> Deferred[Any]:  # type: ignore[override]
+    def stopService(self) -> Deferred[Any]:
         super().stopService()
         stops = [maybeDeferred(port.stopListening) for port in self.ports]
         self.ports = []

@@ -229,7 +229,8 @@ def _register(tx: Any, obj: PyKMIPObject, now: int, with_names: bool) -> None:
         stored.set_single("Initial Date", Item.datetime(Tag.INITIAL_DATE, obj.initial_date))
     if obj.state is not None and obj.state != State.PRE_ACTIVE:
         stored.set_single("State", Item.enum(Tag.STATE, int(obj.state)))
-        if obj.state in (State.ACTIVE, State.DEACTIVATED, State.COMPROMISED) and stored.first("Activation Date") is None:
+        activated = obj.state in (State.ACTIVE, State.DEACTIVATED, State.COMPROMISED)
+        if activated and stored.first("Activation Date") is None:
             stored.set_single("Activation Date", Item.datetime(Tag.ACTIVATION_DATE, obj.initial_date or now))
     tx.save(stored)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import stat
-from typing import Any
 
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -16,7 +15,7 @@ from twisted.trial.unittest import TestCase
 from kmipd.admin import main
 from kmipd.config import load_config
 from kmipd.service import KMIPService
-from kmipd.spec import CryptographicAlgorithm, Operation, ObjectType, Tag
+from kmipd.spec import CryptographicAlgorithm, ObjectType, Operation, Tag
 from kmipd.testing import attribute, batch_item, payload, request, results
 from kmipd.ttlv import Item, decode, encode
 

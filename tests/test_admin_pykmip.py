@@ -182,7 +182,8 @@ class ImportPyKMIPTests(TestCase):
         self.assertEqual(status, 0, out + err)
         self.assertIn(f"imported {len(expected)} objects; 0 were already imported", out)
         status, out, _ = self.admin("import-pykmip", db, "--config", conf)
-        self.assertEqual((status, out.splitlines()[0]), (0, f"imported 0 objects; {len(expected)} were already imported"))
+        self.assertEqual((status, out.splitlines()[0]),
+                         (0, f"imported 0 objects; {len(expected)} were already imported"))
         with open(db, "rb") as f:
             self.assertEqual(hashlib.sha256(f.read()).hexdigest(), before, "the PyKMIP database was modified")
 

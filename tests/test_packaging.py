@@ -47,7 +47,8 @@ class FilesTests(SynchronousTestCase):
     def test_dockerfile(self) -> None:
         """Non-root user, a data volume, a health check, and no key material copied in."""
         text = read("Dockerfile")
-        instructions = [line.split(None, 1)[0] for line in text.splitlines() if line and not line.startswith(("#", " "))]
+        instructions = [line.split(None, 1)[0] for line in text.splitlines()
+                        if line and not line.startswith(("#", " "))]
         self.assertEqual(instructions[0], "FROM")
         user = re.findall(r"^USER (\S+)", text, re.MULTILINE)
         self.assertEqual(user, ["kmipd"])
@@ -157,7 +158,7 @@ class ScaleOutTests(TestCase):
             raise SkipTest("KMIPD_TEST_POSTGRES_URL is not set") from None
         data = os.path.abspath(self.mktemp())
         nodes: list[KMIPService] = []
-        for i in range(2):
+        for _ in range(2):
             config = load_config(None, {"data_dir": data, "database_url": url,
                                         "listen": ("tcp:0:interface=127.0.0.1",),
                                         "metrics_listen": ("tcp:0:interface=127.0.0.1",)})
