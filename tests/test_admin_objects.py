@@ -7,7 +7,7 @@ import json
 import os
 from typing import Any
 
-from twisted.trial.unittest import TestCase
+from twisted.trial.unittest import SkipTest, TestCase
 
 from kmipd.admin import main
 from kmipd.admin_objects import open_store
@@ -37,7 +37,10 @@ def register(d: Any, name: str, key: bytes, caller: str) -> str:
 
 
 class AdminObjectTests(TestCase):
-    """A store with two owners' keys, examined and backed up through the command line."""
+    """A store with two owners' keys (SQLite), examined and backed up through the command line."""
+
+    def database_url(self) -> str | None:
+        return None
 
     def setUp(self) -> None:
         self.data = os.path.abspath(self.mktemp())
@@ -53,8 +56,9 @@ class AdminObjectTests(TestCase):
     def write_config(self, data: str) -> str:
         os.makedirs(data, exist_ok=True)
         path = os.path.join(data, "server.conf")
+        url = self.database_url()
         with open(path, "w") as f:
-            f.write(f"[server]\ndata_dir = {data}\n")
+            f.write(f"[server]\ndata_dir = {data}\n" + (f"database_url = {url}\n" if url else ""))
         return path
 
     def admin(self, *argv: str, conf: str | None = None) -> tuple[int, str, str]:
@@ -163,3 +167,15 @@ class AdminObjectTests(TestCase):
             status, out, _ = self.admin(*argv)
             self.assertEqual(status, 0, argv)
             self.assertIn("usage:", out)
+
+
+class PostgreSQLAdminObjectTests(AdminObjectTests):
+    """The same against PostgreSQL (each configuration its own fresh schema)."""
+
+    def database_url(self) -> str | None:
+        from .store.test_contract import _postgres_url
+
+        try:
+            return _postgres_url(self)
+        except NotImplementedError:
+            raise SkipTest("KMIPD_TEST_POSTGRES_URL is not set") from None

@@ -121,6 +121,46 @@ class FilesTests(SynchronousTestCase):
         self.assertIn(b"--listen", done.stdout)
 
 
+class ConsoleScriptRunTests(SynchronousTestCase):
+    """`kmipd` really runs the server in the foreground and leaves no pid file."""
+
+    def test_runs_and_stops(self) -> None:
+        work = os.path.abspath(self.mktemp())
+        os.makedirs(work)
+        port = _free_port()
+        env = dict(os.environ, PYTHONPATH=ROOT, KMIPD_DATA_DIR=os.path.join(work, "data"),
+                   KMIPD_LISTEN=f"tcp:{port}:interface=127.0.0.1")
+        process = subprocess.Popen([sys.executable, "-c", "from kmipd.cli import main; main()"], cwd=work, env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.addCleanup(lambda: process.poll() is None and process.kill())
+        assert process.stdout is not None
+        lines: list[bytes] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if b"kmipd listening on" in line:
+                break
+        text = b"".join(lines).decode(errors="replace")
+        self.assertIn(f"kmipd listening on IPv4Address(type='TCP', host='127.0.0.1', port={port})", text)
+        from kmipd import __version__
+
+        self.assertIn(f"kmipd {__version__} starting", text)
+        self.assertFalse(os.path.exists(os.path.join(work, "twistd.pid")))
+        pki = os.path.join(work, "data", "pki")
+        answer = tls_exchange(port, os.path.join(pki, "ca.pem"), os.path.join(pki, "client.pem"),
+                              os.path.join(pki, "client.key"), QUERY)
+        self.assertTrue(results(decode(answer))[0].ok)  # served: the reactor runs
+        process.send_signal(signal.SIGTERM)
+        rest, _ = process.communicate(timeout=30)
+        # twistd stops the reactor cleanly, then ends by the signal it got (as systemd expects).
+        self.assertIn(process.returncode, (0, -signal.SIGTERM))
+        self.assertIn(b"Server Shut Down", rest)
+        self.assertEqual(os.listdir(work), ["data"])
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
