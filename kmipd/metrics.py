@@ -58,8 +58,8 @@ class _Sources:
             hits.add_metric([name], getattr(plugin, "cache_hits", 0))
             failures.add_metric([name], getattr(plugin, "failures", 0))
         yield from (lookups, hits, failures)
-        reloads = CounterMetricFamily("kmipd_policy_reloads", "policy files loaded, reloaded or removed "
-                                      "after the first scan")
+        reloads = CounterMetricFamily("kmipd_policy_reloads", "policy files loaded (at start too), "
+                                      "reloaded or removed")
         refused = CounterMetricFamily("kmipd_policy_reload_failures", "policy files refused (kept the last "
                                       "good policies)")
         reloads.add_metric([], sum(getattr(w, "reloads", 0) for w in self.policy))

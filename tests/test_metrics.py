@@ -209,3 +209,54 @@ class UnitTests(TestCase):
         self.assertEqual(syslog_address("/dev/log"), "/dev/log")
         self.assertEqual(syslog_address("logs.example:514"), ("logs.example", 514))
         self.assertRaises(ValueError, syslog_address, "nonsense")
+
+
+class SourcesTests(TestCase):
+    """Counters owned by SLUGS and the policy watcher are read at scrape time."""
+
+    def test_slugs_counters(self) -> None:
+        """Lookups, cache hits and failures of each SLUGS plugin."""
+        from treq.testing import StringStubbingResource, StubTreq
+        from twisted.internet.task import Clock
+
+        from kmipd.auth.slugs import SLUGSAuthenticator
+
+        from .test_slugs import BASE, FakeSLUGS
+
+        stub = StubTreq(StringStubbingResource(FakeSLUGS()))
+        auth = SLUGSAuthenticator(BASE, stub, Clock(), name="auth:slugs")
+        metrics = Metrics()
+        metrics.watch_slugs([auth])
+        for user in ("John Doe", "John Doe", "Nobody"):
+            d = auth.authenticate(user)
+            stub.flush()
+            d.addErrback(lambda f: None)
+        value = metrics.registry.get_sample_value
+        labels = {"plugin": "auth:slugs"}
+        self.assertEqual((value("kmipd_slugs_lookups_total", labels), value("kmipd_slugs_cache_hits_total", labels),
+                          value("kmipd_slugs_failures_total", labels)), (3, 1, 1))
+
+    def test_policy_reloads(self) -> None:
+        """Loaded and refused policy files."""
+        import os
+
+        from twisted.internet.task import Clock
+
+        from kmipd.policy.model import PolicyEngine
+        from kmipd.policy.reloader import PolicyDirectoryWatcher
+
+        from .test_policy_reload import policy_doc, run_synchronously
+
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        with open(os.path.join(directory, "good.json"), "w") as f:
+            json.dump(policy_doc("ALLOW_ALL"), f)
+        watcher = PolicyDirectoryWatcher(PolicyEngine(), directory, Clock(), run_synchronously, interval=1)
+        watcher.load_initial()
+        metrics = Metrics()
+        metrics.watch_policy(watcher)
+        with open(os.path.join(directory, "bad.json"), "w") as f:
+            f.write("{not json")
+        self.successResultOf(watcher.scan())
+        value = metrics.registry.get_sample_value
+        self.assertEqual((value("kmipd_policy_reloads_total"), value("kmipd_policy_reload_failures_total")), (1, 1))
