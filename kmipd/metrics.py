@@ -42,6 +42,7 @@ class _Sources:
         self.policy: list[Any] = []
         self.pools: dict[str, Any] = {}
         self.connections: dict[str, Callable[[], int]] = {}
+        self.audit: list[Any] = []
 
     def describe(self) -> list[Any]:
         return []
@@ -78,6 +79,12 @@ class _Sources:
         for transport, count in self.connections.items():
             connections.add_metric([transport], count())
         yield connections
+        if self.audit:
+            written = CounterMetricFamily("kmipd_audit_events_written", "audit events written")
+            failed = CounterMetricFamily("kmipd_audit_write_failures", "audit events that could not be written")
+            written.add_metric([], sum(t.written for t in self.audit))
+            failed.add_metric([], sum(t.failures for t in self.audit))
+            yield from (written, failed)
 
 
 class Metrics:
@@ -137,6 +144,10 @@ class Metrics:
 
     def watch_slugs(self, authenticators: Iterable[Any]) -> None:
         self.sources.slugs.extend(a for a in authenticators if hasattr(a, "lookups"))
+
+    def watch_audit(self, trail: Any) -> None:
+        """Report an L{kmipd.audit.AuditTrail}'s written events and write failures."""
+        self.sources.audit.append(trail)
 
     def watch_policy(self, watcher: Any) -> None:
         self.sources.policy.append(watcher)

@@ -90,6 +90,19 @@ class MonitoringListener(Service):
         return DeferredList(stops)
 
 
+def _check_writable(path: str) -> None:
+    """Start-up check: an audit trail that cannot be written is a configuration error, not a silent gap."""
+    import os
+
+    from .config import ConfigError
+
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
+    except OSError as e:
+        raise ConfigError(f"[server] audit_log_path: cannot open {path} for appending: {e.strerror or e}",
+                          key="audit_log_path") from None
+
+
 def attach_monitoring(service: Any, config: Config, reactor: Any, tls: bool) -> None:
     """Create the trail, metrics and monitoring listener of C{service} and register them.
 
@@ -107,6 +120,8 @@ def attach_monitoring(service: Any, config: Config, reactor: Any, tls: bool) -> 
                 address = syslog_address(config.audit_syslog_address)
             except ValueError as e:
                 raise ConfigError(f"[server] audit_syslog_address: {e}", key="audit_syslog_address") from None
+        if config.audit_log_path:
+            _check_writable(config.audit_log_path)
         service.audit = AuditTrail(config.audit_log_path, syslog_address=address, reactor=reactor,
                                    seconds=reactor.seconds)
         service.audit.setServiceParent(service)
@@ -129,6 +144,8 @@ def attach_monitoring(service: Any, config: Config, reactor: Any, tls: bool) -> 
         if isinstance(child, PolicyDirectoryWatcher):
             metrics.watch_policy(child)
     metrics.watch_store(service.store)
+    if service.audit is not None:
+        metrics.watch_audit(service.audit)
     ObjectCountService(metrics, service.store, service.pool.run, reactor).setServiceParent(service)
 
     service.monitoring = None

@@ -161,6 +161,8 @@ class LiveAuditTests(LiveServiceMixin, TestCase):
             for form in secret_forms(secret):
                 self.assertNotIn(form, text)
         self.assertNotIn(PASSWORD, text)
+        written = self.service.metrics.registry.get_sample_value("kmipd_audit_events_written_total")
+        self.assertEqual(written, len(events))
         self.assertNotIn("audit plaintext", text)
         self.assertEqual(os.stat(audit_path).st_mode & 0o777, 0o600)
 
@@ -270,3 +272,17 @@ class TrailTests(TestCase):
         self.assertIn("kmipd-audit: ", datagram)
         event = json.loads(datagram.split("kmipd-audit: ", 1)[1].rstrip("\x00"))
         self.assertEqual((event["event"], event["operation"]), ("kmip.operation", "GET"))
+
+
+class StartupTests(TestCase):
+    def test_unwritable_audit_log_refused(self) -> None:
+        """An audit_log_path that cannot be opened is a configuration error naming the key."""
+        from kmipd.config import ConfigError, load_config
+        from kmipd.service import KMIPService
+
+        data = os.path.abspath(self.mktemp())
+        config = load_config(None, {"data_dir": data, "audit_log_path": os.path.join(data, "missing", "a.jsonl"),
+                                    "listen": ("tcp:0:interface=127.0.0.1",)})
+        with self.assertRaises(ConfigError) as e:
+            KMIPService(config, store=MemoryObjectStore(), tls=False)
+        self.assertEqual(e.exception.key, "audit_log_path")

@@ -23,6 +23,11 @@ class MonitoringDocsTests(SynchronousTestCase):
         from prometheus_client.exposition import generate_latest
 
         metrics = Metrics()
+
+        class _Trail:
+            written = failures = 0
+
+        metrics.watch_audit(_Trail())
         metrics.requests.labels("GET", "success", "1.2", "ttlv").inc()
         metrics.latency.labels("GET", "ttlv").observe(0.1)
         for counter in (metrics.refused, metrics.handshake_failures):
