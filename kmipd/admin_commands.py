@@ -165,6 +165,12 @@ def _import_pykmip(args: argparse.Namespace, config: Config, out: TextIO) -> int
 
     if not os.path.isfile(args.path):
         raise CommandFailed(f"{args.path}: no such file")
+    url = config.effective_database_url
+    if url.startswith("sqlite:///"):
+        own = url[len("sqlite:///"):].split("?", 1)[0]
+        if os.path.exists(own) and os.path.samefile(own, args.path):
+            raise CommandFailed(f"{args.path} is PyKMIP's database and also kmipd's configured database: give kmipd "
+                                "a database of its own (database_url, or remove database_path) and run this again", 2)
     try:
         store = open_store(config, create_key=True)
     except Exception as e:

@@ -255,3 +255,25 @@ class ImportPyKMIPTests(TestCase):
         self.assertEqual(status, 1)
         self.assertIn("is not a PyKMIP server database", err)
         self.assertEqual(self.admin("import-pykmip", path + ".missing", "--config", conf)[0], 1)
+
+    def test_refuses_its_own_database(self) -> None:
+        """With kmipd configured on the PyKMIP file itself (database_path copied over), nothing is written."""
+        import hashlib
+        import sqlite3
+
+        path = os.path.join(self.dir, "pykmip.db")
+        conn = sqlite3.connect(path)
+        for table in ("managed_objects", "crypto_objects", "keys", "managed_object_names"):
+            conn.execute(f"CREATE TABLE {table} (uid INTEGER)")
+        conn.commit()
+        conn.close()
+        with open(path, "rb") as f:
+            before = hashlib.sha256(f.read()).hexdigest()
+        conf = os.path.join(self.dir, "kmipd.conf")
+        with open(conf, "w") as f:
+            f.write(f"[server]\ndata_dir = {self.kmipd_data}\ndatabase_path = {path}\n")
+        status, _, err = self.admin("import-pykmip", path, "--config", conf)
+        self.assertEqual(status, 2)
+        self.assertIn("a database of its own", err)
+        with open(path, "rb") as f:
+            self.assertEqual(hashlib.sha256(f.read()).hexdigest(), before)
