@@ -43,7 +43,8 @@ def add_commands(sub: Any, add_config: Callable[[argparse.ArgumentParser, bool],
     add_config(issue, False)
     issue.add_argument("name", metavar="NAME", help="the client identity (certificate CN)")
     issue.add_argument("--group", action="append", default=[], metavar="GROUP",
-                       help="a group, written as an OU attribute (repeatable)")
+                       help="a group, written as an OU attribute: the client's group for policies when the "
+                            "server has certificate_groups = True (repeatable)")
     issue.add_argument("--out", default=".", metavar="DIR", help="where NAME.pem and NAME.key go (default .)")
     issue.add_argument("--days", type=int, default=365, metavar="N", help="validity in days (default 365)")
     issue.add_argument("--ca-cert", metavar="PEM", help="the CA certificate (default: the configured CA)")

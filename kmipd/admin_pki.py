@@ -5,8 +5,9 @@ C{pki init} creates (or, with C{--force}, replaces) the CA and the server certif
 PKI directory (by default C{<data_dir>/pki}, where a server without C{certificate_path} looks).
 C{pki issue-client NAME} signs a client certificate with CN=NAME and the clientAuth EKU (the
 identity kmipd sees, and the owner of what that client creates); C{--group} values are written
-as OU attributes for deployments whose policies or tooling read them. Keys are EC P-256, written
-0600. Blocking.
+as OU attributes, which the server takes as the client's groups (for group policies) when
+C{certificate_groups = True} and no SLUGS is configured. Keys are EC P-256, written 0600.
+Blocking.
 """
 
 from __future__ import annotations

@@ -126,6 +126,7 @@ class Config:
     audit_syslog_address: str = "/dev/log"
     metrics_listen: tuple[str, ...] = ()
     metrics_tls: bool = False
+    certificate_groups: bool = False
 
     @property
     def effective_database_url(self) -> str:
@@ -387,6 +388,7 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "audit_syslog_address": _parse_str,
     "metrics_listen": _parse_metrics_listen,
     "metrics_tls": _parse_bool,
+    "certificate_groups": _parse_bool,
 }
 
 _SERVER_SECTIONS = ("server", "kmipd")

@@ -190,6 +190,10 @@ class KMIPService(MultiService):
             name = identity_from_certificate(certificate, self.config.enable_tls_client_auth)
         except IdentityError as e:
             return fail(e)
+        if self.config.certificate_groups and not self.config.enabled_slugs:  # ops: groups from the certificate
+            from .auth.certgroups import certificate_groups
+
+            return succeed(Caller(name, certificate_groups(certificate)))
         d: Deferred[Caller] = self.auth.authenticate(name).addCallback(
             lambda identity: Caller(identity.name, identity.groups))
 

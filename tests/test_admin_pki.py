@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import stat
+from typing import Any
 
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -46,6 +47,24 @@ CREATE = encode(request(batch_item(Operation.CREATE, payload(
         attribute("Cryptographic Usage Mask", Item.int(Tag.CRYPTOGRAPHIC_USAGE_MASK, 12))]))), version=(1, 2)))
 
 
+def create_with_policy(policy: str) -> bytes:
+    return encode(request(batch_item(Operation.CREATE, payload(
+        Item.enum(Tag.OBJECT_TYPE, ObjectType.SYMMETRIC_KEY),
+        Item.struct(Tag.TEMPLATE_ATTRIBUTE, [
+            attribute("Cryptographic Algorithm", Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, CryptographicAlgorithm.AES)),
+            attribute("Cryptographic Length", Item.int(Tag.CRYPTOGRAPHIC_LENGTH, 128)),
+            attribute("Cryptographic Usage Mask", Item.int(Tag.CRYPTOGRAPHIC_USAGE_MASK, 12)),
+            attribute("Operation Policy Name", Item.text(Tag.OPERATION_POLICY_NAME, policy))]))), version=(1, 2)))
+
+
+def get(uid: str) -> bytes:
+    return encode(request(batch_item(Operation.GET, payload(Item.text(Tag.UNIQUE_IDENTIFIER, uid))), version=(1, 2)))
+
+
+FINANCE_POLICY = {"fin": {"preset": {"SYMMETRIC_KEY": {"GET": "ALLOW_OWNER"}},
+                          "groups": {"finance": {"SYMMETRIC_KEY": {"GET": "ALLOW_ALL"}}}}}
+
+
 class PKITests(TestCase):
     timeout = 120
 
@@ -53,8 +72,8 @@ class PKITests(TestCase):
         self.data = os.path.abspath(self.mktemp())
         self.clients = os.path.join(self.data, "clients")
 
-    def start(self) -> KMIPService:
-        config = load_config(None, {"data_dir": self.data, "listen": ("tcp:0:interface=127.0.0.1",)})
+    def start(self, **overrides: Any) -> KMIPService:
+        config = load_config(None, {"data_dir": self.data, "listen": ("tcp:0:interface=127.0.0.1",), **overrides})
         service = KMIPService(config)
         service.startService()
         self.addCleanup(lambda: service.running and service.stopService())
@@ -96,6 +115,45 @@ class PKITests(TestCase):
         port = service.ports[0].getHost().port
         how = yield deferToThread(refused, port, os.path.join(self.data, "pki", "ca.pem"), cert_path, key_path)
         self.assertTrue(how, "a certificate of the replaced CA was served")
+
+    @defer.inlineCallbacks
+    def test_groups_from_certificate(self):  # type: ignore[no-untyped-def]
+        """With certificate_groups, `--group` values are the caller's groups for group policies."""
+        import json
+
+        admin("pki", "init", env_data_dir=self.data)
+        paths = {}
+        for name, groups in (("bob", []), ("alice", ["finance"]), ("carol", ["hr"])):
+            argv = ["pki", "issue-client", name, "--out", self.clients]
+            for g in groups:
+                argv += ["--group", g]
+            self.assertEqual(admin(*argv, env_data_dir=self.data)[0], 0)
+            paths[name] = (os.path.join(self.clients, f"{name}.pem"), os.path.join(self.clients, f"{name}.key"))
+        policies = os.path.join(self.data, "policies")
+        os.makedirs(policies)
+        with open(os.path.join(policies, "fin.json"), "w") as f:
+            json.dump(FINANCE_POLICY, f)
+        ca = os.path.join(self.data, "pki", "ca.pem")
+
+        def run(service: KMIPService, who: str, message: bytes) -> Any:
+            port = service.ports[0].getHost().port
+            return deferToThread(tls_exchange, port, ca, *paths[who], message)
+
+        service = self.start(certificate_groups=True, policy_path=policies)
+        answer = yield run(service, "bob", create_with_policy("fin"))
+        (created,) = results(decode(answer))
+        self.assertTrue(created.ok, created.message)
+        uid = created.payload.get(Tag.UNIQUE_IDENTIFIER)
+        outcomes = {}
+        for who in ("alice", "carol"):
+            (r,) = results(decode((yield run(service, who, get(uid)))))
+            outcomes[who] = r.ok
+        self.assertEqual(outcomes, {"alice": True, "carol": False})
+        yield service.stopService()
+
+        service = self.start(policy_path=policies)  # groups from certificates off: preset only
+        (r,) = results(decode((yield run(service, "alice", get(uid)))))
+        self.assertFalse(r.ok)
 
     def test_issue_without_ca(self) -> None:
         """Without a CA the command fails (1) and says how to make one; files are never overwritten."""
