@@ -43,6 +43,8 @@ class _Sources:
         self.pools: dict[str, Any] = {}
         self.connections: dict[str, Callable[[], int]] = {}
         self.audit: list[Any] = []
+        self.counter: Any = None
+        self.handshake_failures = 0
 
     def describe(self) -> list[Any]:
         return []
@@ -76,9 +78,18 @@ class _Sources:
         yield from (queued, busy, size)
         connections = GaugeMetricFamily("kmipd_open_connections", "open client connections",
                                         labels=["transport"])
-        for transport, count in self.connections.items():
-            connections.add_metric([transport], count())
+        by_transport = getattr(self.counter, "open_by_transport", None)
+        if isinstance(by_transport, dict):
+            for transport in sorted(set(by_transport) | set(self.connections)):
+                connections.add_metric([transport], by_transport.get(transport, 0))
+        else:
+            for transport, count in self.connections.items():
+                connections.add_metric([transport], count())
         yield connections
+        failures = CounterMetricFamily("kmipd_tls_handshake_failures", "connections closed before their TLS "
+                                       "handshake completed")
+        failures.add_metric([], getattr(self.counter, "handshake_failures", self.handshake_failures))
+        yield failures
         if self.audit:
             written = CounterMetricFamily("kmipd_audit_events_written", "audit events written")
             failed = CounterMetricFamily("kmipd_audit_write_failures", "audit events that could not be written")
@@ -102,8 +113,6 @@ class Metrics:
                                  "to its reply", ["operation", "transport"], buckets=LATENCY_BUCKETS, registry=r)
         self.refused = Counter("kmipd_clients_refused", "clients refused after the TLS handshake (no usable "
                                "identity, SLUGS refusal, per-client connection cap)", ["transport"], registry=r)
-        self.handshake_failures = Counter("kmipd_tls_handshake_failures", "connections closed before the TLS "
-                                          "handshake completed", ["transport"], registry=r)
         self.database_errors = Counter("kmipd_database_errors", "errors raised by the database driver",
                                        registry=r)
         self.commit_latency = Histogram("kmipd_database_commit_seconds", "database commit time",
@@ -130,7 +139,13 @@ class Metrics:
         self.refused.labels(transport).inc()
 
     def handshake_failed(self, transport: str) -> None:
-        self.handshake_failures.labels(transport).inc()
+        """A connection closed before its TLS handshake completed (counted by the protocol)."""
+        self.sources.handshake_failures += 1
+
+    def watch_counter(self, counter: Any) -> None:
+        """The connection counter the listeners share: when it counts handshake failures and open
+        connections per transport itself, those figures are reported instead of the protocol's."""
+        self.sources.counter = counter
 
     # Wiring (service construction) -----------------------------------------------------------
 

@@ -130,6 +130,7 @@ def attach_monitoring(service: Any, config: Config, reactor: Any, tls: bool) -> 
     metrics = Metrics()
     service.metrics = metrics
     services["metrics"] = metrics
+    metrics.watch_counter(service.factory.counter)
     metrics.watch_connections("ttlv", lambda: len(service.factory.connections))
     if service.site is not None:
         metrics.watch_connections("https", lambda: len(service.site.connections))
