@@ -31,6 +31,8 @@ from typing import Any
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, succeed
+from twisted.logger import ILogObserver, globalLogPublisher
+from zope.interface import implementer
 
 from kmipd.log import Logger
 
@@ -177,17 +179,41 @@ def refused(services: dict[str, Any] | None, *, peer: str, transport: str, reaso
 def client_log(ctx: Any, message: str) -> bool:
     """The 2.x Log operation: write the client's C{message} into the audit trail.
 
+    Events logged with C{twisted.logger} in the C{kmipd.audit} namespace with
+    C{audit_event="client_log"} (and C{client}, C{log_message}, C{correlation} fields) reach the
+    trail too (see L{AuditTrail}).
+
     @param ctx: the operation's L{kmipd.context.RequestContext} (the trail is
-        C{ctx.services["audit"]}).
+        C{ctx.services["audit"]}; the correlation values come from C{ctx.session} when it has one).
     @return: whether a trail received it (C{False} when no C{audit_log_path} is configured).
     """
     trail = ctx.services.get("audit") if isinstance(getattr(ctx, "services", None), dict) else None
     if trail is None:
         return False
-    trail.emit({"event": "kmip.client_log", "client": ctx.identity,
-                "groups": list(ctx.groups) if ctx.groups is not None else None,
-                "version": _version(ctx.version), "message": str(message)[:4096]})
+    session = getattr(ctx, "session", None)
+    event = {"event": "kmip.client_log", "client": ctx.identity,
+             "groups": list(ctx.groups) if ctx.groups is not None else None,
+             "version": _version(ctx.version), "message": str(message)[:MAX_LOG_MESSAGE]}
+    if session is not None:
+        event["correlation"] = getattr(session, "correlation", None)
+        event["client_correlation"] = getattr(session, "client_correlation", None)
+    trail.emit(event)
     return True
+
+
+#: The log namespace whose C{audit_event} events become audit events (see L{AuditTrail}).
+AUDIT_NAMESPACE = "kmipd.audit"
+#: The longest client Log Message kept.
+MAX_LOG_MESSAGE = 4096
+
+
+def audit_event_from_log(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The audit event for a C{twisted.logger} event of the C{kmipd.audit} namespace, or C{None}."""
+    if event.get("log_namespace") != AUDIT_NAMESPACE or event.get("audit_event") != "client_log":
+        return None
+    return {"event": "kmip.client_log", "client": event.get("client"),
+            "message": str(event.get("log_message", ""))[:MAX_LOG_MESSAGE],
+            "correlation": event.get("correlation"), "client_correlation": event.get("client_correlation")}
 
 
 class _Marker:
@@ -196,6 +222,19 @@ class _Marker:
     def __init__(self, kind: str, deferred: Deferred | None = None) -> None:
         self.kind = kind
         self.deferred = deferred
+
+
+@implementer(ILogObserver)
+class _NamespaceObserver:
+    """Forwards audit events logged in the C{kmipd.audit} namespace to a trail."""
+
+    def __init__(self, trail: AuditTrail) -> None:
+        self.trail = trail
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        audit_event = audit_event_from_log(event)
+        if audit_event is not None:
+            self.trail.emit(audit_event)
 
 
 class AuditTrail(Service):
@@ -227,6 +266,7 @@ class AuditTrail(Service):
         self._previous_sighup: Any = None
         self.written = 0
         self.failures = 0
+        self._observer = _NamespaceObserver(self)
 
     # Any thread -------------------------------------------------------------------------------
 
@@ -253,6 +293,7 @@ class AuditTrail(Service):
         super().startService()
         self._thread = threading.Thread(target=self._run, name="kmipd-audit", daemon=True)
         self._thread.start()
+        globalLogPublisher.addObserver(self._observer)
         if self.path and threading.current_thread() is threading.main_thread():
             try:
                 self._previous_sighup = signal.signal(signal.SIGHUP, self._sighup)
@@ -261,6 +302,7 @@ class AuditTrail(Service):
 
     def stopService(self) -> Deferred[None]:
         super().stopService()
+        globalLogPublisher.removeObserver(self._observer)
         if self._previous_sighup is not None:
             if signal.getsignal(signal.SIGHUP) == self._sighup:
                 signal.signal(signal.SIGHUP, self._previous_sighup)

@@ -227,6 +227,28 @@ class SummaryTests(TestCase):
         self.assertFalse(client_log(ctx, "nowhere"))
 
 
+class LogNamespaceTests(TestCase):
+    """Events logged in the kmipd.audit namespace (the Log operation's way) reach the trail."""
+
+    @defer.inlineCallbacks
+    def test_client_log_event(self):  # type: ignore[no-untyped-def]
+        from kmipd.log import Logger
+
+        path = os.path.abspath(self.mktemp())
+        trail = AuditTrail(path, reactor=reactor)
+        trail.startService()
+        Logger(namespace="kmipd.audit").info("client {client} logged: {log_message!r}", audit_event="client_log",
+                                             client="alice", log_message="rotating now", correlation="c0ffee",
+                                             client_correlation=None)
+        Logger(namespace="kmipd.other").info("not audit", audit_event="client_log", client="mallory")
+        yield trail.stopService()
+        Logger(namespace="kmipd.audit").info("after stop", audit_event="client_log", client="late")
+        (event,) = read_events(path)
+        self.assertEqual({k: v for k, v in event.items() if k != "time"},
+                         {"event": "kmip.client_log", "client": "alice", "message": "rotating now",
+                          "correlation": "c0ffee", "client_correlation": None})
+
+
 class _ListTrail:
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
