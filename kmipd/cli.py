@@ -19,11 +19,24 @@ def twistd_argv(args: Sequence[str]) -> list[str]:
     return ["twistd", "--nodaemon", "--pidfile=", "kmip", *args]
 
 
+def version_line() -> str:
+    """C{kmipd --version}: kmipd's version and the Twisted it runs on."""
+    import twisted
+
+    from ._version import __version__
+
+    return f"kmipd {__version__} (Twisted {twisted.__version__})"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the server in the foreground until it is stopped (SIGTERM, SIGINT)."""
     from twisted.scripts.twistd import run
 
-    sys.argv = twistd_argv(sys.argv[1:] if argv is None else argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args == ["--version"]:
+        print(version_line())
+        return
+    sys.argv = twistd_argv(args)
     run()
 
 

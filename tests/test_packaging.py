@@ -119,6 +119,11 @@ class FilesTests(SynchronousTestCase):
                               capture_output=True, timeout=60, env=env, cwd=ROOT)
         self.assertEqual(done.returncode, 0, done.stderr.decode())
         self.assertIn(b"--listen", done.stdout)
+        done = subprocess.run([sys.executable, "-c", "from kmipd.cli import main; main()", "--version"],
+                              capture_output=True, timeout=60, env=env, cwd=ROOT)
+        from kmipd import __version__
+
+        self.assertTrue(done.stdout.decode().startswith(f"kmipd {__version__} (Twisted "), done.stdout)
 
 
 class ConsoleScriptRunTests(SynchronousTestCase):
