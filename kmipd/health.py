@@ -24,12 +24,15 @@ from kmipd.log import Logger
 
 _log = Logger()
 
-__all__ = ["HealthResource", "ReadinessResource", "build_site", "check_store"]
+__all__ = ["HealthResource", "ReadinessResource", "StoreHealth", "build_site", "check_store"]
 
 
-def check_store(store: Any) -> str | None:
-    """C{None} if C{store} answers and its schema is current, else why not (blocking)."""
-    engine = getattr(store, "engine", None)
+def check_store(store: Any, engine: Any = None) -> str | None:
+    """C{None} if C{store} answers and its schema is current, else why not (blocking).
+
+    @param engine: the engine to ask (default C{store.engine}); see L{StoreHealth}.
+    """
+    engine = engine if engine is not None else getattr(store, "engine", None)
     if engine is None:
         return None  # the memory store (or an embedder's) is always there
     import sqlalchemy as sa
@@ -47,6 +50,33 @@ def check_store(store: Any) -> str | None:
     if revision != head:
         return f"database schema is {revision}, this kmipd needs {head} (run `kmipd-admin db upgrade`)"
     return None
+
+
+class StoreHealth:
+    """Readiness of a store, checked over a connection of its own.
+
+    The check does not borrow from the store's connection pool: under load every pooled
+    connection may be busy, and a readiness check waiting for one would take a healthy node out
+    of rotation. C{engine} opens (and closes) one connection per check.
+    """
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.engine: Any = None
+        url = getattr(getattr(store, "engine", None), "url", None)
+        if url is not None:
+            import sqlalchemy as sa
+            from sqlalchemy.pool import NullPool
+
+            self.engine = sa.create_engine(url, poolclass=NullPool)
+
+    def check(self) -> str | None:
+        """See L{check_store} (blocking)."""
+        return check_store(self.store, self.engine)
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
 
 
 class HealthResource(Resource):

@@ -18,7 +18,7 @@ from kmipd.log import Logger
 
 from .audit import AuditTrail
 from .config import Config
-from .health import ReadinessResource, build_site, check_store
+from .health import ReadinessResource, StoreHealth, build_site
 from .metrics import Metrics, ObjectCountService
 
 _log = Logger()
@@ -48,11 +48,13 @@ class MonitoringListener(Service):
 
     name: str | None = "kmipd-monitoring"  # type: ignore[assignment]
 
-    def __init__(self, endpoints: tuple[str, ...], factory: Any, reactor: Any, health_pool: ThreadPool) -> None:
+    def __init__(self, endpoints: tuple[str, ...], factory: Any, reactor: Any, health_pool: ThreadPool,
+                 health: StoreHealth | None = None) -> None:
         self.endpoints = endpoints
         self.factory = factory
         self.reactor = reactor
         self.health_pool = health_pool
+        self.health = health
         self.ports: list[Any] = []
 
     def privilegedStartService(self) -> None:
@@ -87,6 +89,8 @@ class MonitoringListener(Service):
         stops = [maybeDeferred(port.stopListening) for port in self.ports]
         self.ports = []
         self.health_pool.stop()
+        if self.health is not None:
+            self.health.close()
         return DeferredList(stops)
 
 
@@ -150,13 +154,15 @@ def attach_monitoring(service: Any, config: Config, reactor: Any, tls: bool) -> 
     ObjectCountService(metrics, service.store, service.pool.run, reactor).setServiceParent(service)
 
     service.monitoring = None
+    service.health = None
     if config.metrics_listen:
         health_pool = ThreadPool(minthreads=0, maxthreads=1, name="kmipd-health")
-        readiness = ReadinessResource(lambda: check_store(service.store), reactor=reactor, pool=health_pool)
+        service.health = StoreHealth(service.store)
+        readiness = ReadinessResource(service.health.check, reactor=reactor, pool=health_pool)
         site: Any = build_site(metrics, readiness, reactor)
         if config.metrics_tls and tls:
             from .tls import build_server_tls_options, wrap_factory
 
             site = wrap_factory(site, build_server_tls_options(config))
-        service.monitoring = MonitoringListener(config.metrics_listen, site, reactor, health_pool)
+        service.monitoring = MonitoringListener(config.metrics_listen, site, reactor, health_pool, service.health)
         service.monitoring.setServiceParent(service)

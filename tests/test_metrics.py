@@ -116,7 +116,8 @@ class LiveMetricsTests(LiveServiceMixin, TestCase):
         status, body = yield deferToThread(fetch, self.metrics_port, "/readyz")
         self.assertEqual((status, json.loads(body)), (200, {"status": "ready"}))
 
-        engine = self.service.store.engine
+        engine = self.service.health.engine
+        self.assertIsNot(engine, self.service.store.engine, "readiness has a connection of its own")
         original = engine.connect
 
         def unreachable() -> Any:

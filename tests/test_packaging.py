@@ -247,7 +247,7 @@ class ScaleOutTests(TestCase):
         self.assertTrue(results(decode(answer))[0].ok)
 
         # Node 0 loses its database: its readiness fails, HAProxy stops sending it clients.
-        engine = nodes[0].store.engine
+        engine = nodes[0].health.engine
         original = engine.connect
 
         def unreachable() -> Any:
