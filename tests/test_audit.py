@@ -249,6 +249,32 @@ class LogNamespaceTests(TestCase):
                           "correlation": "c0ffee", "client_correlation": None})
 
 
+class EveryOperationTests(TestCase):
+    """Every registered operation, in 1.4 and 2.1, answered with success or failure, gives one full event."""
+
+    def test_every_operation(self) -> None:
+        from kmipd.audit import request_done
+        from kmipd.operations.registry import operations_for
+
+        for version in ((1, 4), (2, 1)):
+            dispatcher = make_dispatcher()
+            trail = _ListTrail()
+            ops = operations_for(version)
+            self.assertGreater(len(ops), 20)
+            for op in ops:
+                reply = dispatcher.process(encode(request(batch_item(op, payload()), version=version)), Caller("x"))
+                request_done({"audit": trail}, reply, Caller("x"), peer="p", transport="ttlv", duration=0.001)
+            self.assertEqual([e["operation"] for e in trail.events], [Operation(op).name for op in ops])
+            statuses = set()
+            for event in trail.events:
+                self.assertEqual(set(event), FIELDS - {"time"}, event)
+                self.assertEqual(event["version"], f"{version[0]}.{version[1]}")
+                self.assertIn(event["status"], ("SUCCESS", "OPERATION_FAILED"))
+                self.assertEqual(event["reason"] is None, event["status"] == "SUCCESS", event)
+                statuses.add(event["status"])
+            self.assertEqual(statuses, {"SUCCESS", "OPERATION_FAILED"})
+
+
 class _ListTrail:
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
