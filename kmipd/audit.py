@@ -20,6 +20,7 @@ import logging
 import logging.handlers
 import os
 import queue
+import re
 import signal
 import threading
 import time
@@ -116,7 +117,21 @@ def _version(version: Any) -> str | None:
     return f"{version[0]}.{version[1]}" if version else None
 
 
-def request_done(services: dict[str, Any] | None, reply: Any, caller: Any, *, peer: str, transport: str,
+_ADDRESS = re.compile(r"host='([^']*)', port=(\d+)")
+
+
+def peer_text(peer: Any) -> str:
+    """C{host:port} (C{[host]:port} for IPv6) of an address object or its C{str}; else C{str(peer)}."""
+    host, port = getattr(peer, "host", None), getattr(peer, "port", None)
+    if host is None or port is None:
+        match = _ADDRESS.search(str(peer))
+        if match is None:
+            return str(peer)
+        host, port = match.group(1), match.group(2)
+    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+
+
+def request_done(services: dict[str, Any] | None, reply: Any, caller: Any, *, peer: Any, transport: str,
                  duration: float) -> None:
     """Record one answered request message (reactor thread; cheap: the writes happen elsewhere).
 
@@ -147,7 +162,7 @@ def request_done(services: dict[str, Any] | None, reply: Any, caller: Any, *, pe
             "event": "kmip.operation",
             "client": identity,
             "groups": list(groups) if groups is not None else None,
-            "peer": peer,
+            "peer": peer_text(peer),
             "transport": transport,
             "version": _version(reply.version),
             "operation": record.operation,
@@ -163,7 +178,7 @@ def request_done(services: dict[str, Any] | None, reply: Any, caller: Any, *, pe
         })
 
 
-def refused(services: dict[str, Any] | None, *, peer: str, transport: str, reason: str,
+def refused(services: dict[str, Any] | None, *, peer: Any, transport: str, reason: str,
             client: str | None = None) -> None:
     """Record a client refused before any operation ran (no or a bad certificate, SLUGS refusal)."""
     trail = (services or {}).get("audit")
@@ -171,7 +186,7 @@ def refused(services: dict[str, Any] | None, *, peer: str, transport: str, reaso
     if metrics is not None:
         metrics.client_refused(transport)
     if trail is not None:
-        trail.emit({"event": "kmip.refused", "client": client, "peer": peer, "transport": transport,
+        trail.emit({"event": "kmip.refused", "client": client, "peer": peer_text(peer), "transport": transport,
                     "status": "OPERATION_FAILED", "reason": "AUTHENTICATION_NOT_SUCCESSFUL",
                     "message": reason})
 

@@ -123,7 +123,7 @@ class LiveAuditTests(LiveServiceMixin, TestCase):
         for e in ops:
             self.assertEqual(set(e), FIELDS, e)
             self.assertEqual(e["client"], "kmipd-client")
-            self.assertTrue(e["peer"].startswith("IPv4Address(type='TCP', host='127.0.0.1'"), e["peer"])
+            self.assertRegex(e["peer"], r"^127\.0\.0\.1:\d+$")
             self.assertGreaterEqual(e["duration_ms"], 0)
             self.assertEqual(len(e["correlation"]), 32)
         ttlv = [e for e in ops if e["transport"] == "ttlv"]
@@ -214,6 +214,17 @@ class SummaryTests(TestCase):
 
         (record,) = summarise([_Item()], [result])
         self.assertEqual((record.status, record.created), ("OPERATION_UNDONE", ()))
+
+    def test_peer_text(self) -> None:
+        """Addresses read host:port, IPv6 in brackets, whatever form the transport gives."""
+        from twisted.internet.address import IPv4Address, IPv6Address
+
+        from kmipd.audit import peer_text
+
+        self.assertEqual(peer_text(IPv4Address("TCP", "10.0.0.1", 5696)), "10.0.0.1:5696")
+        self.assertEqual(peer_text(IPv6Address("TCP", "::1", 5696)), "[::1]:5696")
+        self.assertEqual(peer_text(str(IPv4Address("TCP", "10.0.0.1", 7))), "10.0.0.1:7")
+        self.assertEqual(peer_text("unknown"), "unknown")
 
     def test_client_log(self) -> None:
         """The 2.x Log operation's hook writes the client's message with its identity."""
