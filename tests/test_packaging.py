@@ -166,6 +166,36 @@ class ConsoleScriptRunTests(SynchronousTestCase):
         self.assertEqual(os.listdir(work), ["data"])
 
 
+class HealthcheckCommandTests(TestCase):
+    """The Dockerfile's HEALTHCHECK command, run against a real service (its port substituted)."""
+
+    timeout = 60
+
+    @defer.inlineCallbacks
+    def test_healthcheck_command(self):  # type: ignore[no-untyped-def]
+        import json
+
+        match = re.search(r"(?ms)^HEALTHCHECK .*?CMD (\[.*?\])$", read("Dockerfile"))
+        assert match is not None
+        command = json.loads(match.group(1))
+        self.assertEqual(command[:2], ["python", "-c"])
+        data = os.path.abspath(self.mktemp())
+        config = load_config(None, {"data_dir": data, "listen": ("tcp:0:interface=127.0.0.1",),
+                                    "metrics_listen": ("tcp:0:interface=127.0.0.1",)})
+        node = KMIPService(config)
+        node.startService()
+        self.addCleanup(node.stopService)
+        port = node.monitoring.ports[0].getHost().port
+        code = command[2].replace("9464", str(port))
+
+        def run() -> int:
+            return subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30).returncode
+
+        self.assertEqual((yield deferToThread(run)), 0)
+        node.health.engine.connect = lambda: (_ for _ in ()).throw(OSError("database down"))
+        self.assertNotEqual((yield deferToThread(run)), 0)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
