@@ -160,6 +160,31 @@ class AdminObjectTests(TestCase):
         self.assertEqual(status, 1)
         self.assertIn(f"cannot open object {self.alice_uid}", out)
 
+    def test_check_certificates(self) -> None:
+        """With configured certificates, `check` verifies key match, issuer, usage; a wrong key fails."""
+        from kmipd.devcerts import ensure_dev_pki
+
+        pki = ensure_dev_pki(os.path.join(self.data, "certs"))
+        conf = os.path.join(self.data, "tls.conf")
+        with open(self.conf) as f:
+            database = "".join(line for line in f if line.startswith("database_url"))
+
+        def write(key_path: str) -> None:
+            with open(conf, "w") as f:
+                f.write(f"[server]\ndata_dir = {self.data}\ncertificate_path = {pki.server_cert}\n"
+                        f"key_path = {key_path}\nca_path = {pki.ca_cert}\n{database}")
+
+        write(pki.server_key)
+        status, out, _ = self.admin("check", conf=conf)
+        self.assertEqual(status, 0, out)
+        for line in ("key_path: matches certificate_path", "ca_path: issued certificate_path",
+                     "certificate_path: serverAuth usage"):
+            self.assertIn(line, out)
+        write(pki.client_key)
+        status, out, _ = self.admin("check", conf=conf)
+        self.assertEqual(status, 1)
+        self.assertIn("FAIL key_path: does not match certificate_path", out)
+
     def test_help_everywhere(self) -> None:
         """Each command has --help (exit 0)."""
         for argv in (("objects", "list", "--help"), ("objects", "show", "--help"), ("export", "--help"),
