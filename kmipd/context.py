@@ -7,7 +7,7 @@ Both are handed explicitly to every handler (no shared mutable state, no globals
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .settings import Settings
@@ -35,12 +35,15 @@ class ServiceContext:
     @ivar server: facts Query reports.
     @ivar settings: the handlers' typed settings.
     @ivar streams: the open multi-part operations (created from C{settings.streams}).
+    @ivar audit: the audit trail (L{kmipd.audit.AuditTrail}) for handlers that write to it (the
+        2.x Log operation), or C{None}.
     """
 
     policy: PolicyEngine | None = None
     server: ServerInfo = field(default_factory=ServerInfo)
     settings: Settings = field(default_factory=Settings)
     streams: StreamTable = field(default=None)  # type: ignore[assignment]
+    audit: Any = None
 
     def __post_init__(self) -> None:
         if self.streams is None:
@@ -61,6 +64,7 @@ class RequestContext:
         created or used), for batch items that omit the Unique Identifier.
     @ivar settings: the service's typed settings (L{kmipd.settings.Settings}).
     @ivar streams: the service's multi-part operation table, or C{None} (a fresh one is made).
+    @ivar audit: the service's audit trail, or C{None} (see L{ServiceContext}).
     """
 
     version: tuple[int, int]
@@ -73,6 +77,7 @@ class RequestContext:
     id_placeholder: str | None = None
     settings: Settings = field(default_factory=Settings)
     streams: StreamTable = field(default=None)  # type: ignore[assignment]
+    audit: Any = None
 
     def __post_init__(self) -> None:
         if self.streams is None:

@@ -87,6 +87,9 @@ class Dispatcher:
     @param run_blocking: C{run_blocking(f, *args) -> Deferred}: runs C{f} in the operation pool.
     @param clock: the reactor's C{IReactorTime} (spill timer, time stamps of early refusals).
     @param scheduling: the store work policy (L{Scheduling.for_store}).
+    @ivar services: transport-side hooks found by name (C{"audit"}: the L{kmipd.audit.AuditTrail},
+        C{"metrics"}: the L{kmipd.metrics.Metrics}; see L{kmipd.monitoring}); handlers never see them
+        (they get L{kmipd.settings.Settings}).
     """
 
     def __init__(self, processor: Processor, run_blocking: Callable[..., Deferred], clock: IReactorTime,
@@ -95,6 +98,7 @@ class Dispatcher:
         self.run_blocking = run_blocking
         self.clock = clock
         self.scheduling = scheduling
+        self.services: dict[str, Any] = {}
         self._pending: list[_Pending] = []
         self._running = 0
         self._delivering = False

@@ -21,6 +21,7 @@ from twisted.internet.interfaces import IReactorTime
 import kmipd.operations  # noqa: F401  (registers the handlers)
 from kmipd.log import Logger
 
+from .audit import summarise
 from .context import RequestContext, ServiceContext
 from .errors import (
     AuthenticationNotSuccessful,
@@ -66,6 +67,7 @@ class Reply:
     @ivar results: the per-item results (empty for a message-level failure).
     @ivar caller: who sent the request.
     @ivar received: server time (seconds) the request was taken up.
+    @ivar audit: one L{kmipd.audit.ItemRecord} per batch item that ran (audit trail and metrics).
     """
 
     data: bytes
@@ -76,6 +78,7 @@ class Reply:
     results: list[BatchResult] = field(default_factory=list)
     caller: Caller | None = None
     received: int = 0
+    audit: list[Any] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -358,7 +361,7 @@ class Processor:
         service = self.service
         ctx = RequestContext(version=w.version, identity=w.caller.identity, groups=w.caller.groups, now=w.now,
                              store=tx, policy=service.policy, server=service.server, settings=service.settings,
-                             streams=service.streams)
+                             streams=service.streams, audit=service.audit)
         failed = False
         for item in request.items:
             result = self._run_item(ctx, item, tx, isolate)
@@ -427,7 +430,8 @@ class Processor:
         failures = [r for r in w.results if r.status != ResultStatus.SUCCESS]
         return Reply(data, version=w.version, operations=[_op_name(b.operation) for b in w.request.items],
                      status=_reason_name(failures[0].reason) if failures else "success",
-                     results=w.results, caller=w.caller, received=w.now)
+                     results=w.results, caller=w.caller, received=w.now,
+                     audit=summarise(w.request.items, w.results))  # ops: audit records, computed in the pool
 
 
 def _mark_undone(results: list[BatchResult]) -> None:

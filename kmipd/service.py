@@ -24,6 +24,8 @@ from twisted.web.client import Agent, HTTPConnectionPool
 
 from kmipd.log import Logger
 
+from ._version import __version__
+from .auth.certgroups import certificate_groups
 from .auth.chain import AuthenticationFailed, build_auth_chain
 from .auth.credentials import CredentialFileError, CredentialStore
 from .auth.request import CredentialChecker
@@ -32,6 +34,7 @@ from .context import ServiceContext
 from .devcerts import DevPKI, dev_pki_for
 from .dispatch import DIRECT_THREADS, Caller, Dispatcher, Scheduling
 from .http import build_site
+from .monitoring import attach_monitoring
 from .policy.loader import PolicyFileError
 from .policy.model import PolicyEngine
 from .policy.reloader import PolicyDirectoryWatcher
@@ -129,6 +132,8 @@ class KMIPService(MultiService):
             self.site = build_site(self.dispatcher, self.identify, limits=self.limits, reactor=reactor,
                                    counter=self.factory.counter, reidentify_after=self.factory.reidentify_after)
             self._https_factory = wrap_factory(self.site, tls_options) if tls_options else self.site
+        # ops: audit trail, metrics, health endpoints (kmipd.monitoring)
+        attach_monitoring(self, config, reactor, tls)
 
     def _watch_policies(self, path: str, interval: float) -> None:
         # Its own thread: policy reloads must not wait behind busy operation workers.
@@ -175,6 +180,8 @@ class KMIPService(MultiService):
             name = identity_from_certificate(certificate, self.config.enable_tls_client_auth)
         except IdentityError as e:
             return fail(e)
+        if self.config.certificate_groups and not self.config.enabled_slugs:  # ops: groups from the certificate
+            return succeed(Caller(name, certificate_groups(certificate)))
         d: Deferred[Caller] = self.auth.authenticate(name).addCallback(
             lambda identity: Caller(identity.name, identity.groups))
 
@@ -194,6 +201,7 @@ class KMIPService(MultiService):
         super().privilegedStartService()
         if self._endpoints:
             return
+        _log.info("kmipd {version} starting", version=__version__)  # ops: version in the startup log
         listeners = [(d, self._listen_factory, False) for d in self.config.effective_listen]
         listeners += [(d, self._https_factory, True) for d in self.config.https_listen]
         for description, factory, https in listeners:
