@@ -336,7 +336,7 @@ class Processor:
     def _storage_refused(self, w: _Work, error: KmipError, log: bool = True) -> None:
         """An expected storage failure (e.g. the database is unreachable): one line, no traceback."""
         if log:
-            _log.warn("storage refused the request: {reason}", reason=error.message,
+            _log.warn("storage refused the request: {detail}", reason=error.message, detail=str(error),
                       error=type(error).__name__, client=w.caller.identity)
         self._fail_all(w, error)
 

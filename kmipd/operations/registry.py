@@ -48,7 +48,7 @@ def operation(op: Operation, *, min_version: tuple[int, int] = (1, 0),
     def register(handler: Handler) -> Handler:
         if int(op) in REGISTRY:
             raise RuntimeError(f"operation {op.name} registered twice")
-        REGISTRY[int(op)] = OperationEntry(op, handler, min_version, needs_store)
+        REGISTRY[int(op)] = OperationEntry(op, handler, min_version, needs_store=needs_store)
         return handler
 
     return register
