@@ -265,11 +265,7 @@ class AuditTrail(Service):
     name: str | None = "kmipd-audit"  # type: ignore[assignment]
 
     def __init__(self, path: str | None, *, syslog_address: str | tuple[str, int] | None = None,
-                 reactor: Any = None, seconds: Callable[[], float] = time.time) -> None:
-        if reactor is None:
-            from twisted.internet import reactor as _reactor
-
-            reactor = _reactor
+                 reactor: Any, seconds: Callable[[], float] = time.time) -> None:
         self.path = path
         self.syslog_address = syslog_address
         self.reactor = reactor
