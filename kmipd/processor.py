@@ -125,7 +125,8 @@ class _NoStore:
         return nullcontext()
 
     def __getattr__(self, name: str) -> Any:
-        raise GeneralFailure(f"internal error: an operation declared without store access used {name}")
+        # A bug (the registry entry should say needs_store=True): General Failure with a traceback.
+        raise RuntimeError(f"an operation registered with needs_store=False used the store ({name})")
 
 
 _NO_STORE = _NoStore()

@@ -285,3 +285,22 @@ class DispatcherRunNowTests(SynchronousTestCase):
         replies = self.successResultOf(d.handle_many([CREATE, QUERY, CREATE], Caller("a")))
         self.assertEqual([results(decode(r.data))[0].operation for r in replies],
                          [Operation.CREATE, Operation.QUERY, Operation.CREATE])
+
+
+class NoStoreGuardTests(SynchronousTestCase):
+    """A handler registered without store access that touches the store is a bug, reported as one."""
+
+    def test_store_use_is_general_failure_with_traceback(self) -> None:
+        from kmipd.operations import registry
+
+        def sneaky(ctx: Any, body: Any) -> None:
+            ctx.store.new_uid()
+
+        table = dict(registry.REGISTRY)
+        table[int(Operation.POLL)] = registry.OperationEntry(Operation.POLL, sneaky, (1, 0), needs_store=False)
+        self.patch(registry, "REGISTRY", table)
+        processor = make_processor(clock=FakeClock())
+        (result,) = results(decode(processor.process(encode(request(batch_item(Operation.POLL, payload()))),
+                                                     Caller("a")).data))
+        self.assertEqual(result.reason, ResultReason.GENERAL_FAILURE)
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
