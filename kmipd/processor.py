@@ -12,6 +12,7 @@ L{kmipd.dispatch.Dispatcher}.
 from __future__ import annotations
 
 import struct
+import threading
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +50,9 @@ from .store.interface import ConcurrentUpdateError, ObjectStore
 from .ttlv import DecodeError, decode, encode
 
 _log = Logger()
+
+#: Seconds between two "storage refused" log lines (the ones in between are counted, not logged).
+STORAGE_LOG_INTERVAL = 1.0
 
 _CONTINUE = BatchErrorContinuationOption.CONTINUE
 _UNDO = BatchErrorContinuationOption.UNDO
@@ -181,6 +185,9 @@ class Processor:
         self.clock = clock
         self.limits = limits
         self.credentials = credentials
+        self._log_lock = threading.Lock()
+        self._next_storage_log = float("-inf")
+        self._suppressed = 0
 
     def seconds(self) -> int:
         """The current server time in whole seconds."""
@@ -337,9 +344,20 @@ class Processor:
     def _storage_refused(self, w: _Work, error: KmipError, log: bool = True) -> None:
         """An expected storage failure (e.g. the database is unreachable): one line, no traceback."""
         if log:
-            _log.warn("storage refused the request: {detail}", reason=error.message, detail=str(error),
-                      error=type(error).__name__, client=w.caller.identity)
+            self._log_storage_refusal(w, error)
         self._fail_all(w, error)
+
+    def _log_storage_refusal(self, w: _Work, error: KmipError) -> None:
+        """One line per L{STORAGE_LOG_INTERVAL} at most; the next line says how many were not logged."""
+        now = self.clock.seconds()
+        with self._log_lock:
+            if now < self._next_storage_log:
+                self._suppressed += 1
+                return
+            self._next_storage_log = now + STORAGE_LOG_INTERVAL
+            suppressed, self._suppressed = self._suppressed, 0
+        _log.warn("storage refused the request: {detail} ({suppressed} more not logged)", reason=error.message,
+                  detail=str(error), error=type(error).__name__, client=w.caller.identity, suppressed=suppressed)
 
     def _fail_all(self, w: _Work, error: KmipError) -> None:
         w.results = [error_result(b, w.version, error) for b in w.request.items]

@@ -304,3 +304,21 @@ class NoStoreGuardTests(SynchronousTestCase):
                                                      Caller("a")).data))
         self.assertEqual(result.reason, ResultReason.GENERAL_FAILURE)
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+
+class StorageLogRateTests(SynchronousTestCase):
+    """During an outage the log gets one line per interval, counting the requests it left out."""
+
+    def test_rate_limited(self) -> None:
+        from kmipd.processor import STORAGE_LOG_INTERVAL
+
+        events = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
+        clock = FakeClock()
+        processor = make_processor(RefusingStore(), clock=clock)
+        for _ in range(5):
+            processor.process(CREATE, Caller("a"))
+        clock.advance(STORAGE_LOG_INTERVAL)
+        processor.process(CREATE, Caller("a"))
+        lines = [e for e in events if e.get("log_namespace", "").startswith("kmipd.processor")]
+        self.assertEqual([e["suppressed"] for e in lines], [0, 4])
+        self.assertEqual(self.flushLoggedErrors(), [])
