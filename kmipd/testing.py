@@ -25,6 +25,7 @@ from .policy.model import PolicyEngine
 from .processor import Caller, Processor
 from .settings import Settings
 from .spec import ResultStatus, Tag
+from .store.memory import MemoryObjectStore
 from .ttlv import Item, decode, encode
 
 
@@ -58,8 +59,6 @@ def make_processor(store: Any = None, *, policy: Any = "default", clock: IReacto
                    credentials: Any = None, streams: Any = None) -> Processor:
     """A L{Processor} on an in-memory store with the built-in policies and a fake clock."""
     if store is None:
-        from .store.memory import MemoryObjectStore
-
         store = MemoryObjectStore()
     if policy == "default":
         policy = PolicyEngine()

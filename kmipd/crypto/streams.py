@@ -44,6 +44,7 @@ from ..log import Logger
 from . import BlockCipherMode as BCM
 from . import PaddingMethod as PM
 from . import hash_for
+from .errors import InvalidField
 from .keygen import HMAC_ALGORITHMS, SYMMETRIC_ALGORITHMS, cipher_algorithm
 
 _legacy_modes: ModuleType
@@ -123,7 +124,6 @@ class CipherStream:
             cipher: Cipher[Any] = Cipher(cipher_algorithm(algorithm, key),
                                          _MODE_BUILDERS[mode](iv, None if encrypting else tag, tag_length))
         except ValueError as e:
-            from .errors import InvalidField
             raise InvalidField(f"{spec.name}: {e}") from None
         self.ctx: CipherContext = cipher.encryptor() if encrypting else cipher.decryptor()
         if aad:
@@ -144,7 +144,6 @@ class CipherStream:
 
     def final(self) -> bytes:
         if self.check_alignment and self.seen % self.block:
-            from .errors import InvalidField
             raise InvalidField(f"Without padding the data must be a multiple of {self.block} bytes.")
         try:
             if self.encrypting:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
+
 from ..crypto import keygen
 from ..crypto.errors import CryptoError
 from ..errors import (
@@ -334,8 +336,6 @@ def _check_raw_edwards(km: Item, algorithm: int | None, length: int | None,
 
 def key_facts(key: Any) -> tuple[int, int]:
     """(Cryptographic Algorithm, Cryptographic Length) of a loaded C{cryptography} key."""
-    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
-
     if isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
         return CA.RSA, key.key_size
     if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
@@ -369,8 +369,6 @@ def _check_loaded(key: Any, algorithm: int | None, length: int | None) -> tuple[
 
 def curve_of(material: Item) -> int | None:
     """The Recommended Curve of an EC key object, if it can be determined."""
-    from cryptography.hazmat.primitives.asymmetric import ec
-
     fmt = keyblock.format_type(material)
     try:
         km = keyblock.key_material(material)
