@@ -118,6 +118,7 @@ class Config:
     credentials_path: str | None = None
     slugs_timeout: float = 5.0
     slugs_cache_ttl: float = 30.0
+    slugs_failure_cache_ttl: float = 5.0
     policy_reload_interval: float = 0.5
     slugs: tuple[SlugsConfig, ...] = ()
 
@@ -369,6 +370,7 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "credentials_path": _parse_optional_path,
     "slugs_timeout": _float_parser(0.0, inclusive=False),
     "slugs_cache_ttl": _float_parser(0.0, inclusive=True),
+    "slugs_failure_cache_ttl": _float_parser(0.0, inclusive=True),
     "policy_reload_interval": _float_parser(0.0, inclusive=False),
 }
 

@@ -121,7 +121,8 @@ class KMIPService(MultiService):
             self._http_pool = HTTPConnectionPool(reactor, persistent=True)
             http_client = treq.client.HTTPClient(Agent(reactor, pool=self._http_pool))
         self.auth = build_auth_chain(config.slugs, http_client, reactor, timeout=config.slugs_timeout,
-                                     cache_ttl=config.slugs_cache_ttl)
+                                     cache_ttl=config.slugs_cache_ttl,
+                                     failure_cache_ttl=config.slugs_failure_cache_ttl)
 
         credentials = None
         if config.credentials_path:
