@@ -55,6 +55,7 @@ from .limits import Limits
 from .messages import SUPPORTED_VERSIONS, Version, negotiate
 from .protocol import ConnectionCounter, Deadline, reidentify_due
 from .spec import ResultReason
+from .tls import HTTPS_ALPN
 from .ttlv import DecodeError, Item, decode, encode
 from .ttlv.json import from_json, to_json
 from .ttlv.xml import EncodingError, from_xml, to_xml
@@ -559,6 +560,10 @@ class KMIPSite(Site):
         self.message_timeout = message_timeout
         self.connection_counter = counter
         self.connections: set[KMIPChannel] = set()
+
+    def acceptableProtocols(self) -> list[bytes]:
+        """ALPN: HTTP/1.1 and HTTP/1.0 only (never h2: L{KMIPChannel} speaks HTTP/1.x)."""
+        return list(HTTPS_ALPN)
 
     def close_connections(self) -> None:
         """Close every open connection (the service is stopping)."""

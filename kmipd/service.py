@@ -29,7 +29,13 @@ from .limits import Limits
 from .policy.model import PolicyEngine
 from .protocol import KMIPServerFactory
 from .threads import ThreadPoolService
-from .tls import IdentityError, build_server_tls_options, identity_from_certificate, wrap_factory
+from .tls import (
+    IdentityError,
+    build_https_tls_options,
+    build_server_tls_options,
+    identity_from_certificate,
+    wrap_factory,
+)
 
 _log = Logger()
 
@@ -156,7 +162,7 @@ class KMIPService(MultiService):
             # Its connections count against the TTLV port's caps; SLUGS re-resolution as there.
             self.site = build_site(self.dispatcher, self.identify, limits=self.limits, reactor=reactor,
                                    counter=self.factory.counter, reidentify_after=self.factory.reidentify_after)
-            self._https_factory = (wrap_factory(self.site, build_server_tls_options(config)) if tls
+            self._https_factory = (wrap_factory(self.site, build_https_tls_options(config)) if tls
                                    else self.site)
 
     @staticmethod

@@ -33,9 +33,11 @@ from kmipd.log import Logger
 
 __all__ = [
     "DEFAULT_CIPHERS",
+    "HTTPS_ALPN",
     "IANA_TO_OPENSSL",
     "TLS13_SUITES",
     "IdentityError",
+    "build_https_tls_options",
     "build_server_tls_options",
     "identity_from_certificate",
     "openssl_cipher_list",
@@ -309,6 +311,34 @@ def build_server_tls_options(config: Config) -> CertificateOptions:
             f"[server] certificate_path: OpenSSL rejected the TLS configuration: {e}",
             key="certificate_path",
         ) from None
+    return options
+
+
+#: ALPN protocols of the HTTPS port, preferred first: the KMIP message-encodings profile
+#: speaks HTTP/1.0 and 1.1 only, so C{h2} is never selected (even with Twisted's http2 extra).
+HTTPS_ALPN: tuple[bytes, ...] = (b"http/1.1", b"http/1.0")
+
+
+def select_alpn(offered: Iterable[bytes], acceptable: Iterable[bytes] = HTTPS_ALPN) -> Any:
+    """The first of C{acceptable} the client C{offered}, else pyOpenSSL's "no overlap" marker.
+
+    With no overlap the handshake goes on without ALPN (RFC 7301 allows it) instead of failing
+    with an internal error as Twisted's selector does; the client then decides.
+    """
+    offered = set(offered)
+    for protocol in acceptable:
+        if protocol in offered:
+            return protocol
+    return SSL.NO_OVERLAPPING_PROTOCOLS
+
+
+def build_https_tls_options(config: Config) -> CertificateOptions:
+    """L{build_server_tls_options} for the HTTPS port: the same mutual TLS, and ALPN offering
+    L{HTTPS_ALPN} only. Blocking: call at startup."""
+    options = build_server_tls_options(config)
+    # getContext() builds the context once and every connection uses it; this callback replaces
+    # Twisted's (which unions the wrapped factory's protocols, h2 included when installed).
+    options.getContext().set_alpn_select_callback(lambda connection, offered: select_alpn(offered))
     return options
 
 
