@@ -21,6 +21,7 @@ from twisted.python.failure import Failure
 from kmipd.log import Logger
 
 from . import operations  # noqa: F401  (registers the handlers)
+from .auth.identify import Caller  # re-exported: callers are made by identification (kmipd.auth)
 from .context import RequestContext, ServerInfo
 from .errors import (
     AuthenticationNotSuccessful,
@@ -84,14 +85,6 @@ class Reply:
     version: Version | None = None
     operations: list[str] = field(default_factory=list)
     status: str = "success"
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling: established once per connection."""
-
-    identity: str | None
-    groups: tuple[str, ...] | None = None
 
 
 class _Undo(Exception):
