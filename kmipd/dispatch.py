@@ -211,6 +211,9 @@ class Dispatcher:
         self.server = server
         self.credentials = credentials
         self.services = services if services is not None else {}
+        # The server's caps, for handlers whose output size the client chooses (RNG Retrieve).
+        self.services.setdefault("max_rng_length", limits.max_rng_length)
+        self.services.setdefault("max_response_size", limits.max_response_size)
         self.group_commit = group_commit
         self.call_later = call_later
         self.group_spill_after = group_spill_after
@@ -409,7 +412,9 @@ class Dispatcher:
         return [self._error_result(b, version, GeneralFailure("internal storage error")) for b in request.items]
 
     def _finish(self, request: Request, version: Version, now: int, results: list[BatchResult]) -> Reply:
-        reply = self._encode(version, now, results, request.maximum_response_size)
+        limit = request.maximum_response_size
+        server_cap = self.limits.max_response_size
+        reply = self._encode(version, now, results, server_cap if limit is None else min(limit, server_cap))
         reply.operations = [_op_name(b.operation) for b in request.items]
         failures = [r for r in results if r.status != ResultStatus.SUCCESS]
         if failures:

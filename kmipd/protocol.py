@@ -53,6 +53,9 @@ _REFUSED_GRACE = 10.0  # seconds a refused client has to send the request we ans
 _STRUCTURE = int(ItemType.STRUCTURE)
 #: Most pipelined messages of one connection handed to the pool at once (see L{KMIPProtocol._next}).
 MAX_HANDOFF = 16
+#: Replies of one hand-off totalling less than this let the next hand-off double (slow start);
+#: more sets it back to one message, so a client asking for big responses gets one at a time.
+SMALL_OUTPUT = 64 * 1024
 _REQUEST = int(Tag.REQUEST_MESSAGE)
 
 
@@ -84,6 +87,7 @@ class KMIPProtocol(Protocol, TimeoutMixin):
         self._need = 0  # bytes _chunks must reach before framing can go on
         self._queue: list[bytes] = []
         self._queued_bytes = 0
+        self._handoff = 1  # messages in the next hand-off (slow start up to MAX_HANDOFF)
         self._busy = False
         self._paused = False  # reading paused (input backpressure)
         self._out_paused = False  # the transport's send buffer is full (output backpressure)
@@ -326,8 +330,8 @@ class KMIPProtocol(Protocol, TimeoutMixin):
         caller = self.session.caller
         many = getattr(dispatcher, "handle_many", None)
         started = time.perf_counter()
-        if many is not None and len(self._queue) > 1:
-            batch = self._queue[:MAX_HANDOFF]
+        if many is not None and len(self._queue) > 1 and self._handoff > 1:
+            batch = self._queue[:self._handoff]
             del self._queue[:len(batch)]
             self._queued_bytes -= sum(map(len, batch))
             self._maybe_resume()
@@ -360,6 +364,7 @@ class KMIPProtocol(Protocol, TimeoutMixin):
 
     def _replied_many(self, replies: list[Reply], started: float) -> None:
         self._busy = False
+        self._adapt(sum(len(r.data) for r in replies))
         for reply in replies:
             if not self._answer(reply, started):
                 return
@@ -367,8 +372,14 @@ class KMIPProtocol(Protocol, TimeoutMixin):
 
     def _replied(self, reply: Reply, started: float) -> None:
         self._busy = False
+        self._adapt(len(reply.data))
         if self._answer(reply, started):
             self._next()
+
+    def _adapt(self, output: int) -> None:
+        """Size the next hand-off from this one's output: the responses of one hand-off are built
+        before any is sent, so only clients with small responses get large hand-offs."""
+        self._handoff = min(MAX_HANDOFF, self._handoff * 2) if output < SMALL_OUTPUT else 1
 
     def _answer(self, reply: Reply, started: float) -> bool:
         """Log and send one reply; False once the connection is closing."""

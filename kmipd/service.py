@@ -90,7 +90,14 @@ class KMIPService(MultiService):
         self.limits = Limits(max_message_size=config.max_message_size, max_depth=config.max_depth,
                              max_batch_count=config.max_batch_count, idle_timeout=config.idle_timeout,
                              message_timeout=config.message_timeout, max_connections=config.max_connections,
-                             max_connections_per_client=config.max_connections_per_client)
+                             max_connections_per_client=config.max_connections_per_client,
+                             handshake_timeout=config.handshake_timeout,
+                             max_handshakes_per_address=config.max_handshakes_per_address,
+                             max_pending_handshakes=config.max_pending_handshakes,
+                             max_partial_bytes=config.max_partial_bytes,
+                             max_output_bytes=config.max_output_bytes,
+                             max_response_size=config.max_response_size,
+                             max_rng_length=config.max_rng_length)
         self.ports: list[IListeningPort] = []
 
         self.pool = ThreadPoolService(reactor, "kmipd-operations", config.thread_pool_size,
