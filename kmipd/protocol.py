@@ -38,11 +38,11 @@ from .spec import ResultReason, Tag
 from .ttlv import ItemType, peek_header
 
 if TYPE_CHECKING:
-    from twisted.internet.interfaces import IDelayedCall, ISSLTransport
+    from twisted.internet.interfaces import IConsumer, IDelayedCall, ISSLTransport
 
     from .dispatch import Dispatcher
 
-    class _IConnection(ISSLTransport, IPushProducer):
+    class _IConnection(ISSLTransport, IPushProducer, IConsumer):
         """What a server connection's transport provides: TCP (or TLS over TCP), flow control."""
 
 __all__ = ["MAX_HANDOFF", "ConnectionCounter", "ConnectionLimitExceeded", "Deadline", "KMIPProtocol",

@@ -284,7 +284,7 @@ class Session:
                  "resume", "transport_name")
 
     def __init__(self, counter: ConnectionCounter, connection: Any, address: str, transport_name: str,
-                 identify: Identify, reidentify_after: float | None, clock: Any) -> None:
+                 identify: Identify | None, reidentify_after: float | None, clock: Any) -> None:
         self.counter = counter
         self.connection = connection
         self.address = address
@@ -360,6 +360,8 @@ class Session:
         already has C{max_connections_per_client} connections. C{fresh}: the caller is not stale
         for the request waiting for it (no lookup loop when C{reidentify_after} is 0).
         """
+        if self.identify is None:
+            raise RuntimeError("no identify function: the resource serving the request sets one")
         d = self.identify(certificate)
 
         def resolved(caller: Caller) -> Caller:
