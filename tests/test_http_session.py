@@ -78,6 +78,27 @@ class TLSSiteTests(SynchronousTestCase):
         self.assertEqual(ta.value(), b"", "a dropped connection is not served")
 
 
+class OutputBudgetTests(SynchronousTestCase):
+    """While the server's output budget is spent, an HTTPS request waits; it runs once output drains."""
+
+    def test_request_waits_for_budget(self) -> None:
+        limits = Limits(max_output_bytes=1000)
+        reactor = MemoryReactorClock()
+        site = build_site(make_dispatcher(limits=limits), identify, limits=limits, reactor=reactor)
+        counter = site.connection_counter
+        stuck = site.buildProtocol(IPv4Address("TCP", "192.0.2.8", 40000))
+        stuck.makeConnection(CertTransport("bob"))
+        stuck.session.wrote(5000, paused=True)  # a client that does not read holds 5000 bytes
+        proto = site.buildProtocol(IPv4Address("TCP", "192.0.2.7", 40000))
+        transport = CertTransport("alice")
+        proto.makeConnection(transport)
+        proto.dataReceived(http_request(encode(DISCOVER)))
+        self.assertEqual(transport.value(), b"")
+        stuck.session.drained()
+        self.assertEqual(Response(transport.value()).status, 200)
+        self.assertEqual(counter.output_bytes, 0)
+
+
 class SharedCounterTests(SynchronousTestCase):
     """TTLV and HTTPS connections report separately in one counter."""
 
