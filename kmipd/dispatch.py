@@ -21,6 +21,7 @@ from twisted.python.failure import Failure
 from kmipd.log import Logger
 
 from . import operations  # noqa: F401  (registers the handlers)
+from .audit import summarise
 from .auth.identify import Caller  # re-exported: callers are made by identification (kmipd.auth)
 from .context import RequestContext, ServerInfo
 from .errors import (
@@ -85,6 +86,8 @@ class Reply:
     version: Version | None = None
     operations: list[str] = field(default_factory=list)
     status: str = "success"
+    #: one L{kmipd.audit.ItemRecord} per batch item that ran (ops: audit trail and metrics)
+    audit: list[Any] = field(default_factory=list)
 
 
 class _Undo(Exception):
@@ -416,6 +419,7 @@ class Dispatcher:
         server_cap = self.limits.max_response_size
         reply = self._encode(version, now, results, server_cap if limit is None else min(limit, server_cap))
         reply.operations = [_op_name(b.operation) for b in request.items]
+        reply.audit = summarise(request.items, results)  # ops: audit records, computed in the pool
         failures = [r for r in results if r.status != ResultStatus.SUCCESS]
         if failures:
             reply.status = _reason_name(failures[0].reason)

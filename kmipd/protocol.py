@@ -30,6 +30,7 @@ from zope.interface import implementer
 
 from kmipd.log import Logger
 
+from . import audit
 from .auth.identify import Caller
 from .dispatch import Reply, sniff_version
 from .limits import Limits
@@ -159,6 +160,8 @@ class KMIPProtocol(Protocol, TimeoutMixin):
         Clients report that clearly, where a bare close looks like a network fault.
         """
         _log.info("refusing client {peer}: {reason}", peer=str(self.transport.getPeer()), reason=reason)
+        audit.refused(getattr(self.factory.dispatcher, "services", None),  # ops: audit hook
+                      peer=str(self.transport.getPeer()), transport="ttlv", reason=reason)
         self._refused = True
         self.setTimeout(min(self.factory.limits.idle_timeout, _REFUSED_GRACE))
         self._next()
@@ -392,6 +395,9 @@ class KMIPProtocol(Protocol, TimeoutMixin):
             version=reply.version,
             duration=time.perf_counter() - started,
         )
+        audit.request_done(getattr(self.factory.dispatcher, "services", None), reply, caller,  # ops: audit hook
+                           peer=str(self.transport.getPeer()), transport="ttlv",
+                           duration=time.perf_counter() - started)
         if self._closing:
             return False
         self.resetTimeout()  # idle time counts from the last reply, not from a slow request's arrival

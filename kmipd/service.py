@@ -133,7 +133,8 @@ class KMIPService(MultiService):
                                      failure_cache_ttl=config.slugs_failure_cache_ttl)
         #: Certificate -> Deferred Caller (CN, then the chain), for both ports.
         self.identify = Identifier(self.auth, require_client_auth_eku=config.enable_tls_client_auth,
-                                   require_certificate=tls)
+                                   require_certificate=tls,
+                                   certificate_groups=config.certificate_groups and not config.enabled_slugs)
 
         credentials = None
         if config.credentials_path:
@@ -170,6 +171,10 @@ class KMIPService(MultiService):
                                    tls=tls)
             self._https_factory = (wrap_factory(self.site, build_https_tls_options(config)) if tls
                                    else self.site)
+        # ops: audit trail, metrics, health endpoints (kmipd.monitoring)
+        from .monitoring import attach_monitoring
+
+        attach_monitoring(self, config, reactor, tls)
 
     @staticmethod
     def _open_store(config: Config) -> Any:
@@ -194,6 +199,7 @@ class KMIPService(MultiService):
     def privilegedStartService(self) -> None:
         """Bind the endpoints (possibly privileged ports) and fail loudly if one cannot be bound."""
         super().privilegedStartService()
+        _log.info("kmipd {version} starting", version=__version__)  # ops: version in the startup log
         errors: list[str] = []
         endpoints = [(desc, self._listen_factory) for desc in self.config.effective_listen]
         endpoints += [(desc, self._https_factory) for desc in self.config.https_listen]

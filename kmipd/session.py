@@ -115,7 +115,7 @@ class ConnectionCounter:
     @ivar pending: connections whose TLS handshake has not finished.
     @ivar open_by_transport: C{open}, per transport name (C{"ttlv"}, C{"https"}).
     @ivar handshake_failures: connections closed before finishing their handshake (deadline,
-        per-address or global pending limit, or a failed handshake).
+        per-address or global pending limit, a refused certificate, a client gone).
     @ivar refused: connections closed because C{max_connections} were open.
     @ivar partial_bytes: bytes of partially received requests, all connections.
     @ivar dropped_partial: connections dropped to keep C{partial_bytes} within the budget.
@@ -198,6 +198,7 @@ class ConnectionCounter:
             _log.info("too many unfinished TLS handshakes ({count}); dropping the oldest, from {peer}",
                       count=len(self._pending), peer=oldest.address)
             self.handshake_failures += 1
+            oldest._pending = False
             self.end_handshake(oldest)
             oldest.lost()
             _abort(oldest.connection)
@@ -279,7 +280,7 @@ class Session:
     @ivar resume: called when the output budget has room again (set by the connection).
     """
 
-    __slots__ = ("_counted", "_fresh", "_handshake", "_identity", "_lost", "_resolved_at", "_unsent",
+    __slots__ = ("_counted", "_fresh", "_handshake", "_identity", "_lost", "_pending", "_resolved_at", "_unsent",
                  "address", "caller", "clock", "connection", "counter", "identify", "reidentify_after",
                  "resume", "transport_name")
 
@@ -300,6 +301,7 @@ class Session:
         self._resolved_at = 0.0
         self._fresh = False
         self._lost = False
+        self._pending = False  # TLS handshake not finished (a loss now is a handshake failure)
         self._unsent = 0
 
     # Admission -----------------------------------------------------------------------------------
@@ -314,12 +316,14 @@ class Session:
                       peer=self.address)
             return False
         self._handshake = self.clock.callLater(self.counter.limits.handshake_timeout, self._handshake_expired)
+        self._pending = True
         return True
 
     def handshake_done(self) -> bool:
         """The TLS handshake finished (a client certificate the CA vouches for): count the connection
         against C{max_connections}. False: over the cap, abort it now."""
         self._stop_handshake_timer()
+        self._pending = False
         self.counter.end_handshake(self)
         if self._counted:
             return True
@@ -347,6 +351,7 @@ class Session:
         self._handshake = None
         _log.info("closing connection from {peer}: TLS handshake not finished within {timeout} seconds",
                   peer=self.address, timeout=self.counter.limits.handshake_timeout)
+        self._pending = False
         self.counter.handshake_failures += 1
         self.counter.end_handshake(self)
         _abort(self.connection)
@@ -440,6 +445,9 @@ class Session:
         if self._lost:
             return
         self._lost = True
+        if self._pending:  # closed before its handshake finished (refused certificate, client gone)
+            self._pending = False
+            self.counter.handshake_failures += 1
         self._stop_handshake_timer()
         self.counter.forget(self)
         self.drained()

@@ -17,6 +17,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.python.failure import Failure
 
+from kmipd.auth.certgroups import certificate_groups
 from kmipd.auth.chain import AuthChain, AuthenticationFailed
 from kmipd.log import Logger
 
@@ -87,13 +88,17 @@ class Identifier:
     @param require_client_auth_eku: the C{enable_tls_client_auth} setting.
     @param require_certificate: refuse a connection without a certificate (TLS); without it (plain
         TTLV in tests) such a connection is an anonymous caller.
+    @param certificate_groups: the groups are the certificate's OU values
+        (L{kmipd.auth.certgroups}) and the chain is not asked (the C{certificate_groups} setting,
+        without SLUGS).
     """
 
     def __init__(self, chain: AuthChain, *, require_client_auth_eku: bool = True,
-                 require_certificate: bool = True) -> None:
+                 require_certificate: bool = True, certificate_groups: bool = False) -> None:
         self.chain = chain
         self.require_client_auth_eku = require_client_auth_eku
         self.require_certificate = require_certificate
+        self.certificate_groups = certificate_groups
 
     def __call__(self, certificate: Any) -> Deferred[Caller]:
         """The caller behind C{certificate}; fails with L{IdentityError} or L{AuthenticationFailed}."""
@@ -105,6 +110,8 @@ class Identifier:
             name = identity_from_certificate(certificate, self.require_client_auth_eku)
         except IdentityError as e:
             return fail(e)
+        if self.certificate_groups:
+            return succeed(Caller(name, certificate_groups(certificate)))
         d: Deferred[Caller] = self.chain.authenticate(name).addCallback(
             lambda identity: Caller(identity.name, identity.groups))
 

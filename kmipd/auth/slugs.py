@@ -179,6 +179,9 @@ class SLUGSAuthenticator:
         self._timeout = float(timeout)
         self._cache_ttl = float(cache_ttl)
         self._failure_ttl = float(failure_cache_ttl)
+        #: lookups asked for, of them answered from the cache (successes and recent failures), and
+        #: failed (read by kmipd.metrics)
+        self.lookups = self.cache_hits = self.failures = 0
         self._cache: dict[str, tuple[float, tuple[str, ...]]] = {}
         #: user -> (expiry, reason) of a recent failed lookup.
         self._failures: dict[str, tuple[float, str]] = {}
@@ -197,6 +200,7 @@ class SLUGSAuthenticator:
         @return: a Deferred firing with the user's groups (possibly empty),
             or failing with L{AuthenticationFailed}.
         """
+        self.lookups += 1  # ops: counters read by kmipd.metrics
         if not user:
             return self._fail(user, REASON_EMPTY_USER)
         now = self._clock.seconds()
@@ -204,12 +208,15 @@ class SLUGSAuthenticator:
         if cached is not None:
             expires, groups = cached
             if now < expires:
+                self.cache_hits += 1
                 return succeed(groups)
             del self._cache[user]
         failed = self._failures.get(user)
         if failed is not None:
             expires, reason = failed
             if now < expires:
+                self.cache_hits += 1
+                self.failures += 1
                 d: Deferred[Any] = Deferred()
                 d.errback(AuthenticationFailed(self.name, user, reason))
                 return d
@@ -341,6 +348,7 @@ class SLUGSAuthenticator:
     def _log_failure(self, failure: Failure) -> Failure:
         error = failure.value
         assert isinstance(error, AuthenticationFailed)
+        self.failures += 1  # ops: read by kmipd.metrics
         self._log.warn(
             "{plugin}: authentication of {user} failed: {reason}",
             plugin=error.plugin,
