@@ -106,6 +106,20 @@ class HandshakeTests(SessionMixin, SynchronousTestCase):
         opened[0][0].lost()  # its connectionLost follows the abort: nothing counted twice
         self.assertEqual(counter.pending, 3)
 
+    def test_gone_before_handshake_counts_as_failure(self) -> None:
+        """A connection lost while pending (refused certificate, client gone) is a handshake failure, once."""
+        counter = self.counter()
+        session, _ = self.session()
+        session.open(tls=True)
+        session.lost()
+        session.lost()
+        self.assertEqual((counter.pending, counter.handshake_failures), (0, 1))
+        done, _ = self.session()
+        done.open(tls=True)
+        done.handshake_done()
+        done.lost()
+        self.assertEqual(counter.handshake_failures, 1)
+
     def test_plain_admitted_at_once(self) -> None:
         """Without TLS a connection counts at once (there is no handshake to wait for)."""
         counter = self.counter(max_connections=1)
