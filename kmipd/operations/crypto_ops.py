@@ -55,6 +55,10 @@ MAX_RNG_BYTES = 1024 * 1024
 #: C{ctx.services} keys of the server's caps: RNG Retrieve length, response size (bytes).
 MAX_RNG_LENGTH = "max_rng_length"
 MAX_RESPONSE_SIZE = "max_response_size"
+#: Upper bounds of the encoded bytes around RNG Retrieve's data: per batch item (operation, status,
+#: payload and data headers, padding) and per response (header, version, time stamp, batch count).
+_RNG_ITEM_OVERHEAD = 96
+_RESPONSE_HEADER = 256
 
 _IV_MODES = frozenset({BCM.CBC, BCM.CFB, BCM.OFB, BCM.CTR, BCM.GCM, BCM.XTS, BCM.PCBC})
 _NONCE_ALGORITHMS = frozenset({CA.CHACHA20, CA.CHACHA20POLY1305})
@@ -583,8 +587,8 @@ def rng_retrieve(ctx: RequestContext, payload: Item | None) -> Item:
     # Refused before any byte is generated when the message's RNG output would pass the server's
     # response cap (a batch of many large RNG Retrieves).
     budget = ctx.services.get(MAX_RESPONSE_SIZE)
-    ctx.response_bytes += length
-    if budget is not None and ctx.response_bytes > budget:
+    ctx.response_bytes += length + _RNG_ITEM_OVERHEAD
+    if budget is not None and ctx.response_bytes + _RESPONSE_HEADER > budget:
         raise ResponseTooLarge(f"the random data of this request would exceed the server's response "
                                f"size limit of {budget} bytes")
     return Item.struct(Tag.RESPONSE_PAYLOAD, [Item.bytes(Tag.DATA, ssl.RAND_bytes(length))])
