@@ -56,8 +56,7 @@ from .auth.identify import Caller
 from .dispatch import Dispatcher, Reply, sniff_version
 from .limits import Limits
 from .messages import SUPPORTED_VERSIONS, Version, negotiate
-from .protocol import peer_host
-from .session import ConnectionCounter, ConnectionLimitExceeded, Deadline, Identify, Session
+from .session import ConnectionCounter, ConnectionLimitExceeded, Deadline, Identify, Session, peer_host
 from .spec import ResultReason
 from .tls import HTTPS_ALPN
 from .ttlv import DecodeError, Item, decode, encode

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IHandshakeListener, IPushProducer
@@ -34,7 +34,15 @@ from . import audit
 from .auth.identify import Caller
 from .dispatch import Reply, sniff_version
 from .limits import Limits
-from .session import ConnectionCounter, ConnectionLimitExceeded, Deadline, Identify, Session, reidentify_due
+from .session import (
+    ConnectionCounter,
+    ConnectionLimitExceeded,
+    Deadline,
+    Identify,
+    Session,
+    peer_host,
+    reidentify_due,
+)
 from .spec import ResultReason, Tag
 from .ttlv import ItemType, peek_header
 
@@ -58,15 +66,6 @@ MAX_HANDOFF = 16
 #: more sets it back to one message, so a client asking for big responses gets one at a time.
 SMALL_OUTPUT = 64 * 1024
 _REQUEST = int(Tag.REQUEST_MESSAGE)
-
-
-def peer_host(transport: Any) -> str:
-    """The peer's host (the per-address handshake limit's key), or C{"unknown"}."""
-    try:
-        peer = transport.getPeer()
-    except Exception:
-        return "unknown"
-    return str(getattr(peer, "host", None) or peer)
 
 
 @implementer(IHandshakeListener, IPushProducer)

@@ -38,7 +38,8 @@ from kmipd.log import Logger
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IDelayedCall
 
-__all__ = ["ConnectionCounter", "ConnectionLimitExceeded", "Deadline", "Identify", "Session", "reidentify_due"]
+__all__ = ["ConnectionCounter", "ConnectionLimitExceeded", "Deadline", "Identify", "Session", "peer_host",
+           "reidentify_due"]
 
 _log = Logger()
 
@@ -54,6 +55,15 @@ class Connection(Protocol):
     """What a session needs of its connection: a transport to abort (None once gone)."""
 
     transport: Any
+
+
+def peer_host(transport: Any) -> str:
+    """The peer's host (the per-address handshake limit's key), or C{"unknown"}."""
+    try:
+        peer = transport.getPeer()
+    except Exception:
+        return "unknown"
+    return str(getattr(peer, "host", None) or peer)
 
 
 def reidentify_due(resolved_at: float, now: float, after: float | None) -> bool:
