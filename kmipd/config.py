@@ -120,6 +120,7 @@ class Config:
     credentials_path: str | None = None
     slugs_timeout: float = 5.0
     slugs_cache_ttl: float = 30.0
+    slugs_failure_cache_ttl: float = 5.0
     policy_reload_interval: float = 0.5
     slugs: tuple[SlugsConfig, ...] = ()
     # ops: audit trail, metrics and health (kmipd.audit, kmipd.metrics)
@@ -412,10 +413,18 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "message_timeout": _float_parser(0.0, inclusive=False),
     "max_connections": _int_parser(1),
     "max_connections_per_client": _int_parser(1),
+    "handshake_timeout": _float_parser(0.0, inclusive=False),
+    "max_handshakes_per_address": _int_parser(1),
+    "max_pending_handshakes": _int_parser(1),
+    "max_partial_bytes": _int_parser(1),
+    "max_output_bytes": _int_parser(1),
+    "max_response_size": _int_parser(64),
+    "max_rng_length": _int_parser(1),
     "master_key_path": _parse_optional_path,
     "credentials_path": _parse_optional_path,
     "slugs_timeout": _float_parser(0.0, inclusive=False),
     "slugs_cache_ttl": _float_parser(0.0, inclusive=True),
+    "slugs_failure_cache_ttl": _float_parser(0.0, inclusive=True),
     "policy_reload_interval": _float_parser(0.0, inclusive=False),
     "lease_time": _int_parser(1),
     "process_inactive_keys": _parse_bool,
@@ -437,7 +446,9 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
 
 #: Keys read into L{Config.limits} (same names as the L{Limits} fields).
 _LIMIT_KEYS = ("max_message_size", "max_depth", "max_batch_count", "idle_timeout", "message_timeout",
-               "max_connections", "max_connections_per_client")
+               "max_connections", "max_connections_per_client", "handshake_timeout",
+               "max_handshakes_per_address", "max_pending_handshakes", "max_partial_bytes", "max_output_bytes",
+               "max_response_size", "max_rng_length")
 #: Keys read into L{Config.settings}: key -> L{Settings} field.
 _SETTING_KEYS = {"lease_time": "lease_time", "process_inactive_keys": "process_inactive_keys",
                  "pykmip_wrapped_key_value": "pykmip_wrapped_key_value", "rng_parameters": "rng_parameters"}

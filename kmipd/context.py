@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
+from .limits import Limits
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -65,6 +66,9 @@ class RequestContext:
     @ivar settings: the service's typed settings (L{kmipd.settings.Settings}).
     @ivar streams: the service's multi-part operation table, or C{None} (a fresh one is made).
     @ivar audit: the service's audit trail, or C{None} (see L{ServiceContext}).
+    @ivar limits: the server's limits (handlers whose output size the client chooses, RNG
+        Retrieve, check C{max_rng_length} and C{max_response_size}).
+    @ivar response_bytes: bytes such handlers have produced for this message so far.
     """
 
     version: tuple[int, int]
@@ -78,6 +82,8 @@ class RequestContext:
     settings: Settings = field(default_factory=Settings)
     streams: StreamTable = field(default=None)  # type: ignore[assignment]
     audit: Any = None
+    limits: Limits = field(default_factory=Limits)
+    response_bytes: int = 0
 
     def __post_init__(self) -> None:
         if self.streams is None:

@@ -23,6 +23,7 @@ import kmipd.operations  # noqa: F401  (registers the handlers)
 from kmipd.log import Logger
 
 from .audit import summarise
+from .auth.identify import Caller  # callers are made by identification (kmipd.auth)
 from .context import RequestContext, ServiceContext
 from .errors import (
     AuthenticationNotSuccessful,
@@ -83,14 +84,6 @@ class Reply:
     caller: Caller | None = None
     received: int = 0
     audit: list[Any] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling: established once per connection."""
-
-    identity: str | None
-    groups: tuple[str, ...] | None = None
 
 
 class _Undo(Exception):
@@ -372,7 +365,7 @@ class Processor:
         the others' work stands (Continue, Stop) or is rolled back with the enclosing transaction
         or savepoint (Undo). A lone item needs no savepoint of its own: if it fails, L{_Undo}
         rolls back the enclosing transaction (or the message's savepoint in a group). The
-        response is built here, before the commit, when the client set a Maximum Response Size:
+        response is built here, before the commit, and checked against the response size limits:
         what the client is told failed must not have happened.
         """
         request = w.request
@@ -380,7 +373,7 @@ class Processor:
         service = self.service
         ctx = RequestContext(version=w.version, identity=w.caller.identity, groups=w.caller.groups, now=w.now,
                              store=tx, policy=service.policy, server=service.server, settings=service.settings,
-                             streams=service.streams, audit=service.audit)
+                             streams=service.streams, audit=service.audit, limits=self.limits)
         failed = False
         for item in request.items:
             result = self._run_item(ctx, item, tx, isolate)
@@ -391,7 +384,7 @@ class Processor:
                     break
         if failed and (request.continuation == _UNDO or not isolate):
             raise _Undo()
-        if request.maximum_response_size is not None and not self._fits(w):
+        if not self._fits(w):
             raise _Undo()
 
     def _run_item(self, ctx: RequestContext, item: BatchItem, tx: Any, isolate: bool) -> BatchResult:
@@ -422,10 +415,12 @@ class Processor:
     # Responses ---------------------------------------------------------------------------------
 
     def _fits(self, w: _Work) -> bool:
-        """The one Maximum Response Size rule: build the response; if too large, fail the items."""
-        limit = w.request.maximum_response_size
+        """The one response size rule: build the response; if it is larger than the client's Maximum
+        Response Size or the server's C{max_response_size}, fail the items."""
+        client, server = w.request.maximum_response_size, self.limits.max_response_size
+        limit = server if client is None else min(client, server)
         data = self._encode(w)
-        if limit is None or len(data) <= limit:
+        if len(data) <= limit:
             w.data = data
             return True
         for r in w.results:

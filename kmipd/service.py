@@ -17,7 +17,7 @@ from typing import Any
 import treq
 from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import MultiService
-from twisted.internet.defer import Deferred, DeferredList, fail, maybeDeferred, succeed
+from twisted.internet.defer import Deferred, DeferredList, maybeDeferred
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IListeningPort, IProtocolFactory, IStreamServerEndpoint
 from twisted.web.client import Agent, HTTPConnectionPool
@@ -25,14 +25,14 @@ from twisted.web.client import Agent, HTTPConnectionPool
 from kmipd.log import Logger
 
 from ._version import __version__
-from .auth.certgroups import certificate_groups
-from .auth.chain import AuthenticationFailed, build_auth_chain
+from .auth.chain import build_auth_chain
 from .auth.credentials import CredentialFileError, CredentialStore
+from .auth.identify import Identifier
 from .auth.request import CredentialChecker
 from .config import Config, ConfigError
 from .context import ServiceContext
 from .devcerts import DevPKI, dev_pki_for
-from .dispatch import DIRECT_THREADS, Caller, Dispatcher, Scheduling
+from .dispatch import DIRECT_THREADS, Dispatcher, Scheduling
 from .http import build_site
 from .monitoring import attach_monitoring
 from .policy.loader import PolicyFileError
@@ -43,7 +43,7 @@ from .protocol import KMIPServerFactory
 from .store.masterkey import load_or_create_master_key
 from .store.sql import SQLObjectStore
 from .threads import ThreadPoolService
-from .tls import IdentityError, build_server_tls_options, identity_from_certificate, wrap_factory
+from .tls import build_https_tls_options, build_server_tls_options, wrap_factory
 
 _log = Logger()
 
@@ -111,7 +111,12 @@ class KMIPService(MultiService):
             self._http_pool = HTTPConnectionPool(reactor, persistent=True)
             http_client = treq.client.HTTPClient(Agent(reactor, pool=self._http_pool))
         self.auth = build_auth_chain(config.slugs, http_client, reactor, timeout=config.slugs_timeout,
-                                     cache_ttl=config.slugs_cache_ttl)
+                                     cache_ttl=config.slugs_cache_ttl,
+                                     failure_cache_ttl=config.slugs_failure_cache_ttl)
+        #: Certificate -> Deferred Caller (CN, then the chain), for both ports.
+        self.identify = Identifier(self.auth, require_client_auth_eku=config.enable_tls_client_auth,
+                                   require_certificate=tls,
+                                   certificate_groups=config.certificate_groups and not config.enabled_slugs)
 
         processor = Processor(self.store, ServiceContext(policy=self.policy, settings=config.settings),
                               reactor, limits=self.limits, credentials=self._credentials(config))
@@ -130,8 +135,9 @@ class KMIPService(MultiService):
         if config.https_listen:
             # Its connections count against the TTLV port's caps; SLUGS re-resolution as there.
             self.site = build_site(self.dispatcher, self.identify, limits=self.limits, reactor=reactor,
-                                   counter=self.factory.counter, reidentify_after=self.factory.reidentify_after)
-            self._https_factory = wrap_factory(self.site, tls_options) if tls_options else self.site
+                                   counter=self.factory.counter, reidentify_after=self.factory.reidentify_after,
+                                   tls=tls)
+            self._https_factory = wrap_factory(self.site, build_https_tls_options(config)) if tls else self.site
         # ops: audit trail, metrics, health endpoints (kmipd.monitoring)
         attach_monitoring(self, config, reactor, tls)
 
@@ -169,30 +175,6 @@ class KMIPService(MultiService):
                 os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         key = load_or_create_master_key(config.effective_master_key_path)
         return SQLObjectStore(url, key, pool_size=config.db_pool_size)
-
-    def identify(self, certificate: Any) -> Deferred[Caller]:
-        """The caller behind a connection: certificate CN, then third-party authentication."""
-        if certificate is None:
-            if self.factory.tls:
-                return fail(IdentityError("the client presented no certificate"))
-            return succeed(Caller(None))
-        try:
-            name = identity_from_certificate(certificate, self.config.enable_tls_client_auth)
-        except IdentityError as e:
-            return fail(e)
-        if self.config.certificate_groups and not self.config.enabled_slugs:  # ops: groups from the certificate
-            return succeed(Caller(name, certificate_groups(certificate)))
-        d: Deferred[Caller] = self.auth.authenticate(name).addCallback(
-            lambda identity: Caller(identity.name, identity.groups))
-
-        def refused(failure: Any) -> Any:
-            failure.trap(AuthenticationFailed)
-            _log.warn("authentication failed for {client}: {reason}", client=name,
-                      reason=failure.getErrorMessage())
-            return failure
-
-        d.addErrback(refused)
-        return d
 
     # Service lifecycle ----------------------------------------------------------------------
 
