@@ -194,7 +194,8 @@ SCHEMAS: dict[int, PayloadSchema] = {
         request=(UID, F(Tag.NEW_ATTRIBUTE, required=True)),
         response=(UID_REQUIRED,)),
     Operation.ADJUST_ATTRIBUTE: PayloadSchema(
-        request=(UID, F(Tag.ATTRIBUTE_REFERENCE, types=_REFERENCE_TYPES, required=True), F(Tag.ADJUSTMENT_TYPE, required=True),
+        request=(UID, F(Tag.ATTRIBUTE_REFERENCE, types=_REFERENCE_TYPES, required=True),
+                 F(Tag.ADJUSTMENT_TYPE, required=True),
                  F(Tag.ADJUSTMENT_VALUE, types=(ItemType.INTEGER, ItemType.LONG_INTEGER, ItemType.BIG_INTEGER,
                                                ItemType.INTERVAL, ItemType.DATE_TIME))),
         response=(UID_REQUIRED,)),

@@ -50,7 +50,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Union
 
 from ..errors import InvalidField, InvalidMessage, KmipError, MissingData
 from ..spec import VERSIONS, Tag, tag_name, tag_type, tag_versions
@@ -126,7 +125,7 @@ class OneOf:
     missing: type[KmipError] = MissingData
 
 
-Spec = Union[Field, OneOf]
+Spec = Field | OneOf
 
 
 @dataclass(frozen=True)
