@@ -101,6 +101,16 @@ _UID_ONLY = PayloadSchema(request=(UID,), response=(UID_REQUIRED,))
 #: Multi-part fields of the cryptographic operations (1.3+; the tags define the versions).
 _PARTS = (F(Tag.CORRELATION_VALUE), F(Tag.INIT_INDICATOR), F(Tag.FINAL_INDICATOR))
 
+
+
+def single_part(tag: int) -> tuple[Field, Field]:
+    """A field REQUIRED in 1.2 (single-part only) and "Yes for single-part" from 1.3 (the handler
+    checks that, knowing whether the request is one part of several)."""
+    return F(tag, required=True, until=(1, 2)), F(tag, since=(1, 3))
+
+
+_DATA = single_part(Tag.DATA)
+
 #: The 1.x Attribute of Add/Modify Attribute, and 2.x's New/Current Attribute (one attribute item).
 _ATTRIBUTE_1X = F(Tag.ATTRIBUTE, required=True, until=V1_LAST, fields=ATTRIBUTE.fields)
 
@@ -229,26 +239,26 @@ SCHEMAS: dict[int, PayloadSchema] = {
             F(Tag.PROTOCOL_VERSION_MINOR, required=True, missing=InvalidMessage))),),
         response=(F(Tag.PROTOCOL_VERSION, repeat=True),)),
     Operation.ENCRYPT: PayloadSchema(
-        request=(UID, CRYPTOGRAPHIC_PARAMETERS, F(Tag.DATA), F(Tag.IV_COUNTER_NONCE), *_PARTS,
+        request=(UID, CRYPTOGRAPHIC_PARAMETERS, *_DATA, F(Tag.IV_COUNTER_NONCE), *_PARTS,
                  F(Tag.AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA)),
         response=(UID_REQUIRED, F(Tag.DATA), F(Tag.IV_COUNTER_NONCE), F(Tag.CORRELATION_VALUE),
                   F(Tag.AUTHENTICATED_ENCRYPTION_TAG))),
     Operation.DECRYPT: PayloadSchema(
-        request=(UID, CRYPTOGRAPHIC_PARAMETERS, F(Tag.DATA), F(Tag.IV_COUNTER_NONCE), *_PARTS,
+        request=(UID, CRYPTOGRAPHIC_PARAMETERS, *_DATA, F(Tag.IV_COUNTER_NONCE), *_PARTS,
                  F(Tag.AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA), F(Tag.AUTHENTICATED_ENCRYPTION_TAG)),
         response=(UID_REQUIRED, F(Tag.DATA), F(Tag.CORRELATION_VALUE))),
     Operation.SIGN: PayloadSchema(
-        request=(UID, CRYPTOGRAPHIC_PARAMETERS, F(Tag.DATA), F(Tag.DIGESTED_DATA), *_PARTS),
+        request=(UID, CRYPTOGRAPHIC_PARAMETERS, *_DATA, F(Tag.DIGESTED_DATA), *_PARTS),
         response=(UID_REQUIRED, F(Tag.SIGNATURE_DATA), F(Tag.CORRELATION_VALUE))),
     Operation.SIGNATURE_VERIFY: PayloadSchema(
-        request=(UID, CRYPTOGRAPHIC_PARAMETERS, F(Tag.DATA), F(Tag.DIGESTED_DATA), F(Tag.SIGNATURE_DATA),
+        request=(UID, CRYPTOGRAPHIC_PARAMETERS, F(Tag.DATA), F(Tag.DIGESTED_DATA), *single_part(Tag.SIGNATURE_DATA),
                  *_PARTS),
         response=(UID_REQUIRED, F(Tag.VALIDITY_INDICATOR), F(Tag.DATA), F(Tag.CORRELATION_VALUE))),
     Operation.MAC: PayloadSchema(
-        request=(UID, CRYPTOGRAPHIC_PARAMETERS, F(Tag.DATA), *_PARTS),
+        request=(UID, CRYPTOGRAPHIC_PARAMETERS, *_DATA, *_PARTS),
         response=(UID_REQUIRED, F(Tag.MAC_DATA), F(Tag.CORRELATION_VALUE))),
     Operation.MAC_VERIFY: PayloadSchema(
-        request=(UID, CRYPTOGRAPHIC_PARAMETERS, F(Tag.DATA), F(Tag.MAC_DATA), *_PARTS),
+        request=(UID, CRYPTOGRAPHIC_PARAMETERS, F(Tag.DATA), *single_part(Tag.MAC_DATA), *_PARTS),
         response=(UID_REQUIRED, F(Tag.VALIDITY_INDICATOR), F(Tag.CORRELATION_VALUE))),
     Operation.RNG_RETRIEVE: PayloadSchema(
         request=(F(Tag.DATA_LENGTH, required=True),),
