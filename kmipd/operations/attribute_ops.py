@@ -84,17 +84,13 @@ _RANGES: dict[int, tuple[int, int]] = {
 
 
 def _only_child(container: Item, what: str) -> Item:
-    if container.type != ItemType.STRUCTURE or len(container.value) != 1:
+    if len(container.value) != 1:  # a structure: the schema checked it
         raise InvalidField(f"{what} must hold exactly one attribute")
     return container.value[0]
 
 
-def _read_attribute(ctx: RequestContext, payload: Item | None, tag_2x: int, *, required: bool) -> Attr | None:
+def _read_attribute(ctx: RequestContext, payload: Item, tag_2x: int, *, required: bool) -> Attr | None:
     """The attribute in C{tag_2x} (New/Current Attribute) or, 1.x shape, the C{Attribute}."""
-    if payload is None:
-        if required:
-            raise MissingData("the request payload is missing")
-        return None
     wrapper = payload.find(tag_2x)
     if wrapper is not None:
         attr = parse_any(_only_child(wrapper, "New Attribute" if tag_2x == Tag.NEW_ATTRIBUTE else "Current Attribute"))
@@ -256,7 +252,7 @@ def _replace(ctx: RequestContext, obj: ManagedObject, name: str, index: int, val
 
 
 @operation(Operation.ADD_ATTRIBUTE)
-def add_attribute(ctx: RequestContext, payload: Item | None) -> Item:
+def add_attribute(ctx: RequestContext, payload: Item) -> Item:
     """Add a new attribute instance (a single-valued attribute only if it has none yet)."""
     obj = load(ctx, uid_from(ctx, payload), Operation.ADD_ATTRIBUTE)
     attr = _read_attribute(ctx, payload, Tag.NEW_ATTRIBUTE, required=True)
@@ -272,7 +268,7 @@ def add_attribute(ctx: RequestContext, payload: Item | None) -> Item:
 
 
 @operation(Operation.SET_ATTRIBUTE, min_version=(2, 0))
-def set_attribute(ctx: RequestContext, payload: Item | None) -> Item:
+def set_attribute(ctx: RequestContext, payload: Item) -> Item:
     """Create the attribute, or replace its only instance (not for multi-valued attributes)."""
     obj = load(ctx, uid_from(ctx, payload), Operation.SET_ATTRIBUTE)
     attr = _read_attribute(ctx, payload, Tag.NEW_ATTRIBUTE, required=True)
@@ -294,7 +290,7 @@ def set_attribute(ctx: RequestContext, payload: Item | None) -> Item:
 
 
 @operation(Operation.MODIFY_ATTRIBUTE)
-def modify_attribute(ctx: RequestContext, payload: Item | None) -> Item:
+def modify_attribute(ctx: RequestContext, payload: Item) -> Item:
     """Replace one existing instance (1.x: by Attribute Index, 2.x: by Current Attribute)."""
     obj = load(ctx, uid_from(ctx, payload), Operation.MODIFY_ATTRIBUTE)
     new = _read_attribute(ctx, payload, Tag.NEW_ATTRIBUTE, required=True)
@@ -328,7 +324,7 @@ def modify_attribute(ctx: RequestContext, payload: Item | None) -> Item:
 
 
 @operation(Operation.DELETE_ATTRIBUTE)
-def delete_attribute(ctx: RequestContext, payload: Item | None) -> Item:
+def delete_attribute(ctx: RequestContext, payload: Item) -> Item:
     """Delete one instance (1.x: Attribute Name + Index; 2.x: Current Attribute) or, 2.x with an
     Attribute Reference, every instance."""
     obj = load(ctx, uid_from(ctx, payload), Operation.DELETE_ATTRIBUTE)
@@ -338,19 +334,14 @@ def delete_attribute(ctx: RequestContext, payload: Item | None) -> Item:
     if current is not None:
         name = current.name
     else:
-        ref = None
-        if payload is not None:
-            ref = payload.find(Tag.ATTRIBUTE_REFERENCE) or payload.find(Tag.ATTRIBUTE_NAME)
+        ref = payload.find(Tag.ATTRIBUTE_REFERENCE) or payload.find(Tag.ATTRIBUTE_NAME)
         if ref is None:
             raise MissingData("Delete Attribute needs an Attribute Name, Current Attribute or Attribute Reference")
         name = parse_reference(ref)
         if ref.tag == Tag.ATTRIBUTE_REFERENCE:
             all_instances = True
         else:
-            raw = payload.find(Tag.ATTRIBUTE_INDEX) if payload is not None else None
-            if raw is not None and raw.type != ItemType.INTEGER:
-                raise InvalidField("Attribute Index must be an Integer")
-            index = raw.value if raw is not None else 0
+            index = payload.get(Tag.ATTRIBUTE_INDEX, 0)
     name = normalise_name(name)
     if spec_for(name) is None and not is_custom(name):
         raise InvalidField(f"unknown attribute {name!r}")
@@ -377,20 +368,19 @@ def delete_attribute(ctx: RequestContext, payload: Item | None) -> Item:
 
 
 @operation(Operation.ADJUST_ATTRIBUTE, min_version=(2, 0))
-def adjust_attribute(ctx: RequestContext, payload: Item | None) -> Item:
+def adjust_attribute(ctx: RequestContext, payload: Item) -> Item:
     """Increment, decrement or negate a numeric (or negate a Boolean) single-valued attribute.
 
     Policy: checked as Modify Attribute (the built-in policies have no Adjust Attribute rows).
     """
     obj = load(ctx, uid_from(ctx, payload), Operation.MODIFY_ATTRIBUTE)
-    ref = payload.find(Tag.ATTRIBUTE_REFERENCE) if payload is not None else None
-    kind = payload.find(Tag.ADJUSTMENT_TYPE) if payload is not None else None
-    if ref is None or kind is None:
-        raise MissingData("Adjust Attribute needs an Attribute Reference and an Adjustment Type")
+    ref = payload.find(Tag.ATTRIBUTE_REFERENCE)  # the schema: both present
+    kind = payload.get(Tag.ADJUSTMENT_TYPE)
+    assert ref is not None
     try:
-        adjustment = AdjustmentType(kind.value)
+        adjustment = AdjustmentType(kind)
     except ValueError:
-        raise InvalidField(f"unknown Adjustment Type {kind.value!r}") from None
+        raise InvalidField(f"unknown Adjustment Type {kind!r}") from None
     name = parse_reference(ref)
     _check_known(ctx, obj, name)
     _check_client_may_change(ctx, obj, name)
@@ -398,7 +388,7 @@ def adjust_attribute(ctx: RequestContext, payload: Item | None) -> Item:
     if len(instances) > 1:
         raise MultiValuedAttribute(f"the object has {len(instances)} instances of {name!r}")
     existing = [v for _, v in instances]
-    by = payload.find(Tag.ADJUSTMENT_VALUE) if payload is not None else None
+    by = payload.find(Tag.ADJUSTMENT_VALUE)
     spec = spec_for(name)
     item_type = existing[0].type if existing else (spec.item_type if spec else (by.type if by else None))
     tag = spec.tag if spec else Tag.ATTRIBUTE_VALUE

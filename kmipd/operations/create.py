@@ -9,7 +9,7 @@ from typing import Any
 from ..context import RequestContext
 from ..crypto import keygen
 from ..crypto.errors import CryptoError
-from ..errors import InvalidField, InvalidObjectType, KeyFormatTypeNotSupported, MissingData
+from ..errors import InvalidField, InvalidObjectType, KeyFormatTypeNotSupported
 from ..log import Logger
 from ..model import keyblock, keyformat
 from ..model.attributes import Attr, parse_1x, read_template
@@ -49,11 +49,9 @@ _DES_FAMILY = frozenset({CA.DES, CA.TRIPLE_DES})
 _EC_FAMILY = frozenset({CA.EC, CA.ECDSA, CA.ECDH, CA.ECMQV})
 
 
-def _object_type(ctx: RequestContext, payload: Item | None) -> int:
-    value = payload.get(Tag.OBJECT_TYPE) if payload is not None else None
-    if value is None:
-        raise InvalidField("Object Type is required")
-    if not isinstance(value, int) or not enum_value_in_version(ObjectType, value, ctx.version):
+def _object_type(ctx: RequestContext, payload: Item) -> int:
+    value: int = payload.get(Tag.OBJECT_TYPE)  # the schema: present, an Enumeration
+    if not enum_value_in_version(ObjectType, value, ctx.version):
         raise InvalidField(f"Object Type {value!r} is not recognised in this protocol version")
     return value
 
@@ -64,7 +62,7 @@ def _requested_format(attrs: list[Attr]) -> tuple[list[Attr], int | None]:
     return [a for a in attrs if a.name != "Key Format Type"], fmt  # type: ignore[return-value]
 
 
-def _template(ctx: RequestContext, payload: Item | None, c1: int, c2: int, object_type: int, *,
+def _template(ctx: RequestContext, payload: Item, c1: int, c2: int, object_type: int, *,
               register: bool = False) -> tuple[list[Attr], int | None]:
     attrs, fmt = _requested_format(read_template(payload, c1, c2))
     return check_template(ctx, object_type, attrs, register=register), fmt
@@ -123,7 +121,7 @@ def secret_data_material(length: Any) -> Item:
 
 
 @operation(Operation.CREATE)
-def create(ctx: RequestContext, payload: Item | None) -> Item:
+def create(ctx: RequestContext, payload: Item) -> Item:
     """Generate a Symmetric Key from the template's algorithm, length and usage mask (2.x: or
     Secret Data of the template's length)."""
     object_type = _object_type(ctx, payload)
@@ -226,7 +224,7 @@ def check_key_pair_protection_masks(payload: Item | None) -> None:
 
 
 @operation(Operation.CREATE_KEY_PAIR)
-def create_key_pair(ctx: RequestContext, payload: Item | None) -> Item:
+def create_key_pair(ctx: RequestContext, payload: Item) -> Item:
     """Generate an asymmetric key pair (RSA, EC, Ed25519/Ed448) as two linked objects."""
     common, cfmt = _template(ctx, payload, Tag.COMMON_TEMPLATE_ATTRIBUTE, Tag.COMMON_ATTRIBUTES,
                              ObjectType.PRIVATE_KEY)
@@ -423,17 +421,13 @@ def validate_body(ctx: RequestContext, object_type: int, body: Item,
 
 
 @operation(Operation.REGISTER)
-def register(ctx: RequestContext, payload: Item | None) -> Item:
+def register(ctx: RequestContext, payload: Item) -> Item:
     """Store a client-supplied object after validating it and its attributes."""
     object_type = _object_type(ctx, payload)
-    assert payload is not None
-    body = next((c for c in payload.value if c.tag in keyblock.OBJECT_TYPE_FOR_TAG), None)
-    if body is None:
-        raise MissingData("Register needs the object to register")
+    # the schema: exactly one object structure is present
+    body = next(c for c in payload.value if c.tag in keyblock.OBJECT_TYPE_FOR_TAG)
     if keyblock.OBJECT_TYPE_FOR_TAG[body.tag] != object_type:
         raise InvalidField("Object Type does not match the type of the object provided")
-    if body.type != ItemType.STRUCTURE:
-        raise InvalidField("the registered object is not a structure")
     attrs, _ = _template(ctx, payload, Tag.TEMPLATE_ATTRIBUTE, Tag.ATTRIBUTES, object_type, register=True)
     check_protection_masks(payload)
     algorithm, length, extra = validate_body(ctx, object_type, body, attrs)

@@ -21,7 +21,8 @@ from ..messages.schema import PayloadSchema
 from ..spec import Operation, enum_value_in_version
 from ..ttlv import Item
 
-Handler = Callable[[RequestContext, "Item | None"], "Item | None"]
+Handler = Callable[[RequestContext, Item], "Item | None"]
+"""C{handler(ctx, payload)}: C{payload} is the request payload checked against the schema."""
 
 
 @dataclass(frozen=True)
