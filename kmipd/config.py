@@ -119,6 +119,9 @@ class Config:
     slugs_timeout: float = 5.0
     slugs_cache_ttl: float = 30.0
     policy_reload_interval: float = 0.5
+    #: Revoke (non-compromise reason) of a Pre-Active key: "refuse" (the seed) or "deactivate"
+    #: (kmipd.compat row revoke-preactive).
+    revoke_preactive: str = "refuse"
     slugs: tuple[SlugsConfig, ...] = ()
 
     @property
@@ -370,7 +373,15 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "slugs_timeout": _float_parser(0.0, inclusive=False),
     "slugs_cache_ttl": _float_parser(0.0, inclusive=True),
     "policy_reload_interval": _float_parser(0.0, inclusive=False),
+    "revoke_preactive": lambda raw: _parse_choice(raw, ("refuse", "deactivate")),
 }
+
+
+def _parse_choice(raw: object, choices: tuple[str, ...]) -> str:
+    text = str(raw).strip().lower()
+    if text not in choices:
+        raise ValueError(f"{raw!r} is not one of {', '.join(choices)}")
+    return text
 
 _SERVER_SECTIONS = ("server", "kmipd")
 _SLUGS_KEYS = ("enabled", "url")

@@ -22,7 +22,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from kmipd.errors import InvalidField, InvalidMessage, MissingData
 from kmipd.messages import SUPPORTED_VERSIONS
-from kmipd.messages.payloads import SCHEMAS, TABLE
+from kmipd.messages.payloads import SCHEMAS, TABLE, request_fields_rows
 from kmipd.messages.schema import Compiled, Field, OneOf, PayloadSchema, SchemaTable, check, compile_shape
 from kmipd.operations.registry import REGISTRY
 from kmipd.spec import Operation, ResultReason, Tag, tag_from_name
@@ -306,6 +306,19 @@ class EnforcementTests(SynchronousTestCase):
                                                    Item.text(Tag.TEMPLATE_ATTRIBUTE, "t")), version=V14)
         self.assertEqual(r.reason, ResultReason.INVALID_FIELD)
         self.assertEqual(self.flushLoggedErrors(), [])
+
+
+class DocsTests(SynchronousTestCase):
+    """docs/operations.md's request field table is the schemas' (for the versions each operation has)."""
+
+    def test_request_fields_table(self) -> None:
+        """The rows between the markers are exactly L{request_fields_rows} for the registry."""
+        with open(os.path.join(_REPO, "docs", "operations.md"), encoding="utf-8") as f:
+            text = f.read()
+        block = text.split("<!-- request-fields:", 1)[1].split("<!-- end request-fields -->", 1)[0]
+        documented = [line for line in block.splitlines() if line.startswith("| ") and "Request fields" not in line]
+        offered = {op: [v for v in sorted(SUPPORTED_VERSIONS) if e.available_in(v)] for op, e in REGISTRY.items()}
+        self.assertEqual(documented, request_fields_rows(offered))
 
 
 class MachineryTests(SynchronousTestCase):

@@ -6,15 +6,17 @@ table for the operation (1.x section 4, 2.x section 6), and C{tests/test_schema.
 request entry against the tables of the seven spec texts. A field's versions default to the
 versions that define its tag; C{since}/C{until} narrow them where the payload changed. Fields
 kmipd accepts beyond the tables are marked with the L{kmipd.compat} row that explains them
-(C{COMPAT_FIELDS}).
+(C{COMPAT_FIELDS}); C{early=True} marks a field a later version defines whose meaning is
+unambiguous, accepted in earlier versions too (Key Wrap Type in a 1.2 Get).
 """
 
 from __future__ import annotations
 
+from ..compat import Deviation, row
 from ..errors import InvalidField, InvalidMessage
-from ..spec import Operation, Tag
+from ..spec import Operation, Tag, enum_value_name
 from ..ttlv import ItemType
-from .schema import Field, OneOf, PayloadSchema, SchemaTable
+from .schema import Field, OneOf, PayloadSchema, SchemaTable, describe
 
 F = Field
 S = ItemType.STRUCTURE
@@ -285,12 +287,23 @@ def _operation_name(op: int) -> str:
 TABLE = SchemaTable(SCHEMAS, {op: _operation_name(op) for op in SCHEMAS})
 """The compiled request shapes (per operation and version, built on first use)."""
 
-#: Fields accepted beyond the spec's tables, each explained by a row of L{kmipd.compat.DEVIATIONS}
-#: (operation, tag, first version of the table that has it or None when no table does).
-COMPAT_FIELDS: dict[tuple[int, int], str] = {
-    (Operation.LOCATE, Tag.OFFSET_ITEMS): "pykmip-locate-offset-items",
-    (Operation.LOCATE, Tag.TEMPLATE_ATTRIBUTE): "fortios-locate-template-attribute",
-    (Operation.GET, Tag.KEY_WRAP_TYPE): "later-field-get-key-wrap-type",
+#: Fields accepted beyond the spec's tables for a client's habit: (operation, tag) -> its row of
+#: L{kmipd.compat.DEVIATIONS}.
+COMPAT_FIELDS: dict[tuple[int, int], Deviation] = {
+    (Operation.LOCATE, Tag.OFFSET_ITEMS): row("pykmip-locate-offset-items"),
+    (Operation.LOCATE, Tag.TEMPLATE_ATTRIBUTE): row("fortios-locate-template-attribute"),
 }
 
-__all__ = ["COMPAT_FIELDS", "SCHEMAS", "TABLE"]
+
+
+def request_fields_rows(offered: dict[int, list[tuple[int, int]]]) -> list[str]:
+    """The Markdown rows of docs/operations.md's request field table (C{offered}: operation -> the
+    versions kmipd offers it in, ascending), one per operation in enumeration order."""
+    rows = []
+    for op in sorted(offered):
+        name = enum_value_name(Operation, op) or Operation(op).name
+        rows.append(f"| {name} | {describe(SCHEMAS[op].request, offered[op])} |")
+    return rows
+
+
+__all__ = ["COMPAT_FIELDS", "SCHEMAS", "TABLE", "request_fields_rows"]

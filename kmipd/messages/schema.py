@@ -265,4 +265,48 @@ class SchemaTable:
         return payload
 
 
-__all__ = ["Compiled", "Field", "OneOf", "PayloadSchema", "SchemaTable", "Spec", "check", "compile_shape"]
+# ---------------------------------------------------------------------------------------------
+# Documentation
+
+
+def _span(versions: list[Version], offered: list[Version]) -> str:
+    """" (1.3+)", " (1.x)", " (1.0–1.2)" ...: where a field exists among the C{offered} versions."""
+    if versions == offered:
+        return ""
+    low, high = versions[0], versions[-1]
+    if low == high:
+        return f" ({low[0]}.{low[1]})"
+    if high == offered[-1]:
+        return f" ({low[0]}.{low[1]}+)"
+    if low[0] == high[0] == 1 and low == offered[0] and high == (1, 4):
+        return " (1.x)"
+    return f" ({low[0]}.{low[1]}–{high[0]}.{high[1]})"
+
+
+def describe(specs: Iterable[Spec], offered: list[Version]) -> str:
+    """One line naming the fields of C{specs} in the C{offered} versions (ascending).
+
+    REQUIRED fields are in bold, repeatable ones end with C{*}, a version span follows fields
+    that do not exist in every offered version (as accepted: an early field counts from where
+    it is accepted).
+    """
+    out: list[str] = []
+    for spec in specs:
+        choices = spec.choices if isinstance(spec, OneOf) else (spec,)
+        versions = [v for v in offered if any(c.accepted_in(v) for c in choices)]
+        if not versions:
+            continue
+        if isinstance(spec, OneOf):
+            text, required = f"one {spec.label}", spec.required
+        else:
+            text = spec.name + ("*" if spec.repeat else "")
+            required = spec.required and any(spec.in_version(v) for v in versions)
+        text = f"**{text}**" if required else text
+        entry = text + _span(versions, offered)
+        if entry not in out:
+            out.append(entry)
+    return ", ".join(out) if out else "(none)"
+
+
+__all__ = ["Compiled", "Field", "OneOf", "PayloadSchema", "SchemaTable", "Spec", "check", "compile_shape",
+           "describe"]

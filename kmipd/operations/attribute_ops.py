@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from twisted.logger import Logger
 
+from ..compat import row
 from ..context import RequestContext
 from ..errors import (
     ApplicationNamespaceNotSupported,
@@ -34,6 +35,7 @@ from ..errors import (
     NoSuchAttribute,
     NotApplicableToObject,
     NumericRange,
+    PermissionDenied,
     ReadOnlyAttribute,
     SetReadOnlyAttribute,
 )
@@ -49,7 +51,7 @@ from ..model.attributes import (
     spec_for,
     to_1x,
 )
-from ..model.factory import check_unique_name
+from ..model.factory import check_unique_name, policy_is_default
 from ..model.objects import ManagedObject
 from ..model.states import FROZEN_ONCE_REACHED, MODIFIABLE_IN, WrongLifecycleState
 from ..spec import AdjustmentType, Operation, State, Tag
@@ -135,6 +137,8 @@ def _check_client_may_change(
     """
     if name.startswith("y-"):
         raise read_only(f"attribute {name!r} is reserved for the server")
+    if name == _POLICY_NAME and not delete:
+        return  # a client habit kmipd accepts under its own rules: _operation_policy_change
     spec = spec_for(name)
     if spec is None:
         return  # client custom / vendor attribute
@@ -157,6 +161,25 @@ def _check_client_may_change(
         limits = obj.first(name)
         if limits is not None and limits.get(Tag.USAGE_LIMITS_COUNT) != limits.get(Tag.USAGE_LIMITS_TOTAL):
             raise read_only("Usage Limits cannot change once usage has been allocated")
+
+
+_POLICY_NAME = "Operation Policy Name"
+_POLICY_NAME_ROW = row("operation-policy-name-after-creation")
+
+
+def _operation_policy_change(ctx: RequestContext, obj: ManagedObject, value: Item) -> None:
+    """Operation Policy Name set after creation (L{kmipd.compat} row
+    C{operation-policy-name-after-creation}): by the owner only, to a policy that exists.
+
+    The object's current policy has already allowed the Add/Modify/Set Attribute (L{load}).
+    """
+    if obj.owner is not None and obj.owner != ctx.identity:
+        raise PermissionDenied("only the object's owner may change its Operation Policy Name")
+    name = value.value
+    if not isinstance(name, str) or not name:
+        raise InvalidField("Operation Policy Name must be a non-empty Text String")
+    if ctx.policy is not None and ctx.policy.get(name) is None:
+        raise InvalidField(f"there is no operation policy named {name!r}")
 
 
 #: Fields a structured attribute must carry before kmipd stores it: name -> (tag, type, label).
@@ -261,6 +284,10 @@ def add_attribute(ctx: RequestContext, payload: Item) -> Item:
         raise InvalidField("Add Attribute must not carry an Attribute Index")
     _check_known(ctx, obj, attr.name)
     _check_client_may_change(ctx, obj, attr.name, read_only=SetReadOnlyAttribute)
+    if attr.name == _POLICY_NAME:
+        _operation_policy_change(ctx, obj, attr.value)
+        if policy_is_default(obj):  # the server's default (not shown by GetAttributes) gives way
+            obj.attributes.pop(_POLICY_NAME, None)
     index = _add(ctx, obj, attr)
     _commit(ctx, obj, attr.name)
     _log.debug("added attribute {name} to {uid}", name=attr.name, uid=obj.uid)
@@ -278,6 +305,8 @@ def set_attribute(ctx: RequestContext, payload: Item) -> Item:
     if spec is not None and spec.multiple:
         raise MultiValuedAttribute(f"attribute {attr.name!r} is multi-valued: use Add or Modify Attribute")
     _check_client_may_change(ctx, obj, attr.name, read_only=SetReadOnlyAttribute)
+    if attr.name == _POLICY_NAME:
+        _operation_policy_change(ctx, obj, attr.value)
     existing = obj.instances(attr.name)
     if len(existing) > 1:
         raise MultiValuedAttribute(f"the object has {len(existing)} instances of {attr.name!r}")
@@ -301,6 +330,8 @@ def modify_attribute(ctx: RequestContext, payload: Item) -> Item:
         raise InvalidField(f"Current Attribute ({current.name!r}) and New Attribute ({name!r}) differ")
     _check_known(ctx, obj, name)
     _check_client_may_change(ctx, obj, name)
+    if name == _POLICY_NAME:
+        _operation_policy_change(ctx, obj, new.value)
     existing = obj.instances(name)
     if not existing:
         raise AttributeNotFound(f"the object has no attribute {name!r}; add it first")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ..compat import row
 from ..context import RequestContext
 from ..crypto import keygen
 from ..crypto.errors import CryptoError
@@ -63,9 +64,30 @@ def _requested_format(attrs: list[Attr]) -> tuple[list[Attr], int | None]:
 
 
 def _template(ctx: RequestContext, payload: Item, c1: int, c2: int, object_type: int, *,
-              register: bool = False) -> tuple[list[Attr], int | None]:
+              register: bool = False, payload_type: bool = False) -> tuple[list[Attr], int | None]:
+    """The template's attributes, checked, and the Key Format Type it asks for.
+
+    @param payload_type: C{object_type} is the payload's Object Type (Create, Register).
+    """
     attrs, fmt = _requested_format(read_template(payload, c1, c2))
+    if ctx.v2 and payload_type:
+        attrs = _without_object_type(attrs, object_type)
     return check_template(ctx, object_type, attrs, register=register), fmt
+
+
+_OBJECT_TYPE_IN_ATTRIBUTES = row("object-type-in-attributes")
+
+
+def _without_object_type(attrs: list[Attr], object_type: int) -> list[Attr]:
+    """2.x Attributes that repeat the payload's Object Type (L{kmipd.compat} row
+    C{object-type-in-attributes}): dropped when equal, Invalid Field when not."""
+    out = []
+    for attr in attrs:
+        if attr.name != "Object Type":
+            out.append(attr)
+        elif attr.value is None or attr.value.value != object_type:
+            raise InvalidField("the Attributes name another Object Type than the request payload")
+    return out
 
 
 def _store(ctx: RequestContext, *objs: ManagedObject) -> None:
@@ -129,7 +151,7 @@ def create(ctx: RequestContext, payload: Item) -> Item:
         # 1.x: Invalid Field; 2.x tables name Invalid Object Type (spec 2.1 Table 188).
         raise InvalidObjectType("Create makes Symmetric Keys (2.x: and Secret Data) only; use Register or "
                                 "CreateKeyPair")
-    attrs, fmt = _template(ctx, payload, Tag.TEMPLATE_ATTRIBUTE, Tag.ATTRIBUTES, object_type)
+    attrs, fmt = _template(ctx, payload, Tag.TEMPLATE_ATTRIBUTE, Tag.ATTRIBUTES, object_type, payload_type=True)
     check_protection_masks(payload)
     if object_type == ObjectType.SECRET_DATA:
         if fmt not in (None, KFT.OPAQUE):
@@ -428,7 +450,8 @@ def register(ctx: RequestContext, payload: Item) -> Item:
     body = next(c for c in payload.value if c.tag in keyblock.OBJECT_TYPE_FOR_TAG)
     if keyblock.OBJECT_TYPE_FOR_TAG[body.tag] != object_type:
         raise InvalidField("Object Type does not match the type of the object provided")
-    attrs, _ = _template(ctx, payload, Tag.TEMPLATE_ATTRIBUTE, Tag.ATTRIBUTES, object_type, register=True)
+    attrs, _ = _template(ctx, payload, Tag.TEMPLATE_ATTRIBUTE, Tag.ATTRIBUTES, object_type, register=True,
+                         payload_type=True)
     check_protection_masks(payload)
     algorithm, length, extra = validate_body(ctx, object_type, body, attrs)
     check_unique_names(ctx, attrs)

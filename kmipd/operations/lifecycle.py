@@ -12,6 +12,7 @@ from typing import cast
 
 from kmipd.log import Logger
 
+from ..compat import REVOKE_PREACTIVE_DEACTIVATE, row
 from ..context import RequestContext
 from ..errors import (
     IllegalOperation,
@@ -106,6 +107,8 @@ def revoke(ctx: RequestContext, payload: Item) -> Item:
     obj = load(ctx, uid_from(ctx, payload), Operation.REVOKE)
     state = _stateful(obj, "revoked")
     target = next_state(state, Cause.REVOKE_COMPROMISE if compromise else Cause.REVOKE)
+    if target is None and not compromise and state == State.PRE_ACTIVE and _deactivate_preactive(ctx):
+        target = State.DEACTIVATED
     if target is None:
         if compromise:
             raise IllegalOperation(f"a {_state_name(state)} object cannot be revoked for compromise")
@@ -124,6 +127,15 @@ def revoke(ctx: RequestContext, payload: Item) -> Item:
         obj.set_single("Deactivation Date", Item.datetime(Tag.DEACTIVATION_DATE, ctx.now))
     _log.info("revoked {uid} ({reason}) -> {state}", uid=obj.uid, reason=code.name, state=target.name)
     return _save(ctx, obj)
+
+
+_REVOKE_PREACTIVE = row("revoke-preactive")
+
+
+def _deactivate_preactive(ctx: RequestContext) -> bool:
+    """True if C{[server] revoke_preactive = deactivate} (L{kmipd.compat} row C{revoke-preactive}):
+    a never-activated key revoked for a non-compromise reason moves to Deactivated."""
+    return ctx.services.get("revoke_preactive") == REVOKE_PREACTIVE_DEACTIVATE
 
 
 @operation(Operation.DESTROY)
