@@ -477,7 +477,7 @@ class Dispatcher:
                 f"operation {_op_name(item.operation)} is not supported in KMIP {version[0]}.{version[1]}"))
         placeholder = ctx.id_placeholder
         try:
-            request_payload = entry.check_request(version, item.payload)
+            request_payload = entry.check_request(version, item)
             if isolate:
                 with tx.savepoint():
                     payload = entry.handler(ctx, request_payload)

@@ -296,6 +296,18 @@ class EnforcementTests(SynchronousTestCase):
         self.refused(Operation.CREATE, V12, [Item.enum(Tag.OBJECT_TYPE, 2), template], ResultReason.INVALID_FIELD,
                      "Template-Attribute holding a bare Attribute Name")
 
+    def test_newer_minor_version_fields_ignored(self) -> None:
+        """A 2.2 request (answered in 2.1) may carry fields kmipd does not know: ignored (spec 11.1);
+        the same request made in 2.1 is refused."""
+        body = [Item.enum(Tag.QUERY_FUNCTION, 1), Item.int(Tag.BATCH_COUNT, 7)]
+        self.assertEqual(call(self.d, Operation.QUERY, payload(*body), version=(2, 1)).reason,
+                         ResultReason.INVALID_FIELD)
+        r = call(self.d, Operation.QUERY, payload(*body), version=(2, 2))
+        self.assertTrue(r.ok, r)
+        # repeated and mistyped fields are still refused
+        r = call(self.d, Operation.QUERY, payload(Item.text(Tag.QUERY_FUNCTION, "x")), version=(2, 2))
+        self.assertEqual(r.reason, ResultReason.INVALID_FIELD)
+
     def test_byte_string_for_enumeration_is_invalid_field(self) -> None:
         """Issue 11 item 5: a Byte String where an enumeration is expected is Invalid Field, no traceback."""
         r = call(self.d, Operation.GET, payload(Item.text(Tag.UNIQUE_IDENTIFIER, "1"),

@@ -160,10 +160,12 @@ class Compiled:
     slots: dict[int, _Slot]
     required: tuple[tuple[tuple[int, ...], str, type[KmipError]], ...]
     groups: tuple[str, ...] = field(default=())
+    #: unknown fields are skipped, not refused (message headers; a newer minor version's payload)
+    open: bool = False
 
 
-def compile_shape(specs: Iterable[Spec], version: Version) -> Compiled:
-    """Compile a tuple of L{Field}/L{OneOf} for C{version}."""
+def compile_shape(specs: Iterable[Spec], version: Version, *, open: bool = False) -> Compiled:
+    """Compile a tuple of L{Field}/L{OneOf} for C{version} (C{open}: unknown fields are skipped)."""
     slots: dict[int, _Slot] = {}
     required: list[tuple[tuple[int, ...], str, type[KmipError]]] = []
     groups: list[str] = []
@@ -175,20 +177,20 @@ def compile_shape(specs: Iterable[Spec], version: Version) -> Compiled:
             gid = len(groups)
             groups.append(spec.label)
             for c in choices:
-                slots[c.tag] = _slot(c, version, gid)
+                slots[c.tag] = _slot(c, version, gid, open)
             if spec.required:
                 required.append((tuple(c.tag for c in choices), spec.label, spec.missing))
             continue
         if not spec.accepted_in(version):
             continue
-        slots[spec.tag] = _slot(spec, version, -1)
+        slots[spec.tag] = _slot(spec, version, -1, open)
         if spec.required and spec.in_version(version):
             required.append(((spec.tag,), spec.name, spec.missing))
-    return Compiled(slots, tuple(required), tuple(groups))
+    return Compiled(slots, tuple(required), tuple(groups), open)
 
 
-def _slot(spec: Field, version: Version, group: int) -> _Slot:
-    nested = compile_shape(spec.fields, version) if spec.fields is not None else None
+def _slot(spec: Field, version: Version, group: int, open: bool) -> _Slot:
+    nested = compile_shape(spec.fields, version, open=open) if spec.fields is not None else None
     return _Slot(spec.name, spec.types_in(version), spec.repeat, nested, group)
 
 
@@ -208,6 +210,8 @@ def check(shape: Compiled, item: Item, where: str, version: Version) -> None:
         tag = child.tag
         slot = slots.get(tag)
         if slot is None:
+            if shape.open:
+                continue
             raise InvalidField(f"{tag_name(tag)} is not a field of the {where} in KMIP {version[0]}.{version[1]}")
         if tag in seen and not slot.repeat:
             raise InvalidMessage(f"{slot.name} appears more than once in the {where}")
@@ -234,17 +238,20 @@ class SchemaTable:
     def __init__(self, schemas: dict[int, PayloadSchema], names: dict[int, str]) -> None:
         self._schemas = schemas
         self._names = names
-        self._compiled: dict[tuple[int, Version], Compiled] = {}
+        self._compiled: dict[tuple[int, Version, bool], Compiled] = {}
 
-    def request_shape(self, operation: int, version: Version) -> Compiled | None:
-        """The compiled request shape, or C{None} if the operation has no schema."""
-        key = (operation, version)
+    def request_shape(self, operation: int, version: Version, *, open: bool = False) -> Compiled | None:
+        """The compiled request shape, or C{None} if the operation has no schema.
+
+        @param open: skip unknown fields (a request of a newer minor version answered in C{version}).
+        """
+        key = (operation, version, open)
         shape = self._compiled.get(key)
         if shape is None:
             schema = self._schemas.get(operation)
             if schema is None:
                 return None
-            shape = self._compiled[key] = compile_shape(schema.request, version)
+            shape = self._compiled[key] = compile_shape(schema.request, version, open=open)
         return shape
 
     def response_shape(self, operation: int, version: Version) -> Compiled | None:
@@ -252,14 +259,17 @@ class SchemaTable:
         schema = self._schemas.get(operation)
         return compile_shape(schema.response, version) if schema is not None else None
 
-    def check_request(self, operation: int, version: Version, payload: Item | None) -> Item:
+    def check_request(self, operation: int, version: Version, payload: Item | None, *,
+                      newer_minor: bool = False) -> Item:
         """The request payload, checked; an empty payload when the request has none.
 
+        @param newer_minor: the request was made in a newer minor version than C{version} (the one
+            it is answered in): its unknown fields are ignored, as the spec's 11.1 requires.
         @raise InvalidField / InvalidMessage / MissingData: see the module docstring.
         """
         if payload is None:
             payload = Item(_EMPTY_TAG, _STRUCTURE, [])
-        shape = self.request_shape(operation, version)
+        shape = self.request_shape(operation, version, open=newer_minor)
         if shape is not None:
             check(shape, payload, f"{self._names.get(operation, 'operation')} request payload", version)
         return payload

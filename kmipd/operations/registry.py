@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..context import RequestContext
+from ..messages import BatchItem
 from ..messages.payloads import SCHEMAS, TABLE
 from ..messages.schema import PayloadSchema
 from ..spec import Operation, enum_value_in_version
@@ -38,12 +39,13 @@ class OperationEntry:
         """True if the operation exists in C{version} and kmipd offers it there."""
         return version >= self.min_version and enum_value_in_version(Operation, int(self.operation), version)
 
-    def check_request(self, version: tuple[int, int], payload: Item | None) -> Item:
-        """The request payload checked against the schema (an empty one when absent).
+    def check_request(self, version: tuple[int, int], item: BatchItem) -> Item:
+        """The batch item's request payload checked against the schema (an empty one when absent).
 
+        @param version: the version the request is answered in.
         @raise KmipError: Invalid Field, Invalid Message or Missing Data (L{kmipd.messages.schema}).
         """
-        return TABLE.check_request(int(self.operation), version, payload)
+        return TABLE.check_request(int(self.operation), version, item.payload, newer_minor=item.newer_minor)
 
 
 REGISTRY: dict[int, OperationEntry] = {}
