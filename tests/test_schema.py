@@ -320,6 +320,69 @@ class EnforcementTests(SynchronousTestCase):
         self.assertEqual(self.flushLoggedErrors(), [])
 
 
+class ResponseShapeTests(SynchronousTestCase):
+    """kmipd's successful responses have the fields the response schemas (and so the spec) give."""
+
+    def setUp(self) -> None:
+        from kmipd import dispatch
+
+        self.checked: list[tuple[int, tuple[int, int]]] = []
+        self.problems: list[str] = []
+        original = dispatch.Dispatcher._run_item
+
+        def checking(dispatcher: Any, ctx: Any, item: Any, tx: Any, isolate: bool) -> Any:
+            result = original(dispatcher, ctx, item, tx, isolate)
+            if result.status == 0 and result.payload is not None:
+                shape = TABLE.response_shape(item.operation, ctx.version)
+                assert shape is not None
+                try:
+                    check(shape, result.payload, f"{Operation(item.operation).name} response", ctx.version)
+                    self.checked.append((item.operation, ctx.version))
+                except (InvalidField, InvalidMessage, MissingData) as e:
+                    self.problems.append(e.message)
+            return result
+
+        self.patch(dispatch.Dispatcher, "_run_item", checking)
+
+    def test_conformance_vectors(self) -> None:
+        """Every successful response while replaying the OASIS vectors (1.0-1.4) fits its schema."""
+        from tests.conformance import runner
+        from tests.conformance.test_conformance import DIRECTORIES, ROOT
+
+        if not os.path.isdir(os.path.join(ROOT, DIRECTORIES[0])):
+            raise self.skipTest(f"conformance vectors not found at {ROOT}")
+        for rel in DIRECTORIES:
+            for name in runner.vector_files(os.path.join(ROOT, rel)):
+                runner.replay_kmipd(os.path.join(ROOT, rel), name)
+        self.assertEqual(self.problems, [])
+        self.assertGreater(len(self.checked), 1000)
+        self.assertGreaterEqual(len({op for op, _ in self.checked}), 20)
+
+    def test_2x_flow(self) -> None:
+        """A 2.0 and 2.1 key's life: each response fits its schema."""
+        from tests.operations.test_create import aes_attrs, create, get_attributes, get_key, uid_payload
+
+        d = make_dispatcher()
+        for version in (V20, V21):
+            uid = create(d, aes_attrs(128), version=version).payload.get(Tag.UNIQUE_IDENTIFIER)  # type: ignore[union-attr]
+            get_key(d, uid, version=version)
+            get_attributes(d, uid, version=version)
+            for op in (Operation.GET_ATTRIBUTE_LIST, Operation.ACTIVATE, Operation.OBTAIN_LEASE, Operation.CHECK):
+                call(d, op, uid_payload(uid), version=version, caller="alice")
+            call(d, Operation.ENCRYPT, uid_payload(uid, Item.bytes(Tag.DATA, b"0123456789abcdef")),
+                 version=version, caller="alice")
+            call(d, Operation.LOCATE, payload(Item.struct(Tag.ATTRIBUTES, [])), version=version, caller="alice")
+            call(d, Operation.QUERY, payload(Item.enum(Tag.QUERY_FUNCTION, 1), Item.enum(Tag.QUERY_FUNCTION, 3)),
+                 version=version)
+            call(d, Operation.DISCOVER_VERSIONS, payload(), version=version)
+            call(d, Operation.RNG_RETRIEVE, payload(Item.int(Tag.DATA_LENGTH, 8)), version=version)
+            call(d, Operation.REVOKE, uid_payload(uid, Item.struct(Tag.REVOCATION_REASON, [
+                Item.enum(Tag.REVOCATION_REASON_CODE, 2)])), version=version, caller="alice")
+            call(d, Operation.DESTROY, uid_payload(uid), version=version, caller="alice")
+        self.assertEqual(self.problems, [])
+        self.assertGreaterEqual(len(self.checked), 26)
+
+
 class DocsTests(SynchronousTestCase):
     """docs/operations.md's request field table is the schemas' (for the versions each operation has)."""
 
