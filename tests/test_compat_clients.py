@@ -63,6 +63,27 @@ def create_1x(d, version: tuple[int, int], name: str, caller: str = "alice") -> 
     return r.payload.get(Tag.UNIQUE_IDENTIFIER)  # type: ignore[union-attr]
 
 
+def pykmip_request(version: tuple[int, int], operation: str, payload: object) -> bytes:
+    """A request message encoded by PyKMIP's own message classes, as its clients send it."""
+    from kmip.core import enums
+    from kmip.core.messages import contents, messages
+    from kmip.core.utils import BytearrayStream
+
+    kmip_version = getattr(enums.KMIPVersion, f"KMIP_{version[0]}_{version[1]}")
+    header = messages.RequestHeader(protocol_version=contents.ProtocolVersion(*version),
+                                    batch_count=contents.BatchCount(1))
+    item = messages.RequestBatchItem(operation=contents.Operation(getattr(enums.Operation, operation)),
+                                     request_payload=payload)
+    stream = BytearrayStream()
+    messages.RequestMessage(request_header=header, batch_items=[item]).write(stream, kmip_version=kmip_version)
+    return bytes(stream.buffer)
+
+
+def send_bytes(d, data: bytes, caller: str = "alice") -> Result:
+    (result,) = results(decode(d.process(data, Caller(caller)).data))
+    return result
+
+
 def uids(r: Result) -> list[str]:
     assert r.payload is not None, r
     return [c.value for c in r.payload.findall(Tag.UNIQUE_IDENTIFIER)]
@@ -135,6 +156,26 @@ class PyKMIPLocateTests(SynchronousTestCase):
             """ + attr("Object Type", '<AttributeValue type="Enumeration" value="SymmetricKey"/>')))
         self.assertEqual(uids(r), [made[1]])
         self.assertIsNone(r.payload.find(Tag.LOCATED_ITEMS))  # type: ignore[union-attr]
+
+    def test_pykmip_encoded_locate(self) -> None:
+        """The bytes PyKMIP 0.11's LocateRequestPayload writes for KMIP 1.2 (Offset Items included)."""
+        try:
+            from kmip.core import enums
+            from kmip.core.factories.attributes import AttributeFactory
+            from kmip.core.messages import payloads
+        except ImportError:
+            raise self.skipTest("PyKMIP is not installed") from None
+        d = make_dispatcher(clock=(clock := FakeClock()))
+        made = []
+        for i in range(3):
+            made.append(create_1x(d, (1, 2), f"p{i}"))
+            clock.advance(1)
+        kind = AttributeFactory().create_attribute(enums.AttributeType.OBJECT_TYPE, enums.ObjectType.SYMMETRIC_KEY)
+        data = pykmip_request((1, 2), "LOCATE", payloads.LocateRequestPayload(
+            maximum_items=2, offset_items=1, attributes=[kind]))
+        self.assertEqual(decode(data).find(Tag.BATCH_ITEM).find(Tag.REQUEST_PAYLOAD).get(  # type: ignore[union-attr]
+            Tag.OFFSET_ITEMS), 1)
+        self.assertEqual(uids(send_bytes(d, data)), [made[1], made[0]])
 
 
 def create_2x(object_type_in_attributes: str | None, version: tuple[int, int] = (2, 0)) -> str:
@@ -294,6 +335,24 @@ class RevokePreActiveTests(SynchronousTestCase):
         # the Deactivated key can then be destroyed, which is why the clients revoke it
         destroyed = exchange(d, message((1, 2), "Destroy", f'<UniqueIdentifier type="TextString" value="{uid}"/>'))
         self.assertTrue(destroyed.ok, destroyed)
+
+    def test_pykmip_encoded_revoke(self) -> None:
+        """The bytes PyKMIP 0.11's RevokeRequestPayload writes (a 1.2 Revoke, Cessation of Operation)."""
+        try:
+            from kmip.core import attributes, enums, objects
+            from kmip.core.messages import payloads
+        except ImportError:
+            raise self.skipTest("PyKMIP is not installed") from None
+        for setting, ok in (("refuse", False), ("deactivate", True)):
+            d = make_dispatcher(services={"revoke_preactive": setting})
+            uid = create_1x(d, (1, 2), "pykmip-script")
+            reason = objects.RevocationReason(code=enums.RevocationReasonCode.CESSATION_OF_OPERATION)
+            data = pykmip_request((1, 2), "REVOKE", payloads.RevokeRequestPayload(
+                unique_identifier=attributes.UniqueIdentifier(uid),
+                revocation_reason=reason))
+            r = send_bytes(d, data)
+            self.assertEqual(r.ok, ok, r)
+            self.assertEqual(self.state(d, uid)[0], State.DEACTIVATED if ok else State.PRE_ACTIVE)
 
     def test_compromise_unchanged(self) -> None:
         """A compromise reason keeps its transition (Pre-Active -> Compromised) whatever the setting."""
