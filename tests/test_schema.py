@@ -345,15 +345,16 @@ class ResponseShapeTests(SynchronousTestCase):
         self.patch(dispatch.Dispatcher, "_run_item", checking)
 
     def test_conformance_vectors(self) -> None:
-        """Every successful response while replaying the OASIS vectors (1.0-1.4) fits its schema."""
+        """Every successful response while replaying the OASIS vectors (1.0-1.4) and kmipd's 2.x
+        conversations (tests/conformance/v2) fits its schema."""
         from tests.conformance import runner
-        from tests.conformance.test_conformance import DIRECTORIES, ROOT
+        from tests.conformance.test_conformance import DIRECTORIES, ROOT, V2_DIR
 
         if not os.path.isdir(os.path.join(ROOT, DIRECTORIES[0])):
             raise self.skipTest(f"conformance vectors not found at {ROOT}")
-        for rel in DIRECTORIES:
-            for name in runner.vector_files(os.path.join(ROOT, rel)):
-                runner.replay_kmipd(os.path.join(ROOT, rel), name)
+        for directory in [os.path.join(ROOT, rel) for rel in DIRECTORIES] + [V2_DIR]:
+            for name in runner.vector_files(directory):
+                runner.replay_kmipd(directory, name)
         self.assertEqual(self.problems, [])
         self.assertGreater(len(self.checked), 1000)
         self.assertGreaterEqual(len({op for op, _ in self.checked}), 20)
