@@ -292,6 +292,13 @@ class EnforcementTests(SynchronousTestCase):
         params = Item.struct(Tag.CRYPTOGRAPHIC_PARAMETERS, [Item.text(Tag.BLOCK_CIPHER_MODE, "CBC")])
         self.refused(Operation.ENCRYPT, V14, [params, Item.bytes(Tag.DATA, b"x")], ResultReason.INVALID_FIELD,
                      "mistyped Cryptographic Parameters field")
+        secret = Item.struct(Tag.SECRET_DATA, [Item.struct(Tag.KEY_BLOCK, [])])  # no Secret Data Type
+        self.refused(Operation.REGISTER, V21, [Item.enum(Tag.OBJECT_TYPE, 7), Item.struct(Tag.ATTRIBUTES, []),
+                                               secret], ResultReason.INVALID_FIELD, "object without its type")
+        certificate = Item.struct(Tag.CERTIFICATE, [Item.enum(Tag.CERTIFICATE_TYPE, 1),
+                                                    Item.text(Tag.CERTIFICATE_VALUE, "PEM?")])
+        self.refused(Operation.REGISTER, V14, [Item.enum(Tag.OBJECT_TYPE, 1), Item.struct(Tag.TEMPLATE_ATTRIBUTE, []),
+                                               certificate], ResultReason.INVALID_FIELD, "mistyped Certificate Value")
         template = Item.struct(Tag.TEMPLATE_ATTRIBUTE, [Item.text(Tag.ATTRIBUTE_NAME, "x")])
         self.refused(Operation.CREATE, V12, [Item.enum(Tag.OBJECT_TYPE, 2), template], ResultReason.INVALID_FIELD,
                      "Template-Attribute holding a bare Attribute Name")

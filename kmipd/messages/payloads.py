@@ -85,10 +85,28 @@ def masks(tag: int) -> Field:
     return F(tag, fields=(F(Tag.PROTECTION_STORAGE_MASK, repeat=True),))
 
 
-#: The object of a Register request: one of the object structures (content checked by the model).
+def _needs(tag: int, **kwargs: object) -> Field:
+    """A REQUIRED field of a managed object structure (missing: Invalid Field, as the 1.x and 2.x
+    Register error tables say for an object that does not match its type)."""
+    return F(tag, required=True, missing=InvalidField, **kwargs)  # type: ignore[arg-type]
+
+
+#: Key Block (1.x 2.1.3, 2.x 2.1.3): its content (format, value, wrapping) is checked by the model.
+_KEY_BLOCK = _needs(Tag.KEY_BLOCK)
+
+#: The managed object structures (1.x 2.2, 2.x 2.2), for Register requests and Get responses.
 MANAGED_OBJECT = OneOf("managed object", (
-    F(Tag.CERTIFICATE, types=(S,)), F(Tag.SYMMETRIC_KEY), F(Tag.PUBLIC_KEY), F(Tag.PRIVATE_KEY),
-    F(Tag.SPLIT_KEY), F(Tag.TEMPLATE, until=V1_LAST), F(Tag.SECRET_DATA), F(Tag.OPAQUE_OBJECT), F(Tag.PGP_KEY),
+    F(Tag.CERTIFICATE, types=(S,), fields=(_needs(Tag.CERTIFICATE_TYPE), _needs(Tag.CERTIFICATE_VALUE))),
+    F(Tag.SYMMETRIC_KEY, fields=(_KEY_BLOCK,)),
+    F(Tag.PUBLIC_KEY, fields=(_KEY_BLOCK,)),
+    F(Tag.PRIVATE_KEY, fields=(_KEY_BLOCK,)),
+    F(Tag.SPLIT_KEY, fields=(_needs(Tag.SPLIT_KEY_PARTS), _needs(Tag.KEY_PART_IDENTIFIER),
+                             _needs(Tag.SPLIT_KEY_THRESHOLD), _needs(Tag.SPLIT_KEY_METHOD),
+                             F(Tag.PRIME_FIELD_SIZE), _KEY_BLOCK)),
+    F(Tag.TEMPLATE, until=V1_LAST, fields=(_needs(Tag.ATTRIBUTE, repeat=True, fields=ATTRIBUTE.fields),)),
+    F(Tag.SECRET_DATA, fields=(_needs(Tag.SECRET_DATA_TYPE), _KEY_BLOCK)),
+    F(Tag.OPAQUE_OBJECT, fields=(_needs(Tag.OPAQUE_DATA_TYPE), _needs(Tag.OPAQUE_DATA_VALUE))),
+    F(Tag.PGP_KEY, fields=(_needs(Tag.PGP_KEY_VERSION), _KEY_BLOCK)),
 ), required=True)
 
 UID = F(Tag.UNIQUE_IDENTIFIER)
