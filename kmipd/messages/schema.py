@@ -5,7 +5,8 @@ A schema is data: a tuple of L{Field}s (and L{OneOf} groups) per operation, for 
 the response payload, written in L{kmipd.messages.payloads} and checked against the spec's
 payload tables by C{tests/test_schema.py}. This module compiles them, once per (schema,
 version), into lookup tables and checks request payloads against them in one pass, before any
-handler runs (the dispatcher calls L{check_request}):
+handler runs (the dispatcher calls C{OperationEntry.check_request}, which calls
+L{SchemaTable.check_request}):
 
  - a field the version does not define for that payload: Invalid Field (the spec's "same major
    and minor version, unknown field");
@@ -43,7 +44,15 @@ Adding an operation's schema
 2. Register the handler with C{@operation(Operation.X)} (L{kmipd.operations.registry}); the
    registry refuses a handler without a schema.
 3. C{tests/test_schema.py} checks the new schema against the spec's payload table and runs the
-   unknown / repeated / missing / mistyped field cases for it automatically.
+   unknown / repeated / missing / mistyped field cases for it automatically. A deliberate
+   difference from the table goes in its C{KNOWN_DIFFERENCES} with the reason (a client's habit
+   also gets a row in L{kmipd.compat}).
+4. Add the operation's row to the table in C{docs/operations.md} and its request-field row
+   (C{kmipd.messages.payloads.request_fields_rows} prints it; C{tests/test_schema.py} and
+   C{tests/test_docs.py} compare them with the code).
+
+The Request Message, its header and batch items use the same machinery with open shapes
+(unknown fields skipped; repeated or mistyped ones are Invalid Message): L{kmipd.messages}.
 """
 
 from __future__ import annotations
