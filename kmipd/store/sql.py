@@ -36,9 +36,12 @@ from kmipd.log import Logger
 
 from ..model.objects import ManagedObject
 from ..ttlv import Item, decode, encode
+from .deadlines import CircuitBreaker, DatabaseDeadlines, Watchdog, engine_options, mysql_on_connect
+from .foreign import refuse_foreign_schema
 from .interface import (
     Candidate,
     ConcurrentUpdateError,
+    DatabaseUnavailable,
     LocateQuery,
     SchemaError,
     StoreError,
@@ -72,8 +75,13 @@ def safe_url(url: str) -> str:
         return "<unparseable database URL>"
 
 
-def create_store_engine(url: str, *, pool_size: int = 4, echo: bool = False) -> Engine:
-    """An engine configured for kmipd (SQLite pragmas, READ COMMITTED, pool sizing).
+#: Watches every round trip of every engine (see L{kmipd.store.deadlines}).
+WATCHDOG = Watchdog()
+
+
+def create_store_engine(url: str, *, pool_size: int = 4, echo: bool = False,
+                        deadlines: DatabaseDeadlines | None = None) -> Engine:
+    """An engine configured for kmipd (SQLite pragmas, READ COMMITTED, pool sizing, deadlines).
 
     @raise StoreError: the URL is malformed or names a driver that is not installed.
     """
@@ -81,12 +89,13 @@ def create_store_engine(url: str, *, pool_size: int = 4, echo: bool = False) -> 
         parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError as e:
         raise StoreError(f"bad database URL {url!r}: {e}") from None
+    d = deadlines if deadlines is not None else DatabaseDeadlines()
     backend = parsed.get_backend_name()
     kwargs: dict[str, Any] = {"echo": echo}
     if backend == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_timeout=60)
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_timeout=d.pool_timeout)
     else:
         kwargs.update(
             pool_size=pool_size,
@@ -94,23 +103,65 @@ def create_store_engine(url: str, *, pool_size: int = 4, echo: bool = False) -> 
             pool_pre_ping=True,
             isolation_level="READ COMMITTED",
         )
+        kwargs.update(engine_options(backend, dict(parsed.query), d))
     try:
         engine = sa.create_engine(parsed, **kwargs)
     except (ImportError, sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as e:
         raise StoreError(f"cannot use database URL {safe_url(url)}: {e}") from None
     if backend == "sqlite":
-        event.listen(engine, "connect", _sqlite_on_connect)
+        busy = max(1, int(d.lock_timeout * 1000))
+        event.listen(engine, "connect", lambda c, r: _sqlite_on_connect(c, r, busy))
+    else:
+        if backend in ("mysql", "mariadb"):
+            event.listen(engine, "connect", mysql_on_connect(d))
+        _guard_dialect(engine.dialect, d)
     return engine
 
 
-def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+def _guard_dialect(dialect: Any, d: DatabaseDeadlines) -> None:
+    """Arm the watchdog around each DBAPI round trip this engine's dialect makes."""
+    for name in ("do_execute", "do_executemany", "do_execute_no_params", "do_commit", "do_rollback"):
+        setattr(dialect, name, WATCHDOG.wrap(getattr(dialect, name), d.round_trip, name[3:]))
+    dialect.do_ping = WATCHDOG.wrap(dialect.do_ping, d.connect_timeout, "ping")
+
+
+def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any, busy_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
     finally:
         cursor.close()
+
+
+#: psycopg SQLSTATE classes / pymysql error numbers meaning "the server is not there".
+_DOWN_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+_DOWN_MYSQL = (2002, 2003, 2006, 2013, 2055)
+#: ... and "the statement ran past its deadline" (statement_timeout, max_statement_time).
+_SLOW_SQLSTATES = ("57014",)
+_SLOW_MYSQL = (1969, 3024)
+
+
+def unavailability(exc: BaseException) -> str | None:
+    """C{"down"} (unreachable), C{"slow"} (past its deadline) or C{None} for a database error."""
+    if isinstance(exc, sa.exc.TimeoutError):  # no pooled connection within pool_timeout
+        return "slow"
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return None
+    if exc.connection_invalidated:
+        return "down"
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    args = getattr(orig, "args", ())
+    code = args[0] if args and isinstance(args[0], int) else None
+    if (sqlstate and sqlstate.startswith(_SLOW_SQLSTATES)) or code in _SLOW_MYSQL:
+        return "slow"
+    if (sqlstate and sqlstate.startswith(_DOWN_SQLSTATES)) or code in _DOWN_MYSQL:
+        return "down"
+    if type(orig).__name__ == "OperationalError" and sqlstate is None and code is None:
+        return "down"  # psycopg: connection failures and lost connections carry no SQLSTATE
+    return None
 
 
 def _is_retryable(exc: sa.exc.DBAPIError) -> bool:
@@ -131,13 +182,24 @@ def _db_errors(what: str) -> Iterator[None]:
     """Translate SQLAlchemy errors raised while doing C{what} into L{StoreError}s."""
     try:
         yield
-    except sa.exc.DBAPIError as e:
-        detail = str(e.orig).strip().splitlines()[0] if e.orig is not None else type(e).__name__
+    except (sa.exc.DBAPIError, sa.exc.TimeoutError) as e:
+        kind = unavailability(e)
+        if kind is not None:
+            raise DatabaseUnavailable(f"{what}: database {kind}: {_first_line(e)}") from None
+        if not isinstance(e, sa.exc.DBAPIError):
+            raise StoreError(f"{what} failed: {e}") from None
+        detail = _first_line(e)
         if _is_retryable(e):
             raise ConcurrentUpdateError(f"{what}: conflicting transaction ({detail}); retry") from None
         raise StoreError(f"{what} failed: {detail}") from None
     except sa.exc.SQLAlchemyError as e:
         raise StoreError(f"{what} failed: {e}") from None
+
+
+def _first_line(e: Exception) -> str:
+    orig = getattr(e, "orig", None)
+    text = str(orig if orig is not None else e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
 
 
 def _decode_value(blob: bytes) -> Item:
@@ -252,8 +314,9 @@ class _SQLTransaction:
     """
 
     def __init__(self, engine: Engine, master_key: bytes, cache: _ObjectCache | None = None,
-                 insert: _DriverInsert | None = None) -> None:
+                 insert: _DriverInsert | None = None, breaker: CircuitBreaker | None = None) -> None:
         self._engine = engine
+        self._breaker = breaker
         self._key = master_key
         self._dialect = engine.dialect.name
         self._connection: Connection | None = None
@@ -267,8 +330,18 @@ class _SQLTransaction:
     @property
     def _conn(self) -> Connection:
         if self._connection is None:
-            with _db_errors("opening a database connection"):
-                conn = self._engine.connect()
+            breaker = self._breaker
+            if breaker is not None and not breaker.admit():
+                raise DatabaseUnavailable("the database is known to be unavailable; failing fast")
+            try:
+                with _db_errors("opening a database connection"):
+                    conn = self._engine.connect()
+            except BaseException:
+                if breaker is not None:
+                    breaker.release()  # a "down" failure has already opened it (see _on_error)
+                raise
+            if breaker is not None:
+                breaker.success()
             try:
                 with _db_errors("starting a transaction"):
                     self._trans = conn.begin()
@@ -288,11 +361,12 @@ class _SQLTransaction:
             if commit:
                 with _db_errors("committing a transaction"):
                     trans.commit()
-            elif trans.is_active:
+            elif trans.is_active and not conn.invalidated:
                 try:
                     trans.rollback()
-                except sa.exc.SQLAlchemyError:
-                    _log.failure("Rolling back a store transaction failed")
+                except sa.exc.SQLAlchemyError as e:
+                    if unavailability(e) is None:
+                        _log.failure("Rolling back a store transaction failed")
         finally:
             conn.close()
 
@@ -616,12 +690,17 @@ class SQLObjectStore:
     """
 
     def __init__(self, url: str, master_key: bytes, *, pool_size: int = 4, echo: bool = False,
-                 cache_size: int = 4096) -> None:
+                 cache_size: int = 4096, deadlines: DatabaseDeadlines | None = None) -> None:
         if not isinstance(master_key, (bytes, bytearray)) or len(master_key) != MASTER_KEY_SIZE:
             raise StoreError(f"the master key must be {MASTER_KEY_SIZE} bytes")
         self.url = url
         self._key = bytes(master_key)
-        self._engine = create_store_engine(url, pool_size=pool_size, echo=echo)
+        self.deadlines = deadlines if deadlines is not None else DatabaseDeadlines()
+        refuse_foreign_schema(url)  # before the engine: its SQLite pragmas would write to the file
+        self._engine = create_store_engine(url, pool_size=pool_size, echo=echo, deadlines=self.deadlines)
+        #: Open while the database is known to be unreachable (see L{kmipd.store.deadlines}).
+        self.breaker = CircuitBreaker(self.deadlines.retry_interval, url=safe_url(url))
+        event.listen(self._engine, "handle_error", self._on_error)
         self._cache = _ObjectCache(cache_size)
         self._insert = _DriverInsert(self._engine.dialect)
         try:
@@ -629,6 +708,14 @@ class SQLObjectStore:
         except BaseException:
             self._engine.dispose()
             raise
+
+    def _on_error(self, context: Any) -> None:
+        """Open the circuit breaker when a round trip shows the database unreachable."""
+        if context.is_pre_ping:
+            return  # the pool reconnects; a failed reconnection is reported on its own
+        exc = context.sqlalchemy_exception
+        if context.is_disconnect or (exc is not None and unavailability(exc) == "down"):
+            self.breaker.failure(_first_line(exc) if exc is not None else "connection lost")
 
     @property
     def engine(self) -> Engine:
@@ -647,6 +734,7 @@ class SQLObjectStore:
         where = f"database at {safe_url(self.url)}"
         with _db_errors(f"opening {where}"), self._engine.connect() as conn:
             tables = set(sa.inspect(conn).get_table_names())
+            refuse_foreign_schema(self.url, tables)
             fresh = not ({VERSION_TABLE, objects_table.name, attributes_table.name} & tables)
             revision = None if fresh else current_revision(conn)
         if fresh:
@@ -688,7 +776,7 @@ class SQLObjectStore:
     @contextmanager
     def transaction(self) -> Iterator[_SQLTransaction]:
         """One transaction: commit on normal exit, roll back on exception."""
-        tx = _SQLTransaction(self._engine, self._key, self._cache, self._insert)
+        tx = _SQLTransaction(self._engine, self._key, self._cache, self._insert, self.breaker)
         try:
             yield tx
         except BaseException:

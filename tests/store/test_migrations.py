@@ -56,10 +56,16 @@ class _MigrationTestsMixin:
         self.addCleanup(store.close)  # type: ignore[attr-defined]
         self.assertEqual(current(self.url), head_revision())
 
-    def test_other_tables_do_not_block_initialisation(self) -> None:
-        """A database holding only other applications' tables is initialised too."""
+    def test_other_tables_refused_unless_upgraded_deliberately(self) -> None:
+        """A database holding only another application's tables is not initialised by the server
+        (the error names the table and the deliberate way); `db upgrade` shares it on purpose."""
         with self.engine().begin() as conn:
             conn.exec_driver_sql("CREATE TABLE someone_else (x INTEGER)")
+        e = self.assertRaises(SchemaError, SQLObjectStore, self.url, MASTER_KEY)  # type: ignore[attr-defined]
+        self.assertIn("someone_else", str(e))  # type: ignore[attr-defined]
+        self.assertIn("kmipd-admin db upgrade", str(e))  # type: ignore[attr-defined]
+        self.assertIsNone(current(self.url))  # type: ignore[attr-defined]
+        upgrade(self.url)
         store = SQLObjectStore(self.url, MASTER_KEY)
         self.addCleanup(store.close)  # type: ignore[attr-defined]
         self.assertEqual(current(self.url), head_revision())
