@@ -160,6 +160,7 @@ class KMIPService(MultiService):
 
     @staticmethod
     def _open_store(config: Config) -> Any:
+        from .store.deadlines import DatabaseDeadlines
         from .store.masterkey import load_or_create_master_key
         from .store.sql import SQLObjectStore
 
@@ -174,7 +175,8 @@ class KMIPService(MultiService):
                 # its journal and WAL files the same mode.
                 os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         key = load_or_create_master_key(config.effective_master_key_path)
-        return SQLObjectStore(url, key, pool_size=config.db_pool_size)
+        return SQLObjectStore(url, key, pool_size=config.db_pool_size,
+                              deadlines=DatabaseDeadlines.from_config(config))
 
     def identify(self, certificate: Any) -> Deferred[Caller]:
         """The caller behind a connection: certificate CN, then third-party authentication."""

@@ -159,7 +159,7 @@ def unavailability(exc: BaseException) -> str | None:
         return "slow"
     if (sqlstate and sqlstate.startswith(_DOWN_SQLSTATES)) or code in _DOWN_MYSQL:
         return "down"
-    if type(orig).__name__ == "OperationalError" and sqlstate is None and code is None:
+    if isinstance(exc, sa.exc.OperationalError) and sqlstate is None and code is None:
         return "down"  # psycopg: connection failures and lost connections carry no SQLSTATE
     return None
 
