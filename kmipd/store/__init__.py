@@ -16,9 +16,9 @@ from .masterkey import (
     MasterKeyError,
     load_master_key,
     load_or_create_master_key,
-    rotate_master_key,
 )
 from .memory import MemoryObjectStore
+from .rotation import rotate_master_key
 from .sql import SQLObjectStore
 
 __all__ = [

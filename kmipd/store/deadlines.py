@@ -34,9 +34,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import exc as sa_exc
+
 from kmipd.log import Logger
 
-__all__ = ["CircuitBreaker", "DatabaseDeadlines", "Watchdog", "connection_fd", "engine_options"]
+__all__ = ["CircuitBreaker", "DatabaseDeadlines", "Watchdog", "connection_fd", "engine_options", "guard_dialect",
+           "unavailability"]
 
 _log = Logger()
 
@@ -326,3 +329,39 @@ class CircuitBreaker:
                       url=self._url, s=now - self._since, n=self._refused)
             self._open_until = None
             self._probing = False
+
+
+def guard_dialect(watchdog: Watchdog, dialect: Any, d: DatabaseDeadlines) -> None:
+    """Arm the watchdog around each DBAPI round trip this engine's dialect makes."""
+    for name in ("do_execute", "do_executemany", "do_execute_no_params", "do_commit", "do_rollback"):
+        setattr(dialect, name, watchdog.wrap(getattr(dialect, name), d.round_trip, name[3:]))
+    dialect.do_ping = watchdog.wrap(dialect.do_ping, d.connect_timeout, "ping")
+
+
+#: psycopg SQLSTATE classes / pymysql error numbers meaning "the server is not there".
+_DOWN_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+_DOWN_MYSQL = (2002, 2003, 2006, 2013, 2055)
+#: ... and "the statement ran past its deadline" (statement_timeout, max_statement_time).
+_SLOW_SQLSTATES = ("57014",)
+_SLOW_MYSQL = (1969, 3024)
+
+
+def unavailability(exc: BaseException) -> str | None:
+    """C{"down"} (unreachable), C{"slow"} (past its deadline) or C{None} for a database error."""
+    if isinstance(exc, sa_exc.TimeoutError):  # no pooled connection within pool_timeout
+        return "slow"
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return None
+    if exc.connection_invalidated:
+        return "down"
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    args = getattr(orig, "args", ())
+    code = args[0] if args and isinstance(args[0], int) else None
+    if (sqlstate and sqlstate.startswith(_SLOW_SQLSTATES)) or code in _SLOW_MYSQL:
+        return "slow"
+    if (sqlstate and sqlstate.startswith(_DOWN_SQLSTATES)) or code in _DOWN_MYSQL:
+        return "down"
+    if isinstance(exc, sa_exc.OperationalError) and sqlstate is None and code is None:
+        return "down"  # psycopg: connection failures and lost connections carry no SQLSTATE
+    return None

@@ -28,7 +28,8 @@ PYKMIP_TABLES = frozenset({
 _PYKMIP_QUORUM = 3
 
 KMIPD_PREFIX = "kmipd_"
-KMIPD_TABLES = frozenset({"kmipd_alembic_version", "kmipd_objects", "kmipd_attributes", "kmipd_master_keys"})
+KMIPD_TABLES = frozenset({"kmipd_alembic_version", "kmipd_objects", "kmipd_attributes", "kmipd_master_keys",
+                          "kmipd_master_key_wraps"})
 
 
 def _sqlite_tables(path: str) -> set[str]:

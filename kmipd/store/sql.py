@@ -36,7 +36,15 @@ from kmipd.log import Logger
 
 from ..model.objects import ManagedObject
 from ..ttlv import Item, decode, encode
-from .deadlines import CircuitBreaker, DatabaseDeadlines, Watchdog, engine_options, mysql_on_connect
+from .deadlines import (
+    CircuitBreaker,
+    DatabaseDeadlines,
+    Watchdog,
+    engine_options,
+    guard_dialect,
+    mysql_on_connect,
+    unavailability,
+)
 from .foreign import refuse_foreign_schema
 from .interface import (
     Candidate,
@@ -46,7 +54,8 @@ from .interface import (
     SchemaError,
     StoreError,
 )
-from .masterkey import MASTER_KEY_SIZE, MasterKeyError, seal, unseal
+from .keyring import KeyRing, open_ring
+from .masterkey import MASTER_KEY_SIZE
 from .models import (
     _canonical_key,
     attributes_table,
@@ -114,15 +123,8 @@ def create_store_engine(url: str, *, pool_size: int = 4, echo: bool = False,
     else:
         if backend in ("mysql", "mariadb"):
             event.listen(engine, "connect", mysql_on_connect(d))
-        _guard_dialect(engine.dialect, d)
+        guard_dialect(WATCHDOG, engine.dialect, d)
     return engine
-
-
-def _guard_dialect(dialect: Any, d: DatabaseDeadlines) -> None:
-    """Arm the watchdog around each DBAPI round trip this engine's dialect makes."""
-    for name in ("do_execute", "do_executemany", "do_execute_no_params", "do_commit", "do_rollback"):
-        setattr(dialect, name, WATCHDOG.wrap(getattr(dialect, name), d.round_trip, name[3:]))
-    dialect.do_ping = WATCHDOG.wrap(dialect.do_ping, d.connect_timeout, "ping")
 
 
 def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any, busy_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
@@ -133,35 +135,6 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any, busy_ms: i
         cursor.execute("PRAGMA journal_mode = WAL")
     finally:
         cursor.close()
-
-
-#: psycopg SQLSTATE classes / pymysql error numbers meaning "the server is not there".
-_DOWN_SQLSTATES = ("08", "57P01", "57P02", "57P03")
-_DOWN_MYSQL = (2002, 2003, 2006, 2013, 2055)
-#: ... and "the statement ran past its deadline" (statement_timeout, max_statement_time).
-_SLOW_SQLSTATES = ("57014",)
-_SLOW_MYSQL = (1969, 3024)
-
-
-def unavailability(exc: BaseException) -> str | None:
-    """C{"down"} (unreachable), C{"slow"} (past its deadline) or C{None} for a database error."""
-    if isinstance(exc, sa.exc.TimeoutError):  # no pooled connection within pool_timeout
-        return "slow"
-    if not isinstance(exc, sa.exc.DBAPIError):
-        return None
-    if exc.connection_invalidated:
-        return "down"
-    orig = exc.orig
-    sqlstate = getattr(orig, "sqlstate", None)
-    args = getattr(orig, "args", ())
-    code = args[0] if args and isinstance(args[0], int) else None
-    if (sqlstate and sqlstate.startswith(_SLOW_SQLSTATES)) or code in _SLOW_MYSQL:
-        return "slow"
-    if (sqlstate and sqlstate.startswith(_DOWN_SQLSTATES)) or code in _DOWN_MYSQL:
-        return "down"
-    if isinstance(exc, sa.exc.OperationalError) and sqlstate is None and code is None:
-        return "down"  # psycopg: connection failures and lost connections carry no SQLSTATE
-    return None
 
 
 def _is_retryable(exc: sa.exc.DBAPIError) -> bool:
@@ -227,7 +200,8 @@ _UPDATE_OBJECT = (
 _DELETE_ATTRIBUTES = sa.delete(_a).where(_a.c.object_id == sa.bindparam("b_id"))
 _DELETE_OBJECT = sa.delete(_o).where(_o.c.id == sa.bindparam("b_id"))
 _GET_OBJECT = sa.select(
-    _o.c.id, _o.c.object_type, _o.c.owner, _o.c.created, _o.c.revision, _o.c.archived, _o.c.material
+    _o.c.id, _o.c.object_type, _o.c.owner, _o.c.created, _o.c.revision, _o.c.archived, _o.c.material,
+    _o.c.key_id,
 ).where(
     _o.c.uid == sa.bindparam("b_uid")
 )
@@ -313,11 +287,11 @@ class _SQLTransaction:
     touches the store (Query, DiscoverVersions, RNG, Hash) costs no database round trip.
     """
 
-    def __init__(self, engine: Engine, master_key: bytes, cache: _ObjectCache | None = None,
+    def __init__(self, engine: Engine, ring: KeyRing, cache: _ObjectCache | None = None,
                  insert: _DriverInsert | None = None, breaker: CircuitBreaker | None = None) -> None:
         self._engine = engine
         self._breaker = breaker
-        self._key = master_key
+        self._ring = ring
         self._dialect = engine.dialect.name
         self._connection: Connection | None = None
         self._trans: Any = None
@@ -345,6 +319,8 @@ class _SQLTransaction:
             try:
                 with _db_errors("starting a transaction"):
                     self._trans = conn.begin()
+                    # A rotation publishes its new key in the ring: every active server learns it in time.
+                    self._ring.refresh_if_stale(conn)
             except BaseException:
                 conn.close()
                 raise
@@ -374,7 +350,10 @@ class _SQLTransaction:
     def _object_values(self, obj: ManagedObject) -> dict[str, Any]:
         material = None
         if obj.material is not None:
-            material = seal(self._key, encode(obj.material), obj.uid.encode("utf-8"))
+            self._ring.refresh_if_stale(self._conn)  # a rotation may have made another key current
+            key_id, material = self._ring.seal(encode(obj.material), obj.uid.encode("utf-8"))
+        else:
+            key_id = None
         policy = obj.policy_name
         state = obj.state
         return {
@@ -384,6 +363,7 @@ class _SQLTransaction:
             "state": state if isinstance(state, int) else None,
             "created": int(obj.created),
             "material": material,
+            "key_id": key_id,
         }
 
     def _insert_attributes(self, object_id: int, obj: ManagedObject) -> None:
@@ -448,10 +428,8 @@ class _SQLTransaction:
                         cache.put(uid, row.id, row.revision, attributes)
         material = None
         if row.material is not None:
-            try:
-                material = decode(unseal(self._key, row.material, uid.encode("utf-8")))
-            except MasterKeyError as e:
-                raise StoreError(f"cannot open the material of object {uid}: {e}") from None
+            material = decode(self._ring.unseal(row.key_id, row.material, uid.encode("utf-8"), f"object {uid}",
+                                                reload=lambda: self._ring.load(self._conn)))
         return ManagedObject(
             uid=uid,
             object_type=row.object_type,
@@ -690,11 +668,11 @@ class SQLObjectStore:
     """
 
     def __init__(self, url: str, master_key: bytes, *, pool_size: int = 4, echo: bool = False,
-                 cache_size: int = 4096, deadlines: DatabaseDeadlines | None = None) -> None:
+                 cache_size: int = 4096, deadlines: DatabaseDeadlines | None = None,
+                 key_path: str = "the master key file") -> None:
         if not isinstance(master_key, (bytes, bytearray)) or len(master_key) != MASTER_KEY_SIZE:
             raise StoreError(f"the master key must be {MASTER_KEY_SIZE} bytes")
         self.url = url
-        self._key = bytes(master_key)
         self.deadlines = deadlines if deadlines is not None else DatabaseDeadlines()
         refuse_foreign_schema(url)  # before the engine: its SQLite pragmas would write to the file
         self._engine = create_store_engine(url, pool_size=pool_size, echo=echo, deadlines=self.deadlines)
@@ -705,6 +683,8 @@ class SQLObjectStore:
         self._insert = _DriverInsert(self._engine.dialect)
         try:
             self._check_schema()
+            #: The master keys this store seals and opens with (see L{kmipd.store.keyring}).
+            self.ring = self._open_ring(bytes(master_key), key_path)
         except BaseException:
             self._engine.dispose()
             raise
@@ -766,6 +746,17 @@ class SQLObjectStore:
             "upgraded by a newer version?)"
         )
 
+    def _open_ring(self, key: bytes, key_path: str) -> KeyRing:
+        where = f"database at {safe_url(self.url)}"
+        for attempt in (0, 1):  # twice: another server may adopt its key into an empty ring meanwhile
+            try:
+                with _db_errors(f"reading the master-key ring of the {where}"), self._engine.begin() as conn:
+                    return open_ring(conn, key, where, key_path)
+            except StoreError:
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def create_schema(self) -> None:
         """Create (or upgrade) the schema to this kmipd's revision via the migrations."""
         from .migrations import upgrade
@@ -776,7 +767,7 @@ class SQLObjectStore:
     @contextmanager
     def transaction(self) -> Iterator[_SQLTransaction]:
         """One transaction: commit on normal exit, roll back on exception."""
-        tx = _SQLTransaction(self._engine, self._key, self._cache, self._insert, self.breaker)
+        tx = _SQLTransaction(self._engine, self.ring, self._cache, self._insert, self.breaker)
         try:
             yield tx
         except BaseException:
