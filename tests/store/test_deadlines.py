@@ -240,6 +240,45 @@ class _SickDatabaseMixin:
             self.assertIsNotNone(obj)  # type: ignore[attr-defined]
             self.assertEqual(obj.material, make_object(uid).material)  # type: ignore[attr-defined,union-attr]
 
+    def test_through_dispatcher(self) -> None:
+        """Through the real dispatcher: during a freeze Get answers General Failure "storage
+        temporarily unavailable; retry" within the deadline and logs no traceback; Query answers
+        at once; after the freeze Get works again."""
+        from kmipd.spec import Operation, QueryFunction, ResultReason, Tag
+        from kmipd.testing import attribute, call, make_dispatcher, payload
+        from kmipd.ttlv import Item
+
+        create = payload(Item.enum(Tag.OBJECT_TYPE, 2), Item.struct(Tag.TEMPLATE_ATTRIBUTE, [
+            attribute("Cryptographic Algorithm", Item.enum(Tag.ATTRIBUTE_VALUE, 3)),
+            attribute("Cryptographic Length", Item.int(Tag.ATTRIBUTE_VALUE, 256)),
+            attribute("Cryptographic Usage Mask", Item.int(Tag.ATTRIBUTE_VALUE, 12))]))
+        d = make_dispatcher(self.store)
+        made = call(d, Operation.CREATE, create)
+        self.assertTrue(made.ok, made.message)  # type: ignore[attr-defined]
+        assert made.payload is not None
+        uid = made.payload.find(Tag.UNIQUE_IDENTIFIER)
+        get = payload(uid)
+        events = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)  # type: ignore[arg-type]
+        self.proxy.freeze()
+        start = time.monotonic()
+        failed = call(d, Operation.GET, get)
+        self.assertLess(time.monotonic() - start, DEADLINE)  # type: ignore[attr-defined]
+        self.assertEqual((failed.reason, failed.message),  # type: ignore[attr-defined]
+                         (ResultReason.GENERAL_FAILURE, "storage temporarily unavailable; retry"))
+        start = time.monotonic()
+        query = call(d, Operation.QUERY, payload(Item.enum(Tag.QUERY_FUNCTION, QueryFunction.QUERY_OPERATIONS)))
+        self.assertTrue(query.ok)  # type: ignore[attr-defined]
+        self.assertLess(time.monotonic() - start, 0.1)  # type: ignore[attr-defined]
+        start = time.monotonic()
+        self.assertEqual(call(d, Operation.GET, get).reason, ResultReason.GENERAL_FAILURE)  # type: ignore[attr-defined]
+        self.assertLess(time.monotonic() - start, FAIL_FAST)  # type: ignore[attr-defined]
+        self.assertEqual([e for e in events if "log_failure" in e], [])  # type: ignore[attr-defined]
+        self.proxy.pass_through()
+        deadline = time.monotonic() + 15
+        while not call(d, Operation.GET, get).ok:
+            self.assertLess(time.monotonic(), deadline)  # type: ignore[attr-defined]
+            time.sleep(0.1)
+
     def test_refused_fails_fast_and_recovers(self) -> None:
         """Refused connections: fail within the deadline, then fast, then recover by themselves."""
         uids = self.create(3)
