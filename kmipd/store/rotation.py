@@ -153,10 +153,12 @@ def _reseal(engine: Engine, ring: KeyRing, nid: str, batch_size: int,
                 if conn.dialect.name != "sqlite":
                     stmt = stmt.with_for_update()
                 batch = conn.execute(stmt).all()
+                def reload(c: sa.Connection = conn) -> None:
+                    ring.load(c)
+
                 for row in batch:
                     aad = row.uid.encode("utf-8")
-                    plain = ring.unseal(row.key_id, row.material, aad, f"object {row.uid}",
-                                        reload=lambda c=conn: ring.load(c))
+                    plain = ring.unseal(row.key_id, row.material, aad, f"object {row.uid}", reload=reload)
                     result = conn.execute(sa.update(_o).where(_o.c.id == row.id, _o.c.material == row.material)
                                           .values(material=seal(new_key, plain, aad), key_id=nid))
                     resealed += result.rowcount
