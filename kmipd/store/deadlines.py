@@ -24,7 +24,6 @@ Three layers, so a request never waits longer than its deadline however the data
 
 from __future__ import annotations
 
-import heapq
 import os
 import socket
 import threading
@@ -161,17 +160,23 @@ def connection_fd(dbapi_connection: Any) -> int | None:
 class Watchdog:
     """Shuts down the socket of a database call still running at its deadline.
 
-    One daemon thread for all connections; L{guard} arms a deadline around a blocking call.
-    The socket is shut down (not closed) under the lock that L{guard} takes to disarm, so the
-    descriptor cannot have been reused by then.
+    One daemon thread for all connections. L{arm} and L{disarm} cost a lock and a dict update
+    (no thread wake-up): while calls are being made the thread looks at the calls in flight every
+    C{tick} seconds (so a deadline is kept within C{tick}); after C{park_after} seconds without
+    any call it sleeps until the next one. The socket is shut down (not closed) under the lock
+    that L{disarm} takes, so the descriptor cannot have been reused by then.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, *, tick: float = 0.05,
+                 park_after: float = 5.0) -> None:
         self._clock = clock
+        self._tick = tick
+        self._park_after = park_after
         self._lock = threading.Condition()
-        self._heap: list[tuple[float, int, int]] = []
-        self._armed: dict[int, tuple[int, str]] = {}  # token -> (fd, what)
+        self._armed: dict[int, tuple[float, int, str]] = {}  # token -> (deadline, fd, what)
         self._next = 0
+        self._last_arm = 0.0
+        self._parked = True
         self._thread: threading.Thread | None = None
         self._stopped = False
         #: How many calls the watchdog cut short (for tests and metrics).
@@ -184,10 +189,16 @@ class Watchdog:
         with self._lock:
             self._next += 1
             token = self._next
-            self._armed[token] = (fd, what)
-            heapq.heappush(self._heap, (self._clock() + timeout, token, fd))
-            self._ensure_thread()
-            self._lock.notify()
+            now = self._clock()
+            self._armed[token] = (now + timeout, fd, what)
+            self._last_arm = now
+            if self._parked:
+                self._parked = False
+                if self._thread is None or not self._thread.is_alive():
+                    self._stopped = False
+                    self._thread = threading.Thread(target=self._run, name="kmipd-db-watchdog", daemon=True)
+                    self._thread.start()
+                self._lock.notify()
         return token
 
     def disarm(self, token: int) -> None:
@@ -217,29 +228,27 @@ class Watchdog:
 
         return guarded
 
-    def _ensure_thread(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            self._stopped = False
-            self._thread = threading.Thread(target=self._run, name="kmipd-db-watchdog", daemon=True)
-            self._thread.start()
-
     def stop(self) -> None:
         """End the watchdog thread (armed calls are no longer watched)."""
         with self._lock:
             self._stopped = True
+            self._parked = True
             self._lock.notify()
 
     def _run(self) -> None:
         with self._lock:
             while not self._stopped:
                 now = self._clock()
-                while self._heap and (self._heap[0][1] not in self._armed or self._heap[0][0] <= now):
-                    _, token, fd = heapq.heappop(self._heap)
-                    entry = self._armed.pop(token, None)
-                    if entry is not None:
-                        self._cut(fd, entry[1])
-                wait = (self._heap[0][0] - now) if self._heap else None
-                self._lock.wait(wait)
+                for token, (deadline, fd, what) in list(self._armed.items()):
+                    if deadline <= now:
+                        del self._armed[token]
+                        self._cut(fd, what)
+                if not self._armed and now - self._last_arm >= self._park_after:
+                    self._parked = True
+                if self._parked:
+                    self._lock.wait()
+                else:
+                    self._lock.wait(self._tick)
 
     def _cut(self, fd: int, what: str) -> None:
         self.fired += 1
