@@ -160,6 +160,31 @@ class OptionsTests(SynchronousTestCase):
             self.assertEqual(conn.exec_driver_sql("PRAGMA busy_timeout").scalar(), 1000)
 
 
+class PoolTimeoutTests(SynchronousTestCase):
+    """A request waits for a pooled connection at most db_pool_timeout."""
+
+    def test_pool_wait_bounded(self) -> None:
+        """With every connection taken, the next transaction fails with StoreUnavailable after
+        db_pool_timeout (not forever), and the database is not taken for down."""
+        url, _ = sqlite_url(self)
+        deadlines = DatabaseDeadlines(pool_timeout=0.3)
+        store = SQLObjectStore(url, MASTER_KEY, pool_size=1, deadlines=deadlines)
+        self.addCleanup(store.close)
+        with store.transaction() as a, store.transaction() as b:  # pool_size + max_overflow = 2
+            a.get("x")
+            b.get("x")
+            start = time.monotonic()
+            with self.assertRaises(StoreUnavailable):
+                with store.transaction() as c:
+                    c.get("x")
+            waited = time.monotonic() - start
+        self.assertGreaterEqual(waited, 0.25)
+        self.assertLess(waited, 3.0)
+        self.assertFalse(store.breaker.is_open)
+        with store.transaction() as tx:
+            self.assertIsNone(tx.get("x"))
+
+
 class _SickDatabaseMixin:
     """The store behind a proxy that can refuse and freeze; subclasses give C{base_url}."""
 
