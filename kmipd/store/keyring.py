@@ -197,4 +197,8 @@ def _adopt(conn: Connection, key: bytes, where: str, key_path: str) -> None:
     # Two servers adopting at the same moment: one INSERT fails (IntegrityError); the caller
     # retries in a new transaction and finds the ring.
     conn.execute(_k.insert().values(key_id=kid, state=CURRENT, created=int(time.time())))
+    currents = conn.execute(sa.select(sa.func.count()).where(_k.c.state == CURRENT)).scalar()
+    if currents != 1:  # another server adopted a different key at the same moment: roll back
+        raise RingError(f"another server initialised the {where} with a different master key at the same "
+                        f"time as {key_path}; check which key file is right and start again")
     conn.execute(sa.update(o).where(o.c.key_id.is_(None), o.c.material.is_not(None)).values(key_id=kid))
