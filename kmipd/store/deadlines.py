@@ -24,6 +24,7 @@ Three layers, so a request never waits longer than its deadline however the data
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import threading
@@ -100,11 +101,13 @@ def engine_options(backend: str, query: dict[str, Any], deadlines: DatabaseDeadl
             "options": f"{options} {ours}" if options else ours,
         }}
     if backend in ("mysql", "mariadb"):
-        io = max(1, round(d.round_trip))
+        # The handshake reads within connect_timeout; once connected, mysql_on_connect raises the
+        # socket timeouts to a backstop behind the watchdog (which fires first and says why).
+        connect = max(1, math.ceil(d.connect_timeout))
         return {"pool_timeout": d.pool_timeout, "connect_args": {
-            "connect_timeout": max(1, round(d.connect_timeout)),
-            "read_timeout": io,
-            "write_timeout": io,
+            "connect_timeout": connect,
+            "read_timeout": connect,
+            "write_timeout": connect,
         }}
     return {"pool_timeout": d.pool_timeout}
 
@@ -112,7 +115,12 @@ def engine_options(backend: str, query: dict[str, Any], deadlines: DatabaseDeadl
 def mysql_on_connect(deadlines: DatabaseDeadlines) -> Callable[[Any, Any], None]:
     """A C{connect} event listener setting the session timeouts and TCP keepalive (pymysql)."""
 
+    backstop = max(1, math.ceil(max(deadlines.round_trip, deadlines.connect_timeout) + 1))
+
     def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        for name in ("_read_timeout", "_write_timeout"):  # pymysql's per-read socket timeouts
+            if hasattr(dbapi_connection, name):
+                setattr(dbapi_connection, name, backstop)
         sock = getattr(dbapi_connection, "_sock", None)
         if sock is not None:
             _keepalive(sock, deadlines.keepalive_idle)
@@ -174,6 +182,7 @@ class Watchdog:
         self._park_after = park_after
         self._lock = threading.Condition()
         self._armed: dict[int, tuple[float, int, str]] = {}  # token -> (deadline, fd, what)
+        self._cut_tokens: set[int] = set()
         self._next = 0
         self._last_arm = 0.0
         self._parked = True
@@ -201,11 +210,15 @@ class Watchdog:
                 self._lock.notify()
         return token
 
-    def disarm(self, token: int) -> None:
-        """Stop watching (the call ended in time, or not)."""
-        if token:
-            with self._lock:
-                self._armed.pop(token, None)
+    def disarm(self, token: int) -> bool:
+        """Stop watching; True when the watchdog cut the call short."""
+        if not token:
+            return False
+        with self._lock:
+            if self._armed.pop(token, None) is not None:
+                return False
+            self._cut_tokens.discard(token)
+            return True
 
     @contextmanager
     def guard(self, fd: int | None, timeout: float, what: str = "database call") -> Iterator[None]:
@@ -216,15 +229,18 @@ class Watchdog:
         finally:
             self.disarm(token)
 
-    def wrap(self, call: Callable[..., Any], timeout: float, what: str) -> Callable[..., Any]:
-        """C{call} (a dialect method whose first argument is a DBAPI cursor or connection) guarded."""
+    def wrap(self, call: Callable[..., Any], timeout: float, what: str,
+             on_cut: Callable[[], None] | None = None) -> Callable[..., Any]:
+        """C{call} (a dialect method whose first argument is a DBAPI cursor or connection) guarded;
+        C{on_cut} runs (in the caller's thread) when the watchdog had to cut it short."""
 
         def guarded(target: Any, *args: Any, **kwargs: Any) -> Any:
             token = self.arm(connection_fd(getattr(target, "connection", target)), timeout, what)
             try:
                 return call(target, *args, **kwargs)
             finally:
-                self.disarm(token)
+                if self.disarm(token) and on_cut is not None:
+                    on_cut()
 
         return guarded
 
@@ -242,6 +258,7 @@ class Watchdog:
                 for token, (deadline, fd, what) in list(self._armed.items()):
                     if deadline <= now:
                         del self._armed[token]
+                        self._cut_tokens.add(token)
                         self._cut(fd, what)
                 if not self._armed and now - self._last_arm >= self._park_after:
                     self._parked = True
@@ -284,6 +301,7 @@ class CircuitBreaker:
         self._since: float = 0.0
         self._last_report = 0.0
         self._reason = ""
+        self._local = threading.local()  # .probe: this thread holds the half-open probe
 
     @property
     def is_open(self) -> bool:
@@ -292,12 +310,14 @@ class CircuitBreaker:
 
     def admit(self) -> bool:
         """True: go ahead (closed, or this caller is the half-open probe). False: fail fast."""
+        self._local.probe = False
         with self._lock:
             if self._open_until is None:
                 return True
             now = self._clock()
             if now >= self._open_until and not self._probing:
                 self._probing = True
+                self._local.probe = True
                 return True
             self._refused += 1
             if now - self._last_report >= self.retry_interval:
@@ -309,6 +329,7 @@ class CircuitBreaker:
 
     def failure(self, reason: str) -> None:
         """A round trip failed because the database is unreachable or past its deadline."""
+        self._local.probe = False  # this thread's own reconnection attempt is refused too
         with self._lock:
             now = self._clock()
             first = self._open_until is None
@@ -320,6 +341,10 @@ class CircuitBreaker:
                 self._refused = 0
                 _log.error("database {url} unavailable ({reason}); failing requests fast, retrying every"
                            " {retry} s", url=self._url, reason=reason, retry=self.retry_interval)
+
+    def refuses_connect(self) -> bool:
+        """Whether a new connection must not even be tried (open, and not this thread's probe)."""
+        return self._open_until is not None and not getattr(self._local, "probe", False)
 
     def release(self) -> None:
         """The probe admitted by L{admit} ended without telling whether the database is back."""
@@ -340,11 +365,17 @@ class CircuitBreaker:
             self._probing = False
 
 
-def guard_dialect(watchdog: Watchdog, dialect: Any, d: DatabaseDeadlines) -> None:
-    """Arm the watchdog around each DBAPI round trip this engine's dialect makes."""
+def guard_dialect(watchdog: Watchdog, dialect: Any, d: DatabaseDeadlines,
+                  breaker: CircuitBreaker | None = None) -> None:
+    """Arm the watchdog around each DBAPI round trip this engine's dialect makes.
+
+    A pooled connection's check (pre-ping) that gets no answer opens C{breaker}, so the pool's
+    reconnection attempt that follows fails at once (see L{CircuitBreaker.refuses_connect}).
+    """
     for name in ("do_execute", "do_executemany", "do_execute_no_params", "do_commit", "do_rollback"):
         setattr(dialect, name, watchdog.wrap(getattr(dialect, name), d.round_trip, name[3:]))
-    dialect.do_ping = watchdog.wrap(dialect.do_ping, d.connect_timeout, "ping")
+    on_cut = None if breaker is None else (lambda: breaker.failure("no answer within db_connect_timeout"))
+    dialect.do_ping = watchdog.wrap(dialect.do_ping, d.connect_timeout, "ping", on_cut)
 
 
 #: psycopg SQLSTATE classes / pymysql error numbers meaning "the server is not there".

@@ -89,7 +89,8 @@ WATCHDOG = Watchdog()
 
 
 def create_store_engine(url: str, *, pool_size: int = 4, echo: bool = False,
-                        deadlines: DatabaseDeadlines | None = None) -> Engine:
+                        deadlines: DatabaseDeadlines | None = None,
+                        breaker: CircuitBreaker | None = None) -> Engine:
     """An engine configured for kmipd (SQLite pragmas, READ COMMITTED, pool sizing, deadlines).
 
     @raise StoreError: the URL is malformed or names a driver that is not installed.
@@ -123,8 +124,15 @@ def create_store_engine(url: str, *, pool_size: int = 4, echo: bool = False,
     else:
         if backend in ("mysql", "mariadb"):
             event.listen(engine, "connect", mysql_on_connect(d))
-        guard_dialect(WATCHDOG, engine.dialect, d)
+        guard_dialect(WATCHDOG, engine.dialect, d, breaker)
+        if breaker is not None:
+            event.listen(engine, "do_connect", lambda *_: _refuse_when_open(breaker))
     return engine
+
+
+def _refuse_when_open(breaker: CircuitBreaker) -> None:
+    if breaker.refuses_connect():
+        raise DatabaseUnavailable("the database is known to be unavailable; not reconnecting")
 
 
 def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any, busy_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
@@ -675,9 +683,10 @@ class SQLObjectStore:
         self.url = url
         self.deadlines = deadlines if deadlines is not None else DatabaseDeadlines()
         refuse_foreign_schema(url)  # before the engine: its SQLite pragmas would write to the file
-        self._engine = create_store_engine(url, pool_size=pool_size, echo=echo, deadlines=self.deadlines)
         #: Open while the database is known to be unreachable (see L{kmipd.store.deadlines}).
         self.breaker = CircuitBreaker(self.deadlines.retry_interval, url=safe_url(url))
+        self._engine = create_store_engine(url, pool_size=pool_size, echo=echo, deadlines=self.deadlines,
+                                           breaker=self.breaker)
         event.listen(self._engine, "handle_error", self._on_error)
         self._cache = _ObjectCache(cache_size)
         self._insert = _DriverInsert(self._engine.dialect)

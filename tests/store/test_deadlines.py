@@ -32,10 +32,10 @@ FAST = DatabaseDeadlines(connect_timeout=1.0, statement_timeout=1.0, lock_timeou
                          keepalive_idle=5.0, retry_interval=0.5)
 #: psycopg, like libpq, waits at least 2 s for a connection whatever connect_timeout says.
 CONNECT_FLOOR = 2.0
-#: The longest a request may take when the database stops answering: a ping of an idle pooled
-#: connection (connect_timeout), then one reconnection attempt (connect_timeout), or a statement
-#: already sent (the statement deadline); plus scheduling slack on a loaded machine.
-DEADLINE = FAST.connect_timeout + max(CONNECT_FLOOR, FAST.connect_timeout) + FAST.round_trip + 1.5
+#: The longest a request may take when the database stops answering: the check of an idle pooled
+#: connection or a new connection (connect_timeout; no second attempt once the check got no
+#: answer), or a statement already sent (the statement deadline); plus slack for a loaded machine.
+DEADLINE = max(FAST.connect_timeout, CONNECT_FLOOR, FAST.round_trip) + 1.0
 FAIL_FAST = 0.5
 
 
