@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 import uuid
 
@@ -264,6 +265,40 @@ class _SickDatabaseMixin:
             obj = self.get(uid)
             self.assertIsNotNone(obj)  # type: ignore[attr-defined]
             self.assertEqual(obj.material, make_object(uid).material)  # type: ignore[attr-defined,union-attr]
+
+    def test_no_thread_held_during_freeze(self) -> None:
+        """Eight threads (more than the pool's connections) reading during a freeze: every call
+        ends within the deadline, most at once; none is held for the freeze's length."""
+        uids = self.create(4)
+        self.proxy.freeze()
+        durations: list[float] = []
+        unexpected: list[BaseException] = []
+        stop = time.monotonic() + 4.0  # the freeze lasts longer than any deadline
+
+        def reader(i: int) -> None:
+            while time.monotonic() < stop:
+                start = time.monotonic()
+                try:
+                    self.get(uids[i % len(uids)])
+                except StoreUnavailable:
+                    pass
+                except BaseException as e:  # noqa: BLE001 - reported below
+                    unexpected.append(e)
+                durations.append(time.monotonic() - start)
+                time.sleep(0.01)
+
+        threads = [threading.Thread(target=reader, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        self.proxy.pass_through()
+        self.assertEqual(unexpected, [])  # type: ignore[attr-defined]
+        self.assertLess(max(durations), DEADLINE)  # type: ignore[attr-defined]
+        self.assertGreater(sum(1 for d in durations if d < FAIL_FAST), 0.9 * len(durations))  # type: ignore[attr-defined]
+        self.recover(uids[0])
+        for uid in uids:
+            self.assertIsNotNone(self.get(uid))  # type: ignore[attr-defined]
 
     def test_through_dispatcher(self) -> None:
         """Through the real dispatcher: during a freeze Get answers General Failure "storage
