@@ -13,7 +13,11 @@ for_update=True)} additionally takes a row lock (C{SELECT ... FOR UPDATE}) on Po
 MariaDB, so a read-modify-write holds the row until commit; on SQLite it is a plain read
 (SQLite serialises writers itself). PostgreSQL and MariaDB run at READ COMMITTED.
 
-SQLite: WAL journal, C{foreign_keys=ON}, a 30 s busy timeout, a connection pool (one
+Every wait has a deadline and a database found unreachable fails requests at once
+(L{kmipd.store.deadlines}); material is sealed under the current key of the master-key ring
+(L{kmipd.store.keyring}); a database holding another schema is refused (L{kmipd.store.foreign}).
+
+SQLite: WAL journal, C{foreign_keys=ON}, a busy timeout (C{db_lock_timeout}), a connection pool (one
 connection per concurrent transaction). pysqlite starts the database transaction at the first
 write, so reads before it see the latest committed data and the revision check decides;
 a savepoint first takes the write lock (C{BEGIN IMMEDIATE}) so that releasing it can never
