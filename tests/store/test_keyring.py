@@ -247,6 +247,43 @@ class SQLiteRingTests(_RingTestsMixin, SynchronousTestCase):
         self.assertEqual(self.key_ids(), {key_id(self.key)})
 
 
+    def test_rotation_killed_then_resumed(self) -> None:
+        """A rotation process killed with SIGKILL between two batches
+        is resumed by running the command again; every key opens after a restart."""
+        import signal
+        import subprocess
+        import sys
+
+        uids = self.add(self.open(), 40)
+        script = (
+            "import sys, time\n"
+            "from kmipd.store import rotate_master_key\n"
+            "def progress(done, total):\n"
+            "    print(done, total, flush=True)\n"
+            "    time.sleep(0.2)\n"
+            "rotate_master_key(sys.argv[1], sys.argv[2], batch_size=4, progress=progress)\n"
+        )
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env = dict(os.environ, PYTHONPATH=root)
+        proc = subprocess.Popen([sys.executable, "-c", script, self.url, self.key_path],
+                                stdout=subprocess.PIPE, env=env)
+        try:
+            lines = [proc.stdout.readline() for _ in range(3)]  # type: ignore[union-attr]
+            self.assertTrue(all(lines), lines)
+            proc.send_signal(signal.SIGKILL)
+        finally:
+            proc.wait(30)
+            proc.stdout.close()  # type: ignore[union-attr]
+        self.assertEqual(proc.returncode, -signal.SIGKILL)
+        self.assertEqual(load_master_key(self.key_path), self.key)  # not swapped yet
+        new_key = load_master_key(self.key_path + ".new")
+        self.assert_all_open(self.open(), uids)  # a server restarted meanwhile reads everything
+        rotate_master_key(self.url, self.key_path, batch_size=4, settle=0)
+        self.assertEqual(load_master_key(self.key_path), new_key)
+        self.assertEqual(self.key_ids(), {key_id(new_key)})
+        self.assert_all_open(self.open(new_key), uids)
+
+
 class PostgreSQLRingTests(_RingTestsMixin, SynchronousTestCase):
     """On PostgreSQL."""
 
