@@ -1,5 +1,6 @@
 """Storage: the L{ObjectStore} seam, its SQL implementation and its in-memory twin."""
 
+from .deadlines import DatabaseDeadlines
 from .interface import (
     AttributeFilter,
     Candidate,
@@ -12,6 +13,7 @@ from .interface import (
     StoreError,
     StoreTransaction,
 )
+from .keyring import RingError
 from .masterkey import (
     MasterKeyError,
     load_master_key,
@@ -25,12 +27,14 @@ __all__ = [
     "AttributeFilter",
     "Candidate",
     "ConcurrentUpdateError",
+    "DatabaseDeadlines",
     "DatabaseUnavailable",
     "LocateQuery",
     "MasterKeyError",
     "MemoryObjectStore",
     "ObjectStore",
     "RangeFilter",
+    "RingError",
     "SQLObjectStore",
     "SchemaError",
     "StoreError",
