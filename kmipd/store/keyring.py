@@ -202,3 +202,28 @@ def _adopt(conn: Connection, key: bytes, where: str, key_path: str) -> None:
         raise RingError(f"another server initialised the {where} with a different master key at the same "
                         f"time as {key_path}; check which key file is right and start again")
     conn.execute(sa.update(o).where(o.c.key_id.is_(None), o.c.material.is_not(None)).values(key_id=kid))
+
+
+def refuse_missing_key_file(url: str, key_path: str) -> None:
+    """Raise L{RingError} when C{key_path} is missing but the database at C{url} has a key ring.
+
+    Called before a missing key file would be generated: a new key cannot open anything sealed
+    already, and generating it would leave a useless key file behind.
+    """
+    from .sql import _db_errors, create_store_engine, safe_url
+
+    engine = create_store_engine(url, pool_size=1)
+    try:
+        with _db_errors(f"reading the master-key ring of {safe_url(url)}"), engine.connect() as conn:
+            if not sa.inspect(conn).has_table(_k.name):
+                return
+            known = conn.execute(sa.select(_k.c.key_id, _k.c.state)).all()
+    finally:
+        engine.dispose()
+    if known:
+        current = [kid for kid, state in known if state == CURRENT]
+        raise RingError(
+            f"master key file {key_path} is missing, but the database at {safe_url(url)} holds objects sealed "
+            f"under master key {', '.join(current) or known[0][0]}: restore that key file (a new key would "
+            "open nothing)"
+        )

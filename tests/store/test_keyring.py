@@ -132,6 +132,21 @@ class _RingTestsMixin:
         for text in ("/srv/wrong.key", key_id(b"\x09" * 32), key_id(self.key), "unknown"):
             self.assertIn(text, str(e))  # type: ignore[attr-defined]
 
+    def test_missing_key_file_not_regenerated(self) -> None:
+        """A server whose key file is gone refuses to start (naming the file and the key the
+        database needs) instead of generating a new key that would open nothing."""
+        from kmipd.config import load_config
+        from kmipd.service import KMIPService
+
+        self.add(self.open(), 1)
+        os.unlink(self.key_path)
+        config = load_config(None, {"database_url": self.url, "data_dir": self.dir,
+                                    "master_key_path": self.key_path})
+        e = self.assertRaises(RingError, KMIPService, config, tls=False)  # type: ignore[attr-defined]
+        self.assertIn(self.key_path, str(e))  # type: ignore[attr-defined]
+        self.assertIn(key_id(self.key), str(e))  # type: ignore[attr-defined]
+        self.assertFalse(os.path.exists(self.key_path))  # type: ignore[attr-defined]
+
     def test_rotation_online_crash_resume_restart(self) -> None:
         """Rotate while a server creates keys; crash midway; the server keeps working; resume;
         every acknowledged key opens in the running server and after a restart on the new key,
