@@ -114,6 +114,12 @@ class Config:
     https_listen: tuple[str, ...] = ()
     thread_pool_size: int = 8
     db_pool_size: int = 4
+    db_connect_timeout: float = 5.0
+    db_statement_timeout: float = 15.0
+    db_lock_timeout: float = 10.0
+    db_pool_timeout: float = 10.0
+    db_keepalive_idle: float = 30.0
+    db_retry_interval: float = 2.0
     limits: Limits = field(default_factory=Limits)
     settings: Settings = field(default_factory=Settings)
     master_key_path: str | None = None
@@ -406,6 +412,12 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "https_listen": _parse_listen,
     "thread_pool_size": _int_parser(1),
     "db_pool_size": _int_parser(1),
+    "db_connect_timeout": _float_parser(0.0, inclusive=False),
+    "db_statement_timeout": _float_parser(0.0, inclusive=False),
+    "db_lock_timeout": _float_parser(0.0, inclusive=False),
+    "db_pool_timeout": _float_parser(0.0, inclusive=False),
+    "db_keepalive_idle": _float_parser(0.0, inclusive=False),
+    "db_retry_interval": _float_parser(0.0, inclusive=False),
     "max_message_size": _int_parser(8),
     "max_depth": _int_parser(1),
     "max_batch_count": _int_parser(1),
@@ -442,6 +454,7 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "metrics_listen": _parse_metrics_listen,
     "metrics_tls": _parse_bool,
     "certificate_groups": _parse_bool,
+    "revoke_preactive": lambda raw: _parse_choice(raw, ("refuse", "deactivate")),
 }
 
 #: Keys read into L{Config.limits} (same names as the L{Limits} fields).
@@ -451,10 +464,18 @@ _LIMIT_KEYS = ("max_message_size", "max_depth", "max_batch_count", "idle_timeout
                "max_response_size", "max_rng_length")
 #: Keys read into L{Config.settings}: key -> L{Settings} field.
 _SETTING_KEYS = {"lease_time": "lease_time", "process_inactive_keys": "process_inactive_keys",
-                 "pykmip_wrapped_key_value": "pykmip_wrapped_key_value", "rng_parameters": "rng_parameters"}
+                 "pykmip_wrapped_key_value": "pykmip_wrapped_key_value", "rng_parameters": "rng_parameters",
+                 "revoke_preactive": "revoke_preactive"}
 #: Keys read into L{Config.settings}C{.streams}: key -> L{StreamLimits} field.
 _STREAM_KEYS = {"max_streams": "max_streams", "max_streams_per_identity": "max_streams_per_identity",
                 "stream_ttl": "ttl", "stream_max_buffer": "max_buffer", "stream_max_total_buffer": "max_total_buffer"}
+
+def _parse_choice(raw: object, choices: tuple[str, ...]) -> str:
+    text = str(raw).strip().lower()
+    if text not in choices:
+        raise ValueError(f"{raw!r} is not one of {', '.join(choices)}")
+    return text
+
 
 _SERVER_SECTIONS = ("server", "kmipd")
 _SLUGS_KEYS = ("enabled", "url")

@@ -397,8 +397,9 @@ class Processor:
                 f"operation {_op_name(item.operation)} is not supported in KMIP {version[0]}.{version[1]}"))
         placeholder = ctx.id_placeholder
         try:
+            request_payload = entry.check_request(version, item)  # the payload schema (kmipd.messages)
             with tx.savepoint() if isolate else nullcontext():
-                payload = entry.handler(ctx, item.payload)
+                payload = entry.handler(ctx, request_payload)
         except KmipError as e:
             ctx.id_placeholder = placeholder
             return error_result(item, version, e)

@@ -66,6 +66,8 @@ class Settings:
     @ivar rng_parameters: the RNG Parameters fields (tag, value) reported for server-generated
         material (the Random Number Generator attribute) and by Query.
     @ivar streams: bounds of the multi-part operation table.
+    @ivar revoke_preactive: Revoke (non-compromise reason) of a Pre-Active key: C{"refuse"} (the
+        seed's behaviour) or C{"deactivate"} (L{kmipd.compat} row C{revoke-preactive}).
     """
 
     lease_time: int = DEFAULT_LEASE_TIME
@@ -73,6 +75,7 @@ class Settings:
     pykmip_wrapped_key_value: bool = False
     rng_parameters: tuple[tuple[int, int], ...] = DEFAULT_RNG_PARAMETERS
     streams: StreamLimits = field(default_factory=StreamLimits)
+    revoke_preactive: str = "refuse"
 
     def rng_item(self, tag: int = Tag.RNG_PARAMETERS) -> Item:
         """The RNG Parameters structure (under C{tag}: Random Number Generator as an attribute)."""

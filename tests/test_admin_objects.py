@@ -15,7 +15,7 @@ from kmipd.config import load_config
 from kmipd.model import keyblock
 from kmipd.model.attributes import to_1x
 from kmipd.spec import CryptographicAlgorithm, KeyFormatType, ObjectType, Operation, Tag
-from kmipd.testing import call, make_dispatcher, payload
+from kmipd.testing import call, make_processor, payload
 from kmipd.ttlv import Item
 
 KEY = bytes(range(0x80, 0xA0))
@@ -47,7 +47,7 @@ class AdminObjectTests(TestCase):
         self.conf = self.write_config(self.data)
         store = open_store(load_config(self.conf), create_key=True)
         self.addCleanup(store.close)
-        d = make_dispatcher(store)
+        d = make_processor(store)
         self.alice_uid = register(d, "payroll", KEY, "alice")
         self.bob_uid = register(d, "backups", bytes(32), "bob")
         call(d, Operation.ACTIVATE, payload(Item.text(Tag.UNIQUE_IDENTIFIER, self.bob_uid)), caller="bob")
@@ -149,7 +149,8 @@ class AdminObjectTests(TestCase):
         self.assertEqual(self.admin("export", backup + "2", "--passphrase-file", short)[0], 2)
 
     def test_check(self) -> None:
-        """`check` passes on a good installation and fails, naming the object, under a wrong master key."""
+        """`check` passes on a good installation and fails under a wrong master key, naming the key
+        file (the database's key ring does not know that key)."""
         status, out, _ = self.admin("check")
         self.assertEqual(status, 0, out)
         self.assertIn("schema current", out)
@@ -158,7 +159,8 @@ class AdminObjectTests(TestCase):
             f.write(b"\x01" * 32)
         status, out, _ = self.admin("check")
         self.assertEqual(status, 1)
-        self.assertIn(f"cannot open object {self.alice_uid}", out)
+        self.assertIn(f"FAIL master key: the master key in {key_path}", out)
+        self.assertIn("unknown to the database", out)
 
     def test_check_certificates(self) -> None:
         """With configured certificates, `check` verifies key match, issuer, usage; a wrong key fails."""
