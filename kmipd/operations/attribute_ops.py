@@ -16,6 +16,8 @@ keep their indexes, and a new instance takes the index after the highest live on
 
 from __future__ import annotations
 
+from typing import Any
+
 from twisted.logger import Logger
 
 from ..compat import row
@@ -398,6 +400,61 @@ def delete_attribute(ctx: RequestContext, payload: Item) -> Item:
     return _response(ctx, obj, name, removed, index)
 
 
+def _adjustment_type(kind: Any) -> AdjustmentType:
+    """The request's Adjustment Type, or Invalid Field for an unknown one."""
+    try:
+        return AdjustmentType(kind)
+    except ValueError:
+        raise InvalidField(f"unknown Adjustment Type {kind!r}") from None
+
+
+def _adjust_boolean(name: str, tag: int, adjustment: AdjustmentType, existing: list[Item]) -> Item:
+    """Negate a Boolean attribute (an absent one counts as False); any other adjustment is refused."""
+    if adjustment != AdjustmentType.NEGATE:
+        raise InvalidDataType(f"attribute {name!r} is a Boolean: only Negate applies")
+    return Item.bool(tag, not (existing[0].value if existing else False))
+
+
+def _adjustment_step(by: Item | None) -> int:
+    """The Adjustment Value (1 when absent), which must be numeric."""
+    if by is None:
+        return 1
+    if not isinstance(by.value, int) or isinstance(by.value, bool):
+        raise InvalidDataType("Adjustment Value must be numeric")
+    return by.value
+
+
+def _adjust_number(
+    name: str, tag: int, item_type: int, adjustment: AdjustmentType, existing: list[Item], by: Item | None
+) -> Item:
+    """Increment, decrement or negate a numeric attribute (an absent one counts as 0), within its type's range."""
+    if not existing and item_type == ItemType.DATE_TIME:
+        raise InvalidDataType(f"attribute {name!r} has no date to adjust")
+    old = existing[0].value if existing else 0
+    if adjustment == AdjustmentType.NEGATE:
+        result = -old
+    else:
+        step = _adjustment_step(by)
+        result = old + step if adjustment == AdjustmentType.INCREMENT else old - step
+    bounds = _RANGES.get(item_type)
+    if bounds is not None and not bounds[0] <= result <= bounds[1]:
+        raise NumericRange(f"adjusted {name!r} ({result}) is out of range")
+    return Item(tag, item_type, result)
+
+
+def _adjusted(name: str, adjustment: AdjustmentType, existing: list[Item], by: Item | None) -> Item:
+    """The new value of attribute C{name} (C{existing}: its current value, if any) after C{adjustment}."""
+    spec = spec_for(name)
+    item_type = existing[0].type if existing else (spec.item_type if spec else (by.type if by else None))
+    tag = spec.tag if spec else Tag.ATTRIBUTE_VALUE
+    if item_type == ItemType.BOOLEAN:
+        return _adjust_boolean(name, tag, adjustment, existing)
+    if item_type in _RANGES or item_type == ItemType.BIG_INTEGER:
+        assert item_type is not None
+        return _adjust_number(name, tag, item_type, adjustment, existing, by)
+    raise InvalidDataType(f"attribute {name!r} is not numeric or Boolean")
+
+
 @operation(Operation.ADJUST_ATTRIBUTE, min_version=(2, 0))
 def adjust_attribute(ctx: RequestContext, payload: Item) -> Item:
     """Increment, decrement or negate a numeric (or negate a Boolean) single-valued attribute.
@@ -406,46 +463,15 @@ def adjust_attribute(ctx: RequestContext, payload: Item) -> Item:
     """
     obj = load(ctx, uid_from(ctx, payload), Operation.MODIFY_ATTRIBUTE)
     ref = payload.find(Tag.ATTRIBUTE_REFERENCE)  # the schema: both present
-    kind = payload.get(Tag.ADJUSTMENT_TYPE)
     assert ref is not None
-    try:
-        adjustment = AdjustmentType(kind)
-    except ValueError:
-        raise InvalidField(f"unknown Adjustment Type {kind!r}") from None
+    adjustment = _adjustment_type(payload.get(Tag.ADJUSTMENT_TYPE))
     name = parse_reference(ref)
     _check_known(ctx, obj, name)
     _check_client_may_change(ctx, obj, name)
     instances = obj.instances(name)
     if len(instances) > 1:
         raise MultiValuedAttribute(f"the object has {len(instances)} instances of {name!r}")
-    existing = [v for _, v in instances]
-    by = payload.find(Tag.ADJUSTMENT_VALUE)
-    spec = spec_for(name)
-    item_type = existing[0].type if existing else (spec.item_type if spec else (by.type if by else None))
-    tag = spec.tag if spec else Tag.ATTRIBUTE_VALUE
-    if item_type == ItemType.BOOLEAN:
-        if adjustment != AdjustmentType.NEGATE:
-            raise InvalidDataType(f"attribute {name!r} is a Boolean: only Negate applies")
-        new = Item.bool(tag, not (existing[0].value if existing else False))
-    elif item_type in _RANGES or item_type == ItemType.BIG_INTEGER:
-        if not existing and item_type == ItemType.DATE_TIME:
-            raise InvalidDataType(f"attribute {name!r} has no date to adjust")
-        old = existing[0].value if existing else 0
-        if adjustment == AdjustmentType.NEGATE:
-            result = -old
-        else:
-            step = 1
-            if by is not None:
-                if not isinstance(by.value, int) or isinstance(by.value, bool):
-                    raise InvalidDataType("Adjustment Value must be numeric")
-                step = by.value
-            result = old + step if adjustment == AdjustmentType.INCREMENT else old - step
-        bounds = _RANGES.get(item_type)
-        if bounds is not None and not bounds[0] <= result <= bounds[1]:
-            raise NumericRange(f"adjusted {name!r} ({result}) is out of range")
-        new = Item(tag, item_type, result)
-    else:
-        raise InvalidDataType(f"attribute {name!r} is not numeric or Boolean")
+    new = _adjusted(name, adjustment, [v for _, v in instances], payload.find(Tag.ADJUSTMENT_VALUE))
     if instances:
         obj.attributes[name][instances[0][0]] = _prepare(name, new)
     else:

@@ -143,20 +143,73 @@ def _storage(ctx: RequestContext, payload: Item, query: LocateQuery) -> None:
     query.include_destroyed = bool(mask & StorageStatusMask.DESTROYED_STORAGE)
 
 
+def _group_member(payload: Item, search: Search) -> None:
+    """Set C{search.group_member} from the payload's Object Group Member (Fresh adds a filter)."""
+    member = payload.get(Tag.OBJECT_GROUP_MEMBER)
+    if member is None:
+        return
+    try:
+        search.group_member = ObjectGroupMember(member)
+    except ValueError:
+        raise InvalidField(f"unknown Object Group Member {member!r}") from None
+    if search.group_member == ObjectGroupMember.GROUP_MEMBER_FRESH:
+        search.query.attributes.append(AttributeFilter("Fresh", Item.bool(Tag.FRESH, True)))
+
+
+def _is_partial(name: str, value: Item) -> bool:
+    """Whether a structured attribute C{value} gives only some of its fields (matched after loading)."""
+    return (
+        value.type == ItemType.STRUCTURE
+        and name != "Name"
+        and not (name in _COMPLETE_FIELDS and {c.tag for c in value.value} == _COMPLETE_FIELDS[name])
+    )
+
+
+def _attribute_filter(search: Search, name: str, value: Item) -> None:
+    """Add the filter for one (non-date, non-Object Type, non-State) Locate attribute to C{search}."""
+    query = search.query
+    if name == "Cryptographic Usage Mask":
+        query.attributes.append(AttributeFilter(name, value, mask=True))
+    elif name == "Usage Limits":
+        query.attributes.append(AttributeFilter(name))
+        search.post.append(_usage_limits_filter(value))
+    elif _is_partial(name, value):
+        query.attributes.append(AttributeFilter(name))
+        search.post.append(_partial_filter(name, value))
+    else:
+        query.attributes.append(AttributeFilter(name, value))
+
+
+def _date_ranges(query: LocateQuery, dates: dict[str, list[int]]) -> None:
+    """Add a range filter per date attribute given once (an exact date) or twice (a range)."""
+    for name, values in dates.items():
+        if len(values) > 2:
+            raise InvalidField(f"at most two instances of {name!r} (a range) may be given")
+        low, high = min(values), max(values)
+        if len(values) == 1 and low in (_MAX_DATE, _MAX_DATE_32):
+            continue  # "equivalent to an undefined attribute"
+        query.ranges.append(RangeFilter(name, low, high))
+
+
+def _enum_filters(query: LocateQuery, types: list[int], states: list[int]) -> None:
+    """Object Type and State: one value is an indexed column, several different ones match nothing."""
+    for values, target, column in ((types, "Object Type", "object_types"), (states, "State", "states")):
+        if len(set(values)) == 1:
+            setattr(query, column, (values[0],))
+        elif values:  # several different values: no object can match them all
+            for v in values:
+                query.attributes.append(
+                    AttributeFilter(target, Item.enum(Tag.OBJECT_TYPE if target == "Object Type" else Tag.STATE, v))
+                )
+
+
 def build_query(ctx: RequestContext, payload: Item) -> Search:
     """Parse a Locate request payload (checked against its schema) into a L{Search}."""
     search = Search(LocateQuery())
     query = search.query
     search.maximum = _count(payload, Tag.MAXIMUM_ITEMS, "Maximum Items")
     search.offset = _count(payload, Tag.OFFSET_ITEMS, "Offset Items") or 0
-    member = payload.get(Tag.OBJECT_GROUP_MEMBER)
-    if member is not None:
-        try:
-            search.group_member = ObjectGroupMember(member)
-        except ValueError:
-            raise InvalidField(f"unknown Object Group Member {member!r}") from None
-        if search.group_member == ObjectGroupMember.GROUP_MEMBER_FRESH:
-            query.attributes.append(AttributeFilter("Fresh", Item.bool(Tag.FRESH, True)))
+    _group_member(payload, search)
     _storage(ctx, payload, query)
 
     dates: dict[str, list[int]] = {}
@@ -172,35 +225,10 @@ def build_query(ctx: RequestContext, payload: Item) -> Search:
             types.append(value.value)
         elif name == "State":
             states.append(value.value)
-        elif name == "Cryptographic Usage Mask":
-            query.attributes.append(AttributeFilter(name, value, mask=True))
-        elif name == "Usage Limits":
-            query.attributes.append(AttributeFilter(name))
-            search.post.append(_usage_limits_filter(value))
-        elif (
-            value.type == ItemType.STRUCTURE
-            and name != "Name"
-            and not (name in _COMPLETE_FIELDS and {c.tag for c in value.value} == _COMPLETE_FIELDS[name])
-        ):
-            query.attributes.append(AttributeFilter(name))
-            search.post.append(_partial_filter(name, value))
         else:
-            query.attributes.append(AttributeFilter(name, value))
-    for name, values in dates.items():
-        if len(values) > 2:
-            raise InvalidField(f"at most two instances of {name!r} (a range) may be given")
-        low, high = min(values), max(values)
-        if len(values) == 1 and low in (_MAX_DATE, _MAX_DATE_32):
-            continue  # "equivalent to an undefined attribute"
-        query.ranges.append(RangeFilter(name, low, high))
-    for values, target, column in ((types, "Object Type", "object_types"), (states, "State", "states")):
-        if len(set(values)) == 1:
-            setattr(query, column, (values[0],))
-        elif values:  # several different values: no object can match them all
-            for v in values:
-                query.attributes.append(
-                    AttributeFilter(target, Item.enum(Tag.OBJECT_TYPE if target == "Object Type" else Tag.STATE, v))
-                )
+            _attribute_filter(search, name, value)
+    _date_ranges(query, dates)
+    _enum_filters(query, types, states)
     if len(set(states)) == 1 and states[0] in _REACHED_FROM:
         search.state = states[0]
         query.states = _REACHED_FROM[states[0]]
