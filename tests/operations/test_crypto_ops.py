@@ -499,6 +499,64 @@ class StreamingTests(_Base):
         sig = parts[-1].get(Tag.SIGNATURE_DATA)
         _RSA.public_key().verify(sig, b"hello world", asym_padding.PKCS1v15(), hashes.SHA256())
 
+    def test_verify_stream(self) -> None:
+        """A multi-part Signature Verify takes the Signature Data on the first or the final part;
+        a tampered message is Invalid, and no Signature Data at all is Missing Data."""
+        pub = add_public(self.d, _RSA.public_key(), CA.RSA)
+        params = cp(padding_method=PaddingMethod.PKCS1_V1_5, hashing_algorithm=HashingAlgorithm.SHA_256,
+                    cryptographic_algorithm=CA.RSA)
+        sig = data_(_RSA.sign(b"hello world", asym_padding.PKCS1v15(), hashes.SHA256()), Tag.SIGNATURE_DATA)
+        first = self._parts(Operation.SIGNATURE_VERIFY, pub, params, [b"hello ", b"world"], [sig])
+        self.assertIsNone(first[0].get(Tag.VALIDITY_INDICATOR))
+        self.assertEqual(first[-1].get(Tag.VALIDITY_INDICATOR), ValidityIndicator.VALID)
+        tampered = self._parts(Operation.SIGNATURE_VERIFY, pub, params, [b"hello ", b"worle"], [sig])
+        self.assertEqual(tampered[-1].get(Tag.VALIDITY_INDICATOR), ValidityIndicator.INVALID)
+        start = self.ok(self._init(Operation.SIGNATURE_VERIFY, (uid_(pub), params, data_(b"hello "))))
+        last = self.ok(call(self.d, Operation.SIGNATURE_VERIFY, payload(
+            uid_(pub), data_(b"world"), sig, start.find(Tag.CORRELATION_VALUE), Item.bool(Tag.FINAL_INDICATOR, True))))
+        self.assertEqual(last.get(Tag.VALIDITY_INDICATOR), ValidityIndicator.VALID)
+        start = self.ok(self._init(Operation.SIGNATURE_VERIFY, (uid_(pub), params, data_(b"hello "))))
+        r = call(self.d, Operation.SIGNATURE_VERIFY, payload(
+            uid_(pub), data_(b"world"), start.find(Tag.CORRELATION_VALUE), Item.bool(Tag.FINAL_INDICATOR, True)))
+        self.failed(r, ResultReason.MISSING_DATA)
+
+    def test_digested_data_not_in_parts(self) -> None:
+        """Digested Data cannot start a multi-part Sign (Invalid Field)."""
+        priv = add_private(self.d, _RSA, CA.RSA)
+        params = cp(digital_signature_algorithm=DigitalSignatureAlgorithm.SHA_256_WITH_RSA_ENCRYPTION)
+        digest = data_(hashlib.sha256(b"m").digest(), Tag.DIGESTED_DATA)
+        self.failed(self._init(Operation.SIGN, (uid_(priv), params, digest)), ResultReason.INVALID_FIELD)
+        self.failed(call(self.d, Operation.SIGN, payload(uid_(priv), params)), ResultReason.MISSING_DATA)
+
+    def test_buffered_stream_decrypt(self) -> None:
+        """A buffered (one-shot-only) cipher decrypts in parts: nothing until the final part, then the plaintext."""
+        uid = add_symmetric(self.d, key=bytes(32), algorithm=CA.CHACHA20POLY1305)
+        nonce = data_(bytes(12), Tag.IV_COUNTER_NONCE)
+        one = self.ok(call(self.d, Operation.ENCRYPT, payload(uid_(uid), cp(), data_(b"abcdef"), nonce)))
+        tag = data_(one.get(Tag.AUTHENTICATED_ENCRYPTION_TAG), Tag.AUTHENTICATED_ENCRYPTION_TAG)
+        ct = one.get(Tag.DATA)
+        parts = self._parts(Operation.DECRYPT, uid, cp(), [ct[:2], ct[2:]], [nonce, tag])
+        self.assertEqual(parts[0].get(Tag.DATA), b"")
+        self.assertEqual(parts[1].get(Tag.DATA), b"abcdef")
+        self.assertIsNone(parts[1].get(Tag.AUTHENTICATED_ENCRYPTION_TAG))
+
+    def test_gcm_stream_decrypt(self) -> None:
+        """A streamed GCM decryption needs the tag on its first part (Bad Cryptographic Parameters
+        in 2.x); with it, the parts decrypt to the message."""
+        uid = add_symmetric(self.d)
+        params = cp(block_cipher_mode=BlockCipherMode.GCM, tag_length=16)
+        iv = data_(bytes(12), Tag.IV_COUNTER_NONCE)
+        one = self.ok(call(self.d, Operation.ENCRYPT, payload(uid_(uid), params, data_(b"abcdefgh"), iv)))
+        ct = one.get(Tag.DATA)
+        self.failed(self._init(Operation.DECRYPT, (uid_(uid), params, data_(ct[:3]), iv), version=(2, 0)),
+                    ResultReason.BAD_CRYPTOGRAPHIC_PARAMETERS)
+        tag = data_(one.get(Tag.AUTHENTICATED_ENCRYPTION_TAG), Tag.AUTHENTICATED_ENCRYPTION_TAG)
+        parts = self._parts(Operation.DECRYPT, uid, params, [ct[:3], ct[3:]], [iv, tag])
+        self.assertEqual(b"".join(p.get(Tag.DATA) for p in parts), b"abcdefgh")
+        short = data_(one.get(Tag.AUTHENTICATED_ENCRYPTION_TAG)[:8], Tag.AUTHENTICATED_ENCRYPTION_TAG)
+        r = call(self.d, Operation.DECRYPT, payload(uid_(uid), params, data_(ct), iv, short), version=(2, 0))
+        self.failed(r, ResultReason.BAD_CRYPTOGRAPHIC_PARAMETERS)
+
     def test_mac_and_hash_streams(self) -> None:
         """Streamed HMAC and Hash equal their one-shot values."""
         uid = add_symmetric(self.d, key=b"k" * 32, algorithm=CA.HMAC_SHA256, mask=M.MAC_GENERATE)
