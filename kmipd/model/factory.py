@@ -26,7 +26,6 @@ from ..spec import (
     HashingAlgorithm,
     ObjectType,
     ProtectionStorageMask,
-    RNGAlgorithm,
     State,
     Tag,
     enum_value_in_version,
@@ -94,17 +93,37 @@ def default_attributes(object_type: int) -> list[Item]:
     return out
 
 
+def rng_parameters_value(tag: int = Tag.RNG_PARAMETERS) -> Item:
+    """The RNG Parameters of the generator kmipd draws key material from (L{kmipd.crypto.rng.DRBG}).
+
+    OpenSSL's DRBG: RNG Algorithm DRBG, DRBG Algorithm CTR over AES-256, without prediction
+    resistance (spec 2.1 7.36). Tagged C{tag} (Random Number Generator for the attribute, RNG
+    Parameters for Query).
+    """
+    from ..crypto.rng import DRBG
+
+    return Item.struct(tag, [
+        Item.enum(Tag.RNG_ALGORITHM, DRBG.rng_algorithm),
+        Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, DRBG.cryptographic_algorithm)
+        if DRBG.cryptographic_algorithm is not None else None,
+        Item.int(Tag.CRYPTOGRAPHIC_LENGTH, DRBG.cryptographic_length)
+        if DRBG.cryptographic_length is not None else None,
+        Item.enum(Tag.DRBG_ALGORITHM, DRBG.drbg_algorithm) if DRBG.drbg_algorithm is not None else None,
+        Item.bool(Tag.PREDICTION_RESISTANCE, False),
+    ])
+
+
 def rng_parameters(ctx: RequestContext) -> Item:
     """The Random Number Generator attribute value of server-generated material.
 
-    kmipd draws key material from the operating system's CSPRNG whose construction it cannot
-    name, so the RNG Algorithm is Unspecified (spec 1.4 3.44), the same value Query reports; a
-    deployment may override it with C{ctx.services["rng_parameters"]}.
+    Every generated key comes from OpenSSL's DRBG (L{rng_parameters_value}); a deployment that
+    configured OpenSSL otherwise may override the description with
+    C{ctx.services["rng_parameters"]}.
     """
     override = ctx.services.get("rng_parameters")
     if isinstance(override, Item):
         return Item(Tag.RANDOM_NUMBER_GENERATOR, override.type, override.value)
-    return Item.struct(Tag.RANDOM_NUMBER_GENERATOR, [Item.enum(Tag.RNG_ALGORITHM, RNGAlgorithm.UNSPECIFIED)])
+    return rng_parameters_value(Tag.RANDOM_NUMBER_GENERATOR)
 
 
 def digest(material: Item | None, object_type: int) -> Item | None:
@@ -332,5 +351,6 @@ __all__ = [
     "PrivateProtectionStorageUnavailable", "ProtectionStorageUnavailable", "PublicProtectionStorageUnavailable",
     "check_protection_masks", "check_template", "check_unique_name", "check_unique_names", "default_attributes",
     "digest", "initial_state", "link", "new_object", "policy_is_default", "require", "rng_parameters",
+    "rng_parameters_value",
     "template_value",
 ]

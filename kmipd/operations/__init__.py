@@ -10,6 +10,7 @@ from . import (
     locate,  # noqa: F401
     rekey,  # noqa: F401
     retrieve,  # noqa: F401
+    splitkey,  # noqa: F401
 )
 from .registry import REGISTRY, lookup, operation, operations_for
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 from ..context import RequestContext
 from ..errors import InvalidField
 from ..messages import SUPPORTED_VERSIONS, parse_version, version_item
-from ..model.factory import PROTECTION_STORAGE, default_attributes
+from ..model.factory import PROTECTION_STORAGE, default_attributes, rng_parameters_value
 from ..spec import (
     ObjectType,
     Operation,
     QueryFunction,
-    RNGAlgorithm,
     Tag,
     enum_value_in_version,
     tag_in_version,
@@ -58,7 +57,7 @@ def _capabilities(ctx: RequestContext) -> list[Item]:
 
 
 def _rngs(ctx: RequestContext) -> list[Item]:
-    return [Item.struct(Tag.RNG_PARAMETERS, [Item.enum(Tag.RNG_ALGORITHM, RNGAlgorithm.UNSPECIFIED)])]
+    return [rng_parameters_value()]
 
 
 def _operations(ctx: RequestContext) -> list[Item]:
