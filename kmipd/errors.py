@@ -88,6 +88,8 @@ InvalidObjectType = _error("InvalidObjectType", 0x07, "The object's type cannot 
 InvalidTagLength = _error("InvalidTagLength", 0x100, "A GCM tag length outside 4..16 bytes (1.4 vectors).", 0x24)
 StreamTooLarge = _error("StreamTooLarge", 0x07, "A buffered stream grew past its limit.", 0x24)
 WrappingKeyNotFound = _error("WrappingKeyNotFound", 0x01, "The wrapping key does not exist.", 0x42)
+# Certificates (Certify, Re-certify, Validate).
+InvalidCSR = _error("InvalidCSR", 0x07, "The certificate request is malformed or its signature fails.", 0x2F)
 # Protection Storage Masks (KMIP 2.x only).
 ProtectionStorageUnavailable = _error("ProtectionStorageUnavailable", 0x44, "No requested protection storage.")
 PrivateProtectionStorageUnavailable = _error("PrivateProtectionStorageUnavailable", 0x48,

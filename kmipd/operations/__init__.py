@@ -2,6 +2,7 @@
 
 from . import (
     attribute_ops,  # noqa: F401
+    certificates,  # noqa: F401
     create,  # noqa: F401
     crypto_ops,  # noqa: F401
     derive,  # noqa: F401
