@@ -11,8 +11,8 @@ from ..model.states import due_state
 from ..spec import Operation, Tag
 from ..ttlv import Item, ItemType
 
-__all__ = ["DEFAULT_POLICY", "allowed", "current_state", "load", "load_key", "set_state", "settle", "touch",
-           "uid_from"]
+__all__ = ["DEFAULT_POLICY", "allowed", "current_state", "load", "load_as", "load_key", "set_state", "settle",
+           "touch", "uid_from"]
 
 
 def uid_from(ctx: RequestContext, payload: Item | None, tag: int = Tag.UNIQUE_IDENTIFIER) -> str:
@@ -118,4 +118,13 @@ def load_key(ctx: RequestContext, uid: str, operation: int) -> ManagedObject:
         obj = ctx.store.get(uid)
         if obj is not None and _uses_get_fallback(ctx, obj, operation):
             return load(ctx, uid, Operation.GET)
+    return load(ctx, uid, operation)
+
+
+def load_as(ctx: RequestContext, uid: str, operation: int, fallback: int) -> ManagedObject:
+    """L{load} for C{operation}, checked as C{fallback} when the object's policy is a built-in one
+    without a row for C{operation} (as L{load_key} does with Get for the cryptographic operations)."""
+    obj = ctx.store.get(uid)
+    if obj is not None and _uses_get_fallback(ctx, obj, operation):
+        return load(ctx, uid, fallback)
     return load(ctx, uid, operation)

@@ -65,7 +65,7 @@ from ..spec import CertificateRequestType, CertificateType, LinkType, ObjectType
 from ..spec import CryptographicUsageMask as Mask
 from ..store.interface import AttributeFilter, LocateQuery
 from ..ttlv import Item
-from ._common import _uses_get_fallback, allowed, load, load_key, touch, uid_from
+from ._common import allowed, load, load_as, load_key, touch, uid_from
 from .create import _certificate_attributes
 from .registry import operation
 
@@ -81,14 +81,6 @@ _DESCRIPTIVE = frozenset({"Digital Signature Algorithm", "Certificate Type", "Ce
 _ISSUER_LINKS = frozenset({LinkType.PRIVATE_KEY_LINK})
 #: Most managed certificates Validate walks up from a chain.
 MAX_DEPTH = 16
-
-
-def _load_as(ctx: RequestContext, uid: str, op: int, fallback: int) -> ManagedObject:
-    """L{load} for C{op}, checked as C{fallback} under a built-in policy that has no C{op} row."""
-    obj = ctx.store.get(uid)
-    if obj is not None and _uses_get_fallback(ctx, obj, op):
-        return load(ctx, uid, fallback)
-    return load(ctx, uid, op)
 
 
 def _links(obj: ManagedObject | None, attrs: list[Attr], link_type: int) -> str | None:
@@ -283,7 +275,7 @@ def _subject_key(ctx: RequestContext, req: _Request, payload: Item | None) -> tu
     """The managed public key (if any) and the key to certify."""
     pub_obj = None
     if req.csr is None or (payload is not None and payload.find(Tag.UNIQUE_IDENTIFIER) is not None):
-        pub_obj = _load_as(ctx, uid_from(ctx, payload), Operation.CERTIFY, Operation.GET)
+        pub_obj = load_as(ctx, uid_from(ctx, payload), Operation.CERTIFY, Operation.GET)
     key = _public_key_of(pub_obj) if pub_obj is not None else None
     if req.csr is not None:
         csr_key = req.csr.public_key()
@@ -403,7 +395,7 @@ def _ca_flag(cert: Any) -> bool:
 def re_certify(ctx: RequestContext, payload: Item | None) -> Item:
     """Renew a certificate for the same key; link old and new; move the names."""
     req = _Request(ctx, payload)
-    old = _load_as(ctx, uid_from(ctx, payload), Operation.RE_CERTIFY, Operation.MODIFY_ATTRIBUTE)
+    old = load_as(ctx, uid_from(ctx, payload), Operation.RE_CERTIFY, Operation.MODIFY_ATTRIBUTE)
     old_cert = _cert_of(old)
     pub_uid = _links(old, [], LinkType.PUBLIC_KEY_LINK)
     pub_obj = ctx.store.get(pub_uid) if pub_uid is not None else None

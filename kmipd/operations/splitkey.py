@@ -21,7 +21,8 @@ Join Split Key reconstructs the secret from at least Split Key Threshold parts (
 XOR) and stores it as the requested Object Type: Symmetric Key, Secret Data (Secret Data Type
 from the request, Seed by default) or Private Key (PKCS#8).
 
-Both operations read key material: their policy check is Get on every object they read.
+Policy: Create Split Key on the key to split, Join Split Key on each part; under the built-in
+policies (no rows for them) both are checked as Get, since they read key material.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ from ..spec import (
     enum_value_in_version,
 )
 from ..ttlv import Item, ItemType
-from ._common import load, touch
+from ._common import load_as, touch
 from .create import generate_symmetric
 from .registry import operation
 
@@ -186,7 +187,7 @@ def create_split_key(ctx: RequestContext, payload: Item | None) -> Item:
     source: ManagedObject | None = None
     uid_item = payload.find(Tag.UNIQUE_IDENTIFIER)
     if uid_item is not None:
-        source = load(ctx, str(uid_item.value), Operation.GET)
+        source = load_as(ctx, str(uid_item.value), Operation.CREATE_SPLIT_KEY, Operation.GET)
         secret, algorithm = _source_secret(ctx, source)
     else:
         secret, algorithm = _new_secret(ctx, object_type, attrs)
@@ -223,7 +224,7 @@ def create_split_key(ctx: RequestContext, payload: Item | None) -> Item:
 # Join Split Key
 
 def _part(ctx: RequestContext, uid: str) -> tuple[ManagedObject, dict[str, Any]]:
-    obj = load(ctx, uid, Operation.GET)
+    obj = load_as(ctx, uid, Operation.JOIN_SPLIT_KEY, Operation.GET)
     if obj.object_type != ObjectType.SPLIT_KEY:
         raise InvalidObjectType(f"object {uid!r} is not a Split Key")
     if obj.material is None or obj.state == State.DESTROYED:
