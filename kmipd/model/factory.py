@@ -21,8 +21,10 @@ from ..errors import (
     PrivateProtectionStorageUnavailable,
     ProtectionStorageUnavailable,
     PublicProtectionStorageUnavailable,
+    ReadOnlyAttribute,
 )
 from ..spec import (
+    ATTRIBUTES,
     HashingAlgorithm,
     ObjectType,
     ProtectionStorageMask,
@@ -47,7 +49,17 @@ CRYPTOGRAPHIC_TYPES = frozenset({ObjectType.SYMMETRIC_KEY, ObjectType.PUBLIC_KEY
 #: Standard attributes a client may give at creation although the server usually sets them.
 CLIENT_MAY_SUPPLY = frozenset({"Usage Limits", "Fresh", "Sensitive", "Extractable"})
 #: ... and additionally at Register (describing how the object was made elsewhere).
-CLIENT_MAY_SUPPLY_REGISTER = frozenset({"Random Number Generator"})
+CLIENT_MAY_SUPPLY_REGISTER = frozenset({"Random Number Generator", "Original Creation Date"})
+
+#: Template inputs the spec lists as "initially set by server" that the server sets from the
+#: client's request (Create's algorithm and length, Register's types).
+TEMPLATE_INPUTS = frozenset({"Cryptographic Algorithm", "Cryptographic Length", "Certificate Type",
+                             "Opaque Data Type", "Key Format Type"})
+#: Attributes only the server may give a new object (spec rule tables: initially set by the
+#: server, not modifiable by a client), beyond L{kmipd.model.attributes.SERVER_MANAGED}.
+SERVER_ONLY = frozenset(name for name, spec in ATTRIBUTES.items()
+                        if spec.initially_set_by == {"server"} and not spec.modifiable_by_client) \
+    - TEMPLATE_INPUTS - CLIENT_MAY_SUPPLY
 
 #: Values kmipd gives these client-settable attributes of a cryptographic object when the client
 #: omits them (reported by Query Defaults Information, KMIP 2.x).
@@ -127,7 +139,12 @@ def rng_parameters(ctx: RequestContext) -> Item:
 
 
 def digest(material: Item | None, object_type: int) -> Item | None:
-    """The mandatory SHA-256 Digest of an object body (spec 1.4 3.17), or None if none applies."""
+    """The mandatory SHA-256 Digest of an object body (spec 1.4 3.17, 2.1 4.21), or None if none applies.
+
+    Keys and Secret Data: the Key Material when it is a Byte String, else its TTLV encoding, with
+    the Key Format Type it was computed in; Certificates: the Certificate Value; Opaque Objects:
+    the Opaque Data Value. None when the Key Value is encrypted (the server has no Key Material).
+    """
     if material is None:
         return None
     data: bytes | None = None
@@ -140,8 +157,8 @@ def digest(material: Item | None, object_type: int) -> Item | None:
         value = block.find(Tag.KEY_VALUE)
         if value is None:
             return None
-        if value.type == ItemType.BYTE_STRING:  # wrapped: digest of what we hold
-            data = value.value
+        if value.type == ItemType.BYTE_STRING:
+            return None  # encrypted Key Value: the server has no Key Material to digest (spec 2.1 4.21)
         else:
             km = value.find(Tag.KEY_MATERIAL)
             if km is None:
@@ -179,6 +196,8 @@ def check_template(ctx: RequestContext, object_type: int, attrs: Iterable[Attr],
         allowed = name in CLIENT_MAY_SUPPLY or (register and name in CLIENT_MAY_SUPPLY_REGISTER)
         if not allowed:
             check_client_settable(name, at_creation=True)
+            if name in SERVER_ONLY:
+                raise ReadOnlyAttribute(f"attribute {name!r} is set by the server")
         if spec is None:
             if not is_custom(name):
                 raise InvalidField(f"unknown attribute {name!r}")
