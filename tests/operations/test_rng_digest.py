@@ -1,0 +1,227 @@
+"""The Random Number Generator attribute, the Digest of every key format, and template rules.
+
+The Digest is checked against an independent computation: SHA-256 over the Key Material bytes, or
+over a TTLV encoding built by hand here (not with kmipd's encoder) when Key Material is a structure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from twisted.trial.unittest import SynchronousTestCase
+
+from kmipd.crypto import rng
+from kmipd.spec import CryptographicAlgorithm as CA
+from kmipd.spec import CryptographicUsageMask as CUM
+from kmipd.spec import (
+    DRBGAlgorithm,
+    HashingAlgorithm,
+    KeyFormatType,
+    ObjectType,
+    Operation,
+    QueryFunction,
+    ResultReason,
+    RNGAlgorithm,
+    SecretDataType,
+    Tag,
+)
+from kmipd.spec import SplitKeyMethod as M
+from kmipd.testing import call, make_dispatcher, payload
+from kmipd.ttlv import Item
+
+from .test_create import a_alg, a_len, a_mask, aes_attrs, create, template
+from .test_register import register
+
+V12, V13, V14, V20, V21 = (1, 2), (1, 3), (1, 4), (2, 0), (2, 1)
+USER = "alice"
+KFT = KeyFormatType
+
+
+def ttlv(tag: int, item_type: int, value: bytes) -> bytes:
+    """One TTLV item, padded to 8 bytes (spec 9.1)."""
+    pad = (-len(value)) % 8
+    return tag.to_bytes(3, "big") + bytes([item_type]) + struct.pack(">I", len(value)) + value + b"\0" * pad
+
+
+def big_integer(n: int) -> bytes:
+    """A Big Integer value: two's complement, big-endian, length a multiple of 8."""
+    length = (n.bit_length() + 8 + 63) // 64 * 8
+    return n.to_bytes(length, "big", signed=True)
+
+
+class RandomNumberGeneratorTests(SynchronousTestCase):
+    """Server-generated objects carry OpenSSL's DRBG, in 1.3+ and 2.x; registered ones do not."""
+
+    def setUp(self) -> None:
+        self.d = make_dispatcher()
+
+    def rng_of(self, uid: str, version) -> Item | None:
+        r = call(self.d, Operation.GET_ATTRIBUTES, payload(Item.text(Tag.UNIQUE_IDENTIFIER, uid)), version=version,
+                 caller=USER)
+        self.assertTrue(r.ok, r.message)
+        if version >= (2, 0):
+            return r.payload.find(Tag.ATTRIBUTES).find(Tag.RANDOM_NUMBER_GENERATOR)
+        for a in r.payload.findall(Tag.ATTRIBUTE):
+            if a.get(Tag.ATTRIBUTE_NAME) == "Random Number Generator":
+                return a.find(Tag.ATTRIBUTE_VALUE)
+        return None
+
+    def assertDRBG(self, value: Item | None) -> None:
+        self.assertIsNotNone(value)
+        self.assertEqual(value.get(Tag.RNG_ALGORITHM), RNGAlgorithm.DRBG)
+        self.assertEqual(value.get(Tag.DRBG_ALGORITHM), DRBGAlgorithm.CTR)
+        self.assertEqual(value.get(Tag.CRYPTOGRAPHIC_ALGORITHM), CA.AES)
+        self.assertEqual(value.get(Tag.CRYPTOGRAPHIC_LENGTH), 256)
+        self.assertIs(value.get(Tag.PREDICTION_RESISTANCE), False)
+
+    def generated(self, version) -> list[str]:
+        uids = [create(self.d, aes_attrs(), version=version, caller=USER).payload.get(Tag.UNIQUE_IDENTIFIER)]
+        r = call(self.d, Operation.CREATE_KEY_PAIR, payload(
+            template(version, [a_alg(CA.EC), a_len(256)], "common"), template(version, [a_mask(CUM.SIGN)], "private"),
+            template(version, [a_mask(CUM.VERIFY)], "public")), version=version, caller=USER)
+        uids += [r.payload.get(Tag.PRIVATE_KEY_UNIQUE_IDENTIFIER), r.payload.get(Tag.PUBLIC_KEY_UNIQUE_IDENTIFIER)]
+        r = call(self.d, Operation.CREATE_SPLIT_KEY, payload(
+            Item.enum(Tag.OBJECT_TYPE, ObjectType.SPLIT_KEY), Item.int(Tag.SPLIT_KEY_PARTS, 2),
+            Item.int(Tag.SPLIT_KEY_THRESHOLD, 2), Item.enum(Tag.SPLIT_KEY_METHOD, M.XOR),
+            template(version, aes_attrs())), version=version, caller=USER)
+        self.assertTrue(r.ok, r.message)
+        uids.append(r.payload.get(Tag.UNIQUE_IDENTIFIER))
+        return uids
+
+    def test_generated_objects(self) -> None:
+        for version in (V13, V14, V20, V21):
+            for uid in self.generated(version):
+                self.assertDRBG(self.rng_of(uid, version))
+
+    def test_not_in_1_2(self) -> None:
+        """KMIP 1.2 has no Random Number Generator attribute: it is not shown."""
+        for uid in self.generated(V12):
+            self.assertIsNone(self.rng_of(uid, V12))
+
+    def test_registered_objects_make_no_claim(self) -> None:
+        body = Item.struct(Tag.SECRET_DATA, [Item.enum(Tag.SECRET_DATA_TYPE, SecretDataType.PASSWORD),
+                                             Item.struct(Tag.KEY_BLOCK, [
+                                                 Item.enum(Tag.KEY_FORMAT_TYPE, KFT.OPAQUE),
+                                                 Item.struct(Tag.KEY_VALUE, [Item.bytes(Tag.KEY_MATERIAL, b"pw")])])])
+        r = register(self.d, ObjectType.SECRET_DATA, body, version=V21)
+        self.assertIsNone(self.rng_of(r.payload.get(Tag.UNIQUE_IDENTIFIER), V21))
+
+    def test_query_rngs_agrees(self) -> None:
+        r = call(self.d, Operation.QUERY, payload(Item.enum(Tag.QUERY_FUNCTION, QueryFunction.QUERY_RNGS)),
+                 version=V21)
+        self.assertDRBG(r.payload.find(Tag.RNG_PARAMETERS))
+
+    def test_random_bytes(self) -> None:
+        a, b = rng.random_bytes(32), rng.random_bytes(32)
+        self.assertEqual((len(a), len(b)), (32, 32))
+        self.assertNotEqual(a, b)
+        self.assertEqual(rng.random_bytes(0), b"")
+        self.assertRaises(ValueError, rng.random_bytes, -1)
+
+
+class DigestTests(SynchronousTestCase):
+    """Registered objects' Digest equals SHA-256 computed independently, per key format."""
+
+    def setUp(self) -> None:
+        self.d = make_dispatcher()
+
+    def digest(self, object_type: int, body: Item, version=V21) -> Item:
+        r = register(self.d, object_type, body, version=version)
+        self.assertTrue(r.ok, r.message)
+        got = call(self.d, Operation.GET_ATTRIBUTES, payload(Item.text(Tag.UNIQUE_IDENTIFIER,
+                                                                       r.payload.get(Tag.UNIQUE_IDENTIFIER))),
+                   version=V21, caller=USER)
+        digests = got.payload.find(Tag.ATTRIBUTES).findall(Tag.DIGEST)
+        self.assertEqual(len(digests), 1)
+        self.assertEqual(digests[0].get(Tag.HASHING_ALGORITHM), HashingAlgorithm.SHA_256)
+        return digests[0]
+
+    def key_body(self, tag: int, fmt: int, material: Item, alg: int, length: int) -> Item:
+        return Item.struct(tag, [Item.struct(Tag.KEY_BLOCK, [
+            Item.enum(Tag.KEY_FORMAT_TYPE, fmt), Item.struct(Tag.KEY_VALUE, [material]),
+            Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, alg), Item.int(Tag.CRYPTOGRAPHIC_LENGTH, length)])])
+
+    def test_raw_symmetric(self) -> None:
+        key = bytes(range(32))
+        d = self.digest(ObjectType.SYMMETRIC_KEY, self.key_body(Tag.SYMMETRIC_KEY, KFT.RAW,
+                                                                Item.bytes(Tag.KEY_MATERIAL, key), CA.AES, 256))
+        self.assertEqual(d.get(Tag.DIGEST_VALUE), hashlib.sha256(key).digest())
+        self.assertEqual(d.get(Tag.KEY_FORMAT_TYPE), KFT.RAW)
+
+    def test_transparent_symmetric(self) -> None:
+        """A structure: SHA-256 of the TTLV-encoded Key Material (tag 420043, Structure)."""
+        key = bytes(range(16))
+        material = Item.struct(Tag.KEY_MATERIAL, [Item.bytes(Tag.KEY, key)])
+        d = self.digest(ObjectType.SYMMETRIC_KEY, self.key_body(Tag.SYMMETRIC_KEY, KFT.TRANSPARENT_SYMMETRIC_KEY,
+                                                                material, CA.AES, 128))
+        encoded = ttlv(0x420043, 0x01, ttlv(0x42003F, 0x08, key))
+        self.assertEqual(d.get(Tag.DIGEST_VALUE), hashlib.sha256(encoded).digest())
+        self.assertEqual(d.get(Tag.KEY_FORMAT_TYPE), KFT.TRANSPARENT_SYMMETRIC_KEY)
+
+    def test_pkcs1_and_pkcs8_private_keys(self) -> None:
+        key = rsa.generate_private_key(65537, 1024)
+        for fmt, enc in ((KFT.PKCS_1, serialization.PrivateFormat.TraditionalOpenSSL),
+                         (KFT.PKCS_8, serialization.PrivateFormat.PKCS8)):
+            der = key.private_bytes(serialization.Encoding.DER, enc, serialization.NoEncryption())
+            d = self.digest(ObjectType.PRIVATE_KEY, self.key_body(Tag.PRIVATE_KEY, fmt,
+                                                                  Item.bytes(Tag.KEY_MATERIAL, der), CA.RSA, 1024))
+            self.assertEqual(d.get(Tag.DIGEST_VALUE), hashlib.sha256(der).digest())
+            self.assertEqual(d.get(Tag.KEY_FORMAT_TYPE), fmt)
+
+    def test_transparent_rsa_public_key(self) -> None:
+        numbers = rsa.generate_private_key(65537, 1024).public_key().public_numbers()
+        material = Item.struct(Tag.KEY_MATERIAL, [Item.big(Tag.MODULUS, numbers.n),
+                                                  Item.big(Tag.PUBLIC_EXPONENT, numbers.e)])
+        d = self.digest(ObjectType.PUBLIC_KEY, self.key_body(Tag.PUBLIC_KEY, KFT.TRANSPARENT_RSA_PUBLIC_KEY,
+                                                             material, CA.RSA, 1024))
+        encoded = ttlv(0x420043, 0x01, ttlv(0x420052, 0x04, big_integer(numbers.n))
+                       + ttlv(0x42006C, 0x04, big_integer(numbers.e)))
+        self.assertEqual(d.get(Tag.DIGEST_VALUE), hashlib.sha256(encoded).digest())
+
+    def test_x509_public_key(self) -> None:
+        der = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        d = self.digest(ObjectType.PUBLIC_KEY, self.key_body(Tag.PUBLIC_KEY, KFT.X_509,
+                                                             Item.bytes(Tag.KEY_MATERIAL, der), CA.EC, 256))
+        self.assertEqual(d.get(Tag.DIGEST_VALUE), hashlib.sha256(der).digest())
+
+    def test_opaque_object_has_no_key_format(self) -> None:
+        body = Item.struct(Tag.OPAQUE_OBJECT, [Item.enum(Tag.OPAQUE_DATA_TYPE, 0x80000001),
+                                               Item.bytes(Tag.OPAQUE_DATA_VALUE, b"opaque!")])
+        d = self.digest(ObjectType.OPAQUE_OBJECT, body)
+        self.assertEqual(d.get(Tag.DIGEST_VALUE), hashlib.sha256(b"opaque!").digest())
+        self.assertIsNone(d.get(Tag.KEY_FORMAT_TYPE))
+
+
+class TemplateRuleTests(SynchronousTestCase):
+    """Attributes the 2.1 rule tables reserve to the server are refused in templates."""
+
+    def test_server_only_attributes_refused(self) -> None:
+        d = make_dispatcher()
+        for extra in (("Certificate Subject CN", Item.text(Tag.CERTIFICATE_SUBJECT_CN, "x")),
+                      ("Protection Storage Mask", Item.int(Tag.PROTECTION_STORAGE_MASK, 1)),
+                      ("Rotate Generation", Item.int(Tag.ROTATE_GENERATION, 3)),
+                      ("Random Number Generator", Item.struct(Tag.RANDOM_NUMBER_GENERATOR, [
+                          Item.enum(Tag.RNG_ALGORITHM, RNGAlgorithm.ANSI_X9_31)]))):
+            r = create(d, aes_attrs() + [extra], version=V21, caller=USER)
+            self.assertEqual(r.reason, ResultReason.ATTRIBUTE_READ_ONLY, extra[0])
+
+    def test_register_may_describe_origin(self) -> None:
+        """Register (not Create) may say how and when the object was made elsewhere."""
+        d = make_dispatcher()
+        key = bytes(16)
+        body = Item.struct(Tag.SYMMETRIC_KEY, [Item.struct(Tag.KEY_BLOCK, [
+            Item.enum(Tag.KEY_FORMAT_TYPE, KFT.RAW), Item.struct(Tag.KEY_VALUE, [Item.bytes(Tag.KEY_MATERIAL, key)]),
+            Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, CA.AES), Item.int(Tag.CRYPTOGRAPHIC_LENGTH, 128)])])
+        r = register(d, ObjectType.SYMMETRIC_KEY, body, attrs=[
+            ("Original Creation Date", Item.datetime(Tag.ORIGINAL_CREATION_DATE, 1_000_000)),
+            ("Random Number Generator", Item.struct(Tag.RANDOM_NUMBER_GENERATOR, [
+                Item.enum(Tag.RNG_ALGORITHM, RNGAlgorithm.NRBG)]))], version=V21)
+        self.assertTrue(r.ok, r.message)
+        got = call(d, Operation.GET_ATTRIBUTES, payload(r.payload.find(Tag.UNIQUE_IDENTIFIER)), version=V21,
+                   caller=USER).payload.find(Tag.ATTRIBUTES)
+        self.assertEqual(got.get(Tag.ORIGINAL_CREATION_DATE), 1_000_000)
+        self.assertEqual(got.find(Tag.RANDOM_NUMBER_GENERATOR).get(Tag.RNG_ALGORITHM), RNGAlgorithm.NRBG)
