@@ -82,7 +82,9 @@ NumericRange = _error("NumericRange", 0x07, "The adjusted value is out of range.
 ApplicationNamespaceNotSupported = _error("ApplicationNamespaceNotSupported", 0x0F,
                                           "Application Data omitted and cannot be generated.", 0x0F)
 # Cryptographic operations.
-DateRestriction = _error("DateRestriction", 0x0C, "Before Process Start Date or after Protect Stop Date.")
+# 2.x: using a key outside its Process Start / Protect Stop dates is a lifecycle error (spec 2.1
+# 4.40/4.41 and the crypto operation tables list Wrong Key Lifecycle State, not Permission Denied).
+DateRestriction = _error("DateRestriction", 0x0C, "Before Process Start Date or after Protect Stop Date.", 0x43)
 MissingIV = _error("MissingIV", 0x04, "An IV/Counter/Nonce is required and absent.", 0x34)
 InvalidObjectType = _error("InvalidObjectType", 0x07, "The object's type cannot be used for the operation.", 0x30)
 InvalidTagLength = _error("InvalidTagLength", 0x100, "A GCM tag length outside 4..16 bytes (1.4 vectors).", 0x24)

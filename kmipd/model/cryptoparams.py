@@ -46,15 +46,6 @@ from ..ttlv import Item, ItemType
 from .keyblock import get_block, key_material
 from .objects import ManagedObject
 
-# ---------------------------------------------------------------------------------------------
-# Errors kmipd.errors does not (yet) have, with the reasons the spec/vectors use.
-
-
-
-
-
-
-
 _REASONS: dict[str, type[KmipError]] = {
     cerr.INVALID_FIELD: BadCryptographicParameters,
     cerr.CRYPTOGRAPHIC_FAILURE: CryptographicFailure,
@@ -67,21 +58,24 @@ _REASONS: dict[str, type[KmipError]] = {
 }
 
 
-def translate(error: cerr.CryptoError) -> KmipError:
+def translate(error: cerr.CryptoError, invalid_field: type[KmipError] = BadCryptographicParameters) -> KmipError:
     """The L{kmipd.errors} exception for a primitive's L{CryptoError} (same reason, same message).
 
-    Invalid Field from the primitives is a bad parameter: Bad Cryptographic Parameters in 2.x.
+    Invalid Field from the primitives is a bad parameter: Bad Cryptographic Parameters in 2.x,
+    unless the operation's error table has no such row (C{invalid_field} then names the class).
     """
+    if error.reason == cerr.INVALID_FIELD:
+        return invalid_field(error.message)
     return _REASONS.get(error.reason, CryptographicFailure)(error.message)
 
 
 @contextmanager
-def crypto_errors() -> Iterator[None]:
+def crypto_errors(invalid_field: type[KmipError] = BadCryptographicParameters) -> Iterator[None]:
     """Re-raise any L{CryptoError} inside the block as its L{kmipd.errors} class."""
     try:
         yield
     except cerr.CryptoError as e:
-        raise translate(e) from None
+        raise translate(e, invalid_field) from None
 
 
 # ---------------------------------------------------------------------------------------------

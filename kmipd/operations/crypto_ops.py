@@ -193,8 +193,9 @@ def _aead_allowed(ctx: RequestContext, algorithm: int | None, params: CryptoPara
 
 def _tag_length(params: CryptoParams, encrypting: bool) -> None:
     if params.block_cipher_mode == BCM.GCM and params.tag_length is not None and encrypting:
-        if not 4 <= params.tag_length <= 16:
-            raise InvalidTagLength(f"a GCM tag length of {params.tag_length} bytes is not valid (4 to 16)")
+        if params.tag_length not in ciphers.GCM_TAG_LENGTHS:
+            raise InvalidTagLength(f"a GCM tag length of {params.tag_length} bytes is not valid "
+                                   "(SP 800-38D: 4, 8, 12 to 16)")
 
 
 def _needs_iv(algorithm: int | None, params: CryptoParams) -> bool:
@@ -212,7 +213,8 @@ def _cipher_args(algorithm: int | None, params: CryptoParams, iv: bytes | None, 
     return dict(mode=params.block_cipher_mode, padding=params.padding_method, iv=iv, aad=aad,
                 counter_length=params.counter_length, hashing_algorithm=params.hashing_algorithm,
                 mgf_hash=params.mask_generator_hashing_algorithm,
-                label=params.p_source if algorithm == CA.RSA and params.padding_method == PM.OAEP else None)
+                label=params.p_source if algorithm == CA.RSA and params.padding_method == PM.OAEP else None,
+                initial_counter=params.initial_counter_value if algorithm == CA.CHACHA20 else None)
 
 
 def _oneshot_encrypt(algorithm: int | None, key: Any, params: CryptoParams, iv: bytes | None,
@@ -553,7 +555,8 @@ def hash_(ctx: RequestContext, payload: Item | None) -> Item:
         if item is None:
             raise MissingData("Cryptographic Parameters with a Hashing Algorithm are required")
         params = CryptoParams.from_item(item)
-        with crypto_errors():
+        # The Hash error table (2.1 6.1.24.1) has Invalid Field, not Bad Cryptographic Parameters.
+        with crypto_errors(invalid_field=InvalidField):
             if parts.single:
                 digest = mac.hash_data(params.hashing_algorithm, data)
             else:
