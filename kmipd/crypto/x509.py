@@ -145,7 +145,7 @@ def signature_hash(issuer_key: object, dsa_value: int | None) -> hashes.HashAlgo
     @raise CertificateError: the algorithm does not fit the issuer's key type.
     """
     if isinstance(issuer_key, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey)):
-        if dsa_value not in (None, DSA_.ED25519, DSA_.ED448):
+        if dsa_value is not None:  # KMIP has no Digital Signature Algorithm value for EdDSA
             raise CertificateError("an Edwards issuer key signs with its own algorithm")
         return None
     if dsa_value is None:

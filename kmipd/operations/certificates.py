@@ -132,7 +132,7 @@ def _private_key(ctx: RequestContext, uid: str) -> Any:
     if not isinstance(mask, int) or not mask & (Mask.SIGN | Mask.CERTIFICATE_SIGN | Mask.UNRESTRICTED):
         raise IncompatibleUsageMask("the issuer's private key may not sign certificates")
     try:
-        return keygen.load_private_key(key_of(obj))  # type: ignore[arg-type]
+        return keygen.load_private_key(key_of(obj))
     except CryptoError as e:
         raise InvalidField(e.message) from None
 

@@ -148,6 +148,17 @@ class CertifyTests(CertificateTestCase):
         self.assertIn((LinkType.PUBLIC_KEY_LINK, pub), self.links(u))
         self.assertIn((LinkType.CERTIFICATE_LINK, u), self.links(pub))
 
+    def test_ed25519_issuer(self) -> None:
+        """An Ed25519 key pair certifies itself; a Digital Signature Algorithm cannot be forced on it."""
+        _, pub = self.key_pair("ed", alg=CA.ED25519, length=255)
+        r = self.certify(pub)
+        self.assertTrue(r.ok, r.message)
+        cert = self.cert(r.payload.get(Tag.UNIQUE_IDENTIFIER))
+        cert.verify_directly_issued_by(cert)
+        forced = ("Digital Signature Algorithm", Item.enum(Tag.DIGITAL_SIGNATURE_ALGORITHM,
+                                                           DigitalSignatureAlgorithm.ECDSA_WITH_SHA256))
+        self.assertEqual(self.certify(pub, [forced]).reason, R.INVALID_FIELD)
+
     def test_attributes(self) -> None:
         """The spec's certificate attributes, and a Digest over the DER value."""
         _, pub = self.key_pair("web")
