@@ -225,3 +225,55 @@ class TemplateRuleTests(SynchronousTestCase):
                    caller=USER).payload.find(Tag.ATTRIBUTES)
         self.assertEqual(got.get(Tag.ORIGINAL_CREATION_DATE), 1_000_000)
         self.assertEqual(got.find(Tag.RANDOM_NUMBER_GENERATOR).get(Tag.RNG_ALGORITHM), RNGAlgorithm.NRBG)
+
+
+class AttributeKindsTests(SynchronousTestCase):
+    """A sample of each kind of 2.1 attribute rule, through Set/Add Attribute and Get Attributes."""
+
+    def setUp(self) -> None:
+        self.d = make_dispatcher()
+        self.uid = create(self.d, aes_attrs(), version=V21, caller=USER).payload.get(Tag.UNIQUE_IDENTIFIER)
+
+    def change(self, op: int, item: Item):
+        return call(self.d, op, payload(Item.text(Tag.UNIQUE_IDENTIFIER, self.uid), Item.struct(Tag.NEW_ATTRIBUTE,
+                                                                                                [item])),
+                    version=V21, caller=USER)
+
+    def read(self, tag: int) -> list[Item]:
+        r = call(self.d, Operation.GET_ATTRIBUTES, payload(Item.text(Tag.UNIQUE_IDENTIFIER, self.uid),
+                                                          Item.enum(Tag.ATTRIBUTE_REFERENCE, tag)),
+                 version=V21, caller=USER)
+        self.assertTrue(r.ok, r.message)
+        return r.payload.find(Tag.ATTRIBUTES).findall(tag)
+
+    def test_client_modifiable_single_valued(self) -> None:
+        """Set Attribute writes, Get Attributes reads back (2.1-only attributes included)."""
+        for item in (Item.text(Tag.DESCRIPTION, "d"), Item.text(Tag.COMMENT, "c"), Item.bool(Tag.QUANTUM_SAFE, True),
+                     Item.interval(Tag.PROTECTION_PERIOD, 100), Item.text(Tag.PKCS_12_FRIENDLY_NAME, "f"),
+                     Item.datetime(Tag.ACTIVATION_DATE, 1_800_000_000)):
+            r = self.change(Operation.SET_ATTRIBUTE, item)
+            self.assertTrue(r.ok, (hex(item.tag), r.message))
+            self.assertEqual([v.value for v in self.read(item.tag)], [item.value])
+
+    def test_client_modifiable_multi_valued(self) -> None:
+        """Multi-valued attributes are added (Set Attribute refuses them: Multi Valued Attribute)."""
+        rotate = Item.struct(Tag.ROTATE_NAME, [Item.text(Tag.ROTATE_NAME_VALUE, "r"),
+                                               Item.enum(Tag.ROTATE_NAME_TYPE, 1)])
+        for item in (Item.text(Tag.OBJECT_GROUP, "g1"), Item.struct(Tag.ALTERNATIVE_NAME, [
+                Item.text(Tag.ALTERNATIVE_NAME_VALUE, "alt"), Item.enum(Tag.ALTERNATIVE_NAME_TYPE, 1)])):
+            self.assertEqual(self.change(Operation.SET_ATTRIBUTE, item).reason, ResultReason.MULTI_VALUED_ATTRIBUTE)
+            for _ in range(2):
+                r = self.change(Operation.ADD_ATTRIBUTE, item)
+                self.assertTrue(r.ok, (hex(item.tag), r.message))
+            self.assertEqual(len(self.read(item.tag)), 2)
+        self.assertTrue(self.change(Operation.SET_ATTRIBUTE, rotate).ok)
+        self.assertEqual(self.read(Tag.ROTATE_NAME)[0].get(Tag.ROTATE_NAME_VALUE), "r")
+
+    def test_server_only_and_set_once(self) -> None:
+        """Server-set and set-at-creation attributes are read-only to Set Attribute (Read Only Attribute)."""
+        for item in (Item.int(Tag.ROTATE_GENERATION, 3), Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, CA.AES),
+                     Item.bool(Tag.FRESH, False), Item.interval(Tag.ROTATE_INTERVAL, 5),
+                     Item.struct(Tag.RANDOM_NUMBER_GENERATOR, [Item.enum(Tag.RNG_ALGORITHM, RNGAlgorithm.NRBG)])):
+            self.assertEqual(self.change(Operation.SET_ATTRIBUTE, item).reason, ResultReason.READ_ONLY_ATTRIBUTE,
+                             hex(item.tag))
+        self.assertEqual(self.read(Tag.RANDOM_NUMBER_GENERATOR)[0].get(Tag.RNG_ALGORITHM), RNGAlgorithm.DRBG)
