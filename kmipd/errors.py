@@ -87,6 +87,8 @@ ApplicationNamespaceNotSupported = _error("ApplicationNamespaceNotSupported", 0x
 DateRestriction = _error("DateRestriction", 0x0C, "Before Process Start Date or after Protect Stop Date.", 0x43)
 MissingIV = _error("MissingIV", 0x04, "An IV/Counter/Nonce is required and absent.", 0x34)
 InvalidObjectType = _error("InvalidObjectType", 0x07, "The object's type cannot be used for the operation.", 0x30)
+UnsupportedCryptographicParameters = _error("UnsupportedCryptographicParameters", 0x07,
+                                            "Parameters the spec defines that kmipd does not implement.", 0x3E)
 InvalidTagLength = _error("InvalidTagLength", 0x100, "A GCM tag length outside 4..16 bytes (1.4 vectors).", 0x24)
 StreamTooLarge = _error("StreamTooLarge", 0x07, "A buffered stream grew past its limit.", 0x24)
 WrappingKeyNotFound = _error("WrappingKeyNotFound", 0x01, "The wrapping key does not exist.", 0x42)

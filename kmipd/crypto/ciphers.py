@@ -43,7 +43,7 @@ from kmipd.crypto import BlockCipherMode as BCM
 from kmipd.crypto import CryptographicAlgorithm as CA
 from kmipd.crypto import PaddingMethod as PM
 from kmipd.crypto import describe
-from kmipd.crypto.errors import CryptographicFailure, InvalidField
+from kmipd.crypto.errors import CryptographicFailure, InvalidField, Unsupported, unsupported_or_invalid
 from kmipd.crypto.keygen import (
     SymmetricAlgorithm,
     check_key_length,
@@ -170,6 +170,9 @@ _WRAP_MODES: dict[int, tuple[Callable[[bytes, bytes], bytes], Callable[[bytes, b
     BCM.AESKEYWRAPPADDING: (aes_key_wrap_with_padding, aes_key_unwrap_with_padding),
 }
 
+#: The block-cipher paddings of the Padding Method enumeration (the others are for RSA).
+_BLOCK_PADDINGS = frozenset({PM.PKCS5, PM.SSL3, PM.ZEROS, PM.ANSI_X9_23, PM.ISO_10126})
+
 _PADDINGS: dict[int, Callable[[int], sym_padding.PKCS7 | sym_padding.ANSIX923]] = {
     PM.PKCS5: sym_padding.PKCS7,
     PM.ANSI_X9_23: sym_padding.ANSIX923,
@@ -200,7 +203,7 @@ def _mode_for(algorithm: int, spec: SymmetricAlgorithm, mode: int | None) -> _Mo
         raise InvalidField(f"A block cipher mode is required for {spec.name}.")
     found = _MODES.get(mode)
     if found is None:
-        raise InvalidField(f"The block cipher mode {describe(BCM, mode)} is not supported.")
+        raise unsupported_or_invalid(BCM, mode, f"The block cipher mode {describe(BCM, mode)} is not supported.")
     if (found.algorithms is not None and algorithm not in found.algorithms) or (
             spec.modes is not None and mode not in spec.modes):
         raise InvalidField(f"{found.name} mode is not supported with {spec.name}.")
@@ -312,7 +315,10 @@ def _pad(spec: SymmetricAlgorithm, mode: _Mode, p: _Params, data: bytes, encrypt
         return data
     factory = _PADDINGS.get(p.padding)
     if factory is None:
-        raise InvalidField(f"The padding method {describe(PM, p.padding)} is not supported for {spec.name}.")
+        message = f"The padding method {describe(PM, p.padding)} is not supported for {spec.name}."
+        if p.padding in _BLOCK_PADDINGS:  # a block padding the spec defines that kmipd lacks
+            raise Unsupported(message)
+        raise InvalidField(message)
     scheme = factory(spec.block_size * 8)
     if encrypting:
         padder = scheme.padder()

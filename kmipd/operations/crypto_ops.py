@@ -28,6 +28,7 @@ from ..errors import (
     InvalidCorrelationValue,
     InvalidField,
     MissingData,
+    UnsupportedCryptographicParameters,
 )
 from ..model.cryptoparams import (
     CryptoParams,
@@ -220,7 +221,7 @@ def _cipher_args(algorithm: int | None, params: CryptoParams, iv: bytes | None, 
 def _oneshot_encrypt(algorithm: int | None, key: Any, params: CryptoParams, iv: bytes | None,
                      aad: bytes | None) -> Callable[[bytes], ciphers.EncryptResult]:
     def run(data: bytes) -> ciphers.EncryptResult:
-        with crypto_errors():
+        with crypto_errors(unsupported=UnsupportedCryptographicParameters):
             return ciphers.encrypt(
                 algorithm, key, data, random_iv=bool(params.random_iv) and iv is None, iv_length=params.iv_length,
                 tag_length=params.tag_length, **_cipher_args(algorithm, params, iv, aad))
@@ -230,7 +231,7 @@ def _oneshot_encrypt(algorithm: int | None, key: Any, params: CryptoParams, iv: 
 def _oneshot_decrypt(algorithm: int | None, key: Any, params: CryptoParams, iv: bytes | None,
                      aad: bytes | None, tag: bytes | None) -> Callable[[bytes], bytes]:
     def run(data: bytes) -> bytes:
-        with crypto_errors():
+        with crypto_errors(unsupported=UnsupportedCryptographicParameters):
             return ciphers.decrypt(algorithm, key, data, tag=tag, **_cipher_args(algorithm, params, iv, aad))
     return run
 
@@ -239,7 +240,7 @@ def _stream_iv(algorithm: int, params: CryptoParams, iv: bytes | None) -> tuple[
     """The IV for a streamed block cipher: given, or generated (and then returned); checked like
     the one-shot path's (L{ciphers.block_iv}), so a bad IV or IV Length is Bad Cryptographic
     Parameters, never an allocation of the client's choosing."""
-    with crypto_errors():
+    with crypto_errors(unsupported=UnsupportedCryptographicParameters):
         return ciphers.block_iv(algorithm, params.block_cipher_mode, iv, params.iv_length)
 
 
@@ -256,7 +257,7 @@ def _cipher(ctx: RequestContext, payload: Item | None, op: int, encrypting: bool
         assert obj is not None
         if encrypting:
             _charge(ctx, obj, data, first=False)
-        with crypto_errors():
+        with crypto_errors(unsupported=UnsupportedCryptographicParameters):
             out = stream.engine.update(data)
             if parts.final:
                 out += stream.engine.final()
@@ -308,14 +309,14 @@ def _cipher(ctx: RequestContext, payload: Item | None, op: int, encrypting: bool
                     iv_out = stream_iv
                 if params.block_cipher_mode == BCM.GCM and not encrypting and tag is None:
                     raise BadCryptographicParameters("GCM decryption needs the tag on the first part")
-                with crypto_errors():
+                with crypto_errors(unsupported=UnsupportedCryptographicParameters):
                     engine = CipherStream(algorithm, key, params.block_cipher_mode, params.padding_method,  # type: ignore[arg-type]
                                           stream_iv, encrypting, aad=aad, tag=tag, tag_length=params.tag_length)
             else:
                 engine = table(ctx.services).buffer()
                 extra["finish"] = (_oneshot_encrypt(algorithm, key, params, iv, aad) if encrypting
                                    else _oneshot_decrypt(algorithm, key, params, iv, aad, tag))
-            with crypto_errors():
+            with crypto_errors(unsupported=UnsupportedCryptographicParameters):
                 out = engine.update(data)
             cv = _keep(ctx, Stream(op, uid, ctx.identity, engine, extra=extra), parts)
     return Item.struct(Tag.RESPONSE_PAYLOAD, [
@@ -348,7 +349,7 @@ def _signature_setup(obj: ManagedObject, params: CryptoParams) -> signatures.Sig
     algorithm = params.cryptographic_algorithm
     if algorithm is None and params.digital_signature_algorithm is None:
         algorithm = key_alg
-    with crypto_errors():
+    with crypto_errors(unsupported=UnsupportedCryptographicParameters):
         resolved = signatures.resolve_signature_parameters(
             algorithm, params.padding_method, params.hashing_algorithm, params.digital_signature_algorithm)
     same = resolved.algorithm == key_alg or (resolved.algorithm in _EC_FAMILY and key_alg in _EC_FAMILY)
@@ -370,7 +371,7 @@ def _sign_call(key: Any, params: CryptoParams, resolved: signatures.SignaturePar
     def run(data: bytes | None = None, digested: bytes | None = None, signature: bytes | None = None) -> Any:
         kwargs = dict(algorithm=resolved.algorithm, padding=resolved.padding,
                       hashing_algorithm=resolved.hashing_algorithm, mgf_hash=mgf, salt_length=params.salt_length)
-        with crypto_errors():
+        with crypto_errors(unsupported=UnsupportedCryptographicParameters):
             if verifying:
                 valid = signatures.verify(key, data, digested, signature, **kwargs)
                 if not valid and pss_default_mgf and mgf != HA.SHA_1:
@@ -403,10 +404,10 @@ def _signing(ctx: RequestContext, payload: Item | None, op: int, verifying: bool
             _charge(ctx, obj, data or b"", first=False)
         if signature is not None:
             stream.extra["signature"] = signature
-        with crypto_errors():
+        with crypto_errors(unsupported=UnsupportedCryptographicParameters):
             stream.engine.update(data or b"")
         if parts.final:
-            with crypto_errors():
+            with crypto_errors(unsupported=UnsupportedCryptographicParameters):
                 collected = stream.engine.final()
             run = stream.extra["run"]
             kw = {"digested": collected} if stream.extra["prehashed"] else {"data": collected}
@@ -436,7 +437,7 @@ def _signing(ctx: RequestContext, payload: Item | None, op: int, verifying: bool
             prehashed = resolved.hashing_algorithm is not None
             engine: Engine = (DigestStream.hashing(resolved.hashing_algorithm) if prehashed
                               else table(ctx.services).buffer())
-            with crypto_errors():
+            with crypto_errors(unsupported=UnsupportedCryptographicParameters):
                 engine.update(data or b"")
             extra = {"run": run, "prehashed": prehashed, "signature": signature}
             cv = _keep(ctx, Stream(op, uid, ctx.identity, engine, extra=extra), parts)
@@ -556,7 +557,7 @@ def hash_(ctx: RequestContext, payload: Item | None) -> Item:
             raise MissingData("Cryptographic Parameters with a Hashing Algorithm are required")
         params = CryptoParams.from_item(item)
         # The Hash error table (2.1 6.1.24.1) has Invalid Field, not Bad Cryptographic Parameters.
-        with crypto_errors(invalid_field=InvalidField):
+        with crypto_errors(invalid_field=InvalidField):  # unsupported hashes too
             if parts.single:
                 digest = mac.hash_data(params.hashing_algorithm, data)
             else:

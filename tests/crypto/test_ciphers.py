@@ -29,7 +29,13 @@ from kmipd.crypto import CryptographicAlgorithm as CA
 from kmipd.crypto import HashingAlgorithm as HA
 from kmipd.crypto import PaddingMethod as P
 from kmipd.crypto.ciphers import decrypt, encrypt, supported_modes
-from kmipd.crypto.errors import CRYPTOGRAPHIC_FAILURE, INVALID_FIELD, CryptoError
+from kmipd.crypto.errors import (
+    CRYPTOGRAPHIC_FAILURE,
+    INVALID_FIELD,
+    UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS,
+    CryptoError,
+    InvalidField,
+)
 from kmipd.crypto.keygen import generate_key_pair
 
 h = bytes.fromhex
@@ -394,8 +400,13 @@ class CipherErrorTests(ErrorAssertions, SynchronousTestCase):
         self.assertIn("block cipher mode is required", err.message)
 
     def test_unsupported_mode(self):
-        """A mode with no implementation (PCBC) is an Invalid Field."""
-        self.assertReason(INVALID_FIELD, encrypt, CA.AES, bytes(16), b"x", mode=M.PCBC)
+        """A mode the spec defines with no implementation (PCBC) is Unsupported (an Invalid Field);
+        a value the spec does not define is a plain Invalid Field."""
+        err = self.assertReason(UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS, encrypt, CA.AES, bytes(16), b"x", mode=M.PCBC)
+        self.assertIsInstance(err, InvalidField)
+        self.assertReason(INVALID_FIELD, encrypt, CA.AES, bytes(16), b"x", mode=0x7777)
+        self.assertReason(UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS, encrypt, CA.AES, bytes(16), b"x", mode=M.CBC,
+                          padding=P.SSL3)
 
     def test_mode_not_for_algorithm(self):
         """GCM with 3DES and CTR with Camellia are rejected."""
@@ -553,7 +564,7 @@ class CipherErrorTests(ErrorAssertions, SynchronousTestCase):
         self.assertReason(INVALID_FIELD, encrypt, CA.RSA, pair.public_der, bytes(300), padding=P.OAEP)
         self.assertReason(INVALID_FIELD, decrypt, CA.RSA, pair.public_der, bytes(256), padding=P.OAEP)
         self.assertReason(
-            INVALID_FIELD,
+            UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS,
             encrypt,
             CA.RSA,
             pair.public_der,

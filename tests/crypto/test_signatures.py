@@ -330,7 +330,7 @@ class ParameterTests(Reasons, SynchronousTestCase):
     def test_unsupported(self):
         """DSA signature algorithms, OAEP padding and AES are rejected."""
         self.assertReason(
-            INVALID_FIELD,
+            "UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS",
             resolve_signature_parameters,
             None,
             None,

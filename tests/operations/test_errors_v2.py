@@ -25,6 +25,7 @@ from kmipd.spec import (
     Tag,
     UsageLimitsUnit,
 )
+from kmipd.spec import PaddingMethod as PM
 from kmipd.testing import FakeClock, call, make_dispatcher, payload
 from kmipd.ttlv import Item
 
@@ -204,7 +205,14 @@ class CryptoErrorTableTests(SynchronousTestCase):
     def test_bad_parameters_and_failures(self) -> None:
         k = add_symmetric(self.d)
         self.check(Operation.ENCRYPT, payload(uid_(k), cp(block_cipher_mode=BCM.PCBC), data_(bytes(16))),
-                   R.BAD_CRYPTOGRAPHIC_PARAMETERS, R.INVALID_FIELD)
+                   R.UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS, R.INVALID_FIELD)
+        self.check(Operation.DECRYPT, payload(uid_(k), cp(block_cipher_mode=BCM.CBC, padding_method=PM.SSL3),
+                                              data_(bytes(16)), Item.bytes(Tag.IV_COUNTER_NONCE, bytes(16))),
+                   R.UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS, R.INVALID_FIELD)
+        self.check(Operation.SIGN, payload(uid_(add_private(self.d, EC_KEY, CA.ECDSA)), cp(
+            digital_signature_algorithm=DigitalSignatureAlgorithm.DSA_WITH_SHA256), data_(b"m")),
+                   R.UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS, R.INVALID_FIELD)
+
         ck = add_symmetric(self.d, key=bytes(32), algorithm=CA.CHACHA20)
         self.check(Operation.ENCRYPT, payload(uid_(ck), data_(b"m"), Item.bytes(Tag.IV_COUNTER_NONCE, bytes(7))),
                    R.BAD_CRYPTOGRAPHIC_PARAMETERS, R.INVALID_FIELD)
