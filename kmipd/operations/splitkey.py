@@ -9,7 +9,8 @@ Algorithm and, as Cryptographic Length, L (the secret's length in bits: the key 
 Private Key the length of its PKCS#8 encoding, which is what is shared). Parts are linked in Key
 Part Identifier order (Next / Previous Link) and, when split from a stored key, to it (Parent
 Link; the key gets a Child Link to each part). A template Name becomes the Name of each part
-suffixed with C{" part <i>"}, since names are unique per server.
+suffixed with C{" part <i>"}, since names are unique per server. Parts of a Sensitive or
+non-Extractable key are Sensitive / non-Extractable too, and so is a key joined from such parts.
 
 KMIP 1.x and 2.x define GF(2^8) differently (see L{kmipd.crypto.splitkey}); the field a part's
 shares live in is the one of the protocol version that created it, recorded on each part in the
@@ -156,6 +157,22 @@ def _part_attrs(attrs: list[Attr], ident: int) -> list[Attr]:
     return out
 
 
+def _inherit_protection(attrs: list[Attr], sources: list[ManagedObject]) -> list[Attr]:
+    """C{attrs} with Sensitive / Extractable at least as strict as every source object's.
+
+    Splitting or joining must not launder a key: parts of a Sensitive or non-Extractable key (and
+    a key joined from such parts) keep that protection whatever the template asks.
+    """
+    sensitive = any(o.value("Sensitive") is True for o in sources)
+    locked = any(o.value("Extractable") is False for o in sources)
+    out = [a for a in attrs if not ((a.name == "Sensitive" and sensitive) or (a.name == "Extractable" and locked))]
+    if sensitive:
+        out.append(Attr("Sensitive", Item.bool(Tag.SENSITIVE, True)))
+    if locked:
+        out.append(Attr("Extractable", Item.bool(Tag.EXTRACTABLE, False)))
+    return out
+
+
 def _split_request(ctx: RequestContext, payload: Item) -> tuple[int, int, int, int | None]:
     parts = _int_field(payload, Tag.SPLIT_KEY_PARTS, "Split Key Parts")
     threshold = _int_field(payload, Tag.SPLIT_KEY_THRESHOLD, "Split Key Threshold")
@@ -193,6 +210,8 @@ def create_split_key(ctx: RequestContext, payload: Item | None) -> Item:
         secret, algorithm = _new_secret(ctx, object_type, attrs)
     poly = field_for(ctx.version)
     shares = _crypto(sk.split, method, secret, parts, threshold, prime=prime, poly=poly)
+    if source is not None:
+        attrs = _inherit_protection(attrs, [source])
     part_attrs = [_part_attrs(attrs, i + 1) for i in range(parts)]
     for pa in part_attrs:
         check_unique_names(ctx, pa)
@@ -312,7 +331,9 @@ def join_split_key(ctx: RequestContext, payload: Item | None) -> Item:
     material, algorithm, length = _joined_material(object_type, secret, common["algorithm"],
                                                    sdt if sdt is not None else SecretDataType.SEED)
     check_unique_names(ctx, attrs)
-    attrs = [a for a in attrs if a.name not in ("Cryptographic Algorithm", "Cryptographic Length")]
+    attrs = _inherit_protection([a for a in attrs if a.name not in ("Cryptographic Algorithm",
+                                                                    "Cryptographic Length")],
+                                [o for o, _ in loaded])
     obj = new_object(ctx, object_type, material, attrs, algorithm=algorithm, length=length, generated=False,
                      extra=[("Link", link(LinkType.PARENT_LINK, o.uid)) for o, _ in loaded])
     ctx.store.add(obj)

@@ -185,6 +185,20 @@ class SplitKeyTests(SynchronousTestCase):
             r = self.call(Operation.JOIN_SPLIT_KEY, join_payload(joined_in, uids), joined_in)
             self.assertEqual(self.key_bytes(r.payload.get(Tag.UNIQUE_IDENTIFIER)), self.key_bytes(key))
 
+    def test_protection_is_inherited(self) -> None:
+        """A non-Extractable key's parts are not Extractable (Get refuses them), nor is the joined key."""
+        r = create(self.d, aes_attrs() + [("Extractable", Item.bool(Tag.EXTRACTABLE, False))], version=V21,
+                   caller=USER)
+        key = r.payload.get(Tag.UNIQUE_IDENTIFIER)
+        uids = self.split(source=key, parts=2, threshold=2, method=M.XOR,
+                          attrs=[("Extractable", Item.bool(Tag.EXTRACTABLE, True))])
+        for u in uids:
+            self.assertEqual(self.attrs(u)[Tag.EXTRACTABLE][0].value, False)
+            self.assertEqual(self.call(Operation.GET, payload(uid(u))).reason, ResultReason.NOT_EXTRACTABLE)
+        r = self.call(Operation.JOIN_SPLIT_KEY, join_payload(V21, uids))
+        self.assertTrue(r.ok, r.message)
+        self.assertEqual(self.attrs(r.payload.get(Tag.UNIQUE_IDENTIFIER))[Tag.EXTRACTABLE][0].value, False)
+
     def test_not_before_1_2(self) -> None:
         """Create Split Key does not exist in KMIP 1.0/1.1."""
         r = self.call(Operation.CREATE_SPLIT_KEY, split_payload((1, 1), source="x"), (1, 1))
