@@ -25,7 +25,9 @@ from ..errors import (
 )
 from ..spec import (
     ATTRIBUTES,
+    CryptographicAlgorithm,
     HashingAlgorithm,
+    KeyFormatType,
     ObjectType,
     ProtectionStorageMask,
     State,
@@ -177,6 +179,50 @@ def digest(material: Item | None, object_type: int) -> Item | None:
     ])
 
 
+#: The default Key Format Type of a key object (spec 2.1 Table 81), by object type and, for
+#: asymmetric keys, algorithm family; objects not listed have none kmipd can produce.
+_EC_ALGORITHMS = frozenset({CryptographicAlgorithm.EC, CryptographicAlgorithm.ECDSA, CryptographicAlgorithm.ECDH,
+                            CryptographicAlgorithm.ECMQV})
+
+
+def default_format(object_type: int, algorithm: int | None) -> int | None:
+    """The spec's default Key Format Type for a key of C{object_type} and C{algorithm}, if any."""
+    if object_type in (ObjectType.SYMMETRIC_KEY, ObjectType.SPLIT_KEY, ObjectType.SECRET_DATA, ObjectType.PGP_KEY):
+        return KeyFormatType.RAW
+    if object_type in (ObjectType.PRIVATE_KEY, ObjectType.PUBLIC_KEY):
+        if algorithm == CryptographicAlgorithm.RSA:
+            return KeyFormatType.PKCS_1
+        if algorithm in _EC_ALGORITHMS:
+            return (KeyFormatType.TRANSPARENT_EC_PRIVATE_KEY if object_type == ObjectType.PRIVATE_KEY
+                    else KeyFormatType.TRANSPARENT_EC_PUBLIC_KEY)
+    return None
+
+
+def digests(material: Item | None, object_type: int) -> list[Item]:
+    """Every Digest kmipd gives an object: over the format it holds the object in (the mandatory
+    instance of 1.x, whose servers digest a registered object in its registered format) and, when
+    that is not the spec's default Key Format Type (2.1 4.21: the mandatory 2.x instance uses the
+    default format), also over the default format."""
+    first = digest(material, object_type)
+    if first is None or material is None:
+        return []
+    out = [first]
+    held = first.get(Tag.KEY_FORMAT_TYPE)
+    algorithm, _ = keyblock.block_values(material)
+    wanted = default_format(object_type, algorithm)
+    if held is None or wanted is None or wanted == held:
+        return out
+    from .keyformat import convert
+
+    try:
+        other = digest(convert(object_type, material, wanted, (2, 1)), object_type)
+    except KmipError:
+        return out  # not expressible in the default format (e.g. a curve without a name)
+    if other is not None:
+        out.append(other)
+    return out
+
+
 def check_template(ctx: RequestContext, object_type: int, attrs: Iterable[Attr], *,
                    register: bool = False) -> list[Attr]:
     """Validate client-supplied attributes for a new object of C{object_type}.
@@ -298,9 +344,9 @@ def new_object(
         a["Cryptographic Algorithm"] = [Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, algorithm)]
     if length is not None:
         a["Cryptographic Length"] = [Item.int(Tag.CRYPTOGRAPHIC_LENGTH, length)]
-    d = digest(material, object_type)
-    if d is not None:
-        a["Digest"] = [d]
+    found = digests(material, object_type)
+    if found:
+        a["Digest"] = list(found)
     fmt = keyblock.format_type(material)
     if fmt is not None:
         a["Key Format Type"] = [Item.enum(Tag.KEY_FORMAT_TYPE, fmt)]
@@ -369,7 +415,8 @@ __all__ = [
     "CRYPTOGRAPHIC_TYPES", "DEFAULT_POLICY", "OMITTED_DEFAULTS", "PROTECTION_STORAGE",
     "PrivateProtectionStorageUnavailable", "ProtectionStorageUnavailable", "PublicProtectionStorageUnavailable",
     "check_protection_masks", "check_template", "check_unique_name", "check_unique_names", "default_attributes",
-    "digest", "initial_state", "link", "new_object", "policy_is_default", "require", "rng_parameters",
+    "default_format", "digest", "digests", "initial_state", "link", "new_object", "policy_is_default", "require",
+    "rng_parameters",
     "rng_parameters_value",
     "template_value",
 ]

@@ -123,21 +123,27 @@ class RandomNumberGeneratorTests(SynchronousTestCase):
 
 
 class DigestTests(SynchronousTestCase):
-    """Registered objects' Digest equals SHA-256 computed independently, per key format."""
+    """Registered objects' Digests equal SHA-256 computed independently, per key format: the first
+    over the registered format (1.x mandatory instance), then, when that is not the default Key
+    Format Type of spec 2.1 Table 81, one over the default format (2.x mandatory instance)."""
 
     def setUp(self) -> None:
         self.d = make_dispatcher()
 
-    def digest(self, object_type: int, body: Item, version=V21) -> Item:
+    def digests(self, object_type: int, body: Item, version=V21) -> list[Item]:
         r = register(self.d, object_type, body, version=version)
         self.assertTrue(r.ok, r.message)
         got = call(self.d, Operation.GET_ATTRIBUTES, payload(Item.text(Tag.UNIQUE_IDENTIFIER,
                                                                        r.payload.get(Tag.UNIQUE_IDENTIFIER))),
                    version=V21, caller=USER)
-        digests = got.payload.find(Tag.ATTRIBUTES).findall(Tag.DIGEST)
-        self.assertEqual(len(digests), 1)
-        self.assertEqual(digests[0].get(Tag.HASHING_ALGORITHM), HashingAlgorithm.SHA_256)
-        return digests[0]
+        found = got.payload.find(Tag.ATTRIBUTES).findall(Tag.DIGEST)
+        for d in found:
+            self.assertEqual(d.get(Tag.HASHING_ALGORITHM), HashingAlgorithm.SHA_256)
+        return found
+
+    def assertDigests(self, found: list[Item], *expected: tuple[bytes, int | None]) -> None:
+        self.assertEqual([(d.get(Tag.DIGEST_VALUE), d.get(Tag.KEY_FORMAT_TYPE)) for d in found],
+                         [(hashlib.sha256(data).digest(), fmt) for data, fmt in expected])
 
     def key_body(self, tag: int, fmt: int, material: Item, alg: int, length: int) -> Item:
         return Item.struct(tag, [Item.struct(Tag.KEY_BLOCK, [
@@ -145,55 +151,71 @@ class DigestTests(SynchronousTestCase):
             Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, alg), Item.int(Tag.CRYPTOGRAPHIC_LENGTH, length)])])
 
     def test_raw_symmetric(self) -> None:
+        """Raw is the default: one Digest."""
         key = bytes(range(32))
-        d = self.digest(ObjectType.SYMMETRIC_KEY, self.key_body(Tag.SYMMETRIC_KEY, KFT.RAW,
-                                                                Item.bytes(Tag.KEY_MATERIAL, key), CA.AES, 256))
-        self.assertEqual(d.get(Tag.DIGEST_VALUE), hashlib.sha256(key).digest())
-        self.assertEqual(d.get(Tag.KEY_FORMAT_TYPE), KFT.RAW)
+        found = self.digests(ObjectType.SYMMETRIC_KEY, self.key_body(Tag.SYMMETRIC_KEY, KFT.RAW,
+                                                                     Item.bytes(Tag.KEY_MATERIAL, key), CA.AES, 256))
+        self.assertDigests(found, (key, KFT.RAW))
 
     def test_transparent_symmetric(self) -> None:
-        """A structure: SHA-256 of the TTLV-encoded Key Material (tag 420043, Structure)."""
+        """A structure: SHA-256 of the TTLV-encoded Key Material (tag 420043, Structure); then Raw."""
         key = bytes(range(16))
         material = Item.struct(Tag.KEY_MATERIAL, [Item.bytes(Tag.KEY, key)])
-        d = self.digest(ObjectType.SYMMETRIC_KEY, self.key_body(Tag.SYMMETRIC_KEY, KFT.TRANSPARENT_SYMMETRIC_KEY,
-                                                                material, CA.AES, 128))
+        found = self.digests(ObjectType.SYMMETRIC_KEY, self.key_body(
+            Tag.SYMMETRIC_KEY, KFT.TRANSPARENT_SYMMETRIC_KEY, material, CA.AES, 128))
         encoded = ttlv(0x420043, 0x01, ttlv(0x42003F, 0x08, key))
-        self.assertEqual(d.get(Tag.DIGEST_VALUE), hashlib.sha256(encoded).digest())
-        self.assertEqual(d.get(Tag.KEY_FORMAT_TYPE), KFT.TRANSPARENT_SYMMETRIC_KEY)
+        self.assertDigests(found, (encoded, KFT.TRANSPARENT_SYMMETRIC_KEY), (key, KFT.RAW))
 
-    def test_pkcs1_and_pkcs8_private_keys(self) -> None:
+    def test_rsa_private_keys(self) -> None:
+        """PKCS#1 is the RSA default: PKCS#8 gets a second Digest over the PKCS#1 encoding."""
         key = rsa.generate_private_key(65537, 1024)
-        for fmt, enc in ((KFT.PKCS_1, serialization.PrivateFormat.TraditionalOpenSSL),
-                         (KFT.PKCS_8, serialization.PrivateFormat.PKCS8)):
-            der = key.private_bytes(serialization.Encoding.DER, enc, serialization.NoEncryption())
-            d = self.digest(ObjectType.PRIVATE_KEY, self.key_body(Tag.PRIVATE_KEY, fmt,
-                                                                  Item.bytes(Tag.KEY_MATERIAL, der), CA.RSA, 1024))
-            self.assertEqual(d.get(Tag.DIGEST_VALUE), hashlib.sha256(der).digest())
-            self.assertEqual(d.get(Tag.KEY_FORMAT_TYPE), fmt)
+        pkcs1 = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.TraditionalOpenSSL,
+                                  serialization.NoEncryption())
+        pkcs8 = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption())
+        found = self.digests(ObjectType.PRIVATE_KEY, self.key_body(Tag.PRIVATE_KEY, KFT.PKCS_1,
+                                                                   Item.bytes(Tag.KEY_MATERIAL, pkcs1), CA.RSA, 1024))
+        self.assertDigests(found, (pkcs1, KFT.PKCS_1))
+        found = self.digests(ObjectType.PRIVATE_KEY, self.key_body(Tag.PRIVATE_KEY, KFT.PKCS_8,
+                                                                   Item.bytes(Tag.KEY_MATERIAL, pkcs8), CA.RSA, 1024))
+        self.assertDigests(found, (pkcs8, KFT.PKCS_8), (pkcs1, KFT.PKCS_1))
 
     def test_transparent_rsa_public_key(self) -> None:
-        numbers = rsa.generate_private_key(65537, 1024).public_key().public_numbers()
+        public = rsa.generate_private_key(65537, 1024).public_key()
+        numbers = public.public_numbers()
         material = Item.struct(Tag.KEY_MATERIAL, [Item.big(Tag.MODULUS, numbers.n),
                                                   Item.big(Tag.PUBLIC_EXPONENT, numbers.e)])
-        d = self.digest(ObjectType.PUBLIC_KEY, self.key_body(Tag.PUBLIC_KEY, KFT.TRANSPARENT_RSA_PUBLIC_KEY,
-                                                             material, CA.RSA, 1024))
+        found = self.digests(ObjectType.PUBLIC_KEY, self.key_body(Tag.PUBLIC_KEY, KFT.TRANSPARENT_RSA_PUBLIC_KEY,
+                                                                  material, CA.RSA, 1024))
         encoded = ttlv(0x420043, 0x01, ttlv(0x420052, 0x04, big_integer(numbers.n))
                        + ttlv(0x42006C, 0x04, big_integer(numbers.e)))
-        self.assertEqual(d.get(Tag.DIGEST_VALUE), hashlib.sha256(encoded).digest())
+        pkcs1 = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
+        self.assertDigests(found, (encoded, KFT.TRANSPARENT_RSA_PUBLIC_KEY), (pkcs1, KFT.PKCS_1))
 
-    def test_x509_public_key(self) -> None:
-        der = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-        d = self.digest(ObjectType.PUBLIC_KEY, self.key_body(Tag.PUBLIC_KEY, KFT.X_509,
-                                                             Item.bytes(Tag.KEY_MATERIAL, der), CA.EC, 256))
-        self.assertEqual(d.get(Tag.DIGEST_VALUE), hashlib.sha256(der).digest())
+    def test_x509_ec_public_key(self) -> None:
+        """Transparent EC Public Key is the EC default: Recommended Curve P-256 (7) and the Q String."""
+        public = ec.generate_private_key(ec.SECP256R1()).public_key()
+        der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        point = public.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+        found = self.digests(ObjectType.PUBLIC_KEY, self.key_body(Tag.PUBLIC_KEY, KFT.X_509,
+                                                                  Item.bytes(Tag.KEY_MATERIAL, der), CA.EC, 256))
+        encoded = ttlv(0x420043, 0x01, ttlv(0x420075, 0x05, (7).to_bytes(4, "big")) + ttlv(0x420072, 0x08, point))
+        self.assertDigests(found, (der, KFT.X_509), (encoded, KFT.TRANSPARENT_EC_PUBLIC_KEY))
 
     def test_opaque_object_has_no_key_format(self) -> None:
         body = Item.struct(Tag.OPAQUE_OBJECT, [Item.enum(Tag.OPAQUE_DATA_TYPE, 0x80000001),
                                                Item.bytes(Tag.OPAQUE_DATA_VALUE, b"opaque!")])
-        d = self.digest(ObjectType.OPAQUE_OBJECT, body)
-        self.assertEqual(d.get(Tag.DIGEST_VALUE), hashlib.sha256(b"opaque!").digest())
-        self.assertIsNone(d.get(Tag.KEY_FORMAT_TYPE))
+        self.assertDigests(self.digests(ObjectType.OPAQUE_OBJECT, body), (b"opaque!", None))
+
+    def test_wrapped_key_has_no_digest(self) -> None:
+        """An encrypted Key Value gives the server no Key Material to digest: no Digest."""
+        from kmipd.model.factory import digest, digests
+
+        wrapped = Item.struct(Tag.SYMMETRIC_KEY, [Item.struct(Tag.KEY_BLOCK, [
+            Item.enum(Tag.KEY_FORMAT_TYPE, KFT.RAW), Item.bytes(Tag.KEY_VALUE, bytes(40)),
+            Item.struct(Tag.KEY_WRAPPING_DATA, [Item.enum(Tag.WRAPPING_METHOD, 1)])])])
+        self.assertIsNone(digest(wrapped, ObjectType.SYMMETRIC_KEY))
+        self.assertEqual(digests(wrapped, ObjectType.SYMMETRIC_KEY), [])
 
 
 class TemplateRuleTests(SynchronousTestCase):
