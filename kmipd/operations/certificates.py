@@ -21,7 +21,8 @@ Validity runs from the template's Activation Date (else now) to its Deactivation
 year, C{ctx.services["certificate_validity"]} seconds). A template usage mask with Certificate
 Sign makes a CA certificate (Basic Constraints CA). The certificate gets the attributes Register
 gives a registered one, Links Public Key (to the key) and Certificate Link (to the issuer), and
-the public key a Certificate Link to it.
+the public key a Certificate Link to it (when the caller may change the key's attributes: a
+certificate for someone else's public key does not write to their key).
 
 Re-certify issues a new certificate for the same key, subject and issuer (or the request's),
 with the dates of spec Table 298, moves the Names to it, and links Replaced/Replacement; the
@@ -332,7 +333,7 @@ def certify(ctx: RequestContext, payload: Item | None) -> Item:
         extra.append(("Link", link(LinkType.CERTIFICATE_LINK, issuer_uid)))
     cert = _certificate_object(ctx, der, attrs, extra)
     ctx.store.add(cert)
-    if pub_obj is not None:
+    if pub_obj is not None and allowed(ctx, pub_obj, Operation.ADD_ATTRIBUTE):
         _point_certificate_link(ctx, pub_obj, None, cert.uid)
     ctx.id_placeholder = cert.uid
     _log.info("certified {public_key} as {uid}", public_key=pub_obj.uid if pub_obj else None, uid=cert.uid)
@@ -428,7 +429,7 @@ def re_certify(ctx: RequestContext, payload: Item | None) -> Item:
     old.add_instance("Link", link(LinkType.REPLACEMENT_OBJECT_LINK, new.uid))
     touch(ctx, old)
     ctx.store.save(old)
-    if pub_obj is not None and allowed(ctx, pub_obj, Operation.GET):
+    if pub_obj is not None and allowed(ctx, pub_obj, Operation.MODIFY_ATTRIBUTE):
         _point_certificate_link(ctx, pub_obj, old.uid, new.uid)
     ctx.id_placeholder = new.uid
     _log.info("re-certified {old} as {uid}", old=old.uid, uid=new.uid)

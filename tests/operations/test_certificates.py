@@ -269,6 +269,28 @@ class CertifyTests(CertificateTestCase):
                 self.assertFalse(r.ok, kwargs)
                 self.assertEqual(r.reason, expected, (version, kwargs, r.message))
 
+    def test_certify_someone_elses_key(self) -> None:
+        """Bob certifies alice's public key under his own CA: allowed (Get), but alice's key is not written."""
+        _, alice_pub = self.key_pair("alice-key")
+        v = self.version
+        r = self.call(Operation.CREATE_KEY_PAIR, payload(
+            template(v, [a_alg(CA.EC), a_len(256)], "common"), template(v, [a_mask(CUM.SIGN)], "private"),
+            template(v, [a_mask(CUM.VERIFY)], "public")), caller="bob")
+        bob_priv, bob_pub = r.payload.get(Tag.PRIVATE_KEY_UNIQUE_IDENTIFIER), r.payload.get(
+            Tag.PUBLIC_KEY_UNIQUE_IDENTIFIER)
+        self.ok(Operation.ACTIVATE, payload(uid(bob_priv)), caller="bob")
+        r = self.certify(alice_pub, [a_link(LinkType.PRIVATE_KEY_LINK, bob_priv)], caller="bob")
+        self.assertEqual(r.reason, R.INVALID_FIELD)  # self-signed needs the certified key's own private key
+        r = self.certify(bob_pub, caller="bob")
+        self.assertTrue(r.ok, r.message)
+        bob_ca = r.payload.get(Tag.UNIQUE_IDENTIFIER)
+        self.ok(Operation.ACTIVATE, payload(uid(bob_ca)), caller="bob")
+        r = self.certify(alice_pub, [a_link(LinkType.CERTIFICATE_LINK, bob_ca)], caller="bob")
+        self.assertTrue(r.ok, r.message)
+        self.assertEqual(self.cert(r.payload.get(Tag.UNIQUE_IDENTIFIER)).public_key().public_numbers(),
+                         self.public_key(alice_pub).public_numbers())
+        self.assertNotIn(LinkType.CERTIFICATE_LINK, {t for t, _ in self.links(alice_pub)})
+
     def test_policy(self) -> None:
         """Another user may not sign with alice's CA key."""
         _, _, ca_cert = self.ca()
