@@ -92,6 +92,7 @@ UnsupportedCryptographicParameters = _error("UnsupportedCryptographicParameters"
 InvalidTagLength = _error("InvalidTagLength", 0x100, "A GCM tag length outside 4..16 bytes (1.4 vectors).", 0x24)
 StreamTooLarge = _error("StreamTooLarge", 0x07, "A buffered stream grew past its limit.", 0x24)
 WrappingKeyNotFound = _error("WrappingKeyNotFound", 0x01, "The wrapping key does not exist.", 0x42)
+ServerLimitExceeded = _error("ServerLimitExceeded", 0x07, "A server limit (e.g. parts per split) is exceeded.", 0x3A)
 # Certificates (Certify, Re-certify, Validate).
 InvalidCSR = _error("InvalidCSR", 0x07, "The certificate request is malformed or its signature fails.", 0x2F)
 # Protection Storage Masks (KMIP 2.x only).

@@ -34,7 +34,14 @@ from ..context import RequestContext
 from ..crypto import keygen
 from ..crypto import splitkey as sk
 from ..crypto.errors import CryptoError
-from ..errors import InvalidField, InvalidObjectType, KeyValueNotPresent, MissingData, ObjectDestroyed
+from ..errors import (
+    InvalidField,
+    InvalidObjectType,
+    KeyValueNotPresent,
+    MissingData,
+    ObjectDestroyed,
+    ServerLimitExceeded,
+)
 from ..log import Logger
 from ..model import keyblock, keyformat
 from ..model.attributes import Attr, read_template
@@ -180,8 +187,10 @@ def _split_request(ctx: RequestContext, payload: Item) -> tuple[int, int, int, i
     prime = _int_field(payload, Tag.PRIME_FIELD_SIZE, "Prime Field Size", required=False)
     if not enum_value_in_version(SplitKeyMethod, method, ctx.version):
         raise InvalidField(f"Split Key Method {method} is not defined in this protocol version")
-    if not 1 <= parts <= MAX_PARTS:
-        raise InvalidField(f"Split Key Parts must be between 1 and {MAX_PARTS}")
+    if not isinstance(parts, int) or parts < 1:
+        raise InvalidField("Split Key Parts must be at least 1")
+    if parts > MAX_PARTS:
+        raise ServerLimitExceeded(f"kmipd makes at most {MAX_PARTS} parts per split")
     if method != SplitKeyMethod.POLYNOMIAL_SHARING_PRIME_FIELD:
         prime = None
     return parts, threshold, method, prime
