@@ -82,6 +82,8 @@ _DESCRIPTIVE = frozenset({"Digital Signature Algorithm", "Certificate Type", "Ce
 _ISSUER_LINKS = frozenset({LinkType.PRIVATE_KEY_LINK})
 #: Most managed certificates Validate walks up from a chain.
 MAX_DEPTH = 16
+#: Most certificates one Validate request may give (ordering them costs quadratic signature checks).
+MAX_CHAIN = 32
 
 
 def _links(obj: ManagedObject | None, attrs: list[Attr], link_type: int) -> str | None:
@@ -510,6 +512,8 @@ def validate(ctx: RequestContext, payload: Item | None) -> Item:
         chain.append(_cert_of(load(ctx, str(uid_item.value), Operation.GET)))
     if not chain:
         raise MissingData("Validate needs at least one Certificate or Unique Identifier")
+    if len(chain) > MAX_CHAIN:
+        raise InvalidField(f"a chain of at most {MAX_CHAIN} certificates can be validated")
     when = payload.get(Tag.VALIDITY_DATE) if payload is not None else None
     if when is not None and not isinstance(when, int):
         raise InvalidField("Validity Date must be a Date-Time")

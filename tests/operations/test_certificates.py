@@ -402,6 +402,9 @@ class ValidateTests(CertificateTestCase):
         bad = Item.struct(Tag.CERTIFICATE, [Item.enum(Tag.CERTIFICATE_TYPE, CertificateType.X_509),
                                             Item.bytes(Tag.CERTIFICATE_VALUE, b"junk")])
         self.assertEqual(self.call(Operation.VALIDATE, payload(bad)).reason, R.INVALID_FIELD)
+        _, _, ca_cert = self.ca()
+        too_many = payload(*[uid(ca_cert)] * 33)
+        self.assertEqual(self.call(Operation.VALIDATE, too_many).reason, R.INVALID_FIELD)
 
 
 class SignatureCheckTests(CertificateTestCase):
