@@ -29,6 +29,7 @@ C{rand}.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 
 from kmipd.crypto.errors import InvalidField
 from kmipd.crypto.rng import random_bytes
@@ -37,6 +38,7 @@ from kmipd.spec import SplitKeyMethod
 __all__ = [
     "FIELD_1X",
     "FIELD_2X",
+    "MAX_WORK",
     "M_GF16",
     "gf8_inv",
     "gf8_mul",
@@ -46,6 +48,7 @@ __all__ = [
     "join",
     "share_length",
     "split",
+    "work",
 ]
 
 #: GF(2^8) reduction polynomial of KMIP 1.x ([FIPS197]: x^8+x^4+x^3+x+1).
@@ -54,6 +57,8 @@ FIELD_1X = 0x11B
 FIELD_2X = 0x11D
 #: The constant m of GF(2^16) = GF(2^8)[y]/(y^2+y+m).
 M_GF16 = 0x3A
+#: Most field multiplications one split or join may cost (parts x threshold x secret bytes).
+MAX_WORK = 4_000_000
 
 Rand = Callable[[int], bytes]
 SKM = SplitKeyMethod
@@ -62,8 +67,8 @@ SKM = SplitKeyMethod
 # ---------------------------------------------------------------------------------------------
 # Field arithmetic
 
-def gf8_mul(a: int, b: int, poly: int) -> int:
-    """The product of two GF(2^8) elements (bytes) modulo C{poly}."""
+def _shift_mul(a: int, b: int, poly: int) -> int:
+    """Shift-and-add multiplication in GF(2^8) modulo C{poly} (builds the tables)."""
     result = 0
     while b:
         if b & 1:
@@ -75,17 +80,37 @@ def gf8_mul(a: int, b: int, poly: int) -> int:
     return result
 
 
+@lru_cache(maxsize=4)
+def _tables(poly: int) -> tuple[list[int], list[int]]:
+    """(exp, log) tables of GF(2^8) modulo C{poly}, over the smallest generator of the field."""
+    for g in range(2, 256):
+        exp = [1] * 510
+        for i in range(1, 255):
+            exp[i] = _shift_mul(exp[i - 1], g, poly)
+        if len(set(exp[:255])) == 255:
+            for i in range(255, 510):
+                exp[i] = exp[i - 255]
+            log = [0] * 256
+            for i in range(255):
+                log[exp[i]] = i
+            return exp, log
+    raise ValueError(f"{poly:#x} is not an irreducible polynomial of degree 8")  # pragma: no cover
+
+
+def gf8_mul(a: int, b: int, poly: int) -> int:
+    """The product of two GF(2^8) elements (bytes) modulo C{poly}."""
+    if a == 0 or b == 0:
+        return 0
+    exp, log = _tables(poly)
+    return exp[log[a] + log[b]]
+
+
 def gf8_inv(a: int, poly: int) -> int:
-    """The multiplicative inverse of a non-zero GF(2^8) element (a^254)."""
+    """The multiplicative inverse of a non-zero GF(2^8) element."""
     if a == 0:
         raise ZeroDivisionError("0 has no inverse in GF(2^8)")
-    result, base, e = 1, a, 254
-    while e:
-        if e & 1:
-            result = gf8_mul(result, base, poly)
-        base = gf8_mul(base, base, poly)
-        e >>= 1
-    return result
+    exp, log = _tables(poly)
+    return exp[255 - log[a]]
 
 
 def gf16_mul(a: int, b: int, poly: int) -> int:
@@ -144,17 +169,17 @@ def _eval(coeffs: list[int], x: int, mul: Callable[[int, int], int]) -> int:
     return acc
 
 
-def _lagrange_at_zero(points: list[tuple[int, int]], mul: Callable[[int, int], int],
-                      inv: Callable[[int], int]) -> int:
-    secret = 0
-    for j, (xj, yj) in enumerate(points):
+def _lagrange_basis(xs: list[int], mul: Callable[[int, int], int], inv: Callable[[int], int]) -> list[int]:
+    """The Lagrange coefficients l_j(0) for the points C{xs} (characteristic 2: 0 - x = x)."""
+    out = []
+    for j, xj in enumerate(xs):
         num, den = 1, 1
-        for m, (xm, _) in enumerate(points):
+        for m, xm in enumerate(xs):
             if m != j:
-                num = mul(num, xm)  # (0 - xm) = xm in characteristic 2
+                num = mul(num, xm)
                 den = mul(den, xj ^ xm)
-        secret ^= mul(yj, mul(num, inv(den)))
-    return secret
+        out.append(mul(num, inv(den)))
+    return out
 
 
 def _random_elements(count: int, width: int, rand: Rand) -> list[int]:
@@ -192,11 +217,14 @@ def _join_binary(shares: Mapping[int, bytes], width: int, poly: int) -> bytes:
         def inv(a: int) -> int:
             return gf16_inv(a, poly)
     ids = sorted(shares)
+    basis = _lagrange_basis(ids, mul, inv)
     length = len(shares[ids[0]])
     out = bytearray()
     for off in range(0, length, width):
-        points = [(i, int.from_bytes(shares[i][off:off + width], "big")) for i in ids]
-        out += _lagrange_at_zero(points, mul, inv).to_bytes(width, "big")
+        secret = 0
+        for i, coefficient in zip(ids, basis, strict=True):
+            secret ^= mul(int.from_bytes(shares[i][off:off + width], "big"), coefficient)
+        out += secret.to_bytes(width, "big")
     return bytes(out)
 
 
@@ -230,6 +258,16 @@ def _join_prime(shares: Mapping[int, bytes], prime: int, length: int) -> bytes:
 
 # ---------------------------------------------------------------------------------------------
 # The public API
+
+def work(method: int, secret_length: int, points: int, threshold: int) -> int:
+    """Field multiplications a split (C{points} = parts, evaluating a degree C{threshold - 1}
+    polynomial per piece) or a join (C{points} = shares; the Lagrange basis once, then one product
+    per share and piece) of a C{secret_length}-byte secret costs, roughly; callers refuse more than
+    L{MAX_WORK}. XOR and the prime field (big integers) cost little."""
+    if method in (SKM.POLYNOMIAL_SHARING_GF_2_8, SKM.POLYNOMIAL_SHARING_GF_2_16):
+        return points * threshold * secret_length + points * points
+    return points * secret_length // 64
+
 
 def share_length(method: int, secret_length: int, prime: int | None = None) -> int:
     """The byte length of each share of a C{secret_length}-byte secret."""

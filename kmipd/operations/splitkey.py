@@ -218,6 +218,8 @@ def create_split_key(ctx: RequestContext, payload: Item | None) -> Item:
     else:
         secret, algorithm = _new_secret(ctx, object_type, attrs)
     poly = field_for(ctx.version)
+    if sk.work(method, len(secret), parts, threshold) > sk.MAX_WORK:
+        raise ServerLimitExceeded("splitting this key that way costs more than kmipd allows one request")
     shares = _crypto(sk.split, method, secret, parts, threshold, prime=prime, poly=poly)
     if source is not None:
         attrs = _inherit_protection(attrs, [source])
@@ -335,6 +337,8 @@ def join_split_key(ctx: RequestContext, payload: Item | None) -> Item:
         raise InvalidField(f"{common['parts'] if common['method'] == SplitKeyMethod.XOR else threshold} "
                            f"parts are needed, {len(facts)} given")
     poly = common["poly"] if common["poly"] is not None else field_for(ctx.version)
+    if sk.work(common["method"], common["length"] // 8, len(facts), threshold) > sk.MAX_WORK:
+        raise ServerLimitExceeded("joining this many parts costs more than kmipd allows one request")
     secret = _crypto(sk.join, common["method"], {f["ident"]: f["share"] for f in facts}, threshold,
                      common["length"] // 8, prime=common["prime"], poly=poly)
     material, algorithm, length = _joined_material(object_type, secret, common["algorithm"],

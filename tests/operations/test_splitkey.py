@@ -249,6 +249,13 @@ class SplitKeyErrorTests(SynchronousTestCase):
         other = self.reason(Operation.CREATE_SPLIT_KEY, split_payload(V21, source=self.key), caller="mallory")
         self.assertEqual(other, ResultReason.PERMISSION_DENIED)
 
+    def test_work_limit(self) -> None:
+        """A split that would cost more than MAX_WORK field products is Server Limit Exceeded (2.x)."""
+        body = split_payload(V21, object_type=ObjectType.SECRET_DATA, parts=255, threshold=3,
+                             attrs=[a_len(8 * 8192)])
+        self.assertGreater(sk.work(M.POLYNOMIAL_SHARING_GF_2_8, 8192, 255, 3), sk.MAX_WORK)
+        self.assertEqual(self.reason(Operation.CREATE_SPLIT_KEY, body), ResultReason.SERVER_LIMIT_EXCEEDED)
+
     def test_join_errors(self) -> None:
         R = ResultReason
         uids = self.parts(parts=3, threshold=2)
