@@ -67,7 +67,7 @@ from ..spec import (
 )
 from ..ttlv import Item, ItemType
 from ._common import load_as, touch
-from .create import generate_symmetric
+from .create import MAX_SECRET_DATA_BITS, generate_symmetric
 from .registry import operation
 
 _log = Logger()
@@ -128,8 +128,9 @@ def _new_secret(ctx: RequestContext, object_type: int, attrs: list[Attr]) -> tup
     if object_type in (ObjectType.SPLIT_KEY, ObjectType.SYMMETRIC_KEY):
         return generate_symmetric(algorithm, length), algorithm  # type: ignore[return-value]
     if object_type == ObjectType.SECRET_DATA:
-        if not isinstance(length, int) or length <= 0 or length % 8:
-            raise InvalidField("Cryptographic Length (a multiple of 8) is required to generate Secret Data")
+        if not isinstance(length, int) or not 8 <= length <= MAX_SECRET_DATA_BITS or length % 8:
+            raise InvalidField(f"Cryptographic Length (a multiple of 8, at most {MAX_SECRET_DATA_BITS}) is "
+                               "required to generate Secret Data")
         from ..crypto.rng import random_bytes
 
         return random_bytes(length // 8), algorithm  # type: ignore[return-value]
