@@ -79,6 +79,8 @@ SPLITTABLE = frozenset({ObjectType.SYMMETRIC_KEY, ObjectType.SECRET_DATA, Object
 FIELD_ATTRIBUTE = "kmipd-GF(2^8) Polynomial"
 #: Largest number of parts one request may create.
 MAX_PARTS = 255
+#: Largest Prime Field Size kmipd checks for primality (secrets up to about 1 KiB).
+MAX_PRIME_BITS = 8192
 
 
 def field_for(version: tuple[int, int]) -> int:
@@ -194,6 +196,8 @@ def _split_request(ctx: RequestContext, payload: Item) -> tuple[int, int, int, i
         raise ServerLimitExceeded(f"kmipd makes at most {MAX_PARTS} parts per split")
     if method != SplitKeyMethod.POLYNOMIAL_SHARING_PRIME_FIELD:
         prime = None
+    elif isinstance(prime, int) and prime.bit_length() > MAX_PRIME_BITS:
+        raise ServerLimitExceeded(f"kmipd tests primes of at most {MAX_PRIME_BITS} bits")
     return parts, threshold, method, prime
 
 

@@ -240,6 +240,8 @@ class SplitKeyErrorTests(SynchronousTestCase):
             (split_payload(V21, source=self.key, parts=256, threshold=2, method=M.POLYNOMIAL_SHARING_PRIME_FIELD,
                            prime=PRIME), R.SERVER_LIMIT_EXCEEDED, R.INVALID_FIELD),
             (split_payload(V21, source=self.key, parts=0, threshold=0), R.INVALID_FIELD, R.INVALID_FIELD),
+            (split_payload(V21, source=self.key, method=M.POLYNOMIAL_SHARING_PRIME_FIELD, prime=(1 << 9000) + 1),
+             R.SERVER_LIMIT_EXCEEDED, R.INVALID_FIELD),
             (split_payload(V21, object_type=ObjectType.SECRET_DATA, attrs=[a_len(1 << 30)]), R.INVALID_FIELD,
              R.INVALID_FIELD),
         ]
