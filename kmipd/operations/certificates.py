@@ -18,7 +18,7 @@ The issuer key must be Active with Sign or Certificate Sign in its usage mask. T
 request's, else the template's Certificate Subject attributes (2.x C{Certificate Subject CN/O/...},
 1.x C{Certificate Subject} distinguished name text), else C{CN=<the public key's Name or UID>}.
 Validity runs from the template's Activation Date (else now) to its Deactivation Date (else one
-year, C{ctx.services["certificate_validity"]} seconds). A template usage mask with Certificate
+year). A template usage mask with Certificate
 Sign makes a CA certificate (Basic Constraints CA). The certificate gets the attributes Register
 gives a registered one, Links Public Key (to the key) and Certificate Link (to the issuer), and
 the public key a Certificate Link to it (when the caller may change the key's attributes: a
@@ -309,7 +309,7 @@ def _validity(ctx: RequestContext, req: _Request) -> tuple[int, int]:
     start = start if isinstance(start, int) else ctx.now
     end = req.value("Deactivation Date")
     if not isinstance(end, int):
-        end = start + int(ctx.services.get("certificate_validity", DEFAULT_VALIDITY))
+        end = start + DEFAULT_VALIDITY
     return start, end
 
 

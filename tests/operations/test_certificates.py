@@ -189,6 +189,12 @@ class CertifyTests(CertificateTestCase):
         self.assertTrue({"Certificate Type", "Certificate Identifier", "Certificate Subject",
                          "Certificate Issuer"} <= names)
         self.assertNotIn("X.509 Certificate Subject", names)
+        subject = ("Certificate Subject", Item.struct(Tag.CERTIFICATE_SUBJECT, [
+            Item.text(Tag.CERTIFICATE_SUBJECT_DISTINGUISHED_NAME, "CN=old.example,O=Acme")]))
+        r = self.certify(pub, [subject], version=V10)
+        self.assertTrue(r.ok, r.message)
+        self.assertEqual(self.cert(r.payload.get(Tag.UNIQUE_IDENTIFIER)).subject.rfc4514_string(),
+                         "CN=old.example,O=Acme")
 
     def test_ca_chain(self) -> None:
         """A Certificate Link names the issuer; its key is found through the issuer's links."""
