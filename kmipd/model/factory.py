@@ -15,6 +15,7 @@ from ..context import RequestContext
 from ..errors import (
     AttributeNotApplicable,
     AttributeSingleValued,
+    FeatureNotSupported,
     InvalidField,
     KmipError,
     NonUniqueName,
@@ -30,9 +31,11 @@ from ..spec import (
     KeyFormatType,
     ObjectType,
     ProtectionStorageMask,
+    RNGAlgorithm,
     State,
     Tag,
     enum_value_in_version,
+    tag_name,
 )
 from ..store.interface import AttributeFilter, LocateQuery
 from ..ttlv import Item, ItemType, encode
@@ -140,6 +143,26 @@ def rng_parameters(ctx: RequestContext) -> Item:
     return rng_parameters_value(Tag.RANDOM_NUMBER_GENERATOR)
 
 
+def check_rng_request(value: Item | None) -> None:
+    """Refuse a Create/Create Key Pair/Derive Key/Re-key template asking for a generator kmipd
+    does not use (spec 2.1 4.46: the server SHALL use a matching generator or fail the request).
+
+    A request matches when every field it gives equals L{rng_parameters_value}'s; an RNG
+    Algorithm of Unspecified asks for no particular generator.
+    @raise FeatureNotSupported: another generator is asked for.
+    """
+    if value is None or value.type != ItemType.STRUCTURE:
+        raise InvalidField("Random Number Generator must be an RNG Parameters structure")
+    if value.get(Tag.RNG_ALGORITHM) == RNGAlgorithm.UNSPECIFIED:
+        return
+    ours = {c.tag: c.value for c in rng_parameters_value().value}
+    for field in value.value:
+        if ours.get(field.tag, object()) != field.value:
+            raise FeatureNotSupported(
+                "kmipd generates keys with OpenSSL's CTR_DRBG over AES-256 only; the requested Random "
+                f"Number Generator differs in {tag_name(field.tag)}")
+
+
 def digest(material: Item | None, object_type: int) -> Item | None:
     """The mandatory SHA-256 Digest of an object body (spec 1.4 3.17, 2.1 4.21), or None if none applies.
 
@@ -240,7 +263,9 @@ def check_template(ctx: RequestContext, object_type: int, attrs: Iterable[Attr],
             raise InvalidField(f"attribute {name!r} has no value")
         spec = spec_for(name)
         allowed = name in CLIENT_MAY_SUPPLY or (register and name in CLIENT_MAY_SUPPLY_REGISTER)
-        if not allowed:
+        if name == "Random Number Generator" and not register:
+            check_rng_request(attr.value)
+        elif not allowed:
             check_client_settable(name, at_creation=True)
             if name in SERVER_ONLY:
                 raise ReadOnlyAttribute(f"attribute {name!r} is set by the server")
@@ -357,6 +382,8 @@ def new_object(
         a.setdefault(name, []).append(value)
     for attr in attrs:
         assert attr.value is not None
+        if generated and attr.name == "Random Number Generator":
+            continue  # a request's generator was checked to match ours (check_rng_request); ours is recorded
         spec = spec_for(attr.name)
         if spec is not None and not spec.multiple:
             a[attr.name] = [attr.value]
@@ -414,7 +441,8 @@ def require(condition: bool, message: str) -> None:
 __all__ = [
     "CRYPTOGRAPHIC_TYPES", "DEFAULT_POLICY", "OMITTED_DEFAULTS", "PROTECTION_STORAGE",
     "PrivateProtectionStorageUnavailable", "ProtectionStorageUnavailable", "PublicProtectionStorageUnavailable",
-    "check_protection_masks", "check_template", "check_unique_name", "check_unique_names", "default_attributes",
+    "check_protection_masks", "check_rng_request", "check_template", "check_unique_name", "check_unique_names",
+    "default_attributes",
     "default_format", "digest", "digests", "initial_state", "link", "new_object", "policy_is_default", "require",
     "rng_parameters",
     "rng_parameters_value",

@@ -225,11 +225,32 @@ class TemplateRuleTests(SynchronousTestCase):
         d = make_dispatcher()
         for extra in (("Certificate Subject CN", Item.text(Tag.CERTIFICATE_SUBJECT_CN, "x")),
                       ("Protection Storage Mask", Item.int(Tag.PROTECTION_STORAGE_MASK, 1)),
-                      ("Rotate Generation", Item.int(Tag.ROTATE_GENERATION, 3)),
-                      ("Random Number Generator", Item.struct(Tag.RANDOM_NUMBER_GENERATOR, [
-                          Item.enum(Tag.RNG_ALGORITHM, RNGAlgorithm.ANSI_X9_31)]))):
+                      ("Rotate Generation", Item.int(Tag.ROTATE_GENERATION, 3))):
             r = create(d, aes_attrs() + [extra], version=V21, caller=USER)
             self.assertEqual(r.reason, ResultReason.ATTRIBUTE_READ_ONLY, extra[0])
+
+    def test_requested_generator(self) -> None:
+        """Spec 2.1 4.46: a Create naming a generator must get that generator, or fail."""
+        d = make_dispatcher()
+
+        def rng(*fields: Item) -> tuple[str, Item]:
+            return "Random Number Generator", Item.struct(Tag.RANDOM_NUMBER_GENERATOR, list(fields))
+
+        drbg = Item.enum(Tag.RNG_ALGORITHM, RNGAlgorithm.DRBG)
+        for version in (V14, V21):
+            for asked in (rng(drbg), rng(drbg, Item.enum(Tag.DRBG_ALGORITHM, DRBGAlgorithm.CTR),
+                                          Item.int(Tag.CRYPTOGRAPHIC_LENGTH, 256)),
+                          rng(Item.enum(Tag.RNG_ALGORITHM, RNGAlgorithm.UNSPECIFIED))):
+                r = create(d, aes_attrs() + [asked], version=version, caller=USER)
+                self.assertTrue(r.ok, r.message)
+                got = call(d, Operation.GET_ATTRIBUTES, payload(r.payload.find(Tag.UNIQUE_IDENTIFIER), Item.enum(
+                    Tag.ATTRIBUTE_REFERENCE, Tag.RANDOM_NUMBER_GENERATOR)), version=V21, caller=USER)
+                self.assertEqual(got.payload.find(Tag.ATTRIBUTES).find(Tag.RANDOM_NUMBER_GENERATOR).get(
+                    Tag.DRBG_ALGORITHM), DRBGAlgorithm.CTR)
+            for asked in (rng(Item.enum(Tag.RNG_ALGORITHM, RNGAlgorithm.ANSI_X9_31)),
+                          rng(drbg, Item.enum(Tag.DRBG_ALGORITHM, DRBGAlgorithm.HASH))):
+                r = create(d, aes_attrs() + [asked], version=version, caller=USER)
+                self.assertEqual(r.reason, ResultReason.FEATURE_NOT_SUPPORTED)
 
     def test_register_may_describe_origin(self) -> None:
         """Register (not Create) may say how and when the object was made elsewhere."""
