@@ -14,7 +14,8 @@ chain"):
  - without a Certificate Link the certificate is self-signed: by the Private Key Link's key if
    given, else by the private key linked from the certified public key.
 
-The issuer key must be Active with Sign or Certificate Sign in its usage mask. The subject is the
+The issuer certificate and key must be Active, the key with Sign or Certificate Sign in its usage
+mask. The subject is the
 request's, else the template's Certificate Subject attributes (2.x C{Certificate Subject CN/O/...},
 1.x C{Certificate Subject} distinguished name text), else C{CN=<the public key's Name or UID>}.
 Validity runs from the template's Activation Date (else now) to its Deactivation Date (else one
@@ -213,6 +214,8 @@ def _issuer(ctx: RequestContext, req: _Request, pub_obj: ManagedObject | None, s
     if cert_uid is not None:
         issuer_obj = load(ctx, cert_uid, Operation.GET)
         issuer_cert = _cert_of(issuer_obj)
+        if issuer_obj.state != State.ACTIVE:
+            raise IllegalOperation("the issuer certificate is not Active")
         if key_uid is None:
             issuer_pub = _links(issuer_obj, [], LinkType.PUBLIC_KEY_LINK)
             if issuer_pub is not None:

@@ -208,6 +208,21 @@ class CertifyTests(CertificateTestCase):
         self.assertIn((LinkType.CERTIFICATE_LINK, ca_cert), self.links(leaf))
         self.assertIn((LinkType.PUBLIC_KEY_LINK, pub), self.links(leaf))
 
+    def test_issuer_certificate_must_be_active(self) -> None:
+        """A Pre-Active or revoked CA certificate issues nothing (2.x Wrong Key Lifecycle State)."""
+        priv, pub = self.key_pair("CA")
+        ca_cert = self.certify(pub, [a_mask(CUM.VERIFY | CUM.CERTIFICATE_SIGN)]).payload.get(Tag.UNIQUE_IDENTIFIER)
+        _, leaf_pub = self.key_pair("leaf", priv_mask=CUM.SIGN)
+        r = self.certify(leaf_pub, [a_link(LinkType.CERTIFICATE_LINK, ca_cert)])
+        self.assertEqual(r.reason, R.WRONG_KEY_LIFECYCLE_STATE)
+        self.ok(Operation.ACTIVATE, payload(uid(ca_cert)))
+        self.assertTrue(self.certify(leaf_pub, [a_link(LinkType.CERTIFICATE_LINK, ca_cert)]).ok)
+        self.ok(Operation.REVOKE, payload(uid(ca_cert), Item.struct(Tag.REVOCATION_REASON, [
+            Item.enum(Tag.REVOCATION_REASON_CODE, RevocationReasonCode.CA_COMPROMISE)]),
+            Item.datetime(Tag.COMPROMISE_OCCURRENCE_DATE, NOW)))
+        r = self.certify(leaf_pub, [a_link(LinkType.CERTIFICATE_LINK, ca_cert)])
+        self.assertEqual(r.reason, R.WRONG_KEY_LIFECYCLE_STATE)
+
     def test_pkcs10_der_and_pem(self) -> None:
         """A PKCS#10 request's subject and extensions win; DER and PEM both accepted."""
         _, _, ca_cert = self.ca()
