@@ -300,6 +300,16 @@ def _spki() -> tuple[Any, Any]:
 _SPKI = _spki()
 
 
+def _requested_extensions(csr: Any) -> list[Any]:
+    """The extensions of a PKCS#10 request a certificate takes over: the subject's alternative
+    names and its key usages. Anything else (Basic Constraints, Name Constraints, policies...)
+    is the issuer's to decide, not the requester's."""
+    from cryptography import x509
+
+    allowed_oids = {x509.SubjectAlternativeName.oid, x509.KeyUsage.oid, x509.ExtendedKeyUsage.oid}
+    return [ext for ext in csr.extensions if ext.oid in allowed_oids]
+
+
 def _default_subject(pub_obj: ManagedObject | None) -> Any:
     name = pub_obj.first("Name") if pub_obj is not None else None
     text = name.get(Tag.NAME_VALUE) if name is not None else None
@@ -327,7 +337,7 @@ def certify(ctx: RequestContext, payload: Item | None) -> Item:
     check_unique_names(ctx, attrs)
     not_before, not_after = _validity(ctx, req)
     mask = req.value("Cryptographic Usage Mask")
-    extensions = list(req.csr.extensions) if req.csr is not None else []
+    extensions = _requested_extensions(req.csr) if req.csr is not None else []
     der = _issue(ctx, req, subject=subject, public_key=public_key, issuer=(issuer_name, issuer_key),
                  not_before=not_before, not_after=not_after, extensions=extensions,
                  ca=isinstance(mask, int) and bool(mask & Mask.CERTIFICATE_SIGN))
@@ -416,7 +426,7 @@ def re_certify(ctx: RequestContext, payload: Item | None) -> Item:
         raise InvalidField("the certificate's issuer is not linked; give a Certificate Link to it")
     issuer_name, issuer_key, issuer_uid = _issuer(ctx, req, pub_obj, subject, public_key, default_issuer)
     dates, not_before, not_after = _recertify_dates(ctx, old, old_cert, payload, req)
-    extensions = list(req.csr.extensions) if req.csr is not None else list(old_cert.extensions)
+    extensions = _requested_extensions(req.csr) if req.csr is not None else list(old_cert.extensions)
     der = _issue(ctx, req, subject=subject, public_key=public_key, issuer=(issuer_name, issuer_key),
                  not_before=not_before, not_after=not_after, extensions=extensions, ca=_ca_flag(old_cert))
     names = [Attr("Name", v.copy()) for v in old.live("Name")]

@@ -50,11 +50,15 @@ def a_cn(cn: str) -> tuple[str, Item]:
     return "Certificate Subject CN", Item.text(Tag.CERTIFICATE_SUBJECT_CN, cn)
 
 
-def csr_for(key, cn: str = "from-csr", *, san: str | None = None) -> x509.CertificateSigningRequest:
+def csr_for(key, cn: str = "from-csr", *, san: str | None = None, ca: bool = False) -> x509.CertificateSigningRequest:
     builder = x509.CertificateSigningRequestBuilder().subject_name(
         x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
     if san:
         builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(san)]), critical=False)
+    if ca:  # a requester asking to become a CA, with a name constraint of its choosing
+        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        builder = builder.add_extension(x509.NameConstraints(permitted_subtrees=[x509.DNSName("evil.example")],
+                                                             excluded_subtrees=None), critical=True)
     return builder.sign(key, hashes.SHA256())
 
 
@@ -227,7 +231,7 @@ class CertifyTests(CertificateTestCase):
         """A PKCS#10 request's subject and extensions win; DER and PEM both accepted."""
         _, _, ca_cert = self.ca()
         key = ec.generate_private_key(ec.SECP256R1())
-        csr = csr_for(key, "client-7", san="c7.example")
+        csr = csr_for(key, "client-7", san="c7.example", ca=True)
         for kind, data in ((CRT.PKCS_10, csr.public_bytes(serialization.Encoding.DER)),
                            (CRT.PEM, csr.public_bytes(serialization.Encoding.PEM))):
             r = self.certify(None, [a_link(LinkType.CERTIFICATE_LINK, ca_cert), a_cn("ignored")], csr=data, kind=kind)
@@ -237,6 +241,9 @@ class CertifyTests(CertificateTestCase):
             self.assertEqual(cert.public_key().public_numbers(), key.public_key().public_numbers())
             san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
             self.assertEqual(san.get_values_for_type(x509.DNSName), ["c7.example"])
+            # the requester does not choose to be a CA, nor its name constraints
+            self.assertFalse(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+            self.assertRaises(x509.ExtensionNotFound, cert.extensions.get_extension_for_class, x509.NameConstraints)
 
     def test_id_placeholder(self) -> None:
         """Certify sets the ID Placeholder: a following Get without identifier returns the certificate."""
