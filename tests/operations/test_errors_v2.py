@@ -231,6 +231,37 @@ class CryptoErrorTableTests(SynchronousTestCase):
                                               Item.bytes(Tag.CORRELATION_VALUE, b"unknown")),
                    R.INVALID_CORRELATION_VALUE, R.INVALID_FIELD)
 
+    def test_more_rows(self) -> None:
+        """Invalid Object Type for MAC, Key Value Not Present for Sign, Invalid Correlation Value for
+        Sign and MAC Verify."""
+        pub = add_public(self.d, EC_KEY.public_key(), CA.ECDSA, mask=M.MAC_GENERATE)
+        self.check(Operation.MAC, payload(uid_(pub), data_(b"m")), R.INVALID_OBJECT_TYPE, R.INVALID_FIELD)
+        wrapped = Item.struct(Tag.PRIVATE_KEY, [Item.struct(Tag.KEY_BLOCK, [
+            Item.enum(Tag.KEY_FORMAT_TYPE, KeyFormatType.PKCS_8), Item.bytes(Tag.KEY_VALUE, bytes(64)),
+            Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, CA.ECDSA), Item.int(Tag.CRYPTOGRAPHIC_LENGTH, 256),
+            Item.struct(Tag.KEY_WRAPPING_DATA, [Item.enum(Tag.WRAPPING_METHOD, 1)])])])
+        k = add_object(self.d, ObjectType.PRIVATE_KEY, wrapped, algorithm=CA.ECDSA, length=256, mask=M.SIGN)
+        sha256 = cp(digital_signature_algorithm=DigitalSignatureAlgorithm.ECDSA_WITH_SHA256)
+        self.check(Operation.SIGN, payload(uid_(k), sha256, data_(b"m")), R.KEY_VALUE_NOT_PRESENT,
+                   R.KEY_VALUE_NOT_PRESENT)
+        priv = add_private(self.d, EC_KEY, CA.ECDSA)
+        self.check(Operation.SIGN, payload(uid_(priv), sha256, data_(b"m"), Item.bytes(Tag.CORRELATION_VALUE, b"?")),
+                   R.INVALID_CORRELATION_VALUE, R.INVALID_FIELD)
+        mk = add_symmetric(self.d, algorithm=CA.HMAC_SHA256, mask=M.MAC_VERIFY)
+        self.check(Operation.MAC_VERIFY, payload(uid_(mk), data_(b"m"), Item.bytes(Tag.CORRELATION_VALUE, b"?")),
+                   R.INVALID_CORRELATION_VALUE, R.INVALID_FIELD)
+
+    def test_response_too_large(self) -> None:
+        """The general row: a response over the request's Maximum Response Size."""
+        from kmipd.testing import batch_item, request, results, send
+
+        k = add_symmetric(self.d)
+        for version in (V14, V21):
+            msg = request(batch_item(Operation.ENCRYPT, payload(uid_(k), ECB, data_(bytes(4096)))), version=version,
+                          header_extra=[Item.int(Tag.MAXIMUM_RESPONSE_SIZE, 256)])
+            (r,) = results(send(self.d, msg))
+            self.assertEqual(r.reason, R.RESPONSE_TOO_LARGE, version)
+
     def test_hash(self) -> None:
         """Hash's table has no Bad Cryptographic Parameters: an unsupported algorithm is Invalid Field."""
         self.check(Operation.HASH, payload(cp(hashing_algorithm=HashingAlgorithm.MD2), data_(b"m")),
