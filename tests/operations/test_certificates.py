@@ -374,7 +374,7 @@ class ReCertifyTests(CertificateTestCase):
             (payload(uid("missing")), V21, R.OBJECT_NOT_FOUND),
             (payload(uid(pub)), V21, R.INVALID_OBJECT_TYPE),
             (payload(uid(pub)), V14, R.INVALID_FIELD),
-            (payload(uid(old), Item.bytes(Tag.CERTIFICATE_REQUEST_UNIQUE_IDENTIFIER, b"x")), V21,
+            (payload(uid(old), Item.text(Tag.CERTIFICATE_REQUEST_UNIQUE_IDENTIFIER, "csr-1")), V21,
              R.FEATURE_NOT_SUPPORTED),
         ):
             self.assertEqual(self.call(Operation.RE_CERTIFY, body, version).reason, expected)
