@@ -25,8 +25,8 @@ from ..errors import (
     ReadOnlyAttribute,
 )
 from ..spec import (
-    ATTRIBUTES,
     CryptographicAlgorithm,
+    CryptographicUsageMask,
     HashingAlgorithm,
     KeyFormatType,
     ObjectType,
@@ -37,15 +37,15 @@ from ..spec import (
     enum_value_in_version,
     tag_name,
 )
+from ..spec.attributes import ATTRIBUTES
 from ..store.interface import AttributeFilter, LocateQuery
 from ..ttlv import Item, ItemType, encode
 from . import keyblock
 from .attributes import Attr, check_client_settable, is_custom, spec_for
 from .objects import ManagedObject
+from .states import due_state
 
 DEFAULT_POLICY = "default"
-#: The maximum Lease Time (seconds) kmipd serves unless C{ctx.services["lease_time"]} says otherwise.
-DEFAULT_LEASE_TIME = 3600
 
 #: Object types with cryptographic material (Sensitive/Extractable and friends apply).
 CRYPTOGRAPHIC_TYPES = frozenset({ObjectType.SYMMETRIC_KEY, ObjectType.PUBLIC_KEY, ObjectType.PRIVATE_KEY,
@@ -129,31 +129,28 @@ def rng_parameters_value(tag: int = Tag.RNG_PARAMETERS) -> Item:
 def rng_parameters(ctx: RequestContext) -> Item:
     """The Random Number Generator attribute value of server-generated material.
 
-    Every generated key comes from OpenSSL's DRBG (L{rng_parameters_value}); a deployment that
-    configured OpenSSL otherwise may override the description with
-    C{ctx.services["rng_parameters"]}.
+    Every generated key comes from OpenSSL's DRBG; the description is the configured
+    C{rng_parameters} (L{kmipd.settings.Settings}), by default that DRBG's (L{rng_parameters_value}).
     """
-    override = ctx.services.get("rng_parameters")
-    if isinstance(override, Item):
-        return Item(Tag.RANDOM_NUMBER_GENERATOR, override.type, override.value)
-    return rng_parameters_value(Tag.RANDOM_NUMBER_GENERATOR)
+    return ctx.settings.rng_item(Tag.RANDOM_NUMBER_GENERATOR)
 
 
-def check_rng_request(value: Item | None) -> None:
+def check_rng_request(value: Item | None, ours: Item | None = None) -> None:
     """Refuse a Create/Create Key Pair/Derive Key/Re-key template asking for a generator kmipd
     does not use (spec 2.1 4.46: the server SHALL use a matching generator or fail the request).
 
-    A request matches when every field it gives equals L{rng_parameters_value}'s; an RNG
-    Algorithm of Unspecified asks for no particular generator.
+    A request matches when every field it gives equals those of C{ours} (the generator kmipd
+    reports, default L{rng_parameters_value}); an RNG Algorithm of Unspecified asks for no
+    particular generator.
     @raise FeatureNotSupported: another generator is asked for.
     """
     if value is None or value.type != ItemType.STRUCTURE:
         raise InvalidField("Random Number Generator must be an RNG Parameters structure")
     if value.get(Tag.RNG_ALGORITHM) == RNGAlgorithm.UNSPECIFIED:
         return
-    ours = {c.tag: c.value for c in rng_parameters_value().value}
+    reported = {c.tag: c.value for c in (ours if ours is not None else rng_parameters_value()).value}
     for field in value.value:
-        if ours.get(field.tag, object()) != field.value:
+        if reported.get(field.tag, object()) != field.value:
             raise FeatureNotSupported(
                 "kmipd generates keys with OpenSSL's CTR_DRBG over AES-256 only; the requested Random "
                 f"Number Generator differs in {tag_name(field.tag)}")
@@ -260,7 +257,7 @@ def check_template(ctx: RequestContext, object_type: int, attrs: Iterable[Attr],
         spec = spec_for(name)
         allowed = name in CLIENT_MAY_SUPPLY or (register and name in CLIENT_MAY_SUPPLY_REGISTER)
         if name == "Random Number Generator" and not register:
-            check_rng_request(attr.value)
+            check_rng_request(attr.value, rng_parameters(ctx))
         elif not allowed:
             check_client_settable(name, at_creation=True)
             if name in SERVER_ONLY:
@@ -293,8 +290,6 @@ def _check_value(ctx: RequestContext, name: str, value: Item) -> None:
                 or value.find(Tag.LINKED_OBJECT_IDENTIFIER) is None:
             raise InvalidField("Link needs a Link Type and a Linked Object Identifier")
     elif name == "Cryptographic Usage Mask":
-        from ..spec import CryptographicUsageMask
-
         if value.value < 0 or not enum_value_in_version(CryptographicUsageMask, value.value, ctx.version):
             raise InvalidField("Cryptographic Usage Mask has bits this version does not define")
 
@@ -388,7 +383,7 @@ def new_object(
     if "Operation Policy Name" not in a:
         a["Operation Policy Name"] = [Item.text(Tag.OPERATION_POLICY_NAME, DEFAULT_POLICY)]
     if object_type in CRYPTOGRAPHIC_TYPES or object_type == ObjectType.CERTIFICATE:
-        a["Lease Time"] = [Item.interval(Tag.LEASE_TIME, int(ctx.services.get("lease_time", DEFAULT_LEASE_TIME)))]
+        a["Lease Time"] = [Item.interval(Tag.LEASE_TIME, ctx.settings.lease_time)]
     if object_type in CRYPTOGRAPHIC_TYPES:
         sensitive = bool(obj.value("Sensitive", OMITTED_DEFAULTS["Sensitive"]))
         extractable = bool(obj.value("Extractable", OMITTED_DEFAULTS["Extractable"]))
@@ -403,8 +398,6 @@ def new_object(
 
 def initial_state(obj: ManagedObject, now: int) -> int:
     """Pre-Active, or the state the object's dates have already brought it to (spec diagram)."""
-    from .states import due_state
-
     state = due_state(State.PRE_ACTIVE, obj.value("Activation Date"), obj.value("Deactivation Date"), now)
     return State.PRE_ACTIVE if state is None else state
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..context import RequestContext
 from ..errors import InvalidField
 from ..messages import SUPPORTED_VERSIONS, parse_version, version_item
-from ..model.factory import PROTECTION_STORAGE, default_attributes, rng_parameters_value
+from ..model.factory import PROTECTION_STORAGE, default_attributes
 from ..spec import (
     ObjectType,
     Operation,
@@ -26,7 +26,7 @@ OBJECT_TYPES = (
 """Object types kmipd stores (each reported only in versions that define it)."""
 
 
-@operation(Operation.DISCOVER_VERSIONS, min_version=(1, 1))
+@operation(Operation.DISCOVER_VERSIONS, min_version=(1, 1), needs_store=False)
 def discover_versions(ctx: RequestContext, payload: Item | None) -> Item:
     """The versions supported by both sides, in kmipd's order of preference."""
     offered = [parse_version(v) for v in payload.findall(Tag.PROTOCOL_VERSION)] if payload is not None else []
@@ -57,7 +57,7 @@ def _capabilities(ctx: RequestContext) -> list[Item]:
 
 
 def _rngs(ctx: RequestContext) -> list[Item]:
-    return [rng_parameters_value()]
+    return [ctx.settings.rng_item()]
 
 
 def _operations(ctx: RequestContext) -> list[Item]:
@@ -102,7 +102,7 @@ answer with no items, as the spec allows. Defaults Information and Protection St
 KMIP 2.x functions (the version check above refuses them in 1.x)."""
 
 
-@operation(Operation.QUERY)
+@operation(Operation.QUERY, needs_store=False)
 def query(ctx: RequestContext, payload: Item) -> Item:
     """Answer each requested Query Function, in a fixed order."""
     asked = set()

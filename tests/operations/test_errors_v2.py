@@ -26,7 +26,7 @@ from kmipd.spec import (
     UsageLimitsUnit,
 )
 from kmipd.spec import PaddingMethod as PM
-from kmipd.testing import FakeClock, call, make_dispatcher, payload
+from kmipd.testing import FakeClock, call, make_processor, payload
 from kmipd.ttlv import Item
 
 from .test_crypto_ops import add_object, add_private, add_public, add_symmetric, cp, data_, uid_
@@ -77,7 +77,7 @@ def dated(name: str, tag: int, when: int) -> dict[str, list[Item]]:
 
 class CryptoErrorTableTests(SynchronousTestCase):
     def setUp(self) -> None:
-        self.d = make_dispatcher(clock=FakeClock(NOW))
+        self.d = make_processor(clock=FakeClock(NOW))
 
     def check(self, op: int, body: Item, v2: int, v1: int) -> None:
         """Both versions fail with their reasons; the 2.x reason is a row of the operation's table."""
@@ -277,7 +277,7 @@ class ChaChaOperationTests(SynchronousTestCase):
     def test_eight_byte_nonce_and_initial_counter(self) -> None:
         from tests.crypto.test_chacha import chacha_xor
 
-        d = make_dispatcher()
+        d = make_processor()
         key = bytes(range(32))
         k = add_symmetric(d, key=key, algorithm=CA.CHACHA20)
         nonce = bytes(range(8))
@@ -292,7 +292,7 @@ class ChaChaOperationTests(SynchronousTestCase):
             self.assertEqual(back.payload.get(Tag.DATA), b"attack at dawn")
 
     def test_generated_nonce_returned(self) -> None:
-        d = make_dispatcher()
+        d = make_processor()
         k = add_symmetric(d, key=bytes(32), algorithm=CA.CHACHA20POLY1305)
         r = call(d, Operation.ENCRYPT, payload(uid_(k), cp(random_iv=True, iv_length=64), data_(b"m")), version=V21)
         self.assertTrue(r.ok, r.message)
