@@ -120,6 +120,9 @@ class Config:
     slugs_cache_ttl: float = 30.0
     policy_reload_interval: float = 0.5
     slugs: tuple[SlugsConfig, ...] = ()
+    #: C{"kmip"} (the specification) or C{"pykmip"} (the PyKMIP server's deviations;
+    #: docs/compatibility.md).
+    compatibility: str = "kmip"
 
     @property
     def effective_database_url(self) -> str:
@@ -303,6 +306,17 @@ def _parse_cipher_suites(raw: object) -> tuple[str, ...]:
     return names
 
 
+#: Values of C{compatibility}.
+COMPATIBILITY_MODES = ("kmip", "pykmip")
+
+
+def _parse_compatibility(raw: object) -> str:
+    text = _parse_str(raw).lower()
+    if text not in COMPATIBILITY_MODES:
+        raise ValueError(f"{raw!r} is not one of {', '.join(COMPATIBILITY_MODES)}")
+    return text
+
+
 def _parse_listen(raw: object) -> tuple[str, ...]:
     if isinstance(raw, str):
         # One endpoint per line (or whitespace separated).
@@ -370,6 +384,7 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "slugs_timeout": _float_parser(0.0, inclusive=False),
     "slugs_cache_ttl": _float_parser(0.0, inclusive=True),
     "policy_reload_interval": _float_parser(0.0, inclusive=False),
+    "compatibility": _parse_compatibility,
 }
 
 _SERVER_SECTIONS = ("server", "kmipd")
