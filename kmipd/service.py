@@ -22,6 +22,7 @@ from kmipd.log import Logger
 
 from ._version import __version__
 from .auth.chain import AuthenticationFailed, build_auth_chain
+from .compat import COMPATIBILITY
 from .config import Config, ConfigError
 from .context import ServerInfo
 from .dispatch import Caller, Dispatcher
@@ -137,7 +138,8 @@ class KMIPService(MultiService):
                                      limits=self.limits, seconds=reactor.seconds,
                                      server=ServerInfo(version=__version__), credentials=credentials,
                                      group_commit=group_commit_for(config, self.store),
-                                     call_later=reactor.callLater)
+                                     call_later=reactor.callLater,
+                                     services={COMPATIBILITY: config.compatibility})
         # With SLUGS, group membership can change: a connection's caller is resolved again
         # (through the cached chain) once slugs_cache_ttl has passed since the last resolution.
         self.factory = KMIPServerFactory(self.dispatcher, limits=self.limits, clock=reactor,

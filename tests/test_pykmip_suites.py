@@ -87,7 +87,7 @@ class SuiteMixin:
     def show(self, result: harness.SuiteResult) -> str:
         failures = "".join(f"\n  {test}: {why}" for test, why in sorted(result.failed.items()))
         return f"{len(result.passed)}/{result.total} passed; failed:{failures}\n--- pytest output (tail) ---\n" \
-               f"{result.output[-3000:]}"
+               f"{result.output[-20000:]}"
 
 
 class IntegrationSuiteTests(SuiteMixin, TestCase):

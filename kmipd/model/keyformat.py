@@ -234,11 +234,15 @@ def symmetric_storage_bits(algorithm: int, length: int) -> int:
 
 
 def validate_key_block(object_type: int, block: Item, algorithm: int | None,
-                       length: int | None) -> tuple[int | None, int | None]:
+                       length: int | None, *, lenient: bool = False) -> tuple[int | None, int | None]:
     """Check a registered Key Block; return the (algorithm, length) the material has.
 
     C{algorithm}/C{length} are the values the client gave (template or Key Block); a value that
     contradicts the material raises L{InvalidField}. Wrapped blocks are not inspected.
+
+    C{lenient} accepts what the PyKMIP server stores unchecked (C{compatibility = pykmip}): a
+    symmetric key whose size is not one of its algorithm's key sizes, and a public or private key
+    in Raw format whatever its bytes (kept as given, like Opaque).
     """
     fmt = block.get(Tag.KEY_FORMAT_TYPE)
     if fmt is None:
@@ -269,7 +273,7 @@ def validate_key_block(object_type: int, block: Item, algorithm: int | None,
             if length is not None and symmetric_storage_bits(algorithm or 0, length) != len(raw) * 8:
                 raise InvalidField(f"Cryptographic Length {length} does not match the {len(raw) * 8}-bit key")
             spec = keygen.STORABLE_SYMMETRIC_ALGORITHMS.get(algorithm) if algorithm is not None else None
-            if spec is not None and len(raw) * 8 not in spec.key_sizes:
+            if spec is not None and len(raw) * 8 not in spec.key_sizes and not lenient:
                 raise InvalidField(f"a {len(raw) * 8}-bit key is not valid for {spec.name}")
             if length is None:
                 length = len(raw) * 8
@@ -280,7 +284,7 @@ def validate_key_block(object_type: int, block: Item, algorithm: int | None,
         allowed = (_PRIVATE_BYTES, _TRANSPARENT_PRIVATE) if private else (_PUBLIC_BYTES, _TRANSPARENT_PUBLIC)
         if not any(fmt in formats for formats in allowed):
             raise InvalidField(f"Key Format Type {fmt} is not valid for a {kind} key")
-        if fmt == KFT.OPAQUE:
+        if fmt == KFT.OPAQUE or (fmt == KFT.RAW and lenient and algorithm not in _EDWARDS_BITS):
             return algorithm, length
         if fmt == KFT.RAW:
             return _check_raw_edwards(km, algorithm, length, private=private)

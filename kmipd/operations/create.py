@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ..compat import pykmip_mode
 from ..context import RequestContext
 from ..crypto import keygen
 from ..crypto.errors import CryptoError
@@ -384,7 +385,8 @@ def validate_body(ctx: RequestContext, object_type: int, body: Item,
             raise InvalidField("the registered key has no Key Block")
         algorithm = _agree(attrs, "Cryptographic Algorithm", block.get(Tag.CRYPTOGRAPHIC_ALGORITHM))
         length = _agree(attrs, "Cryptographic Length", block.get(Tag.CRYPTOGRAPHIC_LENGTH))
-        algorithm, length = keyformat.validate_key_block(object_type, block, algorithm, length)
+        algorithm, length = keyformat.validate_key_block(object_type, block, algorithm, length,
+                                                         lenient=pykmip_mode(ctx))
         if object_type == ObjectType.SPLIT_KEY:
             parts = _field(body, Tag.SPLIT_KEY_PARTS, ItemType.INTEGER, "Split Key Parts")
             ident = _field(body, Tag.KEY_PART_IDENTIFIER, ItemType.INTEGER, "Key Part Identifier")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import cast
 
+from ..compat import pykmip_mode, with_index
 from ..context import RequestContext
 from ..errors import (
     FeatureNotSupported,
@@ -136,6 +137,8 @@ def get_attributes(ctx: RequestContext, payload: Item | None) -> Item:
     uid_item = Item.text(Tag.UNIQUE_IDENTIFIER, obj.uid)
     if ctx.v2:
         return Item.struct(Tag.RESPONSE_PAYLOAD, [uid_item, Item.struct(Tag.ATTRIBUTES, items)])
+    if pykmip_mode(ctx):
+        items = [with_index(i) for i in items]
     return Item.struct(Tag.RESPONSE_PAYLOAD, [uid_item, *items])
 
 

@@ -316,11 +316,14 @@ def run_integration(root: str, work: str, port: int, pki: PKI) -> SuiteResult:
 
 def run_functional(root: str, work: str, port: int, pki: PKI) -> SuiteResult:
     """The functional suite against 127.0.0.1:C{port} (inside L{FunctionalFixture})."""
+    # PyKMIP's functional conftest cannot load in pytest >= 7.4 (see functional_plugin).
     home = os.path.join(work, "home")
     os.makedirs(home, exist_ok=True)
     config = os.path.join(work, "functional-client.conf")
     write_client_config(config, port, pki, FUNCTIONAL_USERS)
-    return run_pytest(root, [FUNCTIONAL_DIR, "--config-file", config], suite_environment(home), work)
+    env = suite_environment(home)
+    env.update(KMIPD_PYKMIP_CLIENT_CONFIG=config, PYTHONPATH=HERE)
+    return run_pytest(root, [FUNCTIONAL_DIR, "--noconftest", "-p", "functional_plugin"], env, work)
 
 
 # --- the functional suite's fixed paths, and SLUGS -----------------------------------------------
