@@ -70,7 +70,7 @@ class SuiteMixin:
         service = KMIPService(load_config(None, settings))
         service.startService()
         self.addCleanup(service.stopService)  # type: ignore[attr-defined]
-        return int(service.ports[0].getHost().port)
+        return int(service.ports[0].getHost().port)  # type: ignore[attr-defined]
 
     def prepare(self) -> defer.Deferred[tuple[str, harness.PKI]]:
         """Unpack the sdist and make a PKI (in a thread)."""
@@ -94,7 +94,7 @@ class IntegrationSuiteTests(SuiteMixin, TestCase):
     """PyKMIP's integration suites (test_integration.py, test_proxykmipclient.py)."""
 
     @defer.inlineCallbacks
-    def test_pykmip_mode(self):  # type: ignore[no-untyped-def]
+    def test_pykmip_mode(self) -> Any:
         """With C{compatibility = pykmip}, all 37 integration tests pass."""
         root, pki = yield self.prepare()
         port = self.start(pki, compatibility="pykmip")
@@ -105,7 +105,7 @@ class IntegrationSuiteTests(SuiteMixin, TestCase):
         self.assertEqual(len(result.passed), harness.INTEGRATION_TESTS, self.show(result))
 
     @defer.inlineCallbacks
-    def test_default_mode(self):  # type: ignore[no-untyped-def]
+    def test_default_mode(self) -> Any:
         """With the default setting, the failing tests are exactly those docs/compatibility.md lists."""
         documented = documented_failures()
         root, pki = yield self.prepare()
@@ -125,7 +125,7 @@ class FunctionalSuiteTests(SuiteMixin, TestCase):
     functional = True
 
     @defer.inlineCallbacks
-    def run_functional(self, **overrides: Any):  # type: ignore[no-untyped-def]
+    def run_functional(self, **overrides: Any) -> Any:
         root, pki = yield self.prepare()
         fixture = harness.FunctionalFixture(self.work)
         yield deferToThread(fixture.__enter__)
@@ -143,8 +143,8 @@ class FunctionalSuiteTests(SuiteMixin, TestCase):
 
     def test_pykmip_mode(self) -> defer.Deferred[None]:
         """With C{compatibility = pykmip}, the 4 functional tests pass."""
-        return self.run_functional(compatibility="pykmip")  # type: ignore[no-any-return]
+        return self.run_functional(compatibility="pykmip")
 
     def test_default_mode(self) -> defer.Deferred[None]:
         """With the default setting, the 4 functional tests pass too."""
-        return self.run_functional()  # type: ignore[no-any-return]
+        return self.run_functional()

@@ -240,4 +240,5 @@ def unwrap_for_register(ctx: RequestContext, material: Item) -> Item:
     return unwrap_material(ctx, material)
 
 
-__all__ = ["PYKMIP_CLIENT_VERSION", "WrappingKeyNotFound", "pykmip_shape", "unwrap_for_register", "unwrap_material", "wrap_for_get"]
+__all__ = ["PYKMIP_CLIENT_VERSION", "WrappingKeyNotFound", "pykmip_shape", "unwrap_for_register", "unwrap_material",
+           "wrap_for_get"]
