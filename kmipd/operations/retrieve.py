@@ -10,7 +10,6 @@ from ..context import RequestContext
 from ..errors import (
     FeatureNotSupported,
     InvalidField,
-    ItemNotFound,
     KeyValueNotPresent,
     NotExtractable,
     Sensitive,
@@ -45,10 +44,8 @@ def get(ctx: RequestContext, payload: Item | None) -> Item:
     """Return the object structure, converted/wrapped as requested."""
     uid = uid_from(ctx, payload)
     obj = load(ctx, uid, Operation.GET)
-    if obj.material is None:
-        if ctx.version >= (1, 2):
-            raise KeyValueNotPresent(f"object {uid!r} has no key value (destroyed)")
-        raise ItemNotFound(f"object {uid!r} has been destroyed")
+    if obj.material is None:  # destroyed: only a 2.x client reaches it (load), 2.1 Table 222
+        raise KeyValueNotPresent(f"object {uid!r} has no key value (destroyed)")
     fmt = _enum_field(payload, Tag.KEY_FORMAT_TYPE, "Key Format Type")
     compression = _enum_field(payload, Tag.KEY_COMPRESSION_TYPE, "Key Compression Type")
     wrap_type = _enum_field(payload, Tag.KEY_WRAP_TYPE, "Key Wrap Type")
