@@ -148,3 +148,35 @@ class FunctionalSuiteTests(SuiteMixin, TestCase):
     def test_default_mode(self) -> defer.Deferred[None]:
         """With the default setting, the 4 functional tests pass too."""
         return self.run_functional()
+
+
+class HarnessTests(TestCase):
+    """The pinned sdist and the documented failure list, without running the suites."""
+
+    def test_sdist_hash_checked(self) -> None:
+        """A copy of the sdist with one byte changed is refused before anything is unpacked."""
+        with open(harness.SDIST, "rb") as f:
+            data = bytearray(f.read())
+        data[len(data) // 2] ^= 0xFF
+        tampered = os.path.abspath(self.mktemp())
+        with open(tampered, "wb") as f:
+            f.write(data)
+        dest = os.path.abspath(self.mktemp())
+        error = self.assertRaises(harness.SuiteError, harness.extract, dest, tampered)
+        self.assertIn("SHA-256", str(error))
+        self.assertFalse(os.path.exists(dest))
+
+    def test_documented_tests_exist(self) -> None:
+        """Every test docs/compatibility.md lists is a test of PyKMIP's integration suites, with a reason."""
+        documented = documented_failures()
+        self.assertTrue(documented)
+        root = harness.extract(os.path.abspath(self.mktemp()))
+        sources = {}
+        for path in harness.INTEGRATION_FILES:
+            with open(os.path.join(root, path), encoding="utf-8") as f:
+                sources[os.path.basename(path)] = f.read()
+        for test, reason in documented.items():
+            module, cls, name = test.split("::")
+            self.assertIn(f"class {cls}(", sources[module], test)
+            self.assertIn(f"    def {name}(self", sources[module], test)
+            self.assertGreater(len(reason), 20, test)
