@@ -21,6 +21,7 @@ from twisted.python.failure import Failure
 from kmipd.log import Logger
 
 from . import operations  # noqa: F401  (registers the handlers)
+from .audit import summarise
 from .context import RequestContext, ServerInfo
 from .errors import (
     AuthenticationNotSuccessful,
@@ -84,6 +85,8 @@ class Reply:
     version: Version | None = None
     operations: list[str] = field(default_factory=list)
     status: str = "success"
+    #: one L{kmipd.audit.ItemRecord} per batch item that ran (ops: audit trail and metrics)
+    audit: list[Any] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -418,6 +421,7 @@ class Dispatcher:
     def _finish(self, request: Request, version: Version, now: int, results: list[BatchResult]) -> Reply:
         reply = self._encode(version, now, results, request.maximum_response_size)
         reply.operations = [_op_name(b.operation) for b in request.items]
+        reply.audit = summarise(request.items, results)  # ops: audit records, computed in the pool
         failures = [r for r in results if r.status != ResultStatus.SUCCESS]
         if failures:
             reply.status = _reason_name(failures[0].reason)
