@@ -130,7 +130,10 @@ class FunctionalSuiteTests(SuiteMixin, TestCase):
         fixture = harness.FunctionalFixture(self.work)
         yield deferToThread(fixture.__enter__)
         try:
+            # The suite edits the SLUGS mapping and expects the change to act within a second:
+            # no SLUGS answer (nor refusal) is cached.
             port = self.start(pki, policy_path=fixture.policy_dir, slugs_cache_ttl=0.0,
+                              slugs_failure_cache_ttl=0.0,
                               slugs=(SlugsConfig("auth:slugs", True, fixture.slugs_url),), **overrides)
             result = yield self.run_suite(harness.run_functional, root, self.work, port, pki)
         finally:
