@@ -239,6 +239,8 @@ class SuiteResult:
     failed: dict[str, str] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     output: str = ""
+    #: The whole failure report (traceback) of each failed test.
+    details: dict[str, str] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -269,6 +271,7 @@ def parse_junit(path: str) -> SuiteResult:
         if problem is not None:
             lines = [line.strip() for line in (problem.text or problem.get("message") or "").splitlines()]
             result.failed[test] = next((line for line in reversed(lines) if line), "")[:500]
+            result.details[test] = problem.text or ""
         elif case.find("skipped") is not None:
             result.skipped.append(test)
         else:
