@@ -42,36 +42,6 @@ def documented_failures(path: str = DOCS) -> dict[str, str]:
     return {m.group(1): m.group(2).strip() for m in _ROW.finditer(text)}
 
 
-#: The two integration tests that send Offset Items in a KMIP 1.2 Locate (PyKMIP's client always
-#: does). Accepting that 1.4 field at 1.2 is issue 8's schema work: until kmipd does, these two fail
-#: in both modes with Invalid Field, and nothing else may.
-OFFSET_ITEMS_TESTS = frozenset({
-    "test_integration.py::TestIntegration::test_symmetric_key_create_getattributes_locate_destroy",
-    "test_proxykmipclient.py::TestProxyKmipClientIntegration::test_create_getattributes_locate_destroy",
-})
-
-
-def offset_items_accepted() -> bool:
-    """Whether kmipd answers a KMIP 1.2 Locate with Offset Items (in process)."""
-    from kmipd.spec import Operation, Tag
-    from kmipd.testing import call, make_dispatcher, payload
-    from kmipd.ttlv import Item
-
-    result = call(make_dispatcher(), Operation.LOCATE, payload(Item.int(Tag.OFFSET_ITEMS, 1)), version=(1, 2))
-    return bool(result.ok)
-
-
-def pending(result: harness.SuiteResult) -> set[str]:
-    """The failing tests that fail only because Offset Items is refused at KMIP 1.2 (see above)."""
-    if offset_items_accepted():
-        return set()
-    # ProxyKmipClient raises with the server's message; KMIPProxy's test then reads the uuids of
-    # the failed Locate (offset_items=1), which are None.
-    return {t for t in OFFSET_ITEMS_TESTS if "Offset Items does not exist in KMIP 1.2" in result.failed.get(t, "")
-            or ('test_integration.py", line 1651,' in result.details.get(t, "")  # after locate(offset_items=1)
-                and "TypeError: object of type 'NoneType' has no len()" in result.details[t])}
-
-
 def report(line: str) -> None:
     """Append C{line} to C{$KMIPD_PYKMIP_REPORT} (CI prints it), when that is set."""
     path = os.environ.get("KMIPD_PYKMIP_REPORT")
@@ -129,12 +99,10 @@ class IntegrationSuiteTests(SuiteMixin, TestCase):
         root, pki = yield self.prepare()
         port = self.start(pki, compatibility="pykmip")
         result = yield self.run_suite(harness.run_integration, root, self.work, port, pki)
-        waiting = pending(result)
-        report(f"PyKMIP integration suites, compatibility = pykmip: {result.summary()}"
-               + (f" [{len(waiting)} wait for Offset Items at KMIP 1.2]" if waiting else ""))
+        report(f"PyKMIP integration suites, compatibility = pykmip: {result.summary()}")
         self.assertEqual(result.total, harness.INTEGRATION_TESTS, self.show(result))
-        self.assertEqual(set(result.failed), waiting, self.show(result))
-        self.assertEqual(len(result.passed), harness.INTEGRATION_TESTS - len(waiting), self.show(result))
+        self.assertEqual(result.failed, {}, self.show(result))
+        self.assertEqual(len(result.passed), harness.INTEGRATION_TESTS, self.show(result))
 
     @defer.inlineCallbacks
     def test_default_mode(self) -> Any:
@@ -143,14 +111,12 @@ class IntegrationSuiteTests(SuiteMixin, TestCase):
         root, pki = yield self.prepare()
         port = self.start(pki)
         result = yield self.run_suite(harness.run_integration, root, self.work, port, pki)
-        waiting = pending(result)
-        failed = set(result.failed) - waiting
         report(f"PyKMIP integration suites, default: {len(result.passed)}/{result.total} "
-               f"(the {len(failed)} failures listed in docs/compatibility.md: {failed == set(documented)})"
-               + (f" [{len(waiting)} wait for Offset Items at KMIP 1.2]" if waiting else ""))
+               f"(the {len(result.failed)} failures are those listed in docs/compatibility.md: "
+               f"{sorted(result.failed) == sorted(documented)})")
         self.assertEqual(result.total, harness.INTEGRATION_TESTS, self.show(result))
         self.assertEqual(result.skipped, [], self.show(result))
-        self.assertEqual(sorted(failed), sorted(documented), self.show(result))
+        self.assertEqual(sorted(result.failed), sorted(documented), self.show(result))
 
 
 class FunctionalSuiteTests(SuiteMixin, TestCase):
