@@ -3,8 +3,8 @@
 
 C{compatibility = kmip} (the default) follows the KMIP specification and the seed;
 C{compatibility = pykmip} reproduces the PyKMIP server's deviations, each listed in
-docs/compatibility.md. Handlers ask L{pykmip_mode}; the service puts the configured value in the
-dispatcher's service settings under L{COMPATIBILITY}.
+docs/compatibility.md. Handlers ask L{pykmip_mode}, which reads the typed setting
+(L{kmipd.settings.Settings.compatibility}).
 """
 
 from __future__ import annotations
@@ -17,10 +17,8 @@ from .ttlv import Item, ItemType
 if TYPE_CHECKING:
     from .context import RequestContext
 
-__all__ = ["COMPATIBILITY", "KMIP", "PYKMIP", "pykmip_mode", "with_index"]
+__all__ = ["KMIP", "PYKMIP", "pykmip_mode", "with_index"]
 
-#: Key of the compatibility mode in the service settings handed to handlers.
-COMPATIBILITY = "compatibility"
 #: The modes (the values of C{[server] compatibility}).
 KMIP = "kmip"
 PYKMIP = "pykmip"
@@ -28,7 +26,7 @@ PYKMIP = "pykmip"
 
 def pykmip_mode(ctx: RequestContext) -> bool:
     """True when the server runs with C{compatibility = pykmip}."""
-    return bool(ctx.services.get(COMPATIBILITY) == PYKMIP)
+    return ctx.settings.compatibility == PYKMIP
 
 
 def with_index(attribute: Item) -> Item:

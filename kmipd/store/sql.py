@@ -711,6 +711,11 @@ class SQLObjectStore:
             self.breaker.failure(_first_line(exc) if exc is not None else "connection lost")
 
     @property
+    def serialises_writers(self) -> bool:
+        """SQLite runs one writer at a time (L{ObjectStore.serialises_writers}); the others do not."""
+        return self._engine.dialect.name == "sqlite"
+
+    @property
     def engine(self) -> Engine:
         """The SQLAlchemy engine (for tests and tools)."""
         return self._engine

@@ -9,10 +9,11 @@ from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from twisted.trial.unittest import SynchronousTestCase
 
-from kmipd.compatibility import COMPATIBILITY, PYKMIP, with_index
+from kmipd.compatibility import PYKMIP, with_index
 from kmipd.config import ConfigError, load_config
 from kmipd.model import keyblock
 from kmipd.model.attributes import to_1x
+from kmipd.settings import Settings
 from kmipd.spec import (
     CryptographicAlgorithm,
     CryptographicUsageMask,
@@ -45,7 +46,7 @@ class _Modes(SynchronousTestCase, Assertions):
     def setUp(self) -> None:
         self.clock = FakeClock()
         self.kmip = make_dispatcher(clock=self.clock)
-        self.pykmip = make_dispatcher(clock=self.clock, services={COMPATIBILITY: PYKMIP})
+        self.pykmip = make_dispatcher(clock=self.clock, settings=Settings(compatibility=PYKMIP))
 
 
 class SettingTests(SynchronousTestCase):
@@ -57,13 +58,14 @@ class SettingTests(SynchronousTestCase):
         self.assertEqual(error.key, "compatibility")
 
     def test_service_hands_it_to_handlers(self) -> None:
-        """The service puts the configured mode in the dispatcher's settings."""
+        """The configured mode reaches the handlers' typed settings."""
         from kmipd.service import KMIPService
         from kmipd.store.memory import MemoryObjectStore
 
         config = load_config(None, {"compatibility": "pykmip", "data_dir": self.mktemp()})
+        self.assertEqual(config.settings.compatibility, "pykmip")
         service = KMIPService(config, store=MemoryObjectStore(), tls=False)
-        self.assertEqual(service.dispatcher.services[COMPATIBILITY], "pykmip")
+        self.assertEqual(service.dispatcher.processor.service.settings.compatibility, "pykmip")
 
 
 class NameTests(_Modes):

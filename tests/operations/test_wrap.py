@@ -25,7 +25,7 @@ from kmipd.spec import (
     Tag,
     WrappingMethod,
 )
-from kmipd.testing import FakeClock, call, make_dispatcher, payload
+from kmipd.testing import FakeClock, call, make_processor, payload
 from kmipd.ttlv import Item, ItemType
 
 from .test_crypto_ops import add_private, add_public, add_symmetric, cp
@@ -53,7 +53,7 @@ def wrapping_spec(uid: str, params: Item | None = None, encoding: int | None = E
 class WrappedGetTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.clock = FakeClock()
-        self.d = make_dispatcher(clock=self.clock)
+        self.d = make_processor(clock=self.clock)
         self.key = add_symmetric(self.d, key=DATA_3394, mask=M.ENCRYPT)
 
     def get(self, spec: Item, version: tuple[int, int] = (1, 4), caller: str = "tester"):

@@ -305,14 +305,14 @@ class _SickDatabaseMixin:
         temporarily unavailable; retry" within the deadline and logs no traceback; Query answers
         at once; after the freeze Get works again."""
         from kmipd.spec import Operation, QueryFunction, ResultReason, Tag
-        from kmipd.testing import attribute, call, make_dispatcher, payload
+        from kmipd.testing import attribute, call, make_processor, payload
         from kmipd.ttlv import Item
 
         create = payload(Item.enum(Tag.OBJECT_TYPE, 2), Item.struct(Tag.TEMPLATE_ATTRIBUTE, [
             attribute("Cryptographic Algorithm", Item.enum(Tag.ATTRIBUTE_VALUE, 3)),
             attribute("Cryptographic Length", Item.int(Tag.ATTRIBUTE_VALUE, 256)),
             attribute("Cryptographic Usage Mask", Item.int(Tag.ATTRIBUTE_VALUE, 12))]))
-        d = make_dispatcher(self.store)
+        d = make_processor(self.store)
         made = call(d, Operation.CREATE, create)
         self.assertTrue(made.ok, made.message)  # type: ignore[attr-defined]
         assert made.payload is not None
