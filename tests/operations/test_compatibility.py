@@ -26,7 +26,7 @@ from kmipd.spec import (
     State,
     Tag,
 )
-from kmipd.testing import FakeClock, call, make_dispatcher, payload
+from kmipd.testing import FakeClock, call, make_processor, payload
 from kmipd.ttlv import Item
 
 from .test_create import Assertions, a_alg, a_len, a_mask, a_name, aes_attrs, create, get_key, uid_payload
@@ -45,15 +45,15 @@ class _Modes(SynchronousTestCase, Assertions):
 
     def setUp(self) -> None:
         self.clock = FakeClock()
-        self.kmip = make_dispatcher(clock=self.clock)
-        self.pykmip = make_dispatcher(clock=self.clock, settings=Settings(compatibility=PYKMIP))
+        self.kmip = make_processor(clock=self.clock)
+        self.pykmip = make_processor(clock=self.clock, settings=Settings(compatibility=PYKMIP))
 
 
 class SettingTests(SynchronousTestCase):
     def test_values(self) -> None:
         """compatibility is kmip by default, accepts pykmip (any case), refuses anything else by name."""
-        self.assertEqual(load_config(None, {}).compatibility, "kmip")
-        self.assertEqual(load_config(None, {"compatibility": "PyKMIP"}).compatibility, "pykmip")
+        self.assertEqual(load_config(None, {}).settings.compatibility, "kmip")
+        self.assertEqual(load_config(None, {"compatibility": "PyKMIP"}).settings.compatibility, "pykmip")
         error = self.assertRaises(ConfigError, load_config, None, {"compatibility": "pykmp"})
         self.assertEqual(error.key, "compatibility")
 
