@@ -362,7 +362,7 @@ class _SickDatabaseMixin:
         start = time.monotonic()
         with self.assertRaises(StoreUnavailable):  # type: ignore[attr-defined]
             with self.store.transaction() as tx:
-                from kmipd.store.sql import _db_errors
+                from kmipd.store.engine import _db_errors
 
                 with _db_errors("sleeping"):
                     tx._conn.exec_driver_sql(self.sleep_statement)  # type: ignore[attr-defined]
