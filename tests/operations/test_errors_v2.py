@@ -91,10 +91,10 @@ class CryptoErrorTableTests(SynchronousTestCase):
 
     def test_wrong_lifecycle_state(self) -> None:
         """Pre-Active, Deactivated (protecting) and Destroyed keys: Wrong Key Lifecycle State."""
-        for state in (State.PRE_ACTIVE, State.DESTROYED, State.COMPROMISED):
+        for state, v1 in ((State.PRE_ACTIVE, R.ILLEGAL_OPERATION), (State.COMPROMISED, R.ILLEGAL_OPERATION),
+                          (State.DESTROYED, R.ITEM_NOT_FOUND)):  # 1.x: a destroyed object is gone
             k = add_symmetric(self.d, state=state)
-            self.check(Operation.ENCRYPT, payload(uid_(k), ECB, data_(bytes(16))), R.WRONG_KEY_LIFECYCLE_STATE,
-                       R.ILLEGAL_OPERATION)
+            self.check(Operation.ENCRYPT, payload(uid_(k), ECB, data_(bytes(16))), R.WRONG_KEY_LIFECYCLE_STATE, v1)
         k = add_symmetric(self.d, state=State.PRE_ACTIVE)
         self.check(Operation.DECRYPT, payload(uid_(k), ECB, data_(bytes(16))), R.WRONG_KEY_LIFECYCLE_STATE,
                    R.ILLEGAL_OPERATION)
