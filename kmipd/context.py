@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .policy.model import PolicyEngine
+    from .sessions import MessageSession
     from .store.interface import StoreTransaction
 
 
@@ -33,6 +34,8 @@ class RequestContext:
     @ivar id_placeholder: the ID Placeholder (unique identifier of the last object a batch item
         created or used), for batch items that omit the Unique Identifier.
     @ivar services: service-wide helpers handlers may need (crypto state, limits, ...).
+    @ivar session: the request message's L{kmipd.sessions.MessageSession} (correlation values,
+        asynchronous indicator, delegated Rights) and through it the node's session state.
     """
 
     version: tuple[int, int]
@@ -44,6 +47,7 @@ class RequestContext:
     server: ServerInfo = field(default_factory=ServerInfo)
     id_placeholder: str | None = None
     services: dict[str, Any] = field(default_factory=dict)
+    session: MessageSession | None = None
 
     @property
     def v2(self) -> bool:

@@ -21,6 +21,7 @@ from twisted.python.failure import Failure
 from kmipd.log import Logger
 
 from . import operations  # noqa: F401  (registers the handlers)
+from .asynchronous import Pending
 from .context import RequestContext, ServerInfo
 from .errors import (
     AuthenticationNotSuccessful,
@@ -43,6 +44,7 @@ from .messages import (
     parse_request,
 )
 from .operations.registry import lookup
+from .sessions import MessageSession, NodeState, new_correlation
 from .spec import (
     ENUM_FOR_TAG,
     BatchErrorContinuationOption,
@@ -65,6 +67,7 @@ _OPERATION = int(Tag.OPERATION)
 _CONTINUE = BatchErrorContinuationOption.CONTINUE
 _UNDO = BatchErrorContinuationOption.UNDO
 _RETRIES = 3
+_NOT_FAILED = (ResultStatus.SUCCESS, ResultStatus.OPERATION_PENDING)
 #: Most request messages run in one group-commit transaction (see L{Dispatcher}).
 MAX_GROUP = 64
 
@@ -77,6 +80,9 @@ class Reply:
     @ivar close: close the connection after sending (the stream can no longer be trusted).
     @ivar operations: operation names, for the request log event.
     @ivar status: overall result (the first failure's reason name, or "success").
+    @ivar correlation: the Server Correlation Value generated for this message (sent in 2.x
+        response headers; the request log and audit events carry it).
+    @ivar client_correlation: the request's Client Correlation Value, if any (2.x).
     """
 
     data: bytes
@@ -84,6 +90,8 @@ class Reply:
     version: Version | None = None
     operations: list[str] = field(default_factory=list)
     status: str = "success"
+    correlation: str | None = None
+    client_correlation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +124,7 @@ class _Work:
     caller: Caller
     now: int
     results: list[BatchResult] = field(default_factory=list)
+    session: MessageSession | None = None
 
 
 def sniff_version(data: bytes) -> Version:
@@ -209,6 +218,7 @@ class Dispatcher:
         group_spill_after: float = 0.05,
         max_group: int = MAX_GROUP,
         max_groups: int = 2,
+        node: NodeState | None = None,
     ) -> None:
         self.store = store
         self.run_blocking = run_blocking
@@ -223,6 +233,10 @@ class Dispatcher:
         self.group_spill_after = group_spill_after
         self.max_group = max(1, max_group)
         self.max_groups = max(1, max_groups)
+        #: Node-local session state: asynchronous jobs, tickets, defaults, constraints.
+        self.node = node if node is not None else NodeState(seconds=seconds)
+        if self.node.store is None:
+            self.node.store = store
         # Group commit state (reactor thread only).
         self._pending: list[_Pending] = []
         self._groups_running = 0
@@ -311,7 +325,7 @@ class Dispatcher:
         if isinstance(prepared, Reply):
             return prepared
         prepared.results = self._run_alone(prepared)
-        return self._finish(prepared.request, prepared.version, prepared.now, prepared.results)
+        return self._finish(prepared.request, prepared.version, prepared.now, prepared.results, prepared.session)
 
     def process_group(self, units: list[tuple[list[bytes], Caller]]) -> list[list[Reply]]:
         """Run the messages of several connections in one store transaction (blocking).
@@ -341,7 +355,7 @@ class Dispatcher:
             work[0].results = self._run_alone(work[0])
         elif work:
             self._run_group(work)
-        return [[r if isinstance(r, Reply) else self._finish(r.request, r.version, r.now, r.results)
+        return [[r if isinstance(r, Reply) else self._finish(r.request, r.version, r.now, r.results, r.session)
                  for r in out] for out in replies]
 
     def _run_group(self, work: list[_Work]) -> None:
@@ -352,7 +366,7 @@ class Dispatcher:
                     w.results = []
                     try:
                         with tx.savepoint():
-                            self._run_items(tx, w.request, w.version, w.caller, w.now, w.results)
+                            self._run_items(tx, w.request, w.version, w.caller, w.now, w.results, w.session)
                     except _Undo:
                         _mark_undone(w.results)
                 ran = True
@@ -392,19 +406,23 @@ class Dispatcher:
                 self.credentials.check(request.authentication, caller)
             except AuthenticationNotSuccessful as e:
                 return self.error_reply(version, now, e.reason_for(version), e.message)
-        if request.asynchronous_mandatory:
-            refusal = FeatureNotSupported("asynchronous processing (Asynchronous Indicator Mandatory) "
-                                          "is not supported")
+        try:
+            session, caller = self.node.open(request, caller)
+        except AuthenticationNotSuccessful as e:
+            return self.error_reply(version, now, e.reason_for(version), e.message)
+        if request.asynchronous_mandatory and len(request.items) > 1:
+            refusal = FeatureNotSupported("Asynchronous Indicator Mandatory is supported for one batch item "
+                                          "per request message")
             results = [self._error_result(b, version, refusal) for b in request.items]
-            return self._finish(request, version, now, results)
-        return _Work(request, version, caller, now)
+            return self._finish(request, version, now, results, session)
+        return _Work(request, version, caller, now, session=session)
 
     def _run_alone(self, w: _Work) -> list[BatchResult]:
         """Run one message in its own transaction, retrying on concurrent-update conflicts."""
         request, version = w.request, w.version
         for attempt in range(_RETRIES):
             try:
-                return self._run_batch(request, version, w.caller, w.now)
+                return self._run_batch(request, version, w.caller, w.now, w.session)
             except ConcurrentUpdateError:
                 if attempt == _RETRIES - 1:
                     _log.warn("giving up after {n} concurrent-update conflicts", n=_RETRIES)
@@ -415,26 +433,30 @@ class Dispatcher:
                 break
         return [self._error_result(b, version, GeneralFailure("internal storage error")) for b in request.items]
 
-    def _finish(self, request: Request, version: Version, now: int, results: list[BatchResult]) -> Reply:
-        reply = self._encode(version, now, results, request.maximum_response_size)
+    def _finish(self, request: Request, version: Version, now: int, results: list[BatchResult],
+                session: MessageSession | None = None) -> Reply:
+        correlation = session.correlation if session is not None else new_correlation()
+        reply = self._encode(version, now, results, request.maximum_response_size, correlation)
         reply.operations = [_op_name(b.operation) for b in request.items]
-        failures = [r for r in results if r.status != ResultStatus.SUCCESS]
+        reply.client_correlation = request.client_correlation
+        failures = [r for r in results if r.status not in _NOT_FAILED]
         if failures:
             reply.status = _reason_name(failures[0].reason)
         return reply
 
-    def _run_batch(self, request: Request, version: Version, caller: Caller, now: int) -> list[BatchResult]:
+    def _run_batch(self, request: Request, version: Version, caller: Caller, now: int,
+                   session: MessageSession | None = None) -> list[BatchResult]:
         """Run the batch items in one store transaction (see L{_run_items})."""
         results: list[BatchResult] = []
         try:
             with self.store.transaction() as tx:
-                self._run_items(tx, request, version, caller, now, results)
+                self._run_items(tx, request, version, caller, now, results, session)
         except _Undo:
             _mark_undone(results)
         return results
 
     def _run_items(self, tx: Any, request: Request, version: Version, caller: Caller, now: int,
-                   results: list[BatchResult]) -> None:
+                   results: list[BatchResult], session: MessageSession | None = None) -> None:
         """Run the batch items of one message, appending to C{results}; raise L{_Undo} to roll back.
 
         With several items each runs in a savepoint, so a failed item leaves nothing behind while
@@ -444,12 +466,13 @@ class Dispatcher:
         """
         isolate = len(request.items) > 1
         ctx = RequestContext(version=version, identity=caller.identity, groups=caller.groups, now=now,
-                             store=tx, policy=self.policy, server=self.server, services=self.services)
+                             store=tx, policy=self.policy, server=self.server, services=self.services,
+                             session=session)
         failed = False
         for item in request.items:
             result = self._run_item(ctx, item, tx, isolate)
             results.append(result)
-            if result.status != ResultStatus.SUCCESS:
+            if result.status not in _NOT_FAILED:
                 failed = True
                 if request.continuation != _CONTINUE:
                     break
@@ -457,7 +480,8 @@ class Dispatcher:
             raise _Undo()
         limit = request.maximum_response_size
         if limit is not None:
-            size = len(encode(build_response(version, now, results)))
+            size = len(encode(build_response(version, now, results,
+                                             correlation=session.correlation if session else None)))
             if size > limit:
                 # Checked before the commit: what the client is told failed must not have happened.
                 for r in results:
@@ -479,9 +503,13 @@ class Dispatcher:
         try:
             if isolate:
                 with tx.savepoint():
-                    payload = entry.handler(ctx, item.payload)
+                    payload = self.node.run_item(ctx, item.operation, item.payload, entry.handler)
             else:
-                payload = entry.handler(ctx, item.payload)
+                payload = self.node.run_item(ctx, item.operation, item.payload, entry.handler)
+        except Pending as p:
+            ctx.id_placeholder = placeholder
+            return BatchResult(item.operation, item.unique_id, ResultStatus.OPERATION_PENDING,
+                               correlation=p.correlation)
         except KmipError as e:
             ctx.id_placeholder = placeholder
             return self._error_result(item, version, e)
@@ -503,27 +531,28 @@ class Dispatcher:
         return BatchResult(item.operation, item.unique_id, ResultStatus.OPERATION_FAILED, reason, error.message)
 
     def _encode(self, version: Version, now: int, results: list[BatchResult],
-                maximum_response_size: int | None) -> Reply:
-        message = build_response(version, now, results)
+                maximum_response_size: int | None, correlation: str | None = None) -> Reply:
+        message = build_response(version, now, results, correlation=correlation)
         removed = strip_for_version(message, version)
         if removed:
             _log.warn("removed {removed} fields undefined in KMIP {version}", removed=removed, version=version)
         data = encode(message)
         if maximum_response_size is not None and len(data) > maximum_response_size:
             for r in results:
-                if r.payload is not None:
-                    r.status, r.payload = ResultStatus.OPERATION_FAILED, None
+                if r.payload is not None or r.correlation is not None:
+                    r.status, r.payload, r.correlation = ResultStatus.OPERATION_FAILED, None, None
                     r.reason = int(ResultReason.RESPONSE_TOO_LARGE)
                     r.message = (f"response of {len(data)} bytes exceeds Maximum Response Size "
                                  f"{maximum_response_size}")
-            data = encode(build_response(version, now, results))
-        return Reply(data, version=version)
+            data = encode(build_response(version, now, results, correlation=correlation))
+        return Reply(data, version=version, correlation=correlation)
 
     def error_reply(self, version: Version, now: int, reason: int, message: str, close: bool = False) -> Reply:
         """A response with one batch item, without Operation, reporting a message-level failure."""
         result = BatchResult(None, None, ResultStatus.OPERATION_FAILED, int(reason), message)
-        return Reply(encode(build_response(version, now, [result])), close=close, version=version,
-                     status=_reason_name(reason))
+        correlation = new_correlation()
+        return Reply(encode(build_response(version, now, [result], correlation=correlation)), close=close,
+                     version=version, status=_reason_name(reason), correlation=correlation)
 
 
 def _mark_undone(results: list[BatchResult]) -> None:

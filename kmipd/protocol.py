@@ -327,6 +327,8 @@ class KMIPProtocol(Protocol, TimeoutMixin):
             result_status=reply.status,
             version=reply.version,
             duration=time.perf_counter() - started,
+            correlation=reply.correlation,
+            client_correlation=reply.client_correlation,
         )
         if self._closing:
             return False

@@ -28,6 +28,7 @@ from .dispatch import Caller, Dispatcher
 from .limits import Limits
 from .policy.model import PolicyEngine
 from .protocol import KMIPServerFactory
+from .sessions import NodeState
 from .threads import ThreadPoolService
 from .tls import IdentityError, build_server_tls_options, identity_from_certificate, wrap_factory
 
@@ -137,7 +138,7 @@ class KMIPService(MultiService):
                                      limits=self.limits, seconds=reactor.seconds,
                                      server=ServerInfo(version=__version__), credentials=credentials,
                                      group_commit=group_commit_for(config, self.store),
-                                     call_later=reactor.callLater)
+                                     call_later=reactor.callLater, node=self._node_state(reactor))
         # With SLUGS, group membership can change: a connection's caller is resolved again
         # (through the cached chain) once slugs_cache_ttl has passed since the last resolution.
         self.factory = KMIPServerFactory(self.dispatcher, limits=self.limits, clock=reactor,
@@ -157,6 +158,18 @@ class KMIPService(MultiService):
                                    counter=self.factory.counter, reidentify_after=self.factory.reidentify_after)
             self._https_factory = (wrap_factory(self.site, build_server_tls_options(config)) if tls
                                    else self.site)
+
+    def _node_state(self, reactor: Any) -> NodeState:
+        """Session state of this node: asynchronous items start in the operation pool (handed
+        over through the reactor thread, as they are submitted from pool threads); Interop is off
+        (2.1 6.1.26: not available in a production server)."""
+        pool_run = self.pool.run
+
+        def start(job: Any) -> None:
+            reactor.callFromThread(lambda: pool_run(job).addErrback(
+                lambda f: _log.failure("asynchronous job failed", failure=f)))
+
+        return NodeState(seconds=reactor.seconds, start=start, interop_enabled=False)
 
     @staticmethod
     def _open_store(config: Config) -> Any:

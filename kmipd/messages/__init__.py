@@ -76,6 +76,9 @@ class Request:
     authentication: Item | None = None
     time_stamp: int | None = None
     attestation_capable: bool = False
+    attestation_types: list[int] = field(default_factory=list)  # 2.x, may be repeated
+    client_correlation: str | None = None  # 2.x Client Correlation Value (logged)
+    server_correlation: str | None = None  # 2.x; meaningful only in server-to-client requests
     items: list[BatchItem] = field(default_factory=list)
 
 
@@ -89,6 +92,7 @@ class BatchResult:
     reason: int | None = None
     message: str | None = None
     payload: Item | None = None
+    correlation: bytes | None = None  # Asynchronous Correlation Value of a Pending item
 
 
 def _single(parent: Item, tag: int, type_: int, what: str) -> Item | None:
@@ -133,10 +137,16 @@ def parse_request(message: Item, *, max_batch_count: int) -> Request:
         (Tag.AUTHENTICATION, ItemType.STRUCTURE, "authentication"),
         (Tag.TIME_STAMP, ItemType.DATE_TIME, "time_stamp"),
         (Tag.ATTESTATION_CAPABLE_INDICATOR, ItemType.BOOLEAN, "attestation_capable"),
+        (Tag.CLIENT_CORRELATION_VALUE, ItemType.TEXT_STRING, "client_correlation"),
+        (Tag.SERVER_CORRELATION_VALUE, ItemType.TEXT_STRING, "server_correlation"),
     ):
         found = _single(header, tag, type_, attr.replace("_", " "))
         if found is not None:
             setattr(request, attr, found if type_ == ItemType.STRUCTURE else found.value)
+    for attestation in header.findall(Tag.ATTESTATION_TYPE):
+        if attestation.type != ItemType.ENUMERATION:
+            raise InvalidMessage("attestation type has the wrong item type")
+        request.attestation_types.append(attestation.value)
     if request.continuation not in (1, 2, 3):
         raise InvalidMessage(f"unknown Batch Error Continuation Option {request.continuation}")
     batch = message.findall(Tag.BATCH_ITEM)
@@ -191,12 +201,19 @@ def _parse_batch_item(entry: Item) -> BatchItem:
     return item
 
 
-def build_response(version: Version, now: int, results: list[BatchResult]) -> Item:
-    """A Response Message for C{results} in C{version}."""
+def build_response(version: Version, now: int, results: list[BatchResult], *,
+                   correlation: str | None = None) -> Item:
+    """A Response Message for C{results} in C{version}.
+
+    @param correlation: the Server Correlation Value, sent in 2.x response headers (KMIP 2.1 9.10:
+        provided by the server in every client-to-server response); 1.x headers have no such field.
+    """
     items: list[Item | None] = [
         Item.struct(Tag.RESPONSE_HEADER, [
             version_item(version),
             Item.datetime(Tag.TIME_STAMP, now),
+            Item.text(Tag.SERVER_CORRELATION_VALUE, correlation)
+            if correlation is not None and version >= (2, 0) else None,
             Item.int(Tag.BATCH_COUNT, len(results)),
         ])
     ]
@@ -207,6 +224,7 @@ def build_response(version: Version, now: int, results: list[BatchResult]) -> It
             Item.enum(Tag.RESULT_STATUS, r.status),
             Item.enum(Tag.RESULT_REASON, r.reason) if r.reason is not None else None,
             Item.text(Tag.RESULT_MESSAGE, r.message) if r.message is not None else None,
+            Item.bytes(Tag.ASYNCHRONOUS_CORRELATION_VALUE, r.correlation) if r.correlation is not None else None,
             r.payload,
         ]))
     return Item.struct(Tag.RESPONSE_MESSAGE, items)

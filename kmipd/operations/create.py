@@ -39,6 +39,7 @@ from ..spec import (
     enum_value_in_version,
 )
 from ..ttlv import Item, ItemType
+from .housekeeping import apply_node_rules, check_constraints
 from .registry import operation
 
 _log = Logger()
@@ -67,11 +68,13 @@ def _requested_format(attrs: list[Attr]) -> tuple[list[Attr], int | None]:
 def _template(ctx: RequestContext, payload: Item | None, c1: int, c2: int, object_type: int, *,
               register: bool = False) -> tuple[list[Attr], int | None]:
     attrs, fmt = _requested_format(read_template(payload, c1, c2))
+    attrs = apply_node_rules(ctx, object_type, attrs)  # Set Defaults / Set Constraints (2.x)
     return check_template(ctx, object_type, attrs, register=register), fmt
 
 
 def _store(ctx: RequestContext, *objs: ManagedObject) -> None:
     for obj in objs:
+        check_constraints(ctx, obj)  # Set Constraints (2.x)
         ctx.store.add(obj)
 
 

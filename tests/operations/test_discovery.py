@@ -124,12 +124,12 @@ class QueryTests(SynchronousTestCase):
         self.assertEqual(len(result.payload.findall(Tag.VENDOR_IDENTIFICATION)), 1)  # type: ignore[union-attr]
 
     def test_capabilities(self) -> None:
-        """Query Capabilities (1.3+) reports batch undo/continue where the version has those fields."""
+        """Query Capabilities (1.3+) reports asynchronous processing and batch undo/continue where the version has those fields."""
         d = make_dispatcher()
         r14 = call(d, Operation.QUERY, functions(QueryFunction.QUERY_CAPABILITIES), version=(1, 4))
         cap = r14.payload.find(Tag.CAPABILITY_INFORMATION)  # type: ignore[union-attr]
         self.assertIsNotNone(cap)
-        self.assertIs(cap.get(Tag.ASYNCHRONOUS_CAPABILITY), False)  # type: ignore[union-attr]
+        self.assertIs(cap.get(Tag.ASYNCHRONOUS_CAPABILITY), True)  # type: ignore[union-attr]
         self.assertIs(cap.get(Tag.BATCH_UNDO_CAPABILITY), True)  # type: ignore[union-attr]
         r12 = call(d, Operation.QUERY, functions(QueryFunction.QUERY_CAPABILITIES), version=(1, 2))
         self.assertEqual(r12.reason, ResultReason.INVALID_FIELD, "Query Capabilities is not defined in 1.2")
