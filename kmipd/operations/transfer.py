@@ -47,6 +47,7 @@ def export(ctx: RequestContext, payload: Item | None) -> Item:
     if obj.material is not None:
         options = [c for c in (payload.value if payload is not None else []) if c.tag != Tag.UNIQUE_IDENTIFIER]
         served = get(ctx, Item.struct(Tag.REQUEST_PAYLOAD, [Item.text(Tag.UNIQUE_IDENTIFIER, uid), *options]))
+        assert served is not None
         body = served.value[2:]
         obj = ctx.store.get(uid) or obj  # Get may have changed attributes (Fresh, Last Change Date)
     rendered = render(version_view(obj.attributes, ctx.version), ctx.version)
