@@ -227,3 +227,26 @@ class Query2xFunctionsTests(SynchronousTestCase):
         for f in (QueryFunction.QUERY_DEFAULTS_INFORMATION, QueryFunction.QUERY_STORAGE_PROTECTION_MASKS):
             result = call(make_dispatcher(), Operation.QUERY, functions(f), version=(1, 4))
             self.assertEqual(result.reason, ResultReason.INVALID_FIELD)
+
+
+class QueryOperationsMatchBehaviourTests(SynchronousTestCase):
+    """Query Operations lists, at each version, exactly the operations that are not refused with
+    Operation Not Supported at that version."""
+
+    def test_listed_iff_served(self) -> None:
+        """Every operation of the version's enumeration: listed <=> not Operation Not Supported."""
+        from kmipd.dispatch import Caller
+        from kmipd.testing import batch_item, request, results
+        from kmipd.ttlv import decode, encode
+
+        for version in SUPPORTED_VERSIONS:
+            d = make_dispatcher()
+            listed = {o.value for o in call(d, Operation.QUERY, functions(QueryFunction.QUERY_OPERATIONS),
+                                            version=version).payload.findall(Tag.OPERATION)}
+            for op in Operation:
+                if not enum_value_in_version(Operation, int(op), version):
+                    continue
+                message = request(batch_item(op, payload()), version=version)
+                (r,) = results(decode(d.process(encode(message), Caller("tester")).data))
+                served = r.reason != ResultReason.OPERATION_NOT_SUPPORTED
+                self.assertEqual(op in listed, served, f"{op.name} in KMIP {version}: listed={op in listed}")
