@@ -150,9 +150,10 @@ class AsyncWork:
         return slow is not None and slow(payload)
 
     def submit(self, operation: int, owner: str | None, run: Callable[[Any], Item | None],
-               *, mandatory: bool = False) -> bytes | None:
-        """Record a job and start it; its correlation value, or C{None} if the table is full
-        (the caller then runs the item synchronously, unless C{mandatory})."""
+               *, mandatory: bool = False, hold: bool = False) -> bytes | None:
+        """Record a job and start it (with C{hold}, only once L{release}d); its correlation
+        value, or C{None} if the table is full (the caller then runs the item synchronously,
+        unless C{mandatory})."""
         now = self.seconds()
         with self._lock:
             self._expire(now)
@@ -162,9 +163,27 @@ class AsyncWork:
                 return None
             job = AsyncJob(os.urandom(16), int(operation), owner, now, run)
             self._jobs[job.correlation] = job
+        if not hold:
+            self._start(job)
+        return job.correlation
+
+    def _start(self, job: AsyncJob) -> None:
         if self.start is not None:
             self.start(lambda: self._execute(job, None))
-        return job.correlation
+
+    def release(self, correlation: bytes) -> None:
+        """Start a held job (its request message was answered Pending and committed)."""
+        with self._lock:
+            job = self._jobs.get(correlation)
+        if job is not None:
+            self._start(job)
+
+    def discard(self, correlation: bytes) -> None:
+        """Forget a held job whose request message was undone or failed: it never runs."""
+        with self._lock:
+            job = self._jobs.get(correlation)
+            if job is not None and job.state == _State.SUBMITTED:
+                del self._jobs[correlation]
 
     def _claim(self, job: AsyncJob) -> bool:
         with self._lock:

@@ -437,6 +437,8 @@ class Dispatcher:
                 session: MessageSession | None = None) -> Reply:
         correlation = session.correlation if session is not None else new_correlation()
         reply = self._encode(version, now, results, request.maximum_response_size, correlation)
+        if session is not None:
+            self.node.settle(session, results)  # start the deferred work the client is told is Pending
         reply.operations = [_op_name(b.operation) for b in request.items]
         reply.client_correlation = request.client_correlation
         failures = [r for r in results if r.status not in _NOT_FAILED]
@@ -557,9 +559,9 @@ class Dispatcher:
 
 def _mark_undone(results: list[BatchResult]) -> None:
     for r in results:
-        if r.status == ResultStatus.SUCCESS:
+        if r.status in _NOT_FAILED:  # a Pending item's work is dropped with the rest (see NodeState.settle)
             r.status = ResultStatus.OPERATION_UNDONE
-            r.payload = None
+            r.payload = r.correlation = None
 
 
 def _op_name(op: int | None) -> str:

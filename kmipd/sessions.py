@@ -164,6 +164,7 @@ class MessageSession:
     asynchronous: bool = False
     mandatory: bool = False
     rights: tuple[Right, ...] | None = None
+    deferred: list[bytes] = field(default_factory=list)  # jobs held until the message is answered
 
 
 @dataclass
@@ -230,10 +231,22 @@ class NodeState:
                 with self.store.transaction() as own:
                     return handler(replace(job_ctx, store=own, now=int(self.seconds())), payload)
 
-            correlation = self.jobs.submit(operation, ctx.identity, run, mandatory=session.mandatory)
+            correlation = self.jobs.submit(operation, ctx.identity, run, mandatory=session.mandatory, hold=True)
             if correlation is not None:
+                session.deferred.append(correlation)
                 raise Pending(correlation)
         return handler(ctx, payload)
+
+    def settle(self, session: MessageSession, results: list[Any]) -> None:
+        """Once a message is answered: start its deferred items still reported Pending, and drop
+        those its answer does not report (Undo, a failed commit, a retried transaction)."""
+        pending = {r.correlation for r in results if r.correlation is not None}
+        for correlation in session.deferred:
+            if correlation in pending:
+                self.jobs.release(correlation)
+            else:
+                self.jobs.discard(correlation)
+        session.deferred.clear()
 
     # Set Defaults -------------------------------------------------------------------------
 

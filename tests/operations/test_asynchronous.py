@@ -163,6 +163,24 @@ class Pendings(SynchronousTestCase, Assertions):
         handed[0]()
         self.assertOK(send_one(d, Operation.POLL, by_value(value)))
 
+    def test_started_only_once_answered(self) -> None:
+        """The job starts once its message is answered Pending; an Undone batch drops it unrun."""
+        from kmipd.spec import BatchErrorContinuationOption
+
+        for option, started in ((BatchErrorContinuationOption.UNDO, 0), (BatchErrorContinuationOption.CONTINUE, 1)):
+            handed: list = []
+            d = make_dispatcher(node=NodeState(start=handed.append))
+            rs = results(send(d, request(
+                batch_item(Operation.CREATE_KEY_PAIR, rsa_pair_body(), b"1"),
+                batch_item(Operation.GET, payload(Item.text(Tag.UNIQUE_IDENTIFIER, "missing")), b"2"),
+                version=V21, header_extra=OPTIONAL + [Item.enum(Tag.BATCH_ERROR_CONTINUATION_OPTION, option)]),
+                "alice"))
+            self.assertEqual((len(handed), len(d.node.jobs)), (started, started), option)
+            expected = ResultStatus.OPERATION_UNDONE if started == 0 else ResultStatus.OPERATION_PENDING
+            self.assertEqual(rs[0].status, expected)
+            if handed:
+                send_one(d, Operation.CANCEL, by_value(d.node.jobs.outstanding("alice", None, None)[0].correlation))
+
     def test_other_client(self) -> None:
         """Another client's correlation value: Permission Denied for Poll, Cancel and Process."""
         d = make_dispatcher()
