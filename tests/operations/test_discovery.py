@@ -124,7 +124,8 @@ class QueryTests(SynchronousTestCase):
         self.assertEqual(len(result.payload.findall(Tag.VENDOR_IDENTIFICATION)), 1)  # type: ignore[union-attr]
 
     def test_capabilities(self) -> None:
-        """Query Capabilities (1.3+) reports asynchronous processing and batch undo/continue where the version has those fields."""
+        """Query Capabilities (1.3+) reports asynchronous processing, and batch undo/continue where the
+        version has those fields."""
         d = make_dispatcher()
         r14 = call(d, Operation.QUERY, functions(QueryFunction.QUERY_CAPABILITIES), version=(1, 4))
         cap = r14.payload.find(Tag.CAPABILITY_INFORMATION)  # type: ignore[union-attr]
