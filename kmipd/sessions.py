@@ -27,8 +27,16 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .asynchronous import AsyncWork, Pending
-from .errors import AuthenticationNotSuccessful, FeatureNotSupported, InvalidField, KmipError, PermissionDenied
+from .errors import (
+    AuthenticationNotSuccessful,
+    FeatureNotSupported,
+    GeneralFailure,
+    InvalidField,
+    KmipError,
+    PermissionDenied,
+)
 from .spec import CredentialType, ObjectType, Tag, TicketType, enum_value_in_version
+from .store.interface import ConcurrentUpdateError
 from .ttlv import Item, ItemType
 
 if TYPE_CHECKING:
@@ -39,6 +47,8 @@ MAX_TICKET_LIFETIME = 8 * 3600
 DEFAULT_TICKET_LIFETIME = 3600
 #: Most live tickets per node (the oldest are forgotten first).
 MAX_TICKETS = 4096
+#: Attempts of a deferred item's own transaction on concurrent-update conflicts.
+JOB_RETRIES = 3
 
 
 class InvalidTicket(KmipError):
@@ -228,14 +238,26 @@ class NodeState:
             def run(tx: Any) -> Item | None:
                 if tx is not None:
                     return handler(replace(job_ctx, store=tx, now=int(self.seconds())), payload)
-                with self.store.transaction() as own:
-                    return handler(replace(job_ctx, store=own, now=int(self.seconds())), payload)
+                return self._in_transaction(handler, job_ctx, payload)
 
             correlation = self.jobs.submit(operation, ctx.identity, run, mandatory=session.mandatory, hold=True)
             if correlation is not None:
                 session.deferred.append(correlation)
                 raise Pending(correlation)
         return handler(ctx, payload)
+
+    def _in_transaction(self, handler: Callable[[RequestContext, Item | None], Item | None],
+                        ctx: RequestContext, payload: Item | None) -> Item | None:
+        """Run a deferred item in a transaction of its own, retried on concurrent-update conflicts
+        as the dispatcher retries a message."""
+        for attempt in range(JOB_RETRIES):
+            try:
+                with self.store.transaction() as own:
+                    return handler(replace(ctx, store=own, now=int(self.seconds())), payload)
+            except ConcurrentUpdateError:
+                if attempt == JOB_RETRIES - 1:
+                    raise GeneralFailure("concurrent update conflict; retry") from None
+        raise AssertionError("unreachable")
 
     def settle(self, session: MessageSession, results: list[Any]) -> None:
         """Once a message is answered: start its deferred items still reported Pending, and drop
@@ -259,8 +281,6 @@ class NodeState:
 def node_of(ctx: RequestContext) -> NodeState:
     """The node state behind C{ctx} (every dispatched item has one)."""
     if ctx.session is None:
-        from .errors import GeneralFailure
-
         raise GeneralFailure("no session state for this request")
     return ctx.session.node
 

@@ -304,3 +304,45 @@ class AsyncWorkTests(SynchronousTestCase):
             self.assertRaises(Pending, work.poll, value, "a", None)
         finally:
             release.set()
+
+
+class _FlakyTransaction:
+    """A store transaction factory whose first C{conflicts} commits fail with a conflict."""
+
+    def __init__(self, real, conflicts: int) -> None:
+        self.real, self.left = real, conflicts
+
+    def __call__(self) -> _FlakyTransaction:
+        self.inner = self.real()
+        return self
+
+    def __enter__(self):
+        return self.inner.__enter__()
+
+    def __exit__(self, *exc):
+        from kmipd.store.interface import ConcurrentUpdateError
+
+        if exc[0] is None and self.left > 0:
+            self.left -= 1
+            self.inner.__exit__(ConcurrentUpdateError, ConcurrentUpdateError(), None)
+            raise ConcurrentUpdateError("conflict")
+        return self.inner.__exit__(*exc)
+
+
+class JobTransactionTests(SynchronousTestCase, Assertions):
+    """A deferred item's own transaction is retried on concurrent-update conflicts."""
+
+    def test_retry_then_give_up(self) -> None:
+        """One conflict: retried and done; conflicts every time: General Failure, reported by Poll."""
+        for conflicts, ok in ((1, True), (99, False)):
+            d = make_dispatcher()
+            real = d.store.transaction
+            value = Pendings.submit(self, d)  # type: ignore[arg-type]
+            d.store.transaction = _FlakyTransaction(real, conflicts)  # type: ignore[method-assign]
+            d.node.jobs.run_submitted()
+            d.store.transaction = real  # type: ignore[method-assign]
+            r = send_one(d, Operation.POLL, by_value(value))
+            if ok:
+                self.assertOK(r)
+            else:
+                self.assertFails(r, ResultReason.GENERAL_FAILURE)
