@@ -5,13 +5,28 @@ from __future__ import annotations
 from twisted.trial.unittest import SynchronousTestCase
 
 from kmipd.model.attributes import to_1x
+from kmipd.spec import CryptographicAlgorithm as CA
+from kmipd.spec import CryptographicUsageMask as CUM
 from kmipd.spec import KeyFormatType, ObjectType, Operation, ResultReason, Tag
 from kmipd.testing import call, make_dispatcher, payload
 from kmipd.ttlv import Item
 
-from .test_create import Assertions, a_name, aes_attrs, attrs_of, create, get_attributes, get_key, key_bytes_of
+from .test_create import (
+    Assertions,
+    a_alg,
+    a_len,
+    a_mask,
+    a_name,
+    aes_attrs,
+    attrs_of,
+    create,
+    get_attributes,
+    get_key,
+    key_bytes_of,
+)
 
 V14, V21 = (1, 4), (2, 1)
+KEK_ATTRS = [a_alg(CA.AES), a_len(256), a_mask(CUM.WRAP_KEY | CUM.UNWRAP_KEY)]
 
 
 def export(d, uid: str, *extra: Item, version=V21, caller="alice"):
@@ -76,6 +91,23 @@ class ExportTests(SynchronousTestCase, Assertions):
         self.assertFails(call(d, Operation.EXPORT, payload(), version=V21), ResultReason.MISSING_DATA)
 
 
+    def test_wrapping_as_get(self) -> None:
+        """Key Wrapping Specification as for Get: an unknown wrapping key is Wrapping Object Not Found."""
+        from .test_wrap import wrapping_spec
+
+        d = make_dispatcher()
+        uid = create(d, aes_attrs(), version=V21).payload.get(Tag.UNIQUE_IDENTIFIER)
+        self.assertFails(export(d, uid, wrapping_spec("nope")), ResultReason.WRAPPING_OBJECT_NOT_FOUND)
+        kek = create(d, KEK_ATTRS,
+                     version=V21)
+        self.assertOK(call(d, Operation.ACTIVATE, payload(Item.text(Tag.UNIQUE_IDENTIFIER,
+                                                                    kek.payload.get(Tag.UNIQUE_IDENTIFIER))),
+                           version=V21, caller="alice"))
+        wrapped = export(d, uid, wrapping_spec(kek.payload.get(Tag.UNIQUE_IDENTIFIER)))
+        self.assertOK(wrapped)
+        self.assertIsNotNone(wrapped.payload.find(Tag.SYMMETRIC_KEY).find(Tag.KEY_BLOCK).find(Tag.KEY_WRAPPING_DATA))
+
+
 class ImportTests(SynchronousTestCase, Assertions):
     """Import stores an object with exactly the attributes supplied."""
 
@@ -130,6 +162,26 @@ class ImportTests(SynchronousTestCase, Assertions):
                          ResultReason.ATTRIBUTE_SINGLE_VALUED)
         self.assertFails(call(d, Operation.IMPORT, import_body("new-2", exported), version=V21, caller="alice"),
                          ResultReason.NON_UNIQUE_NAME_ATTRIBUTE)
+
+    def test_wrapped_key_kept_or_refused(self) -> None:
+        """A wrapped key is stored as provided; Key Wrap Type Not Wrapped asks kmipd to unwrap it,
+        which it cannot: Feature Not Supported."""
+        d = make_dispatcher()
+        kek = create(d, KEK_ATTRS,
+                     version=V21).payload.get(Tag.UNIQUE_IDENTIFIER)
+        call(d, Operation.ACTIVATE, payload(Item.text(Tag.UNIQUE_IDENTIFIER, kek)), version=V21, caller="alice")
+        uid = create(d, aes_attrs(), version=V21).payload.get(Tag.UNIQUE_IDENTIFIER)
+        from .test_wrap import wrapping_spec
+
+        exported = export(d, uid, wrapping_spec(kek)).payload
+        unwrap = Item.enum(Tag.KEY_WRAP_TYPE, 1)  # Not Wrapped
+        self.assertFails(call(d, Operation.IMPORT, import_body("w-1", exported, unwrap), version=V21,
+                              caller="alice"), ResultReason.FEATURE_NOT_SUPPORTED)
+        stored = Item.enum(Tag.KEY_WRAP_TYPE, 2)  # As Registered
+        renamed = exported.copy()
+        attrs = renamed.find(Tag.ATTRIBUTES)
+        attrs.value = [a for a in attrs.value if a.tag != Tag.NAME]
+        self.assertOK(call(d, Operation.IMPORT, import_body("w-2", renamed, stored), version=V21, caller="alice"))
 
     def test_shape_errors(self) -> None:
         """No id, a wrong Object Type, no object, no Attributes: Invalid Field / Missing Data."""
