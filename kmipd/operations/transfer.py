@@ -22,11 +22,12 @@ from ..errors import (
     MissingData,
     ObjectAlreadyExists,
     PermissionDenied,
+    ProtectionStorageUnavailable,
 )
 from ..log import Logger
 from ..model import keyblock
 from ..model.attributes import Attr, parse_1x, parse_2x, render, spec_for
-from ..model.factory import check_unique_names, new_object
+from ..model.factory import PROTECTION_STORAGE, check_unique_names, new_object
 from ..spec import KeyWrapType, ObjectType, Operation, Tag, enum_value_in_version
 from ..ttlv import Item, ItemType
 from ._common import load, uid_from
@@ -115,6 +116,10 @@ def import_(ctx: RequestContext, payload: Item | None) -> Item:
         ctx.store.remove(uid)
     managed = {"Unique Identifier", "Object Type"}
     given = [a for a in attrs if a.name not in managed]
+    for attr in given:
+        if (attr.name == "Protection Storage Mask" and attr.value is not None
+                and not int(attr.value.value) & int(PROTECTION_STORAGE)):
+            raise ProtectionStorageUnavailable("kmipd keeps objects in software storage only")
     check_unique_names(ctx, given)
     algorithm, length, extra = validate_body(ctx, object_type, body, given)
     obj = new_object(ctx, object_type, body.copy(), [], algorithm=algorithm, length=length, generated=False,

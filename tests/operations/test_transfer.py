@@ -183,6 +183,17 @@ class ImportTests(SynchronousTestCase, Assertions):
         attrs.value = [a for a in attrs.value if a.tag != Tag.NAME]
         self.assertOK(call(d, Operation.IMPORT, import_body("w-2", renamed, stored), version=V21, caller="alice"))
 
+    def test_protection_storage(self) -> None:
+        """A Protection Storage Mask without software storage: Protection Storage Unavailable."""
+        d = make_dispatcher()
+        uid = create(d, aes_attrs(), version=V21).payload.get(Tag.UNIQUE_IDENTIFIER)
+        exported = export(d, uid).payload.copy()
+        attrs = exported.find(Tag.ATTRIBUTES)
+        attrs.value = [a for a in attrs.value if a.tag != Tag.PROTECTION_STORAGE_MASK]
+        attrs.value.append(Item.int(Tag.PROTECTION_STORAGE_MASK, 0x02))  # Hardware
+        self.assertFails(call(d, Operation.IMPORT, import_body("p-1", exported), version=V21, caller="alice"),
+                         ResultReason.PROTECTION_STORAGE_UNAVAILABLE)
+
     def test_shape_errors(self) -> None:
         """No id, a wrong Object Type, no object, no Attributes: Invalid Field / Missing Data."""
         d = make_dispatcher()
