@@ -10,7 +10,7 @@ a Delegated Login ticket for any authenticated client, acting as its issuer with
 from __future__ import annotations
 
 from ..context import RequestContext
-from ..errors import FeatureNotSupported, InvalidField, OperationNotSupported
+from ..errors import FeatureNotSupported, InvalidField, OperationNotSupported, PermissionDenied
 from ..log import Logger
 from ..sessions import DEFAULT_TICKET_LIFETIME, Right, node_of, read_rights, read_ticket, ticket_item
 from ..spec import InteropFunction, Operation, Tag
@@ -53,6 +53,9 @@ def _request_count(payload: Item | None) -> int | None:
 
 
 def _issue(ctx: RequestContext, payload: Item | None, rights: tuple[Right, ...] | None) -> Item:
+    if ctx.session is not None and ctx.session.rights is not None:
+        # A holder of a delegated ticket acts as its issuer within Rights; a new ticket would not be.
+        raise PermissionDenied("a request authenticated by a delegated ticket cannot obtain tickets")
     if payload is not None and payload.find(Tag.USAGE_LIMITS) is not None:
         raise FeatureNotSupported("Usage Limits on tickets are not supported")
     ticket = node_of(ctx).tickets.issue(ctx.identity, ctx.groups, _lifetime(ctx, payload),

@@ -216,6 +216,18 @@ class DelegatedLoginTests(SynchronousTestCase, Assertions):
         self.assertFails(run(d, Operation.GET, payload(Item.text(Tag.UNIQUE_IDENTIFIER, plain)), header=auth,
                              caller="bob"), ResultReason.PERMISSION_DENIED)
 
+    def test_no_tickets_from_a_delegated_ticket(self) -> None:
+        """Even a Right allowing them, Login and Delegated Login under a delegated ticket are
+        Permission Denied (the holder could otherwise widen its Rights)."""
+        d = make_dispatcher()
+        ticket = self.delegate(d, Item.struct(Tag.RIGHT, [Item.struct(Tag.OPERATIONS, [
+            Item.enum(Tag.OPERATION, Operation.LOGIN), Item.enum(Tag.OPERATION, Operation.DELEGATED_LOGIN)])]))
+        auth = [ticket_auth(ticket)]
+        self.assertFails(run(d, Operation.LOGIN, payload(), header=auth, caller="bob"), ResultReason.PERMISSION_DENIED)
+        wide = payload(Item.struct(Tag.RIGHTS, [Item.struct(Tag.RIGHT, [])]))
+        self.assertFails(run(d, Operation.DELEGATED_LOGIN, wide, header=auth, caller="bob"),
+                         ResultReason.PERMISSION_DENIED)
+
     def test_logout_by_issuer_only(self) -> None:
         """The holder cannot log the delegated ticket out; its issuer can."""
         d = make_dispatcher()
