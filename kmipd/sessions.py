@@ -233,7 +233,8 @@ class NodeState:
         if session.rights is not None:
             check_rights(ctx, session.rights, operation, payload)
         if session.asynchronous and self.jobs.wants(operation, payload, session.mandatory):
-            job_ctx = replace(ctx, session=replace(session, asynchronous=False, mandatory=False, rights=None))
+            job_ctx = replace(ctx, session=replace(session, asynchronous=False, mandatory=False, rights=None,
+                                                   deferred=[]))
 
             def run(tx: Any) -> Item | None:
                 if tx is not None:
