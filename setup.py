@@ -21,17 +21,18 @@ setup(
         "SQLAlchemy>=2.0",
         "alembic>=1.12",
         "treq>=23.11",
+        "prometheus-client>=0.17",
     ],
     extras_require={
         # slugs (the SLUGS service used by the auth tests) is installed with --no-deps by .ci/run:
         # its cherrypy<18 pin does not run on Python 3.11.
-        "test": ["pykmip>=0.10", "cherrypy>=18", "routes", "cryptography_vectors"],
+        "test": ["pykmip>=0.10", "cherrypy>=18", "routes", "cryptography_vectors", "pyyaml"],
         "postgres": ["psycopg[binary]>=3.1"],
         "mysql": ["pymysql>=1.1"],
         "docs": ["sphinx>=7", "myst-parser>=2"],
         "lint": ["ruff"],
     },
-    entry_points={"console_scripts": ["kmipd-admin = kmipd.admin:main"]},
+    entry_points={"console_scripts": ["kmipd = kmipd.cli:main", "kmipd-admin = kmipd.admin:main"]},
     classifiers=[
         "Framework :: Twisted",
         "Programming Language :: Python :: 3",

@@ -6,6 +6,17 @@
   kmipd-admin rotate-master-key [--config F] [--new-key-file P] [--batch-size N]
                                                        re-encrypt the database under a new master key
   kmipd-admin hash-password [USERNAME]                 hash a password for the credentials file
+  kmipd-admin pki init [--hostname H] [--ip IP] [--force]   create (or replace) kmipd's CA and server certificate
+  kmipd-admin pki issue-client NAME [--group G] [--out DIR] a client certificate and 0600 key signed by that CA
+  kmipd-admin objects list [--type T] [--state S] [--owner O] [--name N] [--json]   metadata only
+  kmipd-admin objects show UID [--json]                attributes of one object (never its key material)
+  kmipd-admin import-pykmip PATH                       import a PyKMIP server's SQLite database (idempotent)
+  kmipd-admin export FILE / import FILE                encrypted backup of the whole store, and its restore
+  kmipd-admin check                                    configuration, certificates, database, master key
+  kmipd-admin --version
+
+Exit status: 0 success, 1 the command failed (or `check` found a problem), 2 bad usage or
+configuration.
 
 The database and master key come from the server configuration (C{database_url} /
 C{database_path} / C{data_dir}, C{master_key_path}), exactly as C{twistd kmip} reads them.
@@ -20,6 +31,8 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from ._version import __version__
+from .admin_commands import CommandFailed, add_commands, run
 from .config import Config, ConfigError, load_config
 from .store.interface import StoreError
 from .store.masterkey import MasterKeyError, rotate_master_key
@@ -72,6 +85,8 @@ def _parser() -> _Parser:
 
     sub.add_parser("hash-password", help="hash a password for the credentials file (reads stdin)",
                    add_help=False)
+    parser.add_argument("--version", action="version", version=f"kmipd-admin (kmipd) {__version__}")
+    add_commands(sub, add_config)
     return parser
 
 
@@ -156,6 +171,8 @@ def main(
             args = _parser().parse_args(args_list)
         if args.command == "db":
             return (_db_upgrade if args.db_command == "upgrade" else _db_current)(args, out)
+        if args.command != "rotate-master-key":
+            return run(args, _config(args), out)
         return _rotate(args, out)
     except _Exit as e:
         (out if e.status == 0 else err).write(e.message)
@@ -169,6 +186,9 @@ def main(
     except (StoreError, MasterKeyError) as e:
         err.write(f"kmipd-admin: {e}\n")
         return 1
+    except CommandFailed as e:
+        err.write(f"kmipd-admin: {e}\n")
+        return e.status
 
 
 if __name__ == "__main__":  # pragma: no cover

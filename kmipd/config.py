@@ -120,6 +120,13 @@ class Config:
     slugs_cache_ttl: float = 30.0
     policy_reload_interval: float = 0.5
     slugs: tuple[SlugsConfig, ...] = ()
+    # ops: audit trail, metrics and health (kmipd.audit, kmipd.metrics)
+    audit_log_path: str | None = None
+    audit_syslog: bool = False
+    audit_syslog_address: str = "/dev/log"
+    metrics_listen: tuple[str, ...] = ()
+    metrics_tls: bool = False
+    certificate_groups: bool = False
 
     @property
     def effective_database_url(self) -> str:
@@ -325,6 +332,11 @@ def _parse_listen(raw: object) -> tuple[str, ...]:
     return _dedupe(items)
 
 
+def _parse_metrics_listen(raw: object) -> tuple[str, ...]:
+    """Endpoint descriptions; a bare port number means that port on the loopback interface."""
+    return tuple(f"tcp:{item}:interface=127.0.0.1" if item.isdigit() else item for item in _parse_listen(raw))
+
+
 def _parse_database_url(raw: object) -> str | None:
     if raw is None:
         return None
@@ -370,6 +382,13 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "slugs_timeout": _float_parser(0.0, inclusive=False),
     "slugs_cache_ttl": _float_parser(0.0, inclusive=True),
     "policy_reload_interval": _float_parser(0.0, inclusive=False),
+    # ops: audit trail, metrics and health
+    "audit_log_path": _parse_optional_path,
+    "audit_syslog": _parse_bool,
+    "audit_syslog_address": _parse_str,
+    "metrics_listen": _parse_metrics_listen,
+    "metrics_tls": _parse_bool,
+    "certificate_groups": _parse_bool,
 }
 
 _SERVER_SECTIONS = ("server", "kmipd")
@@ -463,7 +482,7 @@ def _server_values(
         if key in values:
             raise _bad(path, section, key, f"also set in [{values[key][0]}]")
         values[key] = (section, raw)
-        list_key = key if key in ("tls_cipher_suites", "listen", "https_listen") else None
+        list_key = key if key in ("tls_cipher_suites", "listen", "https_listen", "metrics_listen") else None
     return values
 
 
@@ -518,6 +537,22 @@ def _read_file(
     return values, tuple(slugs)
 
 
+#: Settings may also come from the environment: C{KMIPD_<KEY>} (e.g. C{KMIPD_DATABASE_URL}),
+#: above the file and below the command line. Other C{KMIPD_*} variables are not settings.
+ENV_PREFIX = "KMIPD_"
+
+
+def environment_values(environ: Mapping[str, str] | None = None) -> dict[str, tuple[str, str]]:
+    """Settings given as C{KMIPD_<KEY>} environment variables: key -> (variable, raw value)."""
+    env = os.environ if environ is None else environ
+    found = {}
+    for key in _PARSERS:
+        variable = ENV_PREFIX + key.upper()
+        if variable in env:
+            found[key] = (variable, env[variable])
+    return found
+
+
 def load_config(
     path: str | None = None,
     overrides: Mapping[str, object] | None = None,
@@ -530,7 +565,8 @@ def load_config(
     @param path: a PyKMIP-style C{server.conf}; C{None} reads no file.
     @param overrides: field name -> typed value or string (from the command
         line); C{None} values are ignored.
-    @param environ: the environment for the C{data_dir} default (tests).
+    @param environ: the environment (default C{os.environ}): C{KMIPD_<KEY>} variables set
+        settings (above the file, below C{overrides}); also the C{data_dir} default.
     @raise ConfigError: naming the key (and file) of any bad value.
     """
     values: dict[str, Any] = {"data_dir": default_data_dir(environ)}
@@ -545,6 +581,13 @@ def load_config(
             except (ValueError, TypeError) as e:
                 raise _bad(path, section, key, f"{e}") from None
             source_of[key] = _where(path, section)
+
+    for key, (variable, raw) in environment_values(environ).items():  # ops: KMIPD_* settings
+        try:
+            values[key] = _PARSERS[key](raw)
+        except (ValueError, TypeError) as e:
+            raise ConfigError(f"${variable}: {e}", key=key) from None
+        source_of[key] = f"${variable}: "
 
     known = {f.name for f in fields(Config)}
     for key, raw in (overrides or {}).items():

@@ -22,6 +22,7 @@ from kmipd.log import Logger
 
 from . import operations  # noqa: F401  (registers the handlers)
 from .asynchronous import Pending
+from .audit import summarise
 from .context import RequestContext, ServerInfo
 from .errors import (
     AuthenticationNotSuccessful,
@@ -92,6 +93,8 @@ class Reply:
     status: str = "success"
     correlation: str | None = None
     client_correlation: str | None = None
+    #: one L{kmipd.audit.ItemRecord} per batch item that ran (ops: audit trail and metrics)
+    audit: list[Any] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -445,6 +448,7 @@ class Dispatcher:
             self.node.settle(session, results)  # start the deferred work the client is told is Pending
         reply.operations = [_op_name(b.operation) for b in request.items]
         reply.client_correlation = request.client_correlation
+        reply.audit = summarise(request.items, results)  # ops: audit records, computed in the pool
         failures = [r for r in results if r.status not in _NOT_FAILED]
         if failures:
             reply.status = _reason_name(failures[0].reason)

@@ -50,6 +50,7 @@ from twisted.web.server import NOT_DONE_YET, Request, Site
 
 from kmipd.log import Logger
 
+from . import audit
 from .dispatch import Caller, Dispatcher, Reply, sniff_version
 from .limits import Limits
 from .messages import SUPPORTED_VERSIONS, Version, negotiate
@@ -234,6 +235,8 @@ class KMIPResource(Resource):
         """No usable identity: answer Authentication Not Successful (a KMIP response), then close."""
         _log.info("refusing HTTPS client {peer}: {reason}", peer=_peer(state.request),
                   reason=failure.getErrorMessage())
+        audit.refused(getattr(self.dispatcher, "services", None), peer=_peer(state.request),  # ops: audit hook
+                      transport="https", reason=failure.getErrorMessage())
         state.close = True
         channel = getattr(state.request, "channel", None)
         if channel is not None:
@@ -260,6 +263,10 @@ class KMIPResource(Resource):
 
     def _respond(self, state: _Exchange, reply: Reply) -> Deferred[None]:
         state.reply = reply
+        if state.caller is not None:  # ops: audit hook (a refused client was recorded by _refused)
+            audit.request_done(getattr(self.dispatcher, "services", None), reply, state.caller,
+                               peer=_peer(state.request), transport="https",
+                               duration=time.perf_counter() - state.started)
         if state.codec.render is None:
             state.send(reply.data)
             return succeed(None)

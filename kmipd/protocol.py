@@ -25,6 +25,7 @@ from zope.interface import implementer
 
 from kmipd.log import Logger
 
+from . import audit
 from .dispatch import Caller, Reply, sniff_version
 from .limits import Limits
 from .spec import ResultReason, Tag
@@ -98,6 +99,7 @@ class KMIPProtocol(Protocol, TimeoutMixin):
 
     def handshakeCompleted(self) -> None:
         """TLS is up: read the client certificate and establish the caller's identity."""
+        self._handshaken = True  # ops: handshake failure metric
         self._identify(self.transport.getPeerCertificate())
 
     def _identify(self, certificate: object) -> None:
@@ -133,6 +135,8 @@ class KMIPProtocol(Protocol, TimeoutMixin):
         Clients report that clearly, where a bare close looks like a network fault.
         """
         _log.info("refusing client {peer}: {reason}", peer=str(self.transport.getPeer()), reason=reason)
+        audit.refused(getattr(self.factory.dispatcher, "services", None),  # ops: audit hook
+                      peer=str(self.transport.getPeer()), transport="ttlv", reason=reason)
         self._refused = True
         self.setTimeout(min(self.factory.limits.idle_timeout, _REFUSED_GRACE))
         self._next()
@@ -165,6 +169,10 @@ class KMIPProtocol(Protocol, TimeoutMixin):
 
     def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
         self._lost = True
+        if self._tls and not getattr(self, "_handshaken", False):  # ops: handshake failure metric
+            metrics = (getattr(self.factory.dispatcher, "services", None) or {}).get("metrics")
+            if metrics is not None:
+                metrics.handshake_failed("ttlv")
         if self in self.factory.connections:
             self.factory.connections.discard(self)
             self.factory.counter.close()
@@ -330,6 +338,9 @@ class KMIPProtocol(Protocol, TimeoutMixin):
             correlation=reply.correlation,
             client_correlation=reply.client_correlation,
         )
+        audit.request_done(getattr(self.factory.dispatcher, "services", None), reply, self.caller,  # ops: audit hook
+                           peer=str(self.transport.getPeer()), transport="ttlv",
+                           duration=time.perf_counter() - started)
         if self._closing:
             return False
         self.resetTimeout()  # idle time counts from the last reply, not from a slow request's arrival

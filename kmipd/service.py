@@ -158,6 +158,10 @@ class KMIPService(MultiService):
                                    counter=self.factory.counter, reidentify_after=self.factory.reidentify_after)
             self._https_factory = (wrap_factory(self.site, build_server_tls_options(config)) if tls
                                    else self.site)
+        # ops: audit trail, metrics, health endpoints (kmipd.monitoring)
+        from .monitoring import attach_monitoring
+
+        attach_monitoring(self, config, reactor, tls)
 
     def _node_state(self, reactor: Any) -> NodeState:
         """Session state of this node: asynchronous items start in the operation pool (handed
@@ -199,6 +203,10 @@ class KMIPService(MultiService):
             name = identity_from_certificate(certificate, self.config.enable_tls_client_auth)
         except IdentityError as e:
             return fail(e)
+        if self.config.certificate_groups and not self.config.enabled_slugs:  # ops: groups from the certificate
+            from .auth.certgroups import certificate_groups
+
+            return succeed(Caller(name, certificate_groups(certificate)))
         d: Deferred[Caller] = self.auth.authenticate(name).addCallback(
             lambda identity: Caller(identity.name, identity.groups))
 
@@ -216,6 +224,7 @@ class KMIPService(MultiService):
     def privilegedStartService(self) -> None:
         """Bind the endpoints (possibly privileged ports) and fail loudly if one cannot be bound."""
         super().privilegedStartService()
+        _log.info("kmipd {version} starting", version=__version__)  # ops: version in the startup log
         errors: list[str] = []
         endpoints = [(desc, self._listen_factory) for desc in self.config.effective_listen]
         endpoints += [(desc, self._https_factory) for desc in self.config.https_listen]

@@ -167,6 +167,8 @@ class SLUGSAuthenticator:
         self._clock = clock
         self._timeout = float(timeout)
         self._cache_ttl = float(cache_ttl)
+        #: lookups asked for, of them answered from the cache, and failed (read by kmipd.metrics)
+        self.lookups = self.cache_hits = self.failures = 0
         self._cache: dict[str, tuple[float, tuple[str, ...]]] = {}
 
     def __repr__(self) -> str:
@@ -183,6 +185,7 @@ class SLUGSAuthenticator:
         @return: a Deferred firing with the user's groups (possibly empty),
             or failing with L{AuthenticationFailed}.
         """
+        self.lookups += 1  # ops: counters read by kmipd.metrics
         if not user:
             return self._fail(user, REASON_EMPTY_USER)
         now = self._clock.seconds()
@@ -190,6 +193,7 @@ class SLUGSAuthenticator:
         if cached is not None:
             expires, groups = cached
             if now < expires:
+                self.cache_hits += 1
                 return succeed(groups)
             del self._cache[user]
 
@@ -311,6 +315,7 @@ class SLUGSAuthenticator:
     def _log_failure(self, failure: Failure) -> Failure:
         error = failure.value
         assert isinstance(error, AuthenticationFailed)
+        self.failures += 1  # ops: read by kmipd.metrics
         self._log.warn(
             "{plugin}: authentication of {user} failed: {reason}",
             plugin=error.plugin,

@@ -157,6 +157,8 @@ class PolicyDirectoryWatcher(Service):
         self._loop: LoopingCall | None = None
         self._loop_done: Deferred[Any] | None = None
         self._initial_loaded = False
+        #: policy files (re)loaded or removed, and files refused (read by kmipd.metrics)
+        self.reloads = self.reload_failures = 0
 
     def load_initial(self) -> None:
         """
@@ -221,6 +223,9 @@ class PolicyDirectoryWatcher(Service):
                     path=path,
                 )
         self._known = result.stamps
+        # ops: read by kmipd.metrics
+        self.reloads += len(result.loaded) + len(result.removed)
+        self.reload_failures += len(result.failed)
 
     def startService(self) -> None:
         """Start polling every C{interval} seconds on C{clock}."""
