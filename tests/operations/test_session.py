@@ -3,8 +3,9 @@ and Interop, with the rows of their 2.1 error tables kmipd can produce."""
 
 from __future__ import annotations
 
+from twisted.internet import defer
 from twisted.logger import globalLogPublisher
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from kmipd.dispatch import Caller
 from kmipd.sessions import MAX_TICKET_LIFETIME, NodeState
@@ -354,3 +355,28 @@ class CommonErrorRowsTests(SynchronousTestCase, Assertions):
         ops = call(d, Operation.QUERY, payload(Item.enum(Tag.QUERY_FUNCTION, QueryFunction.QUERY_OPERATIONS)),
                    version=V21).payload
         self.assertFalse({o.value for o in ops.findall(Tag.OPERATION)} & set(refused))
+
+
+class LogToAuditTrailTests(TestCase):
+    """The Log operation's event lands in the audit trail file with the request's correlation."""
+
+    @defer.inlineCallbacks
+    def test_trail(self):  # type: ignore[no-untyped-def]
+        import os
+
+        from twisted.internet import reactor
+
+        from kmipd.audit import AuditTrail, read_events
+
+        path = os.path.abspath(self.mktemp())
+        trail = AuditTrail(path, reactor=reactor)
+        trail.startService()
+        try:
+            r, _, reply = exchange(make_dispatcher(), Operation.LOG, payload(Item.text(Tag.LOG_MESSAGE, "hello")),
+                                   header=[Item.text(Tag.CLIENT_CORRELATION_VALUE, "c-9")])
+        finally:
+            yield trail.stopService()
+        self.assertEqual(r.status, 0)
+        (event,) = [e for e in read_events(path) if e["event"] == "kmip.client_log"]
+        self.assertEqual((event["client"], event["message"], event["correlation"], event["client_correlation"]),
+                         ("alice", "hello", reply.correlation, "c-9"))
