@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .policy.model import PolicyEngine
-    from .sessions import MessageSession
+    from .node import MessageSession
     from .store.interface import StoreTransaction
 
 
@@ -34,7 +34,7 @@ class RequestContext:
     @ivar id_placeholder: the ID Placeholder (unique identifier of the last object a batch item
         created or used), for batch items that omit the Unique Identifier.
     @ivar services: service-wide helpers handlers may need (crypto state, limits, ...).
-    @ivar session: the request message's L{kmipd.sessions.MessageSession} (correlation values,
+    @ivar session: the request message's L{kmipd.node.MessageSession} (correlation values,
         asynchronous indicator, delegated Rights) and through it the node's session state.
     """
 

@@ -45,7 +45,7 @@ from .messages import (
     parse_request,
 )
 from .operations.registry import lookup
-from .sessions import MessageSession, NodeState, new_correlation
+from .node import MessageSession, NodeState, new_correlation
 from .spec import (
     ENUM_FOR_TAG,
     BatchErrorContinuationOption,
@@ -203,7 +203,7 @@ class Dispatcher:
     @param call_later: C{IReactorTime.callLater}, to start a second group when messages have
         waited C{group_spill_after} seconds behind a slow one (without it, groups never overlap).
     @param max_group: most messages in one group.
-    @param node: the node's session state (L{kmipd.sessions.NodeState}): tickets, Object Defaults,
+    @param node: the node's session state (L{kmipd.node.NodeState}): tickets, Object Defaults,
         Constraints and asynchronous items. By default a fresh one whose deferred items wait
         until a Poll after Process runs them (tests); L{kmipd.service.KMIPService} passes one
         that starts them in the operation pool.

@@ -28,7 +28,7 @@ from .dispatch import Caller, Dispatcher
 from .limits import Limits
 from .policy.model import PolicyEngine
 from .protocol import KMIPServerFactory
-from .sessions import NodeState
+from .node import NodeState
 from .threads import ThreadPoolService
 from .tls import IdentityError, build_server_tls_options, identity_from_certificate, wrap_factory
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..asynchronous import InvalidAsynchronousCorrelationValue
 from ..context import RequestContext
 from ..errors import InvalidField
-from ..sessions import node_of
+from ..node import node_of
 from ..spec import Operation, Tag
 from ..ttlv import Item, ItemType
 from .registry import operation

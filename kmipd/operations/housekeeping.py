@@ -6,7 +6,7 @@ Object Defaults fill attributes a client omits when an object of that type is ma
 Defaults Information reports them over kmipd's own. A Constraint names Object Types and/or Object
 Groups (absent: any) and Attributes an object of those types/groups must carry with exactly the
 given values, or its creation fails with Constraint Violation. Both are kept per node, in memory
-(L{kmipd.sessions.NodeState}).
+(L{kmipd.node.NodeState}).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from ..errors import InvalidField, KmipError
 from ..model.attributes import Attr, check_client_settable, parse_2x
 from ..model.factory import default_attributes
 from ..model.objects import ManagedObject
-from ..sessions import check_object_type, node_of
+from ..node import check_object_type, node_of
 from ..spec import Operation, Tag
 from ..ttlv import Item, ItemType
 from .registry import operation

@@ -2,7 +2,7 @@
 """Login, Logout, Delegated Login, Ping, Interop and Log (KMIP 2.x, 6.1.30, 6.1.31, 6.1.12,
 6.1.36, 6.1.26, 6.1.29).
 
-Tickets (L{kmipd.sessions.TicketBook}) authenticate later requests through the request header's
+Tickets (L{kmipd.node.TicketBook}) authenticate later requests through the request header's
 Authentication (a Credential of type Ticket): a Login ticket only for the client it was issued to,
 a Delegated Login ticket for any authenticated client, acting as its issuer within its Rights.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..context import RequestContext
 from ..errors import FeatureNotSupported, InvalidField, OperationNotSupported, PermissionDenied
 from ..log import Logger
-from ..sessions import DEFAULT_TICKET_LIFETIME, Right, node_of, read_rights, read_ticket, ticket_item
+from ..node import DEFAULT_TICKET_LIFETIME, Right, node_of, read_rights, read_ticket, ticket_item
 from ..spec import InteropFunction, Operation, Tag
 from ..ttlv import Item, ItemType
 from .registry import operation

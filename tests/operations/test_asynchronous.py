@@ -9,7 +9,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from kmipd.asynchronous import SLOW, AsyncWork, Pending
 from kmipd.errors import FeatureNotSupported
-from kmipd.sessions import NodeState
+from kmipd.node import NodeState
 from kmipd.spec import (
     AsynchronousIndicator,
     CancellationResult,

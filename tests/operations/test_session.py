@@ -8,7 +8,7 @@ from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from kmipd.dispatch import Caller
-from kmipd.sessions import MAX_TICKET_LIFETIME, NodeState
+from kmipd.node import MAX_TICKET_LIFETIME, NodeState
 from kmipd.spec import (
     CredentialType,
     InteropFunction,
