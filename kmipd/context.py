@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .policy.model import PolicyEngine
     from .node import MessageSession
+    from .policy.model import PolicyEngine
     from .store.interface import StoreTransaction
 
 

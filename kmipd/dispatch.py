@@ -44,8 +44,8 @@ from .messages import (
     negotiate,
     parse_request,
 )
-from .operations.registry import lookup
 from .node import MessageSession, NodeState, new_correlation
+from .operations.registry import lookup
 from .spec import (
     ENUM_FOR_TAG,
     BatchErrorContinuationOption,

@@ -26,9 +26,9 @@ from .config import Config, ConfigError
 from .context import ServerInfo
 from .dispatch import Caller, Dispatcher
 from .limits import Limits
+from .node import NodeState
 from .policy.model import PolicyEngine
 from .protocol import KMIPServerFactory
-from .node import NodeState
 from .threads import ThreadPoolService
 from .tls import IdentityError, build_server_tls_options, identity_from_certificate, wrap_factory
 
