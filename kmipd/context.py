@@ -48,6 +48,9 @@ class RequestContext:
     id_placeholder: str | None = None
     services: dict[str, Any] = field(default_factory=dict)
     session: MessageSession | None = None
+    #: Bytes handlers with client-sized output (RNG Retrieve) have produced for this message,
+    #: checked against the server's response cap before they produce more.
+    response_bytes: int = 0
 
     @property
     def v2(self) -> bool:

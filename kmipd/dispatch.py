@@ -23,6 +23,7 @@ from kmipd.log import Logger
 from . import operations  # noqa: F401  (registers the handlers)
 from .asynchronous import Pending
 from .audit import summarise
+from .auth.identify import Caller  # re-exported: callers are made by identification (kmipd.auth)
 from .context import RequestContext, ServerInfo
 from .errors import (
     AuthenticationNotSuccessful,
@@ -95,14 +96,6 @@ class Reply:
     client_correlation: str | None = None
     #: one L{kmipd.audit.ItemRecord} per batch item that ran (ops: audit trail and metrics)
     audit: list[Any] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling: established once per connection."""
-
-    identity: str | None
-    groups: tuple[str, ...] | None = None
 
 
 class _Undo(Exception):
@@ -235,6 +228,9 @@ class Dispatcher:
         self.server = server
         self.credentials = credentials
         self.services = services if services is not None else {}
+        # The server's caps, for handlers whose output size the client chooses (RNG Retrieve).
+        self.services.setdefault("max_rng_length", limits.max_rng_length)
+        self.services.setdefault("max_response_size", limits.max_response_size)
         self.group_commit = group_commit
         self.call_later = call_later
         self.group_spill_after = group_spill_after
@@ -443,7 +439,10 @@ class Dispatcher:
     def _finish(self, request: Request, version: Version, now: int, results: list[BatchResult],
                 session: MessageSession | None = None) -> Reply:
         correlation = session.correlation if session is not None else new_correlation()
-        reply = self._encode(version, now, results, request.maximum_response_size, correlation)
+        limit = request.maximum_response_size
+        server_cap = self.limits.max_response_size
+        reply = self._encode(version, now, results, server_cap if limit is None else min(limit, server_cap),
+                             correlation)
         if session is not None:
             self.node.settle(session, results)  # start the deferred work the client is told is Pending
         reply.operations = [_op_name(b.operation) for b in request.items]
