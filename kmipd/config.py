@@ -107,6 +107,12 @@ class Config:
     https_listen: tuple[str, ...] = ()
     thread_pool_size: int = 8
     db_pool_size: int = 4
+    db_connect_timeout: float = 5.0
+    db_statement_timeout: float = 15.0
+    db_lock_timeout: float = 10.0
+    db_pool_timeout: float = 10.0
+    db_keepalive_idle: float = 30.0
+    db_retry_interval: float = 2.0
     max_message_size: int = 1048576
     max_depth: int = 32
     max_batch_count: int = 64
@@ -127,6 +133,9 @@ class Config:
     slugs_cache_ttl: float = 30.0
     slugs_failure_cache_ttl: float = 5.0
     policy_reload_interval: float = 0.5
+    #: Revoke (non-compromise reason) of a Pre-Active key: "refuse" (the seed) or "deactivate"
+    #: (kmipd.compat row revoke-preactive).
+    revoke_preactive: str = "refuse"
     slugs: tuple[SlugsConfig, ...] = ()
     # ops: audit trail, metrics and health (kmipd.audit, kmipd.metrics)
     audit_log_path: str | None = None
@@ -378,6 +387,12 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "https_listen": _parse_listen,
     "thread_pool_size": _int_parser(1),
     "db_pool_size": _int_parser(1),
+    "db_connect_timeout": _float_parser(0.0, inclusive=False),
+    "db_statement_timeout": _float_parser(0.0, inclusive=False),
+    "db_lock_timeout": _float_parser(0.0, inclusive=False),
+    "db_pool_timeout": _float_parser(0.0, inclusive=False),
+    "db_keepalive_idle": _float_parser(0.0, inclusive=False),
+    "db_retry_interval": _float_parser(0.0, inclusive=False),
     "max_message_size": _int_parser(8),
     "max_depth": _int_parser(1),
     "max_batch_count": _int_parser(1),
@@ -405,7 +420,16 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "metrics_listen": _parse_metrics_listen,
     "metrics_tls": _parse_bool,
     "certificate_groups": _parse_bool,
+    "revoke_preactive": lambda raw: _parse_choice(raw, ("refuse", "deactivate")),
 }
+
+
+def _parse_choice(raw: object, choices: tuple[str, ...]) -> str:
+    text = str(raw).strip().lower()
+    if text not in choices:
+        raise ValueError(f"{raw!r} is not one of {', '.join(choices)}")
+    return text
+
 
 _SERVER_SECTIONS = ("server", "kmipd")
 _SLUGS_KEYS = ("enabled", "url")

@@ -510,11 +510,12 @@ class Dispatcher:
                 f"operation {_op_name(item.operation)} is not supported in KMIP {version[0]}.{version[1]}"))
         placeholder = ctx.id_placeholder
         try:
+            request_payload = entry.check_request(version, item)
             if isolate:
                 with tx.savepoint():
-                    payload = self.node.run_item(ctx, item.operation, item.payload, entry.handler)
+                    payload = self.node.run_item(ctx, item.operation, request_payload, entry.handler)
             else:
-                payload = self.node.run_item(ctx, item.operation, item.payload, entry.handler)
+                payload = self.node.run_item(ctx, item.operation, request_payload, entry.handler)
         except Pending as p:
             ctx.id_placeholder = placeholder
             return BatchResult(item.operation, item.unique_id, ResultStatus.OPERATION_PENDING,

@@ -221,8 +221,8 @@ class NodeState:
 
     # Per batch item -----------------------------------------------------------------------
 
-    def run_item(self, ctx: RequestContext, operation: int | None, payload: Item | None,
-                 handler: Callable[[RequestContext, Item | None], Item | None]) -> Item | None:
+    def run_item(self, ctx: RequestContext, operation: int | None, payload: Item,
+                 handler: Callable[[RequestContext, Item], Item | None]) -> Item | None:
         """Run one batch item: delegated Rights checked, deferred when asynchronous, else C{handler}.
 
         @raise Pending: the item was deferred (answer Pending with its correlation value).
@@ -247,8 +247,8 @@ class NodeState:
                 raise Pending(correlation)
         return handler(ctx, payload)
 
-    def _in_transaction(self, handler: Callable[[RequestContext, Item | None], Item | None],
-                        ctx: RequestContext, payload: Item | None) -> Item | None:
+    def _in_transaction(self, handler: Callable[[RequestContext, Item], Item | None],
+                        ctx: RequestContext, payload: Item) -> Item | None:
         """Run a deferred item in a transaction of its own, retried on concurrent-update conflicts
         as the dispatcher retries a message."""
         for attempt in range(JOB_RETRIES):

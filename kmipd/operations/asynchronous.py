@@ -7,7 +7,6 @@ The work itself is kept by L{kmipd.asynchronous.AsyncWork}; a caller sees only i
 
 from __future__ import annotations
 
-from ..asynchronous import InvalidAsynchronousCorrelationValue
 from ..context import RequestContext
 from ..errors import InvalidField
 from ..node import node_of
@@ -16,25 +15,20 @@ from ..ttlv import Item, ItemType
 from .registry import operation
 
 
-def _correlation(payload: Item | None) -> bytes:
-    """The request's Asynchronous Correlation Value (required, a Byte String)."""
-    found = payload.find(Tag.ASYNCHRONOUS_CORRELATION_VALUE) if payload is not None else None
-    if found is None:
-        raise InvalidField("Asynchronous Correlation Value is required")
-    if found.type != ItemType.BYTE_STRING:
-        raise InvalidAsynchronousCorrelationValue("Asynchronous Correlation Value must be a Byte String")
-    return found.value
+def _correlation(payload: Item) -> bytes:
+    """The request's Asynchronous Correlation Value (required, a Byte String: the schema checked)."""
+    return payload.get(Tag.ASYNCHRONOUS_CORRELATION_VALUE)
 
 
 @operation(Operation.POLL)
-def poll(ctx: RequestContext, payload: Item | None) -> Item | None:
+def poll(ctx: RequestContext, payload: Item) -> Item | None:
     """The result of a finished asynchronous item (as it would have been answered synchronously),
     or Pending while it runs."""
     return node_of(ctx).jobs.poll(_correlation(payload), ctx.identity, ctx.store)
 
 
 @operation(Operation.CANCEL)
-def cancel(ctx: RequestContext, payload: Item | None) -> Item:
+def cancel(ctx: RequestContext, payload: Item) -> Item:
     """Cancel an asynchronous item that has not started: its Cancellation Result."""
     correlation = _correlation(payload)
     outcome = node_of(ctx).jobs.cancel(correlation, ctx.identity)
@@ -45,7 +39,7 @@ def cancel(ctx: RequestContext, payload: Item | None) -> Item:
 
 
 @operation(Operation.PROCESS, min_version=(2, 0))
-def process(ctx: RequestContext, payload: Item | None) -> Item:
+def process(ctx: RequestContext, payload: Item) -> Item:
     """Make the next Poll of an asynchronous item return its result, not Pending."""
     node_of(ctx).jobs.process(_correlation(payload), ctx.identity)
     return Item.struct(Tag.RESPONSE_PAYLOAD, [])

@@ -93,16 +93,14 @@ def ping(ctx: RequestContext, payload: Item | None) -> Item:
 
 
 @operation(Operation.LOG, min_version=(2, 0))
-def log(ctx: RequestContext, payload: Item | None) -> Item:
+def log(ctx: RequestContext, payload: Item) -> Item:
     """Write the client's Log Message into the audit trail (C{kmipd.audit}, C{audit_event="client_log"})."""
-    found = payload.find(Tag.LOG_MESSAGE) if payload is not None else None
-    if found is None or found.type != ItemType.TEXT_STRING:
-        raise InvalidField("Log Message (a Text String) is required")
-    if len(found.value) > MAX_LOG_MESSAGE:
+    message: str = payload.get(Tag.LOG_MESSAGE)  # required, a Text String: the schema checked
+    if len(message) > MAX_LOG_MESSAGE:
         raise InvalidField(f"Log Message is longer than {MAX_LOG_MESSAGE} characters")
     session = ctx.session
     _audit.info("client {client} logged: {log_message!r}", audit_event="client_log", client=ctx.identity,
-                log_message=found.value, correlation=session.correlation if session else None,
+                log_message=message, correlation=session.correlation if session else None,
                 client_correlation=session.client_correlation if session else None)
     return Item.struct(Tag.RESPONSE_PAYLOAD, [])
 

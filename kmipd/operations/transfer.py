@@ -85,12 +85,14 @@ def _import_target(ctx: RequestContext, payload: Item) -> tuple[str, int, Item]:
     uid = payload.find(Tag.UNIQUE_IDENTIFIER)
     if uid is None or uid.type != ItemType.TEXT_STRING or not uid.value:
         raise InvalidField("Import needs the object's Unique Identifier (a Text String)")
-    object_type = payload.get(Tag.OBJECT_TYPE)
-    if not isinstance(object_type, int) or not enum_value_in_version(ObjectType, object_type, ctx.version):
-        raise InvalidField("Import needs a valid Object Type")
     body = next((c for c in payload.value if c.tag in keyblock.OBJECT_TYPE_FOR_TAG), None)
     if body is None:
         raise MissingData("Import needs the object being imported")
+    object_type = payload.get(Tag.OBJECT_TYPE)  # 2.x; 1.4 has none: the object's own tag says
+    if object_type is None and ctx.version < (2, 0):
+        object_type = keyblock.OBJECT_TYPE_FOR_TAG[body.tag]
+    if not isinstance(object_type, int) or not enum_value_in_version(ObjectType, object_type, ctx.version):
+        raise InvalidField("Import needs a valid Object Type")
     if keyblock.OBJECT_TYPE_FOR_TAG[body.tag] != object_type or body.type != ItemType.STRUCTURE:
         raise InvalidField("Object Type does not match the object provided")
     return uid.value, object_type, body

@@ -191,14 +191,14 @@ class Pendings(SynchronousTestCase, Assertions):
                                   caller="mallory").payload.value, [])
 
     def test_bad_correlation_values(self) -> None:
-        """Missing: Invalid Field; unknown or not a Byte String: Invalid Asynchronous Correlation Value."""
+        """Missing or not a Byte String: Invalid Field; unknown: Invalid Asynchronous Correlation Value."""
         d = make_dispatcher()
         for op in (Operation.POLL, Operation.CANCEL, Operation.PROCESS):
             self.assertFails(send_one(d, op, payload()), ResultReason.INVALID_FIELD)
             self.assertFails(send_one(d, op, by_value(b"\x00" * 16)),
                              ResultReason.INVALID_ASYNCHRONOUS_CORRELATION_VALUE)
             self.assertFails(send_one(d, op, payload(Item.text(Tag.ASYNCHRONOUS_CORRELATION_VALUE, "x"))),
-                             ResultReason.INVALID_ASYNCHRONOUS_CORRELATION_VALUE)
+                             ResultReason.INVALID_FIELD)
 
     def test_control_operations_never_asynchronous(self) -> None:
         """Poll/Cancel/Process/Query Asynchronous Requests with Mandatory: Feature Not Supported."""

@@ -126,13 +126,12 @@ class ImportTests(SynchronousTestCase, Assertions):
         self.assertEqual(after, before)
 
     def test_import_1x(self) -> None:
-        """1.4 Import with Attribute structures."""
+        """1.4 Import: Attribute structures, no Object Type (the object's own tag gives it, 4.41)."""
         d = make_dispatcher()
         body = Item.struct(Tag.SECRET_DATA, [Item.enum(Tag.SECRET_DATA_TYPE, 1), Item.struct(Tag.KEY_BLOCK, [
             Item.enum(Tag.KEY_FORMAT_TYPE, KeyFormatType.OPAQUE), Item.struct(Tag.KEY_VALUE, [
                 Item.bytes(Tag.KEY_MATERIAL, b"s3cret")])])])
         r = call(d, Operation.IMPORT, payload(Item.text(Tag.UNIQUE_IDENTIFIER, "imp-1"),
-                                              Item.enum(Tag.OBJECT_TYPE, ObjectType.SECRET_DATA),
                                               to_1x(*a_name("secret-1")), body), version=V14, caller="alice")
         self.assertOK(r)
         names = attrs_of(get_attributes(d, "imp-1", ["Name"], version=V14), V14)["Name"]
