@@ -150,7 +150,8 @@ class LifecycleTests(ServiceTestMixin, TestCase):
                 if result.status != ResultStatus.OPERATION_PENDING:
                     break
                 yield task.deferLater(reactor, 0.01, lambda: None)
-            interop, _ = yield send(Operation.INTEROP, payload())
+            interop, _ = yield send(Operation.INTEROP, payload(Item.enum(Tag.INTEROP_FUNCTION, 1),
+                                                               Item.text(Tag.INTEROP_IDENTIFIER, "t")))
         finally:
             yield service.stopService()
         self.assertEqual(result.status, ResultStatus.SUCCESS, result.message)
