@@ -1,10 +1,15 @@
 """kmipd: a KMIP key management server built on Twisted."""
 
+import re
+
 from setuptools import find_packages, setup
+
+with open("kmipd/_version.py", encoding="utf-8") as f:
+    VERSION = re.search(r'^__version__ = "([^"]+)"', f.read(), re.M).group(1)  # type: ignore[union-attr]
 
 setup(
     name="kmipd",
-    version="0.1.0",
+    version=VERSION,
     description="A KMIP (Key Management Interoperability Protocol) server on Twisted.",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",

@@ -458,11 +458,9 @@ class KMIPServerFactory(Factory[KMIPProtocol]):
     def __init__(self, dispatcher: Dispatcher, *, limits: Limits | None = None, clock=None,
                  identify: Identify = _no_identity, tls: bool = True,
                  reidentify_after: float | None = None, counter: ConnectionCounter | None = None) -> None:
-        from twisted.internet import reactor
-
         self.dispatcher = dispatcher
         self.limits = limits or dispatcher.limits
-        self.clock = clock if clock is not None else reactor
+        self.clock = clock if clock is not None else dispatcher.clock
         self.identify = identify
         self.tls = tls
         self.reidentify_after = reidentify_after

@@ -125,9 +125,10 @@ class PyKMIPCryptoTests(LiveServiceMixin, TestCase):
         the service runs with the PyKMIP compatibility flag; the default is the spec's Byte String.
         """
         yield self.start()
-        from kmipd.operations.keywrap import PYKMIP_WRAPPED_KEY_VALUE
+        from dataclasses import replace
 
-        self.service.dispatcher.services[PYKMIP_WRAPPED_KEY_VALUE] = True
+        service = self.service.dispatcher.processor.service
+        service.settings = replace(service.settings, pykmip_wrapped_key_value=True)
         from kmip.core import enums
         from kmip.pie import objects
 

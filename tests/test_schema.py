@@ -333,11 +333,11 @@ class ResponseShapeTests(SynchronousTestCase):
     """kmipd's successful responses have the fields the response schemas (and so the spec) give."""
 
     def setUp(self) -> None:
-        from kmipd import dispatch
+        from kmipd import processor
 
         self.checked: list[tuple[int, tuple[int, int]]] = []
         self.problems: list[str] = []
-        original = dispatch.Dispatcher._run_item
+        original = processor.Processor._run_item
 
         def checking(dispatcher: Any, ctx: Any, item: Any, tx: Any, isolate: bool) -> Any:
             result = original(dispatcher, ctx, item, tx, isolate)
@@ -352,7 +352,7 @@ class ResponseShapeTests(SynchronousTestCase):
                     self.problems.append(e.message)
             return result
 
-        self.patch(dispatch.Dispatcher, "_run_item", checking)
+        self.patch(processor.Processor, "_run_item", checking)
 
     def test_conformance_vectors(self) -> None:
         """Every successful response while replaying the OASIS vectors (1.0-1.4) and kmipd's 2.x

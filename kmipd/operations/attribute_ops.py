@@ -7,7 +7,7 @@ C{Current Attribute} around the attribute item, C{Attribute Reference}); either 
 in any version and the response is built in the negotiated version's shape (1.x returns the
 Attribute with its index, 2.x only the Unique Identifier).
 
-Who may change what comes from the spec's attribute rule tables (L{kmipd.spec.ATTRIBUTES}:
+Who may change what comes from the spec's attribute rule tables (L{kmipd.spec.attributes.ATTRIBUTES}:
 C{modifiable_by_client}, C{deletable_by_client}, C{multiple}, C{object_types}) plus the
 state-dependent rules in L{kmipd.model.states.MODIFIABLE_IN}. Attribute Indexes are list positions
 and never change: a deleted instance leaves a hole (L{kmipd.model.objects}), so the instances after it

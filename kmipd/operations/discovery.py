@@ -11,7 +11,6 @@ from ..spec import (
     ObjectType,
     Operation,
     QueryFunction,
-    RNGAlgorithm,
     Tag,
     enum_value_in_version,
     tag_in_version,
@@ -28,7 +27,7 @@ OBJECT_TYPES = (
 """Object types kmipd stores (each reported only in versions that define it)."""
 
 
-@operation(Operation.DISCOVER_VERSIONS, min_version=(1, 1))
+@operation(Operation.DISCOVER_VERSIONS, min_version=(1, 1), needs_store=False)
 def discover_versions(ctx: RequestContext, payload: Item | None) -> Item:
     """The versions supported by both sides, in kmipd's order of preference."""
     offered = [parse_version(v) for v in payload.findall(Tag.PROTOCOL_VERSION)] if payload is not None else []
@@ -59,7 +58,7 @@ def _capabilities(ctx: RequestContext) -> list[Item]:
 
 
 def _rngs(ctx: RequestContext) -> list[Item]:
-    return [Item.struct(Tag.RNG_PARAMETERS, [Item.enum(Tag.RNG_ALGORITHM, RNGAlgorithm.UNSPECIFIED)])]
+    return [ctx.settings.rng_item()]
 
 
 def _operations(ctx: RequestContext) -> list[Item]:
@@ -108,7 +107,7 @@ answer with no items, as the spec allows. Defaults Information and Protection St
 KMIP 2.x functions (the version check above refuses them in 1.x)."""
 
 
-@operation(Operation.QUERY)
+@operation(Operation.QUERY, needs_store=False)
 def query(ctx: RequestContext, payload: Item) -> Item:
     """Answer each requested Query Function, in a fixed order."""
     asked = set()

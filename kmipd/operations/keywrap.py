@@ -53,10 +53,6 @@ _AES_MODES: dict[int, tuple[Callable[[bytes, bytes], bytes], Callable[[bytes, by
 }
 
 
-#: Services flag: put wrapped bytes in C{Key Value/Key Material} (a structure), the shape PyKMIP's
-#: server produces and its client can parse, instead of the Byte String Key Value the spec (and
-#: the 1.4 conformance vectors, AX-M-2-14) prescribe. Off by default.
-PYKMIP_WRAPPED_KEY_VALUE = "wrap.pykmip_key_value"
 
 
 
@@ -163,7 +159,7 @@ def wrap_for_get(ctx: RequestContext, obj: ManagedObject, material: Item, wrappi
             Item.text(Tag.UNIQUE_IDENTIFIER, key.uid), given.copy() if given is not None else None]),
         Item.enum(Tag.ENCODING_OPTION, encoding) if wrapping_spec.find(Tag.ENCODING_OPTION) is not None else None,
     ])
-    if ctx.services.get(PYKMIP_WRAPPED_KEY_VALUE):
+    if ctx.settings.pykmip_wrapped_key_value:
         new_value = Item.struct(Tag.KEY_VALUE, [Item.bytes(Tag.KEY_MATERIAL, wrapped)])
     else:
         new_value = Item.bytes(Tag.KEY_VALUE, wrapped)
@@ -223,4 +219,4 @@ def unwrap_for_register(ctx: RequestContext, material: Item) -> Item:
     return unwrap_material(ctx, material)
 
 
-__all__ = ["PYKMIP_WRAPPED_KEY_VALUE", "WrappingKeyNotFound", "unwrap_for_register", "unwrap_material", "wrap_for_get"]
+__all__ = ["WrappingKeyNotFound", "unwrap_for_register", "unwrap_material", "wrap_for_get"]

@@ -24,7 +24,6 @@ from ..errors import (
     UsageLimitExceeded,
     WrongLifecycleState,
 )
-from ..model.factory import DEFAULT_LEASE_TIME
 from ..model.objects import ManagedObject
 from ..model.states import DESTROYED_STATES, Cause, next_state
 from ..spec import ObjectType, Operation, RevocationReasonCode, State, Tag
@@ -135,7 +134,7 @@ _REVOKE_PREACTIVE = row("revoke-preactive")
 def _deactivate_preactive(ctx: RequestContext) -> bool:
     """True if C{[server] revoke_preactive = deactivate} (L{kmipd.compat} row C{revoke-preactive}):
     a never-activated key revoked for a non-compromise reason moves to Deactivated."""
-    return ctx.services.get("revoke_preactive") == REVOKE_PREACTIVE_DEACTIVATE
+    return ctx.settings.revoke_preactive == REVOKE_PREACTIVE_DEACTIVATE
 
 
 @operation(Operation.DESTROY)
@@ -195,7 +194,7 @@ def max_lease(ctx: RequestContext, obj: ManagedObject) -> int:
     value = obj.value("Lease Time")
     if isinstance(value, int):
         return value
-    return int(ctx.services.get("lease_time", DEFAULT_LEASE_TIME))
+    return ctx.settings.lease_time
 
 
 @operation(Operation.CHECK)

@@ -682,7 +682,7 @@ def new_kmipd(store: str = "memory", clock: Any = None) -> tuple[DispatcherExcha
 
     @param store: C{"memory"} or C{"sqlite"} (a new SQLite file in a temporary directory).
     """
-    from kmipd.testing import FakeClock, make_dispatcher
+    from kmipd.testing import FakeClock, make_processor
 
     clock = clock or FakeClock(float(int(time.time())))
     if store == "sqlite":
@@ -697,9 +697,9 @@ def new_kmipd(store: str = "memory", clock: Any = None) -> tuple[DispatcherExcha
         path = os.path.join(tmp, "kmip.sqlite")
         backend = SQLObjectStore(f"sqlite:///{path}", os.urandom(32))
         backend.create_schema()
-        dispatcher = make_dispatcher(backend, clock=clock)
+        dispatcher = make_processor(backend, clock=clock)
     else:
-        dispatcher = make_dispatcher(clock=clock)
+        dispatcher = make_processor(clock=clock)
     return DispatcherExchange(dispatcher), clock
 
 

@@ -80,12 +80,12 @@ class Pendings(SynchronousTestCase, Assertions):
         """Optional: a Create Key Pair of RSA-3072 is Pending; nothing is generated until it runs."""
         d = make_dispatcher()
         value = self.submit(d, rsa_pair_body(), header=OPTIONAL, operation=Operation.CREATE_KEY_PAIR)
-        self.assertEqual(len(d.node.jobs), 1)
+        self.assertEqual(len(d.processor.node.jobs), 1)
         cancel = send_one(d, Operation.CANCEL, by_value(value))
         self.assertOK(cancel)
         self.assertEqual(cancel.payload.get(Tag.CANCELLATION_RESULT), CancellationResult.CANCELED)
         self.assertEqual(cancel.payload.get(Tag.ASYNCHRONOUS_CORRELATION_VALUE), value)
-        self.assertEqual(len(d.node.jobs), 0)
+        self.assertEqual(len(d.processor.node.jobs), 0)
 
     def test_slow_predicates(self) -> None:
         """RSA of 3072 bits or more (2.x and 1.x templates) and Certify are slow; RSA-2048 and EC are not."""
@@ -112,7 +112,7 @@ class Pendings(SynchronousTestCase, Assertions):
         d = make_dispatcher()
         value = self.submit(d)
         self.assertEqual(send_one(d, Operation.POLL, by_value(value)).status, ResultStatus.OPERATION_PENDING)
-        self.assertEqual(d.node.jobs.run_submitted(), 1)
+        self.assertEqual(d.processor.node.jobs.run_submitted(), 1)
         done = send_one(d, Operation.POLL, by_value(value))
         self.assertOK(done)
         self.assertEqual(done.payload.get(Tag.OBJECT_TYPE), ObjectType.SYMMETRIC_KEY)
@@ -138,7 +138,7 @@ class Pendings(SynchronousTestCase, Assertions):
         d = make_dispatcher()
         value = self.submit(d, payload(Item.enum(Tag.OBJECT_TYPE, ObjectType.SYMMETRIC_KEY),
                                        template(V21, [a_alg(CA.AES), a_mask(CUM.ENCRYPT)])))
-        d.node.jobs.run_submitted()
+        d.processor.node.jobs.run_submitted()
         self.assertEqual(send_one(d, Operation.CANCEL, by_value(value)).payload.get(Tag.CANCELLATION_RESULT),
                          CancellationResult.FAILED)
         r = send_one(d, Operation.POLL, by_value(value))
@@ -149,7 +149,7 @@ class Pendings(SynchronousTestCase, Assertions):
         """Cancel of finished work: Completed, and its result stays available to Poll."""
         d = make_dispatcher()
         value = self.submit(d)
-        d.node.jobs.run_submitted()
+        d.processor.node.jobs.run_submitted()
         self.assertEqual(send_one(d, Operation.CANCEL, by_value(value)).payload.get(Tag.CANCELLATION_RESULT),
                          CancellationResult.COMPLETED)
         self.assertOK(send_one(d, Operation.POLL, by_value(value)))
@@ -175,11 +175,12 @@ class Pendings(SynchronousTestCase, Assertions):
                 batch_item(Operation.GET, payload(Item.text(Tag.UNIQUE_IDENTIFIER, "missing")), b"2"),
                 version=V21, header_extra=OPTIONAL + [Item.enum(Tag.BATCH_ERROR_CONTINUATION_OPTION, option)]),
                 "alice"))
-            self.assertEqual((len(handed), len(d.node.jobs)), (started, started), option)
+            self.assertEqual((len(handed), len(d.processor.node.jobs)), (started, started), option)
             expected = ResultStatus.OPERATION_UNDONE if started == 0 else ResultStatus.OPERATION_PENDING
             self.assertEqual(rs[0].status, expected)
             if handed:
-                send_one(d, Operation.CANCEL, by_value(d.node.jobs.outstanding("alice", None, None)[0].correlation))
+                (job,) = d.processor.node.jobs.outstanding("alice", None, None)
+                send_one(d, Operation.CANCEL, by_value(job.correlation))
 
     def test_other_client(self) -> None:
         """Another client's correlation value: Permission Denied for Poll, Cancel and Process."""
@@ -229,8 +230,8 @@ class Pendings(SynchronousTestCase, Assertions):
         clock = FakeClock()
         d = make_dispatcher(clock=clock)
         value = self.submit(d)
-        d.node.jobs.run_submitted()
-        clock.advance(d.node.jobs.keep_for + 1)
+        d.processor.node.jobs.run_submitted()
+        clock.advance(d.processor.node.jobs.keep_for + 1)
         self.assertFails(send_one(d, Operation.POLL, by_value(value)),
                          ResultReason.INVALID_ASYNCHRONOUS_CORRELATION_VALUE)
 
@@ -336,11 +337,11 @@ class JobTransactionTests(SynchronousTestCase, Assertions):
         """One conflict: retried and done; conflicts every time: General Failure, reported by Poll."""
         for conflicts, ok in ((1, True), (99, False)):
             d = make_dispatcher()
-            real = d.store.transaction
+            real = d.processor.store.transaction
             value = Pendings.submit(self, d)  # type: ignore[arg-type]
-            d.store.transaction = _FlakyTransaction(real, conflicts)  # type: ignore[method-assign]
-            d.node.jobs.run_submitted()
-            d.store.transaction = real  # type: ignore[method-assign]
+            d.processor.store.transaction = _FlakyTransaction(real, conflicts)  # type: ignore[method-assign]
+            d.processor.node.jobs.run_submitted()
+            d.processor.store.transaction = real  # type: ignore[method-assign]
             r = send_one(d, Operation.POLL, by_value(value))
             if ok:
                 self.assertOK(r)

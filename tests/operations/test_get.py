@@ -22,7 +22,7 @@ from kmipd.spec import (
     Tag,
 )
 from kmipd.store.memory import MemoryObjectStore
-from kmipd.testing import FakeClock, call, make_dispatcher
+from kmipd.testing import FakeClock, call, make_processor
 from kmipd.ttlv import Item
 
 from .test_create import (
@@ -66,7 +66,7 @@ class GetTests(SynchronousTestCase, Assertions):
     def setUp(self) -> None:
         self.store = MemoryObjectStore()
         self.clock = FakeClock()
-        self.d = make_dispatcher(self.store, clock=self.clock)
+        self.d = make_processor(self.store, clock=self.clock)
         self.aes = create(self.d, aes_attrs(128)).payload.get(Tag.UNIQUE_IDENTIFIER)
 
     def key_pair(self, common, version=V14):
@@ -203,7 +203,7 @@ class GetAttributesTests(SynchronousTestCase, Assertions):
     """GetAttributes and GetAttributeList."""
 
     def setUp(self) -> None:
-        self.d = make_dispatcher()
+        self.d = make_processor()
         self.uid = create(self.d, aes_attrs(256, "ga")).payload.get(Tag.UNIQUE_IDENTIFIER)
 
     def test_named_1x(self) -> None:
@@ -237,7 +237,7 @@ class GetAttributesTests(SynchronousTestCase, Assertions):
     def test_1x_never_shows_2x_only(self) -> None:
         """GetAttributes in 1.x returns no attribute that exists only in 2.x, and vice versa."""
         store = MemoryObjectStore()
-        d = make_dispatcher(store, policy=None)
+        d = make_processor(store, policy=None)
         uid = create(d, aes_attrs() + [("Operation Policy Name", Item.text(Tag.OPERATION_POLICY_NAME, "default"))],
                      version=V14).payload.get(Tag.UNIQUE_IDENTIFIER)
         with store.transaction() as tx:  # give it a 1.x-only attribute value explicitly

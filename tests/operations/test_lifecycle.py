@@ -11,9 +11,10 @@ from twisted.trial.unittest import SynchronousTestCase
 from kmipd.model import states as lifecycle
 from kmipd.model.objects import ManagedObject
 from kmipd.model.states import TRANSITIONS, Cause, due_state, next_state
+from kmipd.settings import Settings
 from kmipd.spec import ObjectType, Operation, ResultReason, RevocationReasonCode, State, Tag
 from kmipd.store.memory import MemoryObjectStore
-from kmipd.testing import FakeClock, batch_item, call, make_dispatcher, payload, request, results, send
+from kmipd.testing import FakeClock, batch_item, call, make_processor, payload, request, results, send
 from kmipd.ttlv import Item
 
 NOW = 1_700_000_000
@@ -115,7 +116,7 @@ class _Base(SynchronousTestCase):
     def setUp(self) -> None:
         self.store = MemoryObjectStore()
         self.clock = FakeClock(NOW)
-        self.d = make_dispatcher(self.store, clock=self.clock)
+        self.d = make_processor(self.store, clock=self.clock)
 
     def call(self, op: int, body: Item | None, version: tuple[int, int] = V14, caller: str = "alice") -> Any:
         return call(self.d, op, body, version=version, caller=caller)
@@ -457,7 +458,7 @@ class ObtainLeaseTests(_Base):
 
     def test_configured_and_object_lease(self) -> None:
         """The service's lease_time applies unless the object has its own Lease Time."""
-        self.d.services["lease_time"] = 60
+        self.d.service.settings = Settings(lease_time=60)
         uid = new_object(self.store)
         self.assertEqual(self.call(Operation.OBTAIN_LEASE, uid_payload(uid)).payload.get(Tag.LEASE_TIME), 60)
         uid = new_object(self.store, attrs={"Lease Time": [Item.interval(Tag.LEASE_TIME, 5)]})
@@ -541,7 +542,7 @@ class SQLiteLifecycleTests(SynchronousTestCase):
     def test_full_lifecycle(self) -> None:
         """Activate, revoke, destroy, archive and recover work against SQLite."""
         store = sqlite_store(self)
-        d = make_dispatcher(store, clock=FakeClock(NOW))
+        d = make_processor(store, clock=FakeClock(NOW))
         uid = new_object(store)
         for op, extra in (
             (Operation.ACTIVATE, []),

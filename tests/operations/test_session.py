@@ -28,8 +28,8 @@ V14, V20, V21 = (1, 4), (2, 0), (2, 1)
 
 def exchange(d, operation: int, body: Item | None = None, *, version=V21, header=(), caller="alice"):
     """(result, response message, reply) of one operation."""
-    reply = d.process(encode(request(batch_item(operation, body), version=version, header_extra=list(header))),
-                      Caller(caller))
+    message = request(batch_item(operation, body), version=version, header_extra=list(header))
+    reply = d.processor.process(encode(message), Caller(caller))
     response = decode(reply.data)
     (r,) = results(response)
     return r, response, reply
@@ -78,7 +78,8 @@ class CorrelationTests(SynchronousTestCase, Assertions):
     def test_error_replies_carry_one(self) -> None:
         """A message-level failure (unsupported version) also has its correlation value."""
         d = make_dispatcher()
-        reply = d.process(encode(request(batch_item(Operation.QUERY, payload()), version=(2, 9))), Caller("a"))
+        message = request(batch_item(Operation.QUERY, payload()), version=(2, 9))
+        reply = d.processor.process(encode(message), Caller("a"))
         self.assertEqual(decode(reply.data).find(Tag.RESPONSE_HEADER).get(Tag.SERVER_CORRELATION_VALUE),
                          reply.correlation)
 
@@ -171,7 +172,7 @@ class TicketTests(SynchronousTestCase, Assertions):
 
     def test_tickets_are_per_node(self) -> None:
         """Another node (dispatcher) does not know this node's tickets (documented)."""
-        store = make_dispatcher().store
+        store = make_dispatcher().processor.store
         one, two = make_dispatcher(store), make_dispatcher(store)
         ticket = self.login(one)
         self.assertFails(run(two, Operation.PING, payload(), header=[ticket_auth(ticket)]),
@@ -293,7 +294,7 @@ class PingLogInteropTests(SynchronousTestCase, Assertions):
         self.assertOK(self.interop(d, InteropFunction.END))
         self.assertOK(self.interop(d, InteropFunction.BEGIN, "TC-3"))
         self.assertOK(self.interop(d, InteropFunction.RESET, "TC-3"))
-        self.assertIsNone(d.node.interop)
+        self.assertIsNone(d.processor.node.interop)
         self.assertFails(self.interop(d, 9), ResultReason.INVALID_FIELD)
         self.assertFails(run(d, Operation.INTEROP, payload(Item.enum(Tag.INTEROP_FUNCTION, 1))),
                          ResultReason.INVALID_FIELD)
@@ -326,7 +327,7 @@ class CommonErrorRowsTests(SynchronousTestCase, Assertions):
         d = make_dispatcher()
         for op in self.OPERATIONS:
             item = Item.struct(Tag.BATCH_ITEM, [Item.enum(Tag.OPERATION, op), Item.int(Tag.REQUEST_PAYLOAD, 1)])
-            (r,) = results(decode(d.process(encode(request(item, version=V21)), Caller("a")).data))
+            (r,) = results(decode(d.processor.process(encode(request(item, version=V21)), Caller("a")).data))
             self.assertFails(r, ResultReason.INVALID_MESSAGE)
 
     def test_operation_not_supported_before_2x(self) -> None:

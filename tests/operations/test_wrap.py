@@ -7,10 +7,11 @@ from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 from twisted.trial.unittest import SynchronousTestCase
 
-from kmipd.model import keyblock
 from kmipd.context import RequestContext
+from kmipd.model import keyblock
 from kmipd.operations.keywrap import unwrap_for_register, wrap_for_get
 from kmipd.policy.model import PolicyEngine
+from kmipd.settings import Settings
 from kmipd.spec import (
     BlockCipherMode,
     CryptographicAlgorithm,
@@ -25,7 +26,7 @@ from kmipd.spec import (
     Tag,
     WrappingMethod,
 )
-from kmipd.testing import FakeClock, call, make_dispatcher, payload
+from kmipd.testing import FakeClock, call, make_processor, payload
 from kmipd.ttlv import Item, ItemType
 
 from .test_crypto_ops import add_private, add_public, add_symmetric, cp
@@ -53,7 +54,7 @@ def wrapping_spec(uid: str, params: Item | None = None, encoding: int | None = E
 class WrappedGetTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.clock = FakeClock()
-        self.d = make_dispatcher(clock=self.clock)
+        self.d = make_processor(clock=self.clock)
         self.key = add_symmetric(self.d, key=DATA_3394, mask=M.ENCRYPT)
 
     def get(self, spec: Item, version: tuple[int, int] = (1, 4), caller: str = "tester"):
@@ -173,9 +174,7 @@ class WrappedGetTests(SynchronousTestCase):
 
     def test_pykmip_shape_flag(self) -> None:
         """With the PyKMIP flag the wrapped bytes sit in Key Value/Key Material, and still unwrap."""
-        from kmipd.operations.keywrap import PYKMIP_WRAPPED_KEY_VALUE
-
-        self.d.services[PYKMIP_WRAPPED_KEY_VALUE] = True
+        self.d.service.settings = Settings(pykmip_wrapped_key_value=True)
         kek = add_symmetric(self.d, key=KEK_3394, mask=M.WRAP_KEY | M.UNWRAP_KEY)
         result = self.get(wrapping_spec(kek))
         value = self.block(result).find(Tag.KEY_VALUE)
