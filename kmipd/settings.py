@@ -61,8 +61,8 @@ class Settings:
     @ivar process_inactive_keys: Decrypt, Signature Verify, MAC Verify and unwrapping may use
         Deactivated and Compromised keys (KMIP 1.4 3.22 allows it "when special permission is
         granted").
-    @ivar pykmip_wrapped_key_value: wrapped keys returned by Get carry their Key Value as a
-        structure holding the Key Material (what PyKMIP's client expects) instead of a Byte String.
+    @ivar compatibility: C{"kmip"} (the specification) or C{"pykmip"} (the PyKMIP server's
+        deviations, L{kmipd.compatibility}; docs/compatibility.md).
     @ivar rng_parameters: the RNG Parameters fields (tag, value) reported for server-generated
         material (the Random Number Generator attribute) and by Query.
     @ivar streams: bounds of the multi-part operation table.
@@ -72,7 +72,7 @@ class Settings:
 
     lease_time: int = DEFAULT_LEASE_TIME
     process_inactive_keys: bool = False
-    pykmip_wrapped_key_value: bool = False
+    compatibility: str = "kmip"
     rng_parameters: tuple[tuple[int, int], ...] = DEFAULT_RNG_PARAMETERS
     streams: StreamLimits = field(default_factory=StreamLimits)
     revoke_preactive: str = "refuse"

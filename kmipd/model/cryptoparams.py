@@ -190,12 +190,15 @@ _MASK_NAMES: dict[int, str] = {
 PROTECT_BITS = frozenset({Mask.ENCRYPT, Mask.SIGN, Mask.MAC_GENERATE, Mask.WRAP_KEY, Mask.DERIVE_KEY})
 
 
-def check_usable(ctx: RequestContext, obj: ManagedObject, usage: int, what: str = "key") -> None:
+def check_usable(ctx: RequestContext, obj: ManagedObject, usage: int, what: str = "key", *,
+                 pre_active: bool = False) -> None:
     """Refuse C{obj} for an operation needing usage bit C{usage}.
 
     Checks, in order: the state (Active; Deactivated/Compromised only for processing when
     C{settings.process_inactive_keys} allows it), the Cryptographic Usage Mask bit, then the
     Protect Stop Date (protecting operations) or the Process Start Date (processing operations).
+
+    C{pre_active} also accepts a Pre-Active object (the PyKMIP server's Derive Key does).
 
     @raise IllegalOperation: wrong state (2.x Wrong Key Lifecycle State).
     @raise IncompatibleUsageMask: the mask lacks the bit (1.x Permission Denied).
@@ -203,7 +206,7 @@ def check_usable(ctx: RequestContext, obj: ManagedObject, usage: int, what: str 
     """
     protect = usage in PROTECT_BITS
     state = obj.state
-    allowed_states = {State.ACTIVE}
+    allowed_states = {State.ACTIVE, State.PRE_ACTIVE} if pre_active else {State.ACTIVE}
     if not protect and ctx.settings.process_inactive_keys:
         allowed_states |= {State.DEACTIVATED, State.COMPROMISED}
     if state not in allowed_states:

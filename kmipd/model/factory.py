@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
+from ..compatibility import pykmip_mode
 from ..context import RequestContext
 from ..errors import (
     AttributeNotApplicable,
@@ -191,7 +192,8 @@ def check_unique_name(ctx: RequestContext, value: Item, *, for_new_object: bool,
     live object counts, on-line or archived. A destroyed object's name may be taken again: its key
     is gone, 1.x Locate no longer finds it, and clients that destroy a key and create its successor
     under the same name (database keyrings do) must keep working. C{exclude} is the object being
-    changed (Add/Modify/Set Attribute may give an object a Name it already has).
+    changed (Add/Modify/Set Attribute may give an object a Name it already has). With
+    C{compatibility = pykmip} names are not checked (the PyKMIP server does not).
 
     @param for_new_object: True when a new object would take the name (Create, Register, Derive
         Key...), False when an existing object would (Add/Modify/Set Attribute).
@@ -202,6 +204,8 @@ def check_unique_name(ctx: RequestContext, value: Item, *, for_new_object: bool,
     text = value.get(Tag.NAME_VALUE) if value.type == ItemType.STRUCTURE else None
     if not isinstance(text, str):
         raise InvalidField("Name needs a Name Value")
+    if pykmip_mode(ctx):
+        return  # the PyKMIP server lets several objects share a name (docs/compatibility.md)
     query = LocateQuery(attributes=[AttributeFilter("Name", Item.struct(Tag.NAME, [Item.text(Tag.NAME_VALUE, text)]))],
                         include_online=True, include_archived=True, include_destroyed=False)
     if any(c.uid != exclude for c in ctx.store.locate(query)):

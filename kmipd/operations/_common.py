@@ -7,7 +7,7 @@ from ..context import RequestContext
 from ..errors import ItemNotFound, MissingData, ObjectArchived, PermissionDenied
 from ..model.factory import DEFAULT_POLICY
 from ..model.objects import ManagedObject
-from ..model.states import due_state
+from ..model.states import DESTROYED_STATES, due_state
 from ..spec import Operation, Tag
 from ..ttlv import Item
 
@@ -38,10 +38,14 @@ def load(ctx: RequestContext, uid: str, operation: int, *, allow_archived: bool 
     """Fetch C{uid} for C{operation}: exists, policy allows it, not archived; due dates applied.
 
     Sets the ID Placeholder to C{uid}.
+    A destroyed object does not exist for a KMIP 1.x client (Item Not Found).
+
     @raise ItemNotFound / PermissionDenied / ObjectArchived
     """
     obj = ctx.store.get(uid)
-    if obj is None:
+    if obj is None or (obj.state in DESTROYED_STATES and not ctx.v2):
+        # KMIP 1.x: a destroyed object is deleted (the seed; 1.x metadata MAY be retained, and
+        # kmipd keeps it only for 2.x, whose Destroy says it SHALL be): see docs/compatibility.md.
         raise ItemNotFound(f"no object with Unique Identifier {uid!r}")
     if not allowed(ctx, obj, operation):
         raise PermissionDenied("permission denied")

@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from ..compat import row
+from ..compatibility import pykmip_mode
 from ..context import RequestContext
 from ..crypto import keygen
 from ..crypto.errors import CryptoError
@@ -403,7 +404,8 @@ def validate_body(ctx: RequestContext, object_type: int, body: Item,
         assert block is not None
         algorithm = _agree(attrs, "Cryptographic Algorithm", block.get(Tag.CRYPTOGRAPHIC_ALGORITHM))
         length = _agree(attrs, "Cryptographic Length", block.get(Tag.CRYPTOGRAPHIC_LENGTH))
-        algorithm, length = keyformat.validate_key_block(object_type, block, algorithm, length)
+        algorithm, length = keyformat.validate_key_block(object_type, block, algorithm, length,
+                                                         lenient=pykmip_mode(ctx))
         if object_type == ObjectType.SPLIT_KEY:
             parts, ident = body.get(Tag.SPLIT_KEY_PARTS), body.get(Tag.KEY_PART_IDENTIFIER)
             threshold = body.get(Tag.SPLIT_KEY_THRESHOLD)
