@@ -235,8 +235,8 @@ def digests(material: Item | None, object_type: int) -> list[Item]:
         other = digest(convert(object_type, material, wanted, (2, 1)), object_type)
     except KmipError:
         return out  # not expressible in the default format (e.g. a curve without a name)
-    if other is not None:
-        out.append(other)
+    if other is not None and other.get(Tag.DIGEST_VALUE) != first.get(Tag.DIGEST_VALUE):
+        out.append(other)  # (Opaque vs Raw bytes digest alike: no second instance)
     return out
 
 

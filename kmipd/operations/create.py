@@ -41,6 +41,7 @@ from ..spec import (
     enum_value_in_version,
 )
 from ..ttlv import Item
+from .housekeeping import apply_node_rules, check_constraints
 from .registry import operation
 
 _log = Logger()
@@ -73,6 +74,7 @@ def _template(ctx: RequestContext, payload: Item, c1: int, c2: int, object_type:
     attrs, fmt = _requested_format(read_template(payload, c1, c2))
     if ctx.v2 and payload_type:
         attrs = _without_object_type(attrs, object_type)
+    attrs = apply_node_rules(ctx, object_type, attrs)  # Set Defaults (2.x)
     return check_template(ctx, object_type, attrs, register=register), fmt
 
 
@@ -93,6 +95,7 @@ def _without_object_type(attrs: list[Attr], object_type: int) -> list[Attr]:
 
 def _store(ctx: RequestContext, *objs: ManagedObject) -> None:
     for obj in objs:
+        check_constraints(ctx, obj)  # Set Constraints (2.x)
         ctx.store.add(obj)
 
 

@@ -85,6 +85,30 @@ class NameTests(_Modes):
                          {first.payload.get(Tag.UNIQUE_IDENTIFIER), second.payload.get(Tag.UNIQUE_IDENTIFIER)})
 
 
+class DestroyedMetadataTests(_Modes):
+    def test_get_attributes_after_destroy(self) -> None:
+        """A destroyed object's retained metadata: a 1.x Get Attributes / Get Attribute List reads it
+        by default (State Destroyed, Destroy Date: the OASIS 1.x lifecycle profile); in PyKMIP mode
+        nothing of it remains (Item Not Found). Get is Item Not Found either way."""
+        for d in (self.kmip, self.pykmip):
+            uid = create(d, aes_attrs(name=f"gone {id(d)}"), version=V12).payload.get(Tag.UNIQUE_IDENTIFIER)
+            self.assertOK(call(d, Operation.DESTROY, uid_payload(uid), version=V12, caller="alice"))
+            self.assertFails(get_key(d, uid, version=V12), ResultReason.ITEM_NOT_FOUND)
+            attrs = call(d, Operation.GET_ATTRIBUTES, uid_payload(uid), version=V12, caller="alice")
+            names = call(d, Operation.GET_ATTRIBUTE_LIST, uid_payload(uid), version=V12, caller="alice")
+            if d is self.pykmip:
+                self.assertFails(attrs, ResultReason.ITEM_NOT_FOUND)
+                self.assertFails(names, ResultReason.ITEM_NOT_FOUND)
+                continue
+            self.assertOK(attrs)
+            self.assertOK(names)
+            got = {a.get(Tag.ATTRIBUTE_NAME): a.find(Tag.ATTRIBUTE_VALUE).value
+                   for a in attrs.payload.findall(Tag.ATTRIBUTE)}
+            self.assertEqual(got["State"], State.DESTROYED)
+            self.assertIn("Destroy Date", got)
+            self.assertIn("Destroy Date", [n.value for n in names.payload.findall(Tag.ATTRIBUTE_NAME)])
+
+
 class AttributeIndexTests(_Modes):
     def test_get_attributes_and_modify(self) -> None:
         """1.x GetAttributes and Modify Attribute: no Attribute Index 0 by default, always one in

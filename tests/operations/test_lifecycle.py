@@ -383,12 +383,12 @@ class DestroyDeletesTests(_Base):
         return uid
 
     def test_every_operation_item_not_found_1x(self) -> None:
-        """After Destroy, every 1.x operation naming the object answers Item Not Found."""
+        """After Destroy, every 1.x operation naming the object answers Item Not Found, but for
+        reading its retained metadata (tests.operations.test_compatibility.DestroyedMetadataTests)."""
         uid = self.destroyed()
         name = _attribute_1x("Name", name_item("gone"))
         requests = [
-            (Operation.GET, []), (Operation.GET_ATTRIBUTES, []), (Operation.GET_ATTRIBUTE_LIST, []),
-            (Operation.ACTIVATE, []), (Operation.REVOKE, revocation(_COMPROMISE)),
+            (Operation.GET, []), (Operation.ACTIVATE, []), (Operation.REVOKE, revocation(_COMPROMISE)),
             (Operation.REVOKE, revocation(_SUPERSEDED)), (Operation.DESTROY, []),
             (Operation.ADD_ATTRIBUTE, [_attribute_1x("Contact Information",
                                                      Item.text(Tag.CONTACT_INFORMATION, "x"))]),
