@@ -317,6 +317,17 @@ def _parse_cipher_suites(raw: object) -> tuple[str, ...]:
     return names
 
 
+#: Values of C{compatibility}.
+COMPATIBILITY_MODES = ("kmip", "pykmip")
+
+
+def _parse_compatibility(raw: object) -> str:
+    text = _parse_str(raw).lower()
+    if text not in COMPATIBILITY_MODES:
+        raise ValueError(f"{raw!r} is not one of {', '.join(COMPATIBILITY_MODES)}")
+    return text
+
+
 def _parse_listen(raw: object) -> tuple[str, ...]:
     if isinstance(raw, str):
         # One endpoint per line (or whitespace separated).
@@ -440,7 +451,6 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "policy_reload_interval": _float_parser(0.0, inclusive=False),
     "lease_time": _int_parser(1),
     "process_inactive_keys": _parse_bool,
-    "pykmip_wrapped_key_value": _parse_bool,
     "rng_parameters": _parse_rng_parameters,
     "max_streams": _int_parser(1),
     "max_streams_per_identity": _int_parser(1),
@@ -454,6 +464,7 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "metrics_listen": _parse_metrics_listen,
     "metrics_tls": _parse_bool,
     "certificate_groups": _parse_bool,
+    "compatibility": _parse_compatibility,
     "revoke_preactive": lambda raw: _parse_choice(raw, ("refuse", "deactivate")),
 }
 
@@ -464,8 +475,8 @@ _LIMIT_KEYS = ("max_message_size", "max_depth", "max_batch_count", "idle_timeout
                "max_response_size", "max_rng_length")
 #: Keys read into L{Config.settings}: key -> L{Settings} field.
 _SETTING_KEYS = {"lease_time": "lease_time", "process_inactive_keys": "process_inactive_keys",
-                 "pykmip_wrapped_key_value": "pykmip_wrapped_key_value", "rng_parameters": "rng_parameters",
-                 "revoke_preactive": "revoke_preactive"}
+                 "rng_parameters": "rng_parameters", "revoke_preactive": "revoke_preactive",
+                 "compatibility": "compatibility"}
 #: Keys read into L{Config.settings}C{.streams}: key -> L{StreamLimits} field.
 _STREAM_KEYS = {"max_streams": "max_streams", "max_streams_per_identity": "max_streams_per_identity",
                 "stream_ttl": "ttl", "stream_max_buffer": "max_buffer", "stream_max_total_buffer": "max_total_buffer"}

@@ -15,6 +15,7 @@ from .settings import Settings
 
 if TYPE_CHECKING:
     from .crypto.streams import StreamTable
+    from .node import MessageSession
     from .policy.model import PolicyEngine
     from .store.interface import StoreTransaction
 
@@ -69,6 +70,8 @@ class RequestContext:
     @ivar limits: the server's limits (handlers whose output size the client chooses, RNG
         Retrieve, check C{max_rng_length} and C{max_response_size}).
     @ivar response_bytes: bytes such handlers have produced for this message so far.
+    @ivar session: the request message's L{kmipd.node.MessageSession} (correlation values,
+        asynchronous indicator, delegated Rights) and through it the node's session state.
     """
 
     version: tuple[int, int]
@@ -83,6 +86,7 @@ class RequestContext:
     streams: StreamTable = field(default=None)  # type: ignore[assignment]
     audit: Any = None
     limits: Limits = field(default_factory=Limits)
+    session: MessageSession | None = None
     response_bytes: int = 0
 
     def __post_init__(self) -> None:

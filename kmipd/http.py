@@ -357,6 +357,8 @@ def _log_request(request: Any, caller: Caller | None, reply: Reply | None, statu
         result_status=status,
         version=reply.version if reply else None,
         duration=time.perf_counter() - started,
+        correlation=reply.correlation if reply else None,
+        client_correlation=reply.client_correlation if reply else None,
         encoding=encoding,
         http_status=http_status,
         peer=_peer(request),

@@ -22,6 +22,7 @@ from twisted.internet.interfaces import IReactorTime
 import kmipd.operations  # noqa: F401  (registers the handlers)
 from kmipd.log import Logger
 
+from .asynchronous import Pending
 from .audit import summarise
 from .auth.identify import Caller  # callers are made by identification (kmipd.auth)
 from .context import RequestContext, ServiceContext
@@ -45,6 +46,7 @@ from .messages import (
     parse_request,
 )
 from .messages.versions import strip_for_version
+from .node import MessageSession, NodeState, new_correlation
 from .operations.registry import lookup
 from .spec import BatchErrorContinuationOption, Operation, ResultReason, ResultStatus, Tag, enum_value_in_version
 from .store.interface import ConcurrentUpdateError, ObjectStore
@@ -58,6 +60,7 @@ STORAGE_LOG_INTERVAL = 1.0
 _CONTINUE = BatchErrorContinuationOption.CONTINUE
 _UNDO = BatchErrorContinuationOption.UNDO
 _RETRIES = 3
+_NOT_FAILED = (ResultStatus.SUCCESS, ResultStatus.OPERATION_PENDING)
 
 
 @dataclass
@@ -73,6 +76,9 @@ class Reply:
     @ivar caller: who sent the request.
     @ivar received: server time (seconds) the request was taken up.
     @ivar audit: one L{kmipd.audit.ItemRecord} per batch item that ran (audit trail and metrics).
+    @ivar correlation: the Server Correlation Value generated for this message (sent in 2.x
+        response headers; the request log and audit events carry it).
+    @ivar client_correlation: the request's Client Correlation Value, if any (2.x).
     """
 
     data: bytes
@@ -84,6 +90,8 @@ class Reply:
     caller: Caller | None = None
     received: int = 0
     audit: list[Any] = field(default_factory=list)
+    correlation: str | None = None
+    client_correlation: str | None = None
 
 
 class _Undo(Exception):
@@ -103,6 +111,7 @@ class _Work:
     now: int
     results: list[BatchResult] = field(default_factory=list)
     data: bytes | None = None
+    session: MessageSession | None = None
 
     @property
     def needs_store(self) -> bool:
@@ -148,8 +157,9 @@ def _closest(version: Version) -> Version:
 def error_reply(version: Version, now: int, reason: int, message: str, close: bool = False) -> Reply:
     """A response with one batch item, without Operation, reporting a message-level failure."""
     result = BatchResult(None, None, ResultStatus.OPERATION_FAILED, int(reason), message)
-    return Reply(encode(build_response(version, now, [result])), close=close, version=version,
-                 status=_reason_name(reason), received=now)
+    correlation = new_correlation()
+    return Reply(encode(build_response(version, now, [result], correlation=correlation)), close=close,
+                 version=version, status=_reason_name(reason), received=now, correlation=correlation)
 
 
 def error_result(item: BatchItem, version: Version, error: KmipError) -> BatchResult:
@@ -172,8 +182,13 @@ class Processor:
     """
 
     def __init__(self, store: ObjectStore, service: ServiceContext, clock: IReactorTime, *,
-                 limits: Limits = Limits(), credentials: Any = None) -> None:
+                 limits: Limits = Limits(), credentials: Any = None, node: NodeState | None = None) -> None:
         self.store = store
+        #: Node-local session state: asynchronous items, tickets, Object Defaults, Constraints
+        #: (by default deferred items wait for a Poll after Process; the service starts them in the pool).
+        self.node = node if node is not None else NodeState(seconds=clock.seconds)
+        if self.node.store is None:
+            self.node.store = store
         self.service = service
         self.clock = clock
         self.limits = limits
@@ -262,9 +277,13 @@ class Processor:
                 self.credentials.check(request.authentication, caller)
             except AuthenticationNotSuccessful as e:
                 return error_reply(version, now, e.reason_for(version), e.message)
-        if request.asynchronous_mandatory:
+        try:
+            work.session, work.caller = self.node.open(request, caller)
+        except AuthenticationNotSuccessful as e:
+            return error_reply(version, now, e.reason_for(version), e.message)
+        if request.asynchronous_mandatory and len(request.items) > 1:
             self._fail_all(work, FeatureNotSupported(
-                "asynchronous processing (Asynchronous Indicator Mandatory) is not supported"))
+                "Asynchronous Indicator Mandatory is supported for one batch item per request message"))
             return self._finish(work)
         return work
 
@@ -373,12 +392,12 @@ class Processor:
         service = self.service
         ctx = RequestContext(version=w.version, identity=w.caller.identity, groups=w.caller.groups, now=w.now,
                              store=tx, policy=service.policy, server=service.server, settings=service.settings,
-                             streams=service.streams, audit=service.audit, limits=self.limits)
+                             streams=service.streams, audit=service.audit, limits=self.limits, session=w.session)
         failed = False
         for item in request.items:
             result = self._run_item(ctx, item, tx, isolate)
             w.results.append(result)
-            if result.status != ResultStatus.SUCCESS:
+            if result.status not in _NOT_FAILED:
                 failed = True
                 if request.continuation != _CONTINUE:
                     break
@@ -399,7 +418,11 @@ class Processor:
         try:
             request_payload = entry.check_request(version, item)  # the payload schema (kmipd.messages)
             with tx.savepoint() if isolate else nullcontext():
-                payload = entry.handler(ctx, request_payload)
+                payload = self.node.run_item(ctx, item.operation, request_payload, entry.handler)
+        except Pending as p:
+            ctx.id_placeholder = placeholder
+            return BatchResult(item.operation, item.unique_id, ResultStatus.OPERATION_PENDING,
+                               correlation=p.correlation)
         except KmipError as e:
             ctx.id_placeholder = placeholder
             return error_result(item, version, e)
@@ -425,15 +448,16 @@ class Processor:
             w.data = data
             return True
         for r in w.results:
-            if r.status == ResultStatus.SUCCESS:
-                r.status, r.payload = ResultStatus.OPERATION_FAILED, None
+            if r.status in _NOT_FAILED:
+                r.status, r.payload, r.correlation = ResultStatus.OPERATION_FAILED, None, None
                 r.reason = int(ResultReason.RESPONSE_TOO_LARGE)
                 r.message = f"response of {len(data)} bytes exceeds Maximum Response Size {limit}"
         return False
 
     def _encode(self, w: _Work) -> bytes:
         """Build, strip to the version and encode C{w}'s response (the one response build)."""
-        message = build_response(w.version, w.now, w.results)
+        message = build_response(w.version, w.now, w.results,
+                                 correlation=w.session.correlation if w.session is not None else None)
         removed = strip_for_version(message, w.version)
         if removed:
             _log.warn("removed {removed} fields undefined in KMIP {version}", removed=removed, version=w.version)
@@ -441,19 +465,23 @@ class Processor:
 
     def _finish(self, w: _Work) -> Reply:
         """The reply of a processed message (every request that ran ends here)."""
+        if w.session is None:
+            w.session = MessageSession(self.node, new_correlation())
         data = w.data if w.data is not None else self._encode(w)
-        failures = [r for r in w.results if r.status != ResultStatus.SUCCESS]
+        self.node.settle(w.session, w.results)  # start the deferred work the client is told is Pending
+        failures = [r for r in w.results if r.status not in _NOT_FAILED]
         return Reply(data, version=w.version, operations=[_op_name(b.operation) for b in w.request.items],
                      status=_reason_name(failures[0].reason) if failures else "success",
                      results=w.results, caller=w.caller, received=w.now,
-                     audit=summarise(w.request.items, w.results))  # ops: audit records, computed in the pool
+                     audit=summarise(w.request.items, w.results),  # ops: audit records, computed in the pool
+                     correlation=w.session.correlation, client_correlation=w.request.client_correlation)
 
 
 def _mark_undone(results: list[BatchResult]) -> None:
     for r in results:
-        if r.status == ResultStatus.SUCCESS:
+        if r.status in _NOT_FAILED:  # a Pending item's work is dropped with the rest (NodeState.settle)
             r.status = ResultStatus.OPERATION_UNDONE
-            r.payload = None
+            r.payload = r.correlation = None
 
 
 def _op_name(op: int | None) -> str:

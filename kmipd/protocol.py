@@ -393,6 +393,8 @@ class KMIPProtocol(Protocol, TimeoutMixin):
             result_status=reply.status,
             version=reply.version,
             duration=time.perf_counter() - started,
+            correlation=reply.correlation,
+            client_correlation=reply.client_correlation,
         )
         audit.request_done(getattr(self.factory.dispatcher, "services", None), reply, caller,  # ops: audit hook
                            peer=str(self.transport.getPeer()), transport="ttlv",

@@ -35,6 +35,7 @@ from .devcerts import DevPKI, dev_pki_for
 from .dispatch import DIRECT_THREADS, Dispatcher, Scheduling
 from .http import build_site
 from .monitoring import attach_monitoring
+from .node import NodeState
 from .policy.loader import PolicyFileError
 from .policy.model import PolicyEngine
 from .policy.reloader import PolicyDirectoryWatcher
@@ -122,7 +123,8 @@ class KMIPService(MultiService):
                                    certificate_groups=config.certificate_groups and not config.enabled_slugs)
 
         processor = Processor(self.store, ServiceContext(policy=self.policy, settings=config.settings),
-                              reactor, limits=self.limits, credentials=self._credentials(config))
+                              reactor, limits=self.limits, credentials=self._credentials(config),
+                              node=self._node_state(reactor))
         self.dispatcher = Dispatcher(processor, self.pool.run, reactor,
                                      Scheduling.for_store(self.store, config.thread_pool_size))
         # With SLUGS, group membership can change: a connection's caller is resolved again
@@ -143,6 +145,18 @@ class KMIPService(MultiService):
             self._https_factory = wrap_factory(self.site, build_https_tls_options(config)) if tls else self.site
         # ops: audit trail, metrics, health endpoints (kmipd.monitoring)
         attach_monitoring(self, config, reactor, tls)
+
+    def _node_state(self, reactor: Any) -> NodeState:
+        """Session state of this node: asynchronous items start in the operation pool (handed
+        over through the reactor thread, as they are submitted from pool threads); Interop is off
+        (2.1 6.1.26: not available in a production server)."""
+        pool_run = self.pool.run
+
+        def start(job: Any) -> None:
+            reactor.callFromThread(lambda: pool_run(job).addErrback(
+                lambda f: _log.failure("asynchronous job failed", failure=f)))
+
+        return NodeState(seconds=reactor.seconds, start=start, interop_enabled=False)
 
     def _watch_policies(self, path: str, interval: float) -> None:
         # Its own thread: policy reloads must not wait behind busy operation workers.

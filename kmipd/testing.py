@@ -56,14 +56,15 @@ class FakeClock(Clock):
 
 def make_processor(store: Any = None, *, policy: Any = "default", clock: IReactorTime | None = None,
                    limits: Limits | None = None, settings: Settings | None = None,
-                   credentials: Any = None, streams: Any = None) -> Processor:
+                   credentials: Any = None, streams: Any = None, node: Any = None) -> Processor:
     """A L{Processor} on an in-memory store with the built-in policies and a fake clock."""
     if store is None:
         store = MemoryObjectStore()
     if policy == "default":
         policy = PolicyEngine()
     service = ServiceContext(policy=policy, settings=settings or Settings(), streams=streams)
-    return Processor(store, service, clock or FakeClock(), limits=limits or Limits(), credentials=credentials)
+    return Processor(store, service, clock or FakeClock(), limits=limits or Limits(), credentials=credentials,
+                     node=node)
 
 
 def make_dispatcher(store: Any = None, *, run_blocking: Any = run_now, scheduling: Scheduling | None = None,

@@ -389,16 +389,25 @@ class DenialTests(SynchronousTestCase):
         self.assertEqual(r.reason, ResultReason.ITEM_NOT_FOUND)
 
     def test_policy_checked_before_state(self) -> None:
-        """An archived, destroyed or revoked object of another owner is refused the same way: no state leaks."""
+        """An archived, destroyed (2.x keeps its metadata) or revoked object of another owner is
+        refused the same way: no state leaks. For a 1.x client a destroyed object is gone (Item Not
+        Found, as for an identifier that never existed) but for its metadata, policy-checked alike."""
         archived = make_object(self.d, OT.SYMMETRIC_KEY)
         self.assertTrue(call(self.d, Op.ARCHIVE, _uid(archived), caller=OWNER).ok)
         destroyed = make_object(self.d, OT.SYMMETRIC_KEY)
         self.assertTrue(call(self.d, Op.DESTROY, _uid(destroyed), caller=OWNER).ok)
-        for uid in (archived, destroyed):
-            for operation in (Op.GET, Op.GET_ATTRIBUTES, Op.DESTROY, Op.ACTIVATE):
-                version, build = REQUESTS[operation]
+        for uid, version, operations in ((archived, V14, (Op.GET, Op.GET_ATTRIBUTES, Op.DESTROY, Op.ACTIVATE)),
+                                         (destroyed, V20, (Op.GET, Op.GET_ATTRIBUTES, Op.DESTROY, Op.ACTIVATE)),
+                                         (destroyed, V14, (Op.GET_ATTRIBUTES,))):
+            for operation in operations:
+                _, build = REQUESTS[operation]
                 r = call(self.d, operation, build(uid, OT.SYMMETRIC_KEY), version=version, caller=OTHER)
                 self.assertTrue(policy_denied(r), (Op(operation).name, r.reason, r.message))
+        for uid, operations in ((destroyed, (Op.GET, Op.DESTROY, Op.ACTIVATE)),
+                                ("never-existed", (Op.GET, Op.GET_ATTRIBUTES, Op.DESTROY, Op.ACTIVATE))):
+            for operation in operations:
+                r = call(self.d, operation, REQUESTS[operation][1](uid, OT.SYMMETRIC_KEY), version=V14, caller=OTHER)
+                self.assertEqual(r.reason, ResultReason.ITEM_NOT_FOUND, (Op(operation).name, r.message))
 
     def test_refused_request_changes_nothing(self) -> None:
         """A refused Destroy / Modify Attribute leaves the object untouched for its owner."""

@@ -87,7 +87,7 @@ class DefaultsTests(SynchronousTestCase):
                 db_pool_size=4,
                 limits=Limits(max_message_size=1048576, max_depth=32, max_batch_count=64, idle_timeout=300.0,
                               message_timeout=30.0, max_connections=10000, max_connections_per_client=1000),
-                settings=Settings(lease_time=3600, process_inactive_keys=False, pykmip_wrapped_key_value=False),
+                settings=Settings(lease_time=3600, process_inactive_keys=False, compatibility="kmip"),
                 slugs_timeout=5.0,
                 slugs_cache_ttl=30.0,
                 policy_reload_interval=0.5,
@@ -266,7 +266,7 @@ class FileTests(ConfigTestsMixin, SynchronousTestCase):
         )
 
     def test_handler_settings_in_file(self) -> None:
-        """Lease time, inactive-key processing, the PyKMIP wrapped-key shape, RNG parameters and the
+        """Lease time, inactive-key processing, the compatibility mode, RNG parameters and the
         multi-part stream bounds are read from the file into C{config.settings}."""
         config = load_config(
             self.write(
@@ -274,7 +274,7 @@ class FileTests(ConfigTestsMixin, SynchronousTestCase):
                 [kmipd]
                 lease_time=60
                 process_inactive_keys=yes
-                pykmip_wrapped_key_value=True
+                compatibility=PyKMIP
                 rng_parameters=RNG Algorithm: DRBG, DRBG Algorithm: Hash, Hashing Algorithm: SHA-256,
                   Prediction Resistance: yes
                 max_streams=10
@@ -287,8 +287,8 @@ class FileTests(ConfigTestsMixin, SynchronousTestCase):
             environ=ENV,
         )
         settings = config.settings
-        self.assertEqual((settings.lease_time, settings.process_inactive_keys, settings.pykmip_wrapped_key_value),
-                         (60, True, True))
+        self.assertEqual((settings.lease_time, settings.process_inactive_keys, settings.compatibility),
+                         (60, True, "pykmip"))
         self.assertEqual(settings.rng_parameters, (
             (Tag.RNG_ALGORITHM, RNGAlgorithm.DRBG), (Tag.DRBG_ALGORITHM, DRBGAlgorithm.HASH),
             (Tag.HASHING_ALGORITHM, HashingAlgorithm.SHA_256), (Tag.PREDICTION_RESISTANCE, 1)))

@@ -257,7 +257,8 @@ class BatchTests(SynchronousTestCase):
         self.assertIsNotNone(rs[0].payload)
 
     def test_asynchronous_indicator_2x(self) -> None:
-        """2.x Optional is processed synchronously; Mandatory is refused per item with Feature Not Supported."""
+        """2.x Optional runs a fast operation synchronously; Mandatory defers even a Query (Pending,
+        then its result by Poll: tests.operations.test_asynchronous)."""
         d = make_processor()
         optional = results(send(d, request(batch_item(Operation.QUERY, QUERY_OPS), version=(2, 0), header_extra=[
             Item.enum(Tag.ASYNCHRONOUS_INDICATOR, AsynchronousIndicator.OPTIONAL)])))
@@ -265,7 +266,8 @@ class BatchTests(SynchronousTestCase):
         mandatory = results(send(d, request(batch_item(Operation.QUERY, QUERY_OPS, b"x"), version=(2, 1),
                                             header_extra=[Item.enum(Tag.ASYNCHRONOUS_INDICATOR,
                                                                     AsynchronousIndicator.MANDATORY)])))
-        self.assertEqual(mandatory[0].reason, ResultReason.FEATURE_NOT_SUPPORTED)
+        self.assertEqual(mandatory[0].status, ResultStatus.OPERATION_PENDING)
+        self.assertIsNone(mandatory[0].payload)
         self.assertEqual((mandatory[0].operation, mandatory[0].unique_id), (Operation.QUERY, b"x"))
 
 

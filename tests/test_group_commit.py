@@ -183,9 +183,9 @@ class GroupCommitTests(GroupTestMixin, SynchronousTestCase):
 
     def test_lone_failing_item_rolled_back(self) -> None:
         """A one-item message that wrote and then failed leaves nothing; the others in the group commit."""
-        FakeOperations(self).add(Operation.POLL, write_then_fail)
+        FakeOperations(self).add(Operation.NOTIFY, write_then_fail)
         d = self.build()
-        failing = message(batch_item(Operation.POLL, payload()))
+        failing = message(batch_item(Operation.NOTIFY, payload()))
         replies = self.group_of(d, [create_message(1), failing, create_message(2)])
         self.assertEqual(self.group_commits, 1)
         self.assertEqual(outcome(replies[1])[0].reason, ResultReason.INVALID_FIELD)
@@ -218,9 +218,9 @@ class GroupCommitTests(GroupTestMixin, SynchronousTestCase):
                 raise ConcurrentUpdateError("database is locked")
             return None
 
-        FakeOperations(self).add(Operation.POLL, conflicted_once)
+        FakeOperations(self).add(Operation.NOTIFY, conflicted_once)
         d = self.build()
-        replies = self.group_of(d, [create_message(1), message(batch_item(Operation.POLL, payload())),
+        replies = self.group_of(d, [create_message(1), message(batch_item(Operation.NOTIFY, payload())),
                                     create_message(2)])
         self.assertEqual([outcome(x)[0].status for x in replies], [ResultStatus.SUCCESS] * 3)
         self.assertEqual(len(calls), 2)

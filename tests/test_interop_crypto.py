@@ -121,14 +121,10 @@ class PyKMIPCryptoTests(LiveServiceMixin, TestCase):
     def test_wrapped_get(self):  # type: ignore[no-untyped-def]
         """Get with an AES Key Wrap specification returns the RFC 3394 wrapping of the key.
 
-        PyKMIP's client only parses wrapped keys in its own server's shape (Key Value structure), so
-        the service runs with the PyKMIP compatibility flag; the default is the spec's Byte String.
+        PyKMIP's client only parses wrapped keys in its own server's shape (Key Value structure):
+        kmipd recognises its request (KMIP 1.2, Encoding Option No Encoding) with the default settings.
         """
         yield self.start()
-        from dataclasses import replace
-
-        service = self.service.dispatcher.processor.service
-        service.settings = replace(service.settings, pykmip_wrapped_key_value=True)
         from kmip.core import enums
         from kmip.pie import objects
 

@@ -726,6 +726,19 @@ class LoggingTests(ProtocolTestMixin, SynchronousTestCase):
         self.assertEqual(results(split_responses(transport.value())[1])[0].status, ResultStatus.OPERATION_FAILED)
 
 
+    def test_correlation_values_logged(self) -> None:
+        """The event carries the Server Correlation Value the 2.x response header has, and the
+        request's Client Correlation Value."""
+        events = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
+        proto, transport = self.connect(identify=lambda cert: succeed(Caller("alice")))
+        proto.dataReceived(encode(request(batch_item(Operation.DISCOVER_VERSIONS), version=(2, 1), header_extra=[
+            Item.text(Tag.CLIENT_CORRELATION_VALUE, "batch-7")])))
+        (event,) = [e for e in events if "result_status" in e]
+        header = split_responses(transport.value())[0].find(Tag.RESPONSE_HEADER)
+        self.assertEqual(event["correlation"], header.get(Tag.SERVER_CORRELATION_VALUE))
+        self.assertEqual(event["client_correlation"], "batch-7")
+
+
 class NoDelayTests(ProtocolTestMixin, SynchronousTestCase):
     """Nagle is disabled on the TCP connection under the (TLS) transport."""
 

@@ -234,9 +234,9 @@ class ResponseBuildTests(SynchronousTestCase):
         calls: list[int] = []
         real = processor_module.build_response
 
-        def counting(*args: Any) -> Item:
+        def counting(*args: Any, **kwargs: Any) -> Item:
             calls.append(1)
-            return real(*args)
+            return real(*args, **kwargs)
 
         self.patch(processor_module, "build_response", counting)
         return calls
@@ -297,10 +297,10 @@ class NoStoreGuardTests(SynchronousTestCase):
             ctx.store.new_uid()
 
         table = dict(registry.REGISTRY)
-        table[int(Operation.POLL)] = registry.OperationEntry(Operation.POLL, sneaky, (1, 0), needs_store=False)
+        table[int(Operation.NOTIFY)] = registry.OperationEntry(Operation.NOTIFY, sneaky, (1, 0), needs_store=False)
         self.patch(registry, "REGISTRY", table)
         processor = make_processor(clock=FakeClock())
-        (result,) = results(decode(processor.process(encode(request(batch_item(Operation.POLL, payload()))),
+        (result,) = results(decode(processor.process(encode(request(batch_item(Operation.NOTIFY, payload()))),
                                                      Caller("a")).data))
         self.assertEqual(result.reason, ResultReason.GENERAL_FAILURE)
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)

@@ -119,6 +119,47 @@ class LifecycleTests(ServiceTestMixin, TestCase):
         self.assertFalse(transport.connected)
         self.assertNotIn(proto, service.factory.connections)
 
+    @defer.inlineCallbacks
+    def test_asynchronous_item_runs_in_pool(self):  # type: ignore[no-untyped-def]
+        """An item answered Pending runs in the service's pool; Poll then returns its result.
+        Interop is off in a served kmipd (2.1 6.1.26)."""
+        from twisted.internet import reactor, task
+
+        from kmipd.dispatch import Caller
+        from kmipd.spec import AsynchronousIndicator, Operation, ResultReason, ResultStatus, Tag
+        from kmipd.testing import batch_item, payload, request, results
+        from kmipd.ttlv import Item, decode, encode
+
+        service = KMIPService(self.config(), store=MemoryObjectStore(), tls=False)
+        service.startService()
+        self.assertFalse(service.dispatcher.processor.node.interop_enabled)
+
+        def send(op: int, body: Item, extra: list[Item] = ()) -> Any:  # type: ignore[assignment]
+            message = request(batch_item(op, body), version=(2, 1), header_extra=list(extra))
+            return service.dispatcher.handle(encode(message), Caller("x")).addCallback(
+                lambda reply: (results(decode(reply.data))[0], decode(reply.data)))
+
+        try:
+            body = payload(Item.enum(Tag.OBJECT_TYPE, 7), Item.struct(Tag.ATTRIBUTES, [
+                Item.int(Tag.CRYPTOGRAPHIC_LENGTH, 128)]))  # Secret Data
+            first, response = yield send(Operation.CREATE, body, [
+                Item.enum(Tag.ASYNCHRONOUS_INDICATOR, AsynchronousIndicator.MANDATORY)])
+            self.assertEqual(first.status, ResultStatus.OPERATION_PENDING)
+            value = response.find(Tag.BATCH_ITEM).get(Tag.ASYNCHRONOUS_CORRELATION_VALUE)
+            poll = payload(Item.bytes(Tag.ASYNCHRONOUS_CORRELATION_VALUE, value))
+            for _ in range(500):
+                result, _ = yield send(Operation.POLL, poll)
+                if result.status != ResultStatus.OPERATION_PENDING:
+                    break
+                yield task.deferLater(reactor, 0.01, lambda: None)
+            interop, _ = yield send(Operation.INTEROP, payload(Item.enum(Tag.INTEROP_FUNCTION, 1),
+                                                               Item.text(Tag.INTEROP_IDENTIFIER, "t")))
+        finally:
+            yield service.stopService()
+        self.assertEqual(result.status, ResultStatus.SUCCESS, result.message)
+        self.assertEqual(result.payload.get(Tag.OBJECT_TYPE), 7)
+        self.assertEqual(interop.reason, ResultReason.OPERATION_NOT_SUPPORTED)
+
     def test_port_in_use(self) -> None:
         """A port already in use raises a clear ListenError and leaves nothing bound."""
         busy = socket.socket()

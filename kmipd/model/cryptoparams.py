@@ -50,15 +50,6 @@ from .keyblock import get_block, key_material
 from .keyformat import from_item
 from .objects import ManagedObject
 
-# ---------------------------------------------------------------------------------------------
-# Errors kmipd.errors does not (yet) have, with the reasons the spec/vectors use.
-
-
-
-
-
-
-
 _REASONS: dict[str, type[KmipError]] = {
     cerr.INVALID_FIELD: BadCryptographicParameters,
     cerr.CRYPTOGRAPHIC_FAILURE: CryptographicFailure,
@@ -71,21 +62,30 @@ _REASONS: dict[str, type[KmipError]] = {
 }
 
 
-def translate(error: cerr.CryptoError) -> KmipError:
+def translate(error: cerr.CryptoError, invalid_field: type[KmipError] = BadCryptographicParameters,
+              unsupported: type[KmipError] | None = None) -> KmipError:
     """The L{kmipd.errors} exception for a primitive's L{CryptoError} (same reason, same message).
 
-    Invalid Field from the primitives is a bad parameter: Bad Cryptographic Parameters in 2.x.
+    Invalid Field from the primitives is a bad parameter: Bad Cryptographic Parameters in 2.x,
+    unless the operation's error table has no such row (C{invalid_field} then names the class).
+    A parameter the spec defines but kmipd lacks is C{unsupported} (Unsupported Cryptographic
+    Parameters for the operations whose table lists it), else treated as Invalid Field.
     """
+    if error.reason == cerr.UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS:
+        return (unsupported or invalid_field)(error.message)
+    if error.reason == cerr.INVALID_FIELD:
+        return invalid_field(error.message)
     return _REASONS.get(error.reason, CryptographicFailure)(error.message)
 
 
 @contextmanager
-def crypto_errors() -> Iterator[None]:
+def crypto_errors(invalid_field: type[KmipError] = BadCryptographicParameters,
+                  unsupported: type[KmipError] | None = None) -> Iterator[None]:
     """Re-raise any L{CryptoError} inside the block as its L{kmipd.errors} class."""
     try:
         yield
     except cerr.CryptoError as e:
-        raise translate(e) from None
+        raise translate(e, invalid_field, unsupported) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -190,12 +190,15 @@ _MASK_NAMES: dict[int, str] = {
 PROTECT_BITS = frozenset({Mask.ENCRYPT, Mask.SIGN, Mask.MAC_GENERATE, Mask.WRAP_KEY, Mask.DERIVE_KEY})
 
 
-def check_usable(ctx: RequestContext, obj: ManagedObject, usage: int, what: str = "key") -> None:
+def check_usable(ctx: RequestContext, obj: ManagedObject, usage: int, what: str = "key", *,
+                 pre_active: bool = False) -> None:
     """Refuse C{obj} for an operation needing usage bit C{usage}.
 
     Checks, in order: the state (Active; Deactivated/Compromised only for processing when
     C{settings.process_inactive_keys} allows it), the Cryptographic Usage Mask bit, then the
     Protect Stop Date (protecting operations) or the Process Start Date (processing operations).
+
+    C{pre_active} also accepts a Pre-Active object (the PyKMIP server's Derive Key does).
 
     @raise IllegalOperation: wrong state (2.x Wrong Key Lifecycle State).
     @raise IncompatibleUsageMask: the mask lacks the bit (1.x Permission Denied).
@@ -203,7 +206,7 @@ def check_usable(ctx: RequestContext, obj: ManagedObject, usage: int, what: str 
     """
     protect = usage in PROTECT_BITS
     state = obj.state
-    allowed_states = {State.ACTIVE}
+    allowed_states = {State.ACTIVE, State.PRE_ACTIVE} if pre_active else {State.ACTIVE}
     if not protect and ctx.settings.process_inactive_keys:
         allowed_states |= {State.DEACTIVATED, State.COMPROMISED}
     if state not in allowed_states:

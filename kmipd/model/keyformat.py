@@ -43,6 +43,7 @@ CA = CryptographicAlgorithm
 
 _CRYPTO_ERRORS: dict[str, type[KmipError]] = {
     "INVALID_FIELD": InvalidField,
+    "UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS": InvalidField,
     "CRYPTOGRAPHIC_FAILURE": CryptographicFailure,
     "FEATURE_NOT_SUPPORTED": FeatureNotSupported,
     "KEY_COMPRESSION_TYPE_NOT_SUPPORTED": KeyCompressionTypeNotSupported,
@@ -248,11 +249,15 @@ def symmetric_storage_bits(algorithm: int, length: int) -> int:
 
 
 def validate_key_block(object_type: int, block: Item, algorithm: int | None,
-                       length: int | None) -> tuple[int | None, int | None]:
+                       length: int | None, *, lenient: bool = False) -> tuple[int | None, int | None]:
     """Check a registered Key Block; return the (algorithm, length) the material has.
 
     C{algorithm}/C{length} are the values the client gave (template or Key Block); a value that
     contradicts the material raises L{InvalidField}. Wrapped blocks are not inspected.
+
+    C{lenient} accepts what the PyKMIP server stores unchecked (C{compatibility = pykmip}): a
+    symmetric key whose size is not one of its algorithm's key sizes, and a public or private key
+    in Raw format whatever its bytes (kept as given, like Opaque).
     """
     fmt = block.get(Tag.KEY_FORMAT_TYPE)
     if fmt is None:
@@ -267,9 +272,9 @@ def validate_key_block(object_type: int, block: Item, algorithm: int | None,
     km = value.find(Tag.KEY_MATERIAL)
     assert km is not None
     if object_type in (ObjectType.SYMMETRIC_KEY, ObjectType.SECRET_DATA, ObjectType.SPLIT_KEY):
-        return _validate_symmetric(object_type, fmt, km, algorithm, length)
+        return _validate_symmetric(object_type, fmt, km, algorithm, length, lenient)
     if object_type in (ObjectType.PRIVATE_KEY, ObjectType.PUBLIC_KEY):
-        return _validate_asymmetric(object_type, fmt, km, algorithm, length)
+        return _validate_asymmetric(object_type, fmt, km, algorithm, length, lenient)
     # PGP keys and others: opaque to kmipd.
     if km.type == ItemType.BYTE_STRING and not km.value:
         raise InvalidField("the key material is empty")
@@ -277,7 +282,7 @@ def validate_key_block(object_type: int, block: Item, algorithm: int | None,
 
 
 def _validate_symmetric(object_type: int, fmt: int, km: Item, algorithm: int | None,
-                        length: int | None) -> tuple[int | None, int | None]:
+                        length: int | None, lenient: bool = False) -> tuple[int | None, int | None]:
     if fmt not in _SYMMETRIC_FORMATS:
         raise InvalidField(f"Key Format Type {fmt} is not valid for this object type")
     if fmt == KFT.TRANSPARENT_SYMMETRIC_KEY:
@@ -294,7 +299,7 @@ def _validate_symmetric(object_type: int, fmt: int, km: Item, algorithm: int | N
         if length is not None and symmetric_storage_bits(algorithm or 0, length) != len(raw) * 8:
             raise InvalidField(f"Cryptographic Length {length} does not match the {len(raw) * 8}-bit key")
         spec = keygen.STORABLE_SYMMETRIC_ALGORITHMS.get(algorithm) if algorithm is not None else None
-        if spec is not None and len(raw) * 8 not in spec.key_sizes:
+        if spec is not None and len(raw) * 8 not in spec.key_sizes and not lenient:
             raise InvalidField(f"a {len(raw) * 8}-bit key is not valid for {spec.name}")
         if length is None:
             length = len(raw) * 8
@@ -302,13 +307,13 @@ def _validate_symmetric(object_type: int, fmt: int, km: Item, algorithm: int | N
 
 
 def _validate_asymmetric(object_type: int, fmt: int, km: Item, algorithm: int | None,
-                         length: int | None) -> tuple[int | None, int | None]:
+                         length: int | None, lenient: bool = False) -> tuple[int | None, int | None]:
     private = object_type == ObjectType.PRIVATE_KEY
     kind = "private" if private else "public"
     allowed = (_PRIVATE_BYTES, _TRANSPARENT_PRIVATE) if private else (_PUBLIC_BYTES, _TRANSPARENT_PUBLIC)
     if not any(fmt in formats for formats in allowed):
         raise InvalidField(f"Key Format Type {fmt} is not valid for a {kind} key")
-    if fmt == KFT.OPAQUE:
+    if fmt == KFT.OPAQUE or (fmt == KFT.RAW and lenient and algorithm not in _EDWARDS_BITS):
         return algorithm, length
     if fmt == KFT.RAW:
         return _check_raw_edwards(km, algorithm, length, private=private)

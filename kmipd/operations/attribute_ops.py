@@ -21,6 +21,7 @@ from typing import Any
 from twisted.logger import Logger
 
 from ..compat import row
+from ..compatibility import pykmip_mode, with_index
 from ..context import RequestContext
 from ..errors import (
     ApplicationNamespaceNotSupported,
@@ -246,7 +247,8 @@ def _response(
 ) -> Item:
     children: list[Item | None] = [Item.text(Tag.UNIQUE_IDENTIFIER, obj.uid)]
     if not ctx.v2 and name is not None and value is not None:
-        children.append(to_1x(name, value, index))
+        attribute = to_1x(name, value, index)
+        children.append(with_index(attribute) if pykmip_mode(ctx) else attribute)
     return Item.struct(Tag.RESPONSE_PAYLOAD, children)
 
 

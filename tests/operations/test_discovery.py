@@ -124,12 +124,13 @@ class QueryTests(SynchronousTestCase):
         self.assertEqual(len(result.payload.findall(Tag.VENDOR_IDENTIFICATION)), 1)  # type: ignore[union-attr]
 
     def test_capabilities(self) -> None:
-        """Query Capabilities (1.3+) reports batch undo/continue where the version has those fields."""
+        """Query Capabilities (1.3+) reports asynchronous processing, and batch undo/continue where the
+        version has those fields."""
         d = make_processor()
         r14 = call(d, Operation.QUERY, functions(QueryFunction.QUERY_CAPABILITIES), version=(1, 4))
         cap = r14.payload.find(Tag.CAPABILITY_INFORMATION)  # type: ignore[union-attr]
         self.assertIsNotNone(cap)
-        self.assertIs(cap.get(Tag.ASYNCHRONOUS_CAPABILITY), False)  # type: ignore[union-attr]
+        self.assertIs(cap.get(Tag.ASYNCHRONOUS_CAPABILITY), True)  # type: ignore[union-attr]
         self.assertIs(cap.get(Tag.BATCH_UNDO_CAPABILITY), True)  # type: ignore[union-attr]
         r12 = call(d, Operation.QUERY, functions(QueryFunction.QUERY_CAPABILITIES), version=(1, 2))
         self.assertEqual(r12.reason, ResultReason.INVALID_FIELD, "Query Capabilities is not defined in 1.2")
@@ -227,3 +228,26 @@ class Query2xFunctionsTests(SynchronousTestCase):
         for f in (QueryFunction.QUERY_DEFAULTS_INFORMATION, QueryFunction.QUERY_STORAGE_PROTECTION_MASKS):
             result = call(make_processor(), Operation.QUERY, functions(f), version=(1, 4))
             self.assertEqual(result.reason, ResultReason.INVALID_FIELD)
+
+
+class QueryOperationsMatchBehaviourTests(SynchronousTestCase):
+    """Query Operations lists, at each version, exactly the operations that are not refused with
+    Operation Not Supported at that version."""
+
+    def test_listed_iff_served(self) -> None:
+        """Every operation of the version's enumeration: listed <=> not Operation Not Supported."""
+        from kmipd.dispatch import Caller
+        from kmipd.testing import batch_item, request, results
+        from kmipd.ttlv import decode, encode
+
+        for version in SUPPORTED_VERSIONS:
+            d = make_processor()
+            listed = {o.value for o in call(d, Operation.QUERY, functions(QueryFunction.QUERY_OPERATIONS),
+                                            version=version).payload.findall(Tag.OPERATION)}
+            for op in Operation:
+                if not enum_value_in_version(Operation, int(op), version):
+                    continue
+                message = request(batch_item(op, payload()), version=version)
+                (r,) = results(decode(d.process(encode(message), Caller("tester")).data))
+                served = r.reason != ResultReason.OPERATION_NOT_SUPPORTED
+                self.assertEqual(op in listed, served, f"{op.name} in KMIP {version}: listed={op in listed}")
