@@ -66,6 +66,30 @@ _MAC_TYPES = frozenset({ObjectType.SYMMETRIC_KEY, ObjectType.SECRET_DATA})
 _EC_FAMILY = frozenset({CA.EC, CA.ECDSA})
 
 
+@dataclass(frozen=True)
+class _Role:
+    """What a key must be for one side of an operation: its usage mask bit, the name used in
+    usability errors, the object types allowed and the name used in the wrong-type error."""
+
+    usage: int
+    what: str
+    types: frozenset[int]
+    description: str
+
+
+#: Encrypt (True) and Decrypt (False).
+_CIPHER_ROLES = {
+    True: _Role(Mask.ENCRYPT, "encryption key", _ENCRYPT_TYPES | {ObjectType.PRIVATE_KEY}, "an encryption key"),
+    False: _Role(Mask.DECRYPT, "decryption key", _DECRYPT_TYPES, "an decryption key"),
+}
+#: Signature Verify (True) and Sign (False).
+_SIGNING_ROLES = {
+    True: _Role(Mask.VERIFY, "verification key", _VERIFY_TYPES, "a verification key"),
+    False: _Role(Mask.SIGN, "signing key", frozenset({ObjectType.PRIVATE_KEY}),
+                 "a signing key (it must be a Private Key)"),
+}
+
+
 # ---------------------------------------------------------------------------------------------
 # Request helpers
 
@@ -126,6 +150,15 @@ def _continue(ctx: RequestContext, payload: Item, parts: _Parts, op: int, usage:
 def _keep(ctx: RequestContext, stream: Stream, parts: _Parts) -> bytes:
     """Store (or put back) an unfinished stream; return its Correlation Value."""
     return ctx.streams.put(stream, ctx.now, parts.correlation)
+
+
+def _load_role(ctx: RequestContext, payload: Item, op: int, role: _Role) -> tuple[str, ManagedObject]:
+    """The first (or only) part's key: loaded through the policy, of the right type and usable."""
+    uid = uid_from(ctx, payload)
+    obj = load_key(ctx, uid, op)
+    require_type(obj, role.types, role.description)
+    check_usable(ctx, obj, role.usage, role.what)
+    return uid, obj
 
 
 def _uid_item(uid: str) -> Item:
@@ -237,87 +270,136 @@ def _stream_iv(algorithm: int, params: CryptoParams, iv: bytes | None) -> tuple[
         return ciphers.block_iv(algorithm, params.block_cipher_mode, iv, params.iv_length)
 
 
+@dataclass
+class _CipherCall:
+    """The key and inputs of an Encrypt or Decrypt's first (or only) part."""
+
+    encrypting: bool
+    algorithm: int | None
+    key: Any
+    params: CryptoParams
+    iv: bytes | None
+    aad: bytes | None
+    tag: bytes | None
+
+    def oneshot(self) -> Callable[[bytes], Any]:
+        """The one-shot operation on the whole data (an L{ciphers.EncryptResult} or the plaintext)."""
+        if self.encrypting:
+            return _oneshot_encrypt(self.algorithm, self.key, self.params, self.iv, self.aad)
+        return _oneshot_decrypt(self.algorithm, self.key, self.params, self.iv, self.aad, self.tag)
+
+
+@dataclass
+class _CipherResult:
+    """What an Encrypt or Decrypt answers besides the Unique Identifier."""
+
+    data: bytes
+    iv: bytes | None = None
+    tag: bytes | None = None
+    correlation: bytes | None = None
+
+
+def _encrypted(result: ciphers.EncryptResult) -> _CipherResult:
+    return _CipherResult(result.data, result.iv, result.tag)
+
+
+def _cipher_call(ctx: RequestContext, payload: Item, obj: ManagedObject, encrypting: bool) -> _CipherCall:
+    """Resolve the parameters against the key and check the IV, AEAD support and tag."""
+    params = effective_params(obj, payload)
+    algorithm = _algorithm(obj, params)
+    _aead_allowed(ctx, algorithm, params)
+    _tag_length(params, encrypting)
+    call = _CipherCall(encrypting, algorithm, key_of(obj), params, payload.get(Tag.IV_COUNTER_NONCE),
+                       payload.get(Tag.AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA),
+                       None if encrypting else payload.get(Tag.AUTHENTICATED_ENCRYPTION_TAG))
+    if not encrypting and call.iv is None and _needs_iv(algorithm, params):
+        raise MissingIV("the IV/Counter/Nonce used for encryption is required")
+    if call.tag is not None and params.tag_length is not None and len(call.tag) != params.tag_length:
+        raise BadCryptographicParameters("the Authenticated Encryption Tag does not have the Tag Length")
+    return call
+
+
+def _cipher_engine(ctx: RequestContext, call: _CipherCall) -> tuple[Engine, dict[str, Any], bytes | None]:
+    """A multi-part operation's engine, its stream extras and the IV to return: a streaming cipher
+    for a raw symmetric key and a streamable mode, else a buffer for a one-shot at the end."""
+    params = call.params
+    if not (isinstance(call.key, bytes) and streamable_cipher(call.algorithm, params.block_cipher_mode,
+                                                              params.padding_method)):
+        return ctx.streams.buffer(), {"finish": call.oneshot()}, None
+    stream_iv, generated = _stream_iv(call.algorithm, params, call.iv)  # type: ignore[arg-type]
+    if params.block_cipher_mode == BCM.GCM and not call.encrypting and call.tag is None:
+        raise BadCryptographicParameters("GCM decryption needs the tag on the first part")
+    with crypto_errors(unsupported=UnsupportedCryptographicParameters):
+        engine = CipherStream(call.algorithm, call.key, params.block_cipher_mode, params.padding_method,  # type: ignore[arg-type]
+                              stream_iv, call.encrypting, aad=call.aad, tag=call.tag, tag_length=params.tag_length)
+    return engine, {}, stream_iv if call.encrypting and generated else None
+
+
+def _cipher_start(ctx: RequestContext, call: _CipherCall, op: int, uid: str, parts: _Parts,
+                  data: bytes) -> _CipherResult:
+    """Begin a multi-part Encrypt or Decrypt: process the first part, keep the stream."""
+    engine, extra, iv_out = _cipher_engine(ctx, call)
+    with crypto_errors(unsupported=UnsupportedCryptographicParameters):
+        out = engine.update(data)
+    cv = _keep(ctx, Stream(op, uid, ctx.identity, engine, extra=extra), parts)
+    return _CipherResult(out, iv=iv_out, correlation=cv)
+
+
+def _cipher_first(ctx: RequestContext, payload: Item, parts: _Parts, op: int, encrypting: bool,
+                  data: bytes) -> tuple[str, _CipherResult]:
+    """A single-part request, or the first part of a multi-part one."""
+    uid, obj = _load_role(ctx, payload, op, _CIPHER_ROLES[encrypting])
+    call = _cipher_call(ctx, payload, obj, encrypting)
+    if encrypting:
+        _charge(ctx, obj, data, first=True)
+    if not parts.single:
+        return uid, _cipher_start(ctx, call, op, uid, parts, data)
+    if encrypting:
+        return uid, _encrypted(call.oneshot()(data))
+    return uid, _CipherResult(call.oneshot()(data))
+
+
+def _cipher_finish(stream: Stream, out: bytes, encrypting: bool) -> _CipherResult:
+    """The last part's result: a buffered one-shot's, or a streaming cipher's output (and GCM tag)."""
+    finish = stream.extra.get("finish")
+    if finish is None:
+        tag = stream.engine.tag if encrypting and isinstance(stream.engine, CipherStream) else None
+        return _CipherResult(out, tag=tag)
+    if encrypting:
+        return _encrypted(finish(out))
+    return _CipherResult(finish(out))
+
+
+def _cipher_continue(ctx: RequestContext, payload: Item, parts: _Parts, op: int, encrypting: bool,
+                     data: bytes) -> tuple[str, _CipherResult]:
+    """A later part of a multi-part Encrypt or Decrypt (the last one when Final is set)."""
+    role = _CIPHER_ROLES[encrypting]
+    stream, obj = _continue(ctx, payload, parts, op, role.usage, role.what)
+    assert obj is not None
+    if encrypting:
+        _charge(ctx, obj, data, first=False)
+    with crypto_errors(unsupported=UnsupportedCryptographicParameters):
+        out = stream.engine.update(data)
+        if parts.final:
+            out += stream.engine.final()
+    if not parts.final:
+        return obj.uid, _CipherResult(out, correlation=_keep(ctx, stream, parts))
+    return obj.uid, _cipher_finish(stream, out, encrypting)
+
+
 def _cipher(ctx: RequestContext, payload: Item, op: int, encrypting: bool) -> Item:
     parts = _parts(ctx, payload)
-    usage = Mask.ENCRYPT if encrypting else Mask.DECRYPT
-    what = "encryption key" if encrypting else "decryption key"
     data = _data(payload, parts)
-    iv_out: bytes | None = None
-    tag_out: bytes | None = None
-    cv: bytes | None = None
     if parts.correlation is not None:
-        stream, obj = _continue(ctx, payload, parts, op, usage, what)
-        assert obj is not None
-        if encrypting:
-            _charge(ctx, obj, data, first=False)
-        with crypto_errors(unsupported=UnsupportedCryptographicParameters):
-            out = stream.engine.update(data)
-            if parts.final:
-                out += stream.engine.final()
-        if parts.final:
-            finish = stream.extra.get("finish")
-            if finish is not None:  # buffered one-shot
-                if encrypting:
-                    result = finish(out)
-                    out, iv_out, tag_out = result.data, result.iv, result.tag
-                else:
-                    out = finish(out)
-            elif encrypting and isinstance(stream.engine, CipherStream):
-                tag_out = stream.engine.tag
-        else:
-            cv = _keep(ctx, stream, parts)
-        uid = obj.uid
+        uid, result = _cipher_continue(ctx, payload, parts, op, encrypting, data)
     else:
-        uid = uid_from(ctx, payload)
-        obj = load_key(ctx, uid, op)
-        require_type(obj, _ENCRYPT_TYPES | {ObjectType.PRIVATE_KEY} if encrypting else _DECRYPT_TYPES, f"an {what}")
-        check_usable(ctx, obj, usage, what)
-        params = effective_params(obj, payload)
-        algorithm = _algorithm(obj, params)
-        _aead_allowed(ctx, algorithm, params)
-        _tag_length(params, encrypting)
-        key = key_of(obj)
-        iv = payload.get(Tag.IV_COUNTER_NONCE)
-        aad = payload.get(Tag.AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA)
-        tag = None if encrypting else payload.get(Tag.AUTHENTICATED_ENCRYPTION_TAG)
-        if not encrypting and iv is None and _needs_iv(algorithm, params):
-            raise MissingIV("the IV/Counter/Nonce used for encryption is required")
-        if tag is not None and params.tag_length is not None and len(tag) != params.tag_length:
-            raise BadCryptographicParameters("the Authenticated Encryption Tag does not have the Tag Length")
-        if encrypting:
-            _charge(ctx, obj, data, first=True)
-        if parts.single:
-            if encrypting:
-                result = _oneshot_encrypt(algorithm, key, params, iv, aad)(data)
-                out, iv_out, tag_out = result.data, result.iv, result.tag
-            else:
-                out = _oneshot_decrypt(algorithm, key, params, iv, aad, tag)(data)
-        else:
-            engine: Engine
-            extra: dict[str, Any] = {}
-            if isinstance(key, bytes) and streamable_cipher(algorithm, params.block_cipher_mode,
-                                                            params.padding_method):
-                stream_iv, generated = _stream_iv(algorithm, params, iv)  # type: ignore[arg-type]
-                if encrypting and generated:
-                    iv_out = stream_iv
-                if params.block_cipher_mode == BCM.GCM and not encrypting and tag is None:
-                    raise BadCryptographicParameters("GCM decryption needs the tag on the first part")
-                with crypto_errors(unsupported=UnsupportedCryptographicParameters):
-                    engine = CipherStream(algorithm, key, params.block_cipher_mode, params.padding_method,  # type: ignore[arg-type]
-                                          stream_iv, encrypting, aad=aad, tag=tag, tag_length=params.tag_length)
-            else:
-                engine = ctx.streams.buffer()
-                extra["finish"] = (_oneshot_encrypt(algorithm, key, params, iv, aad) if encrypting
-                                   else _oneshot_decrypt(algorithm, key, params, iv, aad, tag))
-            with crypto_errors(unsupported=UnsupportedCryptographicParameters):
-                out = engine.update(data)
-            cv = _keep(ctx, Stream(op, uid, ctx.identity, engine, extra=extra), parts)
+        uid, result = _cipher_first(ctx, payload, parts, op, encrypting, data)
     return Item.struct(Tag.RESPONSE_PAYLOAD, [
         _uid_item(uid),
-        Item.bytes(Tag.DATA, out),
-        Item.bytes(Tag.IV_COUNTER_NONCE, iv_out) if iv_out is not None and encrypting else None,
-        Item.bytes(Tag.CORRELATION_VALUE, cv) if cv is not None else None,
-        Item.bytes(Tag.AUTHENTICATED_ENCRYPTION_TAG, tag_out) if tag_out is not None else None,
+        Item.bytes(Tag.DATA, result.data),
+        Item.bytes(Tag.IV_COUNTER_NONCE, result.iv) if result.iv is not None and encrypting else None,
+        Item.bytes(Tag.CORRELATION_VALUE, result.correlation) if result.correlation is not None else None,
+        Item.bytes(Tag.AUTHENTICATED_ENCRYPTION_TAG, result.tag) if result.tag is not None else None,
     ])
 
 
@@ -375,10 +457,9 @@ def _sign_call(key: Any, params: CryptoParams, resolved: signatures.SignaturePar
     return run
 
 
-def _signing(ctx: RequestContext, payload: Item, op: int, verifying: bool) -> Item:
-    parts = _parts(ctx, payload)
-    usage = Mask.VERIFY if verifying else Mask.SIGN
-    what = "verification key" if verifying else "signing key"
+def _signing_inputs(ctx: RequestContext, payload: Item,
+                    parts: _Parts) -> tuple[bytes | None, bytes | None, bytes | None]:
+    """The request's Data, Digested Data and Signature Data, checked against the version and parts."""
     digested = payload.get(Tag.DIGESTED_DATA)
     if digested is not None and ctx.version < (1, 4):
         raise InvalidField("Digested Data needs KMIP 1.4 or later")
@@ -388,52 +469,84 @@ def _signing(ctx: RequestContext, payload: Item, op: int, verifying: bool) -> It
         raise MissingData("Data or Digested Data is required")
     if digested is not None and not parts.single:
         raise InvalidField("Digested Data cannot be sent in parts")
-    cv: bytes | None = None
-    result: Any = None
+    return data, digested, signature
+
+
+def _signing_once(run: Callable[..., Any], verifying: bool, data: bytes | None, digested: bytes | None,
+                  signature: bytes | None) -> Any:
+    """Sign, or verify C{signature}, in one request."""
+    if not verifying:
+        return run(data, digested)
+    if signature is None:
+        raise MissingData("Signature Data is required")
+    return run(data, digested, signature)
+
+
+def _signing_start(ctx: RequestContext, op: int, uid: str, parts: _Parts, run: Callable[..., Any],
+                   resolved: signatures.SignatureParameters, data: bytes | None, signature: bytes | None) -> bytes:
+    """Begin a multi-part Sign or Verify: hash (or buffer) the first part, keep the stream."""
+    prehashed = resolved.hashing_algorithm is not None
+    engine: Engine = (DigestStream.hashing(resolved.hashing_algorithm) if prehashed
+                      else ctx.streams.buffer())
+    with crypto_errors(unsupported=UnsupportedCryptographicParameters):
+        engine.update(data or b"")
+    extra = {"run": run, "prehashed": prehashed, "signature": signature}
+    return _keep(ctx, Stream(op, uid, ctx.identity, engine, extra=extra), parts)
+
+
+def _signing_first(ctx: RequestContext, payload: Item, parts: _Parts, op: int, verifying: bool,
+                   inputs: tuple[bytes | None, bytes | None, bytes | None]) -> tuple[ManagedObject, Any, bytes | None]:
+    """A single-part request, or the first part of a multi-part one: the key, result and Correlation Value."""
+    data, digested, signature = inputs
+    uid, obj = _load_role(ctx, payload, op, _SIGNING_ROLES[verifying])
+    params = effective_params(obj, payload)
+    resolved = _signature_setup(obj, params)
+    run = _sign_call(key_of(obj), params, resolved, verifying)
+    if not verifying:
+        _charge(ctx, obj, data or digested or b"", first=True)
+    if parts.single:
+        return obj, _signing_once(run, verifying, data, digested, signature), None
+    return obj, None, _signing_start(ctx, op, uid, parts, run, resolved, data, signature)
+
+
+def _signing_finish(stream: Stream, verifying: bool) -> Any:
+    """The last part: sign (or verify) the hashed or buffered data."""
+    with crypto_errors(unsupported=UnsupportedCryptographicParameters):
+        collected = stream.engine.final()
+    run = stream.extra["run"]
+    kw = {"digested": collected} if stream.extra["prehashed"] else {"data": collected}
+    if verifying:
+        if stream.extra.get("signature") is None:
+            raise MissingData("Signature Data is required")
+        kw["signature"] = stream.extra["signature"]
+    return run(**kw)
+
+
+def _signing_continue(ctx: RequestContext, payload: Item, parts: _Parts, op: int, verifying: bool,
+                      data: bytes | None, signature: bytes | None) -> tuple[ManagedObject, Any, bytes | None]:
+    """A later part of a multi-part Sign or Verify: the key, result (last part) and Correlation Value."""
+    role = _SIGNING_ROLES[verifying]
+    stream, obj = _continue(ctx, payload, parts, op, role.usage, role.what)
+    assert obj is not None
+    if not verifying:
+        _charge(ctx, obj, data or b"", first=False)
+    if signature is not None:
+        stream.extra["signature"] = signature
+    with crypto_errors(unsupported=UnsupportedCryptographicParameters):
+        stream.engine.update(data or b"")
+    if not parts.final:
+        return obj, None, _keep(ctx, stream, parts)
+    return obj, _signing_finish(stream, verifying), None
+
+
+def _signing(ctx: RequestContext, payload: Item, op: int, verifying: bool) -> Item:
+    parts = _parts(ctx, payload)
+    inputs = _signing_inputs(ctx, payload, parts)
     if parts.correlation is not None:
-        stream, obj = _continue(ctx, payload, parts, op, usage, what)
-        assert obj is not None
-        if not verifying:
-            _charge(ctx, obj, data or b"", first=False)
-        if signature is not None:
-            stream.extra["signature"] = signature
-        with crypto_errors(unsupported=UnsupportedCryptographicParameters):
-            stream.engine.update(data or b"")
-        if parts.final:
-            with crypto_errors(unsupported=UnsupportedCryptographicParameters):
-                collected = stream.engine.final()
-            run = stream.extra["run"]
-            kw = {"digested": collected} if stream.extra["prehashed"] else {"data": collected}
-            if verifying:
-                if stream.extra.get("signature") is None:
-                    raise MissingData("Signature Data is required")
-                kw["signature"] = stream.extra["signature"]
-            result = run(**kw)
-        else:
-            cv = _keep(ctx, stream, parts)
+        data, _, signature = inputs
+        obj, result, cv = _signing_continue(ctx, payload, parts, op, verifying, data, signature)
     else:
-        uid = uid_from(ctx, payload)
-        obj = load_key(ctx, uid, op)
-        require_type(obj, _VERIFY_TYPES if verifying else {ObjectType.PRIVATE_KEY},
-                     "a verification key" if verifying else "a signing key (it must be a Private Key)")
-        check_usable(ctx, obj, usage, what)
-        params = effective_params(obj, payload)
-        resolved = _signature_setup(obj, params)
-        run = _sign_call(key_of(obj), params, resolved, verifying)
-        if not verifying:
-            _charge(ctx, obj, data or digested or b"", first=True)
-        if parts.single:
-            if verifying and signature is None:
-                raise MissingData("Signature Data is required")
-            result = run(data, digested, signature) if verifying else run(data, digested)
-        else:
-            prehashed = resolved.hashing_algorithm is not None
-            engine: Engine = (DigestStream.hashing(resolved.hashing_algorithm) if prehashed
-                              else ctx.streams.buffer())
-            with crypto_errors(unsupported=UnsupportedCryptographicParameters):
-                engine.update(data or b"")
-            extra = {"run": run, "prehashed": prehashed, "signature": signature}
-            cv = _keep(ctx, Stream(op, uid, ctx.identity, engine, extra=extra), parts)
+        obj, result, cv = _signing_first(ctx, payload, parts, op, verifying, inputs)
     return _answer(obj.uid, verifying, result, Tag.SIGNATURE_DATA, cv)
 
 
