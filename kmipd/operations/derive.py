@@ -24,7 +24,7 @@ from ..crypto.errors import CryptoError
 from ..crypto.keygen import HMAC_ALGORITHMS, SYMMETRIC_ALGORITHMS, check_symmetric_length
 from ..errors import FeatureNotSupported, InvalidField, MissingData
 from ..log import Logger
-from ..model.attributes import read_template
+from ..model.attributes import Attr, read_template
 from ..model.cryptoparams import (
     CryptoParams,
     check_usable,
@@ -37,6 +37,7 @@ from ..model.cryptoparams import (
 from ..model.factory import check_template, check_unique_names, link, new_object, template_value
 from ..model.keyblock import body, key_block, symmetric_key
 from ..model.keyformat import kmip_error, symmetric_storage_bits
+from ..model.objects import ManagedObject
 from ..operations._common import touch
 from ..spec import CryptographicUsageMask as Mask
 from ..spec import (
@@ -87,12 +88,8 @@ def derive_material(method: int, base_key: bytes, base_algorithm: int | None, de
         )
 
 
-@operation(Operation.DERIVE_KEY)
-def derive_key(ctx: RequestContext, payload: Item) -> Item:
-    """Derive a Symmetric Key or Secret Data from a base object and store it with Links."""
-    object_type = payload.get(Tag.OBJECT_TYPE)  # the schema: Object Type, Derivation Method and
-    if object_type not in _RESULT_TYPES:       # Derivation Parameters are present and typed
-        raise InvalidField("DeriveKey makes Symmetric Keys or Secret Data only")
+def _base_uid(ctx: RequestContext, payload: Item) -> str:
+    """The one base object's Unique Identifier (the ID Placeholder when the request names none)."""
     uids = [u.value for u in payload.findall(Tag.UNIQUE_IDENTIFIER)]
     if not uids:
         if ctx.id_placeholder is None:
@@ -100,46 +97,78 @@ def derive_key(ctx: RequestContext, payload: Item) -> Item:
         uids = [ctx.id_placeholder]
     if len(uids) > 1:
         raise FeatureNotSupported("DeriveKey from more than one base object is not supported")
+    return uids[0]
+
+
+def _method(ctx: RequestContext, payload: Item) -> int:
+    """The Derivation Method, defined in the request's version and supported by L{kdf}."""
     method = payload.get(Tag.DERIVATION_METHOD)
     if not enum_value_in_version(DerivationMethod, method, ctx.version):
         raise InvalidField(f"Derivation Method {method} is not defined in KMIP {ctx.version[0]}.{ctx.version[1]}")
     if method not in kdf.derivation_methods():
         raise InvalidField(f"Derivation Method {DerivationMethod(method).name} is not supported")
-    derivation = payload.find(Tag.DERIVATION_PARAMETERS)
-    assert derivation is not None
+    return method
 
-    attrs = check_template(ctx, object_type, read_template(payload, Tag.TEMPLATE_ATTRIBUTE, Tag.ATTRIBUTES))
+
+def _length(attrs: list[Attr]) -> int:
+    """The template's Cryptographic Length: required, a positive multiple of 8."""
     length = template_value(attrs, "Cryptographic Length")
     if length is None:
         raise InvalidField("the Cryptographic Length of the derived object is required")
     if not isinstance(length, int) or length <= 0 or length % 8:
         raise InvalidField("the Cryptographic Length must be a positive multiple of 8")
+    return length
+
+
+def _symmetric_bits(ctx: RequestContext, algorithm: object, length: int) -> int:
+    """The bits to derive for a Symmetric Key of C{algorithm} and nominal C{length}, checked as Create does."""
+    if algorithm is None:
+        raise InvalidField("the Cryptographic Algorithm of the derived key is required")
+    derived_bits = symmetric_storage_bits(algorithm, length)  # type: ignore[arg-type]
+    try:
+        check_symmetric_length(algorithm, derived_bits)  # type: ignore[arg-type]
+    except CryptoError as e:  # as Create: the template's length, not a Cryptographic Parameter
+        if not pykmip_mode(ctx):  # the PyKMIP server derives any length (docs/compatibility.md)
+            raise kmip_error(e) from None
+    return derived_bits
+
+
+def _derivation_params(base: ManagedObject, derivation: Item) -> CryptoParams:
+    """The Derivation Parameters' Cryptographic Parameters, else the base object's first, else none."""
+    given = derivation.find(Tag.CRYPTOGRAPHIC_PARAMETERS)
+    if given is not None:
+        return CryptoParams.from_item(given)
+    stored = object_params(base)
+    return stored[0] if stored else CryptoParams()
+
+
+@operation(Operation.DERIVE_KEY)
+def derive_key(ctx: RequestContext, payload: Item) -> Item:
+    """Derive a Symmetric Key or Secret Data from a base object and store it with Links."""
+    object_type = payload.get(Tag.OBJECT_TYPE)  # the schema: Object Type, Derivation Method and
+    if object_type not in _RESULT_TYPES:       # Derivation Parameters are present and typed
+        raise InvalidField("DeriveKey makes Symmetric Keys or Secret Data only")
+    uid = _base_uid(ctx, payload)
+    method = _method(ctx, payload)
+    derivation = payload.find(Tag.DERIVATION_PARAMETERS)
+    assert derivation is not None
+
+    attrs = check_template(ctx, object_type, read_template(payload, Tag.TEMPLATE_ATTRIBUTE, Tag.ATTRIBUTES))
+    length = _length(attrs)
     algorithm = template_value(attrs, "Cryptographic Algorithm")
     derived_bits = length
     if object_type == ObjectType.SYMMETRIC_KEY:
-        if algorithm is None:
-            raise InvalidField("the Cryptographic Algorithm of the derived key is required")
-        derived_bits = symmetric_storage_bits(algorithm, length)  # type: ignore[arg-type]
-        try:
-            check_symmetric_length(algorithm, derived_bits)  # type: ignore[arg-type]
-        except CryptoError as e:  # as Create: the template's length, not a Cryptographic Parameter
-            if not pykmip_mode(ctx):  # the PyKMIP server derives any length (docs/compatibility.md)
-                raise kmip_error(e) from None
+        derived_bits = _symmetric_bits(ctx, algorithm, length)
 
     # the base object's policy check first: a caller refused the base learns nothing about names
-    base = load_key(ctx, uids[0], Operation.DERIVE_KEY)
+    base = load_key(ctx, uid, Operation.DERIVE_KEY)
     require_type(base, _BASE_TYPES, "a key derivation base object")
     check_usable(ctx, base, Mask.DERIVE_KEY, "base object", pre_active=pykmip_mode(ctx))
     check_unique_names(ctx, attrs)
     base_key = key_of(base)
     if not isinstance(base_key, bytes):
         raise InvalidField("the base object has no byte-string key material")
-    given = derivation.find(Tag.CRYPTOGRAPHIC_PARAMETERS)
-    if given is not None:
-        params = CryptoParams.from_item(given)
-    else:
-        stored = object_params(base)
-        params = stored[0] if stored else CryptoParams()
+    params = _derivation_params(base, derivation)
     base_algorithm = key_algorithm(base)
     if method == DerivationMethod.HMAC and pykmip_mode(ctx):
         method = DerivationMethod.HKDF  # the PyKMIP server's "HMAC" derivation is HKDF (RFC 5869)
