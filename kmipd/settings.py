@@ -68,7 +68,7 @@ class Settings:
         Deactivated and Compromised keys (KMIP 1.4 3.22 allows it "when special permission is
         granted").
     @ivar compatibility: C{"kmip"} (the specification) or C{"pykmip"} (the PyKMIP server's
-        deviations, L{kmipd.compatibility}; docs/compatibility.md).
+        deviations, L{kmipd.compat}; docs/compatibility.md).
     @ivar rng_parameters: the RNG Parameters fields (tag, value) reported for server-generated
         material (the Random Number Generator attribute) and by Query.
     @ivar streams: bounds of the multi-part operation table.

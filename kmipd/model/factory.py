@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from ..compatibility import pykmip_mode
+from ..compat import pykmip_mode
 from ..context import RequestContext
 from ..errors import (
     AttributeNotApplicable,

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from ..compatibility import pykmip_mode
+from ..compat import pykmip_mode
 from ..context import RequestContext
 from ..errors import ItemNotFound, MissingData, ObjectArchived, PermissionDenied
 from ..model.factory import DEFAULT_POLICY

@@ -20,8 +20,7 @@ from typing import Any
 
 from twisted.logger import Logger
 
-from ..compat import row
-from ..compatibility import pykmip_mode, with_index
+from ..compat import pykmip_mode, row, with_index
 from ..context import RequestContext
 from ..errors import (
     ApplicationNamespaceNotSupported,

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..compat import row
-from ..compatibility import pykmip_mode
+from ..compat import pykmip_mode, row
 from ..context import RequestContext
 from ..crypto import keygen
 from ..crypto.errors import CryptoError
