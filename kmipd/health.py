@@ -22,6 +22,8 @@ from twisted.web.server import NOT_DONE_YET, Site
 
 from kmipd.log import Logger
 
+from .store.engine import create_store_engine
+
 _log = Logger()
 
 __all__ = ["HealthResource", "ReadinessResource", "StoreHealth", "build_site", "check_store"]
@@ -57,7 +59,7 @@ class StoreHealth:
 
     The check does not borrow from the store's connection pool: under load every pooled
     connection may be busy, and a readiness check waiting for one would take a healthy node out
-    of rotation. C{engine} opens (and closes) one connection per check.
+    of rotation. C{engine} keeps one connection of its own, under the store's deadlines.
     """
 
     def __init__(self, store: Any) -> None:
@@ -65,10 +67,10 @@ class StoreHealth:
         self.engine: Any = None
         url = getattr(getattr(store, "engine", None), "url", None)
         if url is not None:
-            import sqlalchemy as sa
-            from sqlalchemy.pool import NullPool
-
-            self.engine = sa.create_engine(url, poolclass=NullPool)
+            # the store's deadlines (connect, statement, keepalive, watchdog): a check over a frozen
+            # network path fails within them instead of holding the check thread for ever
+            self.engine = create_store_engine(url.render_as_string(hide_password=False), pool_size=1,
+                                              deadlines=getattr(store, "deadlines", None))
 
     def check(self) -> str | None:
         """See L{check_store} (blocking)."""
