@@ -18,11 +18,11 @@ import os
 import random
 import shutil
 import statistics
+import subprocess
 import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import bench_ops as ops
 from _load import Conn, LoadResult, LoadSpec, client_context, run_load
@@ -66,6 +66,8 @@ def _populate(server: Server, count: int) -> Prepared:
         c = Conn(ctx, "127.0.0.1", server.port)
         for i in range(k, count, step):
             uids[i] = ops.ok(ops.call(c, ops.create_req(names[i]))).get(ops.Tag.UNIQUE_IDENTIFIER)
+        for i in range(k, count, step):  # served once: the Fresh attribute's one-time update is done
+            ops.ok(ops.call(c, ops.uid_req(ops.Operation.GET, str(uids[i]))))
         c.close()
 
     threads = [threading.Thread(target=worker, args=(k, 8)) for k in range(8)]
@@ -129,9 +131,12 @@ def _measure(a: argparse.Namespace, server: Server, workload: str, prep: Prepare
         child.close()
         procs.append((proc, parent))
     time.sleep(max(0.0, start_at - time.time()))
+    profiler = _profile(a, server, workload, seed)
     cpu0 = server.cpu()
     time.sleep(max(0.0, deadline - time.time()))
     cpu1 = server.cpu()
+    if profiler is not None:
+        profiler.wait(timeout=60)
     total = LoadResult()
     for proc, conn in procs:
         if not conn.poll(180):
@@ -152,6 +157,17 @@ def _measure(a: argparse.Namespace, server: Server, workload: str, prep: Prepare
     return Run(server.spec.label, workload, total.done / a.seconds, pct(0.5), pct(0.99),
                cpu / total.done * 1e6 if total.done else float("nan"), cpu,
                total.cpu / run_span / max(1, len(client_cpus)), total.errors, total.done)
+
+
+def _profile(a: argparse.Namespace, server: Server, workload: str, n: int) -> subprocess.Popen[bytes] | None:
+    """With C{--py-spy DIR}: sample the (kmipd) server over the measured window into folded stacks."""
+    if not a.py_spy or server.spec.kind != "kmipd":
+        return None
+    os.makedirs(a.py_spy, exist_ok=True)
+    out = os.path.join(a.py_spy, f"{server.spec.label}-{workload}-{n:03d}.txt")
+    return subprocess.Popen(["py-spy", "record", "--pid", str(server.proc.pid), "--duration", str(int(a.seconds)),
+                             "--rate", "250", "--format", "raw", "--nonblocking", "--threads", "--subprocesses",
+                             "--output", out], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _prepare(spec: ServerSpec, pki: PKI, work: str, objects: int, server_cpus: tuple[int, ...]) -> Prepared | None:

@@ -177,7 +177,8 @@ class Server:
                 return
             except OSError:
                 if time.monotonic() > end:
-                    raise SystemExit(f"{self.spec.label} not ready after {timeout:.0f} s; see {self.log.name}")
+                    raise SystemExit(
+                        f"{self.spec.label} not ready after {timeout:.0f} s; see {self.log.name}") from None
                 time.sleep(0.1)
 
     def pids(self) -> list[int]:

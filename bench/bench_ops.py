@@ -33,6 +33,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from _load import Conn, LoadResult, LoadSpec, _per_request, _persistent, client_context  # noqa: E402
+
 from kmipd.spec import (  # noqa: E402
     BlockCipherMode,
     CryptographicAlgorithm,
@@ -47,8 +49,6 @@ from kmipd.spec import (  # noqa: E402
 )
 from kmipd.testing import batch_item, payload, request, results  # noqa: E402
 from kmipd.ttlv import Item, decode, encode  # noqa: E402
-
-from _load import Conn, LoadResult, LoadSpec, _per_request, _persistent, client_context  # noqa: E402
 
 V = (1, 2)
 WORKLOADS = ("get", "create", "encrypt", "locate", "mixed", "get-new-conn")
@@ -170,6 +170,7 @@ def main() -> None:
     ab.add_argument("--client-cpus", default="1")
     ab.add_argument("--pki", choices=("ec", "rsa"), default="ec", help="server/client key type")
     ab.add_argument("--workdir", help="keep servers' directories and logs here (default: a temporary one)")
+    ab.add_argument("--py-spy", metavar="DIR", help="sample each kmipd run with py-spy (folded stacks in DIR)")
     ab.add_argument("--json", help="also write every run's numbers to this file")
     a = p.parse_args()
     if not a.host.startswith("127.") and a.host not in ("localhost", "::1"):

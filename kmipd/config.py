@@ -106,6 +106,7 @@ class Config:
     listen: tuple[str, ...] = ()
     https_listen: tuple[str, ...] = ()
     thread_pool_size: int = 8
+    workers: int = 1
     db_pool_size: int = 4
     max_message_size: int = 1048576
     max_depth: int = 32
@@ -369,6 +370,7 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "listen": _parse_listen,
     "https_listen": _parse_listen,
     "thread_pool_size": _int_parser(1),
+    "workers": _int_parser(1, 64),
     "db_pool_size": _int_parser(1),
     "max_message_size": _int_parser(8),
     "max_depth": _int_parser(1),

@@ -35,9 +35,9 @@ from twisted.trial.unittest import TestCase
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Site
 
-from kmipd.model import keyblock
 from kmipd.auth.credentials import hash_password
 from kmipd.config import SlugsConfig, load_config
+from kmipd.model import keyblock
 from kmipd.model.attributes import to_1x
 from kmipd.service import KMIPService
 from kmipd.spec import CryptographicAlgorithm, KeyFormatType, ObjectType, Operation, ResultReason, Tag

@@ -10,9 +10,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from twisted.trial.unittest import SynchronousTestCase
 
-from kmipd.model import keyblock
 from kmipd.crypto.streams import STREAMS, BufferStream, Stream, StreamTable, StreamTooLarge, table
 from kmipd.errors import InvalidCorrelationValue
+from kmipd.model import keyblock
 from kmipd.model.cryptoparams import PROCESS_INACTIVE, CryptoParams
 from kmipd.model.objects import ManagedObject
 from kmipd.spec import (

@@ -6,7 +6,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from twisted.trial.unittest import SynchronousTestCase
 
-from kmipd.model import keyblock, keyformat
 from kmipd.crypto.errors import CryptographicFailure as CryptoFailure
 from kmipd.crypto.errors import InvalidField as CryptoInvalidField
 from kmipd.errors import (
@@ -15,6 +14,7 @@ from kmipd.errors import (
     KeyCompressionTypeNotSupported,
     KeyFormatTypeNotSupported,
 )
+from kmipd.model import keyblock, keyformat
 from kmipd.spec import CryptographicAlgorithm as CA
 from kmipd.spec import KeyCompressionType, KeyFormatType, ObjectType, RecommendedCurve, Tag
 from kmipd.ttlv import Item

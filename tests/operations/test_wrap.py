@@ -7,8 +7,8 @@ from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 from twisted.trial.unittest import SynchronousTestCase
 
-from kmipd.model import keyblock
 from kmipd.context import RequestContext
+from kmipd.model import keyblock
 from kmipd.operations.keywrap import unwrap_for_register, wrap_for_get
 from kmipd.policy.model import PolicyEngine
 from kmipd.spec import (
