@@ -167,7 +167,8 @@ def _profile(a: argparse.Namespace, server: Server, workload: str, n: int) -> su
     out = os.path.join(a.py_spy, f"{server.spec.label}-{workload}-{n:03d}.txt")
     return subprocess.Popen(["py-spy", "record", "--pid", str(server.proc.pid), "--duration", str(int(a.seconds)),
                              "--rate", "250", "--format", "raw", "--nonblocking", "--threads", "--subprocesses",
-                             "--output", out], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--output", out] + (["--gil"] if a.py_spy_gil else []),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _prepare(spec: ServerSpec, pki: PKI, work: str, objects: int, server_cpus: tuple[int, ...]) -> Prepared | None:

@@ -171,6 +171,7 @@ def main() -> None:
     ab.add_argument("--pki", choices=("ec", "rsa"), default="ec", help="server/client key type")
     ab.add_argument("--workdir", help="keep servers' directories and logs here (default: a temporary one)")
     ab.add_argument("--py-spy", metavar="DIR", help="sample each kmipd run with py-spy (folded stacks in DIR)")
+    ab.add_argument("--py-spy-gil", action="store_true", help="sample only the thread holding the GIL")
     ab.add_argument("--json", help="also write every run's numbers to this file")
     a = p.parse_args()
     if not a.host.startswith("127.") and a.host not in ("localhost", "::1"):
