@@ -115,10 +115,18 @@ class Config:
     message_timeout: float = 30.0
     max_connections: int = 10000
     max_connections_per_client: int = 1000
+    handshake_timeout: float = 5.0
+    max_handshakes_per_address: int = 100
+    max_pending_handshakes: int = 1000
+    max_partial_bytes: int = 67108864
+    max_output_bytes: int = 67108864
+    max_response_size: int = 8388608
+    max_rng_length: int = 1048576
     master_key_path: str | None = None
     credentials_path: str | None = None
     slugs_timeout: float = 5.0
     slugs_cache_ttl: float = 30.0
+    slugs_failure_cache_ttl: float = 5.0
     policy_reload_interval: float = 0.5
     slugs: tuple[SlugsConfig, ...] = ()
     # ops: audit trail, metrics and health (kmipd.audit, kmipd.metrics)
@@ -379,10 +387,18 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "message_timeout": _float_parser(0.0, inclusive=False),
     "max_connections": _int_parser(1),
     "max_connections_per_client": _int_parser(1),
+    "handshake_timeout": _float_parser(0.0, inclusive=False),
+    "max_handshakes_per_address": _int_parser(1),
+    "max_pending_handshakes": _int_parser(1),
+    "max_partial_bytes": _int_parser(1),
+    "max_output_bytes": _int_parser(1),
+    "max_response_size": _int_parser(64),
+    "max_rng_length": _int_parser(1),
     "master_key_path": _parse_optional_path,
     "credentials_path": _parse_optional_path,
     "slugs_timeout": _float_parser(0.0, inclusive=False),
     "slugs_cache_ttl": _float_parser(0.0, inclusive=True),
+    "slugs_failure_cache_ttl": _float_parser(0.0, inclusive=True),
     "policy_reload_interval": _float_parser(0.0, inclusive=False),
     # ops: audit trail, metrics and health
     "audit_log_path": _parse_optional_path,

@@ -44,6 +44,9 @@ class RequestContext:
     server: ServerInfo = field(default_factory=ServerInfo)
     id_placeholder: str | None = None
     services: dict[str, Any] = field(default_factory=dict)
+    #: Bytes handlers with client-sized output (RNG Retrieve) have produced for this message,
+    #: checked against the server's response cap before they produce more.
+    response_bytes: int = 0
 
     @property
     def v2(self) -> bool:

@@ -22,6 +22,7 @@ from kmipd.log import Logger
 
 from . import operations  # noqa: F401  (registers the handlers)
 from .audit import summarise
+from .auth.identify import Caller  # re-exported: callers are made by identification (kmipd.auth)
 from .context import RequestContext, ServerInfo
 from .errors import (
     AuthenticationNotSuccessful,
@@ -87,14 +88,6 @@ class Reply:
     status: str = "success"
     #: one L{kmipd.audit.ItemRecord} per batch item that ran (ops: audit trail and metrics)
     audit: list[Any] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling: established once per connection."""
-
-    identity: str | None
-    groups: tuple[str, ...] | None = None
 
 
 class _Undo(Exception):
@@ -221,6 +214,9 @@ class Dispatcher:
         self.server = server
         self.credentials = credentials
         self.services = services if services is not None else {}
+        # The server's caps, for handlers whose output size the client chooses (RNG Retrieve).
+        self.services.setdefault("max_rng_length", limits.max_rng_length)
+        self.services.setdefault("max_response_size", limits.max_response_size)
         self.group_commit = group_commit
         self.call_later = call_later
         self.group_spill_after = group_spill_after
@@ -419,7 +415,9 @@ class Dispatcher:
         return [self._error_result(b, version, GeneralFailure("internal storage error")) for b in request.items]
 
     def _finish(self, request: Request, version: Version, now: int, results: list[BatchResult]) -> Reply:
-        reply = self._encode(version, now, results, request.maximum_response_size)
+        limit = request.maximum_response_size
+        server_cap = self.limits.max_response_size
+        reply = self._encode(version, now, results, server_cap if limit is None else min(limit, server_cap))
         reply.operations = [_op_name(b.operation) for b in request.items]
         reply.audit = summarise(request.items, results)  # ops: audit records, computed in the pool
         failures = [r for r in results if r.status != ResultStatus.SUCCESS]

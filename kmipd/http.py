@@ -35,27 +35,30 @@ from __future__ import annotations
 
 import re
 import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
 
 from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import IHandshakeListener
 from twisted.internet.protocol import connectionDone
 from twisted.python.failure import Failure
 from twisted.web.http import HTTPChannel
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request, Site
+from zope.interface import implementer
 
 from kmipd.log import Logger
 
 from . import audit
-from .dispatch import Caller, Dispatcher, Reply, sniff_version
+from .auth.identify import Caller
+from .dispatch import Dispatcher, Reply, sniff_version
 from .limits import Limits
 from .messages import SUPPORTED_VERSIONS, Version, negotiate
-from .protocol import ConnectionCounter, Deadline, reidentify_due
+from .session import ConnectionCounter, ConnectionLimitExceeded, Deadline, Identify, Session, peer_host
 from .spec import ResultReason
+from .tls import HTTPS_ALPN
 from .ttlv import DecodeError, Item, decode, encode
 from .ttlv.json import from_json, to_json
 from .ttlv.xml import EncodingError, from_xml, to_xml
@@ -66,10 +69,6 @@ _log = Logger()
 
 KMIP_PATH = b"kmip"
 """The request URI the profile recommends (C{/kmip})."""
-
-Identify = Callable[[Any], Deferred]
-"""Given the peer certificate (or C{None}), fire with a L{Caller} or fail to refuse the client."""
-
 
 @dataclass(frozen=True)
 class _Codec:
@@ -149,8 +148,6 @@ class KMIPResource(Resource):
         self.limits = limits or dispatcher.limits
         self.reidentify_after = reidentify_after
         self.clock = clock
-        # channel -> (caller, when it was resolved)
-        self._callers: weakref.WeakKeyDictionary[Any, tuple[Caller, float]] = weakref.WeakKeyDictionary()
 
     # HTTP ---------------------------------------------------------------------------------------
 
@@ -199,37 +196,25 @@ class KMIPResource(Resource):
     # Identity -----------------------------------------------------------------------------------
 
     def _caller(self, request: Any) -> Deferred[Caller]:
-        """The connection's caller, established on its first request and remembered.
+        """The connection's caller, through its L{Session} (see L{kmipd.session}).
 
-        It is resolved again once older than C{reidentify_after}.  A resolved identity counts
-        against the connection's per-client cap (through the channel's C{admit}, when it has one);
-        over the cap the Deferred fails with L{ConnectionLimitExceeded}.
+        Established on the connection's first request and remembered, resolved again once older
+        than C{reidentify_after}; a resolved identity counts against the per-client cap (over it
+        the Deferred fails with L{ConnectionLimitExceeded}). While the server's output budget is
+        spent the request waits. Mounted in another site (no session), every request identifies.
         """
-        channel = getattr(request, "channel", None)
-        known: tuple[Caller, float] | None = None
-        if channel is not None:
-            try:
-                known = self._callers.get(channel)
-            except TypeError:  # not weak-referenceable
-                known = None
-            if known is not None and not reidentify_due(known[1], self.clock.seconds(), self.reidentify_after):
-                return succeed(known[0])
-        d = self.identify(peer_certificate(request))
-
-        def remember(caller: Caller) -> Caller:
-            admit = getattr(channel, "admit", None)
-            if caller.identity is not None and admit is not None and not admit(caller.identity):
-                raise ConnectionLimitExceeded(f"more than {self.limits.max_connections_per_client} "
-                                              f"connections for {caller.identity!r}")
-            if channel is not None:
-                try:
-                    self._callers[channel] = (caller, self.clock.seconds())
-                except TypeError:
-                    pass
-            return caller
-
-        d.addCallback(remember)
-        return d
+        session: Session | None = getattr(getattr(request, "channel", None), "session", None)
+        certificate = peer_certificate(request)
+        if session is None:
+            return self.identify(certificate)
+        session.identify = self.identify
+        session.reidentify_after = self.reidentify_after
+        session.clock = self.clock
+        if session.may_dispatch():
+            return session.current(certificate)
+        room: Deferred[None] = Deferred()
+        session.resume = lambda: None if room.called else room.callback(None)
+        return room.addCallback(lambda _: session.current(certificate))
 
     def _refused(self, state: _Exchange, failure: Failure, body: bytes) -> Deferred[None]:
         """No usable identity: answer Authentication Not Successful (a KMIP response), then close."""
@@ -238,12 +223,9 @@ class KMIPResource(Resource):
         audit.refused(getattr(self.dispatcher, "services", None), peer=_peer(state.request),  # ops: audit hook
                       transport="https", reason=failure.getErrorMessage())
         state.close = True
-        channel = getattr(state.request, "channel", None)
-        if channel is not None:
-            try:
-                self._callers.pop(channel, None)
-            except TypeError:
-                pass
+        session: Session | None = getattr(getattr(state.request, "channel", None), "session", None)
+        if session is not None:
+            session.forget_caller()
         d = self.dispatcher.run_blocking(self._refusal, state.codec, body)
         return d.addCallback(lambda reply: self._respond(state, reply))
 
@@ -313,10 +295,6 @@ class KMIPResource(Resource):
             return codec.render(decode(fallback.data)).encode("utf-8")
 
 
-class ConnectionLimitExceeded(Exception):
-    """A client identity already has C{max_connections_per_client} connections open."""
-
-
 class _Exchange:
     """The state of one HTTP request in flight."""
 
@@ -356,6 +334,10 @@ class _Exchange:
         self.finished = True
         self.request.write(body)
         self.request.finish()
+        channel = getattr(self.request, "channel", None)
+        session: Session | None = getattr(channel, "session", None)
+        if session is not None:
+            session.wrote(len(body), bool(getattr(channel, "_waitingForTransport", False)))
 
 
 def _peer(request: Any) -> str:
@@ -437,19 +419,20 @@ class KMIPRequest(Request):
             transport.loseConnection()
 
 
+@implementer(IHandshakeListener)
 class KMIPChannel(HTTPChannel):
-    """An HTTP/1.x connection that registers with its L{KMIPSite} and counts against its caps.
+    """An HTTP/1.x connection with a L{Session}: handshake deadline, caps, identity and budgets.
 
     A request must arrive in full (request line, headers and body) within the site's
-    C{message_timeout} seconds of its first bytes, or the connection is aborted without an answer.
-    Bytes the channel buffers while it handles an earlier request (pipelining) do not run the
-    deadline: that wait is the server's.
+    C{message_timeout} seconds of its first bytes, or the connection is aborted without an answer;
+    its bytes meanwhile count against the server's budget for partial requests. Bytes the channel
+    buffers while it handles an earlier request (pipelining) do not run the deadline: that wait is
+    the server's.
     """
 
-    _over_cap = False  # refused at accept: ignore its bytes
-    _accepted: ConnectionCounter | None = None  # the counter this connection counts against
-    _counted: str | None = None  # the identity this connection counts against
-    _lost = False
+    _over_cap = False  # refused or dropped: ignore its bytes
+    _receiving = 0  # bytes of the request being received
+    session: Session | None = None
 
     def __init__(self) -> None:
         super().__init__()
@@ -457,47 +440,57 @@ class KMIPChannel(HTTPChannel):
 
     def connectionMade(self) -> None:
         super().connectionMade()
-        counter: ConnectionCounter | None = getattr(self.factory, "connection_counter", None)
+        site: Any = self.factory
+        counter: ConnectionCounter | None = getattr(site, "connection_counter", None)
         if counter is not None:
-            if not counter.accept():
-                transport: Any = self.transport
-                _log.warn("too many connections ({count}); closing the HTTPS connection from {peer}",
-                          count=counter.open, peer=str(transport.getPeer()))
+            self.session = session = Session(counter, self, peer_host(self.transport), "https",
+                                             getattr(site, "identify", None), None, self._clock())
+            if not session.open(bool(getattr(site, "tls", False))):
                 self._over_cap = True
+                transport: Any = self.transport
                 transport.abortConnection()
                 return
-            self._accepted = counter
-        connections = getattr(self.factory, "connections", None)
+        connections = getattr(site, "connections", None)
         if connections is not None:
             connections.add(self)
 
-    def admit(self, identity: str) -> bool:
-        """Count this connection against C{identity}'s cap (once); False when over it or closed."""
-        if self._counted == identity:
-            return True
-        if self._lost:
-            return False
-        counter = self._accepted
-        if counter is None:
-            return True
-        if self._counted is not None:  # another identity than before: move the count
-            counter.release(self._counted)
-            self._counted = None
-        if not counter.admit(identity):
-            return False
-        self._counted = identity
-        return True
+    def handshakeCompleted(self) -> None:
+        """TLS is up: the connection now counts against C{max_connections} (or is aborted over it)."""
+        if self.session is not None and not self._over_cap and not self.session.handshake_done():
+            self.session_dropped()
+
+    def session_dropped(self) -> None:
+        """The session's limits dropped this connection: abort it and ignore what it sends."""
+        self._over_cap = True
+        self._message_deadline.cancel()
+        transport: Any = self.transport
+        if transport is not None:
+            transport.abortConnection()
 
     def dataReceived(self, data: bytes) -> None:
         if self._over_cap:
             return
         if data and not self._handlingRequest:
             self._message_deadline.start(self._clock(), self._message_timeout())
+            if self.session is not None:
+                self._receiving += len(data)
+                self.session.partial(self._receiving)
+                if self._over_cap:
+                    return
         super().dataReceived(data)
 
     def allContentReceived(self) -> None:
         self._message_deadline.cancel()
+        if self._receiving and self.session is not None:
+            self._receiving = 0
+            self.session.partial(0)
         super().allContentReceived()
+
+    def resumeProducing(self) -> None:
+        """The transport sent what it held: release this connection's share of the output budget."""
+        super().resumeProducing()
+        if self.session is not None:
+            self.session.drained()
 
     def _clock(self) -> Any:
         return getattr(self.factory, "reactor", None) or _global_reactor()
@@ -516,14 +509,9 @@ class KMIPChannel(HTTPChannel):
             transport.abortConnection()
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
-        self._lost = True
         self._message_deadline.cancel()
-        if self._accepted is not None:
-            if self._counted is not None:
-                self._accepted.release(self._counted)
-                self._counted = None
-            self._accepted.close()
-            self._accepted = None
+        if self.session is not None:
+            self.session.lost()
         connections = getattr(self.factory, "connections", None)
         if connections is not None:
             connections.discard(self)
@@ -541,7 +529,11 @@ class KMIPSite(Site):
 
     @param message_timeout: seconds a request has to arrive in full once its first bytes arrived.
     @param counter: the L{ConnectionCounter} its connections count against (shared with the TTLV
-        port in a service); C{None}: no connection caps.
+        port in a service); C{None}: no connection caps or budgets.
+    @param tls: the site is wrapped in TLS: connections are pending until their handshake
+        finishes (see L{kmipd.session}).
+    @param identify: certificate -> Deferred L{Caller}, for the connections' sessions (the
+        L{KMIPResource} serving a request sets its own).
     @ivar connection_counter: that counter (C{Site.counter} is Twisted's session counter).
     @ivar connections: the open connections (closed by L{close_connections}).
     """
@@ -554,7 +546,8 @@ class KMIPSite(Site):
 
     def __init__(self, resource: Resource, *, max_body_size: int, timeout: float | None = None,
                  reactor: Any = None, message_timeout: float = Limits.message_timeout,
-                 counter: ConnectionCounter | None = None) -> None:
+                 counter: ConnectionCounter | None = None, tls: bool = False,
+                 identify: Identify | None = None) -> None:
         kwargs: dict[str, Any] = {"reactor": reactor}
         if timeout is not None:
             kwargs["timeout"] = timeout
@@ -565,7 +558,13 @@ class KMIPSite(Site):
         self.max_body_size = max_body_size
         self.message_timeout = message_timeout
         self.connection_counter = counter
+        self.tls = tls
+        self.identify = identify
         self.connections: set[KMIPChannel] = set()
+
+    def acceptableProtocols(self) -> list[bytes]:
+        """ALPN: HTTP/1.1 and HTTP/1.0 only (never h2: L{KMIPChannel} speaks HTTP/1.x)."""
+        return list(HTTPS_ALPN)
 
     def close_connections(self) -> None:
         """Close every open connection (the service is stopping)."""
@@ -576,12 +575,13 @@ class KMIPSite(Site):
 
 def build_site(dispatcher: Dispatcher, identify: Identify, *, limits: Limits | None = None,
                reactor: Any = None, counter: ConnectionCounter | None = None,
-               reidentify_after: float | None = None) -> KMIPSite:
+               reidentify_after: float | None = None, tls: bool = False) -> KMIPSite:
     """The HTTPS site of a server: L{KMIPResource} at C{/kmip} (other paths: 404).
 
     @param counter: the connection caps' counter to share (the TTLV factory's C{counter}); by
         default one of the site's own, for C{limits}.
     @param reidentify_after: see L{KMIPResource}.
+    @param tls: the site will be wrapped in TLS (connections count once their handshake is done).
     """
     limits = limits or dispatcher.limits
     if reactor is None:
@@ -591,4 +591,5 @@ def build_site(dispatcher: Dispatcher, identify: Identify, *, limits: Limits | N
                                           clock=reactor))
     return KMIPSite(root, max_body_size=limits.max_message_size, timeout=limits.idle_timeout, reactor=reactor,
                     message_timeout=limits.message_timeout,
-                    counter=counter if counter is not None else ConnectionCounter(limits))
+                    counter=counter if counter is not None else ConnectionCounter(limits), tls=tls,
+                    identify=identify)

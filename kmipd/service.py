@@ -14,22 +14,23 @@ import os
 from typing import Any
 
 from twisted.application.service import MultiService
-from twisted.internet.defer import Deferred, DeferredList, fail, maybeDeferred, succeed
+from twisted.internet.defer import Deferred, DeferredList, maybeDeferred
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IListeningPort
 
 from kmipd.log import Logger
 
 from ._version import __version__
-from .auth.chain import AuthenticationFailed, build_auth_chain
+from .auth.chain import build_auth_chain
+from .auth.identify import Identifier
 from .config import Config, ConfigError
 from .context import ServerInfo
-from .dispatch import Caller, Dispatcher
+from .dispatch import Dispatcher
 from .limits import Limits
 from .policy.model import PolicyEngine
 from .protocol import KMIPServerFactory
 from .threads import ThreadPoolService
-from .tls import IdentityError, build_server_tls_options, identity_from_certificate, wrap_factory
+from .tls import build_https_tls_options, build_server_tls_options, wrap_factory
 
 _log = Logger()
 
@@ -89,7 +90,14 @@ class KMIPService(MultiService):
         self.limits = Limits(max_message_size=config.max_message_size, max_depth=config.max_depth,
                              max_batch_count=config.max_batch_count, idle_timeout=config.idle_timeout,
                              message_timeout=config.message_timeout, max_connections=config.max_connections,
-                             max_connections_per_client=config.max_connections_per_client)
+                             max_connections_per_client=config.max_connections_per_client,
+                             handshake_timeout=config.handshake_timeout,
+                             max_handshakes_per_address=config.max_handshakes_per_address,
+                             max_pending_handshakes=config.max_pending_handshakes,
+                             max_partial_bytes=config.max_partial_bytes,
+                             max_output_bytes=config.max_output_bytes,
+                             max_response_size=config.max_response_size,
+                             max_rng_length=config.max_rng_length)
         self.ports: list[IListeningPort] = []
 
         self.pool = ThreadPoolService(reactor, "kmipd-operations", config.thread_pool_size,
@@ -121,7 +129,12 @@ class KMIPService(MultiService):
             self._http_pool = HTTPConnectionPool(reactor, persistent=True)
             http_client = treq.client.HTTPClient(Agent(reactor, pool=self._http_pool))
         self.auth = build_auth_chain(config.slugs, http_client, reactor, timeout=config.slugs_timeout,
-                                     cache_ttl=config.slugs_cache_ttl)
+                                     cache_ttl=config.slugs_cache_ttl,
+                                     failure_cache_ttl=config.slugs_failure_cache_ttl)
+        #: Certificate -> Deferred Caller (CN, then the chain), for both ports.
+        self.identify = Identifier(self.auth, require_client_auth_eku=config.enable_tls_client_auth,
+                                   require_certificate=tls,
+                                   certificate_groups=config.certificate_groups and not config.enabled_slugs)
 
         credentials = None
         if config.credentials_path:
@@ -154,8 +167,9 @@ class KMIPService(MultiService):
 
             # Its connections count against the TTLV port's caps; SLUGS re-resolution as there.
             self.site = build_site(self.dispatcher, self.identify, limits=self.limits, reactor=reactor,
-                                   counter=self.factory.counter, reidentify_after=self.factory.reidentify_after)
-            self._https_factory = (wrap_factory(self.site, build_server_tls_options(config)) if tls
+                                   counter=self.factory.counter, reidentify_after=self.factory.reidentify_after,
+                                   tls=tls)
+            self._https_factory = (wrap_factory(self.site, build_https_tls_options(config)) if tls
                                    else self.site)
         # ops: audit trail, metrics, health endpoints (kmipd.monitoring)
         from .monitoring import attach_monitoring
@@ -179,32 +193,6 @@ class KMIPService(MultiService):
                 os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         key = load_or_create_master_key(config.effective_master_key_path)
         return SQLObjectStore(url, key, pool_size=config.db_pool_size)
-
-    def identify(self, certificate: Any) -> Deferred[Caller]:
-        """The caller behind a connection: certificate CN, then third-party authentication."""
-        if certificate is None:
-            if self.factory.tls:
-                return fail(IdentityError("the client presented no certificate"))
-            return succeed(Caller(None))
-        try:
-            name = identity_from_certificate(certificate, self.config.enable_tls_client_auth)
-        except IdentityError as e:
-            return fail(e)
-        if self.config.certificate_groups and not self.config.enabled_slugs:  # ops: groups from the certificate
-            from .auth.certgroups import certificate_groups
-
-            return succeed(Caller(name, certificate_groups(certificate)))
-        d: Deferred[Caller] = self.auth.authenticate(name).addCallback(
-            lambda identity: Caller(identity.name, identity.groups))
-
-        def refused(failure: Any) -> Any:
-            failure.trap(AuthenticationFailed)
-            _log.warn("authentication failed for {client}: {reason}", client=name,
-                      reason=failure.getErrorMessage())
-            return failure
-
-        d.addErrback(refused)
-        return d
 
     # Service lifecycle ----------------------------------------------------------------------
 

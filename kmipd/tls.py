@@ -16,7 +16,6 @@ from typing import Any
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from OpenSSL import SSL, crypto
 from twisted.internet.interfaces import IProtocolFactory
 from twisted.internet.ssl import (
@@ -28,14 +27,17 @@ from twisted.internet.ssl import (
 )
 from twisted.protocols.tls import TLSMemoryBIOFactory
 
+from kmipd.auth.identify import IdentityError, identity_from_certificate
 from kmipd.config import Config, ConfigError
 from kmipd.log import Logger
 
 __all__ = [
     "DEFAULT_CIPHERS",
+    "HTTPS_ALPN",
     "IANA_TO_OPENSSL",
     "TLS13_SUITES",
     "IdentityError",
+    "build_https_tls_options",
     "build_server_tls_options",
     "identity_from_certificate",
     "openssl_cipher_list",
@@ -312,55 +314,36 @@ def build_server_tls_options(config: Config) -> CertificateOptions:
     return options
 
 
+#: ALPN protocols of the HTTPS port, preferred first: the KMIP message-encodings profile
+#: speaks HTTP/1.0 and 1.1 only, so C{h2} is never selected (even with Twisted's http2 extra).
+HTTPS_ALPN: tuple[bytes, ...] = (b"http/1.1", b"http/1.0")
+
+
+def select_alpn(offered: Iterable[bytes], acceptable: Iterable[bytes] = HTTPS_ALPN) -> Any:
+    """The first of C{acceptable} the client C{offered}, else pyOpenSSL's "no overlap" marker.
+
+    With no overlap the handshake goes on without ALPN (RFC 7301 allows it) instead of failing
+    with an internal error as Twisted's selector does; the client then decides.
+    """
+    offered = set(offered)
+    for protocol in acceptable:
+        if protocol in offered:
+            return protocol
+    return SSL.NO_OVERLAPPING_PROTOCOLS
+
+
+def build_https_tls_options(config: Config) -> CertificateOptions:
+    """L{build_server_tls_options} for the HTTPS port: the same mutual TLS, and ALPN offering
+    L{HTTPS_ALPN} only. Blocking: call at startup."""
+    options = build_server_tls_options(config)
+    # getContext() builds the context once and every connection uses it; this callback replaces
+    # Twisted's (which unions the wrapped factory's protocols, h2 included when installed).
+    options.getContext().set_alpn_select_callback(lambda connection, offered: select_alpn(offered))
+    return options
+
+
 def wrap_factory(
     factory: IProtocolFactory, options: CertificateOptions
 ) -> TLSMemoryBIOFactory:
     """Wrap C{factory} so its connections speak server-side TLS with C{options}."""
     return TLSMemoryBIOFactory(options, False, factory)
-
-
-class IdentityError(Exception):
-    """A client certificate yields no usable identity."""
-
-
-def identity_from_certificate(cert: Any, require_client_auth_eku: bool) -> str:
-    """
-    The client identity: the single subject Common Name of C{cert}.
-
-    @param cert: a pyOpenSSL C{X509} (from C{transport.getPeerCertificate()})
-        or a C{cryptography} certificate.
-    @param require_client_auth_eku: the C{enable_tls_client_auth} setting; when
-        true the certificate needs an Extended Key Usage with clientAuth.
-    @raise IdentityError: no certificate, no or several CNs, or missing EKU.
-    """
-    if cert is None:
-        raise IdentityError("the client presented no certificate")
-    if hasattr(cert, "to_cryptography"):
-        cert = cert.to_cryptography()
-    if not isinstance(cert, x509.Certificate):
-        raise IdentityError(f"not a certificate: {type(cert).__name__}")
-
-    if require_client_auth_eku:
-        try:
-            eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-        except x509.ExtensionNotFound:
-            raise IdentityError(
-                "the client certificate has no Extended Key Usage extension "
-                "(clientAuth is required while enable_tls_client_auth is on)"
-            ) from None
-        if ExtendedKeyUsageOID.CLIENT_AUTH not in eku:
-            raise IdentityError(
-                "the client certificate's Extended Key Usage does not include clientAuth"
-            )
-
-    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    if not names:
-        raise IdentityError("the client certificate subject has no Common Name")
-    if len(names) > 1:
-        raise IdentityError("the client certificate subject has several Common Names")
-    value = names[0].value
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    if not value.strip():
-        raise IdentityError("the client certificate subject Common Name is empty")
-    return value

@@ -988,6 +988,39 @@ class LoopbackTests(TestCase):
         self.assertEqual((query.operation, query.status), (Operation.QUERY, ResultStatus.SUCCESS))
         self.assertEqual((discover.operation, discover.status), (Operation.DISCOVER_VERSIONS, ResultStatus.SUCCESS))
 
+    def _alpn_exchange(self, offered: list[str], http_version: bytes) -> tuple[str | None, bytes]:
+        """Handshake offering C{offered} over ALPN, POST one TTLV Query in C{http_version}; (selected, response)."""
+        import socket
+
+        ctx = ssl.create_default_context(cafile=self.pki.ca_cert)
+        ctx.load_cert_chain(self.pki.client_cert, self.pki.client_key)
+        ctx.set_alpn_protocols(offered)
+        body = encode(QUERY)
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as raw:
+            with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                selected = tls.selected_alpn_protocol()
+                tls.sendall(b"POST /kmip " + http_version + b"\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                            b"Content-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n" % len(body)
+                            + body)
+                data = b""
+                while chunk := tls.recv(65536):  # the server closes after the response
+                    data += chunk
+        return selected, data
+
+    @defer.inlineCallbacks
+    def test_alpn_http1_only(self):  # type: ignore[no-untyped-def]
+        """ALPN selects http/1.0 or http/1.1 as offered, never h2; a client offering only h2 still gets TLS, no ALPN."""
+        for offered, version, expected in ((["http/1.0"], b"HTTP/1.0", "http/1.0"),
+                                           (["h2", "http/1.1"], b"HTTP/1.1", "http/1.1"),
+                                           (["h2", "http/1.1", "http/1.0"], b"HTTP/1.1", "http/1.1"),
+                                           (["h2"], b"HTTP/1.1", None)):
+            selected, data = yield deferToThread(self._alpn_exchange, offered, version)
+            self.assertEqual(selected, expected, offered)
+            response = Response(data)
+            self.assertEqual(response.status, 200, offered)
+            (query,) = results(decode(response.body))
+            self.assertEqual(query.status, ResultStatus.SUCCESS, offered)
+
     @defer.inlineCallbacks
     def test_no_client_certificate(self):  # type: ignore[no-untyped-def]
         """Without a client certificate the TLS handshake is refused (certificate required): nothing is served."""

@@ -250,35 +250,58 @@ class HandOffTests(ProtocolTestMixin, SynchronousTestCase):
     """Pipelined messages queued behind a busy request go to the pool together."""
 
     def test_queued_messages_handed_off_together(self) -> None:
-        """Messages queued while one is in flight are dispatched in one handle_many call and answered in order."""
+        """Messages queued while one is in flight are dispatched in handle_many calls and answered in order.
+
+        Hand-offs start small and double while their responses are small (slow start): a response
+        that turns out big was built before anything was sent, so only small ones are batched.
+        """
         limits = Limits()
         disp = BatchingDispatcher(limits)
         proto, transport = self.connect(limits=limits, dispatcher=disp)
         proto.dataReceived(numbered(1))
-        proto.dataReceived(numbered(2) + numbered(3) + numbered(4))
-        self.assertEqual((len(disp.pending), disp.batches), (1, []), "one in flight, three queued")
+        proto.dataReceived(numbered(2) + numbered(3) + numbered(4) + numbered(5))
+        self.assertEqual((len(disp.pending), disp.batches), (1, []), "one in flight, four queued")
         disp.answer()
         self.assertEqual(len(disp.batches), 1)
-        self.assertEqual(disp.batches[0][0], [numbered(2), numbered(3), numbered(4)])
+        self.assertEqual(disp.batches[0][0], [numbered(2), numbered(3)])
+        disp.answer_batch()
+        self.assertEqual(disp.batches[0][0], [numbered(4), numbered(5)])
         disp.answer_batch()
         ids = [results(r)[0].unique_id for r in split_responses(transport.value())]
-        self.assertEqual(ids, [struct.pack(">I", n) for n in (1, 2, 3, 4)])
+        self.assertEqual(ids, [struct.pack(">I", n) for n in (1, 2, 3, 4, 5)])
         self.assertEqual((disp.pending, disp.batches), ([], []))
 
     def test_hand_off_is_bounded(self) -> None:
-        """At most MAX_HANDOFF messages go in one hand-off; the rest follow in the next."""
+        """Hand-offs double while responses are small, up to MAX_HANDOFF messages; the rest follow in the next."""
         from kmipd.protocol import MAX_HANDOFF
 
         limits = Limits(max_pipelined=100)
         disp = BatchingDispatcher(limits)
         proto, transport = self.connect(limits=limits, dispatcher=disp)
-        proto.dataReceived(b"".join(numbered(n) for n in range(MAX_HANDOFF + 6)))
-        self.assertEqual(len(disp.batches[0][0]), MAX_HANDOFF)
-        disp.answer_batch()
-        self.assertEqual(len(disp.batches[0][0]), 6)
-        disp.answer_batch()
+        total = 1 + 2 + 4 + 8 + MAX_HANDOFF + 6
+        proto.dataReceived(b"".join(numbered(n) for n in range(total)))
+        disp.answer()
+        sizes = []
+        while disp.batches:
+            sizes.append(len(disp.batches[0][0]))
+            disp.answer_batch()
+        self.assertEqual(sizes, [2, 4, 8, MAX_HANDOFF, 6])
         ids = [results(r)[0].unique_id for r in split_responses(transport.value())]
-        self.assertEqual(ids, [struct.pack(">I", n) for n in range(MAX_HANDOFF + 6)])
+        self.assertEqual(ids, [struct.pack(">I", n) for n in range(total)])
+
+    def test_big_responses_one_at_a_time(self) -> None:
+        """After a hand-off whose responses are big, the next hand-off is one message again."""
+        from kmipd.protocol import SMALL_OUTPUT
+
+        limits = Limits(max_pipelined=100)
+        disp = BatchingDispatcher(limits)
+        proto, _ = self.connect(limits=limits, dispatcher=disp)
+        proto.dataReceived(b"".join(numbered(n) for n in range(10)))
+        disp.answer()
+        messages, d = disp.batches.pop(0)
+        self.assertEqual(len(messages), 2)
+        d.callback([Reply(b"\0" * SMALL_OUTPUT), Reply(b"\0" * 8)])
+        self.assertEqual((len(disp.pending), disp.batches), (1, []), "one message, through handle")
 
     def test_closing_reply_in_batch_stops(self) -> None:
         """An undecodable message in a hand-off is answered, the connection closes, later messages are not run."""
@@ -506,7 +529,10 @@ class QueuedBytesTests(ProtocolTestMixin, SynchronousTestCase):
         proto.dataReceived(b"".join(numbered(n) for n in range(1, 5)))
         self.assertEqual(transport.producerState, "paused")
         disp.answer()
-        self.assertEqual(len(disp.batches[0][0]), 4)
+        self.assertEqual(len(disp.batches[0][0]), 2)  # slow start: two, then the rest
+        self.assertEqual(proto._queued_bytes, 2 * size)
+        disp.answer_batch()
+        self.assertEqual(len(disp.batches[0][0]), 2)
         self.assertEqual(transport.producerState, "producing")
         self.assertEqual(proto._queued_bytes, 0)
 

@@ -258,12 +258,54 @@ class SLUGSAuthenticatorStubTests(SynchronousTestCase):
         self.successResultOf(self.authenticate(auth, "John Doe"))
         self.assertEqual(len(self.fake.urls), 2)
 
-    def test_failures_not_cached(self) -> None:
-        """An unknown user added to SLUGS afterwards is accepted on the next lookup."""
-        auth = self.authenticator()
+    def test_failures_cached_briefly(self) -> None:
+        """A failed lookup is answered from the cache for failure_cache_ttl; after it the user is looked up again."""
+        auth = self.authenticator(failure_cache_ttl=5)
+        self.assertFailedWith(self.authenticate(auth, "Late"), "unknown user")
+        self.fake.groups["Late"] = ["G"]
+        self.clock.advance(4.9)
+        self.assertFailedWith(self.authenticate(auth, "Late"), "unknown user")
+        self.assertEqual(len(self.fake.urls), 1)
+        self.clock.advance(0.1)
+        self.assertEqual(self.successResultOf(self.authenticate(auth, "Late")), ("G",))
+        self.assertEqual(len(self.fake.urls), 2)
+
+    def test_failure_cache_disabled(self) -> None:
+        """With failure_cache_ttl=0 every failed lookup makes a request."""
+        auth = self.authenticator(failure_cache_ttl=0)
         self.failureResultOf(self.authenticate(auth, "Late"), AuthenticationFailed)
         self.fake.groups["Late"] = ["G"]
         self.assertEqual(self.successResultOf(self.authenticate(auth, "Late")), ("G",))
+
+    def test_timeout_cached_no_second_wait(self) -> None:
+        """While SLUGS is silent, a second connection of the user is refused at once, not after another timeout."""
+        never = NeverAnswers()
+        self.stub = StubTreq(never)
+        auth = self.authenticator(timeout=5, failure_cache_ttl=3)
+        d = self.authenticate(auth, "John Doe")
+        self.clock.advance(5)
+        self.assertFailedWith(d, "SLUGS did not answer within 5s")
+        self.assertFailedWith(self.authenticate(auth, "John Doe"), "SLUGS did not answer within 5s")
+        self.assertEqual(len(never.requests), 1)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_cancellation_not_cached(self) -> None:
+        """A lookup its caller cancelled is not a verdict: the next one asks SLUGS."""
+        auth = self.authenticator(failure_cache_ttl=5)
+        self.stub = StubTreq(NeverAnswers())
+        auth._client = self.stub
+        d = auth.authenticate("John Doe")
+        d.cancel()
+        self.failureResultOf(d, CancelledError)
+        self.assertEqual(auth._failures, {})
+
+    def test_failure_cache_bounded(self) -> None:
+        """The failure cache never holds more than max_cache_entries users."""
+        auth = self.authenticator(failure_cache_ttl=5)
+        auth.max_cache_entries = 3
+        for i in range(5):
+            self.failureResultOf(self.authenticate(auth, f"x{i}"), AuthenticationFailed)
+        self.assertEqual(sorted(auth._failures), ["x2", "x3", "x4"])
 
     def test_cache_bounded(self) -> None:
         """The cache never holds more than max_cache_entries users."""

@@ -164,6 +164,7 @@ def build_auth_chain(
     clock: IReactorTime,
     timeout: float = 5.0,
     cache_ttl: float = 30.0,
+    failure_cache_ttl: float = 5.0,
 ) -> AuthChain:
     """
     Build an L{AuthChain} from C{[auth:slugs...]} configuration sections.
@@ -190,6 +191,7 @@ def build_auth_chain(
                     clock,
                     timeout=timeout,
                     cache_ttl=cache_ttl,
+                    failure_cache_ttl=failure_cache_ttl,
                     name=config.section,
                 )
             )

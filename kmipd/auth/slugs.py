@@ -27,9 +27,13 @@ Differences from PyKMIP's blocking C{SLUGSConnector}:
    (unknown user, service unavailable, timeout, unexpected status,
    malformed response) instead of a C{ConfigurationError};
  - successful lookups are cached per user for C{cache_ttl} seconds on the
-   injected clock.  Failures are B{not} cached: a user added to SLUGS, or a
-   SLUGS service that comes back, is seen on the next connection, and the
-   cost is bounded because kmipd authenticates once per connection.
+   injected clock.  Failed lookups (unknown user, SLUGS down, slow or
+   answering nonsense) are cached too, but only for C{failure_cache_ttl}
+   seconds (a few): each new connection of a missing user, or of any user
+   while SLUGS is down, is refused at once instead of waiting C{timeout}
+   again, and a user added to SLUGS, or a SLUGS service that comes back, is
+   seen that soon.  A lookup cancelled by its caller is not a verdict and is
+   not cached.
 """
 
 from __future__ import annotations
@@ -135,6 +139,7 @@ class SLUGSAuthenticator:
         timeout: float = 5.0,
         cache_ttl: float = 30.0,
         name: str = "auth:slugs",
+        failure_cache_ttl: float = 5.0,
     ) -> None:
         """
         @param url: the SLUGS base URL, e.g. C{"http://127.0.0.1:8080/slugs/"}.
@@ -143,6 +148,8 @@ class SLUGSAuthenticator:
         @param timeout: seconds allowed for one whole lookup.
         @param cache_ttl: seconds a successful lookup is reused; C{0}
             disables caching.
+        @param failure_cache_ttl: seconds a failed lookup is answered from
+            the cache (the same failure, no request); C{0} disables it.
         @raise SLUGSConfigError: for a non-http(s) URL or a bad number.
         """
         parts = urlsplit(url)
@@ -160,6 +167,10 @@ class SLUGSAuthenticator:
             raise SLUGSConfigError(
                 f"[{name}] cache_ttl must be >= 0, got {cache_ttl!r}"
             )
+        if not failure_cache_ttl >= 0:
+            raise SLUGSConfigError(
+                f"[{name}] failure_cache_ttl must be >= 0, got {failure_cache_ttl!r}"
+            )
         self.name = name
         self.url = url
         self._base = url.rstrip("/")
@@ -167,9 +178,13 @@ class SLUGSAuthenticator:
         self._clock = clock
         self._timeout = float(timeout)
         self._cache_ttl = float(cache_ttl)
-        #: lookups asked for, of them answered from the cache, and failed (read by kmipd.metrics)
+        self._failure_ttl = float(failure_cache_ttl)
+        #: lookups asked for, of them answered from the cache (successes and recent failures), and
+        #: failed (read by kmipd.metrics)
         self.lookups = self.cache_hits = self.failures = 0
         self._cache: dict[str, tuple[float, tuple[str, ...]]] = {}
+        #: user -> (expiry, reason) of a recent failed lookup.
+        self._failures: dict[str, tuple[float, str]] = {}
 
     def __repr__(self) -> str:
         return f"<SLUGSAuthenticator {self.name} {self.url}>"
@@ -196,9 +211,19 @@ class SLUGSAuthenticator:
                 self.cache_hits += 1
                 return succeed(groups)
             del self._cache[user]
+        failed = self._failures.get(user)
+        if failed is not None:
+            expires, reason = failed
+            if now < expires:
+                self.cache_hits += 1
+                self.failures += 1
+                d: Deferred[Any] = Deferred()
+                d.errback(AuthenticationFailed(self.name, user, reason))
+                return d
+            del self._failures[user]
 
         started = now
-        d: Deferred[Any] = self._client.get(
+        d = self._client.get(
             self.groups_url(user),
             headers={b"Accept": [b"application/json"]},
             allow_redirects=False,
@@ -219,6 +244,7 @@ class SLUGSAuthenticator:
         d.addBoth(stop_deadline)
         d.addCallback(self._remember, user)
         d.addErrback(self._translate_failure, user, started)
+        d.addErrback(self._remember_failure)
         return d
 
     def _read_response(self, response: Any, user: str) -> Deferred[tuple[str, ...]]:
@@ -272,10 +298,17 @@ class SLUGSAuthenticator:
         return groups
 
     def _purge(self, now: float) -> None:
-        for key in [k for k, (expires, _) in self._cache.items() if expires <= now]:
-            del self._cache[key]
-        while len(self._cache) >= self.max_cache_entries:
-            del self._cache[next(iter(self._cache))]
+        _purge(self._cache, now, self.max_cache_entries)
+
+    def _remember_failure(self, failure: Failure) -> Failure:
+        """Cache an authentication verdict (not a caller's cancellation) for C{failure_cache_ttl}."""
+        error = failure.value
+        if self._failure_ttl > 0 and isinstance(error, AuthenticationFailed):
+            now = self._clock.seconds()
+            if len(self._failures) >= self.max_cache_entries:
+                _purge(self._failures, now, self.max_cache_entries)
+            self._failures[error.user] = (now + self._failure_ttl, error.reason)
+        return failure
 
     def _translate_failure(
         self, failure: Failure, user: str, started: float
@@ -331,6 +364,14 @@ class SLUGSAuthenticator:
             self._log_failure(Failure(AuthenticationFailed(self.name, user, reason)))
         )
         return d
+
+
+def _purge(cache: dict[str, tuple[float, Any]], now: float, most: int) -> None:
+    """Drop expired entries of C{cache}, then the oldest, until it holds fewer than C{most}."""
+    for key in [k for k, (expires, _) in cache.items() if expires <= now]:
+        del cache[key]
+    while len(cache) >= most:
+        del cache[next(iter(cache))]
 
 
 def _describe(error: BaseException) -> str:

@@ -28,6 +28,7 @@ from ..errors import (
     InvalidCorrelationValue,
     InvalidField,
     MissingData,
+    ResponseTooLarge,
 )
 from ..model.cryptoparams import (
     CryptoParams,
@@ -48,8 +49,16 @@ from ..ttlv import Item, ItemType
 from ._common import load_key, uid_from
 from .registry import operation
 
-#: Largest RNG Retrieve answer, in bytes.
+#: Largest RNG Retrieve answer, in bytes, unless C{ctx.services[MAX_RNG_LENGTH]} (the
+#: C{max_rng_length} limit) says otherwise; also the largest RNG Seed accepted.
 MAX_RNG_BYTES = 1024 * 1024
+#: C{ctx.services} keys of the server's caps: RNG Retrieve length, response size (bytes).
+MAX_RNG_LENGTH = "max_rng_length"
+MAX_RESPONSE_SIZE = "max_response_size"
+#: Upper bounds of the encoded bytes around RNG Retrieve's data: per batch item (operation, status,
+#: payload and data headers, padding) and per response (header, version, time stamp, batch count).
+_RNG_ITEM_OVERHEAD = 96
+_RESPONSE_HEADER = 256
 
 _IV_MODES = frozenset({BCM.CBC, BCM.CFB, BCM.OFB, BCM.CTR, BCM.GCM, BCM.XTS, BCM.PCBC})
 _NONCE_ALGORITHMS = frozenset({CA.CHACHA20, CA.CHACHA20POLY1305})
@@ -572,8 +581,16 @@ def rng_retrieve(ctx: RequestContext, payload: Item | None) -> Item:
     length = payload.get(Tag.DATA_LENGTH) if payload is not None else None
     if length is None:
         raise MissingData("Data Length is required")
-    if not isinstance(length, int) or not 1 <= length <= MAX_RNG_BYTES:
-        raise InvalidField(f"Data Length must be between 1 and {MAX_RNG_BYTES}")
+    cap = int(ctx.services.get(MAX_RNG_LENGTH, MAX_RNG_BYTES))
+    if not isinstance(length, int) or not 1 <= length <= cap:
+        raise InvalidField(f"Data Length must be between 1 and {cap}")
+    # Refused before any byte is generated when the message's RNG output would pass the server's
+    # response cap (a batch of many large RNG Retrieves).
+    budget = ctx.services.get(MAX_RESPONSE_SIZE)
+    ctx.response_bytes += length + _RNG_ITEM_OVERHEAD
+    if budget is not None and ctx.response_bytes + _RESPONSE_HEADER > budget:
+        raise ResponseTooLarge(f"the random data of this request would exceed the server's response "
+                               f"size limit of {budget} bytes")
     return Item.struct(Tag.RESPONSE_PAYLOAD, [Item.bytes(Tag.DATA, ssl.RAND_bytes(length))])
 
 
