@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import bench_ops as ops
 from _load import Conn, LoadResult, LoadSpec, client_context, run_load
-from _servers import PKI, Server, ServerSpec, copy_state, make_pki
+from _servers import PKI, Server, ServerSpec, copy_state, make_pki, start
 
 #: Workloads the floor server is measured on (it answers everything with the same Get response).
 FLOOR_WORKLOADS = ("get", "get-new-conn")
@@ -175,9 +175,8 @@ def _prepare(spec: ServerSpec, pki: PKI, work: str, objects: int, server_cpus: t
     if spec.kind == "floor":
         return None
     directory = os.path.join(work, f"template-{spec.label}")
-    server = Server(spec, pki, directory, server_cpus)
+    server = start(spec, pki, directory, server_cpus)
     try:
-        server.wait_ready()
         t0 = time.monotonic()
         prep = _populate(server, objects)
         print(f"  prepared {spec.label}: {objects} keys in {time.monotonic() - t0:.1f} s")
@@ -218,9 +217,8 @@ def run_ab(a: argparse.Namespace) -> None:
                     directory = os.path.join(work, f"run-{n:03d}-{spec.label}-{workload}")
                     if prep is not None:
                         copy_state(prep.template, directory)
-                    server = Server(spec, pki, directory, server_cpus)
+                    server = start(spec, pki, directory, server_cpus)
                     try:
-                        server.wait_ready()
                         run = _measure(a, server, workload, prep, client_cpus, seed=n)
                     finally:
                         server.stop()

@@ -226,6 +226,21 @@ class Server:
         self.log.close()
 
 
+def start(spec: ServerSpec, pki: PKI, directory: str, cpus: tuple[int, ...], attempts: int = 3) -> Server:
+    """A ready server; a new free port and another try when it exits while starting (the free port
+    was taken by another process between choosing and binding it)."""
+    for attempt in range(attempts):
+        server = Server(spec, pki, directory, cpus)
+        try:
+            server.wait_ready()
+            return server
+        except SystemExit:
+            server.stop()
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def copy_state(template: str, directory: str) -> None:
     """A fresh server directory holding a copy of a prepared database."""
     shutil.copytree(template, directory)
