@@ -106,7 +106,7 @@ class Config:
     listen: tuple[str, ...] = ()
     https_listen: tuple[str, ...] = ()
     thread_pool_size: int = 8
-    workers: int = 1
+    workers: int = 1  # 0: auto (see kmipd.workers.worker_count)
     db_pool_size: int = 4
     max_message_size: int = 1048576
     max_depth: int = 32
@@ -361,6 +361,13 @@ def _parse_database_url(raw: object) -> str | None:
     return text
 
 
+def _parse_workers(raw: object) -> int:
+    """C{workers}: 1-64 processes, or C{auto} (stored as 0: one per core, one with SQLite)."""
+    if isinstance(raw, str) and raw.strip().lower() == "auto":
+        return 0
+    return _int_parser(1, 64)(raw)
+
+
 _PARSERS: dict[str, Callable[[object], Any]] = {
     "hostname": _parse_str,
     "port": _int_parser(0, 65535),
@@ -378,7 +385,7 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "listen": _parse_listen,
     "https_listen": _parse_listen,
     "thread_pool_size": _int_parser(1),
-    "workers": _int_parser(1, 64),
+    "workers": _parse_workers,
     "db_pool_size": _int_parser(1),
     "max_message_size": _int_parser(8),
     "max_depth": _int_parser(1),

@@ -90,7 +90,7 @@ def makeService(options: Options) -> Any:
     set_level(config.logging_level)
     try:
         service = _command_line_service(config)
-        if config.workers > 1:  # perf: N reactor processes on the same sockets (kmipd/workers.py)
+        if config.workers != 1:  # perf: N reactor processes on the same sockets (kmipd/workers.py)
             from .workers import attach_workers
 
             attach_workers(service)

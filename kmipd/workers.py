@@ -59,21 +59,33 @@ def _family(port: Any) -> int:
     return {"IPv4Address": socket.AF_INET, "IPv6Address": socket.AF_INET6}.get(kind, socket.AF_UNIX)
 
 
-def attach_workers(service: KMIPService) -> WorkerSupervisor | None:
-    """Give C{service} its C{workers - 1} worker processes (none when C{workers} is 1).
+def worker_count(config: Config, url: object) -> int:
+    """The processes to run: C{workers}, or for C{workers = auto} (0) one per core with
+    PostgreSQL/MariaDB and one with SQLite (its writers serialise on one file lock across
+    processes: measured slower for writes with two, see bench/README.md) or an embedder's store."""
+    if config.workers > 0:
+        return config.workers
+    if not isinstance(url, str) or url.startswith("sqlite"):
+        return 1
+    return max(1, min(64, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
-    @raise ConfigError: C{workers} > 1 with a database other processes cannot open (in-memory
-        SQLite, or a store passed in by an embedder).
+
+def attach_workers(service: KMIPService) -> WorkerSupervisor | None:
+    """Give C{service} its worker processes (L{worker_count} minus the parent; none for one).
+
+    @raise ConfigError: more than one process with a database other processes cannot open
+        (in-memory SQLite, or a store passed in by an embedder).
     """
     config = service.config
-    if config.workers <= 1:
-        return None
     url = getattr(service.store, "url", None)
+    count = worker_count(config, url)
+    if count <= 1:
+        return None
     if not isinstance(url, str) or url.startswith("sqlite://") and (
             url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url):
         raise ConfigError("[server] workers: more than one worker needs a database every process can open "
                           "(a SQLite file, PostgreSQL or MariaDB), not an in-memory one", key="workers")
-    supervisor = WorkerSupervisor(service, config.workers - 1)
+    supervisor = WorkerSupervisor(service, count - 1)
     supervisor.setServiceParent(service)
     return supervisor
 

@@ -358,6 +358,18 @@ class WorkersConfigTests(TestCase):
         self.assertEqual(load_config(None, {"workers": "4"}, environ={}).workers, 4)
         self.assertEqual(load_config(None, None, environ={}).workers, 1)
 
+    def test_auto(self) -> None:
+        """C{auto}: one process per core with a network database, one with SQLite."""
+        from kmipd.workers import worker_count
+
+        config = load_config(None, {"workers": "auto"}, environ={})
+        self.assertEqual(config.workers, 0)
+        cores = len(os.sched_getaffinity(0))
+        self.assertEqual(worker_count(config, "postgresql+psycopg://h/db"), cores)
+        self.assertEqual(worker_count(config, "sqlite:////tmp/x.sqlite"), 1)
+        self.assertEqual(worker_count(config, None), 1)
+        self.assertEqual(worker_count(load_config(None, {"workers": "3"}, environ={}), "sqlite:///x"), 3)
+
     def test_bad_value_named(self) -> None:
         for bad in ("0", "many", "65"):
             e = self.assertRaises(ConfigError, load_config, None, {"workers": bad}, environ={})
