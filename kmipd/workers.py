@@ -15,7 +15,8 @@ keeps that pipe open: a worker stops when it reads end-of-file there, so workers
 parent, even one killed with SIGKILL. Workers log through the parent: they write their events as
 JSON lines on stdout, and the parent re-emits them with C{log_system} C{worker-<pid>} and
 C{kmipd_worker} set to the worker's pid. A worker that exits while the parent runs is started
-again after L{RESPAWN_DELAY} seconds. The metrics/health listener (C{metrics_listen}) runs in the
+again after L{RESPAWN_DELAY} seconds (unless it keeps exiting right after starting). C{SIGHUP} to the
+parent (reopen the audit log) is passed on to the workers. The metrics/health listener (C{metrics_listen}) runs in the
 parent only and reports the parent's own counters.
 """
 
@@ -27,6 +28,7 @@ import signal
 import socket
 import struct
 import sys
+import threading
 from dataclasses import replace
 from typing import Any
 
@@ -48,6 +50,8 @@ _log = Logger()
 
 #: Seconds before a worker that exited unexpectedly is started again.
 RESPAWN_DELAY = 1.0
+#: A worker that exits this many times in a row within 5 s of starting is not started again.
+MAX_QUICK_EXITS = 5
 #: Seconds a stopping worker gets between SIGTERM and SIGKILL.
 STOP_TIMEOUT = 10.0
 _HEADER = struct.Struct(">I")
@@ -119,6 +123,8 @@ class _WorkerProcess(ProcessProtocol):
             return
         event["log_system"] = f"worker-{self.pid}"
         event["kmipd_worker"] = self.pid
+        # The worker's own audit trail has written it; the parent's must not write it again.
+        event.pop("audit_event", None)
         globalLogPublisher(event)
 
     def errReceived(self, data: bytes) -> None:
@@ -147,6 +153,10 @@ class WorkerSupervisor(Service):
         self.workers: dict[int, _WorkerProcess] = {}
         self._stopping = False
         self._respawns: dict[int, Any] = {}
+        self._started: dict[int, float] = {}
+        self._quick_exits: dict[int, int] = {}
+        self._sighup: Any = None
+        self._previous_sighup: Any = None
 
     @property
     def pids(self) -> list[int]:
@@ -156,8 +166,30 @@ class WorkerSupervisor(Service):
     def startService(self) -> None:
         super().startService()
         self._stopping = False
+        self._forward_sighup()
         for index in range(self.count):
             self._spawn(index)
+
+    def _forward_sighup(self) -> None:
+        """Pass C{SIGHUP} (reopen the audit log after rotation) on to every worker."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        previous = signal.getsignal(signal.SIGHUP)
+
+        def hup(signum: int, frame: Any) -> None:
+            for worker in list(self.workers.values()):
+                _signal(worker, "HUP")
+            if callable(previous):
+                previous(signum, frame)
+
+        self._previous_sighup = previous
+        self._sighup = hup
+        signal.signal(signal.SIGHUP, hup)
+
+    def _restore_sighup(self) -> None:
+        if self._sighup is not None and signal.getsignal(signal.SIGHUP) is self._sighup:
+            signal.signal(signal.SIGHUP, self._previous_sighup)
+        self._sighup = None
 
     def _payload(self) -> bytes:
         ports = []
@@ -182,12 +214,19 @@ class WorkerSupervisor(Service):
                              childFDs=child_fds)
         worker.transport.write(self._payload())  # type: ignore[union-attr]  # stdin stays open: the lifeline
         self.workers[index] = worker
+        self._started[index] = reactor.seconds()
         _log.info("started kmipd worker {index} (pid {pid})", index=index + 1, pid=worker.pid)
 
     def _ended(self, worker: _WorkerProcess, reason: Failure) -> None:
         if self.workers.get(worker.index) is worker:
             del self.workers[worker.index]
         if self._stopping:
+            return
+        lived = self.kmip.reactor.seconds() - self._started.get(worker.index, 0.0)
+        quick = self._quick_exits[worker.index] = self._quick_exits.get(worker.index, 0) + 1 if lived < 5 else 0
+        if quick >= MAX_QUICK_EXITS:
+            _log.error("kmipd worker {index} (pid {pid}) exited {n} times within 5 s of starting: not starting "
+                       "it again (see the errors above)", index=worker.index + 1, pid=worker.pid, n=quick)
             return
         _log.error("kmipd worker {index} (pid {pid}) exited: {reason}; starting it again in {delay} s",
                    index=worker.index + 1, pid=worker.pid, reason=reason.getErrorMessage(), delay=RESPAWN_DELAY)
@@ -197,6 +236,7 @@ class WorkerSupervisor(Service):
         """SIGTERM every worker; SIGKILL those still running after L{STOP_TIMEOUT} seconds."""
         super().stopService()
         self._stopping = True
+        self._restore_sighup()
         for call in self._respawns.values():
             if call.active():
                 call.cancel()

@@ -174,8 +174,9 @@ class _WorkersMixin:
         self.write_policy("ALLOW_ALL")
         conf = os.path.join(self.dir, "server.conf")
         with open(conf, "w") as f:
+            self.audit = os.path.join(self.dir, "audit.log")
             f.write(f"[server]\nlogging_level=INFO\nworkers=2\npolicy_path={self.policies}\n"
-                    "policy_reload_interval=0.2\n")
+                    f"policy_reload_interval=0.2\naudit_log_path={self.audit}\n")
             if self.database_url:
                 f.write(f"database_url={self.database_url}\n")
         self.log = os.path.join(self.dir, "kmipd.log")
@@ -311,6 +312,33 @@ class _WorkersMixin:
 
             r = wait_for(refused, "the new policy", 20)
             self.assertEqual(r.reason, ResultReason.PERMISSION_DENIED)  # type: ignore[attr-defined]
+
+    def test_audit_once_and_reopened_everywhere(self) -> None:
+        """Each request is audited once whichever process served it; SIGHUP to the parent makes
+        every process reopen the audit log (log rotation)."""
+        conns = self.connections()
+
+        def lines(path: str) -> list[dict[str, Any]]:
+            try:
+                with open(path, encoding="utf-8") as f:
+                    return [json.loads(line) for line in f if line.strip()]
+            except FileNotFoundError:
+                return []
+
+        wait_for(lambda: len(lines(self.audit)) >= 2, "the connections' requests in the audit log")
+        before = len(lines(self.audit))
+        for c in conns.values():
+            c.call(locate_request(self.prefix + "audited"))
+        wait_for(lambda: len(lines(self.audit)) >= before + 2, "two more audit events")
+        time.sleep(0.5)
+        self.assertEqual(len(lines(self.audit)), before + 2, "no event is written twice")
+
+        os.rename(self.audit, self.audit + ".1")
+        self.proc.send_signal(signal.SIGHUP)
+        time.sleep(1.0)  # the signal is handled and the files reopened
+        for c in conns.values():
+            c.call(locate_request(self.prefix + "after-rotation"))
+        wait_for(lambda: len(lines(self.audit)) >= 2, "both processes writing the new audit log", 20)
 
     def test_worker_stops_with_parent(self) -> None:
         """SIGTERM to the parent stops the worker too; so does a parent killed outright."""
