@@ -96,30 +96,32 @@ class Conn:
 def _persistent(spec: LoadSpec, ctx: ssl.SSLContext, k: int, out: LoadResult, lock: threading.Lock) -> None:
     todo = spec.requests
     i = spec.offset + k * 7919
-    c = Conn(ctx, spec.host, spec.port)
     sent: list[float] = []
     lat: list[float] = []
     done = errors = 0
     now = time.time
-    while now() < spec.deadline or sent:
-        while len(sent) < spec.depth and now() < spec.deadline:
-            c.send(todo[i % len(todo)])
-            i += 1
-            sent.append(now())
-        reply = c.recv_one()
-        t = now()
-        t0 = sent.pop(0)
-        if spec.start_at <= t <= spec.deadline:
-            if SUCCESS in reply:
-                done += 1
-                lat.append(t - t0)
-            else:
-                errors += 1
-    c.close()
-    with lock:
-        out.done += done
-        out.errors += errors
-        out.latencies.extend(lat)
+    c = Conn(ctx, spec.host, spec.port)
+    try:
+        while now() < spec.deadline or sent:
+            while len(sent) < spec.depth and now() < spec.deadline:
+                c.send(todo[i % len(todo)])
+                i += 1
+                sent.append(now())
+            reply = c.recv_one()
+            t = now()
+            t0 = sent.pop(0)
+            if spec.start_at <= t <= spec.deadline:
+                if SUCCESS in reply:
+                    done += 1
+                    lat.append(t - t0)
+                else:
+                    errors += 1
+    finally:  # what completed counts even when the server drops the connection
+        c.close()
+        with lock:
+            out.done += done
+            out.errors += errors
+            out.latencies.extend(lat)
 
 
 def _per_request(spec: LoadSpec, ctx: ssl.SSLContext, k: int, out: LoadResult, lock: threading.Lock) -> None:
@@ -129,27 +131,31 @@ def _per_request(spec: LoadSpec, ctx: ssl.SSLContext, k: int, out: LoadResult, l
     done = errors = resumed = 0
     session = None
     now = time.time
-    while now() < spec.deadline:
-        t0 = now()
-        c = Conn(ctx, spec.host, spec.port, session if spec.resume else None)
-        c.send(todo[i % len(todo)])
-        i += 1
-        reply = c.recv_one()
-        t = now()
-        if spec.start_at <= t <= spec.deadline:
-            if SUCCESS in reply:
-                done += 1
-                lat.append(t - t0)
-            else:
-                errors += 1
-            resumed += c.sock.session_reused
-        session = c.sock.session
-        c.close()
-    with lock:
-        out.done += done
-        out.errors += errors
-        out.resumed += resumed
-        out.latencies.extend(lat)
+    try:
+        while now() < spec.deadline:
+            t0 = now()
+            c = Conn(ctx, spec.host, spec.port, session if spec.resume else None)
+            try:
+                c.send(todo[i % len(todo)])
+                i += 1
+                reply = c.recv_one()
+                reused, session = c.sock.session_reused, c.sock.session
+            finally:
+                c.close()
+            t = now()
+            if spec.start_at <= t <= spec.deadline:
+                if SUCCESS in reply:
+                    done += 1
+                    lat.append(t - t0)
+                else:
+                    errors += 1
+                resumed += reused
+    finally:
+        with lock:
+            out.done += done
+            out.errors += errors
+            out.resumed += resumed
+            out.latencies.extend(lat)
 
 
 def run_load(spec: LoadSpec, conn: Any) -> None:
