@@ -223,7 +223,7 @@ def run_ab(a: argparse.Namespace) -> None:
                     finally:
                         server.stop()
                     runs.append(run)
-                    print(f"  {workload:13s} {spec.label:10s} {run.ops_s:9,.0f} ops/s  p50 {run.p50_ms:6.2f} "
+                    print(f"  {workload:13s} {spec.label:10s} {_num(run.ops_s):>9s} ops/s  p50 {run.p50_ms:6.2f} "
                           f"p99 {run.p99_ms:7.2f} ms  server CPU/op {run.cpu_per_op_us:8,.0f} us  "
                           f"client cores busy {run.client_cpu_share:4.0%}"
                           + (f"  {run.errors} ERRORS" if run.errors else ""), flush=True)
@@ -237,6 +237,11 @@ def run_ab(a: argparse.Namespace) -> None:
             json.dump([r.__dict__ for r in runs], f, indent=1)
     if not a.workdir:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _num(x: float) -> str:
+    """Thousands separators; one decimal below 10 (PyKMIP's Locate runs at ~0.3/s)."""
+    return f"{x:,.1f}" if abs(x) < 10 else f"{x:,.0f}"
 
 
 def _table(runs: list[Run], specs: list[ServerSpec], workloads: list[str]) -> None:
@@ -258,14 +263,14 @@ def _table(runs: list[Run], specs: list[ServerSpec], workloads: list[str]) -> No
         row = f"| {w} |"
         for lbl in labels:
             ops_s, p50, p99, cpu = (med(lbl, w, k) for k in ("ops_s", "p50_ms", "p99_ms", "cpu_per_op_us"))
-            row += (f" {ops_s:,.0f} | {p50:.2f} / {p99:.2f} | {cpu:,.0f} us |" if ops_s is not None
+            row += (f" {_num(ops_s)} | {p50:.2f} / {p99:.2f} | {cpu:,.0f} us |" if ops_s is not None
                     else " - | - | - |")
         if base:
             b = med(base, w, "ops_s")
             for lbl in labels:
                 if lbl != base:
                     v = med(lbl, w, "ops_s")
-                    row += f" {v / b:,.1f}x |" if v is not None and b else " - |"
+                    row += f" {_num(v / b)}x |" if v is not None and b else " - |"
         if floor:
             f_ops, f_cpu = med(floor, w, "ops_s"), med(floor, w, "cpu_per_op_us")
             row += f" {f_ops:,.0f} | {f_cpu:,.0f} us |" if f_ops is not None else " - | - |"
