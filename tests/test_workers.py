@@ -176,7 +176,8 @@ class _WorkersMixin:
         with open(conf, "w") as f:
             self.audit = os.path.join(self.dir, "audit.log")
             f.write(f"[server]\nlogging_level=INFO\nworkers=2\npolicy_path={self.policies}\n"
-                    f"policy_reload_interval=0.2\naudit_log_path={self.audit}\n")
+                    f"policy_reload_interval=0.2\naudit_log_path={self.audit}\n"
+                    "https_listen=tcp:0:interface=127.0.0.1\n")
             if self.database_url:
                 f.write(f"database_url={self.database_url}\n")
         self.log = os.path.join(self.dir, "kmipd.log")
@@ -189,7 +190,8 @@ class _WorkersMixin:
         self.addCleanup(self._kill)  # type: ignore[attr-defined]
         self.port = int(wait_for(lambda: self._logged(r"kmipd listening on .*port=(\d+)"), "the port"))
         self.worker = wait_for(lambda: [p for p in _children(self.proc.pid) if self._is_worker(p)], "the worker")[0]
-        wait_for(lambda: self._logged(rf"\[worker-{self.worker}\] kmipd worker {self.worker} serving"),
+        # the worker adopts both listening sockets: the TTLV port and the HTTPS port
+        wait_for(lambda: self._logged(rf"\[worker-{self.worker}\] kmipd worker {self.worker} serving 2 socket"),
                  "the worker to serve")
         pki = os.path.join(self.dir, "data", "pki")
         self.ctx = ssl.create_default_context(cafile=os.path.join(pki, "ca.pem"))
@@ -339,6 +341,33 @@ class _WorkersMixin:
         for c in conns.values():
             c.call(locate_request(self.prefix + "after-rotation"))
         wait_for(lambda: len(lines(self.audit)) >= 2, "both processes writing the new audit log", 20)
+
+    def test_https_served_by_both(self) -> None:
+        """The HTTPS port is adopted with its own factory: both processes answer POST /kmip."""
+        https_port = int(wait_for(lambda: self._logged(r"kmipd listening for HTTPS on .*port=(\d+)"), "the HTTPS port"))
+        body = locate_request(self.prefix + "https")
+        seen: set[int] = set()
+        for _ in range(200):
+            raw = socket.create_connection(("127.0.0.1", https_port), timeout=TIMEOUT)
+            sock = self.ctx.wrap_socket(raw)
+            client = Client.__new__(Client)
+            client.sock = sock
+            sock.sendall(b"POST /kmip HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/octet-stream\r\n"
+                         b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:200])  # type: ignore[attr-defined]
+            pid = serving_pid(client, https_port, [self.proc.pid, self.worker])
+            sock.close()
+            if pid is not None:
+                seen.add(pid)
+            if len(seen) == 2:
+                break
+        self.assertEqual(seen, {self.proc.pid, self.worker})  # type: ignore[attr-defined]
 
     def test_worker_stops_with_parent(self) -> None:
         """SIGTERM to the parent stops the worker too; so does a parent killed outright."""
