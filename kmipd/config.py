@@ -128,6 +128,9 @@ class Config:
     slugs_cache_ttl: float = 30.0
     slugs_failure_cache_ttl: float = 5.0
     policy_reload_interval: float = 0.5
+    #: Revoke (non-compromise reason) of a Pre-Active key: "refuse" (the seed) or "deactivate"
+    #: (kmipd.compat row revoke-preactive).
+    revoke_preactive: str = "refuse"
     slugs: tuple[SlugsConfig, ...] = ()
     # ops: audit trail, metrics and health (kmipd.audit, kmipd.metrics)
     audit_log_path: str | None = None
@@ -414,7 +417,16 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "metrics_listen": _parse_metrics_listen,
     "metrics_tls": _parse_bool,
     "certificate_groups": _parse_bool,
+    "revoke_preactive": lambda raw: _parse_choice(raw, ("refuse", "deactivate")),
 }
+
+
+def _parse_choice(raw: object, choices: tuple[str, ...]) -> str:
+    text = str(raw).strip().lower()
+    if text not in choices:
+        raise ValueError(f"{raw!r} is not one of {', '.join(choices)}")
+    return text
+
 
 _SERVER_SECTIONS = ("server", "kmipd")
 _SLUGS_KEYS = ("enabled", "url")

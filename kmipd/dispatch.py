@@ -479,11 +479,12 @@ class Dispatcher:
                 f"operation {_op_name(item.operation)} is not supported in KMIP {version[0]}.{version[1]}"))
         placeholder = ctx.id_placeholder
         try:
+            request_payload = entry.check_request(version, item)
             if isolate:
                 with tx.savepoint():
-                    payload = entry.handler(ctx, item.payload)
+                    payload = entry.handler(ctx, request_payload)
             else:
-                payload = entry.handler(ctx, item.payload)
+                payload = entry.handler(ctx, request_payload)
         except KmipError as e:
             ctx.id_placeholder = placeholder
             return self._error_result(item, version, e)

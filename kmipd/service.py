@@ -150,6 +150,7 @@ class KMIPService(MultiService):
                                      limits=self.limits, seconds=reactor.seconds,
                                      server=ServerInfo(version=__version__), credentials=credentials,
                                      group_commit=group_commit_for(config, self.store),
+                                     services={"revoke_preactive": config.revoke_preactive},
                                      call_later=reactor.callLater)
         # With SLUGS, group membership can change: a connection's caller is resolved again
         # (through the cached chain) once slugs_cache_ttl has passed since the last resolution.

@@ -728,10 +728,11 @@ class GroupPolicyTests(SynchronousTestCase):
 
 
 class PolicyNameImmutableTests(SynchronousTestCase):
-    """Nobody escapes a policy by editing the Operation Policy Name attribute."""
+    """Nobody escapes a policy by editing the Operation Policy Name attribute, except its owner
+    moving it to another existing policy (kmipd.compat row operation-policy-name-after-creation)."""
 
     def test_policy_name_cannot_be_changed(self) -> None:
-        """Modify/Add/Delete Attribute of Operation Policy Name fail, even for a caller the policy lets edit."""
+        """A non-owner the policy lets edit cannot Modify/Add/Delete it; nobody can Delete it."""
         engine = PolicyEngine()
         engine.set_source("test", parse_policies({"editable": {"preset": {"SYMMETRIC_KEY": {
             "GET": "ALLOW_OWNER", "ADD_ATTRIBUTE": "ALLOW_ALL", "MODIFY_ATTRIBUTE": "ALLOW_ALL",
@@ -739,16 +740,25 @@ class PolicyNameImmutableTests(SynchronousTestCase):
         d = make_dispatcher(policy=engine)
         uid = make_object(d, OT.SYMMETRIC_KEY, "editable")
         public = Item.text(Tag.OPERATION_POLICY_NAME, "public")
-        for caller in (OWNER, OTHER):
-            for operation, body in (
-                    (Op.MODIFY_ATTRIBUTE, _uid(uid, to_1x("Operation Policy Name", public))),
-                    (Op.ADD_ATTRIBUTE, _uid(uid, to_1x("Operation Policy Name", public))),
-                    (Op.DELETE_ATTRIBUTE, _uid(uid, Item.text(Tag.ATTRIBUTE_NAME, "Operation Policy Name")))):
-                r = call(d, operation, body, caller=caller)
-                self.assertFalse(r.ok, (caller, Op(operation).name))
+        delete = (Op.DELETE_ATTRIBUTE, _uid(uid, Item.text(Tag.ATTRIBUTE_NAME, "Operation Policy Name")))
+        for operation, body in (
+                (Op.MODIFY_ATTRIBUTE, _uid(uid, to_1x("Operation Policy Name", public))),
+                (Op.ADD_ATTRIBUTE, _uid(uid, to_1x("Operation Policy Name", public))),
+                delete):
+            r = call(d, operation, body, caller=OTHER)
+            self.assertFalse(r.ok, (OTHER, Op(operation).name))
+        self.assertFalse(call(d, *delete, caller=OWNER).ok)
+        nowhere = Item.text(Tag.OPERATION_POLICY_NAME, "nowhere")
+        self.assertFalse(call(d, Op.MODIFY_ATTRIBUTE, _uid(uid, to_1x("Operation Policy Name", nowhere)),
+                              caller=OWNER).ok)
         self.assertTrue(policy_denied(call(d, Op.GET, _uid(uid), caller=OTHER)))
         with d.store.transaction() as tx:
             self.assertEqual(tx.get(uid).policy_name, "editable")
+        # the owner may move the object to another policy that exists
+        self.assertTrue(call(d, Op.MODIFY_ATTRIBUTE, _uid(uid, to_1x("Operation Policy Name", public)),
+                             caller=OWNER).ok)
+        with d.store.transaction() as tx:
+            self.assertEqual(tx.get(uid).policy_name, "public")
 
 
 class SQLStoreTests(SynchronousTestCase):

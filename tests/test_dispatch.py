@@ -205,9 +205,9 @@ class BatchTests(SynchronousTestCase):
             raise InvalidField("nope")
 
         ops.add(Operation.ACTIVATE, writer)
-        ops.add(Operation.REVOKE, write_then_fail)
+        ops.add(Operation.ARCHIVE, write_then_fail)
         d = make_dispatcher()
-        rs = self.continuation(BatchErrorContinuationOption.CONTINUE, batch_item(Operation.REVOKE, payload()),
+        rs = self.continuation(BatchErrorContinuationOption.CONTINUE, batch_item(Operation.ARCHIVE, payload()),
                                batch_item(Operation.ACTIVATE, payload()), dispatcher=d)
         self.assertEqual(rs[0].reason, ResultReason.INVALID_FIELD)
         uid = rs[1].payload.get(Tag.UNIQUE_IDENTIFIER)

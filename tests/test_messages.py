@@ -12,7 +12,6 @@ from kmipd.messages import (
     negotiate,
     parse_request,
     parse_version,
-    peek_version,
     version_item,
 )
 from kmipd.spec import AsynchronousIndicator, BatchErrorContinuationOption, Operation, ResultStatus, Tag
@@ -71,12 +70,6 @@ class VersionItemTests(SynchronousTestCase):
                           Item.struct(Tag.PROTOCOL_VERSION, [Item.int(Tag.PROTOCOL_VERSION_MAJOR, 1)]))
         self.assertRaises(InvalidMessage, parse_version, Item.struct(Tag.PROTOCOL_VERSION, [
             Item.text(Tag.PROTOCOL_VERSION_MAJOR, "1"), Item.int(Tag.PROTOCOL_VERSION_MINOR, 0)]))
-
-    def test_peek_version(self) -> None:
-        """peek_version() reads the claimed version of a request, or None."""
-        self.assertEqual(peek_version(request(batch_item(Operation.QUERY), version=(1, 1))), (1, 1))
-        self.assertIsNone(peek_version(Item.struct(Tag.REQUEST_MESSAGE, [])))
-        self.assertIsNone(peek_version(Item.int(Tag.REQUEST_MESSAGE, 1)))
 
 
 class ParseRequestTests(SynchronousTestCase):

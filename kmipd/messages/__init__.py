@@ -1,18 +1,21 @@
 # -*- test-case-name: tests.test_messages -*-
 """The message layer: request/response headers, batch items and protocol versions.
 
-Typed views over L{kmipd.ttlv.Item} trees. Parsing is tolerant of what real clients send (unknown
-header fields of a newer minor version are ignored, as the spec requires) and strict about what
-kmipd needs; building is exact for the negotiated version.
+Typed views over L{kmipd.ttlv.Item} trees. The Request Message, its header and its batch items are
+checked against declarative shapes (L{kmipd.messages.schema}, the same machinery as the request
+payloads): a repeated or mistyped field is Invalid Message; unknown header and batch item fields
+are ignored (those of a newer minor version must be, as the spec requires). Building is exact for
+the negotiated version.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import InvalidMessage
+from ..errors import InvalidMessage, KmipError
 from ..spec import BatchErrorContinuationOption, ResultStatus, Tag
 from ..ttlv import Item, ItemType
+from .schema import Compiled, Field, check, compile_shape
 
 Version = tuple[int, int]
 
@@ -61,6 +64,9 @@ class BatchItem:
     payload: Item | None = None
     extension: Item | None = None
     error: str | None = None  # set when the item itself could not be parsed
+    #: made in a newer minor version than kmipd speaks (answered in an older one): unknown
+    #: payload fields are ignored rather than refused
+    newer_minor: bool = False
 
 
 @dataclass
@@ -91,101 +97,118 @@ class BatchResult:
     payload: Item | None = None
 
 
-def _single(parent: Item, tag: int, type_: int, what: str) -> Item | None:
-    """The one child with C{tag} (of C{type_}); L{InvalidMessage} if repeated or mistyped."""
-    found = None
-    for child in parent.value:
-        if child.tag == tag:
-            if found is not None:
-                raise InvalidMessage(f"{what} appears more than once")
-            if child.type != type_:
-                raise InvalidMessage(f"{what} has the wrong item type")
-            found = child
-    return found
+_ALL = (1, 0)  # message-level fields: accepted in every version (the shapes below are open)
+_ANY_TYPE = tuple(ItemType)
 
 
-def peek_version(message: Item) -> Version | None:
-    """The protocol version a Request Message claims, if it can be read at all."""
+def _open_shape(*fields: Field) -> Compiled:
+    return compile_shape(fields, SUPPORTED_VERSIONS[0], open=True)
+
+
+#: Request Message: one Request Header, Batch Items (a non-structure item fails on its own).
+_MESSAGE = _open_shape(
+    Field(Tag.REQUEST_HEADER, required=True, since=_ALL, missing=InvalidMessage),
+    Field(Tag.BATCH_ITEM, types=_ANY_TYPE, repeat=True, since=_ALL),
+)
+#: Request Header (1.x/2.x 7.2): the fields kmipd reads; others (correlation values, attestation
+#: types, a newer minor version's) are ignored.
+_HEADER = _open_shape(
+    Field(Tag.PROTOCOL_VERSION, required=True, since=_ALL, missing=InvalidMessage, fields=(
+        Field(Tag.PROTOCOL_VERSION_MAJOR, required=True, since=_ALL, missing=InvalidMessage),
+        Field(Tag.PROTOCOL_VERSION_MINOR, required=True, since=_ALL, missing=InvalidMessage))),
+    Field(Tag.MAXIMUM_RESPONSE_SIZE, since=_ALL),
+    Field(Tag.ASYNCHRONOUS_INDICATOR, types=(ItemType.BOOLEAN, ItemType.ENUMERATION), since=_ALL),
+    Field(Tag.ATTESTATION_CAPABLE_INDICATOR, since=_ALL),
+    Field(Tag.AUTHENTICATION, since=_ALL),
+    Field(Tag.BATCH_ERROR_CONTINUATION_OPTION, since=_ALL),
+    Field(Tag.BATCH_ORDER_OPTION, since=_ALL),
+    Field(Tag.TIME_STAMP, since=_ALL),
+    Field(Tag.BATCH_COUNT, required=True, since=_ALL, missing=InvalidMessage),
+)
+#: Request Batch Item: Operation (required, checked per item), the payload, the extension.
+_BATCH_ITEM = _open_shape(
+    Field(Tag.OPERATION, since=_ALL),
+    Field(Tag.UNIQUE_BATCH_ITEM_ID, since=_ALL),
+    Field(Tag.REQUEST_PAYLOAD, types=(ItemType.STRUCTURE,), since=_ALL),
+    Field(Tag.MESSAGE_EXTENSION, since=_ALL),
+)
+#: Header fields copied to L{Request} attributes (the structure itself for Authentication).
+_HEADER_VALUES = (
+    (Tag.MAXIMUM_RESPONSE_SIZE, "maximum_response_size"),
+    (Tag.BATCH_ERROR_CONTINUATION_OPTION, "continuation"),
+    (Tag.BATCH_ORDER_OPTION, "batch_order"),
+    (Tag.AUTHENTICATION, "authentication"),
+    (Tag.TIME_STAMP, "time_stamp"),
+    (Tag.ATTESTATION_CAPABLE_INDICATOR, "attestation_capable"),
+)
+
+
+def _checked(shape: Compiled, item: Item, where: str) -> None:
+    """Check C{item} against a message-level shape: any failure is Invalid Message."""
     try:
-        header = message.find(Tag.REQUEST_HEADER) if message.type == ItemType.STRUCTURE else None
-        return parse_version(header.find(Tag.PROTOCOL_VERSION)) if header is not None else None
-    except (InvalidMessage, AttributeError, TypeError):
-        return None
+        check(shape, item, where, SUPPORTED_VERSIONS[0])
+    except KmipError as e:
+        raise InvalidMessage(e.message) from None
 
 
 def parse_request(message: Item, *, max_batch_count: int) -> Request:
     """Read a Request Message; L{InvalidMessage} when it cannot be processed at all."""
     if message.tag != Tag.REQUEST_MESSAGE or message.type != ItemType.STRUCTURE:
         raise InvalidMessage("not a Request Message")
-    header = _single(message, Tag.REQUEST_HEADER, ItemType.STRUCTURE, "Request Header")
-    if header is None:
-        raise InvalidMessage("missing Request Header")
-    request = Request(version=parse_version(_single(header, Tag.PROTOCOL_VERSION, ItemType.STRUCTURE,
-                                                       "Protocol Version")))
-    count_item = _single(header, Tag.BATCH_COUNT, ItemType.INTEGER, "Batch Count")
-    if count_item is None:
-        raise InvalidMessage("missing Batch Count")
+    _checked(_MESSAGE, message, "Request Message")
+    header = message.find(Tag.REQUEST_HEADER)
+    assert header is not None
+    _checked(_HEADER, header, "Request Header")
+    request = Request(version=parse_version(header.find(Tag.PROTOCOL_VERSION)))
+    count = header.get(Tag.BATCH_COUNT)
     _read_asynchronous(header, request)
-    for tag, type_, attr in (
-        (Tag.MAXIMUM_RESPONSE_SIZE, ItemType.INTEGER, "maximum_response_size"),
-        (Tag.BATCH_ERROR_CONTINUATION_OPTION, ItemType.ENUMERATION, "continuation"),
-        (Tag.BATCH_ORDER_OPTION, ItemType.BOOLEAN, "batch_order"),
-        (Tag.AUTHENTICATION, ItemType.STRUCTURE, "authentication"),
-        (Tag.TIME_STAMP, ItemType.DATE_TIME, "time_stamp"),
-        (Tag.ATTESTATION_CAPABLE_INDICATOR, ItemType.BOOLEAN, "attestation_capable"),
-    ):
-        found = _single(header, tag, type_, attr.replace("_", " "))
+    for tag, attr in _HEADER_VALUES:
+        found = header.find(tag)
         if found is not None:
-            setattr(request, attr, found if type_ == ItemType.STRUCTURE else found.value)
+            setattr(request, attr, found if found.type == ItemType.STRUCTURE else found.value)
     if request.continuation not in (1, 2, 3):
         raise InvalidMessage(f"unknown Batch Error Continuation Option {request.continuation}")
     batch = message.findall(Tag.BATCH_ITEM)
-    if count_item.value != len(batch):
-        raise InvalidMessage(f"Batch Count {count_item.value} does not match {len(batch)} batch items")
+    if count != len(batch):
+        raise InvalidMessage(f"Batch Count {count} does not match {len(batch)} batch items")
     if not batch:
         raise InvalidMessage("no batch items")
     if len(batch) > max_batch_count:
         raise InvalidMessage(f"{len(batch)} batch items exceed the limit of {max_batch_count}")
+    newer_minor = request.version not in SUPPORTED_VERSIONS
     for entry in batch:
-        request.items.append(_parse_batch_item(entry))
+        item = _parse_batch_item(entry)
+        item.newer_minor = newer_minor
+        request.items.append(item)
     return request
 
 
 def _read_asynchronous(header: Item, request: Request) -> None:
     """Asynchronous Indicator: a Boolean in 1.x, an Enumeration (Mandatory/Optional/Prohibited) in 2.x."""
-    found = None
-    for child in header.value:
-        if child.tag == Tag.ASYNCHRONOUS_INDICATOR:
-            if found is not None:
-                raise InvalidMessage("asynchronous indicator appears more than once")
-            found = child
+    found = header.find(Tag.ASYNCHRONOUS_INDICATOR)  # single, one of the two types: checked
     if found is None:
         return
     if found.type == ItemType.BOOLEAN:
         request.asynchronous = found.value
-    elif found.type == ItemType.ENUMERATION:
+    else:
         if found.value not in (1, 2, 3):
             raise InvalidMessage(f"unknown Asynchronous Indicator {found.value}")
         request.asynchronous = found.value in (1, 2)
         request.asynchronous_mandatory = found.value == 1
-    else:
-        raise InvalidMessage("asynchronous indicator has the wrong item type")
 
 
 def _parse_batch_item(entry: Item) -> BatchItem:
     if entry.type != ItemType.STRUCTURE:
         return BatchItem(None, error="Batch Item is not a structure")
     try:
-        op = _single(entry, Tag.OPERATION, ItemType.ENUMERATION, "Operation")
-        uid = _single(entry, Tag.UNIQUE_BATCH_ITEM_ID, ItemType.BYTE_STRING, "Unique Batch Item ID")
-        payload = _single(entry, Tag.REQUEST_PAYLOAD, ItemType.STRUCTURE, "Request Payload")
-        ext = _single(entry, Tag.MESSAGE_EXTENSION, ItemType.STRUCTURE, "Message Extension")
+        _checked(_BATCH_ITEM, entry, "Batch Item")
     except InvalidMessage as e:
         found = entry.find(Tag.OPERATION)
         return BatchItem(found.value if found is not None and found.type == ItemType.ENUMERATION else None,
                          error=e.message)
-    item = BatchItem(op.value if op is not None else None, uid.value if uid is not None else None,
-                     payload, ext)
+    op = entry.get(Tag.OPERATION)
+    item = BatchItem(op, entry.get(Tag.UNIQUE_BATCH_ITEM_ID), entry.find(Tag.REQUEST_PAYLOAD),
+                     entry.find(Tag.MESSAGE_EXTENSION))
     if op is None:
         item.error = "Batch Item has no Operation"
     return item

@@ -70,14 +70,10 @@ def check_protection_masks(payload: Item | None, tag: int = Tag.PROTECTION_STORA
     masks = payload.find(tag) if payload is not None else None
     if masks is None:
         return
-    if masks.type != ItemType.STRUCTURE:
-        raise InvalidField("Protection Storage Masks must be a structure")
+    # a structure of Integer masks: the request payload schema checked it
     values = [m.value for m in masks.findall(Tag.PROTECTION_STORAGE_MASK)]
     if not values:
         return
-    for value in values:
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise InvalidField("a Protection Storage Mask must be an integer mask")
     if any(value & ~int(PROTECTION_STORAGE) == 0 for value in values):
         return
     raise error("kmipd keeps objects in software storage only; none of the requested "

@@ -9,20 +9,18 @@ from ..model.factory import DEFAULT_POLICY
 from ..model.objects import ManagedObject
 from ..model.states import due_state
 from ..spec import Operation, Tag
-from ..ttlv import Item, ItemType
+from ..ttlv import Item
 
 __all__ = ["DEFAULT_POLICY", "allowed", "current_state", "load", "load_key", "set_state", "settle", "touch",
            "uid_from"]
 
 
 def uid_from(ctx: RequestContext, payload: Item | None, tag: int = Tag.UNIQUE_IDENTIFIER) -> str:
-    """The Unique Identifier the request names, or the batch's ID Placeholder."""
-    if payload is not None:
-        found = payload.find(tag)
-        if found is not None:
-            if found.type != ItemType.TEXT_STRING:
-                raise MissingData("Unique Identifier must be a Text String")
-            return found.value
+    """The Unique Identifier the request names (a Text String: the schema checked it), or the
+    batch's ID Placeholder."""
+    uid = payload.get(tag) if payload is not None else None
+    if uid is not None:
+        return uid
     if ctx.id_placeholder is None:
         raise MissingData("no Unique Identifier and no ID Placeholder")
     return ctx.id_placeholder

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from twisted.logger import Logger
 
+from ..compat import row
 from ..context import RequestContext
 from ..errors import (
     ApplicationNamespaceNotSupported,
@@ -34,6 +35,7 @@ from ..errors import (
     NoSuchAttribute,
     NotApplicableToObject,
     NumericRange,
+    PermissionDenied,
     ReadOnlyAttribute,
     SetReadOnlyAttribute,
 )
@@ -49,7 +51,7 @@ from ..model.attributes import (
     spec_for,
     to_1x,
 )
-from ..model.factory import check_unique_name
+from ..model.factory import check_unique_name, policy_is_default
 from ..model.objects import ManagedObject
 from ..model.states import FROZEN_ONCE_REACHED, MODIFIABLE_IN, WrongLifecycleState
 from ..spec import AdjustmentType, Operation, State, Tag
@@ -84,17 +86,13 @@ _RANGES: dict[int, tuple[int, int]] = {
 
 
 def _only_child(container: Item, what: str) -> Item:
-    if container.type != ItemType.STRUCTURE or len(container.value) != 1:
+    if len(container.value) != 1:  # a structure: the schema checked it
         raise InvalidField(f"{what} must hold exactly one attribute")
     return container.value[0]
 
 
-def _read_attribute(ctx: RequestContext, payload: Item | None, tag_2x: int, *, required: bool) -> Attr | None:
+def _read_attribute(ctx: RequestContext, payload: Item, tag_2x: int, *, required: bool) -> Attr | None:
     """The attribute in C{tag_2x} (New/Current Attribute) or, 1.x shape, the C{Attribute}."""
-    if payload is None:
-        if required:
-            raise MissingData("the request payload is missing")
-        return None
     wrapper = payload.find(tag_2x)
     if wrapper is not None:
         attr = parse_any(_only_child(wrapper, "New Attribute" if tag_2x == Tag.NEW_ATTRIBUTE else "Current Attribute"))
@@ -139,6 +137,8 @@ def _check_client_may_change(
     """
     if name.startswith("y-"):
         raise read_only(f"attribute {name!r} is reserved for the server")
+    if name == _POLICY_NAME and not delete:
+        return  # a client habit kmipd accepts under its own rules: _operation_policy_change
     spec = spec_for(name)
     if spec is None:
         return  # client custom / vendor attribute
@@ -161,6 +161,25 @@ def _check_client_may_change(
         limits = obj.first(name)
         if limits is not None and limits.get(Tag.USAGE_LIMITS_COUNT) != limits.get(Tag.USAGE_LIMITS_TOTAL):
             raise read_only("Usage Limits cannot change once usage has been allocated")
+
+
+_POLICY_NAME = "Operation Policy Name"
+_POLICY_NAME_ROW = row("operation-policy-name-after-creation")
+
+
+def _operation_policy_change(ctx: RequestContext, obj: ManagedObject, value: Item) -> None:
+    """Operation Policy Name set after creation (L{kmipd.compat} row
+    C{operation-policy-name-after-creation}): by the owner only, to a policy that exists.
+
+    The object's current policy has already allowed the Add/Modify/Set Attribute (L{load}).
+    """
+    if obj.owner is not None and obj.owner != ctx.identity:
+        raise PermissionDenied("only the object's owner may change its Operation Policy Name")
+    name = value.value
+    if not isinstance(name, str) or not name:
+        raise InvalidField("Operation Policy Name must be a non-empty Text String")
+    if ctx.policy is not None and ctx.policy.get(name) is None:
+        raise InvalidField(f"there is no operation policy named {name!r}")
 
 
 #: Fields a structured attribute must carry before kmipd stores it: name -> (tag, type, label).
@@ -256,7 +275,7 @@ def _replace(ctx: RequestContext, obj: ManagedObject, name: str, index: int, val
 
 
 @operation(Operation.ADD_ATTRIBUTE)
-def add_attribute(ctx: RequestContext, payload: Item | None) -> Item:
+def add_attribute(ctx: RequestContext, payload: Item) -> Item:
     """Add a new attribute instance (a single-valued attribute only if it has none yet)."""
     obj = load(ctx, uid_from(ctx, payload), Operation.ADD_ATTRIBUTE)
     attr = _read_attribute(ctx, payload, Tag.NEW_ATTRIBUTE, required=True)
@@ -265,6 +284,10 @@ def add_attribute(ctx: RequestContext, payload: Item | None) -> Item:
         raise InvalidField("Add Attribute must not carry an Attribute Index")
     _check_known(ctx, obj, attr.name)
     _check_client_may_change(ctx, obj, attr.name, read_only=SetReadOnlyAttribute)
+    if attr.name == _POLICY_NAME:
+        _operation_policy_change(ctx, obj, attr.value)
+        if policy_is_default(obj):  # the server's default (not shown by GetAttributes) gives way
+            obj.attributes.pop(_POLICY_NAME, None)
     index = _add(ctx, obj, attr)
     _commit(ctx, obj, attr.name)
     _log.debug("added attribute {name} to {uid}", name=attr.name, uid=obj.uid)
@@ -272,7 +295,7 @@ def add_attribute(ctx: RequestContext, payload: Item | None) -> Item:
 
 
 @operation(Operation.SET_ATTRIBUTE, min_version=(2, 0))
-def set_attribute(ctx: RequestContext, payload: Item | None) -> Item:
+def set_attribute(ctx: RequestContext, payload: Item) -> Item:
     """Create the attribute, or replace its only instance (not for multi-valued attributes)."""
     obj = load(ctx, uid_from(ctx, payload), Operation.SET_ATTRIBUTE)
     attr = _read_attribute(ctx, payload, Tag.NEW_ATTRIBUTE, required=True)
@@ -282,6 +305,8 @@ def set_attribute(ctx: RequestContext, payload: Item | None) -> Item:
     if spec is not None and spec.multiple:
         raise MultiValuedAttribute(f"attribute {attr.name!r} is multi-valued: use Add or Modify Attribute")
     _check_client_may_change(ctx, obj, attr.name, read_only=SetReadOnlyAttribute)
+    if attr.name == _POLICY_NAME:
+        _operation_policy_change(ctx, obj, attr.value)
     existing = obj.instances(attr.name)
     if len(existing) > 1:
         raise MultiValuedAttribute(f"the object has {len(existing)} instances of {attr.name!r}")
@@ -294,7 +319,7 @@ def set_attribute(ctx: RequestContext, payload: Item | None) -> Item:
 
 
 @operation(Operation.MODIFY_ATTRIBUTE)
-def modify_attribute(ctx: RequestContext, payload: Item | None) -> Item:
+def modify_attribute(ctx: RequestContext, payload: Item) -> Item:
     """Replace one existing instance (1.x: by Attribute Index, 2.x: by Current Attribute)."""
     obj = load(ctx, uid_from(ctx, payload), Operation.MODIFY_ATTRIBUTE)
     new = _read_attribute(ctx, payload, Tag.NEW_ATTRIBUTE, required=True)
@@ -305,6 +330,8 @@ def modify_attribute(ctx: RequestContext, payload: Item | None) -> Item:
         raise InvalidField(f"Current Attribute ({current.name!r}) and New Attribute ({name!r}) differ")
     _check_known(ctx, obj, name)
     _check_client_may_change(ctx, obj, name)
+    if name == _POLICY_NAME:
+        _operation_policy_change(ctx, obj, new.value)
     existing = obj.instances(name)
     if not existing:
         raise AttributeNotFound(f"the object has no attribute {name!r}; add it first")
@@ -328,7 +355,7 @@ def modify_attribute(ctx: RequestContext, payload: Item | None) -> Item:
 
 
 @operation(Operation.DELETE_ATTRIBUTE)
-def delete_attribute(ctx: RequestContext, payload: Item | None) -> Item:
+def delete_attribute(ctx: RequestContext, payload: Item) -> Item:
     """Delete one instance (1.x: Attribute Name + Index; 2.x: Current Attribute) or, 2.x with an
     Attribute Reference, every instance."""
     obj = load(ctx, uid_from(ctx, payload), Operation.DELETE_ATTRIBUTE)
@@ -338,19 +365,14 @@ def delete_attribute(ctx: RequestContext, payload: Item | None) -> Item:
     if current is not None:
         name = current.name
     else:
-        ref = None
-        if payload is not None:
-            ref = payload.find(Tag.ATTRIBUTE_REFERENCE) or payload.find(Tag.ATTRIBUTE_NAME)
+        ref = payload.find(Tag.ATTRIBUTE_REFERENCE) or payload.find(Tag.ATTRIBUTE_NAME)
         if ref is None:
             raise MissingData("Delete Attribute needs an Attribute Name, Current Attribute or Attribute Reference")
         name = parse_reference(ref)
         if ref.tag == Tag.ATTRIBUTE_REFERENCE:
             all_instances = True
         else:
-            raw = payload.find(Tag.ATTRIBUTE_INDEX) if payload is not None else None
-            if raw is not None and raw.type != ItemType.INTEGER:
-                raise InvalidField("Attribute Index must be an Integer")
-            index = raw.value if raw is not None else 0
+            index = payload.get(Tag.ATTRIBUTE_INDEX, 0)
     name = normalise_name(name)
     if spec_for(name) is None and not is_custom(name):
         raise InvalidField(f"unknown attribute {name!r}")
@@ -377,20 +399,19 @@ def delete_attribute(ctx: RequestContext, payload: Item | None) -> Item:
 
 
 @operation(Operation.ADJUST_ATTRIBUTE, min_version=(2, 0))
-def adjust_attribute(ctx: RequestContext, payload: Item | None) -> Item:
+def adjust_attribute(ctx: RequestContext, payload: Item) -> Item:
     """Increment, decrement or negate a numeric (or negate a Boolean) single-valued attribute.
 
     Policy: checked as Modify Attribute (the built-in policies have no Adjust Attribute rows).
     """
     obj = load(ctx, uid_from(ctx, payload), Operation.MODIFY_ATTRIBUTE)
-    ref = payload.find(Tag.ATTRIBUTE_REFERENCE) if payload is not None else None
-    kind = payload.find(Tag.ADJUSTMENT_TYPE) if payload is not None else None
-    if ref is None or kind is None:
-        raise MissingData("Adjust Attribute needs an Attribute Reference and an Adjustment Type")
+    ref = payload.find(Tag.ATTRIBUTE_REFERENCE)  # the schema: both present
+    kind = payload.get(Tag.ADJUSTMENT_TYPE)
+    assert ref is not None
     try:
-        adjustment = AdjustmentType(kind.value)
+        adjustment = AdjustmentType(kind)
     except ValueError:
-        raise InvalidField(f"unknown Adjustment Type {kind.value!r}") from None
+        raise InvalidField(f"unknown Adjustment Type {kind!r}") from None
     name = parse_reference(ref)
     _check_known(ctx, obj, name)
     _check_client_may_change(ctx, obj, name)
@@ -398,7 +419,7 @@ def adjust_attribute(ctx: RequestContext, payload: Item | None) -> Item:
     if len(instances) > 1:
         raise MultiValuedAttribute(f"the object has {len(instances)} instances of {name!r}")
     existing = [v for _, v in instances]
-    by = payload.find(Tag.ADJUSTMENT_VALUE) if payload is not None else None
+    by = payload.find(Tag.ADJUSTMENT_VALUE)
     spec = spec_for(name)
     item_type = existing[0].type if existing else (spec.item_type if spec else (by.type if by else None))
     tag = spec.tag if spec else Tag.ATTRIBUTE_VALUE

@@ -6,10 +6,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ..compat import row
 from ..context import RequestContext
 from ..crypto import keygen
 from ..crypto.errors import CryptoError
-from ..errors import InvalidField, InvalidObjectType, KeyFormatTypeNotSupported, MissingData
+from ..errors import InvalidField, InvalidObjectType, KeyFormatTypeNotSupported
 from ..log import Logger
 from ..model import keyblock, keyformat
 from ..model.attributes import Attr, parse_1x, read_template
@@ -38,7 +39,7 @@ from ..spec import (
     Tag,
     enum_value_in_version,
 )
-from ..ttlv import Item, ItemType
+from ..ttlv import Item
 from .registry import operation
 
 _log = Logger()
@@ -49,11 +50,9 @@ _DES_FAMILY = frozenset({CA.DES, CA.TRIPLE_DES})
 _EC_FAMILY = frozenset({CA.EC, CA.ECDSA, CA.ECDH, CA.ECMQV})
 
 
-def _object_type(ctx: RequestContext, payload: Item | None) -> int:
-    value = payload.get(Tag.OBJECT_TYPE) if payload is not None else None
-    if value is None:
-        raise InvalidField("Object Type is required")
-    if not isinstance(value, int) or not enum_value_in_version(ObjectType, value, ctx.version):
+def _object_type(ctx: RequestContext, payload: Item) -> int:
+    value: int = payload.get(Tag.OBJECT_TYPE)  # the schema: present, an Enumeration
+    if not enum_value_in_version(ObjectType, value, ctx.version):
         raise InvalidField(f"Object Type {value!r} is not recognised in this protocol version")
     return value
 
@@ -64,10 +63,31 @@ def _requested_format(attrs: list[Attr]) -> tuple[list[Attr], int | None]:
     return [a for a in attrs if a.name != "Key Format Type"], fmt  # type: ignore[return-value]
 
 
-def _template(ctx: RequestContext, payload: Item | None, c1: int, c2: int, object_type: int, *,
-              register: bool = False) -> tuple[list[Attr], int | None]:
+def _template(ctx: RequestContext, payload: Item, c1: int, c2: int, object_type: int, *,
+              register: bool = False, payload_type: bool = False) -> tuple[list[Attr], int | None]:
+    """The template's attributes, checked, and the Key Format Type it asks for.
+
+    @param payload_type: C{object_type} is the payload's Object Type (Create, Register).
+    """
     attrs, fmt = _requested_format(read_template(payload, c1, c2))
+    if ctx.v2 and payload_type:
+        attrs = _without_object_type(attrs, object_type)
     return check_template(ctx, object_type, attrs, register=register), fmt
+
+
+_OBJECT_TYPE_IN_ATTRIBUTES = row("object-type-in-attributes")
+
+
+def _without_object_type(attrs: list[Attr], object_type: int) -> list[Attr]:
+    """2.x Attributes that repeat the payload's Object Type (L{kmipd.compat} row
+    C{object-type-in-attributes}): dropped when equal, Invalid Field when not."""
+    out = []
+    for attr in attrs:
+        if attr.name != "Object Type":
+            out.append(attr)
+        elif attr.value is None or attr.value.value != object_type:
+            raise InvalidField("the Attributes name another Object Type than the request payload")
+    return out
 
 
 def _store(ctx: RequestContext, *objs: ManagedObject) -> None:
@@ -123,7 +143,7 @@ def secret_data_material(length: Any) -> Item:
 
 
 @operation(Operation.CREATE)
-def create(ctx: RequestContext, payload: Item | None) -> Item:
+def create(ctx: RequestContext, payload: Item) -> Item:
     """Generate a Symmetric Key from the template's algorithm, length and usage mask (2.x: or
     Secret Data of the template's length)."""
     object_type = _object_type(ctx, payload)
@@ -131,7 +151,7 @@ def create(ctx: RequestContext, payload: Item | None) -> Item:
         # 1.x: Invalid Field; 2.x tables name Invalid Object Type (spec 2.1 Table 188).
         raise InvalidObjectType("Create makes Symmetric Keys (2.x: and Secret Data) only; use Register or "
                                 "CreateKeyPair")
-    attrs, fmt = _template(ctx, payload, Tag.TEMPLATE_ATTRIBUTE, Tag.ATTRIBUTES, object_type)
+    attrs, fmt = _template(ctx, payload, Tag.TEMPLATE_ATTRIBUTE, Tag.ATTRIBUTES, object_type, payload_type=True)
     check_protection_masks(payload)
     if object_type == ObjectType.SECRET_DATA:
         if fmt not in (None, KFT.OPAQUE):
@@ -226,7 +246,7 @@ def check_key_pair_protection_masks(payload: Item | None) -> None:
 
 
 @operation(Operation.CREATE_KEY_PAIR)
-def create_key_pair(ctx: RequestContext, payload: Item | None) -> Item:
+def create_key_pair(ctx: RequestContext, payload: Item) -> Item:
     """Generate an asymmetric key pair (RSA, EC, Ed25519/Ed448) as two linked objects."""
     common, cfmt = _template(ctx, payload, Tag.COMMON_TEMPLATE_ATTRIBUTE, Tag.COMMON_ATTRIBUTES,
                              ObjectType.PRIVATE_KEY)
@@ -260,13 +280,6 @@ def create_key_pair(ctx: RequestContext, payload: Item | None) -> Item:
 
 # ---------------------------------------------------------------------------------------------
 # Register
-
-def _field(body: Item, tag: int, item_type: int, what: str) -> Any:
-    found = body.find(tag)
-    if found is None or found.type != item_type:
-        raise InvalidField(f"{what} is required in the registered object")
-    return found.value
-
 
 def _certificate_attributes(der: bytes) -> list[tuple[str, Item]]:
     """The attributes an X.509 certificate implies (1.x and 2.x forms; render picks)."""
@@ -375,31 +388,28 @@ def _agree(attrs: list[Attr], name: str, block_value: Any) -> Any:
 
 def validate_body(ctx: RequestContext, object_type: int, body: Item,
                   attrs: list[Attr]) -> tuple[int | None, int | None, list[tuple[str, Item]]]:
-    """Check a registered object structure; return its algorithm, length and implied attributes."""
+    """Check a registered object structure; return its algorithm, length and implied attributes.
+
+    The structure's fields are there with their types (the Register schema, L{kmipd.messages.payloads});
+    this checks what they say.
+    """
     extra: list[tuple[str, Item]] = []
     algorithm = length = None
     if object_type in keyblock.KEY_BLOCK_TYPES:
         block = body.find(Tag.KEY_BLOCK)
-        if block is None or block.type != ItemType.STRUCTURE:
-            raise InvalidField("the registered key has no Key Block")
+        assert block is not None
         algorithm = _agree(attrs, "Cryptographic Algorithm", block.get(Tag.CRYPTOGRAPHIC_ALGORITHM))
         length = _agree(attrs, "Cryptographic Length", block.get(Tag.CRYPTOGRAPHIC_LENGTH))
         algorithm, length = keyformat.validate_key_block(object_type, block, algorithm, length)
         if object_type == ObjectType.SPLIT_KEY:
-            parts = _field(body, Tag.SPLIT_KEY_PARTS, ItemType.INTEGER, "Split Key Parts")
-            ident = _field(body, Tag.KEY_PART_IDENTIFIER, ItemType.INTEGER, "Key Part Identifier")
-            threshold = _field(body, Tag.SPLIT_KEY_THRESHOLD, ItemType.INTEGER, "Split Key Threshold")
-            method = _field(body, Tag.SPLIT_KEY_METHOD, ItemType.ENUMERATION, "Split Key Method")
+            parts, ident = body.get(Tag.SPLIT_KEY_PARTS), body.get(Tag.KEY_PART_IDENTIFIER)
+            threshold = body.get(Tag.SPLIT_KEY_THRESHOLD)
             require(1 <= threshold <= parts and 1 <= ident <= parts, "inconsistent split key parameters")
-            if method == SplitKeyMethod.POLYNOMIAL_SHARING_PRIME_FIELD:
-                _field(body, Tag.PRIME_FIELD_SIZE, ItemType.BIG_INTEGER, "Prime Field Size")
-        elif object_type == ObjectType.SECRET_DATA:
-            _field(body, Tag.SECRET_DATA_TYPE, ItemType.ENUMERATION, "Secret Data Type")
-        elif object_type == ObjectType.PGP_KEY:
-            _field(body, Tag.PGP_KEY_VERSION, ItemType.INTEGER, "PGP Key Version")
+            if (body.get(Tag.SPLIT_KEY_METHOD) == SplitKeyMethod.POLYNOMIAL_SHARING_PRIME_FIELD
+                    and body.find(Tag.PRIME_FIELD_SIZE) is None):
+                raise InvalidField("Prime Field Size is required for polynomial sharing over a prime field")
     elif object_type == ObjectType.CERTIFICATE:
-        ctype = _field(body, Tag.CERTIFICATE_TYPE, ItemType.ENUMERATION, "Certificate Type")
-        value = _field(body, Tag.CERTIFICATE_VALUE, ItemType.BYTE_STRING, "Certificate Value")
+        ctype, value = body.get(Tag.CERTIFICATE_TYPE), body.get(Tag.CERTIFICATE_VALUE)
         if ctype == CertificateType.X_509:
             extra = _certificate_attributes(value)
         else:
@@ -409,8 +419,7 @@ def validate_body(ctx: RequestContext, object_type: int, body: Item,
             if name in ("Cryptographic Algorithm", "Cryptographic Length"):
                 _agree(attrs, name, item.value)
     elif object_type == ObjectType.OPAQUE_OBJECT:
-        dtype = _field(body, Tag.OPAQUE_DATA_TYPE, ItemType.ENUMERATION, "Opaque Data Type")
-        _field(body, Tag.OPAQUE_DATA_VALUE, ItemType.BYTE_STRING, "Opaque Data Value")
+        dtype = body.get(Tag.OPAQUE_DATA_TYPE)
         extra = [("Opaque Data Type", Item.enum(Tag.OPAQUE_DATA_TYPE, dtype))]
     elif object_type == ObjectType.TEMPLATE:
         if ctx.v2:
@@ -423,18 +432,15 @@ def validate_body(ctx: RequestContext, object_type: int, body: Item,
 
 
 @operation(Operation.REGISTER)
-def register(ctx: RequestContext, payload: Item | None) -> Item:
+def register(ctx: RequestContext, payload: Item) -> Item:
     """Store a client-supplied object after validating it and its attributes."""
     object_type = _object_type(ctx, payload)
-    assert payload is not None
-    body = next((c for c in payload.value if c.tag in keyblock.OBJECT_TYPE_FOR_TAG), None)
-    if body is None:
-        raise MissingData("Register needs the object to register")
+    # the schema: exactly one object structure is present
+    body = next(c for c in payload.value if c.tag in keyblock.OBJECT_TYPE_FOR_TAG)
     if keyblock.OBJECT_TYPE_FOR_TAG[body.tag] != object_type:
         raise InvalidField("Object Type does not match the type of the object provided")
-    if body.type != ItemType.STRUCTURE:
-        raise InvalidField("the registered object is not a structure")
-    attrs, _ = _template(ctx, payload, Tag.TEMPLATE_ATTRIBUTE, Tag.ATTRIBUTES, object_type, register=True)
+    attrs, _ = _template(ctx, payload, Tag.TEMPLATE_ATTRIBUTE, Tag.ATTRIBUTES, object_type, register=True,
+                         payload_type=True)
     check_protection_masks(payload)
     algorithm, length, extra = validate_body(ctx, object_type, body, attrs)
     check_unique_names(ctx, attrs)

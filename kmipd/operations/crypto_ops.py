@@ -45,7 +45,7 @@ from ..model.cryptoparams import (
 from ..model.objects import ManagedObject
 from ..spec import CryptographicUsageMask as Mask
 from ..spec import ObjectType, Operation, Tag, ValidityIndicator
-from ..ttlv import Item, ItemType
+from ..ttlv import Item
 from ._common import load_key, uid_from
 from .registry import operation
 
@@ -73,18 +73,6 @@ _EC_FAMILY = frozenset({CA.EC, CA.ECDSA})
 # Request helpers
 
 
-def _bytes(payload: Item | None, tag: int) -> bytes | None:
-    """An optional Byte String field."""
-    if payload is None:
-        return None
-    item = payload.find(tag)
-    if item is None:
-        return None
-    if item.type != ItemType.BYTE_STRING:
-        raise InvalidField(f"{Tag(tag).name.replace('_', ' ').title()} must be a Byte String")
-    return item.value
-
-
 @dataclass
 class _Parts:
     """The multi-part fields of a request."""
@@ -103,10 +91,10 @@ class _Parts:
         return self.correlation is None and not self.starts
 
 
-def _parts(ctx: RequestContext, payload: Item | None) -> _Parts:
-    correlation = _bytes(payload, Tag.CORRELATION_VALUE)
-    init = bool(payload.get(Tag.INIT_INDICATOR, False)) if payload is not None else False
-    final = bool(payload.get(Tag.FINAL_INDICATOR, False)) if payload is not None else False
+def _parts(ctx: RequestContext, payload: Item) -> _Parts:
+    correlation = payload.get(Tag.CORRELATION_VALUE)
+    init = bool(payload.get(Tag.INIT_INDICATOR, False))
+    final = bool(payload.get(Tag.FINAL_INDICATOR, False))
     if (correlation is not None or init or final) and ctx.version < (1, 3):
         raise InvalidField("multi-part cryptographic operations need KMIP 1.3 or later")
     if correlation is not None and init:
@@ -114,8 +102,8 @@ def _parts(ctx: RequestContext, payload: Item | None) -> _Parts:
     return _Parts(correlation, init, final)
 
 
-def _data(payload: Item | None, parts: _Parts, what: str = "Data") -> bytes:
-    data = _bytes(payload, Tag.DATA)
+def _data(payload: Item, parts: _Parts, what: str = "Data") -> bytes:
+    data = payload.get(Tag.DATA)
     if data is None:
         if parts.single:
             raise MissingData(f"{what} is required")
@@ -123,14 +111,14 @@ def _data(payload: Item | None, parts: _Parts, what: str = "Data") -> bytes:
     return data
 
 
-def _continue(ctx: RequestContext, payload: Item | None, parts: _Parts, op: int, usage: int,
+def _continue(ctx: RequestContext, payload: Item, parts: _Parts, op: int, usage: int,
               what: str) -> tuple[Stream, ManagedObject | None]:
     """Take the stream a continuation names, re-checking the key (policy, state, usage)."""
     assert parts.correlation is not None
     stream = table(ctx.services).take(parts.correlation, op, ctx.identity, ctx.now)
     obj = None
     if stream.uid is not None:
-        named = payload.get(Tag.UNIQUE_IDENTIFIER) if payload is not None else None
+        named = payload.get(Tag.UNIQUE_IDENTIFIER)
         if named is not None and named != stream.uid:
             raise InvalidCorrelationValue("the Correlation Value belongs to another key")
         obj = load_key(ctx, stream.uid, op)
@@ -250,7 +238,7 @@ def _stream_iv(algorithm: int, params: CryptoParams, iv: bytes | None) -> tuple[
         return ciphers.block_iv(algorithm, params.block_cipher_mode, iv, params.iv_length)
 
 
-def _cipher(ctx: RequestContext, payload: Item | None, op: int, encrypting: bool) -> Item:
+def _cipher(ctx: RequestContext, payload: Item, op: int, encrypting: bool) -> Item:
     parts = _parts(ctx, payload)
     usage = Mask.ENCRYPT if encrypting else Mask.DECRYPT
     what = "encryption key" if encrypting else "decryption key"
@@ -290,9 +278,9 @@ def _cipher(ctx: RequestContext, payload: Item | None, op: int, encrypting: bool
         _aead_allowed(ctx, algorithm, params)
         _tag_length(params, encrypting)
         key = key_of(obj)
-        iv = _bytes(payload, Tag.IV_COUNTER_NONCE)
-        aad = _bytes(payload, Tag.AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA)
-        tag = None if encrypting else _bytes(payload, Tag.AUTHENTICATED_ENCRYPTION_TAG)
+        iv = payload.get(Tag.IV_COUNTER_NONCE)
+        aad = payload.get(Tag.AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA)
+        tag = None if encrypting else payload.get(Tag.AUTHENTICATED_ENCRYPTION_TAG)
         if not encrypting and iv is None and _needs_iv(algorithm, params):
             raise MissingIV("the IV/Counter/Nonce used for encryption is required")
         if tag is not None and params.tag_length is not None and len(tag) != params.tag_length:
@@ -335,13 +323,13 @@ def _cipher(ctx: RequestContext, payload: Item | None, op: int, encrypting: bool
 
 
 @operation(Operation.ENCRYPT, min_version=(1, 2))
-def encrypt(ctx: RequestContext, payload: Item | None) -> Item:
+def encrypt(ctx: RequestContext, payload: Item) -> Item:
     """Encrypt Data with a symmetric key or an RSA public key."""
     return _cipher(ctx, payload, Operation.ENCRYPT, True)
 
 
 @operation(Operation.DECRYPT, min_version=(1, 2))
-def decrypt(ctx: RequestContext, payload: Item | None) -> Item:
+def decrypt(ctx: RequestContext, payload: Item) -> Item:
     """Decrypt Data with a symmetric key or an RSA private key."""
     return _cipher(ctx, payload, Operation.DECRYPT, False)
 
@@ -388,15 +376,15 @@ def _sign_call(key: Any, params: CryptoParams, resolved: signatures.SignaturePar
     return run
 
 
-def _signing(ctx: RequestContext, payload: Item | None, op: int, verifying: bool) -> Item:
+def _signing(ctx: RequestContext, payload: Item, op: int, verifying: bool) -> Item:
     parts = _parts(ctx, payload)
     usage = Mask.VERIFY if verifying else Mask.SIGN
     what = "verification key" if verifying else "signing key"
-    digested = _bytes(payload, Tag.DIGESTED_DATA)
+    digested = payload.get(Tag.DIGESTED_DATA)
     if digested is not None and ctx.version < (1, 4):
         raise InvalidField("Digested Data needs KMIP 1.4 or later")
-    signature = _bytes(payload, Tag.SIGNATURE_DATA)
-    data = _bytes(payload, Tag.DATA)
+    signature = payload.get(Tag.SIGNATURE_DATA)
+    data = payload.get(Tag.DATA)
     if parts.single and data is None and digested is None:
         raise MissingData("Data or Digested Data is required")
     if digested is not None and not parts.single:
@@ -451,13 +439,13 @@ def _signing(ctx: RequestContext, payload: Item | None, op: int, verifying: bool
 
 
 @operation(Operation.SIGN, min_version=(1, 2))
-def sign(ctx: RequestContext, payload: Item | None) -> Item:
+def sign(ctx: RequestContext, payload: Item) -> Item:
     """Sign Data (or Digested Data) with a private key."""
     return _signing(ctx, payload, Operation.SIGN, False)
 
 
 @operation(Operation.SIGNATURE_VERIFY, min_version=(1, 2))
-def signature_verify(ctx: RequestContext, payload: Item | None) -> Item:
+def signature_verify(ctx: RequestContext, payload: Item) -> Item:
     """Verify Signature Data with a public key or certificate; report the Validity Indicator."""
     return _signing(ctx, payload, Operation.SIGNATURE_VERIFY, True)
 
@@ -474,12 +462,12 @@ def _mac_algorithm(obj: ManagedObject, params: CryptoParams) -> int | None:
     return _algorithm(obj, params)
 
 
-def _macing(ctx: RequestContext, payload: Item | None, op: int, verifying: bool) -> Item:
+def _macing(ctx: RequestContext, payload: Item, op: int, verifying: bool) -> Item:
     parts = _parts(ctx, payload)
     usage = Mask.MAC_VERIFY if verifying else Mask.MAC_GENERATE
     what = "MAC key"
     data = _data(payload, parts)
-    given = _bytes(payload, Tag.MAC_DATA)
+    given = payload.get(Tag.MAC_DATA)
     cv: bytes | None = None
     computed: bytes | None = None
     if parts.correlation is not None:
@@ -528,13 +516,13 @@ def _macing(ctx: RequestContext, payload: Item | None, op: int, verifying: bool)
 
 
 @operation(Operation.MAC, min_version=(1, 2))
-def mac_(ctx: RequestContext, payload: Item | None) -> Item:
+def mac_(ctx: RequestContext, payload: Item) -> Item:
     """Compute an HMAC or CMAC over Data."""
     return _macing(ctx, payload, Operation.MAC, False)
 
 
 @operation(Operation.MAC_VERIFY, min_version=(1, 2))
-def mac_verify(ctx: RequestContext, payload: Item | None) -> Item:
+def mac_verify(ctx: RequestContext, payload: Item) -> Item:
     """Check MAC Data over Data; report the Validity Indicator."""
     return _macing(ctx, payload, Operation.MAC_VERIFY, True)
 
@@ -544,7 +532,7 @@ def mac_verify(ctx: RequestContext, payload: Item | None) -> Item:
 
 
 @operation(Operation.HASH, min_version=(1, 2))
-def hash_(ctx: RequestContext, payload: Item | None) -> Item:
+def hash_(ctx: RequestContext, payload: Item) -> Item:
     """Hash Data with the Hashing Algorithm of the Cryptographic Parameters."""
     parts = _parts(ctx, payload)
     data = _data(payload, parts)
@@ -558,7 +546,7 @@ def hash_(ctx: RequestContext, payload: Item | None) -> Item:
         else:
             cv = _keep(ctx, stream, parts)
     else:
-        item = payload.find(Tag.CRYPTOGRAPHIC_PARAMETERS) if payload is not None else None
+        item = payload.find(Tag.CRYPTOGRAPHIC_PARAMETERS)
         if item is None:
             raise MissingData("Cryptographic Parameters with a Hashing Algorithm are required")
         params = CryptoParams.from_item(item)
@@ -576,13 +564,11 @@ def hash_(ctx: RequestContext, payload: Item | None) -> Item:
 
 
 @operation(Operation.RNG_RETRIEVE, min_version=(1, 2))
-def rng_retrieve(ctx: RequestContext, payload: Item | None) -> Item:
+def rng_retrieve(ctx: RequestContext, payload: Item) -> Item:
     """Return Data Length random bytes from the server's (OpenSSL) random number generator."""
-    length = payload.get(Tag.DATA_LENGTH) if payload is not None else None
-    if length is None:
-        raise MissingData("Data Length is required")
+    length: int = payload.get(Tag.DATA_LENGTH)  # the schema: present, an Integer
     cap = int(ctx.services.get(MAX_RNG_LENGTH, MAX_RNG_BYTES))
-    if not isinstance(length, int) or not 1 <= length <= cap:
+    if not 1 <= length <= cap:
         raise InvalidField(f"Data Length must be between 1 and {cap}")
     # Refused before any byte is generated when the message's RNG output would pass the server's
     # response cap (a batch of many large RNG Retrieves).
@@ -595,11 +581,9 @@ def rng_retrieve(ctx: RequestContext, payload: Item | None) -> Item:
 
 
 @operation(Operation.RNG_SEED, min_version=(1, 2))
-def rng_seed(ctx: RequestContext, payload: Item | None) -> Item:
+def rng_seed(ctx: RequestContext, payload: Item) -> Item:
     """Mix Data into the RNG that RNG Retrieve uses; report how many bytes were accepted."""
-    data = _bytes(payload, Tag.DATA)
-    if data is None:
-        raise MissingData("Data is required")
+    data: bytes = payload.get(Tag.DATA)  # the schema: present, a Byte String
     if len(data) > MAX_RNG_BYTES:
         raise InvalidField(f"at most {MAX_RNG_BYTES} bytes of seed are accepted")
     # Seed bytes are treated as carrying no entropy guarantee: they can only add to the pool.

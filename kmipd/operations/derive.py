@@ -44,7 +44,7 @@ from ..spec import (
     Tag,
     enum_value_in_version,
 )
-from ..ttlv import Item, ItemType
+from ..ttlv import Item
 from ._common import load_key
 from .registry import operation
 
@@ -54,24 +54,13 @@ _BASE_TYPES = frozenset({ObjectType.SYMMETRIC_KEY, ObjectType.SECRET_DATA})
 _RESULT_TYPES = frozenset({ObjectType.SYMMETRIC_KEY, ObjectType.SECRET_DATA})
 
 
-def _field(params: Item | None, tag: int, item_type: int) -> object:
-    if params is None:
-        return None
-    item = params.find(tag)
-    if item is None:
-        return None
-    if item.type != item_type:
-        raise InvalidField(f"{Tag(tag).name.replace('_', ' ').title()} has the wrong type")
-    return item.value
-
-
-def derive_material(method: int, base_key: bytes, base_algorithm: int | None, derivation: Item | None,
+def derive_material(method: int, base_key: bytes, base_algorithm: int | None, derivation: Item,
                     params: CryptoParams, length: int) -> bytes:
     """Run derivation C{method} over the base key; C{length} in bits. Raises kmipd errors."""
     hashing = params.hashing_algorithm
     if hashing is None and base_algorithm in HMAC_ALGORITHMS:
         hashing = HMAC_ALGORITHMS[base_algorithm]
-    data = _field(derivation, Tag.DERIVATION_DATA, ItemType.BYTE_STRING)
+    data = derivation.get(Tag.DERIVATION_DATA)  # fields typed by the Derivation Parameters schema
     encryption = params.cryptographic_algorithm
     if method == DerivationMethod.ENCRYPT and encryption is None:
         encryption = base_algorithm
@@ -81,27 +70,23 @@ def derive_material(method: int, base_key: bytes, base_algorithm: int | None, de
         return kdf.derive_key(
             method,
             key_material=None if method == DerivationMethod.HASH and data is not None else base_key,
-            derivation_data=data,  # type: ignore[arg-type]
-            salt=_field(derivation, Tag.SALT, ItemType.BYTE_STRING),  # type: ignore[arg-type]
-            iterations=_field(derivation, Tag.ITERATION_COUNT, ItemType.INTEGER),  # type: ignore[arg-type]
+            derivation_data=data,
+            salt=derivation.get(Tag.SALT),
+            iterations=derivation.get(Tag.ITERATION_COUNT),
             hashing_algorithm=hashing,
             encryption_algorithm=encryption,
             mode=params.block_cipher_mode,
             padding=params.padding_method,
-            iv=_field(derivation, Tag.INITIALIZATION_VECTOR, ItemType.BYTE_STRING),  # type: ignore[arg-type]
+            iv=derivation.get(Tag.INITIALIZATION_VECTOR),
             length_bits=length,
         )
 
 
 @operation(Operation.DERIVE_KEY)
-def derive_key(ctx: RequestContext, payload: Item | None) -> Item:
+def derive_key(ctx: RequestContext, payload: Item) -> Item:
     """Derive a Symmetric Key or Secret Data from a base object and store it with Links."""
-    if payload is None:
-        raise MissingData("DeriveKey needs a request payload")
-    object_type = payload.get(Tag.OBJECT_TYPE)
-    if object_type is None:
-        raise MissingData("Object Type is required")
-    if object_type not in _RESULT_TYPES:
+    object_type = payload.get(Tag.OBJECT_TYPE)  # the schema: Object Type, Derivation Method and
+    if object_type not in _RESULT_TYPES:       # Derivation Parameters are present and typed
         raise InvalidField("DeriveKey makes Symmetric Keys or Secret Data only")
     uids = [u.value for u in payload.findall(Tag.UNIQUE_IDENTIFIER)]
     if not uids:
@@ -111,17 +96,12 @@ def derive_key(ctx: RequestContext, payload: Item | None) -> Item:
     if len(uids) > 1:
         raise FeatureNotSupported("DeriveKey from more than one base object is not supported")
     method = payload.get(Tag.DERIVATION_METHOD)
-    if method is None:
-        raise MissingData("Derivation Method is required")
     if not enum_value_in_version(DerivationMethod, method, ctx.version):
         raise InvalidField(f"Derivation Method {method} is not defined in KMIP {ctx.version[0]}.{ctx.version[1]}")
     if method not in kdf.derivation_methods():
         raise InvalidField(f"Derivation Method {DerivationMethod(method).name} is not supported")
     derivation = payload.find(Tag.DERIVATION_PARAMETERS)
-    if derivation is None:
-        raise MissingData("Derivation Parameters are required")
-    if derivation.type != ItemType.STRUCTURE:
-        raise InvalidField("Derivation Parameters must be a structure")
+    assert derivation is not None
 
     attrs = check_template(ctx, object_type, read_template(payload, Tag.TEMPLATE_ATTRIBUTE, Tag.ATTRIBUTES))
     length = template_value(attrs, "Cryptographic Length")

@@ -104,10 +104,8 @@ KMIP 2.x functions (the version check above refuses them in 1.x)."""
 
 
 @operation(Operation.QUERY)
-def query(ctx: RequestContext, payload: Item | None) -> Item:
+def query(ctx: RequestContext, payload: Item) -> Item:
     """Answer each requested Query Function, in a fixed order."""
-    if payload is None:
-        raise InvalidField("Query needs a request payload")
     asked = set()
     for f in payload.findall(Tag.QUERY_FUNCTION):
         if not enum_value_in_version(QueryFunction, f.value, ctx.version):

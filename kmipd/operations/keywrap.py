@@ -129,11 +129,7 @@ def wrap_for_get(ctx: RequestContext, obj: ManagedObject, material: Item, wrappi
     @raise InvalidField / BadCryptographicParameters: the key cannot wrap, wrong parameters.
     @raise EncodingOptionError: unknown Encoding Option, or No Encoding of a transparent key.
     """
-    if wrapping_spec.type != ItemType.STRUCTURE:
-        raise InvalidField("Key Wrapping Specification must be a structure")
-    method = wrapping_spec.get(Tag.WRAPPING_METHOD)
-    if method is None:
-        raise MissingData("the Key Wrapping Specification has no Wrapping Method")
+    method = wrapping_spec.get(Tag.WRAPPING_METHOD)  # the Get schema: present, an Enumeration
     if method != WrappingMethod.ENCRYPT:
         raise FeatureNotSupported("only the Encrypt wrapping method is supported")
     info = wrapping_spec.find(Tag.ENCRYPTION_KEY_INFORMATION)

@@ -12,12 +12,11 @@ from typing import cast
 
 from kmipd.log import Logger
 
+from ..compat import REVOKE_PREACTIVE_DEACTIVATE, row
 from ..context import RequestContext
 from ..errors import (
     IllegalOperation,
     InvalidField,
-    InvalidMessage,
-    MissingData,
     NoLifecycle,
     NoUsageLimits,
     ObjectDestroyed,
@@ -76,7 +75,7 @@ def _save(ctx: RequestContext, obj: ManagedObject) -> Item:
 
 
 @operation(Operation.ACTIVATE)
-def activate(ctx: RequestContext, payload: Item | None) -> Item:
+def activate(ctx: RequestContext, payload: Item) -> Item:
     """Pre-Active -> Active; Activation Date = now."""
     obj = load(ctx, uid_from(ctx, payload), Operation.ACTIVATE)
     state = _stateful(obj, "activated")
@@ -91,21 +90,16 @@ def activate(ctx: RequestContext, payload: Item | None) -> Item:
 
 
 @operation(Operation.REVOKE)
-def revoke(ctx: RequestContext, payload: Item | None) -> Item:
+def revoke(ctx: RequestContext, payload: Item) -> Item:
     """Compromise reasons -> Compromised (Destroyed -> Destroyed Compromised); others Active -> Deactivated."""
-    reason = payload.find(Tag.REVOCATION_REASON) if payload is not None else None
-    if reason is None or reason.type != ItemType.STRUCTURE:
-        raise MissingData("Revoke needs a Revocation Reason")
-    code_item = reason.find(Tag.REVOCATION_REASON_CODE)
-    if code_item is None or code_item.type != ItemType.ENUMERATION:
-        raise InvalidField("Revocation Reason has no Revocation Reason Code")
+    reason = payload.find(Tag.REVOCATION_REASON)  # the schema: present, with its Code
+    assert reason is not None
+    code_value: int = reason.get(Tag.REVOCATION_REASON_CODE)
     try:
-        code = RevocationReasonCode(code_item.value)
+        code = RevocationReasonCode(code_value)
     except ValueError:
-        raise InvalidField(f"Revocation Reason Code 0x{code_item.value:08X} is not recognised") from None
-    occurrence = payload.find(Tag.COMPROMISE_OCCURRENCE_DATE) if payload is not None else None
-    if occurrence is not None and occurrence.type != ItemType.DATE_TIME:
-        raise InvalidField("Compromise Occurrence Date must be a Date-Time")
+        raise InvalidField(f"Revocation Reason Code 0x{code_value:08X} is not recognised") from None
+    occurrence = payload.find(Tag.COMPROMISE_OCCURRENCE_DATE)
     compromise = code in _COMPROMISE_CODES
     if occurrence is not None and not compromise:
         raise InvalidField("Compromise Occurrence Date is only allowed with a compromise Revocation Reason")
@@ -113,6 +107,8 @@ def revoke(ctx: RequestContext, payload: Item | None) -> Item:
     obj = load(ctx, uid_from(ctx, payload), Operation.REVOKE)
     state = _stateful(obj, "revoked")
     target = next_state(state, Cause.REVOKE_COMPROMISE if compromise else Cause.REVOKE)
+    if target is None and not compromise and state == State.PRE_ACTIVE and _deactivate_preactive(ctx):
+        target = State.DEACTIVATED
     if target is None:
         if compromise:
             raise IllegalOperation(f"a {_state_name(state)} object cannot be revoked for compromise")
@@ -133,8 +129,17 @@ def revoke(ctx: RequestContext, payload: Item | None) -> Item:
     return _save(ctx, obj)
 
 
+_REVOKE_PREACTIVE = row("revoke-preactive")
+
+
+def _deactivate_preactive(ctx: RequestContext) -> bool:
+    """True if C{[server] revoke_preactive = deactivate} (L{kmipd.compat} row C{revoke-preactive}):
+    a never-activated key revoked for a non-compromise reason moves to Deactivated."""
+    return ctx.services.get("revoke_preactive") == REVOKE_PREACTIVE_DEACTIVATE
+
+
 @operation(Operation.DESTROY)
-def destroy(ctx: RequestContext, payload: Item | None) -> Item:
+def destroy(ctx: RequestContext, payload: Item) -> Item:
     """Remove the key material, keep the metadata: Destroyed / Destroyed Compromised, Destroy Date.
 
     A Template is removed with its metadata (KMIP 1.x). An object without a State (Opaque Object
@@ -163,7 +168,7 @@ def destroy(ctx: RequestContext, payload: Item | None) -> Item:
 
 
 @operation(Operation.ARCHIVE)
-def archive(ctx: RequestContext, payload: Item | None) -> Item:
+def archive(ctx: RequestContext, payload: Item) -> Item:
     """Move the object to archival storage (Archive Date = now); it then refuses most operations."""
     obj = load(ctx, uid_from(ctx, payload), Operation.ARCHIVE)
     obj.set_single("Archive Date", Item.datetime(Tag.ARCHIVE_DATE, ctx.now))
@@ -174,7 +179,7 @@ def archive(ctx: RequestContext, payload: Item | None) -> Item:
 
 
 @operation(Operation.RECOVER)
-def recover(ctx: RequestContext, payload: Item | None) -> Item:
+def recover(ctx: RequestContext, payload: Item) -> Item:
     """Bring an archived object back on-line (a no-op for an on-line object)."""
     obj = load(ctx, uid_from(ctx, payload), Operation.RECOVER, allow_archived=True)
     if obj.archived:
@@ -193,23 +198,16 @@ def max_lease(ctx: RequestContext, obj: ManagedObject) -> int:
     return int(ctx.services.get("lease_time", DEFAULT_LEASE_TIME))
 
 
-def _optional(payload: Item | None, tag: int, types: tuple[int, ...], what: str) -> Item | None:
-    item = payload.find(tag) if payload is not None else None
-    if item is not None and item.type not in types:
-        raise InvalidField(f"{what} has the wrong item type")
-    return item
-
-
 @operation(Operation.CHECK)
-def check(ctx: RequestContext, payload: Item | None) -> Item:
+def check(ctx: RequestContext, payload: Item) -> Item:
     """Would the caller be allowed this usage amount, usage mask and lease time? (nothing is granted)
 
     On refusal: Permission Denied naming the refused fields (the dispatcher sends no payload with
     a failure, so they are named in the Result Message).
     """
-    count = _optional(payload, Tag.USAGE_LIMITS_COUNT, (ItemType.LONG_INTEGER, ItemType.INTEGER), "Usage Limits Count")
-    mask = _optional(payload, Tag.CRYPTOGRAPHIC_USAGE_MASK, (ItemType.INTEGER,), "Cryptographic Usage Mask")
-    lease = _optional(payload, Tag.LEASE_TIME, (ItemType.INTERVAL,), "Lease Time")
+    count = payload.find(Tag.USAGE_LIMITS_COUNT)
+    mask = payload.find(Tag.CRYPTOGRAPHIC_USAGE_MASK)
+    lease = payload.find(Tag.LEASE_TIME)
     obj = load(ctx, uid_from(ctx, payload), Operation.CHECK)
     if obj.state in DESTROYED_STATES or obj.object_type == ObjectType.TEMPLATE:
         raise IllegalOperation(f"Check cannot be performed on a {_state_name(obj.state)} {_type_name(obj)}")
@@ -234,7 +232,7 @@ def check(ctx: RequestContext, payload: Item | None) -> Item:
 
 
 @operation(Operation.OBTAIN_LEASE)
-def obtain_lease(ctx: RequestContext, payload: Item | None) -> Item:
+def obtain_lease(ctx: RequestContext, payload: Item) -> Item:
     """Grant a lease: Lease Time and the object's Last Change Date."""
     obj = load(ctx, uid_from(ctx, payload), Operation.OBTAIN_LEASE)
     if obj.state in DESTROYED_STATES:
@@ -248,11 +246,10 @@ def obtain_lease(ctx: RequestContext, payload: Item | None) -> Item:
 
 
 @operation(Operation.GET_USAGE_ALLOCATION)
-def get_usage_allocation(ctx: RequestContext, payload: Item | None) -> Item:
+def get_usage_allocation(ctx: RequestContext, payload: Item) -> Item:
     """Take C{Usage Limits Count} units from the object's Usage Limits Count."""
-    count = _optional(payload, Tag.USAGE_LIMITS_COUNT, (ItemType.LONG_INTEGER, ItemType.INTEGER), "Usage Limits Count")
-    if count is None:
-        raise InvalidMessage("Get Usage Allocation needs a Usage Limits Count")
+    count = payload.find(Tag.USAGE_LIMITS_COUNT)  # the schema: present (else Invalid Message)
+    assert count is not None
     if count.value <= 0:
         raise InvalidField("Usage Limits Count must be positive")
     obj = load(ctx, uid_from(ctx, payload), Operation.GET_USAGE_ALLOCATION)

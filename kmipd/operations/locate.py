@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 
 from ..context import RequestContext
 from ..errors import InvalidField
-from ..model.attributes import Attr, parse_1x, parse_any
+from ..model.attributes import Attr, parse_1x, read_template
 from ..model.objects import ManagedObject
 from ..spec import ObjectGroupMember, Operation, State, StorageStatusMask, Tag, tag_in_version
 from ..store.interface import AttributeFilter, Candidate, LocateQuery, RangeFilter
@@ -73,23 +73,19 @@ class Search:
     state: int | None = None
 
 
-def _int_field(payload: Item, tag: int, what: str, ctx: RequestContext) -> int | None:
-    item = payload.find(tag)
-    if item is None:
-        return None
-    if not tag_in_version(tag, ctx.version):
-        raise InvalidField(f"{what} does not exist in KMIP {ctx.version[0]}.{ctx.version[1]}")
-    if item.type != ItemType.INTEGER or item.value < 0:
-        raise InvalidField(f"{what} must be a non-negative Integer")
-    return item.value
+def _count(payload: Item, tag: int, what: str) -> int | None:
+    """An optional Integer field (the schema checked its type) that must not be negative."""
+    value: int | None = payload.get(tag)
+    if value is not None and value < 0:
+        raise InvalidField(f"{what} must not be negative")
+    return value
 
 
 def _attributes(payload: Item) -> list[Attr]:
+    """The criteria: 1.x C{Attribute}s, 2.x C{Attributes}, and the 1.x criteria a FortiOS client
+    wraps in a C{Template-Attribute} (L{kmipd.compat}: applied, never dropped)."""
     out = [parse_1x(a) for a in payload.findall(Tag.ATTRIBUTE)]
-    for container in payload.findall(Tag.ATTRIBUTES):
-        if container.type != ItemType.STRUCTURE:
-            raise InvalidField("Attributes must be a structure")
-        out.extend(parse_any(child) for child in container.value)
+    out.extend(read_template(payload, Tag.TEMPLATE_ATTRIBUTE, Tag.ATTRIBUTES))
     return out
 
 
@@ -131,7 +127,7 @@ def _usage_limits_filter(want: Item) -> Callable[[ManagedObject], bool]:
 
 
 def _storage(ctx: RequestContext, payload: Item, query: LocateQuery) -> None:
-    mask = _int_field(payload, Tag.STORAGE_STATUS_MASK, "Storage Status Mask", ctx)
+    mask = _count(payload, Tag.STORAGE_STATUS_MASK, "Storage Status Mask")
     known = int(StorageStatusMask.ON_LINE_STORAGE) | int(StorageStatusMask.ARCHIVAL_STORAGE)
     if ctx.v2:
         known |= int(StorageStatusMask.DESTROYED_STORAGE)
@@ -147,22 +143,18 @@ def _storage(ctx: RequestContext, payload: Item, query: LocateQuery) -> None:
     query.include_destroyed = bool(mask & StorageStatusMask.DESTROYED_STORAGE)
 
 
-def build_query(ctx: RequestContext, payload: Item | None) -> Search:
-    """Parse a Locate request payload (either shape) into a L{Search}."""
+def build_query(ctx: RequestContext, payload: Item) -> Search:
+    """Parse a Locate request payload (checked against its schema) into a L{Search}."""
     search = Search(LocateQuery())
-    if payload is None:
-        payload = Item.struct(Tag.REQUEST_PAYLOAD, [])
     query = search.query
-    search.maximum = _int_field(payload, Tag.MAXIMUM_ITEMS, "Maximum Items", ctx)
-    search.offset = _int_field(payload, Tag.OFFSET_ITEMS, "Offset Items", ctx) or 0
-    member = payload.find(Tag.OBJECT_GROUP_MEMBER)
+    search.maximum = _count(payload, Tag.MAXIMUM_ITEMS, "Maximum Items")
+    search.offset = _count(payload, Tag.OFFSET_ITEMS, "Offset Items") or 0
+    member = payload.get(Tag.OBJECT_GROUP_MEMBER)
     if member is not None:
-        if not tag_in_version(Tag.OBJECT_GROUP_MEMBER, ctx.version):
-            raise InvalidField("Object Group Member does not exist in KMIP 1.0")
         try:
-            search.group_member = ObjectGroupMember(member.value)
+            search.group_member = ObjectGroupMember(member)
         except ValueError:
-            raise InvalidField(f"unknown Object Group Member {member.value!r}") from None
+            raise InvalidField(f"unknown Object Group Member {member!r}") from None
         if search.group_member == ObjectGroupMember.GROUP_MEMBER_FRESH:
             query.attributes.append(AttributeFilter("Fresh", Item.bool(Tag.FRESH, True)))
     _storage(ctx, payload, query)
@@ -256,7 +248,7 @@ def _state_filter(ctx: RequestContext, search: Search, candidates: list[Candidat
 
 
 @operation(Operation.LOCATE)
-def locate(ctx: RequestContext, payload: Item | None) -> Item:
+def locate(ctx: RequestContext, payload: Item) -> Item:
     """Unique Identifiers of matching objects the caller may Locate, newest first."""
     search = build_query(ctx, payload)
     candidates: list[Candidate] = [c for c in ctx.store.locate(search.query) if allowed(ctx, c, Operation.LOCATE)]  # type: ignore[arg-type]

@@ -3,8 +3,11 @@
 
 Handlers are plain synchronous functions C{handler(ctx, payload) -> response payload Item | None},
 run by the dispatcher in the service's operation thread pool, inside the request's store
-transaction. The same table answers Query (Query Operations) and is checked for completeness in
-tests.
+transaction. Each entry names its payload schema (L{kmipd.messages.payloads.SCHEMAS}); the
+dispatcher checks the request payload against it (L{OperationEntry.check_request}) before the
+handler runs, so a handler receives a payload whose fields are known, typed and not repeated.
+The same table answers Query (Query Operations), and C{docs/operations.md} is checked against it
+in tests.
 """
 
 from __future__ import annotations
@@ -13,10 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..context import RequestContext
+from ..messages import BatchItem
+from ..messages.payloads import SCHEMAS, TABLE
+from ..messages.schema import PayloadSchema
 from ..spec import Operation, enum_value_in_version
 from ..ttlv import Item
 
-Handler = Callable[[RequestContext, "Item | None"], "Item | None"]
+Handler = Callable[[RequestContext, Item], "Item | None"]
+"""C{handler(ctx, payload)}: C{payload} is the request payload checked against the schema."""
 
 
 @dataclass(frozen=True)
@@ -26,10 +33,19 @@ class OperationEntry:
     operation: Operation
     handler: Handler
     min_version: tuple[int, int]
+    schema: PayloadSchema | None = None
 
     def available_in(self, version: tuple[int, int]) -> bool:
         """True if the operation exists in C{version} and kmipd offers it there."""
         return version >= self.min_version and enum_value_in_version(Operation, int(self.operation), version)
+
+    def check_request(self, version: tuple[int, int], item: BatchItem) -> Item:
+        """The batch item's request payload checked against the schema (an empty one when absent).
+
+        @param version: the version the request is answered in.
+        @raise KmipError: Invalid Field, Invalid Message or Missing Data (L{kmipd.messages.schema}).
+        """
+        return TABLE.check_request(int(self.operation), version, item.payload, newer_minor=item.newer_minor)
 
 
 REGISTRY: dict[int, OperationEntry] = {}
@@ -41,7 +57,10 @@ def operation(op: Operation, *, min_version: tuple[int, int] = (1, 0)) -> Callab
     def register(handler: Handler) -> Handler:
         if int(op) in REGISTRY:
             raise RuntimeError(f"operation {op.name} registered twice")
-        REGISTRY[int(op)] = OperationEntry(op, handler, min_version)
+        schema = SCHEMAS.get(int(op))
+        if schema is None:
+            raise RuntimeError(f"operation {op.name} has no payload schema in kmipd.messages.payloads")
+        REGISTRY[int(op)] = OperationEntry(op, handler, min_version, schema)
         return handler
 
     return register

@@ -8,7 +8,6 @@ from typing import cast
 from ..context import RequestContext
 from ..errors import (
     FeatureNotSupported,
-    InvalidField,
     ItemNotFound,
     KeyValueNotPresent,
     NotExtractable,
@@ -28,19 +27,8 @@ from .registry import operation
 _QUIET_DEFAULTS = ("Operation Policy Name",)
 
 
-def _enum_field(payload: Item | None, tag: int, what: str) -> int | None:
-    if payload is None:
-        return None
-    found = payload.find(tag)
-    if found is None:
-        return None
-    if found.type != ItemType.ENUMERATION:
-        raise InvalidField(f"{what} must be an Enumeration")
-    return int(found.value)
-
-
 @operation(Operation.GET)
-def get(ctx: RequestContext, payload: Item | None) -> Item:
+def get(ctx: RequestContext, payload: Item) -> Item:
     """Return the object structure, converted/wrapped as requested."""
     uid = uid_from(ctx, payload)
     obj = load(ctx, uid, Operation.GET)
@@ -48,10 +36,10 @@ def get(ctx: RequestContext, payload: Item | None) -> Item:
         if ctx.version >= (1, 2):
             raise KeyValueNotPresent(f"object {uid!r} has no key value (destroyed)")
         raise ItemNotFound(f"object {uid!r} has been destroyed")
-    fmt = _enum_field(payload, Tag.KEY_FORMAT_TYPE, "Key Format Type")
-    compression = _enum_field(payload, Tag.KEY_COMPRESSION_TYPE, "Key Compression Type")
-    wrap_type = _enum_field(payload, Tag.KEY_WRAP_TYPE, "Key Wrap Type")
-    wrapping = payload.find(Tag.KEY_WRAPPING_SPECIFICATION) if payload is not None else None
+    fmt = payload.get(Tag.KEY_FORMAT_TYPE)
+    compression = payload.get(Tag.KEY_COMPRESSION_TYPE)
+    wrap_type = payload.get(Tag.KEY_WRAP_TYPE)
+    wrapping = payload.find(Tag.KEY_WRAPPING_SPECIFICATION)
     if obj.object_type in CRYPTOGRAPHIC_TYPES:
         if obj.value("Extractable") is False:
             raise NotExtractable(f"object {uid!r} is not Extractable")
@@ -125,7 +113,7 @@ def version_view(attributes: dict[str, list[Item | None]], version: tuple[int, i
 
 
 @operation(Operation.GET_ATTRIBUTES)
-def get_attributes(ctx: RequestContext, payload: Item | None) -> Item:
+def get_attributes(ctx: RequestContext, payload: Item) -> Item:
     """The requested (or all) attributes of an object, in the client's version's shape."""
     uid = uid_from(ctx, payload)
     obj = load(ctx, uid, Operation.GET_ATTRIBUTES)
@@ -140,7 +128,7 @@ def get_attributes(ctx: RequestContext, payload: Item | None) -> Item:
 
 
 @operation(Operation.GET_ATTRIBUTE_LIST)
-def get_attribute_list(ctx: RequestContext, payload: Item | None) -> Item:
+def get_attribute_list(ctx: RequestContext, payload: Item) -> Item:
     """The names (1.x) or references (2.x) of the object's attributes."""
     uid = uid_from(ctx, payload)
     obj = load(ctx, uid, Operation.GET_ATTRIBUTE_LIST)

@@ -162,7 +162,8 @@ class AddAttributeTests(_Base):
         )
         server_only = vendor_attr("y", "server", custom(ItemType.INTEGER, 1))
         self.assertFailed(
-            self.call(Operation.ADD_ATTRIBUTE, uid_payload(uid, server_only), V20), ResultReason.READ_ONLY_ATTRIBUTE
+            self.call(Operation.ADD_ATTRIBUTE, uid_payload(uid, new_attr(server_only)), V20),
+            ResultReason.READ_ONLY_ATTRIBUTE
         )
 
     def test_not_in_version_or_type(self) -> None:

@@ -238,10 +238,13 @@ class PagingTests(_LocateBase):
         self.assertEqual({c.tag for c in result.payload.value}, {Tag.UNIQUE_IDENTIFIER})
 
     def test_located_items_not_before_1_3(self) -> None:
-        """KMIP 1.2 has neither Offset Items nor Located Items."""
+        """KMIP 1.2 has no Located Items; its Offset Items (a 1.3 field the PyKMIP client always
+        sends, kmipd.compat) is applied."""
         result = self.locate(version=V12, extra=[Item.int(Tag.MAXIMUM_ITEMS, 1)])
         self.assertEqual([c.tag for c in result.payload.value], [Tag.UNIQUE_IDENTIFIER])
-        self.assertFailed(self.locate(version=V12, extra=[Item.int(Tag.OFFSET_ITEMS, 1)]), ResultReason.INVALID_FIELD)
+        result = self.locate(version=V12, extra=[Item.int(Tag.OFFSET_ITEMS, 1)])
+        self.assertEqual({c.tag for c in result.payload.value}, {Tag.UNIQUE_IDENTIFIER})
+        self.assertEqual([c.value for c in result.payload.value], self.newest_first[1:])
 
     def test_negative(self) -> None:
         """A negative Maximum Items is Invalid Field."""

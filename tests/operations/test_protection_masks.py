@@ -47,7 +47,7 @@ class ProtectionStorageMaskTests(SynchronousTestCase, Assertions):
     def test_refusal_stores_nothing(self) -> None:
         """A refused Create leaves no object behind."""
         self._create(masks(PSM.HARDWARE))
-        r = call(self.d, Operation.LOCATE, payload(), version=V21, caller="alice")
+        r = call(self.d, Operation.LOCATE, payload(Item.struct(Tag.ATTRIBUTES, [])), version=V21, caller="alice")
         self.assertEqual(r.payload.findall(Tag.UNIQUE_IDENTIFIER), [])
 
     def test_malformed(self) -> None:
