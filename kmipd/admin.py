@@ -4,7 +4,7 @@
   kmipd-admin db upgrade [--config F | --url URL]      create or upgrade the database schema
   kmipd-admin db current [--config F | --url URL]      show the schema revision
   kmipd-admin rotate-master-key [--config F] [--new-key-file P] [--batch-size N]
-                                                       re-encrypt the database under a new master key
+                                                       re-seal the database under a new master key (online)
   kmipd-admin hash-password [USERNAME]                 hash a password for the credentials file
   kmipd-admin pki init [--hostname H] [--ip IP] [--force]   create (or replace) kmipd's CA and server certificate
   kmipd-admin pki issue-client NAME [--group G] [--out DIR] a client certificate and 0600 key signed by that CA
@@ -20,7 +20,8 @@ configuration.
 
 The database and master key come from the server configuration (C{database_url} /
 C{database_path} / C{data_dir}, C{master_key_path}), exactly as C{twistd kmip} reads them.
-Stop every kmipd using the database before rotating the master key.
+Master-key rotation runs while servers keep serving (see L{kmipd.store.rotation}); if it is
+interrupted, run it again to resume.
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ from ._version import __version__
 from .admin_commands import CommandFailed, add_commands, run
 from .config import Config, ConfigError, load_config
 from .store.interface import StoreError
-from .store.masterkey import MasterKeyError, rotate_master_key
+from .store.masterkey import MasterKeyError
 from .store.migrations import current, head_revision, upgrade
+from .store.rotation import rotate_master_key
 from .store.sql import safe_url
 
 __all__ = ["main"]
@@ -77,7 +79,8 @@ def _parser() -> _Parser:
     add_config(db_sub.add_parser("upgrade", help="create or upgrade the schema to this kmipd's revision"), True)
     add_config(db_sub.add_parser("current", help="show the database's schema revision"), True)
 
-    rotate = sub.add_parser("rotate-master-key", help="re-encrypt stored material under a new master key")
+    rotate = sub.add_parser("rotate-master-key",
+                            help="re-seal stored material under a new master key, online (rerun to resume)")
     add_config(rotate, False)
     rotate.add_argument("--new-key-file", metavar="PATH",
                         help="the new 32-byte key (default: generated at <master_key_path>.new)")
@@ -134,12 +137,18 @@ def _rotate(args: argparse.Namespace, out: TextIO) -> int:
             f"{head_revision()}: run `kmipd-admin db upgrade` first"
         )
     key_path = config.effective_master_key_path
-    result = rotate_master_key(url, key_path, args.new_key_file, batch_size=args.batch_size)
+
+    def progress(done: int, total: int) -> None:
+        out.write(f"re-sealed {done} of {total} objects\n")
+        out.flush()
+
+    result = rotate_master_key(url, key_path, args.new_key_file, batch_size=args.batch_size,
+                               progress=progress)
+    kept = (f"; the old key was kept at {result.old_key_path} (copy the new key file to every server, "
+            "then destroy the old one once no backup needs it)" if result.old_key_path else "")
     out.write(
-        f"re-encrypted {result.reencrypted} of {result.rows} objects"
-        + (f" ({result.already_new} were already under the new key)" if result.already_new else "")
-        + f"; the new master key is at {key_path}; the old key was kept at {result.old_key_path}"
-        " (destroy it once no backup needs it)\n"
+        f"re-encrypted {result.reencrypted} of {result.rows} objects; master key {result.new_key_id} is "
+        f"current and its key file is at {key_path}{kept}\n"
     )
     return 0
 

@@ -43,7 +43,7 @@ def open_store(config: Config, *, create_key: bool = False) -> Any:
 
     path = config.effective_master_key_path
     key = load_or_create_master_key(path) if create_key else load_master_key(path)
-    return SQLObjectStore(config.effective_database_url, key, pool_size=1)
+    return SQLObjectStore(config.effective_database_url, key, pool_size=1, key_path=path)
 
 
 def _enum_name(enum: Any, value: Any) -> str:
@@ -274,6 +274,7 @@ def _check_certificates(config: Config) -> Iterator[tuple[bool, str]]:
 def check(config: Config, out: TextIO) -> int:
     """Check certificates, database, schema and master key; print one line each; 0 if all pass."""
     from .health import check_store
+    from .store.keyring import RingError
     from .store.masterkey import MasterKeyError
     from .store.sql import safe_url
 
@@ -283,7 +284,7 @@ def check(config: Config, out: TextIO) -> int:
     try:
         store = open_store(config)
         results.append((True, f"master key: {config.effective_master_key_path} (32 bytes)"))
-    except MasterKeyError as e:
+    except (MasterKeyError, RingError) as e:  # RingError: a key file the database does not know
         results.append((False, f"master key: {e}"))
     except Exception as e:
         results.append((False, f"database: {safe_url(config.effective_database_url)}: {e}"))

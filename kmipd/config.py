@@ -108,6 +108,12 @@ class Config:
     thread_pool_size: int = 8
     workers: int = 1  # 0: auto (see kmipd.workers.worker_count)
     db_pool_size: int = 4
+    db_connect_timeout: float = 5.0
+    db_statement_timeout: float = 15.0
+    db_lock_timeout: float = 10.0
+    db_pool_timeout: float = 10.0
+    db_keepalive_idle: float = 30.0
+    db_retry_interval: float = 2.0
     max_message_size: int = 1048576
     max_depth: int = 32
     max_batch_count: int = 64
@@ -390,6 +396,12 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "thread_pool_size": _int_parser(1),
     "workers": _parse_workers,
     "db_pool_size": _int_parser(1),
+    "db_connect_timeout": _float_parser(0.0, inclusive=False),
+    "db_statement_timeout": _float_parser(0.0, inclusive=False),
+    "db_lock_timeout": _float_parser(0.0, inclusive=False),
+    "db_pool_timeout": _float_parser(0.0, inclusive=False),
+    "db_keepalive_idle": _float_parser(0.0, inclusive=False),
+    "db_retry_interval": _float_parser(0.0, inclusive=False),
     "max_message_size": _int_parser(8),
     "max_depth": _int_parser(1),
     "max_batch_count": _int_parser(1),

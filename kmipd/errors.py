@@ -96,6 +96,19 @@ PublicProtectionStorageUnavailable = _error("PublicProtectionStorageUnavailable"
                                             "No requested public key protection storage.")
 GeneralFailure = _error("GeneralFailure", 0x100, "Any other failure (details logged, not sent).")
 
+
+class StoreUnavailable(KmipError):
+    """The database is unreachable or past its deadline: a temporary server problem; retry later.
+
+    General Failure is the only reason KMIP has for it (1.x and 2.x); the message says to retry.
+    """
+
+    reason = 0x100
+
+    def __init__(self, message: str = "storage temporarily unavailable; retry") -> None:
+        super().__init__(message)
+
+
 # Aliases kept for the names the operation modules grew up with.
 UsageLimitsExhausted = AllocationRefused = UsageLimitExceeded
 

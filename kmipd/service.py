@@ -179,10 +179,15 @@ class KMIPService(MultiService):
 
     @staticmethod
     def _open_store(config: Config) -> Any:
+        from .store.deadlines import DatabaseDeadlines
+        from .store.foreign import refuse_foreign_schema
+        from .store.keyring import refuse_missing_key_file
         from .store.masterkey import load_or_create_master_key
         from .store.sql import SQLObjectStore
 
         url = config.effective_database_url
+        # Before any file of ours is created: never initialise kmipd beside PyKMIP's (or another) schema.
+        refuse_foreign_schema(url, hint=os.path.join(config.data_dir, "kmipd.sqlite"))
         os.makedirs(config.data_dir, mode=0o700, exist_ok=True)
         if url.startswith("sqlite:///"):
             path = url[len("sqlite:///"):].split("?", 1)[0]
@@ -192,8 +197,12 @@ class KMIPService(MultiService):
                 # The database holds (wrapped) key material: create it owner-only; SQLite gives
                 # its journal and WAL files the same mode.
                 os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        if not os.path.exists(config.effective_master_key_path):
+            refuse_missing_key_file(url, config.effective_master_key_path)
         key = load_or_create_master_key(config.effective_master_key_path)
-        return SQLObjectStore(url, key, pool_size=config.db_pool_size)
+        return SQLObjectStore(url, key, pool_size=config.db_pool_size,
+                              deadlines=DatabaseDeadlines.from_config(config),
+                              key_path=config.effective_master_key_path)
 
     # Service lifecycle ----------------------------------------------------------------------
 

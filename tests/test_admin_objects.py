@@ -149,7 +149,8 @@ class AdminObjectTests(TestCase):
         self.assertEqual(self.admin("export", backup + "2", "--passphrase-file", short)[0], 2)
 
     def test_check(self) -> None:
-        """`check` passes on a good installation and fails, naming the object, under a wrong master key."""
+        """`check` passes on a good installation and fails under a wrong master key, naming the key
+        file (the database's key ring does not know that key)."""
         status, out, _ = self.admin("check")
         self.assertEqual(status, 0, out)
         self.assertIn("schema current", out)
@@ -158,7 +159,8 @@ class AdminObjectTests(TestCase):
             f.write(b"\x01" * 32)
         status, out, _ = self.admin("check")
         self.assertEqual(status, 1)
-        self.assertIn(f"cannot open object {self.alice_uid}", out)
+        self.assertIn(f"FAIL master key: the master key in {key_path}", out)
+        self.assertIn("unknown to the database", out)
 
     def test_check_certificates(self) -> None:
         """With configured certificates, `check` verifies key match, issuer, usage; a wrong key fails."""

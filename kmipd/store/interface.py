@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ..errors import StoreUnavailable
 from ..model.objects import ManagedObject
 from ..ttlv import Item
 
@@ -23,6 +24,22 @@ class StoreError(Exception):
 
 class ConcurrentUpdateError(StoreError):
     """Another transaction changed the object between read and save (optimistic check failed)."""
+
+
+class DatabaseUnavailable(StoreError, StoreUnavailable):
+    """The database is unreachable or did not answer within its deadline; retry later.
+
+    Also a L{kmipd.errors.StoreUnavailable} (a L{kmipd.errors.KmipError}, General Failure), so a
+    request that meets it is answered with an error result, never a traceback.
+    """
+
+    def __init__(self, detail: str) -> None:
+        StoreUnavailable.__init__(self, "storage temporarily unavailable; retry")
+        #: What failed, for the log (never sent to clients).
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return f"storage temporarily unavailable ({self.detail}); retry"
 
 
 class SchemaError(StoreError):

@@ -3,7 +3,8 @@
 
 The key lives in a file of exactly 32 raw bytes, mode 0600. L{seal}/L{unseal} are the envelope
 used by the store (L{kmipd.crypto.wrapping}'s AES-256-GCM envelope, the uid as associated
-data). L{rotate_master_key} re-encrypts a database under a new key.
+data). L{kmipd.store.keyring} records which key sealed each row; L{kmipd.store.rotation}
+rotates the key.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
-from dataclasses import dataclass
 
 from kmipd.log import Logger
 
@@ -21,10 +21,8 @@ from ..crypto.errors import CryptographicFailure, InvalidField
 __all__ = [
     "MASTER_KEY_SIZE",
     "MasterKeyError",
-    "RotationResult",
     "load_master_key",
     "load_or_create_master_key",
-    "rotate_master_key",
     "seal",
     "unseal",
     "write_key_file",
@@ -121,104 +119,3 @@ def load_or_create_master_key(path: str) -> bytes:
         except MasterKeyError:
             pass  # another process created it first: read theirs
     return load_master_key(path)
-
-
-@dataclass(frozen=True)
-class RotationResult:
-    """What L{rotate_master_key} did."""
-
-    rows: int
-    reencrypted: int
-    already_new: int
-    old_key_path: str
-
-
-def rotate_master_key(
-    url: str,
-    key_path: str,
-    new_key_path: str | None = None,
-    *,
-    batch_size: int = 500,
-) -> RotationResult:
-    """Re-encrypt every object's material under a new master key, then swap the key files.
-
-    Procedure (stop every kmipd using the database first; a running server keeps sealing with
-    the old key):
-
-      1. The new key is read from C{new_key_path}, or generated into C{<key_path>.new} (0600,
-         atomically) when that file does not exist yet.
-      2. Rows are walked in C{id} order, C{batch_size} at a time, one transaction per batch:
-         each sealed material is opened with the old key and sealed again with the new one
-         (same uid as associated data). A row that already opens under the new key is left as
-         it is, so an interrupted rotation is finished by running the same command again.
-         A row that opens under neither key aborts the rotation with L{MasterKeyError}.
-      3. Only when every row is under the new key: the old key file is hard-linked to
-         C{<key_path>.old.<n>} (kept as a backup; destroy it once backups of the database made
-         under the old key are gone), and the new key file is renamed over C{key_path}
-         (atomic on POSIX). Until that rename kmipd still reads the old key, so a crash before
-         step 3 is recovered by rerunning the command.
-
-    @return: counts, and the path the old key was kept at.
-    """
-    from sqlalchemy import select, update
-
-    from .models import objects_table
-    from .sql import create_store_engine
-
-    old_key = load_master_key(key_path)
-    if new_key_path is None:
-        new_key_path = key_path + ".new"
-        if not os.path.exists(new_key_path):
-            write_key_file(new_key_path, secrets.token_bytes(MASTER_KEY_SIZE))
-    new_key = load_master_key(new_key_path)
-    if new_key == old_key:
-        raise MasterKeyError("the new master key is the same as the current one")
-
-    engine = create_store_engine(url, pool_size=1)
-    rows = reencrypted = already_new = 0
-    try:
-        last_id = 0
-        while True:
-            with engine.begin() as conn:
-                batch = conn.execute(
-                    select(objects_table.c.id, objects_table.c.uid, objects_table.c.material)
-                    .where(objects_table.c.id > last_id)
-                    .order_by(objects_table.c.id)
-                    .limit(batch_size)
-                    .with_for_update()
-                ).all()
-                if not batch:
-                    break
-                for row_id, uid, blob in batch:
-                    rows += 1
-                    last_id = row_id
-                    if blob is None:
-                        continue
-                    aad = uid.encode("utf-8")
-                    try:
-                        plain = unseal(old_key, blob, aad)
-                    except MasterKeyError:
-                        unseal(new_key, blob, aad)  # raises when under neither key
-                        already_new += 1
-                        continue
-                    conn.execute(
-                        update(objects_table)
-                        .where(objects_table.c.id == row_id)
-                        .values(material=seal(new_key, plain, aad))
-                    )
-                    reencrypted += 1
-    finally:
-        engine.dispose()
-
-    n = 1
-    while os.path.exists(f"{key_path}.old.{n}"):
-        n += 1
-    backup = f"{key_path}.old.{n}"
-    os.link(key_path, backup)
-    os.replace(new_key_path, key_path)
-    _fsync_dir(os.path.dirname(os.path.abspath(key_path)))
-    _log.info(
-        "Master key rotated: {rows} rows, {reencrypted} re-encrypted, old key kept at {backup}",
-        rows=rows, reencrypted=reencrypted, backup=backup,
-    )
-    return RotationResult(rows, reencrypted, already_new, backup)

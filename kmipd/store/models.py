@@ -1,13 +1,16 @@
 # -*- test-case-name: tests.store.test_sql -*-
 """The database schema (SQLAlchemy Core tables) and the attribute match-key encoding.
 
-Two tables, prefixed C{kmipd_} so kmipd can share a database:
+Tables prefixed C{kmipd_} so kmipd can share a database:
 
 C{kmipd_objects}: one row per managed object. C{id} is an autoincrement key and is the
 object's C{sequence} (strictly increasing across every process sharing the database).
 C{object_type}, C{owner}, C{policy_name}, C{state}, C{archived} are copies of the object's
 fields kept for Locate and policy checks; C{material} is the object body sealed under the
-master key (AES-256-GCM, uid as associated data); C{revision} is the optimistic lock.
+master key (AES-256-GCM, uid as associated data) and C{key_id} names that master key (see
+L{kmipd.store.keyring}); C{revision} is the optimistic lock.
+
+C{kmipd_master_keys} / C{kmipd_master_key_wraps}: the master-key ring (L{kmipd.store.keyring}).
 
 C{kmipd_attributes}: one row per attribute instance: C{name}, C{position} in its list,
 C{tag}/C{item_type}, C{value} (the binary TTLV encoding, in clear: attributes are not secret)
@@ -38,6 +41,8 @@ __all__ = [
     "NAME_VALUE_TAG",
     "attributes_table",
     "index_columns",
+    "master_key_wraps_table",
+    "master_keys_table",
     "match_key",
     "metadata",
     "objects_table",
@@ -79,6 +84,7 @@ objects_table = sa.Table(
     sa.Column("created", sa.BigInteger, nullable=False),
     sa.Column("revision", sa.Integer, nullable=False),
     sa.Column("material", Blob, nullable=True),
+    sa.Column("key_id", sa.String(32), nullable=True),
     sa.UniqueConstraint("uid", name="uq_kmipd_objects_uid"),
     sa.Index("ix_kmipd_objects_type", "object_type"),
     sa.Index("ix_kmipd_objects_state", "state"),
@@ -106,6 +112,23 @@ attributes_table = sa.Table(
     sa.Index("ix_kmipd_attributes_match", "name", "match_key", "object_id"),
     sa.Index("ix_kmipd_attributes_alt", "name", "alt_key", "object_id"),
     sa.Index("ix_kmipd_attributes_int", "name", "int_value", "object_id"),
+)
+
+
+master_keys_table = sa.Table(
+    "kmipd_master_keys",
+    metadata,
+    sa.Column("key_id", sa.String(32), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("created", sa.BigInteger, nullable=False),
+)
+
+master_key_wraps_table = sa.Table(
+    "kmipd_master_key_wraps",
+    metadata,
+    sa.Column("key_id", sa.String(32), primary_key=True),
+    sa.Column("wrapping_key_id", sa.String(32), primary_key=True),
+    sa.Column("wrapped", Blob, nullable=False),
 )
 
 

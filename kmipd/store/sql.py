@@ -13,7 +13,11 @@ for_update=True)} additionally takes a row lock (C{SELECT ... FOR UPDATE}) on Po
 MariaDB, so a read-modify-write holds the row until commit; on SQLite it is a plain read
 (SQLite serialises writers itself). PostgreSQL and MariaDB run at READ COMMITTED.
 
-SQLite: WAL journal, C{foreign_keys=ON}, a 30 s busy timeout, a connection pool (one
+Every wait has a deadline and a database found unreachable fails requests at once
+(L{kmipd.store.deadlines}); material is sealed under the current key of the master-key ring
+(L{kmipd.store.keyring}); a database holding another schema is refused (L{kmipd.store.foreign}).
+
+SQLite: WAL journal, C{foreign_keys=ON}, a busy timeout (C{db_lock_timeout}), a connection pool (one
 connection per concurrent transaction). pysqlite starts the database transaction at the first
 write, so reads before it see the latest committed data and the revision check decides;
 a savepoint first takes the write lock (C{BEGIN IMMEDIATE}) so that releasing it can never
@@ -36,14 +40,26 @@ from kmipd.log import Logger
 
 from ..model.objects import ManagedObject
 from ..ttlv import Item, decode, encode
+from .deadlines import (
+    CircuitBreaker,
+    DatabaseDeadlines,
+    Watchdog,
+    engine_options,
+    guard_dialect,
+    mysql_on_connect,
+    unavailability,
+)
+from .foreign import refuse_foreign_schema
 from .interface import (
     Candidate,
     ConcurrentUpdateError,
+    DatabaseUnavailable,
     LocateQuery,
     SchemaError,
     StoreError,
 )
-from .masterkey import MASTER_KEY_SIZE, MasterKeyError, seal, unseal
+from .keyring import KeyRing, open_ring
+from .masterkey import MASTER_KEY_SIZE
 from .models import (
     _canonical_key,
     attributes_table,
@@ -72,8 +88,14 @@ def safe_url(url: str) -> str:
         return "<unparseable database URL>"
 
 
-def create_store_engine(url: str, *, pool_size: int = 4, echo: bool = False) -> Engine:
-    """An engine configured for kmipd (SQLite pragmas, READ COMMITTED, pool sizing).
+#: Watches every round trip of every engine (see L{kmipd.store.deadlines}).
+WATCHDOG = Watchdog()
+
+
+def create_store_engine(url: str, *, pool_size: int = 4, echo: bool = False,
+                        deadlines: DatabaseDeadlines | None = None,
+                        breaker: CircuitBreaker | None = None) -> Engine:
+    """An engine configured for kmipd (SQLite pragmas, READ COMMITTED, pool sizing, deadlines).
 
     @raise StoreError: the URL is malformed or names a driver that is not installed.
     """
@@ -81,12 +103,13 @@ def create_store_engine(url: str, *, pool_size: int = 4, echo: bool = False) -> 
         parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError as e:
         raise StoreError(f"bad database URL {url!r}: {e}") from None
+    d = deadlines if deadlines is not None else DatabaseDeadlines()
     backend = parsed.get_backend_name()
     kwargs: dict[str, Any] = {"echo": echo}
     if backend == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_timeout=60)
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_timeout=d.pool_timeout)
     else:
         kwargs.update(
             pool_size=pool_size,
@@ -94,19 +117,32 @@ def create_store_engine(url: str, *, pool_size: int = 4, echo: bool = False) -> 
             pool_pre_ping=True,
             isolation_level="READ COMMITTED",
         )
+        kwargs.update(engine_options(backend, dict(parsed.query), d))
     try:
         engine = sa.create_engine(parsed, **kwargs)
     except (ImportError, sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as e:
         raise StoreError(f"cannot use database URL {safe_url(url)}: {e}") from None
     if backend == "sqlite":
-        event.listen(engine, "connect", _sqlite_on_connect)
+        busy = max(1, int(d.lock_timeout * 1000))
+        event.listen(engine, "connect", lambda c, r: _sqlite_on_connect(c, r, busy))
+    else:
+        if backend in ("mysql", "mariadb"):
+            event.listen(engine, "connect", mysql_on_connect(d))
+        guard_dialect(WATCHDOG, engine.dialect, d, breaker)
+        if breaker is not None:
+            event.listen(engine, "do_connect", lambda *_: _refuse_when_open(breaker))
     return engine
 
 
-def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+def _refuse_when_open(breaker: CircuitBreaker) -> None:
+    if breaker.refuses_connect():
+        raise DatabaseUnavailable("the database is known to be unavailable; not reconnecting")
+
+
+def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any, busy_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
     finally:
@@ -131,13 +167,24 @@ def _db_errors(what: str) -> Iterator[None]:
     """Translate SQLAlchemy errors raised while doing C{what} into L{StoreError}s."""
     try:
         yield
-    except sa.exc.DBAPIError as e:
-        detail = str(e.orig).strip().splitlines()[0] if e.orig is not None else type(e).__name__
+    except (sa.exc.DBAPIError, sa.exc.TimeoutError) as e:
+        kind = unavailability(e)
+        if kind is not None:
+            raise DatabaseUnavailable(f"{what}: database {kind}: {_first_line(e)}") from None
+        if not isinstance(e, sa.exc.DBAPIError):
+            raise StoreError(f"{what} failed: {e}") from None
+        detail = _first_line(e)
         if _is_retryable(e):
             raise ConcurrentUpdateError(f"{what}: conflicting transaction ({detail}); retry") from None
         raise StoreError(f"{what} failed: {detail}") from None
     except sa.exc.SQLAlchemyError as e:
         raise StoreError(f"{what} failed: {e}") from None
+
+
+def _first_line(e: Exception) -> str:
+    orig = getattr(e, "orig", None)
+    text = str(orig if orig is not None else e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
 
 
 def _decode_value(blob: bytes) -> Item:
@@ -165,7 +212,8 @@ _UPDATE_OBJECT = (
 _DELETE_ATTRIBUTES = sa.delete(_a).where(_a.c.object_id == sa.bindparam("b_id"))
 _DELETE_OBJECT = sa.delete(_o).where(_o.c.id == sa.bindparam("b_id"))
 _GET_OBJECT = sa.select(
-    _o.c.id, _o.c.object_type, _o.c.owner, _o.c.created, _o.c.revision, _o.c.archived, _o.c.material
+    _o.c.id, _o.c.object_type, _o.c.owner, _o.c.created, _o.c.revision, _o.c.archived, _o.c.material,
+    _o.c.key_id,
 ).where(
     _o.c.uid == sa.bindparam("b_uid")
 )
@@ -251,10 +299,11 @@ class _SQLTransaction:
     touches the store (Query, DiscoverVersions, RNG, Hash) costs no database round trip.
     """
 
-    def __init__(self, engine: Engine, master_key: bytes, cache: _ObjectCache | None = None,
-                 insert: _DriverInsert | None = None) -> None:
+    def __init__(self, engine: Engine, ring: KeyRing, cache: _ObjectCache | None = None,
+                 insert: _DriverInsert | None = None, breaker: CircuitBreaker | None = None) -> None:
         self._engine = engine
-        self._key = master_key
+        self._breaker = breaker
+        self._ring = ring
         self._dialect = engine.dialect.name
         self._connection: Connection | None = None
         self._trans: Any = None
@@ -267,11 +316,23 @@ class _SQLTransaction:
     @property
     def _conn(self) -> Connection:
         if self._connection is None:
-            with _db_errors("opening a database connection"):
-                conn = self._engine.connect()
+            breaker = self._breaker
+            if breaker is not None and not breaker.admit():
+                raise DatabaseUnavailable("the database is known to be unavailable; failing fast")
+            try:
+                with _db_errors("opening a database connection"):
+                    conn = self._engine.connect()
+            except BaseException:
+                if breaker is not None:
+                    breaker.release()  # a "down" failure has already opened it (see _on_error)
+                raise
+            if breaker is not None:
+                breaker.success()
             try:
                 with _db_errors("starting a transaction"):
                     self._trans = conn.begin()
+                    # A rotation publishes its new key in the ring: every active server learns it in time.
+                    self._ring.refresh_if_stale(conn)
             except BaseException:
                 conn.close()
                 raise
@@ -288,11 +349,12 @@ class _SQLTransaction:
             if commit:
                 with _db_errors("committing a transaction"):
                     trans.commit()
-            elif trans.is_active:
+            elif trans.is_active and not conn.invalidated:
                 try:
                     trans.rollback()
-                except sa.exc.SQLAlchemyError:
-                    _log.failure("Rolling back a store transaction failed")
+                except sa.exc.SQLAlchemyError as e:
+                    if unavailability(e) is None:
+                        _log.failure("Rolling back a store transaction failed")
         finally:
             conn.close()
 
@@ -300,7 +362,10 @@ class _SQLTransaction:
     def _object_values(self, obj: ManagedObject) -> dict[str, Any]:
         material = None
         if obj.material is not None:
-            material = seal(self._key, encode(obj.material), obj.uid.encode("utf-8"))
+            self._ring.refresh_if_stale(self._conn)  # a rotation may have made another key current
+            key_id, material = self._ring.seal(encode(obj.material), obj.uid.encode("utf-8"))
+        else:
+            key_id = None
         policy = obj.policy_name
         state = obj.state
         return {
@@ -310,6 +375,7 @@ class _SQLTransaction:
             "state": state if isinstance(state, int) else None,
             "created": int(obj.created),
             "material": material,
+            "key_id": key_id,
         }
 
     def _insert_attributes(self, object_id: int, obj: ManagedObject) -> None:
@@ -374,10 +440,8 @@ class _SQLTransaction:
                         cache.put(uid, row.id, row.revision, attributes)
         material = None
         if row.material is not None:
-            try:
-                material = decode(unseal(self._key, row.material, uid.encode("utf-8")))
-            except MasterKeyError as e:
-                raise StoreError(f"cannot open the material of object {uid}: {e}") from None
+            material = decode(self._ring.unseal(row.key_id, row.material, uid.encode("utf-8"), f"object {uid}",
+                                                reload=lambda: self._ring.load(self._conn)))
         return ManagedObject(
             uid=uid,
             object_type=row.object_type,
@@ -616,19 +680,35 @@ class SQLObjectStore:
     """
 
     def __init__(self, url: str, master_key: bytes, *, pool_size: int = 4, echo: bool = False,
-                 cache_size: int = 4096) -> None:
+                 cache_size: int = 4096, deadlines: DatabaseDeadlines | None = None,
+                 key_path: str = "the master key file") -> None:
         if not isinstance(master_key, (bytes, bytearray)) or len(master_key) != MASTER_KEY_SIZE:
             raise StoreError(f"the master key must be {MASTER_KEY_SIZE} bytes")
         self.url = url
-        self._key = bytes(master_key)
-        self._engine = create_store_engine(url, pool_size=pool_size, echo=echo)
+        self.deadlines = deadlines if deadlines is not None else DatabaseDeadlines()
+        refuse_foreign_schema(url)  # before the engine: its SQLite pragmas would write to the file
+        #: Open while the database is known to be unreachable (see L{kmipd.store.deadlines}).
+        self.breaker = CircuitBreaker(self.deadlines.retry_interval, url=safe_url(url))
+        self._engine = create_store_engine(url, pool_size=pool_size, echo=echo, deadlines=self.deadlines,
+                                           breaker=self.breaker)
+        event.listen(self._engine, "handle_error", self._on_error)
         self._cache = _ObjectCache(cache_size)
         self._insert = _DriverInsert(self._engine.dialect)
         try:
             self._check_schema()
+            #: The master keys this store seals and opens with (see L{kmipd.store.keyring}).
+            self.ring = self._open_ring(bytes(master_key), key_path)
         except BaseException:
             self._engine.dispose()
             raise
+
+    def _on_error(self, context: Any) -> None:
+        """Open the circuit breaker when a round trip shows the database unreachable."""
+        if context.is_pre_ping:
+            return  # the pool reconnects; a failed reconnection is reported on its own
+        exc = context.sqlalchemy_exception
+        if context.is_disconnect or (exc is not None and unavailability(exc) == "down"):
+            self.breaker.failure(_first_line(exc) if exc is not None else "connection lost")
 
     @property
     def engine(self) -> Engine:
@@ -647,6 +727,7 @@ class SQLObjectStore:
         where = f"database at {safe_url(self.url)}"
         with _db_errors(f"opening {where}"), self._engine.connect() as conn:
             tables = set(sa.inspect(conn).get_table_names())
+            refuse_foreign_schema(self.url, tables)
             fresh = not ({VERSION_TABLE, objects_table.name, attributes_table.name} & tables)
             revision = None if fresh else current_revision(conn)
         if fresh:
@@ -678,6 +759,17 @@ class SQLObjectStore:
             "upgraded by a newer version?)"
         )
 
+    def _open_ring(self, key: bytes, key_path: str) -> KeyRing:
+        where = f"database at {safe_url(self.url)}"
+        for attempt in (0, 1):  # twice: another server may adopt its key into an empty ring meanwhile
+            try:
+                with _db_errors(f"reading the master-key ring of the {where}"), self._engine.begin() as conn:
+                    return open_ring(conn, key, where, key_path)
+            except StoreError:
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def create_schema(self) -> None:
         """Create (or upgrade) the schema to this kmipd's revision via the migrations."""
         from .migrations import upgrade
@@ -688,7 +780,7 @@ class SQLObjectStore:
     @contextmanager
     def transaction(self) -> Iterator[_SQLTransaction]:
         """One transaction: commit on normal exit, roll back on exception."""
-        tx = _SQLTransaction(self._engine, self._key, self._cache, self._insert)
+        tx = _SQLTransaction(self._engine, self.ring, self._cache, self._insert, self.breaker)
         try:
             yield tx
         except BaseException:

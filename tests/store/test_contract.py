@@ -719,12 +719,13 @@ class _SQLStoreMixin(_ObjectStoreContractMixin):
         self.assertEqual(got.attributes["Name"], [name_item("n0"), None, name_item("n2")])
 
     def test_wrong_master_key(self) -> None:
-        """Reading material with a different master key raises StoreError, not garbage."""
+        """A store with a master key the database does not know is refused at open (naming the
+        key file and the key the database expects), never serving garbage."""
         self.add(make_object("u-1"))
-        other = SQLObjectStore(self.url, b"\x01" * 32)
-        self.addCleanup(other.close)  # type: ignore[attr-defined]
-        with other.transaction() as tx:
-            self.assertRaises(StoreError, tx.get, "u-1")
+        e = self.assertRaises(StoreError, SQLObjectStore, self.url, b"\x01" * 32,  # type: ignore[attr-defined]
+                              key_path="/etc/kmipd/other.key")
+        self.assertIn("/etc/kmipd/other.key", str(e))  # type: ignore[attr-defined]
+        self.assertIn("unknown to the database", str(e))  # type: ignore[attr-defined]
 
     def test_tables_hold_no_key_bytes(self) -> None:
         """No column of any row contains the key material (it is sealed; attributes are separate)."""

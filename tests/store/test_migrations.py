@@ -56,10 +56,16 @@ class _MigrationTestsMixin:
         self.addCleanup(store.close)  # type: ignore[attr-defined]
         self.assertEqual(current(self.url), head_revision())
 
-    def test_other_tables_do_not_block_initialisation(self) -> None:
-        """A database holding only other applications' tables is initialised too."""
+    def test_other_tables_refused_unless_upgraded_deliberately(self) -> None:
+        """A database holding only another application's tables is not initialised by the server
+        (the error names the table and the deliberate way); `db upgrade` shares it on purpose."""
         with self.engine().begin() as conn:
             conn.exec_driver_sql("CREATE TABLE someone_else (x INTEGER)")
+        e = self.assertRaises(SchemaError, SQLObjectStore, self.url, MASTER_KEY)  # type: ignore[attr-defined]
+        self.assertIn("someone_else", str(e))  # type: ignore[attr-defined]
+        self.assertIn("kmipd-admin db upgrade", str(e))  # type: ignore[attr-defined]
+        self.assertIsNone(current(self.url))  # type: ignore[attr-defined]
+        upgrade(self.url)
         store = SQLObjectStore(self.url, MASTER_KEY)
         self.addCleanup(store.close)  # type: ignore[attr-defined]
         self.assertEqual(current(self.url), head_revision())
@@ -120,9 +126,9 @@ class SQLiteMigrationTests(_MigrationTestsMixin, SynchronousTestCase):
         return sqlite_url(self)[0]
 
     def test_known_revisions(self) -> None:
-        """The head revision is the initial one and is known."""
-        self.assertEqual(head_revision(), "0001_initial")
-        self.assertIn("0001_initial", known_revisions())
+        """The head revision is the master-key ring; both revisions are known."""
+        self.assertEqual(head_revision(), "0002_master_key_ring")
+        self.assertEqual({"0001_initial", "0002_master_key_ring"}, known_revisions())
 
     def test_config_works_from_any_directory(self) -> None:
         """Migrations are found from the package, not from the working directory."""

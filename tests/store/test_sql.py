@@ -18,6 +18,7 @@ from kmipd.store import (
     load_or_create_master_key,
     rotate_master_key,
 )
+from kmipd.store.keyring import key_id
 from kmipd.store.masterkey import seal, unseal, write_key_file
 from kmipd.store.models import objects_table
 from kmipd.store.sql import safe_url
@@ -194,46 +195,41 @@ class RotationTests(SynchronousTestCase):
                 self.assertEqual(obj.material, None if i == 3 else symmetric_key(bytes([i]) * 32))
 
     def test_rotate_generated_key(self) -> None:
-        """Without a new key file a key is generated; data opens only under it; the old key is kept."""
+        """Without a new key file a key is generated and installed; every row is re-sealed under
+        it; the old key file is kept; a store with the new key file reads everything."""
         result = rotate_master_key(self.url, self.key_path, batch_size=7)
         new_key = load_master_key(self.key_path)
         self.assertNotEqual(new_key, self.old_key)
-        self.assertEqual((result.rows, result.reencrypted, result.already_new), (25, 24, 0))
+        self.assertEqual((result.rows, result.reencrypted, result.new_key_id), (24, 24, key_id(new_key)))
         self.assertEqual(load_master_key(result.old_key_path), self.old_key)
         self.assertFalse(os.path.exists(self.key_path + ".new"))
         self.assert_readable(new_key)
-        old = SQLObjectStore(self.url, self.old_key)
-        self.addCleanup(old.close)
-        with old.transaction() as tx:
-            self.assertRaises(StoreError, tx.get, "u-0")
+        engine = sa.create_engine(self.url)
+        self.addCleanup(engine.dispose)
+        with engine.connect() as conn:
+            ids = set(conn.execute(sa.select(objects_table.c.key_id).where(objects_table.c.material.is_not(None)))
+                      .scalars())
+        self.assertEqual(ids, {key_id(new_key)})
 
-    def test_rotate_given_key_and_resume(self) -> None:
-        """An interrupted rotation (some rows already new) completes when run again."""
+    def test_rotate_given_key(self) -> None:
+        """--new-key-file: that key ends up at master_key_path."""
         new_path = os.path.join(self.dir, "next.key")
         new_key = load_or_create_master_key(new_path)
-        # Simulate a crash after the first rows were re-encrypted.
-        engine = sa.create_engine(self.url)
-        with engine.begin() as conn:
-            for uid in ("u-0", "u-1"):
-                blob = conn.execute(sa.select(objects_table.c.material).where(objects_table.c.uid == uid)).scalar()
-                plain = unseal(self.old_key, blob, uid.encode())
-                conn.execute(sa.update(objects_table).where(objects_table.c.uid == uid)
-                             .values(material=seal(new_key, plain, uid.encode())))
-        engine.dispose()
         result = rotate_master_key(self.url, self.key_path, new_path)
-        self.assertEqual((result.reencrypted, result.already_new), (22, 2))
+        self.assertEqual(result.reencrypted, 24)
         self.assertEqual(load_master_key(self.key_path), new_key)
         self.assertFalse(os.path.exists(new_path))
         self.assert_readable(new_key)
 
     def test_rotate_row_under_unknown_key(self) -> None:
-        """A row sealed under neither key aborts with MasterKeyError and keeps the old key file."""
+        """A row that does not open aborts the rotation naming the object; the key file stays."""
         engine = sa.create_engine(self.url)
         with engine.begin() as conn:
             conn.execute(sa.update(objects_table).where(objects_table.c.uid == "u-20")
                          .values(material=seal(b"\x07" * 32, b"x", b"u-20")))
         engine.dispose()
-        self.assertRaises(MasterKeyError, rotate_master_key, self.url, self.key_path)
+        e = self.assertRaises(StoreError, rotate_master_key, self.url, self.key_path)
+        self.assertIn("object u-20", str(e))
         self.assertEqual(load_master_key(self.key_path), self.old_key)
 
     def test_rotate_same_key(self) -> None:

@@ -80,9 +80,12 @@ def upgrade(url: str, revision: str = "head", *, connection: sa.engine.Connectio
     @raise SchemaError: the database is at a revision this kmipd does not know.
     @raise StoreError: the database cannot be reached or the migration failed.
     """
+    from ..foreign import refuse_foreign_schema
     from ..sql import _db_errors, create_store_engine, safe_url
 
     what = f"upgrading the database at {safe_url(url)}"
+    if connection is None:
+        refuse_foreign_schema(url, pykmip_only=True)  # SQLite: read before any write
     try:
         if connection is not None:
             with _db_errors(what):
@@ -91,6 +94,7 @@ def upgrade(url: str, revision: str = "head", *, connection: sa.engine.Connectio
         engine = create_store_engine(url, pool_size=1)
         try:
             with _db_errors(what), engine.begin() as conn:
+                refuse_foreign_schema(url, set(sa.inspect(conn).get_table_names()), pykmip_only=True)
                 command.upgrade(alembic_config(url, conn), revision)
         finally:
             engine.dispose()
