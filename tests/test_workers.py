@@ -402,9 +402,11 @@ class PostgreSQLWorkersTests(_WorkersMixin, TestCase):
     timeout = 240
 
     def setUp(self) -> None:
-        self.database_url = os.environ.get("KMIPD_TEST_POSTGRES_URL")
-        if not self.database_url:
+        if not os.environ.get("KMIPD_TEST_POSTGRES_URL"):
             raise SkipTest("KMIPD_TEST_POSTGRES_URL is not set")
+        from tests.store.test_contract import _postgres_url
+
+        self.database_url = _postgres_url(self)  # a fresh schema, dropped at cleanup
         super().setUp()
 
 
