@@ -1,10 +1,15 @@
 """kmipd: a KMIP key management server built on Twisted."""
 
+import re
+
 from setuptools import find_packages, setup
+
+with open("kmipd/_version.py", encoding="utf-8") as f:
+    VERSION = re.search(r'^__version__ = "([^"]+)"', f.read(), re.M).group(1)  # type: ignore[union-attr]
 
 setup(
     name="kmipd",
-    version="0.1.0",
+    version=VERSION,
     description="A KMIP (Key Management Interoperability Protocol) server on Twisted.",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
@@ -26,7 +31,8 @@ setup(
     extras_require={
         # slugs (the SLUGS service used by the auth tests) is installed with --no-deps by .ci/run:
         # its cherrypy<18 pin does not run on Python 3.11.
-        "test": ["pykmip>=0.10", "cherrypy>=18", "routes", "cryptography_vectors", "pyyaml"],
+        # pytest and testtools run PyKMIP 0.11.0's own suites (tests/test_pykmip_suites.py).
+        "test": ["pykmip>=0.10", "cherrypy>=18", "routes", "cryptography_vectors", "pyyaml", "pytest", "testtools"],
         "postgres": ["psycopg[binary]>=3.1"],
         "mysql": ["pymysql>=1.1"],
         "docs": ["sphinx>=7", "myst-parser>=2"],

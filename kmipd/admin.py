@@ -35,11 +35,11 @@ from typing import TextIO
 from ._version import __version__
 from .admin_commands import CommandFailed, add_commands, run
 from .config import Config, ConfigError, load_config
+from .store.engine import safe_url
 from .store.interface import StoreError
 from .store.masterkey import MasterKeyError
 from .store.migrations import current, head_revision, upgrade
 from .store.rotation import rotate_master_key
-from .store.sql import safe_url
 
 __all__ = ["main"]
 

@@ -274,9 +274,9 @@ def _check_certificates(config: Config) -> Iterator[tuple[bool, str]]:
 def check(config: Config, out: TextIO) -> int:
     """Check certificates, database, schema and master key; print one line each; 0 if all pass."""
     from .health import check_store
+    from .store.engine import safe_url
     from .store.keyring import RingError
     from .store.masterkey import MasterKeyError
-    from .store.sql import safe_url
 
     results: list[tuple[bool, str]] = [(True, "configuration: loaded")]
     results += list(_check_certificates(config))

@@ -199,10 +199,10 @@ def client_log(ctx: Any, message: str) -> bool:
     trail too (see L{AuditTrail}).
 
     @param ctx: the operation's L{kmipd.context.RequestContext} (the trail is
-        C{ctx.services["audit"]}; the correlation values come from C{ctx.session} when it has one).
+        C{ctx.audit}; the correlation values come from C{ctx.session} when it has one).
     @return: whether a trail received it (C{False} when no C{audit_log_path} is configured).
     """
-    trail = ctx.services.get("audit") if isinstance(getattr(ctx, "services", None), dict) else None
+    trail = getattr(ctx, "audit", None)
     if trail is None:
         return False
     session = getattr(ctx, "session", None)
@@ -265,11 +265,7 @@ class AuditTrail(Service):
     name: str | None = "kmipd-audit"  # type: ignore[assignment]
 
     def __init__(self, path: str | None, *, syslog_address: str | tuple[str, int] | None = None,
-                 reactor: Any = None, seconds: Callable[[], float] = time.time) -> None:
-        if reactor is None:
-            from twisted.internet import reactor as _reactor
-
-            reactor = _reactor
+                 reactor: Any, seconds: Callable[[], float] = time.time) -> None:
         self.path = path
         self.syslog_address = syslog_address
         self.reactor = reactor

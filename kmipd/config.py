@@ -18,6 +18,11 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
 
+from .ciphersuites import IANA_TO_OPENSSL, OPENSSL_NAMES
+from .limits import Limits
+from .settings import Settings, StreamLimits
+from .spec import ENUM_FOR_TAG, ItemType, Tag, enum_from_name, tag_from_name, tag_type
+
 __all__ = [
     "Config",
     "ConfigError",
@@ -85,7 +90,9 @@ class Config:
     The complete kmipd configuration (PyKMIP keys first, then kmipd keys).
 
     Path fields left at C{None} mean "use the default"; see the C{effective_*}
-    properties.
+    properties. The protocol limits (C{max_message_size}, ...) are read into C{limits}
+    (L{kmipd.limits.Limits}); the handlers' settings (C{lease_time}, ...) into C{settings}
+    (L{kmipd.settings.Settings}).
     """
 
     # PyKMIP server.conf keys
@@ -114,29 +121,14 @@ class Config:
     db_pool_timeout: float = 10.0
     db_keepalive_idle: float = 30.0
     db_retry_interval: float = 2.0
-    max_message_size: int = 1048576
-    max_depth: int = 32
-    max_batch_count: int = 64
-    idle_timeout: float = 300.0
-    message_timeout: float = 30.0
-    max_connections: int = 10000
-    max_connections_per_client: int = 1000
-    handshake_timeout: float = 5.0
-    max_handshakes_per_address: int = 100
-    max_pending_handshakes: int = 1000
-    max_partial_bytes: int = 67108864
-    max_output_bytes: int = 67108864
-    max_response_size: int = 8388608
-    max_rng_length: int = 1048576
+    limits: Limits = field(default_factory=Limits)
+    settings: Settings = field(default_factory=Settings)
     master_key_path: str | None = None
     credentials_path: str | None = None
     slugs_timeout: float = 5.0
     slugs_cache_ttl: float = 30.0
     slugs_failure_cache_ttl: float = 5.0
     policy_reload_interval: float = 0.5
-    #: Revoke (non-compromise reason) of a Pre-Active key: "refuse" (the seed) or "deactivate"
-    #: (kmipd.compat row revoke-preactive).
-    revoke_preactive: str = "refuse"
     slugs: tuple[SlugsConfig, ...] = ()
     # ops: audit trail, metrics and health (kmipd.audit, kmipd.metrics)
     audit_log_path: str | None = None
@@ -319,13 +311,22 @@ def _dedupe(items: Iterable[str]) -> tuple[str, ...]:
 
 
 def _parse_cipher_suites(raw: object) -> tuple[str, ...]:
-    from kmipd.tls import IANA_TO_OPENSSL, OPENSSL_NAMES
-
     names = _dedupe(_words(raw))
     for name in names:
         if name not in IANA_TO_OPENSSL and name not in OPENSSL_NAMES:
             raise ValueError(f"unknown cipher suite {name!r}")
     return names
+
+
+#: Values of C{compatibility}.
+COMPATIBILITY_MODES = ("kmip", "pykmip")
+
+
+def _parse_compatibility(raw: object) -> str:
+    text = _parse_str(raw).lower()
+    if text not in COMPATIBILITY_MODES:
+        raise ValueError(f"{raw!r} is not one of {', '.join(COMPATIBILITY_MODES)}")
+    return text
 
 
 def _parse_listen(raw: object) -> tuple[str, ...]:
@@ -377,6 +378,41 @@ def _parse_workers(raw: object) -> int:
     return _int_parser(1, 64)(raw)
 
 
+_RNG_FIELDS = ("RNG Algorithm", "Cryptographic Algorithm", "Cryptographic Length", "Hashing Algorithm",
+               "DRBG Algorithm", "Recommended Curve", "FIPS186 Variation", "Prediction Resistance")
+
+
+def _parse_rng_value(tag: int, text: str) -> int:
+    kind = tag_type(tag)
+    if kind == ItemType.BOOLEAN:
+        return int(_parse_bool(text))
+    if kind == ItemType.INTEGER:
+        return _int_parser(1)(text)
+    value = enum_from_name(ENUM_FOR_TAG[tag], text)
+    if value is None:
+        raise ValueError(f"{text!r} is not a {_field_name(tag)} value")
+    return value
+
+
+def _field_name(tag: int) -> str:
+    return next(name for name in _RNG_FIELDS if tag_from_name(name) == tag)
+
+
+def _parse_rng_parameters(raw: object) -> tuple[tuple[int, int], ...]:
+    """C{"RNG Algorithm: DRBG, DRBG Algorithm: Hash, Hashing Algorithm: SHA-256"}."""
+    text = _parse_str(raw)
+    fields_: dict[int, int] = {}
+    for part in (p.strip() for p in text.split(",")):
+        name, sep, value = part.partition(":")
+        tag = tag_from_name(name.strip()) if sep else None
+        if tag is None or name.strip() not in _RNG_FIELDS:
+            raise ValueError(f"{part!r} is not 'Field: value' with a field among {', '.join(_RNG_FIELDS)}")
+        fields_[tag] = _parse_rng_value(tag, value.strip())
+    if Tag.RNG_ALGORITHM not in fields_:
+        raise ValueError("RNG Algorithm is required")
+    return tuple(fields_.items())
+
+
 _PARSERS: dict[str, Callable[[object], Any]] = {
     "hostname": _parse_str,
     "port": _int_parser(0, 65535),
@@ -422,6 +458,14 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "slugs_cache_ttl": _float_parser(0.0, inclusive=True),
     "slugs_failure_cache_ttl": _float_parser(0.0, inclusive=True),
     "policy_reload_interval": _float_parser(0.0, inclusive=False),
+    "lease_time": _int_parser(1),
+    "process_inactive_keys": _parse_bool,
+    "rng_parameters": _parse_rng_parameters,
+    "max_streams": _int_parser(1),
+    "max_streams_per_identity": _int_parser(1),
+    "stream_ttl": _int_parser(1),
+    "stream_max_buffer": _int_parser(1),
+    "stream_max_total_buffer": _int_parser(1),
     # ops: audit trail, metrics and health
     "audit_log_path": _parse_optional_path,
     "audit_syslog": _parse_bool,
@@ -429,9 +473,22 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "metrics_listen": _parse_metrics_listen,
     "metrics_tls": _parse_bool,
     "certificate_groups": _parse_bool,
+    "compatibility": _parse_compatibility,
     "revoke_preactive": lambda raw: _parse_choice(raw, ("refuse", "deactivate")),
 }
 
+#: Keys read into L{Config.limits} (same names as the L{Limits} fields).
+_LIMIT_KEYS = ("max_message_size", "max_depth", "max_batch_count", "idle_timeout", "message_timeout",
+               "max_connections", "max_connections_per_client", "handshake_timeout",
+               "max_handshakes_per_address", "max_pending_handshakes", "max_partial_bytes", "max_output_bytes",
+               "max_response_size", "max_rng_length")
+#: Keys read into L{Config.settings}: key -> L{Settings} field.
+_SETTING_KEYS = {"lease_time": "lease_time", "process_inactive_keys": "process_inactive_keys",
+                 "rng_parameters": "rng_parameters", "revoke_preactive": "revoke_preactive",
+                 "compatibility": "compatibility"}
+#: Keys read into L{Config.settings}C{.streams}: key -> L{StreamLimits} field.
+_STREAM_KEYS = {"max_streams": "max_streams", "max_streams_per_identity": "max_streams_per_identity",
+                "stream_ttl": "ttl", "stream_max_buffer": "max_buffer", "stream_max_total_buffer": "max_total_buffer"}
 
 def _parse_choice(raw: object, choices: tuple[str, ...]) -> str:
     text = str(raw).strip().lower()
@@ -638,7 +695,7 @@ def load_config(
             raise ConfigError(f"${variable}: {e}", key=key) from None
         source_of[key] = f"${variable}: "
 
-    known = {f.name for f in fields(Config)}
+    known = {f.name for f in fields(Config)} - {"limits", "settings"} | set(_PARSERS)
     for key, raw in (overrides or {}).items():
         if key not in known:
             raise ConfigError(f"overrides: {key}: unknown setting", key=key)
@@ -659,9 +716,18 @@ def load_config(
             raise ConfigError(f"overrides: {key}: {e}", key=key) from None
         source_of[key] = "overrides: "
 
-    config = Config(slugs=slugs, **values)
+    config = _build(values, slugs)
     _check_tls_paths(config, source_of, path)
     return config
+
+
+def _build(values: dict[str, Any], slugs: tuple[SlugsConfig, ...]) -> Config:
+    """The L{Config} of flat key values: limits and settings gathered into their objects."""
+    limits = {k: values.pop(k) for k in _LIMIT_KEYS if k in values}
+    settings = {f: values.pop(k) for k, f in _SETTING_KEYS.items() if k in values}
+    streams = {f: values.pop(k) for k, f in _STREAM_KEYS.items() if k in values}
+    return Config(slugs=slugs, limits=Limits(**limits),
+                  settings=Settings(streams=StreamLimits(**streams), **settings), **values)
 
 
 def _check_tls_paths(

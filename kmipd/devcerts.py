@@ -28,7 +28,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from kmipd.config import Config, ConfigError
 from kmipd.log import Logger
 
-__all__ = ["DevPKI", "DevPKIError", "config_with_dev_pki", "ensure_dev_pki"]
+__all__ = ["DevPKI", "DevPKIError", "config_with_dev_pki", "dev_pki_for", "ensure_dev_pki"]
 
 _log = Logger()
 
@@ -373,13 +373,11 @@ def ensure_dev_pki(
     return pki
 
 
-def config_with_dev_pki(config: Config) -> Config:
+def dev_pki_for(config: Config) -> DevPKI:
+    """Create (when missing) the development PKI for C{config}'s host under C{data_dir}.
+
+    The server certificate names localhost, 127.0.0.1, ::1 and the configured C{hostname}.
     """
-    Return C{config} using the development PKI when it configures no
-    certificates (creating the PKI under C{data_dir}); otherwise C{config}.
-    """
-    if not config.uses_dev_pki:
-        return config
     hostnames = ["localhost"]
     ips = ["127.0.0.1", "::1"]
     host = config.hostname.strip("[]")
@@ -396,6 +394,17 @@ def config_with_dev_pki(config: Config) -> Config:
         "PKI in {directory} (not for production)",
         directory=pki.directory,
     )
+    return pki
+
+
+def config_with_dev_pki(config: Config) -> Config:
+    """
+    Return C{config} using the development PKI when it configures no
+    certificates (creating the PKI under C{data_dir}); otherwise C{config}.
+    """
+    if not config.uses_dev_pki:
+        return config
+    pki = dev_pki_for(config)
     return replace(
         config,
         certificate_path=pki.server_cert,

@@ -37,8 +37,8 @@ def check_store(store: Any, engine: Any = None) -> str | None:
         return None  # the memory store (or an embedder's) is always there
     import sqlalchemy as sa
 
+    from .store.engine import safe_url
     from .store.migrations import current_revision, head_revision
-    from .store.sql import safe_url
 
     try:
         with engine.connect() as conn:

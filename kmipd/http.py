@@ -133,7 +133,7 @@ class KMIPResource(Resource):
     @param limits: C{max_message_size} bounds the body, C{max_depth} the text decoders.
     @param reidentify_after: seconds after which a connection's caller is resolved again through
         C{identify} before its next request, or C{None} never (once per connection).
-    @param clock: an C{IReactorTime} for C{reidentify_after} (default: the global reactor).
+    @param clock: an C{IReactorTime} for C{reidentify_after} (default: the dispatcher's clock).
     """
 
     isLeaf = True
@@ -142,7 +142,7 @@ class KMIPResource(Resource):
                  reidentify_after: float | None = None, clock: Any = None) -> None:
         super().__init__()
         if clock is None:
-            from twisted.internet import reactor as clock
+            clock = dispatcher.clock
         self.dispatcher = dispatcher
         self.identify = identify
         self.limits = limits or dispatcher.limits
@@ -357,6 +357,8 @@ def _log_request(request: Any, caller: Caller | None, reply: Reply | None, statu
         result_status=status,
         version=reply.version if reply else None,
         duration=time.perf_counter() - started,
+        correlation=reply.correlation if reply else None,
+        client_correlation=reply.client_correlation if reply else None,
         encoding=encoding,
         http_status=http_status,
         peer=_peer(request),
@@ -493,7 +495,7 @@ class KMIPChannel(HTTPChannel):
             self.session.drained()
 
     def _clock(self) -> Any:
-        return getattr(self.factory, "reactor", None) or _global_reactor()
+        return self.factory.reactor
 
     def _message_timeout(self) -> float:
         timeout = getattr(self.factory, "message_timeout", None)
@@ -516,12 +518,6 @@ class KMIPChannel(HTTPChannel):
         if connections is not None:
             connections.discard(self)
         super().connectionLost(reason)
-
-
-def _global_reactor() -> Any:
-    from twisted.internet import reactor
-
-    return reactor
 
 
 class KMIPSite(Site):
@@ -585,7 +581,7 @@ def build_site(dispatcher: Dispatcher, identify: Identify, *, limits: Limits | N
     """
     limits = limits or dispatcher.limits
     if reactor is None:
-        reactor = _global_reactor()
+        reactor = dispatcher.clock
     root = Resource()
     root.putChild(KMIP_PATH, KMIPResource(dispatcher, identify, limits, reidentify_after=reidentify_after,
                                           clock=reactor))

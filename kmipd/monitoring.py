@@ -130,6 +130,7 @@ def attach_monitoring(service: Any, config: Config, reactor: Any, tls: bool) -> 
                                    seconds=reactor.seconds)
         service.audit.setServiceParent(service)
         services["audit"] = service.audit
+        service.dispatcher.processor.service.audit = service.audit  # the Log operation's trail
 
     metrics = Metrics()
     service.metrics = metrics

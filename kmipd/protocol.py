@@ -393,6 +393,8 @@ class KMIPProtocol(Protocol, TimeoutMixin):
             result_status=reply.status,
             version=reply.version,
             duration=time.perf_counter() - started,
+            correlation=reply.correlation,
+            client_correlation=reply.client_correlation,
         )
         audit.request_done(getattr(self.factory.dispatcher, "services", None), reply, caller,  # ops: audit hook
                            peer=str(self.transport.getPeer()), transport="ttlv",
@@ -456,11 +458,9 @@ class KMIPServerFactory(Factory[KMIPProtocol]):
     def __init__(self, dispatcher: Dispatcher, *, limits: Limits | None = None, clock=None,
                  identify: Identify = _no_identity, tls: bool = True,
                  reidentify_after: float | None = None, counter: ConnectionCounter | None = None) -> None:
-        from twisted.internet import reactor
-
         self.dispatcher = dispatcher
         self.limits = limits or dispatcher.limits
-        self.clock = clock if clock is not None else reactor
+        self.clock = clock if clock is not None else dispatcher.clock
         self.identify = identify
         self.tls = tls
         self.reidentify_after = reidentify_after

@@ -10,6 +10,8 @@ from twisted.python import usage
 
 from .config import ConfigError, load_config
 from .log import set_level
+from .service import KMIPService, ListenError
+from .store.interface import StoreError
 
 
 class Options(usage.Options):
@@ -68,8 +70,6 @@ class Options(usage.Options):
 
 def _command_line_service(config: Any) -> Any:
     """A L{KMIPService} that exits non-zero with a one-line message when it cannot listen."""
-    from .service import KMIPService, ListenError
-
     class CommandLineKMIPService(KMIPService):
         def privilegedStartService(self) -> None:
             try:
@@ -84,8 +84,6 @@ def _command_line_service(config: Any) -> Any:
 
 def makeService(options: Options) -> Any:
     """Build the L{kmipd.service.KMIPService} for C{options}; configuration errors exit non-zero."""
-    from .store.interface import StoreError
-
     config = options["configuration"]
     set_level(config.logging_level)
     try:
@@ -97,10 +95,8 @@ def makeService(options: Options) -> Any:
     except (ConfigError, StoreError) as e:
         sys.stderr.write(f"kmipd: {e}\n")
         raise SystemExit(1) from None
-    if config.uses_dev_pki:
-        from .devcerts import ensure_dev_pki
-
-        pki = ensure_dev_pki(config.data_dir)
+    pki = service.dev_pki
+    if pki is not None:
         sys.stderr.write(
             f"kmipd: development PKI in {pki.directory}\n  CA certificate:     {pki.ca_cert}\n"
             f"  client certificate: {pki.client_cert}\n  client key:         {pki.client_key}\n")

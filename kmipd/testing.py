@@ -13,12 +13,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import Clock
 
-from .dispatch import Caller, Dispatcher
+from .context import ServiceContext
+from .crypto.errors import CryptoError
+from .dispatch import Dispatcher, Scheduling
 from .limits import Limits
 from .messages import version_item
 from .policy.model import PolicyEngine
+from .processor import Caller, Processor
+from .settings import Settings
 from .spec import ResultStatus, Tag
+from .store.memory import MemoryObjectStore
 from .ttlv import Item, decode, encode
 
 
@@ -27,30 +34,45 @@ def run_now(f: Any, *args: Any, **kwargs: Any) -> Deferred:
     return maybeDeferred(f, *args, **kwargs)
 
 
-class FakeClock:
-    """Seconds since the epoch, settable by tests."""
+class FakeClock(Clock):
+    """A L{twisted.internet.task.Clock} (C{IReactorTime}) starting at a realistic time; C{now} and
+    calling it give the current time, for tests that stamp requests."""
 
     def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
+        super().__init__()
+        self.rightNow = now
+
+    @property
+    def now(self) -> float:
+        return self.rightNow
+
+    @now.setter
+    def now(self, value: float) -> None:
+        self.rightNow = value
 
     def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+        return self.rightNow
 
 
-def make_dispatcher(store: Any = None, *, policy: Any = "default", clock: FakeClock | None = None,
-                    limits: Limits | None = None, **kwargs: Any) -> Dispatcher:
-    """A L{Dispatcher} on an in-memory store with the built-in policies and a fake clock."""
+def make_processor(store: Any = None, *, policy: Any = "default", clock: IReactorTime | None = None,
+                   limits: Limits | None = None, settings: Settings | None = None,
+                   credentials: Any = None, streams: Any = None, node: Any = None) -> Processor:
+    """A L{Processor} on an in-memory store with the built-in policies and a fake clock."""
     if store is None:
-        from .store.memory import MemoryObjectStore
-
         store = MemoryObjectStore()
     if policy == "default":
         policy = PolicyEngine()
-    return Dispatcher(store=store, run_blocking=run_now, policy=policy, limits=limits or Limits(),
-                      seconds=clock or FakeClock(), **kwargs)
+    service = ServiceContext(policy=policy, settings=settings or Settings(), streams=streams)
+    return Processor(store, service, clock or FakeClock(), limits=limits or Limits(), credentials=credentials,
+                     node=node)
+
+
+def make_dispatcher(store: Any = None, *, run_blocking: Any = run_now, scheduling: Scheduling | None = None,
+                    **kwargs: Any) -> Dispatcher:
+    """A L{Dispatcher} in front of L{make_processor}C{(store, **kwargs)}; jobs run at once by default."""
+    processor = make_processor(store, **kwargs)
+    return Dispatcher(processor, run_blocking, processor.clock,
+                      scheduling or Scheduling.for_store(processor.store, 8))
 
 
 def batch_item(operation: int, payload: Item | None = None, unique_id: bytes | None = None) -> Item:
@@ -100,10 +122,11 @@ class Result:
         return self.status == ResultStatus.SUCCESS
 
 
-def send(dispatcher: Dispatcher, message: Item, caller: str | None = "tester",
+def send(dispatcher: Dispatcher | Processor, message: Item, caller: str | None = "tester",
          groups: tuple[str, ...] | None = None) -> Item:
     """Run one Request Message synchronously; return the decoded Response Message."""
-    reply = dispatcher.process(encode(message), Caller(caller, groups))
+    processor = dispatcher.processor if isinstance(dispatcher, Dispatcher) else dispatcher
+    reply = processor.process(encode(message), Caller(caller, groups))
     return decode(reply.data)
 
 
@@ -117,10 +140,21 @@ def results(response: Item) -> list[Result]:
     return out
 
 
-def call(dispatcher: Dispatcher, operation: int, body: Item | None = None, *,
+def call(dispatcher: Dispatcher | Processor, operation: int, body: Item | None = None, *,
          version: tuple[int, int] = (1, 4), caller: str | None = "tester",
          groups: tuple[str, ...] | None = None) -> Result:
     """Send one operation in its own request; return its result."""
     response = send(dispatcher, request(batch_item(operation, body), version=version), caller, groups)
     (result,) = results(response)
     return result
+
+
+class ReasonAssertions:
+    """A mixin for L{twisted.trial.unittest.SynchronousTestCase}s of the crypto layer."""
+
+    def assertReason(self, reason: int, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Call C{fn} and check it fails with a L{kmipd.crypto.errors.CryptoError} of C{reason};
+        return the error."""
+        err = self.assertRaises(CryptoError, fn, *args, **kwargs)  # type: ignore[attr-defined]
+        self.assertEqual(err.reason, reason)  # type: ignore[attr-defined]
+        return err

@@ -61,7 +61,7 @@ from kmipd.spec import (
     WrappingMethod,
 )
 from kmipd.store.memory import MemoryObjectStore
-from kmipd.testing import Result, call, make_dispatcher, payload
+from kmipd.testing import Result, call, make_processor, payload
 from kmipd.ttlv import Item
 
 CA = CryptographicAlgorithm
@@ -261,7 +261,7 @@ class BuiltinTableTests(SynchronousTestCase):
 
     def outcome(self, policy: str, object_type: int, operation: int, caller: str) -> tuple[bool, Result | None]:
         """(allowed?, result) of C{caller} performing C{operation} on a fresh object of C{OWNER}."""
-        d = make_dispatcher()
+        d = make_processor()
         uid = make_object(d, object_type, policy)
         if operation == Op.LOCATE:
             return uid in located(d, object_type, caller), None
@@ -321,7 +321,7 @@ class BuiltinTableTests(SynchronousTestCase):
 
     def test_create_open_to_everyone(self) -> None:
         """Creating objects needs no policy: any identity may Create/Register under any policy name."""
-        d = make_dispatcher()
+        d = make_processor()
         for caller in (OWNER, OTHER, "carol"):
             for object_type in (OT.SYMMETRIC_KEY, OT.SECRET_DATA):
                 make_object(d, object_type, "no-such-policy", caller=caller)
@@ -329,7 +329,7 @@ class BuiltinTableTests(SynchronousTestCase):
     def test_owner_and_default_policy_recorded(self) -> None:
         """A created object records its creator as owner and 'default' when no policy is named."""
         store = MemoryObjectStore()
-        d = make_dispatcher(store)
+        d = make_processor(store)
         r = call(d, Op.CREATE, payload(Item.enum(Tag.OBJECT_TYPE, OT.SYMMETRIC_KEY), _template_1x([
             to_1x("Cryptographic Algorithm", Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, CA.AES)),
             to_1x("Cryptographic Length", Item.int(Tag.CRYPTOGRAPHIC_LENGTH, 128)),
@@ -341,7 +341,7 @@ class BuiltinTableTests(SynchronousTestCase):
 
     def test_unknown_policy_denies_owner(self) -> None:
         """An object whose Operation Policy Name is not defined is refused to everyone, owner included."""
-        d = make_dispatcher()
+        d = make_processor()
         uid = make_object(d, OT.SYMMETRIC_KEY, "no-such-policy")
         for caller in (OWNER, OTHER):
             self.assertTrue(policy_denied(call(d, Op.GET, _uid(uid), caller=caller)))
@@ -349,7 +349,7 @@ class BuiltinTableTests(SynchronousTestCase):
 
     def test_no_identity_cannot_use_owner_rows(self) -> None:
         """A caller without an identity never matches an Allow Owner row (nor does an object without owner)."""
-        d = make_dispatcher()
+        d = make_processor()
         uid = make_object(d, OT.SYMMETRIC_KEY)
         self.assertTrue(policy_denied(call(d, Op.GET, _uid(uid), caller=None)))
         anonymous = make_object(d, OT.SYMMETRIC_KEY, caller=None)  # type: ignore[arg-type]
@@ -363,7 +363,7 @@ class DenialTests(SynchronousTestCase):
     """What a refused caller learns."""
 
     def setUp(self) -> None:
-        self.d = make_dispatcher()
+        self.d = make_processor()
         self.uid = make_object(self.d, OT.SYMMETRIC_KEY)
 
     def test_same_refusal_for_every_operation(self) -> None:
@@ -389,16 +389,25 @@ class DenialTests(SynchronousTestCase):
         self.assertEqual(r.reason, ResultReason.ITEM_NOT_FOUND)
 
     def test_policy_checked_before_state(self) -> None:
-        """An archived, destroyed or revoked object of another owner is refused the same way: no state leaks."""
+        """An archived, destroyed (2.x keeps its metadata) or revoked object of another owner is
+        refused the same way: no state leaks. For a 1.x client a destroyed object is gone (Item Not
+        Found, as for an identifier that never existed) but for its metadata, policy-checked alike."""
         archived = make_object(self.d, OT.SYMMETRIC_KEY)
         self.assertTrue(call(self.d, Op.ARCHIVE, _uid(archived), caller=OWNER).ok)
         destroyed = make_object(self.d, OT.SYMMETRIC_KEY)
         self.assertTrue(call(self.d, Op.DESTROY, _uid(destroyed), caller=OWNER).ok)
-        for uid in (archived, destroyed):
-            for operation in (Op.GET, Op.GET_ATTRIBUTES, Op.DESTROY, Op.ACTIVATE):
-                version, build = REQUESTS[operation]
+        for uid, version, operations in ((archived, V14, (Op.GET, Op.GET_ATTRIBUTES, Op.DESTROY, Op.ACTIVATE)),
+                                         (destroyed, V20, (Op.GET, Op.GET_ATTRIBUTES, Op.DESTROY, Op.ACTIVATE)),
+                                         (destroyed, V14, (Op.GET_ATTRIBUTES,))):
+            for operation in operations:
+                _, build = REQUESTS[operation]
                 r = call(self.d, operation, build(uid, OT.SYMMETRIC_KEY), version=version, caller=OTHER)
                 self.assertTrue(policy_denied(r), (Op(operation).name, r.reason, r.message))
+        for uid, operations in ((destroyed, (Op.GET, Op.DESTROY, Op.ACTIVATE)),
+                                ("never-existed", (Op.GET, Op.GET_ATTRIBUTES, Op.DESTROY, Op.ACTIVATE))):
+            for operation in operations:
+                r = call(self.d, operation, REQUESTS[operation][1](uid, OT.SYMMETRIC_KEY), version=V14, caller=OTHER)
+                self.assertEqual(r.reason, ResultReason.ITEM_NOT_FOUND, (Op(operation).name, r.message))
 
     def test_refused_request_changes_nothing(self) -> None:
         """A refused Destroy / Modify Attribute leaves the object untouched for its owner."""
@@ -430,7 +439,7 @@ class LocateFilteringTests(SynchronousTestCase):
     """Locate returns only what the caller may Locate."""
 
     def setUp(self) -> None:
-        self.d = make_dispatcher()
+        self.d = make_processor()
 
     def test_only_own_keys(self) -> None:
         """Each identity locates only its own symmetric keys, in both 1.x and 2.x shapes."""
@@ -480,7 +489,7 @@ class AttributeReadTests(SynchronousTestCase):
 
     def test_get_attributes_follow_their_rows(self) -> None:
         """Another identity reads the attributes of a public key but not of a symmetric key, in 1.x and 2.x."""
-        d = make_dispatcher()
+        d = make_processor()
         secret = make_object(d, OT.SYMMETRIC_KEY)
         public = make_object(d, OT.PUBLIC_KEY)
         for version in (V14, (2, 1)):
@@ -494,7 +503,7 @@ class AttributeReadTests(SynchronousTestCase):
         engine = PolicyEngine()
         engine.set_source("test", parse_policies({"metadata_shared": {"preset": {"SYMMETRIC_KEY": {
             "GET": "ALLOW_OWNER", "GET_ATTRIBUTES": "ALLOW_ALL", "GET_ATTRIBUTE_LIST": "ALLOW_ALL"}}}}, "test"))
-        d = make_dispatcher(policy=engine)
+        d = make_processor(policy=engine)
         uid = make_object(d, OT.SYMMETRIC_KEY, "metadata_shared")
         self.assertTrue(call(d, Op.GET_ATTRIBUTES, _uid(uid), caller=OTHER).ok)
         self.assertTrue(call(d, Op.GET_ATTRIBUTE_LIST, _uid(uid), caller=OTHER).ok)
@@ -511,7 +520,7 @@ class CryptographicOperationTests(SynchronousTestCase):
     """Encrypt, Decrypt, Sign, Signature Verify, MAC: the object's policy; Get when a built-in policy has no entry."""
 
     def setUp(self) -> None:
-        self.d = make_dispatcher()
+        self.d = make_processor()
 
     def activate(self, uid: str, caller: str = OWNER) -> None:
         r = call(self.d, Op.ACTIVATE, _uid(uid), caller=caller)
@@ -565,7 +574,7 @@ class CryptographicOperationTests(SynchronousTestCase):
             "get_shared": {"preset": {"SYMMETRIC_KEY": {
                 "GET": "ALLOW_ALL", "ACTIVATE": "ALLOW_OWNER", "ENCRYPT": "DISALLOW_ALL"}}},
         }, "test"))
-        self.d = make_dispatcher(policy=engine)
+        self.d = make_processor(policy=engine)
         body_for = {}
         for name in ("encrypt_shared", "get_shared"):
             uid = make_object(self.d, OT.SYMMETRIC_KEY, name)
@@ -585,7 +594,7 @@ class CryptographicOperationTests(SynchronousTestCase):
         engine = PolicyEngine()
         engine.set_source("test", parse_policies({"encrypt_only": {"preset": {"SYMMETRIC_KEY": {
             "GET": "ALLOW_ALL", "ACTIVATE": "ALLOW_OWNER", "ENCRYPT": "ALLOW_ALL"}}}}, "test"))
-        self.d = make_dispatcher(policy=engine)
+        self.d = make_processor(policy=engine)
         uid = make_object(self.d, OT.SYMMETRIC_KEY, "encrypt_only")
         self.activate(uid)
         body = _encrypt(uid, block_cipher_mode=BlockCipherMode.CBC, padding_method=PaddingMethod.NONE)
@@ -613,7 +622,7 @@ class WrappedGetTests(SynchronousTestCase):
         engine = PolicyEngine()
         engine.set_source("test", parse_policies({"shared_kek": {"preset": {"SYMMETRIC_KEY": {
             "GET": "ALLOW_ALL", "ACTIVATE": "ALLOW_OWNER"}}}}, "test"))
-        self.d = make_dispatcher(policy=engine)
+        self.d = make_processor(policy=engine)
         self.key = make_object(self.d, OT.SYMMETRIC_KEY, caller=OWNER)
 
     def kek(self, caller: str, policy: str = "default") -> str:
@@ -670,7 +679,7 @@ class GroupPolicyTests(SynchronousTestCase):
     def setUp(self) -> None:
         engine = PolicyEngine()
         engine.set_source("test", parse_policies(SHARED, "test"))
-        self.d = make_dispatcher(policy=engine)
+        self.d = make_processor(policy=engine)
 
     def key(self, policy: str = "shared", groups: tuple[str, ...] | None = ("Group A",)) -> str:
         body, extra = _body(OT.SYMMETRIC_KEY)
@@ -737,7 +746,7 @@ class PolicyNameImmutableTests(SynchronousTestCase):
         engine.set_source("test", parse_policies({"editable": {"preset": {"SYMMETRIC_KEY": {
             "GET": "ALLOW_OWNER", "ADD_ATTRIBUTE": "ALLOW_ALL", "MODIFY_ATTRIBUTE": "ALLOW_ALL",
             "DELETE_ATTRIBUTE": "ALLOW_ALL"}}}}, "test"))
-        d = make_dispatcher(policy=engine)
+        d = make_processor(policy=engine)
         uid = make_object(d, OT.SYMMETRIC_KEY, "editable")
         public = Item.text(Tag.OPERATION_POLICY_NAME, "public")
         delete = (Op.DELETE_ATTRIBUTE, _uid(uid, Item.text(Tag.ATTRIBUTE_NAME, "Operation Policy Name")))
@@ -776,7 +785,7 @@ class SQLStoreTests(SynchronousTestCase):
         engine = PolicyEngine()
         engine.set_source("test", parse_policies({"shared": {"preset": {"SYMMETRIC_KEY": {
             "GET": "ALLOW_ALL", "LOCATE": "ALLOW_ALL"}}}}, "test"))
-        self.d = make_dispatcher(self.store, policy=engine)
+        self.d = make_processor(self.store, policy=engine)
 
     def test_get_and_locate(self) -> None:
         """Get and Locate follow owner and policy name as stored in SQLite."""

@@ -15,7 +15,7 @@ from kmipd.config import load_config
 from kmipd.model import keyblock
 from kmipd.model.attributes import to_1x
 from kmipd.spec import CryptographicAlgorithm, KeyFormatType, ObjectType, Operation, Tag
-from kmipd.testing import call, make_dispatcher, payload
+from kmipd.testing import call, make_processor, payload
 from kmipd.ttlv import Item
 
 KEY = bytes(range(0x80, 0xA0))
@@ -47,7 +47,7 @@ class AdminObjectTests(TestCase):
         self.conf = self.write_config(self.data)
         store = open_store(load_config(self.conf), create_key=True)
         self.addCleanup(store.close)
-        d = make_dispatcher(store)
+        d = make_processor(store)
         self.alice_uid = register(d, "payroll", KEY, "alice")
         self.bob_uid = register(d, "backups", bytes(32), "bob")
         call(d, Operation.ACTIVATE, payload(Item.text(Tag.UNIQUE_IDENTIFIER, self.bob_uid)), caller="bob")

@@ -194,7 +194,7 @@ class SummaryTests(TestCase):
         from kmipd.audit import request_done
 
         dispatcher = make_dispatcher()
-        reply = dispatcher.process(b"\x42\x00\x78\x01\x00\x00\x00\x08garbage!", Caller("x"))
+        reply = dispatcher.processor.process(b"\x42\x00\x78\x01\x00\x00\x00\x08garbage!", Caller("x"))
         trail = _ListTrail()
         request_done({"audit": trail}, reply, Caller("x", ("g",)), peer="p", transport="ttlv", duration=0.5)
         (event,) = trail.events
@@ -230,11 +230,11 @@ class SummaryTests(TestCase):
         """The 2.x Log operation's hook writes the client's message with its identity."""
         trail = _ListTrail()
         ctx = RequestContext(version=(2, 1), identity="alice", groups=("ops",), now=0,
-                             store=MemoryObjectStore(), policy=None, services={"audit": trail})  # type: ignore[arg-type]
+                             store=MemoryObjectStore(), policy=None, audit=trail)  # type: ignore[arg-type]
         self.assertTrue(client_log(ctx, "rotating keys"))
         self.assertEqual(trail.events, [{"event": "kmip.client_log", "client": "alice", "groups": ["ops"],
                                          "version": "2.1", "message": "rotating keys"}])
-        ctx.services = {}
+        ctx.audit = None
         self.assertFalse(client_log(ctx, "nowhere"))
 
 
@@ -273,7 +273,8 @@ class EveryOperationTests(TestCase):
             ops = operations_for(version)
             self.assertGreater(len(ops), 20)
             for op in ops:
-                reply = dispatcher.process(encode(request(batch_item(op, payload()), version=version)), Caller("x"))
+                message = encode(request(batch_item(op, payload()), version=version))
+                reply = dispatcher.processor.process(message, Caller("x"))
                 request_done({"audit": trail}, reply, Caller("x"), peer="p", transport="ttlv", duration=0.001)
             self.assertEqual([e["operation"] for e in trail.events], [Operation(op).name for op in ops])
             statuses = set()

@@ -15,8 +15,9 @@ from kmipd.config import ConfigError, load_config
 from kmipd.dispatch import Caller
 from kmipd.policy.builtin import BUILTIN_POLICIES, DEFAULT_ROWS, DEFAULT_SET_ATTRIBUTE_ROWS, table_from_rows
 from kmipd.policy.model import Permission, Policy, PolicyEngine
+from kmipd.settings import Settings
 from kmipd.spec import ObjectType, Operation, ResultReason, ResultStatus, State, Tag
-from kmipd.testing import FakeClock, Result, make_dispatcher, results
+from kmipd.testing import FakeClock, Result, make_processor, results
 from kmipd.ttlv import decode, encode
 from kmipd.ttlv.xml import from_xml
 
@@ -120,7 +121,7 @@ class FortiOSLocateTests(SynchronousTestCase):
 
     def test_criteria_applied(self) -> None:
         """The wrapped Name criterion selects its key, never another (the newest) one."""
-        d = make_dispatcher(clock=FakeClock())
+        d = make_processor(clock=FakeClock())
         first = create_1x(d, (1, 0), "fortigate-ipsec-1")
         second = create_1x(d, (1, 0), "fortigate-ipsec-2")
         self.assertEqual(uids(self.locate(d, "fortigate-ipsec-1")), [first])
@@ -129,7 +130,7 @@ class FortiOSLocateTests(SynchronousTestCase):
 
     def test_template_reference_refused(self) -> None:
         """A Name directly in the Template-Attribute (a template reference) is Invalid Field."""
-        d = make_dispatcher()
+        d = make_processor()
         r = exchange(d, message((1, 0), "Locate", """<TemplateAttribute><Name>
             <NameValue type="TextString" value="t"/><NameType type="Enumeration" value="UninterpretedTextString"/>
             </Name></TemplateAttribute>"""))
@@ -137,7 +138,7 @@ class FortiOSLocateTests(SynchronousTestCase):
 
     def test_not_in_2x(self) -> None:
         """2.x has no Template-Attribute: the same request is an unknown field there."""
-        d = make_dispatcher()
+        d = make_processor()
         self.assertEqual(self.locate(d, "x", (2, 0)).reason, ResultReason.INVALID_FIELD)
 
 
@@ -146,7 +147,7 @@ class PyKMIPLocateTests(SynchronousTestCase):
 
     def test_offset_items_applied_in_1_2(self) -> None:
         """Maximum Items 1, Offset Items 1 at 1.2: the second newest key, no Located Items."""
-        d = make_dispatcher(clock=(clock := FakeClock()))
+        d = make_processor(clock=(clock := FakeClock()))
         made = []
         for i in range(3):
             made.append(create_1x(d, (1, 2), f"k{i}"))
@@ -165,7 +166,7 @@ class PyKMIPLocateTests(SynchronousTestCase):
             from kmip.core.messages import payloads
         except ImportError:
             raise self.skipTest("PyKMIP is not installed") from None
-        d = make_dispatcher(clock=(clock := FakeClock()))
+        d = make_processor(clock=(clock := FakeClock()))
         made = []
         for i in range(3):
             made.append(create_1x(d, (1, 2), f"p{i}"))
@@ -195,7 +196,7 @@ class ObjectTypeInAttributesTests(SynchronousTestCase):
 
     def test_equal_accepted(self) -> None:
         """Create with Object Type Symmetric Key in the Attributes too: a Symmetric Key."""
-        d = make_dispatcher()
+        d = make_processor()
         for version in ((2, 0), (2, 1)):
             r = exchange(d, create_2x("SymmetricKey", version))
             self.assertTrue(r.ok, r)
@@ -203,12 +204,12 @@ class ObjectTypeInAttributesTests(SynchronousTestCase):
 
     def test_different_refused(self) -> None:
         """Another Object Type in the Attributes than in the payload: Invalid Field."""
-        r = exchange(make_dispatcher(), create_2x("SecretData"))
+        r = exchange(make_processor(), create_2x("SecretData"))
         self.assertEqual((r.status, r.reason), (ResultStatus.OPERATION_FAILED, ResultReason.INVALID_FIELD))
 
     def test_register(self) -> None:
         """Register of a Secret Data whose Attributes carry Object Type Secret Data."""
-        d = make_dispatcher()
+        d = make_processor()
         body = """<ObjectType type="Enumeration" value="SecretData"/>
             <Attributes><ObjectType type="Enumeration" value="SecretData"/>
               <CryptographicUsageMask type="Integer" value="DeriveKey"/></Attributes>
@@ -225,7 +226,7 @@ class ObjectTypeInAttributesTests(SynchronousTestCase):
 
     def test_1x_unchanged(self) -> None:
         """1.x templates keep the old rule: Object Type is the server's (Read Only Attribute... refused)."""
-        d = make_dispatcher()
+        d = make_processor()
         r = exchange(d, message((1, 4), "Create", """<ObjectType type="Enumeration" value="SymmetricKey"/>
             <TemplateAttribute>
             """ + attr("Cryptographic Algorithm", '<AttributeValue type="Enumeration" value="AES"/>')
@@ -253,7 +254,7 @@ class OperationPolicyNameTests(SynchronousTestCase):
     """VAST Data: Operation Policy Name added or modified after creation (1.x: client-modifiable)."""
 
     def setUp(self) -> None:
-        self.d = make_dispatcher(policy=shared_policies())
+        self.d = make_processor(policy=shared_policies())
         self.uid = create_1x(self.d, (1, 4), "vast-key")
 
     def change(self, op: str, value: str, caller: str = "alice", version: tuple[int, int] = (1, 4)) -> Result:
@@ -317,7 +318,7 @@ class RevokePreActiveTests(SynchronousTestCase):
 
     def test_refused_by_default(self) -> None:
         """The seed's rule: Illegal Operation, the key stays Pre-Active."""
-        d = make_dispatcher()
+        d = make_processor()
         uid = create_1x(d, (1, 2), "percona")
         self.assertEqual(exchange(d, revoke(uid)).reason, ResultReason.ILLEGAL_OPERATION)
         self.assertEqual(self.state(d, uid)[0], State.PRE_ACTIVE)
@@ -325,7 +326,7 @@ class RevokePreActiveTests(SynchronousTestCase):
     def test_deactivate_setting(self) -> None:
         """With revoke_preactive = deactivate: Deactivated, with Deactivation Date and Revocation Reason."""
         clock = FakeClock()
-        d = make_dispatcher(clock=clock, services={"revoke_preactive": "deactivate"})
+        d = make_processor(clock=clock, settings=Settings(revoke_preactive="deactivate"))
         uid = create_1x(d, (1, 2), "percona")
         r = exchange(d, revoke(uid))
         self.assertTrue(r.ok, r)
@@ -344,7 +345,7 @@ class RevokePreActiveTests(SynchronousTestCase):
         except ImportError:
             raise self.skipTest("PyKMIP is not installed") from None
         for setting, ok in (("refuse", False), ("deactivate", True)):
-            d = make_dispatcher(services={"revoke_preactive": setting})
+            d = make_processor(settings=Settings(revoke_preactive=setting))
             uid = create_1x(d, (1, 2), "pykmip-script")
             reason = objects.RevocationReason(code=enums.RevocationReasonCode.CESSATION_OF_OPERATION)
             data = pykmip_request((1, 2), "REVOKE", payloads.RevokeRequestPayload(
@@ -356,15 +357,15 @@ class RevokePreActiveTests(SynchronousTestCase):
 
     def test_compromise_unchanged(self) -> None:
         """A compromise reason keeps its transition (Pre-Active -> Compromised) whatever the setting."""
-        d = make_dispatcher(services={"revoke_preactive": "deactivate"})
+        d = make_processor(settings=Settings(revoke_preactive="deactivate"))
         uid = create_1x(d, (1, 2), "percona")
         self.assertTrue(exchange(d, revoke(uid, "KeyCompromise")).ok)
         self.assertEqual(self.state(d, uid)[0], State.COMPROMISED)
 
     def test_config_key(self) -> None:
         """[server] revoke_preactive: refuse (default) or deactivate; anything else names the key."""
-        self.assertEqual(load_config(environ={}).revoke_preactive, "refuse")
-        self.assertEqual(load_config(overrides={"revoke_preactive": "Deactivate"}, environ={}).revoke_preactive,
-                         "deactivate")
+        self.assertEqual(load_config(environ={}).settings.revoke_preactive, "refuse")
+        config = load_config(overrides={"revoke_preactive": "Deactivate"}, environ={})
+        self.assertEqual(config.settings.revoke_preactive, "deactivate")
         e = self.assertRaises(ConfigError, load_config, overrides={"revoke_preactive": "maybe"}, environ={})
         self.assertEqual(e.key, "revoke_preactive")

@@ -12,6 +12,9 @@ from twisted.internet.testing import MemoryReactor
 from twisted.trial.unittest import SynchronousTestCase
 
 from kmipd.config import Config, ConfigError, SlugsConfig, default_data_dir, load_config
+from kmipd.limits import Limits
+from kmipd.settings import Settings, StreamLimits
+from kmipd.spec import DRBGAlgorithm, HashingAlgorithm, RNGAlgorithm, Tag
 
 ENV = {"KMIPD_DATA_DIR": "/srv/kmipd-test"}
 
@@ -82,13 +85,9 @@ class DefaultsTests(SynchronousTestCase):
                 listen=(),
                 thread_pool_size=8,
                 db_pool_size=4,
-                max_message_size=1048576,
-                max_depth=32,
-                max_batch_count=64,
-                idle_timeout=300.0,
-                message_timeout=30.0,
-                max_connections=10000,
-                max_connections_per_client=1000,
+                limits=Limits(max_message_size=1048576, max_depth=32, max_batch_count=64, idle_timeout=300.0,
+                              message_timeout=30.0, max_connections=10000, max_connections_per_client=1000),
+                settings=Settings(lease_time=3600, process_inactive_keys=False, compatibility="kmip"),
                 slugs_timeout=5.0,
                 slugs_cache_ttl=30.0,
                 policy_reload_interval=0.5,
@@ -214,10 +213,10 @@ class FileTests(ConfigTestsMixin, SynchronousTestCase):
         """The annotated etc/server.conf shipped with kmipd is accepted."""
         config = load_config(EXAMPLE_CONF, environ=ENV)
         self.assertEqual(config.port, 5696)
-        self.assertEqual(config.max_message_size, 1048576)
-        self.assertEqual(config.idle_timeout, 300.0)
+        self.assertEqual(config.limits.max_message_size, 1048576)
+        self.assertEqual(config.limits.idle_timeout, 300.0)
         self.assertEqual(
-            (config.message_timeout, config.max_connections, config.max_connections_per_client),
+            (config.limits.message_timeout, config.limits.max_connections, config.limits.max_connections_per_client),
             (30.0, 10000, 1000),
         )
         self.assertEqual(
@@ -244,7 +243,7 @@ class FileTests(ConfigTestsMixin, SynchronousTestCase):
             environ=ENV,
         )
         self.assertEqual(
-            (config.port, config.max_depth, config.thread_pool_size, config.listen),
+            (config.port, config.limits.max_depth, config.thread_pool_size, config.listen),
             (6000, 10, 3, ("tcp:6000", "tcp6:6000:interface=\\:\\:1")),
         )
 
@@ -262,9 +261,57 @@ class FileTests(ConfigTestsMixin, SynchronousTestCase):
             environ=ENV,
         )
         self.assertEqual(
-            (config.message_timeout, config.max_connections, config.max_connections_per_client),
+            (config.limits.message_timeout, config.limits.max_connections, config.limits.max_connections_per_client),
             (12.5, 200, 7),
         )
+
+    def test_handler_settings_in_file(self) -> None:
+        """Lease time, inactive-key processing, the compatibility mode, RNG parameters and the
+        multi-part stream bounds are read from the file into C{config.settings}."""
+        config = load_config(
+            self.write(
+                """\
+                [kmipd]
+                lease_time=60
+                process_inactive_keys=yes
+                compatibility=PyKMIP
+                rng_parameters=RNG Algorithm: DRBG, DRBG Algorithm: Hash, Hashing Algorithm: SHA-256,
+                  Prediction Resistance: yes
+                max_streams=10
+                max_streams_per_identity=2
+                stream_ttl=30
+                stream_max_buffer=1024
+                stream_max_total_buffer=4096
+                """
+            ),
+            environ=ENV,
+        )
+        settings = config.settings
+        self.assertEqual((settings.lease_time, settings.process_inactive_keys, settings.compatibility),
+                         (60, True, "pykmip"))
+        self.assertEqual(settings.rng_parameters, (
+            (Tag.RNG_ALGORITHM, RNGAlgorithm.DRBG), (Tag.DRBG_ALGORITHM, DRBGAlgorithm.HASH),
+            (Tag.HASHING_ALGORITHM, HashingAlgorithm.SHA_256), (Tag.PREDICTION_RESISTANCE, 1)))
+        self.assertEqual(settings.streams, StreamLimits(max_streams=10, max_streams_per_identity=2, ttl=30,
+                                                        max_buffer=1024, max_total_buffer=4096))
+        table = settings.streams.table()
+        self.assertEqual((table.max_streams, table.ttl, table.max_total_buffer), (10, 30, 4096))
+        rng = settings.rng_item()
+        self.assertEqual((rng.get(Tag.RNG_ALGORITHM), rng.get(Tag.PREDICTION_RESISTANCE)), (RNGAlgorithm.DRBG, True))
+
+    def test_bad_handler_settings(self) -> None:
+        """Bad settings values name their key."""
+        for key, value, fragment in (
+            ("lease_time", "0", "out of range"),
+            ("rng_parameters", "DRBG", "'Field: value'"),
+            ("rng_parameters", "RNG Algorithm: Quantum", "is not a RNG Algorithm value"),
+            ("rng_parameters", "DRBG Algorithm: Hash", "RNG Algorithm is required"),
+            ("rng_parameters", "Colour: blue", "'Field: value'"),
+            ("stream_ttl", "x", "is not an integer"),
+        ):
+            path, message = self.load_error(f"[kmipd]\n{key}={value}\n")
+            self.assertIn(f"[kmipd] {key}: ", message)
+            self.assertIn(fragment, message)
 
     def test_https_listen_in_file(self) -> None:
         """https_listen is a list key like listen: indented continuation lines, in [server] or [kmipd]."""
@@ -533,7 +580,7 @@ class OverrideTests(ConfigTestsMixin, SynchronousTestCase):
         self.assertEqual(config.port, 7000)
         self.assertEqual(config.hostname, "::1")
         self.assertEqual(config.logging_level, "DEBUG")
-        self.assertEqual(config.max_depth, 32)
+        self.assertEqual(config.limits.max_depth, 32)
 
     def test_typed_overrides(self) -> None:
         """Already-typed override values are accepted."""
@@ -542,7 +589,7 @@ class OverrideTests(ConfigTestsMixin, SynchronousTestCase):
             environ=ENV,
         )
         self.assertEqual(
-            (config.port, config.enable_tls_client_auth, config.idle_timeout),
+            (config.port, config.enable_tls_client_auth, config.limits.idle_timeout),
             (1, False, 5.0),
         )
 

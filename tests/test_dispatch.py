@@ -9,9 +9,10 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from kmipd.auth.credentials import CredentialStore, hash_password
 from kmipd.auth.request import CredentialChecker
-from kmipd.dispatch import Caller, strip_for_version
+from kmipd.dispatch import Caller
 from kmipd.errors import InvalidField
 from kmipd.messages import version_item
+from kmipd.messages.versions import strip_for_version
 from kmipd.model.objects import ManagedObject
 from kmipd.operations import registry
 from kmipd.spec import (
@@ -27,7 +28,7 @@ from kmipd.spec import (
     tag_in_version,
 )
 from kmipd.store.interface import LocateQuery
-from kmipd.testing import FakeClock, batch_item, call, make_dispatcher, payload, request, results, send
+from kmipd.testing import FakeClock, batch_item, call, make_processor, payload, request, results, send
 from kmipd.ttlv import Item, decode, encode
 
 QUERY_OPS = payload(Item.enum(Tag.QUERY_FUNCTION, QueryFunction.QUERY_OPERATIONS))
@@ -70,7 +71,7 @@ class VersionTests(SynchronousTestCase):
 
     def test_answer_in_client_version(self) -> None:
         """Every supported version is answered in that same version."""
-        d = make_dispatcher()
+        d = make_processor()
         for v in ((1, 0), (1, 1), (1, 2), (1, 3), (1, 4), (2, 0), (2, 1)):
             response = send(d, request(batch_item(Operation.QUERY, QUERY_OPS), version=v))
             self.assertEqual(response_version(response), v)
@@ -78,7 +79,7 @@ class VersionTests(SynchronousTestCase):
 
     def test_newer_minor(self) -> None:
         """A 1.5 request is answered in 1.4 and a 2.3 request in 2.1."""
-        d = make_dispatcher()
+        d = make_processor()
         for asked, answered in (((1, 5), (1, 4)), ((2, 3), (2, 1))):
             response = send(d, request(batch_item(Operation.QUERY, QUERY_OPS), version=asked))
             self.assertEqual(response_version(response), answered)
@@ -86,7 +87,7 @@ class VersionTests(SynchronousTestCase):
 
     def test_unsupported_major(self) -> None:
         """A 3.0 request gets one Invalid Message batch item without Operation, and no close."""
-        d = make_dispatcher()
+        d = make_processor()
         reply = d.process(encode(request(batch_item(Operation.QUERY, QUERY_OPS), version=(3, 0))), Caller("a"))
         self.assertFalse(reply.close)
         response = decode(reply.data)
@@ -99,7 +100,7 @@ class VersionTests(SynchronousTestCase):
 
     def test_operation_absent_from_version(self) -> None:
         """DiscoverVersions does not exist in KMIP 1.0: Operation Not Supported there, success in 1.1."""
-        d = make_dispatcher()
+        d = make_processor()
         r10 = call(d, Operation.DISCOVER_VERSIONS, payload(), version=(1, 0))
         self.assertEqual(r10.reason, ResultReason.OPERATION_NOT_SUPPORTED)
         self.assertEqual(r10.operation, Operation.DISCOVER_VERSIONS)
@@ -107,7 +108,7 @@ class VersionTests(SynchronousTestCase):
 
     def test_unknown_operation(self) -> None:
         """An operation value kmipd does not know is Operation Not Supported, echoing the value."""
-        d = make_dispatcher()
+        d = make_processor()
         result = call(d, 0xFF, payload())
         self.assertEqual(result.status, ResultStatus.OPERATION_FAILED)
         self.assertEqual(result.reason, ResultReason.OPERATION_NOT_SUPPORTED)
@@ -117,7 +118,7 @@ class VersionTests(SynchronousTestCase):
         """A spec operation with no handler is Operation Not Supported."""
         FakeOperations(self)
         registry.REGISTRY.pop(int(Operation.DISCOVER_VERSIONS))
-        result = call(make_dispatcher(), Operation.DISCOVER_VERSIONS, payload())
+        result = call(make_processor(), Operation.DISCOVER_VERSIONS, payload())
         self.assertEqual(result.reason, ResultReason.OPERATION_NOT_SUPPORTED)
 
 
@@ -126,7 +127,7 @@ class BatchTests(SynchronousTestCase):
 
     def test_several_items(self) -> None:
         """Several batch items are answered in order with a matching Batch Count."""
-        d = make_dispatcher()
+        d = make_processor()
         response = send(d, request(batch_item(Operation.QUERY, QUERY_OPS, b"a"),
                                    batch_item(Operation.DISCOVER_VERSIONS, payload(), b"b"),
                                    batch_item(Operation.QUERY, QUERY_OPS, b"c")))
@@ -140,7 +141,7 @@ class BatchTests(SynchronousTestCase):
 
     def test_unique_batch_item_id_echoed(self) -> None:
         """The Unique Batch Item ID is echoed on success and on failure."""
-        d = make_dispatcher()
+        d = make_processor()
         rs = results(send(d, request(batch_item(Operation.QUERY, QUERY_OPS, b"\x00\x01"),
                                      batch_item(Operation.QUERY, None, b"\xff"),
                                      header_extra=[Item.enum(Tag.BATCH_ERROR_CONTINUATION_OPTION,
@@ -148,7 +149,7 @@ class BatchTests(SynchronousTestCase):
         self.assertEqual([(r.unique_id, r.ok) for r in rs], [(b"\x00\x01", True), (b"\xff", False)])
 
     def continuation(self, option: int, *items: Item, dispatcher: Any = None) -> list[Any]:
-        d = dispatcher or make_dispatcher()
+        d = dispatcher or make_processor()
         return results(send(d, request(*items, header_extra=[
             Item.enum(Tag.BATCH_ERROR_CONTINUATION_OPTION, option)])))
 
@@ -167,7 +168,7 @@ class BatchTests(SynchronousTestCase):
                                batch_item(Operation.QUERY, QUERY_OPS), failing_query(),
                                batch_item(Operation.QUERY, QUERY_OPS))
         self.assertEqual([r.status for r in rs], [ResultStatus.SUCCESS, ResultStatus.OPERATION_FAILED])
-        default = results(send(make_dispatcher(), request(failing_query(), batch_item(Operation.QUERY, QUERY_OPS))))
+        default = results(send(make_processor(), request(failing_query(), batch_item(Operation.QUERY, QUERY_OPS))))
         self.assertEqual(len(default), 1)
 
     def test_undo(self) -> None:
@@ -184,7 +185,7 @@ class BatchTests(SynchronousTestCase):
         ops.add(Operation.ACTIVATE, writer)
         for option, kept in ((BatchErrorContinuationOption.UNDO, False),
                              (BatchErrorContinuationOption.CONTINUE, True)):
-            d = make_dispatcher()
+            d = make_processor()
             rs = self.continuation(option, batch_item(Operation.ACTIVATE, payload()), failing_query(),
                                    dispatcher=d)
             with d.store.transaction() as tx:
@@ -206,7 +207,7 @@ class BatchTests(SynchronousTestCase):
 
         ops.add(Operation.ACTIVATE, writer)
         ops.add(Operation.ARCHIVE, write_then_fail)
-        d = make_dispatcher()
+        d = make_processor()
         rs = self.continuation(BatchErrorContinuationOption.CONTINUE, batch_item(Operation.ARCHIVE, payload()),
                                batch_item(Operation.ACTIVATE, payload()), dispatcher=d)
         self.assertEqual(rs[0].reason, ResultReason.INVALID_FIELD)
@@ -227,7 +228,7 @@ class BatchTests(SynchronousTestCase):
                 attr("Cryptographic Usage Mask", Item.int(
                     Tag.ATTRIBUTE_VALUE, CryptographicUsageMask.ENCRYPT | CryptographicUsageMask.DECRYPT)),
             ]))
-        d = make_dispatcher()
+        d = make_processor()
         ok = call(d, Operation.CREATE, create)
         self.assertTrue(ok.ok, ok.message)
         rs = self.continuation(BatchErrorContinuationOption.UNDO, batch_item(Operation.CREATE, create),
@@ -238,7 +239,7 @@ class BatchTests(SynchronousTestCase):
 
     def test_maximum_response_size(self) -> None:
         """A response larger than Maximum Response Size becomes Response Too Large without payload."""
-        d = make_dispatcher()
+        d = make_processor()
         rs = results(send(d, request(batch_item(Operation.QUERY, QUERY_OPS), header_extra=[
             Item.int(Tag.MAXIMUM_RESPONSE_SIZE, 64)])))
         self.assertEqual(rs[0].status, ResultStatus.OPERATION_FAILED)
@@ -250,21 +251,23 @@ class BatchTests(SynchronousTestCase):
 
     def test_asynchronous_indicator_1x(self) -> None:
         """A 1.x Asynchronous Indicator True is accepted and the request processed synchronously."""
-        rs = results(send(make_dispatcher(), request(batch_item(Operation.QUERY, QUERY_OPS), header_extra=[
+        rs = results(send(make_processor(), request(batch_item(Operation.QUERY, QUERY_OPS), header_extra=[
             Item.bool(Tag.ASYNCHRONOUS_INDICATOR, True)])))
         self.assertTrue(rs[0].ok)
         self.assertIsNotNone(rs[0].payload)
 
     def test_asynchronous_indicator_2x(self) -> None:
-        """2.x Optional is processed synchronously; Mandatory is refused per item with Feature Not Supported."""
-        d = make_dispatcher()
+        """2.x Optional runs a fast operation synchronously; Mandatory defers even a Query (Pending,
+        then its result by Poll: tests.operations.test_asynchronous)."""
+        d = make_processor()
         optional = results(send(d, request(batch_item(Operation.QUERY, QUERY_OPS), version=(2, 0), header_extra=[
             Item.enum(Tag.ASYNCHRONOUS_INDICATOR, AsynchronousIndicator.OPTIONAL)])))
         self.assertTrue(optional[0].ok)
         mandatory = results(send(d, request(batch_item(Operation.QUERY, QUERY_OPS, b"x"), version=(2, 1),
                                             header_extra=[Item.enum(Tag.ASYNCHRONOUS_INDICATOR,
                                                                     AsynchronousIndicator.MANDATORY)])))
-        self.assertEqual(mandatory[0].reason, ResultReason.FEATURE_NOT_SUPPORTED)
+        self.assertEqual(mandatory[0].status, ResultStatus.OPERATION_PENDING)
+        self.assertIsNone(mandatory[0].payload)
         self.assertEqual((mandatory[0].operation, mandatory[0].unique_id), (Operation.QUERY, b"x"))
 
 
@@ -273,7 +276,7 @@ class MalformedTests(SynchronousTestCase):
 
     def test_undecodable(self) -> None:
         """Bytes that do not decode give Invalid Message and close=True."""
-        d = make_dispatcher()
+        d = make_processor()
         data = encode(request(batch_item(Operation.QUERY, QUERY_OPS), version=(1, 2)))
         bad = data[:-1] + b"\x07"  # non-zero padding in the last item
         reply = d.process(bad, Caller("a"))
@@ -288,13 +291,13 @@ class MalformedTests(SynchronousTestCase):
         """A decodable but invalid message (Batch Count mismatch) gives Invalid Message and close=True."""
         message = request(batch_item(Operation.QUERY, QUERY_OPS))
         message.find(Tag.REQUEST_HEADER).find(Tag.BATCH_COUNT).value = 2  # type: ignore[union-attr]
-        reply = make_dispatcher().process(encode(message), Caller("a"))
+        reply = make_processor().process(encode(message), Caller("a"))
         self.assertTrue(reply.close)
         self.assertEqual(results(decode(reply.data))[0].reason, ResultReason.INVALID_MESSAGE)
 
     def test_garbage(self) -> None:
         """Random bytes give an Invalid Message response in some supported version."""
-        reply = make_dispatcher().process(b"\x00" * 5, Caller("a"))
+        reply = make_processor().process(b"\x00" * 5, Caller("a"))
         self.assertTrue(reply.close)
         self.assertEqual(results(decode(reply.data))[0].reason, ResultReason.INVALID_MESSAGE)
 
@@ -302,14 +305,14 @@ class MalformedTests(SynchronousTestCase):
         """A message larger than max_message_size is refused as Invalid Message."""
         from kmipd.limits import Limits
 
-        d = make_dispatcher(limits=Limits(max_message_size=64))
+        d = make_processor(limits=Limits(max_message_size=64))
         reply = d.process(encode(request(batch_item(Operation.QUERY, QUERY_OPS))), Caller("a"))
         self.assertTrue(reply.close)
         self.assertEqual(results(decode(reply.data))[0].reason, ResultReason.INVALID_MESSAGE)
 
     def test_bad_batch_item(self) -> None:
         """A batch item without Operation fails alone with Invalid Message; the connection stays."""
-        reply = make_dispatcher().process(encode(request(
+        reply = make_processor().process(encode(request(
             Item.struct(Tag.BATCH_ITEM, []), batch_item(Operation.QUERY, QUERY_OPS),
             header_extra=[Item.enum(Tag.BATCH_ERROR_CONTINUATION_OPTION, BatchErrorContinuationOption.CONTINUE)],
         )), Caller("a"))
@@ -326,7 +329,7 @@ class MalformedTests(SynchronousTestCase):
             raise RuntimeError("secret-detail-xyzzy")
 
         ops.add(Operation.ACTIVATE, boom)
-        reply = make_dispatcher().process(encode(request(batch_item(Operation.ACTIVATE, payload()))), Caller("a"))
+        reply = make_processor().process(encode(request(batch_item(Operation.ACTIVATE, payload()))), Caller("a"))
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
         self.assertNotIn(b"xyzzy", reply.data)
         (result,) = results(decode(reply.data))
@@ -335,7 +338,7 @@ class MalformedTests(SynchronousTestCase):
 
     def test_reply_metadata(self) -> None:
         """The Reply names operations and the first failure's reason for the request log."""
-        reply = make_dispatcher().process(encode(request(
+        reply = make_processor().process(encode(request(
             batch_item(Operation.QUERY, QUERY_OPS), failing_query(),
             header_extra=[Item.enum(Tag.BATCH_ERROR_CONTINUATION_OPTION, BatchErrorContinuationOption.CONTINUE)],
         )), Caller("a"))
@@ -345,7 +348,7 @@ class MalformedTests(SynchronousTestCase):
 
     def test_time_stamp_from_clock(self) -> None:
         """The response Time Stamp comes from the injected clock."""
-        response = send(make_dispatcher(clock=FakeClock(1_234_567_890)),
+        response = send(make_processor(clock=FakeClock(1_234_567_890)),
                         request(batch_item(Operation.QUERY, QUERY_OPS)))
         self.assertEqual(response.find(Tag.RESPONSE_HEADER).get(Tag.TIME_STAMP), 1_234_567_890)  # type: ignore
 
@@ -377,9 +380,9 @@ class StripTests(SynchronousTestCase):
         ops = FakeOperations(self)
         ops.add(Operation.ACTIVATE, lambda ctx, body: Item.struct(Tag.RESPONSE_PAYLOAD, [
             Item.text(Tag.UNIQUE_IDENTIFIER, "1"), Item.struct(Tag.ATTRIBUTES, [])]))
-        r14 = call(make_dispatcher(), Operation.ACTIVATE, payload(), version=(1, 4))
+        r14 = call(make_processor(), Operation.ACTIVATE, payload(), version=(1, 4))
         self.assertEqual([c.tag for c in r14.payload.value], [Tag.UNIQUE_IDENTIFIER])  # type: ignore[union-attr]
-        r20 = call(make_dispatcher(), Operation.ACTIVATE, payload(), version=(2, 0))
+        r20 = call(make_processor(), Operation.ACTIVATE, payload(), version=(2, 0))
         self.assertEqual(len(r20.payload.value), 2)  # type: ignore[union-attr]
 
 
@@ -397,7 +400,7 @@ class CredentialTests(SynchronousTestCase):
 
     def setUp(self) -> None:
         store = CredentialStore({"alice": hash_password("s3cret", n=2**4, r=1, p=1)})
-        self.dispatcher = make_dispatcher(credentials=CredentialChecker(store))
+        self.dispatcher = make_processor(credentials=CredentialChecker(store))
 
     def send_with(self, auth: Item, dispatcher: Any = None) -> Any:
         return results(send(dispatcher or self.dispatcher, request(
@@ -420,7 +423,7 @@ class CredentialTests(SynchronousTestCase):
 
     def test_absent_store(self) -> None:
         """Without a credential store, credentials are ignored."""
-        self.assertTrue(self.send_with(authentication("alice", "wrong"), make_dispatcher()).ok)
+        self.assertTrue(self.send_with(authentication("alice", "wrong"), make_processor()).ok)
 
 
 class CountingStore:
@@ -442,7 +445,7 @@ class CredentialLimitTests(SynchronousTestCase):
         self.now = 1000.0
         self.store = CountingStore(CredentialStore({"alice": hash_password("s3cret", n=2**4, r=1, p=1)}))
         self.checker = CredentialChecker(self.store, cache_ttl=60, cache_size=2, seconds=lambda: self.now)
-        self.dispatcher = make_dispatcher(credentials=self.checker)
+        self.dispatcher = make_processor(credentials=self.checker)
 
     def send_with(self, auth: Item) -> Any:
         return results(send(self.dispatcher, request(
@@ -498,7 +501,7 @@ class SniffTests(SynchronousTestCase):
     def test_sniffed_version_of_truncated_message(self) -> None:
         """A truncated 2.0 request is answered in 2.0."""
         data = encode(request(batch_item(Operation.QUERY, QUERY_OPS), version=(2, 0)))
-        reply = make_dispatcher().process(data[:-8], Caller(None))
+        reply = make_processor().process(data[:-8], Caller(None))
         self.assertEqual(response_version(decode(reply.data)), (2, 0))
 
     def test_layout_assumption(self) -> None:

@@ -22,7 +22,8 @@ class EnvironmentTests(SynchronousTestCase):
         env = {"KMIPD_THREAD_POOL_SIZE": "5", "KMIPD_IDLE_TIMEOUT": "20", "KMIPD_TEST_POSTGRES_URL": "x",
                "KMIPD_DATABASE_URL": "postgresql+psycopg://kmipd@db/kmipd", "KMIPD_AUDIT_SYSLOG": "yes"}
         config = load_config(path, {"idle_timeout": 30}, environ=env)
-        self.assertEqual((config.thread_pool_size, config.idle_timeout, config.database_url, config.audit_syslog),
+        self.assertEqual((config.thread_pool_size, config.limits.idle_timeout, config.database_url,
+                          config.audit_syslog),
                          (5, 30.0, "postgresql+psycopg://kmipd@db/kmipd", True))
         self.assertEqual(config.metrics_listen, ("tcp:9000:interface=127.0.0.1",))
 
@@ -37,4 +38,4 @@ class EnvironmentTests(SynchronousTestCase):
         """Without an explicit environment the process's is read."""
         os.environ["KMIPD_MAX_DEPTH"] = "7"
         self.addCleanup(os.environ.pop, "KMIPD_MAX_DEPTH", None)
-        self.assertEqual(load_config(None).max_depth, 7)
+        self.assertEqual(load_config(None).limits.max_depth, 7)

@@ -15,11 +15,10 @@ from twisted.internet.task import Clock, deferLater
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from kmipd.dispatch import Caller, Dispatcher, Reply
+from kmipd.dispatch import MAX_GROUP, Caller, Dispatcher, Reply, Scheduling
 from kmipd.limits import Limits
 from kmipd.model.objects import ManagedObject
 from kmipd.operations import registry
-from kmipd.policy.model import PolicyEngine
 from kmipd.protocol import KMIPServerFactory
 from kmipd.spec import (
     BatchErrorContinuationOption,
@@ -34,7 +33,7 @@ from kmipd.spec import (
 )
 from kmipd.store.interface import ConcurrentUpdateError, LocateQuery, StoreError
 from kmipd.store.sql import SQLObjectStore
-from kmipd.testing import FakeClock, attribute, batch_item, payload, request, results
+from kmipd.testing import FakeClock, attribute, batch_item, make_processor, payload, request, results
 from kmipd.threads import ThreadPoolService
 from kmipd.ttlv import Item, decode, encode, peek_header
 
@@ -47,6 +46,8 @@ CREATE = payload(
             Tag.ATTRIBUTE_VALUE, CryptographicUsageMask.ENCRYPT | CryptographicUsageMask.DECRYPT)),
     ]))
 QUERY_OPS = payload(Item.enum(Tag.QUERY_FUNCTION, QueryFunction.QUERY_OPERATIONS))
+#: A message that needs the store but writes nothing.
+LOCATE_ALL = encode(request(batch_item(Operation.LOCATE, payload())))
 
 
 def create_message(n: int = 0) -> bytes:
@@ -136,15 +137,16 @@ def sqlite_store(test: SynchronousTestCase) -> SQLObjectStore:
 
 
 class GroupTestMixin:
-    def build(self, *, group_commit: bool = True, store: Any = None, **kwargs: Any) -> Dispatcher:
+    def build(self, *, group_commit: bool = True, store: Any = None, max_group: int = MAX_GROUP,
+              clock: Any = None) -> Dispatcher:
         self.store = CountingStore(store if store is not None else sqlite_store(self))  # type: ignore[arg-type]
         self.pool = ManualPool()
-        return Dispatcher(store=self.store, run_blocking=self.pool.run, policy=PolicyEngine(),
-                          limits=Limits(), seconds=FakeClock(), group_commit=group_commit, **kwargs)
+        scheduling = Scheduling(group_commit=group_commit, store_jobs=2 if group_commit else 8, max_group=max_group)
+        return Dispatcher(make_processor(self.store, clock=FakeClock()), self.pool.run, clock or Clock(), scheduling)
 
     def group_of(self, d: Dispatcher, messages: list[bytes]) -> list[Reply]:
-        """Start a group with a Query, queue C{messages} from different connections behind it, run all."""
-        first = d.handle(message(batch_item(Operation.QUERY, QUERY_OPS)), Caller("zero"))
+        """Start a group with a Locate, queue C{messages} from different connections behind it, run all."""
+        first = d.handle(LOCATE_ALL, Caller("zero"))
         self.assertEqual(len(self.pool.jobs), 1)  # type: ignore[attr-defined]
         ds = [d.handle(m, Caller(f"client{i}")) for i, m in enumerate(messages)]
         self.pool.run_next()
@@ -181,9 +183,9 @@ class GroupCommitTests(GroupTestMixin, SynchronousTestCase):
 
     def test_lone_failing_item_rolled_back(self) -> None:
         """A one-item message that wrote and then failed leaves nothing; the others in the group commit."""
-        FakeOperations(self).add(Operation.POLL, write_then_fail)
+        FakeOperations(self).add(Operation.NOTIFY, write_then_fail)
         d = self.build()
-        failing = message(batch_item(Operation.POLL, payload()))
+        failing = message(batch_item(Operation.NOTIFY, payload()))
         replies = self.group_of(d, [create_message(1), failing, create_message(2)])
         self.assertEqual(self.group_commits, 1)
         self.assertEqual(outcome(replies[1])[0].reason, ResultReason.INVALID_FIELD)
@@ -216,9 +218,9 @@ class GroupCommitTests(GroupTestMixin, SynchronousTestCase):
                 raise ConcurrentUpdateError("database is locked")
             return None
 
-        FakeOperations(self).add(Operation.POLL, conflicted_once)
+        FakeOperations(self).add(Operation.NOTIFY, conflicted_once)
         d = self.build()
-        replies = self.group_of(d, [create_message(1), message(batch_item(Operation.POLL, payload())),
+        replies = self.group_of(d, [create_message(1), message(batch_item(Operation.NOTIFY, payload())),
                                     create_message(2)])
         self.assertEqual([outcome(x)[0].status for x in replies], [ResultStatus.SUCCESS] * 3)
         self.assertEqual(len(calls), 2)
@@ -275,7 +277,7 @@ class GroupCommitTests(GroupTestMixin, SynchronousTestCase):
     def test_group_size_bounded(self) -> None:
         """A group takes at most C{max_group} messages; the rest wait for the next group."""
         d = self.build(max_group=2)
-        d.handle(message(batch_item(Operation.QUERY, QUERY_OPS)), Caller("zero"))
+        d.handle(LOCATE_ALL, Caller("zero"))
         ds = [d.handle(create_message(i), Caller(str(i))) for i in range(5)]
         self.pool.run_next()
         self.pool.run_next()
@@ -284,9 +286,9 @@ class GroupCommitTests(GroupTestMixin, SynchronousTestCase):
         self.assertEqual(self.store.count(), 5)
 
     def test_spill_starts_second_group(self) -> None:
-        """Messages waiting C{group_spill_after} behind a running group get a second, concurrent group."""
+        """Messages waiting C{spill_after} behind a running group get a second, concurrent group."""
         clock = Clock()
-        d = self.build(call_later=clock.callLater, group_spill_after=0.05)
+        d = self.build(clock=clock)
         d.handle(create_message(0), Caller("slow"))
         waiting = d.handle(create_message(1), Caller("other"))
         self.assertEqual(len(self.pool.jobs), 1)
@@ -302,9 +304,9 @@ class GroupCommitTests(GroupTestMixin, SynchronousTestCase):
         """With group commit off (PostgreSQL, MariaDB) each message is its own pool job and commit."""
         d = self.build(group_commit=False)
         ds = [d.handle(create_message(i), Caller(str(i))) for i in range(3)]
-        self.assertEqual([job[0] for job in self.pool.jobs], [d.process] * 3)
+        self.assertEqual([job[0] for job in self.pool.jobs], [d.processor.process_many] * 3)
         many = d.handle_many([create_message(7), create_message(8)], Caller("p"))
-        self.assertEqual(self.pool.jobs[-1][0], d.process_many)
+        self.assertEqual(self.pool.jobs[-1][0], d.processor.process_many)
         self.pool.run_all()
         self.assertEqual(self.store.commits, 5)
         self.assertTrue(all(outcome(self.successResultOf(x))[0].ok for x in ds))
@@ -357,11 +359,10 @@ class ThreadedGroupTests(TestCase):
     def test_replies_wait_for_commit(self):  # type: ignore[no-untyped-def]
         """No reply Deferred fires while the group's commit is blocked; all fire once it completes."""
         store = CountingStore(sqlite_store(self))
-        pool = ThreadPoolService(reactor, "test-group", 2, spill_after=0.05)
+        pool = ThreadPoolService(reactor, "test-group", 2)
         pool.startService()
         self.addCleanup(pool.stopService)
-        d = Dispatcher(store=store, run_blocking=pool.run, policy=PolicyEngine(), limits=Limits(),
-                       seconds=FakeClock(), group_commit=True)
+        d = Dispatcher(make_processor(store, clock=FakeClock()), pool.run, reactor, Scheduling(group_commit=True))
         reached, release = threading.Event(), threading.Event()
 
         def block() -> None:

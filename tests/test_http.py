@@ -272,7 +272,7 @@ class RoundTripTests(SiteMixin, SynchronousTestCase):
 
         self.dispatcher.run_blocking = run_blocking
         self.kmip(self.post(to_xml(QUERY).encode(), XML), XML)
-        self.assertEqual(calls, ["_text_to_binary", "process", "_binary_to_text"])
+        self.assertEqual(calls, ["_text_to_binary", "process_many", "_binary_to_text"])
 
 
 class RefusalTests(SiteMixin, SynchronousTestCase):
@@ -434,7 +434,7 @@ class RefusalTests(SiteMixin, SynchronousTestCase):
         transport.loseConnection()
         proto.connectionLost(Exception("gone"))
         before = transport.value()
-        pending[0].callback(self.dispatcher.process(encode(DISCOVER), Caller("alice")))
+        pending[0].callback(self.dispatcher.processor.process(encode(DISCOVER), Caller("alice")))
         self.assertEqual(transport.value(), before)
         self.assertEqual(self.site.connections, set())
 

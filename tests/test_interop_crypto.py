@@ -121,13 +121,10 @@ class PyKMIPCryptoTests(LiveServiceMixin, TestCase):
     def test_wrapped_get(self):  # type: ignore[no-untyped-def]
         """Get with an AES Key Wrap specification returns the RFC 3394 wrapping of the key.
 
-        PyKMIP's client only parses wrapped keys in its own server's shape (Key Value structure), so
-        the service runs with the PyKMIP compatibility flag; the default is the spec's Byte String.
+        PyKMIP's client only parses wrapped keys in its own server's shape (Key Value structure):
+        kmipd recognises its request (KMIP 1.2, Encoding Option No Encoding) with the default settings.
         """
         yield self.start()
-        from kmipd.operations.keywrap import PYKMIP_WRAPPED_KEY_VALUE
-
-        self.service.dispatcher.services[PYKMIP_WRAPPED_KEY_VALUE] = True
         from kmip.core import enums
         from kmip.pie import objects
 

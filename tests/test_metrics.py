@@ -17,6 +17,7 @@ from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
 from kmipd.config import load_config
+from kmipd.dispatch import DIRECT_THREADS
 from kmipd.metrics import Metrics
 from kmipd.monitoring import syslog_address
 from kmipd.store.migrations import VERSION_TABLE
@@ -103,7 +104,8 @@ class LiveMetricsTests(LiveServiceMixin, TestCase):
         self.assertGreaterEqual(sample(text, "kmipd_database_commit_seconds_count") or 0, 1)
         self.assertEqual(sample(text, "kmipd_objects", object_type="SYMMETRIC_KEY", state="PRE_ACTIVE"), 1)
         self.assertEqual(sample(text, "kmipd_open_connections", transport="ttlv"), 0)
-        self.assertEqual(sample(text, "kmipd_pool_size", pool="operations"), self.service.config.thread_pool_size)
+        self.assertEqual(sample(text, "kmipd_pool_size", pool="operations"),
+                         self.service.config.thread_pool_size + DIRECT_THREADS)
         self.assertIsNotNone(sample(text, "kmipd_pool_queue_depth", pool="operations"))
         self.assertEqual(sample(text, "kmipd_database_errors_total"), 0)
 

@@ -38,13 +38,13 @@ def _create(group: str) -> bytes:
 
 
 def _call(service: KMIPService, data: bytes):
-    (result,) = results(decode(service.dispatcher.process(data, OWNER).data))
+    (result,) = results(decode(service.dispatcher.processor.process(data, OWNER).data))
     return result
 
 
 def _call_grouped(service: KMIPService, datas: list[bytes]):
     """Run several messages as one group commit (the SQLite path of the real server)."""
-    (replies,) = service.dispatcher.process_group([(datas, OWNER)])
+    (replies,) = service.dispatcher.processor.process_group([(datas, OWNER)])
     return [results(decode(reply.data))[0] for reply in replies]
 
 

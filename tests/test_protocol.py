@@ -55,7 +55,7 @@ class ManualDispatcher:
     def answer(self) -> None:
         """Answer the oldest pending request with the real dispatcher's reply."""
         data, d = self.pending.pop(0)
-        d.callback(self.real.process(data, Caller("x")))
+        d.callback(self.real.processor.process(data, Caller("x")))
 
     def error_reply(self, *args: Any, **kwargs: Any) -> Reply:
         return self.real.error_reply(*args, **kwargs)
@@ -243,7 +243,7 @@ class BatchingDispatcher(ManualDispatcher):
     def answer_batch(self) -> None:
         """Answer the oldest batch with the real dispatcher's replies."""
         messages, d = self.batches.pop(0)
-        d.callback(self.real.process_many(messages, Caller("x")))
+        d.callback(self.real.processor.process_many(messages, Caller("x")))
 
 
 class HandOffTests(ProtocolTestMixin, SynchronousTestCase):
@@ -313,7 +313,7 @@ class HandOffTests(ProtocolTestMixin, SynchronousTestCase):
         proto.dataReceived(numbered(1))
         proto.dataReceived(numbered(2) + bad + numbered(3))
         disp.answer()
-        replies = disp.real.process_many(disp.batches[0][0], Caller("x"))
+        replies = disp.real.processor.process_many(disp.batches[0][0], Caller("x"))
         self.assertEqual([r.close for r in replies], [False, True], "the message after the bad one is not run")
         disp.answer_batch()
         self.assertTrue(transport.disconnecting)
@@ -724,6 +724,19 @@ class LoggingTests(ProtocolTestMixin, SynchronousTestCase):
         self.assertGreaterEqual(first["duration"], 0)
         self.assertEqual(second["result_status"], "INVALID_FIELD")
         self.assertEqual(results(split_responses(transport.value())[1])[0].status, ResultStatus.OPERATION_FAILED)
+
+
+    def test_correlation_values_logged(self) -> None:
+        """The event carries the Server Correlation Value the 2.x response header has, and the
+        request's Client Correlation Value."""
+        events = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
+        proto, transport = self.connect(identify=lambda cert: succeed(Caller("alice")))
+        proto.dataReceived(encode(request(batch_item(Operation.DISCOVER_VERSIONS), version=(2, 1), header_extra=[
+            Item.text(Tag.CLIENT_CORRELATION_VALUE, "batch-7")])))
+        (event,) = [e for e in events if "result_status" in e]
+        header = split_responses(transport.value())[0].find(Tag.RESPONSE_HEADER)
+        self.assertEqual(event["correlation"], header.get(Tag.SERVER_CORRELATION_VALUE))
+        self.assertEqual(event["client_correlation"], "batch-7")
 
 
 class NoDelayTests(ProtocolTestMixin, SynchronousTestCase):

@@ -22,7 +22,7 @@ from kmipd.spec import (
     ResultStatus,
     Tag,
 )
-from kmipd.testing import attribute, batch_item, make_dispatcher, payload, request
+from kmipd.testing import attribute, batch_item, make_processor, payload, request
 from kmipd.ttlv import Item, decode, encode
 
 CALLER = Caller("fuzzer")
@@ -79,7 +79,7 @@ class MutationTests(SynchronousTestCase):
     def test_mutated_requests_always_answered(self) -> None:
         """Every mutation of valid requests yields a decodable Response Message, errors included."""
         rng = random.Random(20261128)
-        dispatcher = make_dispatcher()
+        dispatcher = make_processor()
         seeds = _seed_messages()
         answered = failures = 0
         for _ in range(60):
@@ -98,7 +98,7 @@ class MutationTests(SynchronousTestCase):
     def test_random_bytes_answered_and_closed(self) -> None:
         """Random byte strings get an Invalid Message reply and a request to close the connection."""
         rng = random.Random(7)
-        dispatcher = make_dispatcher()
+        dispatcher = make_processor()
         for _ in range(500):
             data = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 200)))
             reply = dispatcher.process(data, CALLER)

@@ -12,6 +12,8 @@ from twisted.internet.testing import MemoryReactorClock, StringTransportWithDisc
 from twisted.trial.unittest import TestCase
 
 from kmipd.config import Config, load_config
+from kmipd.devcerts import DevPKI
+from kmipd.dispatch import DIRECT_THREADS, Scheduling
 from kmipd.service import KMIPService, ListenError
 from kmipd.store.memory import MemoryObjectStore
 from kmipd.tls import IdentityError
@@ -87,13 +89,13 @@ class LifecycleTests(ServiceTestMixin, TestCase):
         service = KMIPService(self.config(), store=MemoryObjectStore(), tls=False)
         service.startService()
         threads = []
-        original = service.dispatcher.process
+        original = service.dispatcher.processor.process
 
         def process(data: bytes, caller: Caller) -> Any:
             threads.append(threading.current_thread().name)
             return original(data, caller)
 
-        service.dispatcher.process = process  # type: ignore[method-assign]
+        service.dispatcher.processor.process = process  # type: ignore[method-assign]
         try:
             reply = yield service.dispatcher.handle(encode(request(batch_item(Operation.QUERY, payload(
                 Item.enum(Tag.QUERY_FUNCTION, QueryFunction.QUERY_OPERATIONS))))), Caller("x"))
@@ -116,6 +118,47 @@ class LifecycleTests(ServiceTestMixin, TestCase):
         yield service.stopService()
         self.assertFalse(transport.connected)
         self.assertNotIn(proto, service.factory.connections)
+
+    @defer.inlineCallbacks
+    def test_asynchronous_item_runs_in_pool(self):  # type: ignore[no-untyped-def]
+        """An item answered Pending runs in the service's pool; Poll then returns its result.
+        Interop is off in a served kmipd (2.1 6.1.26)."""
+        from twisted.internet import reactor, task
+
+        from kmipd.dispatch import Caller
+        from kmipd.spec import AsynchronousIndicator, Operation, ResultReason, ResultStatus, Tag
+        from kmipd.testing import batch_item, payload, request, results
+        from kmipd.ttlv import Item, decode, encode
+
+        service = KMIPService(self.config(), store=MemoryObjectStore(), tls=False)
+        service.startService()
+        self.assertFalse(service.dispatcher.processor.node.interop_enabled)
+
+        def send(op: int, body: Item, extra: list[Item] = ()) -> Any:  # type: ignore[assignment]
+            message = request(batch_item(op, body), version=(2, 1), header_extra=list(extra))
+            return service.dispatcher.handle(encode(message), Caller("x")).addCallback(
+                lambda reply: (results(decode(reply.data))[0], decode(reply.data)))
+
+        try:
+            body = payload(Item.enum(Tag.OBJECT_TYPE, 7), Item.struct(Tag.ATTRIBUTES, [
+                Item.int(Tag.CRYPTOGRAPHIC_LENGTH, 128)]))  # Secret Data
+            first, response = yield send(Operation.CREATE, body, [
+                Item.enum(Tag.ASYNCHRONOUS_INDICATOR, AsynchronousIndicator.MANDATORY)])
+            self.assertEqual(first.status, ResultStatus.OPERATION_PENDING)
+            value = response.find(Tag.BATCH_ITEM).get(Tag.ASYNCHRONOUS_CORRELATION_VALUE)
+            poll = payload(Item.bytes(Tag.ASYNCHRONOUS_CORRELATION_VALUE, value))
+            for _ in range(500):
+                result, _ = yield send(Operation.POLL, poll)
+                if result.status != ResultStatus.OPERATION_PENDING:
+                    break
+                yield task.deferLater(reactor, 0.01, lambda: None)
+            interop, _ = yield send(Operation.INTEROP, payload(Item.enum(Tag.INTEROP_FUNCTION, 1),
+                                                               Item.text(Tag.INTEROP_IDENTIFIER, "t")))
+        finally:
+            yield service.stopService()
+        self.assertEqual(result.status, ResultStatus.SUCCESS, result.message)
+        self.assertEqual(result.payload.get(Tag.OBJECT_TYPE), 7)
+        self.assertEqual(interop.reason, ResultReason.OPERATION_NOT_SUPPORTED)
 
     def test_port_in_use(self) -> None:
         """A port already in use raises a clear ListenError and leaves nothing bound."""
@@ -167,6 +210,7 @@ class DefaultsTests(ServiceTestMixin, TestCase):
         for name in ("pki/ca.pem", "pki/server.pem", "pki/client.pem"):
             self.assertTrue(os.path.exists(os.path.join(d, name)), name)
         self.assertEqual(service.config.ca_path, os.path.join(d, "pki", "ca.pem"))
+        self.assertEqual(service.dev_pki, DevPKI.in_directory(os.path.join(d, "pki")))
 
     def test_plain_data_dir_private(self) -> None:
         """Without TLS (no dev PKI) the data directory is still created 0700 and the database 0600."""
@@ -183,7 +227,28 @@ class DefaultsTests(ServiceTestMixin, TestCase):
         self.assertEqual((service.limits.max_message_size, service.limits.idle_timeout,
                           service.limits.max_batch_count), (4096, 7, 3))
         self.assertEqual(service.factory.limits, service.limits)
-        self.assertEqual(service.pool.pool.max, 2)
+        self.assertEqual(service.pool.pool.max, 2 + DIRECT_THREADS)
+
+    def test_settings_reach_handlers(self) -> None:
+        """Handler settings from the configuration are what the operations use (here: lease_time)."""
+        from kmipd.spec import ObjectType, Operation, Tag
+        from kmipd.testing import call, payload
+        from kmipd.ttlv import Item
+
+        config = self.config(lease_time=60, rng_parameters="RNG Algorithm: ANSI X9.31")
+        service = KMIPService(config, reactor=MemoryReactorClock(), store=MemoryObjectStore(), tls=False)
+        processor = service.dispatcher.processor
+        self.assertIs(processor.service.settings, config.settings)
+        created = call(processor, Operation.REGISTER, payload(
+            Item.enum(Tag.OBJECT_TYPE, ObjectType.SECRET_DATA), Item.struct(Tag.TEMPLATE_ATTRIBUTE, []),
+            Item.struct(Tag.SECRET_DATA, [Item.enum(Tag.SECRET_DATA_TYPE, 1), Item.struct(Tag.KEY_BLOCK, [
+                Item.enum(Tag.KEY_FORMAT_TYPE, 2),
+                Item.struct(Tag.KEY_VALUE, [Item.bytes(Tag.KEY_MATERIAL, b"s" * 16)])])])))
+        self.assertTrue(created.ok, created.message)
+        uid = created.payload.get(Tag.UNIQUE_IDENTIFIER)
+        lease = call(processor, Operation.OBTAIN_LEASE, payload(Item.text(Tag.UNIQUE_IDENTIFIER, uid)))
+        self.assertTrue(lease.ok, lease.message)
+        self.assertEqual(lease.payload.get(Tag.LEASE_TIME), 60)
 
     def test_connection_limits_from_config(self) -> None:
         """message_timeout and the connection caps reach the factory's limits."""
@@ -234,30 +299,26 @@ class IdentifyTests(ServiceTestMixin, TestCase):
 class PerformanceDefaultsTests(ServiceTestMixin, TestCase):
     """Per-backend operation pool policy and TLS session resumption."""
 
-    def test_spill_after_per_backend(self) -> None:
-        """SQLite and the memory store keep one busy operation thread; network databases get a thread per request."""
-        from kmipd.service import CPU_BOUND_SPILL_AFTER, spill_after_for
+    def test_scheduling_per_store(self) -> None:
+        """Stores that serialise writers (SQLite, memory) get group commit; others a job per connection."""
+        from kmipd.store.sql import SQLObjectStore
 
         config = self.config()
-        self.assertEqual(spill_after_for(config), CPU_BOUND_SPILL_AFTER)
-        self.assertEqual(spill_after_for(config, MemoryObjectStore()), CPU_BOUND_SPILL_AFTER)
-        for url in ("postgresql+psycopg://u@127.0.0.1/k", "mysql+pymysql://u@127.0.0.1/k"):
-            self.assertIsNone(spill_after_for(self.config(database_url=url)))
-        service = KMIPService(config, reactor=MemoryReactorClock(), store=MemoryObjectStore())
-        self.assertEqual((service.pool.spill_after, service.pool.size),
-                         (CPU_BOUND_SPILL_AFTER, config.thread_pool_size))
+        os.makedirs(config.data_dir)
+        store = SQLObjectStore("sqlite:///" + os.path.join(config.data_dir, "s.sqlite"), b"k" * 32)
+        self.addCleanup(store.close)
+        self.assertTrue(store.serialises_writers)
+        self.assertEqual(Scheduling.for_store(store, 8), Scheduling(group_commit=True, store_jobs=2))
+        self.assertEqual(Scheduling.for_store(MemoryObjectStore(), 8), Scheduling(group_commit=True, store_jobs=2))
 
-    def test_group_commit_per_backend(self) -> None:
-        """Group commit is on for SQLite only: off for PostgreSQL, MariaDB and the memory store."""
-        from kmipd.service import group_commit_for
+        class Concurrent:
+            serialises_writers = False
 
-        config = self.config()
-        self.assertTrue(group_commit_for(config))
-        self.assertFalse(group_commit_for(config, MemoryObjectStore()))
-        for url in ("postgresql+psycopg://u@127.0.0.1/k", "mysql+pymysql://u@127.0.0.1/k"):
-            self.assertFalse(group_commit_for(self.config(database_url=url)))
-        service = KMIPService(config, reactor=MemoryReactorClock(), store=MemoryObjectStore())
-        self.assertFalse(service.dispatcher.group_commit)
+        self.assertEqual(Scheduling.for_store(Concurrent(), 8), Scheduling(group_commit=False, store_jobs=8))
+        self.assertEqual(Scheduling.for_store(object(), 3), Scheduling(group_commit=False, store_jobs=3))
+        service = KMIPService(config, reactor=MemoryReactorClock(), store=Concurrent(), tls=False)
+        self.assertEqual(service.dispatcher.scheduling, Scheduling(group_commit=False, store_jobs=8))
+        self.assertEqual(service.pool.size, config.thread_pool_size + DIRECT_THREADS)
 
     @defer.inlineCallbacks
     def test_tls_session_resumed(self):  # type: ignore[no-untyped-def]

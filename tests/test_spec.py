@@ -14,11 +14,9 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from kmipd import spec
 from kmipd.spec import (
-    ATTRIBUTES,
     ENUM_FOR_TAG,
     TAG_TYPES,
     VERSIONS,
-    AttributeSpec,
     BlockCipherMode,
     CryptographicAlgorithm,
     CryptographicUsageMask,
@@ -33,7 +31,6 @@ from kmipd.spec import (
     State,
     StorageStatusMask,
     Tag,
-    attribute_by_tag,
     enum_from_name,
     enum_value_in_version,
     enum_values_for_version,
@@ -43,6 +40,7 @@ from kmipd.spec import (
     tag_type,
     tag_versions,
 )
+from kmipd.spec.attributes import ATTRIBUTES, AttributeSpec, attribute_by_tag
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _GENERATOR = os.path.join(_REPO, "tools", "gen_spec.py")

@@ -90,7 +90,8 @@ class OptionsTests(SynchronousTestCase):
         path = self.write("[server]\nlogging_level=DEBUG\n")
         config = self.parse("--config", path, "--logging-level", "ERROR", "--thread-pool-size", "3",
                             "--idle-timeout", "12.5")["configuration"]
-        self.assertEqual((config.logging_level, config.thread_pool_size, config.idle_timeout), ("ERROR", 3, 12.5))
+        self.assertEqual((config.logging_level, config.thread_pool_size, config.limits.idle_timeout),
+                         ("ERROR", 3, 12.5))
 
     def test_bad_config_value(self) -> None:
         """A bad value in the file is a UsageError naming the key and the file."""

@@ -1,4 +1,4 @@
-"""Tests for L{kmipd.threads.ThreadPoolService}: draining workers, batched delivery, spill-over."""
+"""Tests for L{kmipd.threads.ThreadPoolService}: draining workers, batched delivery."""
 
 from __future__ import annotations
 
@@ -47,9 +47,9 @@ def wait_for(predicate: Callable[[], bool]) -> None:
 class ThreadPoolServiceTests(SynchronousTestCase):
     """Jobs run in pool threads; results come back to the reactor in batches."""
 
-    def make(self, size: int = 4, spill_after: float | None = None) -> tuple[ThreadPoolService, FakeReactor]:
+    def make(self, size: int = 4) -> tuple[ThreadPoolService, FakeReactor]:
         reactor = FakeReactor()
-        service = ThreadPoolService(reactor, "test", size, spill_after=spill_after, clock=reactor.seconds)
+        service = ThreadPoolService(reactor, "test", size)
         service.startService()
         self.addCleanup(service.stopService)
         return service, reactor
@@ -97,41 +97,9 @@ class ThreadPoolServiceTests(SynchronousTestCase):
         self.assertEqual(self.successResultOf(first), "gated")
         self.assertEqual([self.successResultOf(d) for d in rest], [0, 1, 2])
 
-    def test_one_worker_drains_the_queue(self) -> None:
-        """With spill-over, jobs queued behind a busy worker are run by that same worker."""
-        service, reactor = self.make(size=4, spill_after=5.0)
-        started, release, job = self.gate()
-        service.run(job)
-        self.assertTrue(started.wait(WAIT))
-        names: list[str] = []
-        later = [service.run(lambda: names.append(threading.current_thread().name)) for _ in range(3)]
-        self.assertEqual(service._active, 1)
-        release.set()
-        wait_for(lambda: len(service._done) == 4)
-        reactor.run_from_thread()
-        self.assertEqual(len(set(names)), 1)
-        for d in later:
-            self.successResultOf(d)
-
-    def test_spill_after_wait(self) -> None:
-        """A job waiting spill_after seconds behind a slow one gets a second worker."""
-        service, reactor = self.make(size=4, spill_after=5.0)
-        started, release, job = self.gate()
-        service.run(job)
-        self.assertTrue(started.wait(WAIT))
-        quick = service.run(lambda: "quick")
-        reactor.advance(4.9)
-        time.sleep(0.05)
-        self.assertEqual((service._active, len(service._done)), (1, 0), "still waiting for the busy worker")
-        reactor.advance(0.2)
-        wait_for(lambda: len(service._done) == 1)
-        reactor.run_from_thread()
-        self.assertEqual(self.successResultOf(quick), "quick")
-        release.set()
-
-    def test_no_spill_starts_workers_at_once(self) -> None:
-        """Without spill-over (network databases) a queued job gets its own worker right away."""
-        service, reactor = self.make(size=4, spill_after=None)
+    def test_workers_start_at_once(self) -> None:
+        """A queued job gets its own worker right away while fewer than size are busy."""
+        service, reactor = self.make(size=4)
         started, release, job = self.gate()
         service.run(job)
         self.assertTrue(started.wait(WAIT))
@@ -143,7 +111,7 @@ class ThreadPoolServiceTests(SynchronousTestCase):
 
     def test_size_caps_workers(self) -> None:
         """No more than size workers take jobs at once."""
-        service, reactor = self.make(size=2, spill_after=None)
+        service, reactor = self.make(size=2)
         gates = [self.gate() for _ in range(3)]
         for _, _, job in gates:
             service.run(job)

@@ -171,11 +171,13 @@ class OptionsTests(SynchronousTestCase):
         context = options.getContext()
         self.assertTrue(context.get_verify_mode() & SSL.VERIFY_FAIL_IF_NO_PEER_CERT)
 
-    def test_dev_pki_when_unconfigured(self) -> None:
-        """Without certificate paths the development PKI is generated and used."""
+    def test_unconfigured_is_an_error(self) -> None:
+        """Without certificate paths no options are built (the service fills in the development PKI
+        first) and no PKI is generated here."""
         data_dir = self.mktemp()
-        build_server_tls_options(load_config(overrides={"data_dir": data_dir}))
-        self.assertTrue(os.path.exists(os.path.join(data_dir, "pki", "server.pem")))
+        error = self.assertRaises(ConfigError, build_server_tls_options, load_config(overrides={"data_dir": data_dir}))
+        self.assertEqual(error.key, "certificate_path")
+        self.assertFalse(os.path.exists(os.path.join(data_dir, "pki")))
 
     def test_key_mismatch(self) -> None:
         """A key that does not match the certificate is a ConfigError naming key_path."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from kmipd.dispatch import strip_for_version
+from kmipd.messages.versions import strip_for_version
 from kmipd.spec import (
     ENUM_FOR_TAG,
     CryptographicAlgorithm,
@@ -18,7 +18,7 @@ from kmipd.spec import (
     tag_from_name,
     tag_in_version,
 )
-from kmipd.testing import attribute, batch_item, call, make_dispatcher, payload, request, results, send
+from kmipd.testing import attribute, batch_item, call, make_processor, payload, request, results, send
 from kmipd.ttlv import Item, ItemType
 
 V10, V14, V20 = (1, 0), (1, 4), (2, 0)
@@ -48,7 +48,7 @@ class VersionExactTests(SynchronousTestCase):
     """A 1.x client never receives a value its version does not define."""
 
     def setUp(self) -> None:
-        self.d = make_dispatcher()
+        self.d = make_processor()
 
     def _create_chacha(self) -> str:
         r = call(self.d, Operation.CREATE, payload(
@@ -98,7 +98,7 @@ class MaximumResponseSizeTests(SynchronousTestCase):
 
     def test_create_too_large_is_not_stored(self) -> None:
         """A Create whose response exceeds Maximum Response Size fails and leaves no object behind."""
-        d = make_dispatcher()
+        d = make_processor()
         create = payload(
             Item.enum(Tag.OBJECT_TYPE, ObjectType.SYMMETRIC_KEY),
             Item.struct(Tag.TEMPLATE_ATTRIBUTE, [

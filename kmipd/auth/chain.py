@@ -17,7 +17,7 @@ each lookup is asynchronous and never blocks the reactor.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -25,6 +25,8 @@ from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 
+from kmipd.auth.errors import AuthenticationFailed
+from kmipd.auth.slugs import SLUGSAuthenticator
 from kmipd.log import Logger
 
 __all__ = [
@@ -36,35 +38,6 @@ __all__ = [
 ]
 
 _log = Logger()
-
-
-class AuthenticationFailed(Exception):
-    """
-    A user could not be authenticated.
-
-    @ivar plugin: the name of the plugin that refused (its configuration
-        section, e.g. C{"auth:slugs:primary"}), or C{"auth"} for the chain.
-    @ivar user: the user that was being authenticated.
-    @ivar reason: a short human readable reason (never secret material).
-    @ivar causes: for a chain failure, the individual plugin failures in
-        the order they were tried.
-    """
-
-    def __init__(
-        self,
-        plugin: str,
-        user: str,
-        reason: str,
-        causes: Sequence[AuthenticationFailed] = (),
-    ) -> None:
-        super().__init__(plugin, user, reason)
-        self.plugin = plugin
-        self.user = user
-        self.reason = reason
-        self.causes = tuple(causes)
-
-    def __str__(self) -> str:
-        return f"{self.plugin}: cannot authenticate user {self.user!r}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -175,8 +148,6 @@ def build_auth_chain(
     @param http_client: a L{treq.client.HTTPClient}, shared by all plugins.
     @param clock: the reactor (timeouts and cache expiry).
     """
-    from kmipd.auth.slugs import SLUGSAuthenticator
-
     plugins = []
     for config in slugs_configs:
         if not isinstance(config.enabled, bool):

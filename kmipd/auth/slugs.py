@@ -50,7 +50,7 @@ from twisted.python.failure import Failure
 from twisted.web.client import ResponseDone, ResponseFailed, ResponseNeverReceived
 from twisted.web.http import PotentialDataLoss
 
-from kmipd.auth.chain import AuthenticationFailed
+from kmipd.auth.errors import AuthenticationFailed
 from kmipd.log import Logger
 
 __all__ = ["SLUGSAuthenticator", "SLUGSConfigError"]

@@ -323,6 +323,34 @@ def _pad(spec: SymmetricAlgorithm, mode: _Mode, p: _Params, data: bytes, encrypt
         raise CryptographicFailure("The decrypted data has invalid padding.") from None
 
 
+def _gcm_tag_length(p: _Params, encrypting: bool) -> int:
+    """The GCM tag length in bytes: asked for (encrypting, default 16) or given (decrypting)."""
+    if encrypting:
+        tag_length = 16 if p.tag_length is None else p.tag_length
+        if tag_length not in _GCM_TAG_BYTES:
+            raise InvalidField(f"A GCM tag length of {tag_length} bytes is not valid (4-16).")
+        return tag_length
+    if p.tag is None:
+        raise InvalidField("GCM decryption needs the authentication tag.")
+    if len(p.tag) not in _GCM_TAG_BYTES:
+        raise InvalidField(f"A GCM tag of {len(p.tag)} bytes is not valid (4-16).")
+    return len(p.tag)
+
+
+def _prepared_input(spec: SymmetricAlgorithm, mode: _Mode, p: _Params, iv: bytes | None, data: bytes,
+                    encrypting: bool) -> bytes:
+    """C{data} checked for the mode (XTS length, CTR counter room) and padded when encrypting."""
+    if p.mode == BCM.XTS and len(data) < 16:
+        raise InvalidField("XTS needs at least 16 bytes of data.")
+    if p.mode == BCM.CTR:
+        _check_counter(iv, len(data), p.counter_length)  # type: ignore[arg-type]
+    if encrypting:
+        return _pad(spec, mode, p, data, True)
+    if mode.padded and len(data) % spec.block_size:  # type: ignore[operator]
+        raise InvalidField(f"{spec.name} {mode.name} ciphertext must be a multiple of {spec.block_size} bytes.")
+    return data
+
+
 def _block(
     algorithm: int,
     spec: SymmetricAlgorithm,
@@ -343,26 +371,8 @@ def _block(
     if p.aad is not None and not is_gcm:
         raise InvalidField("Additional authenticated data is only used with GCM.")
     iv, generated = _choose_iv(mode, spec, p, encrypting)
-    tag_length = None
-    if is_gcm:
-        if encrypting:
-            tag_length = 16 if p.tag_length is None else p.tag_length
-            if tag_length not in _GCM_TAG_BYTES:
-                raise InvalidField(f"A GCM tag length of {tag_length} bytes is not valid (4-16).")
-        else:
-            if p.tag is None:
-                raise InvalidField("GCM decryption needs the authentication tag.")
-            if len(p.tag) not in _GCM_TAG_BYTES:
-                raise InvalidField(f"A GCM tag of {len(p.tag)} bytes is not valid (4-16).")
-            tag_length = len(p.tag)
-    if p.mode == BCM.XTS and len(data) < 16:
-        raise InvalidField("XTS needs at least 16 bytes of data.")
-    if p.mode == BCM.CTR:
-        _check_counter(iv, len(data), p.counter_length)  # type: ignore[arg-type]
-    if encrypting:
-        data = _pad(spec, mode, p, data, True)
-    elif mode.padded and len(data) % spec.block_size:  # type: ignore[operator]
-        raise InvalidField(f"{spec.name} {mode.name} ciphertext must be a multiple of {spec.block_size} bytes.")
+    tag_length = _gcm_tag_length(p, encrypting) if is_gcm else None
+    data = _prepared_input(spec, mode, p, iv, data, encrypting)
     try:
         # Cipher[Mode]: the stub's encryptor/decryptor overloads only cover concrete mode unions
         cipher: Cipher[Any] = Cipher(cipher_alg, mode.build(iv, None if encrypting else p.tag, tag_length))

@@ -67,6 +67,35 @@ class SignatureParameters:
     hashing_algorithm: int | None
 
 
+def _combine(digital_signature_algorithm: int, algorithm: int | None, padding: int | None,
+             hashing_algorithm: int | None) -> tuple[int | None, int | None, int | None]:
+    """The (algorithm, padding, hashing) a Digital Signature Algorithm implies, checked against the
+    separately given ones."""
+    entry = _DIGITAL_SIGNATURE_ALGORITHMS.get(digital_signature_algorithm)
+    if entry is None:
+        raise InvalidField(
+            f"The digital signature algorithm {describe(DSA, digital_signature_algorithm)} is not supported."
+        )
+    d_alg, d_pad, d_hash = entry
+    if algorithm is not None and not (algorithm == d_alg or (d_alg in _ECDSA and algorithm in _ECDSA)):
+        raise InvalidField(
+            f"The cryptographic algorithm {describe(CA, algorithm)} conflicts with "
+            f"the digital signature algorithm {describe(DSA, digital_signature_algorithm)}."
+        )
+    if padding is not None and d_pad is not None and padding != d_pad:
+        raise InvalidField(
+            f"The padding method {describe(PM, padding)} conflicts with the digital "
+            f"signature algorithm {describe(DSA, digital_signature_algorithm)}."
+        )
+    if hashing_algorithm is not None and d_hash is not None and hashing_algorithm != d_hash:
+        raise InvalidField(
+            f"The hashing algorithm {describe(HA, hashing_algorithm)} conflicts with "
+            f"the digital signature algorithm {describe(DSA, digital_signature_algorithm)}."
+        )
+    return (algorithm if algorithm is not None else d_alg, d_pad if d_pad is not None else padding,
+            d_hash if d_hash is not None else hashing_algorithm)
+
+
 def resolve_signature_parameters(
     algorithm: int | None,
     padding: int | None,
@@ -79,30 +108,8 @@ def resolve_signature_parameters(
     @raise InvalidField: unknown values, conflicts or missing parameters.
     """
     if digital_signature_algorithm is not None:
-        entry = _DIGITAL_SIGNATURE_ALGORITHMS.get(digital_signature_algorithm)
-        if entry is None:
-            raise InvalidField(
-                f"The digital signature algorithm {describe(DSA, digital_signature_algorithm)} is not supported."
-            )
-        d_alg, d_pad, d_hash = entry
-        if algorithm is not None and not (algorithm == d_alg or (d_alg in _ECDSA and algorithm in _ECDSA)):
-            raise InvalidField(
-                f"The cryptographic algorithm {describe(CA, algorithm)} conflicts with "
-                f"the digital signature algorithm {describe(DSA, digital_signature_algorithm)}."
-            )
-        if padding is not None and d_pad is not None and padding != d_pad:
-            raise InvalidField(
-                f"The padding method {describe(PM, padding)} conflicts with the digital "
-                f"signature algorithm {describe(DSA, digital_signature_algorithm)}."
-            )
-        if hashing_algorithm is not None and d_hash is not None and hashing_algorithm != d_hash:
-            raise InvalidField(
-                f"The hashing algorithm {describe(HA, hashing_algorithm)} conflicts with "
-                f"the digital signature algorithm {describe(DSA, digital_signature_algorithm)}."
-            )
-        algorithm = algorithm if algorithm is not None else d_alg
-        padding = d_pad if d_pad is not None else padding
-        hashing_algorithm = d_hash if d_hash is not None else hashing_algorithm
+        algorithm, padding, hashing_algorithm = _combine(digital_signature_algorithm, algorithm, padding,
+                                                         hashing_algorithm)
     if algorithm is None:
         raise InvalidField("Signing needs a digital signature algorithm or a cryptographic algorithm.")
     if algorithm == CA.RSA:

@@ -4,7 +4,7 @@
 KMIP 1.3+ lets a client split Encrypt, Decrypt, Sign, Signature Verify, MAC, MAC Verify and Hash
 over several requests: the first carries C{Init Indicator} and gets a C{Correlation Value} back;
 later ones send the Correlation Value; the last one sets C{Final Indicator}. The state in between
-lives here, in the service-wide L{StreamTable} kept in C{ctx.services[STREAMS]}: bounded in count
+lives here, in the service-wide L{StreamTable} kept in C{ctx.streams}: bounded in count
 (server-wide and per caller identity), in buffered bytes (per stream and in total over the table),
 and in idle time (expired entries are dropped on every access).
 
@@ -44,6 +44,7 @@ from ..log import Logger
 from . import BlockCipherMode as BCM
 from . import PaddingMethod as PM
 from . import hash_for
+from .errors import InvalidField
 from .keygen import HMAC_ALGORITHMS, SYMMETRIC_ALGORITHMS, cipher_algorithm
 
 _legacy_modes: ModuleType
@@ -56,9 +57,6 @@ _CFB = getattr(_legacy_modes, "CFB", None) or modes.CFB
 _OFB = getattr(_legacy_modes, "OFB", None) or modes.OFB
 
 _log = Logger()
-
-#: Key of the L{StreamTable} in C{ctx.services}.
-STREAMS = "crypto.streams"
 
 DEFAULT_MAX_STREAMS = 1024
 DEFAULT_MAX_STREAMS_PER_IDENTITY = 32
@@ -126,7 +124,6 @@ class CipherStream:
             cipher: Cipher[Any] = Cipher(cipher_algorithm(algorithm, key),
                                          _MODE_BUILDERS[mode](iv, None if encrypting else tag, tag_length))
         except ValueError as e:
-            from .errors import InvalidField
             raise InvalidField(f"{spec.name}: {e}") from None
         self.ctx: CipherContext = cipher.encryptor() if encrypting else cipher.decryptor()
         if aad:
@@ -147,7 +144,6 @@ class CipherStream:
 
     def final(self) -> bytes:
         if self.check_alignment and self.seen % self.block:
-            from .errors import InvalidField
             raise InvalidField(f"Without padding the data must be a multiple of {self.block} bytes.")
         try:
             if self.encrypting:
@@ -343,14 +339,6 @@ class StreamTable:
             return self._remove(correlation)
 
 
-def table(services: dict[str, Any]) -> StreamTable:
-    """The service's L{StreamTable} (created on first use)."""
-    found = services.get(STREAMS)
-    if found is None:
-        found = services.setdefault(STREAMS, StreamTable())
-    return found
-
-
-__all__ = ["DEFAULT_MAX_STREAMS", "DEFAULT_MAX_STREAMS_PER_IDENTITY", "DEFAULT_MAX_TOTAL_BUFFER", "STREAMS",
+__all__ = ["DEFAULT_MAX_STREAMS", "DEFAULT_MAX_STREAMS_PER_IDENTITY", "DEFAULT_MAX_TOTAL_BUFFER",
            "BufferStream", "CipherStream", "DigestStream", "Engine", "Stream", "StreamTable",
-           "StreamTooLarge", "streamable_cipher", "table"]
+           "StreamTooLarge", "streamable_cipher"]

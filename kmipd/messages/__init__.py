@@ -82,6 +82,9 @@ class Request:
     authentication: Item | None = None
     time_stamp: int | None = None
     attestation_capable: bool = False
+    attestation_types: list[int] = field(default_factory=list)  # 2.x, may be repeated
+    client_correlation: str | None = None  # 2.x Client Correlation Value (logged)
+    server_correlation: str | None = None  # 2.x; meaningful only in server-to-client requests
     items: list[BatchItem] = field(default_factory=list)
 
 
@@ -95,6 +98,7 @@ class BatchResult:
     reason: int | None = None
     message: str | None = None
     payload: Item | None = None
+    correlation: bytes | None = None  # Asynchronous Correlation Value of a Pending item
 
 
 _ALL = (1, 0)  # message-level fields: accepted in every version (the shapes below are open)
@@ -110,8 +114,7 @@ _MESSAGE = _open_shape(
     Field(Tag.REQUEST_HEADER, required=True, since=_ALL, missing=InvalidMessage),
     Field(Tag.BATCH_ITEM, types=_ANY_TYPE, repeat=True, since=_ALL),
 )
-#: Request Header (1.x/2.x 7.2): the fields kmipd reads; others (correlation values, attestation
-#: types, a newer minor version's) are ignored.
+#: Request Header (1.x/2.x 7.2): the fields kmipd reads; others (a newer minor version's) are ignored.
 _HEADER = _open_shape(
     Field(Tag.PROTOCOL_VERSION, required=True, since=_ALL, missing=InvalidMessage, fields=(
         Field(Tag.PROTOCOL_VERSION_MAJOR, required=True, since=_ALL, missing=InvalidMessage),
@@ -119,6 +122,9 @@ _HEADER = _open_shape(
     Field(Tag.MAXIMUM_RESPONSE_SIZE, since=_ALL),
     Field(Tag.ASYNCHRONOUS_INDICATOR, types=(ItemType.BOOLEAN, ItemType.ENUMERATION), since=_ALL),
     Field(Tag.ATTESTATION_CAPABLE_INDICATOR, since=_ALL),
+    Field(Tag.ATTESTATION_TYPE, repeat=True, since=_ALL),
+    Field(Tag.CLIENT_CORRELATION_VALUE, since=_ALL),
+    Field(Tag.SERVER_CORRELATION_VALUE, since=_ALL),
     Field(Tag.AUTHENTICATION, since=_ALL),
     Field(Tag.BATCH_ERROR_CONTINUATION_OPTION, since=_ALL),
     Field(Tag.BATCH_ORDER_OPTION, since=_ALL),
@@ -140,6 +146,8 @@ _HEADER_VALUES = (
     (Tag.AUTHENTICATION, "authentication"),
     (Tag.TIME_STAMP, "time_stamp"),
     (Tag.ATTESTATION_CAPABLE_INDICATOR, "attestation_capable"),
+    (Tag.CLIENT_CORRELATION_VALUE, "client_correlation"),  # 2.x: logged with the request
+    (Tag.SERVER_CORRELATION_VALUE, "server_correlation"),
 )
 
 
@@ -166,6 +174,7 @@ def parse_request(message: Item, *, max_batch_count: int) -> Request:
         found = header.find(tag)
         if found is not None:
             setattr(request, attr, found if found.type == ItemType.STRUCTURE else found.value)
+    request.attestation_types = [a.value for a in header.findall(Tag.ATTESTATION_TYPE)]
     if request.continuation not in (1, 2, 3):
         raise InvalidMessage(f"unknown Batch Error Continuation Option {request.continuation}")
     batch = message.findall(Tag.BATCH_ITEM)
@@ -214,12 +223,19 @@ def _parse_batch_item(entry: Item) -> BatchItem:
     return item
 
 
-def build_response(version: Version, now: int, results: list[BatchResult]) -> Item:
-    """A Response Message for C{results} in C{version}."""
+def build_response(version: Version, now: int, results: list[BatchResult], *,
+                   correlation: str | None = None) -> Item:
+    """A Response Message for C{results} in C{version}.
+
+    @param correlation: the Server Correlation Value, sent in 2.x response headers (KMIP 2.1 9.10:
+        provided by the server in every client-to-server response); 1.x headers have no such field.
+    """
     items: list[Item | None] = [
         Item.struct(Tag.RESPONSE_HEADER, [
             version_item(version),
             Item.datetime(Tag.TIME_STAMP, now),
+            Item.text(Tag.SERVER_CORRELATION_VALUE, correlation)
+            if correlation is not None and version >= (2, 0) else None,
             Item.int(Tag.BATCH_COUNT, len(results)),
         ])
     ]
@@ -230,6 +246,7 @@ def build_response(version: Version, now: int, results: list[BatchResult]) -> It
             Item.enum(Tag.RESULT_STATUS, r.status),
             Item.enum(Tag.RESULT_REASON, r.reason) if r.reason is not None else None,
             Item.text(Tag.RESULT_MESSAGE, r.message) if r.message is not None else None,
+            Item.bytes(Tag.ASYNCHRONOUS_CORRELATION_VALUE, r.correlation) if r.correlation is not None else None,
             r.payload,
         ]))
     return Item.struct(Tag.RESPONSE_MESSAGE, items)

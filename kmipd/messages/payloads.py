@@ -12,6 +12,8 @@ unambiguous, accepted in earlier versions too (Key Wrap Type in a 1.2 Get).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..compat import Deviation, row
 from ..errors import InvalidField, InvalidMessage
 from ..spec import Operation, Tag, enum_value_name
@@ -133,6 +135,29 @@ _DATA = single_part(Tag.DATA)
 
 #: The 1.x Attribute of Add/Modify Attribute, and 2.x's New/Current Attribute (one attribute item).
 _ATTRIBUTE_1X = F(Tag.ATTRIBUTE, required=True, until=V1_LAST, fields=ATTRIBUTE.fields)
+
+# ---------------------------------------------------------------------------------------------
+# Asynchronous items, sessions, housekeeping and transfer (2.1 6.1.5, 6.1.12, 6.1.18, 6.1.22,
+# 6.1.25, 6.1.26, 6.1.29-31, 6.1.36, 6.1.38, 6.1.39, 6.1.41, 6.1.52, 6.1.53)
+
+#: The Asynchronous Correlation Value of Poll, Cancel and Process (their tables name Invalid Field).
+_ASYNC_CORRELATION = F(Tag.ASYNCHRONOUS_CORRELATION_VALUE, required=True, missing=InvalidField)
+_TICKET = F(Tag.TICKET, required=True, missing=InvalidField, fields=(
+    F(Tag.TICKET_TYPE, required=True, missing=InvalidField),
+    F(Tag.TICKET_VALUE, required=True, missing=InvalidField)))
+_LOGIN = (F(Tag.LEASE_TIME, types=(ItemType.INTERVAL, ItemType.DATE_TIME)), F(Tag.REQUEST_COUNT),
+          F(Tag.USAGE_LIMITS))
+_RIGHTS = F(Tag.RIGHTS, required=True, missing=InvalidField, fields=(
+    F(Tag.RIGHT, repeat=True, fields=(
+        F(Tag.USAGE_LIMITS),
+        F(Tag.OPERATIONS, fields=(F(Tag.OPERATION, repeat=True),)),
+        F(Tag.OBJECTS, fields=(F(Tag.UNIQUE_IDENTIFIER, repeat=True),)),
+        F(Tag.OBJECT_GROUPS, fields=(F(Tag.OBJECT_GROUP, repeat=True),)))),))
+_CONSTRAINT = F(Tag.CONSTRAINT, repeat=True, fields=(
+    F(Tag.OBJECT_TYPES, fields=(F(Tag.OBJECT_TYPE, repeat=True),)),
+    F(Tag.OBJECT_GROUPS, fields=(F(Tag.OBJECT_GROUP, repeat=True),)),
+    F(Tag.ATTRIBUTES)))
+_ATTRIBUTES_1X = F(Tag.ATTRIBUTE, until=V1_LAST, repeat=True, fields=ATTRIBUTE.fields)
 
 # ---------------------------------------------------------------------------------------------
 # The table
@@ -289,6 +314,50 @@ SCHEMAS: dict[int, PayloadSchema] = {
     Operation.HASH: PayloadSchema(
         request=(CRYPTOGRAPHIC_PARAMETERS, F(Tag.DATA), *_PARTS),
         response=(F(Tag.DATA), F(Tag.CORRELATION_VALUE))),
+    # Poll answers with the polled operation's own response payload (6.1.38).
+    Operation.POLL: PayloadSchema(request=(_ASYNC_CORRELATION,), response=()),
+    Operation.CANCEL: PayloadSchema(
+        request=(_ASYNC_CORRELATION,),
+        response=(F(Tag.ASYNCHRONOUS_CORRELATION_VALUE, required=True), F(Tag.CANCELLATION_RESULT, required=True))),
+    Operation.PROCESS: PayloadSchema(request=(_ASYNC_CORRELATION,), response=()),
+    Operation.QUERY_ASYNCHRONOUS_REQUESTS: PayloadSchema(
+        request=(F(Tag.ASYNCHRONOUS_CORRELATION_VALUES, fields=(F(Tag.ASYNCHRONOUS_CORRELATION_VALUE, repeat=True),)),
+                 F(Tag.OPERATIONS, fields=(F(Tag.OPERATION, repeat=True),))),
+        response=(F(Tag.ASYNCHRONOUS_REQUEST, repeat=True, fields=(
+            F(Tag.ASYNCHRONOUS_CORRELATION_VALUE, required=True), F(Tag.OPERATION, required=True),
+            F(Tag.SUBMISSION_DATE, required=True), F(Tag.PROCESSING_STAGE, required=True))),)),
+    Operation.LOGIN: PayloadSchema(request=_LOGIN, response=(_TICKET,)),
+    Operation.DELEGATED_LOGIN: PayloadSchema(request=(*_LOGIN, _RIGHTS), response=(_TICKET,)),
+    Operation.LOGOUT: PayloadSchema(request=(_TICKET,), response=()),
+    Operation.PING: PayloadSchema(request=(), response=()),
+    Operation.LOG: PayloadSchema(request=(F(Tag.LOG_MESSAGE, required=True, missing=InvalidField),), response=()),
+    Operation.INTEROP: PayloadSchema(
+        request=(F(Tag.INTEROP_FUNCTION, required=True, missing=InvalidField),
+                 F(Tag.INTEROP_IDENTIFIER, required=True, missing=InvalidField)),
+        response=()),
+    Operation.SET_DEFAULTS: PayloadSchema(
+        request=(F(Tag.DEFAULTS_INFORMATION, fields=(F(Tag.OBJECT_DEFAULTS, repeat=True, fields=(
+            F(Tag.OBJECT_TYPE, required=True, missing=InvalidField),
+            F(Tag.ATTRIBUTES, required=True, missing=InvalidField))),)),),
+        response=()),
+    Operation.SET_CONSTRAINTS: PayloadSchema(
+        request=(F(Tag.CONSTRAINTS, required=True, missing=InvalidField, fields=(_CONSTRAINT,)),), response=()),
+    Operation.GET_CONSTRAINTS: PayloadSchema(
+        request=(), response=(F(Tag.CONSTRAINTS, required=True, fields=(_CONSTRAINT,)),)),
+    Operation.IMPORT: PayloadSchema(
+        request=(F(Tag.UNIQUE_IDENTIFIER, required=True, missing=InvalidField),
+                 F(Tag.OBJECT_TYPE, required=True, missing=InvalidField, since=V2),  # 1.4: the object's tag
+                 F(Tag.REPLACE_EXISTING), F(Tag.KEY_WRAP_TYPE),
+                 replace(_ATTRIBUTES_1X, required=True, missing=InvalidField),
+                 replace(attributes(Tag.ATTRIBUTES, required=True), missing=InvalidField),
+                 MANAGED_OBJECT),
+        response=(UID_REQUIRED,)),
+    Operation.EXPORT: PayloadSchema(
+        request=(UID, F(Tag.KEY_FORMAT_TYPE), F(Tag.KEY_WRAP_TYPE), F(Tag.KEY_COMPRESSION_TYPE),
+                 KEY_WRAPPING_SPECIFICATION),
+        # a destroyed object is exported without its key material (6.1.18)
+        response=(F(Tag.OBJECT_TYPE, required=True), UID_REQUIRED, _ATTRIBUTES_1X,
+                  attributes(Tag.ATTRIBUTES, required=True), replace(MANAGED_OBJECT, required=False))),
 }
 """Operation -> its payload schema. Hash's Cryptographic Parameters are REQUIRED for a single-part
 request only (a continuation names its stream by Correlation Value): the handler checks that, like

@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import InvalidField, ReadOnlyAttribute
-from ..spec import ATTRIBUTES, TAG_NAMES, Tag, tag_in_version
-from ..spec.attributes import AttributeSpec, attribute_by_tag
+from ..spec import TAG_NAMES, Tag, tag_in_version
+from ..spec.attributes import ATTRIBUTES, AttributeSpec, attribute_by_tag
 from ..ttlv import Item, ItemType
 
 Version = tuple[int, int]
@@ -62,11 +62,6 @@ def name_for_tag(tag: int) -> str | None:
     """The 1.x attribute name of a 2.x attribute item's tag."""
     spec = attribute_by_tag(tag)
     return spec.name if spec is not None else None
-
-
-def tag_for_name(name: str) -> int | None:
-    spec = ATTRIBUTES.get(name)
-    return spec.tag if spec is not None else None
 
 
 def defined_in(name: str, version: Version) -> bool:

@@ -18,6 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
 from ..context import RequestContext
 from ..crypto import errors as cerr
 from ..errors import (
@@ -44,6 +47,7 @@ from ..spec import CryptographicUsageMask as Mask
 from ..spec import KeyFormatType, ObjectType, State, Tag, UsageLimitsUnit, tag_name
 from ..ttlv import Item, ItemType
 from .keyblock import get_block, key_material
+from .keyformat import from_item
 from .objects import ManagedObject
 
 # ---------------------------------------------------------------------------------------------
@@ -176,10 +180,6 @@ def effective_params(obj: ManagedObject, payload: Item | None) -> CryptoParams:
 # ---------------------------------------------------------------------------------------------
 # Usability checks
 
-#: Services key: when true, Decrypt / Signature Verify / MAC Verify / unwrap may use Deactivated
-#: and Compromised keys (KMIP 1.4 3.22 allows this "when special permission is granted").
-PROCESS_INACTIVE = "crypto.process_inactive_keys"
-
 _MASK_NAMES: dict[int, str] = {
     Mask.ENCRYPT: "Encrypt", Mask.DECRYPT: "Decrypt", Mask.SIGN: "Sign", Mask.VERIFY: "Verify",
     Mask.MAC_GENERATE: "MAC Generate", Mask.MAC_VERIFY: "MAC Verify", Mask.DERIVE_KEY: "Derive Key",
@@ -190,12 +190,15 @@ _MASK_NAMES: dict[int, str] = {
 PROTECT_BITS = frozenset({Mask.ENCRYPT, Mask.SIGN, Mask.MAC_GENERATE, Mask.WRAP_KEY, Mask.DERIVE_KEY})
 
 
-def check_usable(ctx: RequestContext, obj: ManagedObject, usage: int, what: str = "key") -> None:
+def check_usable(ctx: RequestContext, obj: ManagedObject, usage: int, what: str = "key", *,
+                 pre_active: bool = False) -> None:
     """Refuse C{obj} for an operation needing usage bit C{usage}.
 
-    Checks, in order: the state (Active; Deactivated/Compromised only for processing when the
-    service allows it), the Cryptographic Usage Mask bit, then the Protect Stop Date (protecting
-    operations) or the Process Start Date (processing operations).
+    Checks, in order: the state (Active; Deactivated/Compromised only for processing when
+    C{settings.process_inactive_keys} allows it), the Cryptographic Usage Mask bit, then the
+    Protect Stop Date (protecting operations) or the Process Start Date (processing operations).
+
+    C{pre_active} also accepts a Pre-Active object (the PyKMIP server's Derive Key does).
 
     @raise IllegalOperation: wrong state (2.x Wrong Key Lifecycle State).
     @raise IncompatibleUsageMask: the mask lacks the bit (1.x Permission Denied).
@@ -203,8 +206,8 @@ def check_usable(ctx: RequestContext, obj: ManagedObject, usage: int, what: str 
     """
     protect = usage in PROTECT_BITS
     state = obj.state
-    allowed_states = {State.ACTIVE}
-    if not protect and ctx.services.get(PROCESS_INACTIVE):
+    allowed_states = {State.ACTIVE, State.PRE_ACTIVE} if pre_active else {State.ACTIVE}
+    if not protect and ctx.settings.process_inactive_keys:
         allowed_states |= {State.DEACTIVATED, State.COMPROMISED}
     if state not in allowed_states:
         try:
@@ -300,15 +303,10 @@ def key_of(obj: ManagedObject) -> bytes | dict[str, object]:
     key = km.find(Tag.KEY)
     if key is not None and key.type == ItemType.BYTE_STRING:
         return key.value
-    from .keyformat import from_item
-
     return from_item(km)
 
 
 def _certificate_public_key(obj: ManagedObject) -> bytes:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-
     material = obj.material
     value = material.get(Tag.CERTIFICATE_VALUE) if material is not None else None
     if not isinstance(value, bytes):
@@ -322,7 +320,7 @@ def _certificate_public_key(obj: ManagedObject) -> bytes:
 
 
 __all__ = [
-    "PROCESS_INACTIVE", "PROTECT_BITS", "CryptoParams", "DateRestriction", "InvalidObjectType",
+    "PROTECT_BITS", "CryptoParams", "DateRestriction", "InvalidObjectType",
     "InvalidTagLength", "MissingIV", "UsageLimitsExhausted", "check_usable", "consume_usage",
     "crypto_errors", "effective_params", "key_algorithm", "key_of", "object_params", "require_type",
     "translate",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
+from ..compatibility import pykmip_mode
 from ..context import RequestContext
 from ..errors import (
     AttributeNotApplicable,
@@ -23,10 +24,10 @@ from ..errors import (
     PublicProtectionStorageUnavailable,
 )
 from ..spec import (
+    CryptographicUsageMask,
     HashingAlgorithm,
     ObjectType,
     ProtectionStorageMask,
-    RNGAlgorithm,
     State,
     Tag,
     enum_value_in_version,
@@ -36,10 +37,9 @@ from ..ttlv import Item, ItemType, encode
 from . import keyblock
 from .attributes import Attr, check_client_settable, is_custom, spec_for
 from .objects import ManagedObject
+from .states import due_state
 
 DEFAULT_POLICY = "default"
-#: The maximum Lease Time (seconds) kmipd serves unless C{ctx.services["lease_time"]} says otherwise.
-DEFAULT_LEASE_TIME = 3600
 
 #: Object types with cryptographic material (Sensitive/Extractable and friends apply).
 CRYPTOGRAPHIC_TYPES = frozenset({ObjectType.SYMMETRIC_KEY, ObjectType.PUBLIC_KEY, ObjectType.PRIVATE_KEY,
@@ -94,13 +94,10 @@ def rng_parameters(ctx: RequestContext) -> Item:
     """The Random Number Generator attribute value of server-generated material.
 
     kmipd draws key material from the operating system's CSPRNG whose construction it cannot
-    name, so the RNG Algorithm is Unspecified (spec 1.4 3.44), the same value Query reports; a
-    deployment may override it with C{ctx.services["rng_parameters"]}.
+    name, so by default the RNG Algorithm is Unspecified (spec 1.4 3.44), the same value Query
+    reports; a deployment may configure it (C{rng_parameters}, L{kmipd.settings.Settings}).
     """
-    override = ctx.services.get("rng_parameters")
-    if isinstance(override, Item):
-        return Item(Tag.RANDOM_NUMBER_GENERATOR, override.type, override.value)
-    return Item.struct(Tag.RANDOM_NUMBER_GENERATOR, [Item.enum(Tag.RNG_ALGORITHM, RNGAlgorithm.UNSPECIFIED)])
+    return ctx.settings.rng_item(Tag.RANDOM_NUMBER_GENERATOR)
 
 
 def digest(material: Item | None, object_type: int) -> Item | None:
@@ -184,8 +181,6 @@ def _check_value(ctx: RequestContext, name: str, value: Item) -> None:
                 or value.find(Tag.LINKED_OBJECT_IDENTIFIER) is None:
             raise InvalidField("Link needs a Link Type and a Linked Object Identifier")
     elif name == "Cryptographic Usage Mask":
-        from ..spec import CryptographicUsageMask
-
         if value.value < 0 or not enum_value_in_version(CryptographicUsageMask, value.value, ctx.version):
             raise InvalidField("Cryptographic Usage Mask has bits this version does not define")
 
@@ -197,7 +192,8 @@ def check_unique_name(ctx: RequestContext, value: Item, *, for_new_object: bool,
     live object counts, on-line or archived. A destroyed object's name may be taken again: its key
     is gone, 1.x Locate no longer finds it, and clients that destroy a key and create its successor
     under the same name (database keyrings do) must keep working. C{exclude} is the object being
-    changed (Add/Modify/Set Attribute may give an object a Name it already has).
+    changed (Add/Modify/Set Attribute may give an object a Name it already has). With
+    C{compatibility = pykmip} names are not checked (the PyKMIP server does not).
 
     @param for_new_object: True when a new object would take the name (Create, Register, Derive
         Key...), False when an existing object would (Add/Modify/Set Attribute).
@@ -208,6 +204,8 @@ def check_unique_name(ctx: RequestContext, value: Item, *, for_new_object: bool,
     text = value.get(Tag.NAME_VALUE) if value.type == ItemType.STRUCTURE else None
     if not isinstance(text, str):
         raise InvalidField("Name needs a Name Value")
+    if pykmip_mode(ctx):
+        return  # the PyKMIP server lets several objects share a name (docs/compatibility.md)
     query = LocateQuery(attributes=[AttributeFilter("Name", Item.struct(Tag.NAME, [Item.text(Tag.NAME_VALUE, text)]))],
                         include_online=True, include_archived=True, include_destroyed=False)
     if any(c.uid != exclude for c in ctx.store.locate(query)):
@@ -277,7 +275,7 @@ def new_object(
     if "Operation Policy Name" not in a:
         a["Operation Policy Name"] = [Item.text(Tag.OPERATION_POLICY_NAME, DEFAULT_POLICY)]
     if object_type in CRYPTOGRAPHIC_TYPES or object_type == ObjectType.CERTIFICATE:
-        a["Lease Time"] = [Item.interval(Tag.LEASE_TIME, int(ctx.services.get("lease_time", DEFAULT_LEASE_TIME)))]
+        a["Lease Time"] = [Item.interval(Tag.LEASE_TIME, ctx.settings.lease_time)]
     if object_type in CRYPTOGRAPHIC_TYPES:
         sensitive = bool(obj.value("Sensitive", OMITTED_DEFAULTS["Sensitive"]))
         extractable = bool(obj.value("Extractable", OMITTED_DEFAULTS["Extractable"]))
@@ -292,8 +290,6 @@ def new_object(
 
 def initial_state(obj: ManagedObject, now: int) -> int:
     """Pre-Active, or the state the object's dates have already brought it to (spec diagram)."""
-    from .states import due_state
-
     state = due_state(State.PRE_ACTIVE, obj.value("Activation Date"), obj.value("Deactivation Date"), now)
     return State.PRE_ACTIVE if state is None else state
 

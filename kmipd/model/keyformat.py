@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
+
 from ..crypto import keygen
 from ..crypto.errors import CryptoError
 from ..errors import (
@@ -149,11 +151,7 @@ def convert(object_type: int, material: Item, to_format: int | None, version: tu
     """
     block = keyblock.get_block(material)
     if compression is not None:
-        algorithm = block.get(Tag.CRYPTOGRAPHIC_ALGORITHM) if block is not None else None
-        ec_key = object_type in (ObjectType.PUBLIC_KEY, ObjectType.PRIVATE_KEY) and algorithm in (
-            CA.EC, CA.ECDSA, CA.ECDH, CA.ECMQV)
-        if not (ec_key and compression == KeyCompressionType.EC_PUBLIC_KEY_TYPE_UNCOMPRESSED):
-            raise KeyCompressionTypeNotSupported("kmipd does not compress keys")
+        _check_compression(object_type, block, compression)
     if to_format is None:
         return material
     if block is None:
@@ -165,32 +163,48 @@ def convert(object_type: int, material: Item, to_format: int | None, version: tu
     if keyblock.is_wrapped(material):
         raise KeyFormatTypeNotSupported("a wrapped key cannot be converted")
     km = keyblock.key_material(material)
-    new: bytes | Item
     try:
-        if object_type in (ObjectType.SYMMETRIC_KEY, ObjectType.SECRET_DATA, ObjectType.SPLIT_KEY):
-            raw = _key_input(current, km)
-            if not isinstance(raw, bytes) or to_format not in _SYMMETRIC_FORMATS or current not in _SYMMETRIC_FORMATS:
-                raise KeyFormatTypeNotSupported(f"cannot convert Key Format Type {current} to {to_format}")
-            if to_format == KFT.TRANSPARENT_SYMMETRIC_KEY:
-                if object_type != ObjectType.SYMMETRIC_KEY:
-                    raise KeyFormatTypeNotSupported("only Symmetric Keys have a Transparent Symmetric Key form")
-                new = Item.struct(Tag.KEY_MATERIAL, [Item.bytes(Tag.KEY, raw)])
-            else:
-                new = raw
-        elif object_type == ObjectType.PRIVATE_KEY:
-            if to_format == KFT.OPAQUE or (to_format not in _PRIVATE_BYTES and to_format not in _TRANSPARENT_PRIVATE):
-                raise KeyFormatTypeNotSupported(f"a private key cannot be served as Key Format Type {to_format}")
-            out = keygen.convert_private_key(_key_input(current, km), _EC_ALIAS.get(to_format, to_format))
-            new = to_item(out) if isinstance(out, dict) else out
-        elif object_type == ObjectType.PUBLIC_KEY:
-            if to_format == KFT.OPAQUE or (to_format not in _PUBLIC_BYTES and to_format not in _TRANSPARENT_PUBLIC):
-                raise KeyFormatTypeNotSupported(f"a public key cannot be served as Key Format Type {to_format}")
-            out = keygen.convert_public_key(_key_input(current, km), _EC_ALIAS.get(to_format, to_format))
-            new = to_item(out) if isinstance(out, dict) else out
-        else:
-            raise KeyFormatTypeNotSupported("this object type has no alternative key formats")
+        new = _converted(object_type, km, current, to_format)
     except CryptoError as e:
         raise KeyFormatTypeNotSupported(f"cannot convert the key: {e.message}") from None
+    return keyblock.replace_block(material, _reformatted_block(block, to_format, new))
+
+
+def _check_compression(object_type: int, block: Item | None, compression: int) -> None:
+    """Only "EC uncompressed" for EC keys: kmipd does not compress keys."""
+    algorithm = block.get(Tag.CRYPTOGRAPHIC_ALGORITHM) if block is not None else None
+    ec_key = object_type in (ObjectType.PUBLIC_KEY, ObjectType.PRIVATE_KEY) and algorithm in (
+        CA.EC, CA.ECDSA, CA.ECDH, CA.ECMQV)
+    if not (ec_key and compression == KeyCompressionType.EC_PUBLIC_KEY_TYPE_UNCOMPRESSED):
+        raise KeyCompressionTypeNotSupported("kmipd does not compress keys")
+
+
+def _converted(object_type: int, km: Item, current: int, to_format: int) -> bytes | Item:
+    """The Key Material C{km} (in format C{current}) re-encoded as C{to_format}."""
+    if object_type in (ObjectType.SYMMETRIC_KEY, ObjectType.SECRET_DATA, ObjectType.SPLIT_KEY):
+        raw = _key_input(current, km)
+        if not isinstance(raw, bytes) or to_format not in _SYMMETRIC_FORMATS or current not in _SYMMETRIC_FORMATS:
+            raise KeyFormatTypeNotSupported(f"cannot convert Key Format Type {current} to {to_format}")
+        if to_format != KFT.TRANSPARENT_SYMMETRIC_KEY:
+            return raw
+        if object_type != ObjectType.SYMMETRIC_KEY:
+            raise KeyFormatTypeNotSupported("only Symmetric Keys have a Transparent Symmetric Key form")
+        return Item.struct(Tag.KEY_MATERIAL, [Item.bytes(Tag.KEY, raw)])
+    if object_type not in (ObjectType.PRIVATE_KEY, ObjectType.PUBLIC_KEY):
+        raise KeyFormatTypeNotSupported("this object type has no alternative key formats")
+    private = object_type == ObjectType.PRIVATE_KEY
+    byte_formats, transparent = (_PRIVATE_BYTES, _TRANSPARENT_PRIVATE) if private else (_PUBLIC_BYTES,
+                                                                                        _TRANSPARENT_PUBLIC)
+    if to_format == KFT.OPAQUE or (to_format not in byte_formats and to_format not in transparent):
+        kind = "private" if private else "public"
+        raise KeyFormatTypeNotSupported(f"a {kind} key cannot be served as Key Format Type {to_format}")
+    converter = keygen.convert_private_key if private else keygen.convert_public_key
+    out = converter(_key_input(current, km), _EC_ALIAS.get(to_format, to_format))
+    return to_item(out) if isinstance(out, dict) else out
+
+
+def _reformatted_block(block: Item, to_format: int, new: bytes | Item) -> Item:
+    """C{block} with Key Format Type C{to_format}, Key Material C{new} and no Key Compression Type."""
     children: list[Item | None] = []
     for child in block.value:
         if child.tag == Tag.KEY_FORMAT_TYPE:
@@ -205,7 +219,7 @@ def convert(object_type: int, material: Item, to_format: int | None, version: tu
             continue
         else:
             children.append(child.copy())
-    return keyblock.replace_block(material, Item.struct(Tag.KEY_BLOCK, children))
+    return Item.struct(Tag.KEY_BLOCK, children)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,11 +248,15 @@ def symmetric_storage_bits(algorithm: int, length: int) -> int:
 
 
 def validate_key_block(object_type: int, block: Item, algorithm: int | None,
-                       length: int | None) -> tuple[int | None, int | None]:
+                       length: int | None, *, lenient: bool = False) -> tuple[int | None, int | None]:
     """Check a registered Key Block; return the (algorithm, length) the material has.
 
     C{algorithm}/C{length} are the values the client gave (template or Key Block); a value that
     contradicts the material raises L{InvalidField}. Wrapped blocks are not inspected.
+
+    C{lenient} accepts what the PyKMIP server stores unchecked (C{compatibility = pykmip}): a
+    symmetric key whose size is not one of its algorithm's key sizes, and a public or private key
+    in Raw format whatever its bytes (kept as given, like Opaque).
     """
     fmt = block.get(Tag.KEY_FORMAT_TYPE)
     if fmt is None:
@@ -253,46 +271,56 @@ def validate_key_block(object_type: int, block: Item, algorithm: int | None,
     km = value.find(Tag.KEY_MATERIAL)
     assert km is not None
     if object_type in (ObjectType.SYMMETRIC_KEY, ObjectType.SECRET_DATA, ObjectType.SPLIT_KEY):
-        if fmt not in _SYMMETRIC_FORMATS:
-            raise InvalidField(f"Key Format Type {fmt} is not valid for this object type")
-        if fmt == KFT.TRANSPARENT_SYMMETRIC_KEY:
-            if km.type != ItemType.STRUCTURE or not isinstance(km.get(Tag.KEY), bytes):
-                raise InvalidField("a Transparent Symmetric Key needs a Key byte string")
-            raw = km.get(Tag.KEY)
-        else:
-            if km.type != ItemType.BYTE_STRING:
-                raise InvalidField("Key Material must be a byte string in this format")
-            raw = km.value
-        if not raw:
-            raise InvalidField("the key material is empty")
-        if object_type == ObjectType.SYMMETRIC_KEY and fmt != KFT.OPAQUE:
-            if length is not None and symmetric_storage_bits(algorithm or 0, length) != len(raw) * 8:
-                raise InvalidField(f"Cryptographic Length {length} does not match the {len(raw) * 8}-bit key")
-            spec = keygen.STORABLE_SYMMETRIC_ALGORITHMS.get(algorithm) if algorithm is not None else None
-            if spec is not None and len(raw) * 8 not in spec.key_sizes:
-                raise InvalidField(f"a {len(raw) * 8}-bit key is not valid for {spec.name}")
-            if length is None:
-                length = len(raw) * 8
-        return algorithm, length
+        return _validate_symmetric(object_type, fmt, km, algorithm, length, lenient)
     if object_type in (ObjectType.PRIVATE_KEY, ObjectType.PUBLIC_KEY):
-        private = object_type == ObjectType.PRIVATE_KEY
-        kind = "private" if private else "public"
-        allowed = (_PRIVATE_BYTES, _TRANSPARENT_PRIVATE) if private else (_PUBLIC_BYTES, _TRANSPARENT_PUBLIC)
-        if not any(fmt in formats for formats in allowed):
-            raise InvalidField(f"Key Format Type {fmt} is not valid for a {kind} key")
-        if fmt == KFT.OPAQUE:
-            return algorithm, length
-        if fmt == KFT.RAW:
-            return _check_raw_edwards(km, algorithm, length, private=private)
-        try:
-            key = (keygen.load_private_key if private else keygen.load_public_key)(_key_input(fmt, km))
-        except CryptoError as e:
-            raise InvalidField(f"malformed {kind} key: {e.message}") from None
-        return _check_loaded(key, algorithm, length)
+        return _validate_asymmetric(object_type, fmt, km, algorithm, length, lenient)
     # PGP keys and others: opaque to kmipd.
     if km.type == ItemType.BYTE_STRING and not km.value:
         raise InvalidField("the key material is empty")
     return algorithm, length
+
+
+def _validate_symmetric(object_type: int, fmt: int, km: Item, algorithm: int | None,
+                        length: int | None, lenient: bool = False) -> tuple[int | None, int | None]:
+    if fmt not in _SYMMETRIC_FORMATS:
+        raise InvalidField(f"Key Format Type {fmt} is not valid for this object type")
+    if fmt == KFT.TRANSPARENT_SYMMETRIC_KEY:
+        if km.type != ItemType.STRUCTURE or not isinstance(km.get(Tag.KEY), bytes):
+            raise InvalidField("a Transparent Symmetric Key needs a Key byte string")
+        raw = km.get(Tag.KEY)
+    else:
+        if km.type != ItemType.BYTE_STRING:
+            raise InvalidField("Key Material must be a byte string in this format")
+        raw = km.value
+    if not raw:
+        raise InvalidField("the key material is empty")
+    if object_type == ObjectType.SYMMETRIC_KEY and fmt != KFT.OPAQUE:
+        if length is not None and symmetric_storage_bits(algorithm or 0, length) != len(raw) * 8:
+            raise InvalidField(f"Cryptographic Length {length} does not match the {len(raw) * 8}-bit key")
+        spec = keygen.STORABLE_SYMMETRIC_ALGORITHMS.get(algorithm) if algorithm is not None else None
+        if spec is not None and len(raw) * 8 not in spec.key_sizes and not lenient:
+            raise InvalidField(f"a {len(raw) * 8}-bit key is not valid for {spec.name}")
+        if length is None:
+            length = len(raw) * 8
+    return algorithm, length
+
+
+def _validate_asymmetric(object_type: int, fmt: int, km: Item, algorithm: int | None,
+                         length: int | None, lenient: bool = False) -> tuple[int | None, int | None]:
+    private = object_type == ObjectType.PRIVATE_KEY
+    kind = "private" if private else "public"
+    allowed = (_PRIVATE_BYTES, _TRANSPARENT_PRIVATE) if private else (_PUBLIC_BYTES, _TRANSPARENT_PUBLIC)
+    if not any(fmt in formats for formats in allowed):
+        raise InvalidField(f"Key Format Type {fmt} is not valid for a {kind} key")
+    if fmt == KFT.OPAQUE or (fmt == KFT.RAW and lenient and algorithm not in _EDWARDS_BITS):
+        return algorithm, length
+    if fmt == KFT.RAW:
+        return _check_raw_edwards(km, algorithm, length, private=private)
+    try:
+        key = (keygen.load_private_key if private else keygen.load_public_key)(_key_input(fmt, km))
+    except CryptoError as e:
+        raise InvalidField(f"malformed {kind} key: {e.message}") from None
+    return _check_loaded(key, algorithm, length)
 
 
 _EDWARDS_BITS: dict[int, int] = {CA.ED25519: 255, CA.ED448: 448}
@@ -312,8 +340,6 @@ def _check_raw_edwards(km: Item, algorithm: int | None, length: int | None,
 
 def key_facts(key: Any) -> tuple[int, int]:
     """(Cryptographic Algorithm, Cryptographic Length) of a loaded C{cryptography} key."""
-    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
-
     if isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
         return CA.RSA, key.key_size
     if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
@@ -347,8 +373,6 @@ def _check_loaded(key: Any, algorithm: int | None, length: int | None) -> tuple[
 
 def curve_of(material: Item) -> int | None:
     """The Recommended Curve of an EC key object, if it can be determined."""
-    from cryptography.hazmat.primitives.asymmetric import ec
-
     fmt = keyblock.format_type(material)
     try:
         km = keyblock.key_material(material)

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+from ..compatibility import pykmip_mode
 from ..context import RequestContext
 from ..errors import ItemNotFound, MissingData, ObjectArchived, PermissionDenied
 from ..model.factory import DEFAULT_POLICY
 from ..model.objects import ManagedObject
-from ..model.states import due_state
+from ..model.states import DESTROYED_STATES, due_state
 from ..spec import Operation, Tag
 from ..ttlv import Item
 
@@ -34,14 +35,37 @@ def allowed(ctx: RequestContext, obj: ManagedObject, operation: int) -> bool:
                                  ctx.identity, ctx.groups, obj.owner)
 
 
+#: What a KMIP 1.x client may still read of a destroyed object: its retained metadata (1.x: the
+#: metadata MAY be retained; the OASIS 1.x lifecycle profile reads it, SKLC/AKLC-O-1-10..12).
+_READ_DESTROYED_1X = frozenset({Operation.GET_ATTRIBUTES, Operation.GET_ATTRIBUTE_LIST})
+
+
+def _visible_destroyed(ctx: RequestContext, operation: int) -> bool:
+    """True if a destroyed object exists for C{operation}.
+
+    KMIP 2.x keeps a destroyed object's metadata (its Destroy says it SHALL), so every operation
+    sees it and answers as the 2.x error tables say. For a 1.x client the object is deleted (the
+    seed: "Once destroyed, the object can no longer be retrieved"): every request naming it is
+    Item Not Found, except Get Attributes / Get Attribute List, which read the retained metadata
+    (State Destroyed, Destroy Date) — unless C{compatibility = pykmip}, where, as on the PyKMIP
+    server, nothing of it remains. See docs/compatibility.md.
+    """
+    if ctx.v2:
+        return True
+    return operation in _READ_DESTROYED_1X and not pykmip_mode(ctx)
+
+
 def load(ctx: RequestContext, uid: str, operation: int, *, allow_archived: bool = False) -> ManagedObject:
     """Fetch C{uid} for C{operation}: exists, policy allows it, not archived; due dates applied.
 
     Sets the ID Placeholder to C{uid}.
+    A destroyed object does not exist for a KMIP 1.x client (Item Not Found), but for reading
+    its retained metadata (L{_visible_destroyed}).
+
     @raise ItemNotFound / PermissionDenied / ObjectArchived
     """
     obj = ctx.store.get(uid)
-    if obj is None:
+    if obj is None or (obj.state in DESTROYED_STATES and not _visible_destroyed(ctx, operation)):
         raise ItemNotFound(f"no object with Unique Identifier {uid!r}")
     if not allowed(ctx, obj, operation):
         raise PermissionDenied("permission denied")

@@ -7,7 +7,7 @@ C{Current Attribute} around the attribute item, C{Attribute Reference}); either 
 in any version and the response is built in the negotiated version's shape (1.x returns the
 Attribute with its index, 2.x only the Unique Identifier).
 
-Who may change what comes from the spec's attribute rule tables (L{kmipd.spec.ATTRIBUTES}:
+Who may change what comes from the spec's attribute rule tables (L{kmipd.spec.attributes.ATTRIBUTES}:
 C{modifiable_by_client}, C{deletable_by_client}, C{multiple}, C{object_types}) plus the
 state-dependent rules in L{kmipd.model.states.MODIFIABLE_IN}. Attribute Indexes are list positions
 and never change: a deleted instance leaves a hole (L{kmipd.model.objects}), so the instances after it
@@ -19,6 +19,7 @@ from __future__ import annotations
 from twisted.logger import Logger
 
 from ..compat import row
+from ..compatibility import pykmip_mode, with_index
 from ..context import RequestContext
 from ..errors import (
     ApplicationNamespaceNotSupported,
@@ -244,7 +245,8 @@ def _response(
 ) -> Item:
     children: list[Item | None] = [Item.text(Tag.UNIQUE_IDENTIFIER, obj.uid)]
     if not ctx.v2 and name is not None and value is not None:
-        children.append(to_1x(name, value, index))
+        attribute = to_1x(name, value, index)
+        children.append(with_index(attribute) if pykmip_mode(ctx) else attribute)
     return Item.struct(Tag.RESPONSE_PAYLOAD, children)
 
 

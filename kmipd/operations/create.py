@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from ..compat import row
+from ..compatibility import pykmip_mode
 from ..context import RequestContext
 from ..crypto import keygen
 from ..crypto.errors import CryptoError
@@ -40,6 +41,7 @@ from ..spec import (
     enum_value_in_version,
 )
 from ..ttlv import Item
+from .housekeeping import apply_node_rules, check_constraints
 from .registry import operation
 
 _log = Logger()
@@ -72,6 +74,7 @@ def _template(ctx: RequestContext, payload: Item, c1: int, c2: int, object_type:
     attrs, fmt = _requested_format(read_template(payload, c1, c2))
     if ctx.v2 and payload_type:
         attrs = _without_object_type(attrs, object_type)
+    attrs = apply_node_rules(ctx, object_type, attrs)  # Set Defaults (2.x)
     return check_template(ctx, object_type, attrs, register=register), fmt
 
 
@@ -92,6 +95,7 @@ def _without_object_type(attrs: list[Attr], object_type: int) -> list[Attr]:
 
 def _store(ctx: RequestContext, *objs: ManagedObject) -> None:
     for obj in objs:
+        check_constraints(ctx, obj)  # Set Constraints (2.x)
         ctx.store.add(obj)
 
 
@@ -400,7 +404,8 @@ def validate_body(ctx: RequestContext, object_type: int, body: Item,
         assert block is not None
         algorithm = _agree(attrs, "Cryptographic Algorithm", block.get(Tag.CRYPTOGRAPHIC_ALGORITHM))
         length = _agree(attrs, "Cryptographic Length", block.get(Tag.CRYPTOGRAPHIC_LENGTH))
-        algorithm, length = keyformat.validate_key_block(object_type, block, algorithm, length)
+        algorithm, length = keyformat.validate_key_block(object_type, block, algorithm, length,
+                                                         lenient=pykmip_mode(ctx))
         if object_type == ObjectType.SPLIT_KEY:
             parts, ident = body.get(Tag.SPLIT_KEY_PARTS), body.get(Tag.KEY_PART_IDENTIFIER)
             threshold = body.get(Tag.SPLIT_KEY_THRESHOLD)

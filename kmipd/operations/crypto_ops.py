@@ -22,7 +22,7 @@ from ..crypto import HashingAlgorithm as HA
 from ..crypto import PaddingMethod as PM
 from ..crypto import ciphers, mac, signatures
 from ..crypto.keygen import HMAC_ALGORITHMS, SYMMETRIC_ALGORITHMS
-from ..crypto.streams import CipherStream, DigestStream, Engine, Stream, streamable_cipher, table
+from ..crypto.streams import CipherStream, DigestStream, Engine, Stream, streamable_cipher
 from ..errors import (
     BadCryptographicParameters,
     InvalidCorrelationValue,
@@ -49,12 +49,8 @@ from ..ttlv import Item
 from ._common import load_key, uid_from
 from .registry import operation
 
-#: Largest RNG Retrieve answer, in bytes, unless C{ctx.services[MAX_RNG_LENGTH]} (the
-#: C{max_rng_length} limit) says otherwise; also the largest RNG Seed accepted.
+#: The largest RNG Seed accepted, in bytes (RNG Retrieve: the C{max_rng_length} limit).
 MAX_RNG_BYTES = 1024 * 1024
-#: C{ctx.services} keys of the server's caps: RNG Retrieve length, response size (bytes).
-MAX_RNG_LENGTH = "max_rng_length"
-MAX_RESPONSE_SIZE = "max_response_size"
 #: Upper bounds of the encoded bytes around RNG Retrieve's data: per batch item (operation, status,
 #: payload and data headers, padding) and per response (header, version, time stamp, batch count).
 _RNG_ITEM_OVERHEAD = 96
@@ -115,7 +111,7 @@ def _continue(ctx: RequestContext, payload: Item, parts: _Parts, op: int, usage:
               what: str) -> tuple[Stream, ManagedObject | None]:
     """Take the stream a continuation names, re-checking the key (policy, state, usage)."""
     assert parts.correlation is not None
-    stream = table(ctx.services).take(parts.correlation, op, ctx.identity, ctx.now)
+    stream = ctx.streams.take(parts.correlation, op, ctx.identity, ctx.now)
     obj = None
     if stream.uid is not None:
         named = payload.get(Tag.UNIQUE_IDENTIFIER)
@@ -128,7 +124,7 @@ def _continue(ctx: RequestContext, payload: Item, parts: _Parts, op: int, usage:
 
 def _keep(ctx: RequestContext, stream: Stream, parts: _Parts) -> bytes:
     """Store (or put back) an unfinished stream; return its Correlation Value."""
-    return table(ctx.services).put(stream, ctx.now, parts.correlation)
+    return ctx.streams.put(stream, ctx.now, parts.correlation)
 
 
 def _uid_item(uid: str) -> Item:
@@ -307,7 +303,7 @@ def _cipher(ctx: RequestContext, payload: Item, op: int, encrypting: bool) -> It
                     engine = CipherStream(algorithm, key, params.block_cipher_mode, params.padding_method,  # type: ignore[arg-type]
                                           stream_iv, encrypting, aad=aad, tag=tag, tag_length=params.tag_length)
             else:
-                engine = table(ctx.services).buffer()
+                engine = ctx.streams.buffer()
                 extra["finish"] = (_oneshot_encrypt(algorithm, key, params, iv, aad) if encrypting
                                    else _oneshot_decrypt(algorithm, key, params, iv, aad, tag))
             with crypto_errors():
@@ -430,7 +426,7 @@ def _signing(ctx: RequestContext, payload: Item, op: int, verifying: bool) -> It
         else:
             prehashed = resolved.hashing_algorithm is not None
             engine: Engine = (DigestStream.hashing(resolved.hashing_algorithm) if prehashed
-                              else table(ctx.services).buffer())
+                              else ctx.streams.buffer())
             with crypto_errors():
                 engine.update(data or b"")
             extra = {"run": run, "prehashed": prehashed, "signature": signature}
@@ -531,7 +527,7 @@ def mac_verify(ctx: RequestContext, payload: Item) -> Item:
 # Hash, RNG
 
 
-@operation(Operation.HASH, min_version=(1, 2))
+@operation(Operation.HASH, min_version=(1, 2), needs_store=False)
 def hash_(ctx: RequestContext, payload: Item) -> Item:
     """Hash Data with the Hashing Algorithm of the Cryptographic Parameters."""
     parts = _parts(ctx, payload)
@@ -539,7 +535,7 @@ def hash_(ctx: RequestContext, payload: Item) -> Item:
     cv: bytes | None = None
     digest: bytes | None = None
     if parts.correlation is not None:
-        stream = table(ctx.services).take(parts.correlation, Operation.HASH, ctx.identity, ctx.now)
+        stream = ctx.streams.take(parts.correlation, Operation.HASH, ctx.identity, ctx.now)
         stream.engine.update(data)
         if parts.final:
             digest = stream.engine.final()
@@ -563,24 +559,24 @@ def hash_(ctx: RequestContext, payload: Item) -> Item:
     ])
 
 
-@operation(Operation.RNG_RETRIEVE, min_version=(1, 2))
+@operation(Operation.RNG_RETRIEVE, min_version=(1, 2), needs_store=False)
 def rng_retrieve(ctx: RequestContext, payload: Item) -> Item:
     """Return Data Length random bytes from the server's (OpenSSL) random number generator."""
     length: int = payload.get(Tag.DATA_LENGTH)  # the schema: present, an Integer
-    cap = int(ctx.services.get(MAX_RNG_LENGTH, MAX_RNG_BYTES))
+    cap = ctx.limits.max_rng_length
     if not 1 <= length <= cap:
         raise InvalidField(f"Data Length must be between 1 and {cap}")
     # Refused before any byte is generated when the message's RNG output would pass the server's
     # response cap (a batch of many large RNG Retrieves).
-    budget = ctx.services.get(MAX_RESPONSE_SIZE)
+    budget = ctx.limits.max_response_size
     ctx.response_bytes += length + _RNG_ITEM_OVERHEAD
-    if budget is not None and ctx.response_bytes + _RESPONSE_HEADER > budget:
+    if ctx.response_bytes + _RESPONSE_HEADER > budget:
         raise ResponseTooLarge(f"the random data of this request would exceed the server's response "
                                f"size limit of {budget} bytes")
     return Item.struct(Tag.RESPONSE_PAYLOAD, [Item.bytes(Tag.DATA, ssl.RAND_bytes(length))])
 
 
-@operation(Operation.RNG_SEED, min_version=(1, 2))
+@operation(Operation.RNG_SEED, min_version=(1, 2), needs_store=False)
 def rng_seed(ctx: RequestContext, payload: Item) -> Item:
     """Mix Data into the RNG that RNG Retrieve uses; report how many bytes were accepted."""
     data: bytes = payload.get(Tag.DATA)  # the schema: present, a Byte String

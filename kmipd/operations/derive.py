@@ -9,10 +9,15 @@ is a Cryptographic Failure. A derived Symmetric Key's length must be one the alg
 (L{kmipd.crypto.keygen}) allows for its Cryptographic Algorithm (3DES/DES nominal lengths 112,
 168 and 56 derive the 128, 192 and 64 stored bits), else Invalid Field. The new object links to
 its base (Derivation Base Object) and the base to it (Derived Key).
+
+With C{compatibility = pykmip}, as the PyKMIP server: a Pre-Active base object may be used, and
+a derived Symmetric Key may have any length that is a multiple of 8, and the HMAC method is
+computed as HKDF (RFC 5869) as PyKMIP's does (docs/compatibility.md).
 """
 
 from __future__ import annotations
 
+from ..compatibility import pykmip_mode
 from ..context import RequestContext
 from ..crypto import derive as kdf
 from ..crypto.errors import CryptoError
@@ -118,12 +123,13 @@ def derive_key(ctx: RequestContext, payload: Item) -> Item:
         try:
             check_symmetric_length(algorithm, derived_bits)  # type: ignore[arg-type]
         except CryptoError as e:  # as Create: the template's length, not a Cryptographic Parameter
-            raise kmip_error(e) from None
+            if not pykmip_mode(ctx):  # the PyKMIP server derives any length (docs/compatibility.md)
+                raise kmip_error(e) from None
 
     # the base object's policy check first: a caller refused the base learns nothing about names
     base = load_key(ctx, uids[0], Operation.DERIVE_KEY)
     require_type(base, _BASE_TYPES, "a key derivation base object")
-    check_usable(ctx, base, Mask.DERIVE_KEY, "base object")
+    check_usable(ctx, base, Mask.DERIVE_KEY, "base object", pre_active=pykmip_mode(ctx))
     check_unique_names(ctx, attrs)
     base_key = key_of(base)
     if not isinstance(base_key, bytes):
@@ -135,6 +141,8 @@ def derive_key(ctx: RequestContext, payload: Item) -> Item:
         stored = object_params(base)
         params = stored[0] if stored else CryptoParams()
     base_algorithm = key_algorithm(base)
+    if method == DerivationMethod.HMAC and pykmip_mode(ctx):
+        method = DerivationMethod.HKDF  # the PyKMIP server's "HMAC" derivation is HKDF (RFC 5869)
     derived = derive_material(method, base_key, base_algorithm, derivation, params, derived_bits)
 
     if object_type == ObjectType.SYMMETRIC_KEY:

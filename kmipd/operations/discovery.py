@@ -6,17 +6,17 @@ from __future__ import annotations
 from ..context import RequestContext
 from ..errors import InvalidField
 from ..messages import SUPPORTED_VERSIONS, parse_version, version_item
-from ..model.factory import PROTECTION_STORAGE, default_attributes
+from ..model.factory import PROTECTION_STORAGE
 from ..spec import (
     ObjectType,
     Operation,
     QueryFunction,
-    RNGAlgorithm,
     Tag,
     enum_value_in_version,
     tag_in_version,
 )
 from ..ttlv import Item
+from .housekeeping import defaults_information
 from .registry import operation, operations_for
 
 OBJECT_TYPES = (
@@ -27,7 +27,7 @@ OBJECT_TYPES = (
 """Object types kmipd stores (each reported only in versions that define it)."""
 
 
-@operation(Operation.DISCOVER_VERSIONS, min_version=(1, 1))
+@operation(Operation.DISCOVER_VERSIONS, min_version=(1, 1), needs_store=False)
 def discover_versions(ctx: RequestContext, payload: Item | None) -> Item:
     """The versions supported by both sides, in kmipd's order of preference."""
     offered = [parse_version(v) for v in payload.findall(Tag.PROTOCOL_VERSION)] if payload is not None else []
@@ -49,7 +49,7 @@ def _capabilities(ctx: RequestContext) -> list[Item]:
     v = ctx.version
     fields: list[Item] = [
         Item.bool(Tag.STREAMING_CAPABILITY, False),
-        Item.bool(Tag.ASYNCHRONOUS_CAPABILITY, False),
+        Item.bool(Tag.ASYNCHRONOUS_CAPABILITY, True),
         Item.bool(Tag.ATTESTATION_CAPABILITY, False),
     ]
     if tag_in_version(Tag.BATCH_UNDO_CAPABILITY, v):
@@ -58,11 +58,14 @@ def _capabilities(ctx: RequestContext) -> list[Item]:
 
 
 def _rngs(ctx: RequestContext) -> list[Item]:
-    return [Item.struct(Tag.RNG_PARAMETERS, [Item.enum(Tag.RNG_ALGORITHM, RNGAlgorithm.UNSPECIFIED)])]
+    return [ctx.settings.rng_item()]
 
 
 def _operations(ctx: RequestContext) -> list[Item]:
-    return [Item.enum(Tag.OPERATION, op) for op in operations_for(ctx.version)]
+    """Every operation that works in the request's version (Interop only where it is enabled)."""
+    interop = ctx.session is not None and ctx.session.node.interop_enabled
+    return [Item.enum(Tag.OPERATION, op) for op in operations_for(ctx.version)
+            if op != Operation.INTEROP or interop]
 
 
 def _objects(ctx: RequestContext) -> list[Item]:
@@ -71,11 +74,12 @@ def _objects(ctx: RequestContext) -> list[Item]:
 
 
 def _defaults(ctx: RequestContext) -> list[Item]:
-    """Defaults Information (2.x): per object type, the values kmipd uses when the client omits them."""
+    """Defaults Information (2.x): per object type, the values kmipd uses when the client omits them
+    (its own, overridden and extended by Set Defaults)."""
     return [Item.struct(Tag.DEFAULTS_INFORMATION, [
         Item.struct(Tag.OBJECT_DEFAULTS, [
             Item.enum(Tag.OBJECT_TYPE, t),
-            Item.struct(Tag.ATTRIBUTES, default_attributes(t)),
+            Item.struct(Tag.ATTRIBUTES, defaults_information(ctx, t)),
         ])
         for t in OBJECT_TYPES if enum_value_in_version(ObjectType, int(t), ctx.version)
     ])]
@@ -103,7 +107,7 @@ answer with no items, as the spec allows. Defaults Information and Protection St
 KMIP 2.x functions (the version check above refuses them in 1.x)."""
 
 
-@operation(Operation.QUERY)
+@operation(Operation.QUERY, needs_store=False)
 def query(ctx: RequestContext, payload: Item) -> Item:
     """Answer each requested Query Function, in a fixed order."""
     asked = set()

@@ -53,10 +53,23 @@ _AES_MODES: dict[int, tuple[Callable[[bytes, bytes], bytes], Callable[[bytes, by
 }
 
 
-#: Services flag: put wrapped bytes in C{Key Value/Key Material} (a structure), the shape PyKMIP's
-#: server produces and its client can parse, instead of the Byte String Key Value the spec (and
-#: the 1.4 conformance vectors, AX-M-2-14) prescribe. Off by default.
-PYKMIP_WRAPPED_KEY_VALUE = "wrap.pykmip_key_value"
+#: The newest protocol version at which a No Encoding wrap request is taken to come from PyKMIP's
+#: client (its default version; see L{pykmip_shape}).
+PYKMIP_CLIENT_VERSION = (1, 2)
+
+
+def pykmip_shape(ctx: RequestContext, wrapping_spec: Item) -> bool:
+    """Whether a wrapped key goes back in the shape PyKMIP's client parses.
+
+    The spec (1.4 2.1.4, 2.1 2.1.4; vector AX-M-2-14) makes a wrapped Key Value a Byte String.
+    PyKMIP's server sends a Key Value structure holding the wrapped bytes as Key Material, and
+    PyKMIP's client cannot read anything else. Its client speaks KMIP 1.2 and, because its server
+    refuses any other Encoding Option, always asks for No Encoding explicitly: a request at KMIP
+    1.2 or older whose Key Wrapping Specification names Encoding Option No Encoding gets PyKMIP's
+    shape (the wrapped bytes are the same either way); any other request gets the spec's.
+    """
+    return (ctx.version <= PYKMIP_CLIENT_VERSION
+            and wrapping_spec.get(Tag.ENCODING_OPTION) == EncodingOption.NO_ENCODING)
 
 
 
@@ -163,7 +176,7 @@ def wrap_for_get(ctx: RequestContext, obj: ManagedObject, material: Item, wrappi
             Item.text(Tag.UNIQUE_IDENTIFIER, key.uid), given.copy() if given is not None else None]),
         Item.enum(Tag.ENCODING_OPTION, encoding) if wrapping_spec.find(Tag.ENCODING_OPTION) is not None else None,
     ])
-    if ctx.services.get(PYKMIP_WRAPPED_KEY_VALUE):
+    if pykmip_shape(ctx, wrapping_spec):
         new_value = Item.struct(Tag.KEY_VALUE, [Item.bytes(Tag.KEY_MATERIAL, wrapped)])
     else:
         new_value = Item.bytes(Tag.KEY_VALUE, wrapped)
@@ -223,4 +236,5 @@ def unwrap_for_register(ctx: RequestContext, material: Item) -> Item:
     return unwrap_material(ctx, material)
 
 
-__all__ = ["PYKMIP_WRAPPED_KEY_VALUE", "WrappingKeyNotFound", "unwrap_for_register", "unwrap_material", "wrap_for_get"]
+__all__ = ["PYKMIP_CLIENT_VERSION", "WrappingKeyNotFound", "pykmip_shape", "unwrap_for_register", "unwrap_material",
+           "wrap_for_get"]

@@ -24,7 +24,6 @@ from ..errors import (
     UsageLimitExceeded,
     WrongLifecycleState,
 )
-from ..model.factory import DEFAULT_LEASE_TIME
 from ..model.objects import ManagedObject
 from ..model.states import DESTROYED_STATES, Cause, next_state
 from ..spec import ObjectType, Operation, RevocationReasonCode, State, Tag
@@ -135,24 +134,29 @@ _REVOKE_PREACTIVE = row("revoke-preactive")
 def _deactivate_preactive(ctx: RequestContext) -> bool:
     """True if C{[server] revoke_preactive = deactivate} (L{kmipd.compat} row C{revoke-preactive}):
     a never-activated key revoked for a non-compromise reason moves to Deactivated."""
-    return ctx.services.get("revoke_preactive") == REVOKE_PREACTIVE_DEACTIVATE
+    return ctx.settings.revoke_preactive == REVOKE_PREACTIVE_DEACTIVATE
 
 
 @operation(Operation.DESTROY)
 def destroy(ctx: RequestContext, payload: Item) -> Item:
-    """Remove the key material, keep the metadata: Destroyed / Destroyed Compromised, Destroy Date.
+    """Destroy the object: its key material is removed at once, and with it the object.
 
-    A Template is removed with its metadata (KMIP 1.x). An object without a State (Opaque Object
-    registered without one) is destroyed from any condition and gets State Destroyed.
+    For a KMIP 1.x client the object is gone: every later request naming it answers Item Not
+    Found and Locate no longer finds it (the seed: "Once destroyed, the object can no longer be
+    retrieved"). KMIP 2.x says the metadata SHALL be retained, so the store keeps it as a tombstone
+    without material (State Destroyed, Destroy Date) that only 2.x clients see: a second Destroy
+    answers Object Destroyed, Get Key Value Not Present. Who destroyed what and when is an
+    C{audit} event in the log. A Template is removed with its metadata (KMIP 1.x). An object
+    without a State (Opaque Object registered without one) is destroyed from any condition.
     """
     uid = uid_from(ctx, payload)
     obj = load(ctx, uid, Operation.DESTROY)
     if obj.object_type == ObjectType.TEMPLATE:
         ctx.store.remove(uid)
-        _log.info("destroyed template {uid}", uid=uid)
+        _audit(ctx, obj, None)
         return _uid_payload(uid)
     state = obj.state
-    if state in DESTROYED_STATES:
+    if state in DESTROYED_STATES:  # only a 2.x client reaches a destroyed object (load)
         raise ObjectDestroyed(f"object {uid!r} is already destroyed")
     target = State.DESTROYED if state is None else next_state(state, Cause.DESTROY)
     if target is None:  # only from next_state: state is not None here
@@ -163,8 +167,16 @@ def destroy(ctx: RequestContext, payload: Item) -> Item:
     set_state(ctx, obj, target)
     obj.material = None
     obj.set_single("Destroy Date", Item.datetime(Tag.DESTROY_DATE, ctx.now))
-    _log.info("destroyed {uid} -> {state}", uid=uid, state=target.name)
+    _audit(ctx, obj, target)
     return _save(ctx, obj)
+
+
+def _audit(ctx: RequestContext, obj: ManagedObject, state: int | None) -> None:
+    """The audit record of a Destroy: who destroyed which object, when, and what it was."""
+    _log.info("{identity} destroyed {object_type} {uid}", audit="destroy", uid=obj.uid,
+              object_type=_type_name(obj), identity=ctx.identity or "(anonymous)", groups=ctx.groups,
+              names=[n.get(Tag.NAME_VALUE) for n in obj.live("Name")], destroy_date=ctx.now,
+              state=State(state).name if state is not None else None, protocol_version=ctx.version)
 
 
 @operation(Operation.ARCHIVE)
@@ -195,7 +207,7 @@ def max_lease(ctx: RequestContext, obj: ManagedObject) -> int:
     value = obj.value("Lease Time")
     if isinstance(value, int):
         return value
-    return int(ctx.services.get("lease_time", DEFAULT_LEASE_TIME))
+    return ctx.settings.lease_time
 
 
 @operation(Operation.CHECK)

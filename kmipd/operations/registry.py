@@ -28,12 +28,18 @@ Handler = Callable[[RequestContext, Item], "Item | None"]
 
 @dataclass(frozen=True)
 class OperationEntry:
-    """A registered operation."""
+    """A registered operation.
+
+    @ivar needs_store: whether the handler uses the store transaction. Messages whose operations
+        all need no store (Query, Discover Versions, RNG, Hash) run without one and never queue
+        behind messages that do (L{kmipd.dispatch.Dispatcher}).
+    """
 
     operation: Operation
     handler: Handler
     min_version: tuple[int, int]
     schema: PayloadSchema | None = None
+    needs_store: bool = True
 
     def available_in(self, version: tuple[int, int]) -> bool:
         """True if the operation exists in C{version} and kmipd offers it there."""
@@ -51,8 +57,9 @@ class OperationEntry:
 REGISTRY: dict[int, OperationEntry] = {}
 
 
-def operation(op: Operation, *, min_version: tuple[int, int] = (1, 0)) -> Callable[[Handler], Handler]:
-    """Register the decorated function as the handler of C{op}."""
+def operation(op: Operation, *, min_version: tuple[int, int] = (1, 0),
+              needs_store: bool = True) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the handler of C{op} (C{needs_store}: see L{OperationEntry})."""
 
     def register(handler: Handler) -> Handler:
         if int(op) in REGISTRY:
@@ -60,7 +67,7 @@ def operation(op: Operation, *, min_version: tuple[int, int] = (1, 0)) -> Callab
         schema = SCHEMAS.get(int(op))
         if schema is None:
             raise RuntimeError(f"operation {op.name} has no payload schema in kmipd.messages.payloads")
-        REGISTRY[int(op)] = OperationEntry(op, handler, min_version, schema)
+        REGISTRY[int(op)] = OperationEntry(op, handler, min_version, schema, needs_store=needs_store)
         return handler
 
     return register

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import cast
 
+from ..compatibility import pykmip_mode, with_index
 from ..context import RequestContext
 from ..errors import (
     FeatureNotSupported,
-    ItemNotFound,
     KeyValueNotPresent,
     NotExtractable,
     Sensitive,
@@ -32,10 +32,8 @@ def get(ctx: RequestContext, payload: Item) -> Item:
     """Return the object structure, converted/wrapped as requested."""
     uid = uid_from(ctx, payload)
     obj = load(ctx, uid, Operation.GET)
-    if obj.material is None:
-        if ctx.version >= (1, 2):
-            raise KeyValueNotPresent(f"object {uid!r} has no key value (destroyed)")
-        raise ItemNotFound(f"object {uid!r} has been destroyed")
+    if obj.material is None:  # destroyed: only a 2.x client reaches it (load), 2.1 Table 222
+        raise KeyValueNotPresent(f"object {uid!r} has no key value (destroyed)")
     fmt = payload.get(Tag.KEY_FORMAT_TYPE)
     compression = payload.get(Tag.KEY_COMPRESSION_TYPE)
     wrap_type = payload.get(Tag.KEY_WRAP_TYPE)
@@ -124,6 +122,8 @@ def get_attributes(ctx: RequestContext, payload: Item) -> Item:
     uid_item = Item.text(Tag.UNIQUE_IDENTIFIER, obj.uid)
     if ctx.v2:
         return Item.struct(Tag.RESPONSE_PAYLOAD, [uid_item, Item.struct(Tag.ATTRIBUTES, items)])
+    if pykmip_mode(ctx):
+        items = [with_index(i) for i in items]
     return Item.struct(Tag.RESPONSE_PAYLOAD, [uid_item, *items])
 
 

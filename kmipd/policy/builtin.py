@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from kmipd.policy.model import Permission, Policy, table_from_rows
+from kmipd.policy.values import Permission, Policy, table_from_rows
 from kmipd.spec import ObjectType as OT
 from kmipd.spec import Operation as Op
 

@@ -40,7 +40,6 @@ from kmipd.spec._generated import (
     VERSIONS,
     Tag,
 )
-from kmipd.spec.attributes import ATTRIBUTES, AttributeSpec, attribute_by_tag
 
 Version = tuple[int, int]
 EnumClass: TypeAlias = "type[enum.IntEnum] | type[enum.IntFlag]"
@@ -272,7 +271,6 @@ def enum_by_name(name: str) -> EnumClass | None:
 
 
 __all__ = [
-    "ATTRIBUTES",
     "ENUMS",
     "ENUM_FOR_TAG",
     "EnumClass",
@@ -284,12 +282,10 @@ __all__ = [
     "TAG_NAMES",
     "TAG_TYPES",
     "TAG_VARIANT_TYPES",
-    "AttributeSpec",
     "UnknownEnumerationError",
     "UnknownVersionError",
     "Version",
     "VersionLike",
-    "attribute_by_tag",
     "enum_by_name",
     "enum_from_name",
     "enum_value_in_version",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kmipd.spec._generated import ATTRIBUTE_RULES, TAG_NAMES, VERSIONS, ObjectType
+from kmipd.spec._generated import ATTRIBUTE_RULES, VERSIONS, ObjectType
 
 __all__ = ["ATTRIBUTES", "AttributeSpec", "attribute_by_tag"]
 
@@ -80,14 +80,3 @@ _BY_TAG: dict[int, AttributeSpec] = {a.tag: a for a in ATTRIBUTES.values()}
 def attribute_by_tag(tag: int) -> AttributeSpec | None:
     """The attribute whose value carries this tag, or None if the tag is not an attribute."""
     return _BY_TAG.get(int(tag))
-
-
-def attribute_by_name(name: str) -> AttributeSpec | None:
-    """The attribute with this spec name (1.x or 2.x spelling), or None."""
-    spec = ATTRIBUTES.get(name)
-    if spec is not None:
-        return spec
-    for tag, tag_name in TAG_NAMES.items():
-        if tag_name == name:
-            return _BY_TAG.get(tag)
-    return None

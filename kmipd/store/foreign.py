@@ -13,6 +13,7 @@ import sqlite3
 
 import sqlalchemy as sa
 
+from .engine import safe_url
 from .interface import SchemaError, StoreError
 
 __all__ = ["KMIPD_TABLES", "PYKMIP_TABLES", "foreign_tables", "refuse_foreign_schema", "sqlite_tables"]
@@ -96,7 +97,6 @@ def refuse_foreign_schema(url: str, tables: set[str] | None = None, *, pykmip_on
     @param tables: the database's table names; when C{None}, read here for SQLite files (without
         writing anything) and nothing is checked for other databases.
     """
-    from .sql import safe_url
 
     if tables is None:
         tables = sqlite_tables(url)

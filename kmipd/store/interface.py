@@ -107,7 +107,15 @@ class StoreTransaction(Protocol):
 
 
 class ObjectStore(Protocol):
-    """A store of managed objects."""
+    """A store of managed objects.
+
+    @ivar serialises_writers: whether write transactions run one at a time anyway and the work is
+        local (SQLite, the memory store): the dispatcher then commits the messages that arrive
+        meanwhile in groups (L{kmipd.dispatch.Scheduling}); C{False} for a database that runs
+        concurrent writers (PostgreSQL, MariaDB). A store without the attribute counts as C{False}.
+    """
+
+    serialises_writers: bool
 
     def transaction(self) -> ContextManager[StoreTransaction]: ...
     def close(self) -> None: ...

@@ -27,6 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .engine import _db_errors, create_store_engine, safe_url
 from .interface import StoreError
 from .masterkey import MasterKeyError, seal, unseal
 from .models import master_key_wraps_table, master_keys_table, objects_table
@@ -210,7 +211,6 @@ def refuse_missing_key_file(url: str, key_path: str) -> None:
     Called before a missing key file would be generated: a new key cannot open anything sealed
     already, and generating it would leave a useless key file behind.
     """
-    from .sql import _db_errors, create_store_engine, safe_url
 
     engine = create_store_engine(url, pool_size=1)
     try:

@@ -246,6 +246,9 @@ def _matches(entry: _Entry, query: LocateQuery) -> bool:
 class MemoryObjectStore:
     """An in-memory L{ObjectStore} (see the module docstring); thread-safe."""
 
+    #: Work under the GIL and one commit lock: grouped like SQLite (L{ObjectStore.serialises_writers}).
+    serialises_writers = True
+
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._objects: dict[str, _Entry] = {}

@@ -35,6 +35,7 @@ from sqlalchemy.engine import Engine
 
 from kmipd.log import Logger
 
+from .engine import _db_errors, create_store_engine, safe_url
 from .keyring import CURRENT, PREVIOUS, REFRESH_INTERVAL, RETIRED, KeyRing, key_id, open_ring, wrap_row
 from .masterkey import (
     MASTER_KEY_SIZE,
@@ -80,7 +81,6 @@ def rotate_master_key(
     @raise MasterKeyError: bad key files. @raise StoreError: the database, or a row that does not
         open (named).
     """
-    from .sql import _db_errors, create_store_engine, safe_url
 
     where = f"database at {safe_url(url)}"
     file_key = load_master_key(key_path)

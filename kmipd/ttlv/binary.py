@@ -127,24 +127,30 @@ def _decode(view: memoryview, offset: int, limit: int, depth: int, max_depth: in
             return Item(tag, typ, raw == 1), end
         return Item(tag, typ, raw), end
     if typ == _TEXT or typ == _BYTES or typ == _BIG:
-        padded = (length + 7) & ~7
-        end = start + padded
-        if end > limit:
-            raise TruncatedError(f"item 0x{tag:06X} of {length} bytes runs past its container", offset)
-        if padded != length and view[start + length:end] != _ZEROS[: padded - length]:
-            raise PaddingError(f"item 0x{tag:06X} has non-zero padding", offset)
-        raw_bytes = view[start:start + length]
-        if typ == _TEXT:
-            try:
-                return Item(tag, typ, str(raw_bytes, "utf-8")), end
-            except UnicodeDecodeError:
-                raise InvalidValueError(f"text string 0x{tag:06X} is not valid UTF-8", offset) from None
-        if typ == _BYTES:
-            return Item(tag, typ, raw_bytes.tobytes()), end
-        if length == 0 or length & 7:
-            raise InvalidLengthError(f"big integer 0x{tag:06X} length {length} is not a positive multiple of 8", offset)
-        return Item(tag, typ, int.from_bytes(raw_bytes, "big", signed=True)), end
+        return _variable(view, tag, typ, length, offset, limit)
     raise UnknownTypeError(f"item 0x{tag:06X} has unknown type 0x{typ:02X}", offset)
+
+
+def _variable(view: memoryview, tag: int, typ: int, length: int, offset: int, limit: int) -> tuple[Item, int]:
+    """A Text String, Byte String or Big Integer item whose header is at C{offset}."""
+    start = offset + 8
+    padded = (length + 7) & ~7
+    end = start + padded
+    if end > limit:
+        raise TruncatedError(f"item 0x{tag:06X} of {length} bytes runs past its container", offset)
+    if padded != length and view[start + length:end] != _ZEROS[: padded - length]:
+        raise PaddingError(f"item 0x{tag:06X} has non-zero padding", offset)
+    raw_bytes = view[start:start + length]
+    if typ == _TEXT:
+        try:
+            return Item(tag, typ, str(raw_bytes, "utf-8")), end
+        except UnicodeDecodeError:
+            raise InvalidValueError(f"text string 0x{tag:06X} is not valid UTF-8", offset) from None
+    if typ == _BYTES:
+        return Item(tag, typ, raw_bytes.tobytes()), end
+    if length == 0 or length & 7:
+        raise InvalidLengthError(f"big integer 0x{tag:06X} length {length} is not a positive multiple of 8", offset)
+    return Item(tag, typ, int.from_bytes(raw_bytes, "big", signed=True)), end
 
 
 def encode(item: Item) -> bytes:

@@ -35,8 +35,16 @@ from collections.abc import Callable
 from typing import Any, NoReturn, TypeGuard
 from xml.parsers import expat
 
-from .. import spec
-from ..spec import ENUM_FOR_TAG, MASK_FOR_TAG, TAG_NAMES, EnumClass, Tag
+from ..spec import (
+    ENUM_FOR_TAG,
+    ENUM_VALUE_ALIASES,
+    ENUM_VALUE_NAMES,
+    MASK_FOR_TAG,
+    TAG_NAMES,
+    EnumClass,
+    Tag,
+    tag_from_name,
+)
 from .errors import DecodeError
 from .items import Item, ItemType
 
@@ -114,7 +122,7 @@ def tag_from_text(text: str) -> int | None:
         return int(text, 16)
     tag = _TAG_BY_NORM.get(_norm(text))
     if tag is None:
-        tag = spec.tag_from_name(text)
+        tag = tag_from_name(text)
     return tag
 
 
@@ -132,7 +140,7 @@ def value_class(tag: int, attribute_name: str | None = None) -> EnumClass | None
     """The enumeration or mask class whose names an item's value uses, or C{None}.
 
     A 1.x Attribute Value takes the class of the attribute named by its sibling Attribute Name
-    ("Cryptographic Algorithm" -> L{spec.CryptographicAlgorithm}); Attribute Reference yields
+    ("Cryptographic Algorithm" -> L{kmipd.spec.CryptographicAlgorithm}); Attribute Reference yields
     L{Tag}.  Callers pick the enumeration for Enumeration items and the mask for Integer items.
     """
     if tag == Tag.ATTRIBUTE_VALUE:
@@ -175,11 +183,11 @@ def _enum_tables(cls: EnumClass) -> tuple[dict[int, str], dict[str, int]]:
             lookup = dict(_TAG_BY_NORM)
         else:
             key = cls.__name__
-            for value, name in spec.ENUM_VALUE_NAMES.get(key, {}).items():
+            for value, name in ENUM_VALUE_NAMES.get(key, {}).items():
                 texts[int(value)] = camel_case(name)
                 lookup.setdefault(_norm(camel_case(name)), int(value))
                 lookup.setdefault(_norm(name), int(value))
-            for value, olds in spec.ENUM_VALUE_ALIASES.get(key, {}).items():
+            for value, olds in ENUM_VALUE_ALIASES.get(key, {}).items():
                 for old in olds:
                     lookup.setdefault(_norm(camel_case(old)), int(value))
                     lookup.setdefault(_norm(old), int(value))

@@ -21,7 +21,8 @@ same pass/fail per vector:
     for type only, and bound so later requests can send them back.
  5. C{VendorIdentification}, C{ServerInformation}: type only; C{ResultMessage} ignored (may be
     absent or present); C{ServerCorrelationValue} / C{ClientCorrelationValue} may be added.
- 6. Order relaxations for GetAttributes / GetAttributeList, Locate and Query responses.
+ 6. Order relaxations for GetAttributes / GetAttributeList, Locate and Query responses (and the
+    Attributes of a 2.x Export, which the spec leaves unordered as it does for Get Attributes).
  7. Runs of spaces in C{AttributeName} values are collapsed.
  8. A protocol version the server refuses is a failure, with a clear reason.
 
@@ -385,7 +386,7 @@ class Matcher:
         ename = name_of(exp)
         if ename == "ResponsePayload" and op in ("GetAttributes", "GetAttributeList"):
             return {"Attribute", "AttributeName", "AttributeReference"}
-        if ename == "Attributes" and op in ("GetAttributes", "GetAttributeList"):
+        if ename == "Attributes" and op in ("GetAttributes", "GetAttributeList", "Export"):
             return "ALL"
         if ename == "ResponsePayload" and op == "Locate":
             return {"UniqueIdentifier"}
@@ -681,7 +682,7 @@ def new_kmipd(store: str = "memory", clock: Any = None) -> tuple[DispatcherExcha
 
     @param store: C{"memory"} or C{"sqlite"} (a new SQLite file in a temporary directory).
     """
-    from kmipd.testing import FakeClock, make_dispatcher
+    from kmipd.testing import FakeClock, make_processor
 
     clock = clock or FakeClock(float(int(time.time())))
     if store == "sqlite":
@@ -696,9 +697,9 @@ def new_kmipd(store: str = "memory", clock: Any = None) -> tuple[DispatcherExcha
         path = os.path.join(tmp, "kmip.sqlite")
         backend = SQLObjectStore(f"sqlite:///{path}", os.urandom(32))
         backend.create_schema()
-        dispatcher = make_dispatcher(backend, clock=clock)
+        dispatcher = make_processor(backend, clock=clock)
     else:
-        dispatcher = make_dispatcher(clock=clock)
+        dispatcher = make_processor(clock=clock)
     return DispatcherExchange(dispatcher), clock
 
 

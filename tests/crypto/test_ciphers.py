@@ -31,6 +31,7 @@ from kmipd.crypto import PaddingMethod as P
 from kmipd.crypto.ciphers import decrypt, encrypt, supported_modes
 from kmipd.crypto.errors import CRYPTOGRAPHIC_FAILURE, INVALID_FIELD, CryptoError
 from kmipd.crypto.keygen import generate_key_pair
+from kmipd.testing import ReasonAssertions
 
 h = bytes.fromhex
 
@@ -50,14 +51,6 @@ def rsa_pair():
     return generate_key_pair(CA.RSA, 2048)
 
 
-class ErrorAssertions:
-    """Mixin: assert a L{CryptoError} with a given reason."""
-
-    def assertReason(self, reason, fn, *args, **kwargs):
-        """Call C{fn} and check it fails with C{reason}; return the error."""
-        err = self.assertRaises(CryptoError, fn, *args, **kwargs)
-        self.assertEqual(err.reason, reason)
-        return err
 
 
 class AESKnownAnswerTests(SynchronousTestCase):
@@ -376,7 +369,7 @@ class RoundTripTests(SynchronousTestCase):
             self.assertEqual(decrypt(CA.RSA, pair.private_der, ct, padding=P.PKCS1_V1_5), b"secret")
 
 
-class CipherErrorTests(ErrorAssertions, SynchronousTestCase):
+class CipherErrorTests(ReasonAssertions, SynchronousTestCase):
     """Bad parameters give named errors with the right KMIP reason."""
 
     def test_missing_algorithm(self):

@@ -16,19 +16,12 @@ from kmipd.crypto import CryptographicAlgorithm as CA
 from kmipd.crypto import DerivationMethod as DM
 from kmipd.crypto import HashingAlgorithm as HA
 from kmipd.crypto.derive import derivation_methods, derive_key
-from kmipd.crypto.errors import CRYPTOGRAPHIC_FAILURE, INVALID_FIELD, CryptoError
+from kmipd.crypto.errors import CRYPTOGRAPHIC_FAILURE, INVALID_FIELD
+from kmipd.testing import ReasonAssertions
 
 h = bytes.fromhex
 
 
-class Reasons:
-    """Mixin: assert a L{CryptoError} reason."""
-
-    def assertReason(self, reason, fn, *args, **kwargs):
-        """Call C{fn} and check it fails with C{reason}."""
-        err = self.assertRaises(CryptoError, fn, *args, **kwargs)
-        self.assertEqual(err.reason, reason)
-        return err
 
 
 class KnownAnswerTests(SynchronousTestCase):
@@ -159,7 +152,7 @@ class KnownAnswerTests(SynchronousTestCase):
         )
 
 
-class DeriveErrorTests(Reasons, SynchronousTestCase):
+class DeriveErrorTests(ReasonAssertions, SynchronousTestCase):
     """Derivation parameter errors."""
 
     def test_too_long(self):

@@ -11,7 +11,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from kmipd.crypto import CryptographicAlgorithm as CA
 from kmipd.crypto import KeyFormatType as KFT
 from kmipd.crypto import RecommendedCurve as RC
-from kmipd.crypto.errors import INVALID_FIELD, CryptoError
+from kmipd.crypto.errors import INVALID_FIELD
 from kmipd.crypto.keygen import (
     GOST_28147_89,
     STORABLE_SYMMETRIC_ALGORITHMS,
@@ -27,19 +27,10 @@ from kmipd.crypto.keygen import (
     storable_algorithm,
     symmetric_algorithm,
 )
+from kmipd.testing import ReasonAssertions
 
 
-class Reasons:
-    """Mixin: assert a L{CryptoError} reason."""
-
-    def assertReason(self, reason, fn, *args, **kwargs):
-        """Call C{fn} and check it fails with C{reason}."""
-        err = self.assertRaises(CryptoError, fn, *args, **kwargs)
-        self.assertEqual(err.reason, reason)
-        return err
-
-
-class SymmetricKeyTests(Reasons, SynchronousTestCase):
+class SymmetricKeyTests(ReasonAssertions, SynchronousTestCase):
     """generate_symmetric_key follows the PyKMIP Create table."""
 
     def test_valid_lengths(self):
@@ -87,7 +78,7 @@ class SymmetricKeyTests(Reasons, SynchronousTestCase):
         self.assertReason(INVALID_FIELD, generate_symmetric_key, 0x7777, 128)
 
 
-class StoredOnlyTests(Reasons, SynchronousTestCase):
+class StoredOnlyTests(ReasonAssertions, SynchronousTestCase):
     """Keys kmipd generates and stores for algorithms it cannot compute with."""
 
     def test_lengths(self):
@@ -154,7 +145,7 @@ class StoredOnlyTests(Reasons, SynchronousTestCase):
             self.assertReason(INVALID_FIELD, storable_algorithm, algorithm)
 
 
-class KeyPairTests(Reasons, SynchronousTestCase):
+class KeyPairTests(ReasonAssertions, SynchronousTestCase):
     """generate_key_pair."""
 
     def test_rsa(self):
@@ -228,7 +219,7 @@ class KeyPairTests(Reasons, SynchronousTestCase):
             self.assertReason(INVALID_FIELD, generate_key_pair, algorithm, 2048)
 
 
-class ConversionTests(Reasons, SynchronousTestCase):
+class ConversionTests(ReasonAssertions, SynchronousTestCase):
     """convert_private_key / convert_public_key."""
 
     def setUp(self):

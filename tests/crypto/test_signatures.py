@@ -21,7 +21,7 @@ from kmipd.crypto import HashingAlgorithm as HA
 from kmipd.crypto import KeyFormatType as KFT
 from kmipd.crypto import PaddingMethod as P
 from kmipd.crypto import RecommendedCurve as RC
-from kmipd.crypto.errors import INVALID_FIELD, CryptoError
+from kmipd.crypto.errors import INVALID_FIELD
 from kmipd.crypto.keygen import (
     convert_private_key,
     convert_public_key,
@@ -34,6 +34,7 @@ from kmipd.crypto.signatures import (
     sign,
     verify,
 )
+from kmipd.testing import ReasonAssertions
 
 h = bytes.fromhex
 
@@ -93,14 +94,6 @@ def rsa_pair():
     return generate_key_pair(CA.RSA, 2048)
 
 
-class Reasons:
-    """Mixin: assert a L{CryptoError} reason."""
-
-    def assertReason(self, reason, fn, *args, **kwargs):
-        """Call C{fn} and check it fails with C{reason}."""
-        err = self.assertRaises(CryptoError, fn, *args, **kwargs)
-        self.assertEqual(err.reason, reason)
-        return err
 
 
 class KnownAnswerTests(SynchronousTestCase):
@@ -272,7 +265,7 @@ class RoundTripTests(SynchronousTestCase):
         )
 
 
-class ParameterTests(Reasons, SynchronousTestCase):
+class ParameterTests(ReasonAssertions, SynchronousTestCase):
     """Parameter resolution and errors."""
 
     def test_digital_signature_algorithm_table(self):

@@ -12,7 +12,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from kmipd.crypto import CryptographicAlgorithm as CA
 from kmipd.crypto import HashingAlgorithm as HA
-from kmipd.crypto.errors import CRYPTOGRAPHIC_FAILURE, INVALID_FIELD, CryptoError
+from kmipd.crypto.errors import CRYPTOGRAPHIC_FAILURE, INVALID_FIELD
 from kmipd.crypto.keygen import generate_key_pair
 from kmipd.crypto.wrapping import (
     SEAL_VERSION_AES256_GCM,
@@ -25,21 +25,14 @@ from kmipd.crypto.wrapping import (
     seal,
     unseal,
 )
+from kmipd.testing import ReasonAssertions
 
 h = bytes.fromhex
 
 
-class Reasons:
-    """Mixin: assert a L{CryptoError} reason."""
-
-    def assertReason(self, reason, fn, *args, **kwargs):
-        """Call C{fn} and check it fails with C{reason}."""
-        err = self.assertRaises(CryptoError, fn, *args, **kwargs)
-        self.assertEqual(err.reason, reason)
-        return err
 
 
-class AESKeyWrapTests(Reasons, SynchronousTestCase):
+class AESKeyWrapTests(ReasonAssertions, SynchronousTestCase):
     """RFC 3394 and RFC 5649 key wrap."""
 
     def test_rfc3394_128(self):
@@ -91,7 +84,7 @@ class AESKeyWrapTests(Reasons, SynchronousTestCase):
         self.assertReason(INVALID_FIELD, aes_key_unwrap_with_padding, bytes(16), bytes(12))
 
 
-class RSAOAEPWrapTests(Reasons, SynchronousTestCase):
+class RSAOAEPWrapTests(ReasonAssertions, SynchronousTestCase):
     """RSA-OAEP key transport."""
 
     def setUp(self):
@@ -128,7 +121,7 @@ class RSAOAEPWrapTests(Reasons, SynchronousTestCase):
         self.assertReason(INVALID_FIELD, rsa_oaep_wrap, self.pair.public_der, bytes(256))
 
 
-class SealTests(Reasons, SynchronousTestCase):
+class SealTests(ReasonAssertions, SynchronousTestCase):
     """The at-rest envelope."""
 
     def setUp(self):

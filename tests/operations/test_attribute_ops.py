@@ -669,10 +669,10 @@ class AdjustAttributeTests(_Base):
 class SQLiteAttributeTests(_Base):
     def setUp(self) -> None:
         super().setUp()
-        from kmipd.testing import make_dispatcher
+        from kmipd.testing import make_processor
 
         self.store = sqlite_store(self)
-        self.d = make_dispatcher(self.store, clock=self.clock)
+        self.d = make_processor(self.store, clock=self.clock)
 
     def test_add_modify_delete(self) -> None:
         """Add, modify and delete a custom attribute on SQLite."""
@@ -855,7 +855,7 @@ class MemoryStableIndexTests(_StableIndexMixin, _Base):
 class SQLiteStableIndexTests(_StableIndexMixin, _Base):
     def use_store(self) -> None:
         """Run the same tests on a SQLite SQLObjectStore (positions persisted, holes restored)."""
-        from kmipd.testing import make_dispatcher
+        from kmipd.testing import make_processor
 
         self.store = sqlite_store(self)
-        self.d = make_dispatcher(self.store, clock=self.clock)
+        self.d = make_processor(self.store, clock=self.clock)

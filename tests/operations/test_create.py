@@ -25,7 +25,7 @@ from kmipd.spec import (
     State,
     Tag,
 )
-from kmipd.testing import FakeClock, Result, batch_item, call, make_dispatcher, payload, request, results, send
+from kmipd.testing import FakeClock, Result, batch_item, call, make_processor, payload, request, results, send
 from kmipd.ttlv import Item
 
 V10, V12, V14, V20, V21 = (1, 0), (1, 2), (1, 4), (2, 0), (2, 1)
@@ -143,7 +143,7 @@ class CreateTests(SynchronousTestCase, Assertions):
 
     def setUp(self) -> None:
         self.clock = FakeClock()
-        self.d = make_dispatcher(clock=self.clock)
+        self.d = make_processor(clock=self.clock)
 
     def test_create_1x_shape(self) -> None:
         """A 1.4 Create answers exactly Object Type and Unique Identifier, like SKLC-M-1-14."""
@@ -318,7 +318,7 @@ class CreateSQLTests(SynchronousTestCase, Assertions):
         os.makedirs(directory)
         store = SQLObjectStore("sqlite:///" + os.path.join(directory, "k.sqlite"), b"k" * 32)
         self.addCleanup(store.close)
-        d = make_dispatcher(store)
+        d = make_processor(store)
         uid = create(d, aes_attrs(name="sql")).payload.get(Tag.UNIQUE_IDENTIFIER)
         got = get_key(d, uid)
         self.assertOK(got)
@@ -331,7 +331,7 @@ class CreateKeyPairTests(SynchronousTestCase, Assertions):
     """CreateKeyPair for RSA, EC and Ed25519."""
 
     def setUp(self) -> None:
-        self.d = make_dispatcher()
+        self.d = make_processor()
 
     def rsa(self, version=V14, length=2048):
         return create_key_pair(self.d, [a_alg(CA.RSA), a_len(length)], [a_name("priv"), a_mask(CUM.SIGN)],
@@ -424,7 +424,7 @@ class RequestedFormatTests(SynchronousTestCase, Assertions):
     """2.x clients may ask for the Key Format Type of generated material."""
 
     def setUp(self) -> None:
-        self.d = make_dispatcher()
+        self.d = make_processor()
 
     def test_symmetric_transparent(self) -> None:
         """Create with Key Format Type Transparent Symmetric Key stores that format."""
@@ -455,7 +455,7 @@ class CreateSecretDataTests(SynchronousTestCase, Assertions):
     """KMIP 2.x Create of Secret Data (spec 2.1 section 6.1.8): random bytes of the requested length."""
 
     def setUp(self) -> None:
-        self.d = make_dispatcher(clock=FakeClock())
+        self.d = make_processor(clock=FakeClock())
 
     def secret(self, length: int | None = 256, version=V21) -> Result:
         attrs = [a_mask(CUM.DERIVE_KEY)] + ([a_len(length)] if length is not None else [])

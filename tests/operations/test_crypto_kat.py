@@ -40,7 +40,7 @@ from kmipd.spec import (
     Tag,
     WrappingMethod,
 )
-from kmipd.testing import FakeClock, call, make_dispatcher, payload
+from kmipd.testing import FakeClock, call, make_processor, payload
 from kmipd.ttlv import Item
 
 from .test_crypto_ops import cp
@@ -200,7 +200,7 @@ class _KAT(SynchronousTestCase):
 
     def setUp(self) -> None:
         self.clock = FakeClock()
-        self.d = make_dispatcher(clock=self.clock)
+        self.d = make_processor(clock=self.clock)
 
     def register(self, object_type: int, fmt: int, key: bytes, algorithm: int, length: int, mask: int) -> str:
         """Register a key through the Register operation; return its Unique Identifier."""

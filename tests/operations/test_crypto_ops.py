@@ -10,11 +10,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from twisted.trial.unittest import SynchronousTestCase
 
-from kmipd.crypto.streams import STREAMS, BufferStream, Stream, StreamTable, StreamTooLarge, table
+from kmipd.crypto.streams import BufferStream, Stream, StreamTable, StreamTooLarge
 from kmipd.errors import InvalidCorrelationValue
 from kmipd.model import keyblock
-from kmipd.model.cryptoparams import PROCESS_INACTIVE, CryptoParams
+from kmipd.model.cryptoparams import CryptoParams
 from kmipd.model.objects import ManagedObject
+from kmipd.settings import Settings
 from kmipd.spec import (
     BlockCipherMode,
     CryptographicAlgorithm,
@@ -33,7 +34,7 @@ from kmipd.spec import (
     UsageLimitsUnit,
     ValidityIndicator,
 )
-from kmipd.testing import FakeClock, call, make_dispatcher, payload
+from kmipd.testing import FakeClock, call, make_processor, payload
 from kmipd.ttlv import Item
 
 CA = CryptographicAlgorithm
@@ -114,7 +115,7 @@ _RSA = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 class _Base(SynchronousTestCase):
     def setUp(self) -> None:
         self.clock = FakeClock()
-        self.d = make_dispatcher(clock=self.clock)
+        self.d = make_processor(clock=self.clock)
 
     def ok(self, result):
         self.assertEqual((result.status, result.message), (ResultStatus.SUCCESS, None))
@@ -232,7 +233,7 @@ class EncryptDecryptTests(_Base):
         uid = add_symmetric(self.d, state=State.DEACTIVATED)
         body = payload(uid_(uid), cp(block_cipher_mode=BlockCipherMode.ECB), data_(bytes(16)))
         self.failed(call(self.d, Operation.DECRYPT, body), ResultReason.ILLEGAL_OPERATION)
-        self.d.services[PROCESS_INACTIVE] = True
+        self.d.service.settings = Settings(process_inactive_keys=True)
         self.ok(call(self.d, Operation.DECRYPT, body))
         self.failed(call(self.d, Operation.ENCRYPT, body), ResultReason.ILLEGAL_OPERATION)
 
@@ -445,7 +446,7 @@ class StreamingTests(_Base):
                                     ((2, 0), ResultReason.BAD_CRYPTOGRAPHIC_PARAMETERS)):
                 self.failed(self._init(Operation.ENCRYPT, body, version=version), reason)
                 self.failed(call(self.d, Operation.ENCRYPT, payload(*body), version=version), reason)
-        self.assertEqual(len(table(self.d.services)), 0)
+        self.assertEqual(len(self.d.service.streams), 0)
 
     def test_stream_iv_length_honoured(self) -> None:
         """A valid IV Length sets the size of the IV a multi-part GCM Encrypt generates and returns."""
@@ -581,8 +582,7 @@ class StreamTableTests(SynchronousTestCase):
 
     def test_total_buffer_budget_through_requests(self) -> None:
         """A multi-part request that would take the server's buffered data past its budget is refused."""
-        d = make_dispatcher(clock=FakeClock())
-        d.services[STREAMS] = StreamTable(max_total_buffer=64)
+        d = make_processor(clock=FakeClock(), streams=StreamTable(max_total_buffer=64))
         sym = add_symmetric(d, key=bytes(32), algorithm=CA.CHACHA20POLY1305)
         nonce = data_(bytes(12), Tag.IV_COUNTER_NONCE)
         ok = call(d, Operation.ENCRYPT, payload(uid_(sym), cp(), data_(bytes(40)), nonce,
@@ -801,7 +801,7 @@ class SQLStoreTests(SynchronousTestCase):
         except TypeError:
             store = SQLObjectStore(f"sqlite:///{path}")
         self.addCleanup(store.close)
-        d = make_dispatcher(store)
+        d = make_processor(store)
         limits = Item.struct(Tag.USAGE_LIMITS, [Item.long(Tag.USAGE_LIMITS_TOTAL, 5),
                                                 Item.enum(Tag.USAGE_LIMITS_UNIT, UsageLimitsUnit.OBJECT)])
         uid = add_symmetric(d, extra={"Usage Limits": [limits]})

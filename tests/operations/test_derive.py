@@ -27,7 +27,7 @@ from kmipd.spec import (
     State,
     Tag,
 )
-from kmipd.testing import FakeClock, call, make_dispatcher, payload
+from kmipd.testing import FakeClock, call, make_processor, payload
 from kmipd.ttlv import Item
 
 from .test_crypto_ops import add_object, add_symmetric, cp
@@ -65,7 +65,7 @@ def secret(dispatcher, value: bytes, mask: int = M.DERIVE_KEY, **kw) -> str:
 class DeriveKeyTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.clock = FakeClock()
-        self.d = make_dispatcher(clock=self.clock)
+        self.d = make_processor(clock=self.clock)
 
     def derive(self, base: str, method: int, params: list[Item], *, object_type: int = ObjectType.SYMMETRIC_KEY,
                version: tuple[int, int] = (1, 4), caller: str = "tester", **attrs):

@@ -18,7 +18,7 @@ from kmipd.spec import (
     enum_value_in_version,
     tag_in_version,
 )
-from kmipd.testing import call, make_dispatcher, payload
+from kmipd.testing import call, make_processor, payload
 from kmipd.ttlv import Item
 
 
@@ -41,7 +41,7 @@ class DiscoverVersionsTests(SynchronousTestCase):
 
     def test_all_versions(self) -> None:
         """With no versions offered, every supported version is listed, most preferred first."""
-        result = call(make_dispatcher(), Operation.DISCOVER_VERSIONS, payload(), version=(1, 1))
+        result = call(make_processor(), Operation.DISCOVER_VERSIONS, payload(), version=(1, 1))
         self.assertTrue(result.ok)
         self.assertEqual(versions_of(result.payload), list(SUPPORTED_VERSIONS))
         self.assertEqual(versions_of(result.payload)[0], (2, 1))
@@ -53,24 +53,24 @@ class DiscoverVersionsTests(SynchronousTestCase):
     def test_intersection(self) -> None:
         """With versions offered, only the common ones are listed, in the client's order."""
         offered = payload(version_item((1, 4)), version_item((3, 0)), version_item((1, 2)), version_item((1, 9)))
-        result = call(make_dispatcher(), Operation.DISCOVER_VERSIONS, offered, version=(1, 2))
+        result = call(make_processor(), Operation.DISCOVER_VERSIONS, offered, version=(1, 2))
         self.assertEqual(versions_of(result.payload), [(1, 4), (1, 2)])
 
     def test_no_common_version(self) -> None:
         """If no offered version is supported, the list is empty."""
-        result = call(make_dispatcher(), Operation.DISCOVER_VERSIONS, payload(version_item((9, 9))),
+        result = call(make_processor(), Operation.DISCOVER_VERSIONS, payload(version_item((9, 9))),
                       version=(1, 1))
         self.assertTrue(result.ok)
         self.assertEqual(versions_of(result.payload), [])
 
     def test_not_in_1_0(self) -> None:
         """DiscoverVersions is a 1.1 operation: 1.0 clients get Operation Not Supported."""
-        result = call(make_dispatcher(), Operation.DISCOVER_VERSIONS, payload(), version=(1, 0))
+        result = call(make_processor(), Operation.DISCOVER_VERSIONS, payload(), version=(1, 0))
         self.assertEqual(result.reason, ResultReason.OPERATION_NOT_SUPPORTED)
 
     def test_2x(self) -> None:
         """DiscoverVersions works the same in 2.x."""
-        result = call(make_dispatcher(), Operation.DISCOVER_VERSIONS, payload(version_item((2, 0))),
+        result = call(make_processor(), Operation.DISCOVER_VERSIONS, payload(version_item((2, 0))),
                       version=(2, 0))
         self.assertEqual(versions_of(result.payload), [(2, 0)])
 
@@ -80,7 +80,7 @@ class QueryTests(SynchronousTestCase):
 
     def test_operations(self) -> None:
         """Query Operations lists the registered operations available in the version."""
-        d = make_dispatcher()
+        d = make_processor()
         for version in SUPPORTED_VERSIONS:
             result = call(d, Operation.QUERY, functions(QueryFunction.QUERY_OPERATIONS), version=version)
             ops = [i.value for i in result.payload.findall(Tag.OPERATION)]  # type: ignore[union-attr]
@@ -93,7 +93,7 @@ class QueryTests(SynchronousTestCase):
 
     def test_objects(self) -> None:
         """Query Objects lists only object types the version defines."""
-        d = make_dispatcher()
+        d = make_processor()
         r10 = call(d, Operation.QUERY, functions(QueryFunction.QUERY_OBJECTS), version=(1, 0))
         types10 = [i.value for i in r10.payload.findall(Tag.OBJECT_TYPE)]  # type: ignore[union-attr]
         self.assertIn(ObjectType.SYMMETRIC_KEY, types10)
@@ -103,13 +103,13 @@ class QueryTests(SynchronousTestCase):
 
     def test_server_information(self) -> None:
         """Query Server Information reports the vendor."""
-        result = call(make_dispatcher(), Operation.QUERY, functions(QueryFunction.QUERY_SERVER_INFORMATION))
+        result = call(make_processor(), Operation.QUERY, functions(QueryFunction.QUERY_SERVER_INFORMATION))
         self.assertEqual(result.payload.get(Tag.VENDOR_IDENTIFICATION), "kmipd")  # type: ignore[union-attr]
         self.assertIsNotNone(result.payload.find(Tag.SERVER_INFORMATION))  # type: ignore[union-attr]
 
     def test_response_order(self) -> None:
         """Fields come in the spec's order whatever the request order: operations, objects, vendor."""
-        result = call(make_dispatcher(), Operation.QUERY, functions(
+        result = call(make_processor(), Operation.QUERY, functions(
             QueryFunction.QUERY_SERVER_INFORMATION, QueryFunction.QUERY_OBJECTS, QueryFunction.QUERY_OPERATIONS))
         tags = [c.tag for c in result.payload.value]  # type: ignore[union-attr]
         first_object = tags.index(Tag.OBJECT_TYPE)
@@ -119,40 +119,41 @@ class QueryTests(SynchronousTestCase):
 
     def test_repeated_function_answered_once(self) -> None:
         """Asking the same function twice answers it once."""
-        result = call(make_dispatcher(), Operation.QUERY, functions(
+        result = call(make_processor(), Operation.QUERY, functions(
             QueryFunction.QUERY_SERVER_INFORMATION, QueryFunction.QUERY_SERVER_INFORMATION))
         self.assertEqual(len(result.payload.findall(Tag.VENDOR_IDENTIFICATION)), 1)  # type: ignore[union-attr]
 
     def test_capabilities(self) -> None:
-        """Query Capabilities (1.3+) reports batch undo/continue where the version has those fields."""
-        d = make_dispatcher()
+        """Query Capabilities (1.3+) reports asynchronous processing, and batch undo/continue where the
+        version has those fields."""
+        d = make_processor()
         r14 = call(d, Operation.QUERY, functions(QueryFunction.QUERY_CAPABILITIES), version=(1, 4))
         cap = r14.payload.find(Tag.CAPABILITY_INFORMATION)  # type: ignore[union-attr]
         self.assertIsNotNone(cap)
-        self.assertIs(cap.get(Tag.ASYNCHRONOUS_CAPABILITY), False)  # type: ignore[union-attr]
+        self.assertIs(cap.get(Tag.ASYNCHRONOUS_CAPABILITY), True)  # type: ignore[union-attr]
         self.assertIs(cap.get(Tag.BATCH_UNDO_CAPABILITY), True)  # type: ignore[union-attr]
         r12 = call(d, Operation.QUERY, functions(QueryFunction.QUERY_CAPABILITIES), version=(1, 2))
         self.assertEqual(r12.reason, ResultReason.INVALID_FIELD, "Query Capabilities is not defined in 1.2")
 
     def test_rngs(self) -> None:
         """Query RNGs reports one RNG Parameters structure."""
-        result = call(make_dispatcher(), Operation.QUERY, functions(QueryFunction.QUERY_RNGS), version=(1, 3))
+        result = call(make_processor(), Operation.QUERY, functions(QueryFunction.QUERY_RNGS), version=(1, 3))
         self.assertEqual(len(result.payload.findall(Tag.RNG_PARAMETERS)), 1)  # type: ignore[union-attr]
 
     def test_functions_without_information(self) -> None:
         """Functions kmipd has nothing for (e.g. Application Namespaces) answer with no items."""
-        result = call(make_dispatcher(), Operation.QUERY, functions(QueryFunction.QUERY_APPLICATION_NAMESPACES))
+        result = call(make_processor(), Operation.QUERY, functions(QueryFunction.QUERY_APPLICATION_NAMESPACES))
         self.assertTrue(result.ok)
         self.assertEqual(result.payload.value if result.payload is not None else [], [])
 
     def test_unknown_function(self) -> None:
         """An undefined Query Function value is Invalid Field."""
-        result = call(make_dispatcher(), Operation.QUERY, functions(0x99))
+        result = call(make_processor(), Operation.QUERY, functions(0x99))
         self.assertEqual(result.reason, ResultReason.INVALID_FIELD)
 
     def test_no_payload(self) -> None:
         """Query without a request payload is Invalid Field."""
-        result = call(make_dispatcher(), Operation.QUERY, None)
+        result = call(make_processor(), Operation.QUERY, None)
         self.assertEqual(result.reason, ResultReason.INVALID_FIELD)
 
     def test_version_exact(self) -> None:
@@ -172,7 +173,7 @@ class QueryTests(SynchronousTestCase):
     def test_2x(self) -> None:
         """Query works in 2.0 and 2.1 with the same functions."""
         for version in ((2, 0), (2, 1)):
-            result = call(make_dispatcher(), Operation.QUERY, functions(
+            result = call(make_processor(), Operation.QUERY, functions(
                 QueryFunction.QUERY_OPERATIONS, QueryFunction.QUERY_SERVER_INFORMATION), version=version)
             self.assertTrue(result.ok)
             self.assertIn(Operation.QUERY, [i.value for i in result.payload.findall(Tag.OPERATION)])  # type: ignore
@@ -183,7 +184,7 @@ class Query2xFunctionsTests(SynchronousTestCase):
 
     def test_protection_storage_masks(self) -> None:
         """Query Storage Protection Masks lists the single mask kmipd provides: Software."""
-        result = call(make_dispatcher(), Operation.QUERY,
+        result = call(make_processor(), Operation.QUERY,
                       functions(QueryFunction.QUERY_STORAGE_PROTECTION_MASKS), version=(2, 1))
         self.assertTrue(result.ok, result.message)
         masks = result.payload.findall(Tag.PROTECTION_STORAGE_MASKS)  # type: ignore[union-attr]
@@ -192,7 +193,7 @@ class Query2xFunctionsTests(SynchronousTestCase):
 
     def test_defaults_information(self) -> None:
         """Defaults Information names, per object type, the defaults new objects really get."""
-        d = make_dispatcher()
+        d = make_processor()
         result = call(d, Operation.QUERY, functions(QueryFunction.QUERY_DEFAULTS_INFORMATION), version=(2, 0))
         self.assertTrue(result.ok, result.message)
         info = result.payload.find(Tag.DEFAULTS_INFORMATION)  # type: ignore[union-attr]
@@ -216,7 +217,7 @@ class Query2xFunctionsTests(SynchronousTestCase):
 
     def test_response_order(self) -> None:
         """Capability Information, Defaults Information, Protection Storage Masks come in Table 283's order."""
-        result = call(make_dispatcher(), Operation.QUERY, functions(
+        result = call(make_processor(), Operation.QUERY, functions(
             QueryFunction.QUERY_STORAGE_PROTECTION_MASKS, QueryFunction.QUERY_DEFAULTS_INFORMATION,
             QueryFunction.QUERY_CAPABILITIES), version=(2, 1))
         self.assertEqual([c.tag for c in result.payload.value],  # type: ignore[union-attr]
@@ -225,5 +226,28 @@ class Query2xFunctionsTests(SynchronousTestCase):
     def test_not_in_1x(self) -> None:
         """The two functions do not exist in KMIP 1.4: Invalid Field."""
         for f in (QueryFunction.QUERY_DEFAULTS_INFORMATION, QueryFunction.QUERY_STORAGE_PROTECTION_MASKS):
-            result = call(make_dispatcher(), Operation.QUERY, functions(f), version=(1, 4))
+            result = call(make_processor(), Operation.QUERY, functions(f), version=(1, 4))
             self.assertEqual(result.reason, ResultReason.INVALID_FIELD)
+
+
+class QueryOperationsMatchBehaviourTests(SynchronousTestCase):
+    """Query Operations lists, at each version, exactly the operations that are not refused with
+    Operation Not Supported at that version."""
+
+    def test_listed_iff_served(self) -> None:
+        """Every operation of the version's enumeration: listed <=> not Operation Not Supported."""
+        from kmipd.dispatch import Caller
+        from kmipd.testing import batch_item, request, results
+        from kmipd.ttlv import decode, encode
+
+        for version in SUPPORTED_VERSIONS:
+            d = make_processor()
+            listed = {o.value for o in call(d, Operation.QUERY, functions(QueryFunction.QUERY_OPERATIONS),
+                                            version=version).payload.findall(Tag.OPERATION)}
+            for op in Operation:
+                if not enum_value_in_version(Operation, int(op), version):
+                    continue
+                message = request(batch_item(op, payload()), version=version)
+                (r,) = results(decode(d.process(encode(message), Caller("tester")).data))
+                served = r.reason != ResultReason.OPERATION_NOT_SUPPORTED
+                self.assertEqual(op in listed, served, f"{op.name} in KMIP {version}: listed={op in listed}")

@@ -11,9 +11,10 @@ from twisted.trial.unittest import SynchronousTestCase
 from kmipd.model import states as lifecycle
 from kmipd.model.objects import ManagedObject
 from kmipd.model.states import TRANSITIONS, Cause, due_state, next_state
+from kmipd.settings import Settings
 from kmipd.spec import ObjectType, Operation, ResultReason, RevocationReasonCode, State, Tag
 from kmipd.store.memory import MemoryObjectStore
-from kmipd.testing import FakeClock, batch_item, call, make_dispatcher, payload, request, results, send
+from kmipd.testing import FakeClock, batch_item, call, make_processor, payload, request, results, send
 from kmipd.ttlv import Item
 
 NOW = 1_700_000_000
@@ -115,7 +116,7 @@ class _Base(SynchronousTestCase):
     def setUp(self) -> None:
         self.store = MemoryObjectStore()
         self.clock = FakeClock(NOW)
-        self.d = make_dispatcher(self.store, clock=self.clock)
+        self.d = make_processor(self.store, clock=self.clock)
 
     def call(self, op: int, body: Item | None, version: tuple[int, int] = V14, caller: str = "alice") -> Any:
         return call(self.d, op, body, version=version, caller=caller)
@@ -205,6 +206,8 @@ class StateMachineOperationTests(_Base):
         """Every row of ROWS holds in KMIP 1.4 and 2.0."""
         for version in (V14, V20):
             for op, extra, source, expected in ROWS:
+                if version < (2, 0) and source in (X, XC):
+                    expected = (0x01, None)  # a destroyed object is gone for a 1.x client
                 uid = new_object(self.store, state=source)
                 result = self.call(op, uid_payload(uid, *extra), version)
                 label = (version, Operation(op).name, source.name)
@@ -365,6 +368,89 @@ class DestroyTests(_Base):
         self.assertFailed(self.call(Operation.DESTROY, uid_payload(uid)), ResultReason.OBJECT_ARCHIVED)
 
 
+def _attribute_1x(name: str, value: Item) -> Item:
+    from kmipd.model.attributes import to_1x
+
+    return to_1x(name, value)
+
+
+class DestroyDeletesTests(_Base):
+    """Destroy deletes the object for KMIP 1.x clients; 2.x clients see the retained metadata."""
+
+    def destroyed(self, name: str = "gone") -> str:
+        uid = new_object(self.store, name=name)
+        self.assertTrue(self.call(Operation.DESTROY, uid_payload(uid)).ok)
+        return uid
+
+    def test_every_operation_item_not_found_1x(self) -> None:
+        """After Destroy, every 1.x operation naming the object answers Item Not Found, but for
+        reading its retained metadata (tests.operations.test_compatibility.DestroyedMetadataTests)."""
+        uid = self.destroyed()
+        name = _attribute_1x("Name", name_item("gone"))
+        requests = [
+            (Operation.GET, []), (Operation.ACTIVATE, []), (Operation.REVOKE, revocation(_COMPROMISE)),
+            (Operation.REVOKE, revocation(_SUPERSEDED)), (Operation.DESTROY, []),
+            (Operation.ADD_ATTRIBUTE, [_attribute_1x("Contact Information",
+                                                     Item.text(Tag.CONTACT_INFORMATION, "x"))]),
+            (Operation.MODIFY_ATTRIBUTE, [name]), (Operation.DELETE_ATTRIBUTE, [Item.text(Tag.ATTRIBUTE_NAME, "Name")]),
+            (Operation.ENCRYPT, [Item.bytes(Tag.DATA, b"data")]), (Operation.CHECK, []),
+            (Operation.OBTAIN_LEASE, []), (Operation.ARCHIVE, []), (Operation.RECOVER, []),
+        ]
+        for version in ((1, 0), (1, 2), V14):
+            for op, extra in requests:
+                if op == Operation.ENCRYPT and version < (1, 2):
+                    continue  # Encrypt is KMIP 1.2+
+                result = self.call(op, uid_payload(uid, *extra), version)
+                self.assertEqual((result.ok, result.reason), (False, ResultReason.ITEM_NOT_FOUND),
+                                 (version, Operation(op).name, result.message))
+
+    def test_locate_does_not_find_it(self) -> None:
+        """Locate (1.x, and 2.x without Destroyed Storage) no longer finds a destroyed object."""
+        uid = self.destroyed("twice")
+        alive = new_object(self.store, name="twice")
+        by_name = _attribute_1x("Name", name_item("twice"))
+        for version in ((1, 2), V14):
+            found = self.call(Operation.LOCATE, payload(by_name), version).payload
+            self.assertEqual([c.value for c in found.findall(Tag.UNIQUE_IDENTIFIER)], [alive])
+        self.assertNotEqual(uid, alive)
+
+    def test_name_free_again(self) -> None:
+        """A destroyed object's Name may be given to a new object."""
+        self.destroyed("reused")
+        from .test_create import a_alg, a_len, a_mask, a_name, create
+
+        result = create(self.d, [a_alg(3), a_len(128), a_mask(ENCRYPT_DECRYPT), a_name("reused")])
+        self.assertTrue(result.ok, result.message)
+
+    def test_2x_retains_metadata(self) -> None:
+        """KMIP 2.x: the metadata is retained (its Destroy: "SHALL be retained"); a second Destroy
+        answers Object Destroyed, Get answers Key Value Not Present."""
+        uid = self.destroyed()
+        obj = fetch(self.store, uid)
+        self.assertEqual((obj.state, obj.material), (X, None))
+        self.assertFailed(self.call(Operation.DESTROY, uid_payload(uid), V20), ResultReason.OBJECT_DESTROYED)
+        self.assertFailed(self.call(Operation.GET, uid_payload(uid), V20), ResultReason.KEY_VALUE_NOT_PRESENT)
+        attributes = self.call(Operation.GET_ATTRIBUTES, uid_payload(uid), V20)
+        self.assertTrue(attributes.ok, attributes.message)
+        self.assertEqual(attributes.payload.find(Tag.ATTRIBUTES).get(Tag.STATE), X)
+
+    def test_audit_event(self) -> None:
+        """Who destroyed which object and when is logged as a structured C{audit} event."""
+        from twisted.logger import globalLogPublisher
+
+        events: list[dict[str, Any]] = []
+        observer = events.append
+        globalLogPublisher.addObserver(observer)
+        self.addCleanup(globalLogPublisher.removeObserver, observer)
+        uid = self.destroyed("audited")
+        audit = [e for e in events if e.get("audit") == "destroy"]
+        self.assertEqual(len(audit), 1)
+        self.assertEqual((audit[0]["uid"], audit[0]["identity"], audit[0]["names"], audit[0]["destroy_date"]),
+                         (uid, "alice", ["audited"], NOW))
+        self.assertEqual(audit[0]["object_type"], "Symmetric Key")
+
+
+
 class ArchiveRecoverTests(_Base):
     def test_archive_and_recover(self) -> None:
         """Archive takes the object off-line (Archive Date); Recover brings it back."""
@@ -433,9 +519,11 @@ class CheckTests(_Base):
             self.assertFailed(result, ResultReason.PERMISSION_DENIED)
 
     def test_destroyed(self) -> None:
-        """Check on a destroyed object is Illegal Operation."""
+        """Check on a destroyed object: Item Not Found in 1.x (it is gone), Wrong Key Lifecycle
+        State in 2.x (which retains it)."""
         uid = new_object(self.store, state=X)
-        self.assertFailed(self.call(Operation.CHECK, uid_payload(uid)), ResultReason.ILLEGAL_OPERATION)
+        self.assertFailed(self.call(Operation.CHECK, uid_payload(uid)), ResultReason.ITEM_NOT_FOUND)
+        self.assertFailed(self.call(Operation.CHECK, uid_payload(uid), V20), ResultReason.WRONG_KEY_LIFECYCLE_STATE)
 
     def test_not_found_archived(self) -> None:
         """Unknown and archived objects are refused."""
@@ -457,7 +545,7 @@ class ObtainLeaseTests(_Base):
 
     def test_configured_and_object_lease(self) -> None:
         """The service's lease_time applies unless the object has its own Lease Time."""
-        self.d.services["lease_time"] = 60
+        self.d.service.settings = Settings(lease_time=60)
         uid = new_object(self.store)
         self.assertEqual(self.call(Operation.OBTAIN_LEASE, uid_payload(uid)).payload.get(Tag.LEASE_TIME), 60)
         uid = new_object(self.store, attrs={"Lease Time": [Item.interval(Tag.LEASE_TIME, 5)]})
@@ -466,7 +554,8 @@ class ObtainLeaseTests(_Base):
     def test_refused(self) -> None:
         """No lease for destroyed objects; unknown and archived objects are refused."""
         uid = new_object(self.store, state=X)
-        self.assertFailed(self.call(Operation.OBTAIN_LEASE, uid_payload(uid)), ResultReason.PERMISSION_DENIED)
+        self.assertFailed(self.call(Operation.OBTAIN_LEASE, uid_payload(uid)), ResultReason.ITEM_NOT_FOUND)
+        self.assertFailed(self.call(Operation.OBTAIN_LEASE, uid_payload(uid), V20), ResultReason.PERMISSION_DENIED)
         self.assertFailed(self.call(Operation.OBTAIN_LEASE, uid_payload("x")), ResultReason.ITEM_NOT_FOUND)
         uid = new_object(self.store, archived=True)
         self.assertFailed(self.call(Operation.OBTAIN_LEASE, uid_payload(uid)), ResultReason.OBJECT_ARCHIVED)
@@ -541,7 +630,7 @@ class SQLiteLifecycleTests(SynchronousTestCase):
     def test_full_lifecycle(self) -> None:
         """Activate, revoke, destroy, archive and recover work against SQLite."""
         store = sqlite_store(self)
-        d = make_dispatcher(store, clock=FakeClock(NOW))
+        d = make_processor(store, clock=FakeClock(NOW))
         uid = new_object(store)
         for op, extra in (
             (Operation.ACTIVATE, []),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kmipd.spec import ObjectGroupMember, ObjectType, Operation, ResultReason, State, Tag
-from kmipd.testing import FakeClock, batch_item, make_dispatcher, payload, request, results, send
+from kmipd.testing import FakeClock, batch_item, make_processor, payload, request, results, send
 from kmipd.ttlv import Item, ItemType
 
 from .test_attribute_ops import asi, attr_1x, custom, vendor_attr
@@ -347,7 +347,7 @@ class PlaceholderAndDatesTests(_LocateBase):
     def test_state_filter_applies_due_dates(self) -> None:
         """An object whose Activation Date has come is found as Active, not Pre-Active, and nothing is written."""
         clock = FakeClock(NOW)
-        self.d = make_dispatcher(self.store, clock=clock)
+        self.d = make_processor(self.store, clock=clock)
         uid = new_object(self.store, attrs={"Activation Date": [Item.datetime(Tag.ACTIVATION_DATE, NOW + 60)]})
         active, pre_active = Item.enum(Tag.STATE, State.ACTIVE), Item.enum(Tag.STATE, State.PRE_ACTIVE)
         self.assertEqual(self.both(active), [])
@@ -362,7 +362,7 @@ class PlaceholderAndDatesTests(_LocateBase):
     def test_state_filter_deactivation_date(self) -> None:
         """Both dates reached: Deactivated; only the Deactivation Date reached: still Pre-Active (spec diagram)."""
         clock = FakeClock(NOW)
-        self.d = make_dispatcher(self.store, clock=clock)
+        self.d = make_processor(self.store, clock=clock)
         both = new_object(self.store, attrs={
             "Activation Date": [Item.datetime(Tag.ACTIVATION_DATE, NOW - 20)],
             "Deactivation Date": [Item.datetime(Tag.DEACTIVATION_DATE, NOW - 10)]})
@@ -378,7 +378,7 @@ class PlaceholderAndDatesTests(_LocateBase):
     def test_state_filter_leaves_other_owners_objects_alone(self) -> None:
         """A State filter neither returns nor changes a due object the caller may not Locate."""
         clock = FakeClock(NOW)
-        self.d = make_dispatcher(self.store, clock=clock)
+        self.d = make_processor(self.store, clock=clock)
         due = {"Activation Date": [Item.datetime(Tag.ACTIVATION_DATE, NOW - 1)]}
         bobs = new_object(self.store, owner="bob", attrs=due)
         mine = new_object(self.store, attrs=due)
@@ -397,7 +397,7 @@ class SQLiteLocateTests(FilterTests):
     def setUp(self) -> None:
         self.store = sqlite_store(self)
         self.clock = FakeClock(NOW)
-        self.d = make_dispatcher(self.store, clock=self.clock)
+        self.d = make_processor(self.store, clock=self.clock)
         s = self.store
         self.k1 = new_object(
             s,
@@ -429,4 +429,4 @@ class SQLiteDateTests(PlaceholderAndDatesTests):
     def setUp(self) -> None:
         self.store = sqlite_store(self)
         self.clock = FakeClock(NOW)
-        self.d = make_dispatcher(self.store, clock=self.clock)
+        self.d = make_processor(self.store, clock=self.clock)

@@ -12,7 +12,7 @@ from kmipd.model import keyblock
 from kmipd.spec import BlockCipherMode, KeyFormatType, ObjectType, Operation, ResultReason, Tag
 from kmipd.spec import CryptographicAlgorithm as CA
 from kmipd.spec import CryptographicUsageMask as CUM
-from kmipd.testing import call, make_dispatcher
+from kmipd.testing import call, make_processor
 from kmipd.ttlv import Item
 
 from .test_create import V14, V21, Assertions, a_date, a_mask, uid_payload
@@ -27,7 +27,7 @@ class PromotedCipherOperationTests(SynchronousTestCase, Assertions):
     """Registered DES, RC2 and SM4 keys encrypt, decrypt and MAC through the operations."""
 
     def setUp(self) -> None:
-        self.d = make_dispatcher()
+        self.d = make_processor()
 
     def key(self, alg: int, key: bytes, version=V14) -> str:
         body = keyblock.body(ObjectType.SYMMETRIC_KEY, block(KeyFormatType.RAW, key, alg, len(key) * 8))

@@ -8,7 +8,7 @@ from kmipd.model import keyblock
 from kmipd.spec import CryptographicAlgorithm as CA
 from kmipd.spec import CryptographicUsageMask as CUM
 from kmipd.spec import KeyFormatType, ObjectType, Operation, ProtectionStorageMask, ResultReason, Tag
-from kmipd.testing import call, make_dispatcher, payload
+from kmipd.testing import call, make_processor, payload
 from kmipd.ttlv import Item
 
 from .test_create import V21, Assertions, a_alg, a_len, a_mask, aes_attrs, template, uid_payload
@@ -24,7 +24,7 @@ class ProtectionStorageMaskTests(SynchronousTestCase, Assertions):
     """kmipd stores in software only: it honours masks it can satisfy and refuses the others."""
 
     def setUp(self) -> None:
-        self.d = make_dispatcher()
+        self.d = make_processor()
 
     def _create(self, *extra: Item):
         return call(self.d, Operation.CREATE, payload(Item.enum(Tag.OBJECT_TYPE, ObjectType.SYMMETRIC_KEY),

@@ -30,7 +30,7 @@ from kmipd.spec import (
 from kmipd.spec import (
     CryptographicUsageMask as CUM,
 )
-from kmipd.testing import call, make_dispatcher, payload
+from kmipd.testing import call, make_processor, payload
 from kmipd.ttlv import Item
 
 from .test_create import (
@@ -79,7 +79,7 @@ class RegisterKeyTests(SynchronousTestCase, Assertions):
     """Register of keys."""
 
     def setUp(self) -> None:
-        self.d = make_dispatcher()
+        self.d = make_processor()
 
     def test_symmetric_1x(self) -> None:
         """A Raw AES key registers; Get returns the same bytes; Digest is SHA-256 of them."""
@@ -193,7 +193,7 @@ class RegisterOtherTests(SynchronousTestCase, Assertions):
     """Register of certificates, secret data, opaque objects and templates."""
 
     def setUp(self) -> None:
-        self.d = make_dispatcher()
+        self.d = make_processor()
 
     def cert(self, version):
         body = Item.struct(Tag.CERTIFICATE, [Item.enum(Tag.CERTIFICATE_TYPE, CertificateType.X_509),

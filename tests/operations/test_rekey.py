@@ -11,7 +11,7 @@ from kmipd.spec import (
     CryptographicUsageMask as CUM,
 )
 from kmipd.spec import LinkType, Operation, ResultReason, State, Tag
-from kmipd.testing import FakeClock, call, make_dispatcher, payload
+from kmipd.testing import FakeClock, call, make_processor, payload
 from kmipd.ttlv import Item
 
 from .test_create import (
@@ -45,7 +45,7 @@ class ReKeyTests(SynchronousTestCase, Assertions):
     def setUp(self) -> None:
         self.clock = FakeClock()
         self.now = int(self.clock.now)
-        self.d = make_dispatcher(clock=self.clock)
+        self.d = make_processor(clock=self.clock)
 
     def rekey(self, uid: str, *extra: Item, version=V14):
         return call(self.d, Operation.RE_KEY, uid_payload(uid, *extra), version=version, caller="alice")
@@ -132,7 +132,7 @@ class ReKeyKeyPairTests(SynchronousTestCase, Assertions):
     """ReKeyKeyPair of RSA and EC pairs, under the built-in "default" policy (the owner re-keys)."""
 
     def setUp(self) -> None:
-        self.d = make_dispatcher()
+        self.d = make_processor()
 
     def pair(self, common, version=V14):
         r = create_key_pair(self.d, common, [a_mask(CUM.SIGN), a_name("p")], [a_mask(CUM.VERIFY), a_name("u")],
@@ -199,7 +199,7 @@ def _shared_policy_dispatcher(store):
         rows.append((ot, Operation.GET_ATTRIBUTES, Permission.ALLOW_OWNER))
     engine = PolicyEngine()
     engine.set_source("test", {"shared": Policy(preset=table_from_rows(rows))})
-    return make_dispatcher(store, policy=engine)
+    return make_processor(store, policy=engine)
 
 
 def _policy_name(value: str) -> tuple[str, Item]:

@@ -13,7 +13,7 @@ from kmipd.model import keyblock
 from kmipd.spec import BlockCipherMode, KeyFormatType, ObjectType, Operation, ResultReason, Tag
 from kmipd.spec import CryptographicAlgorithm as CA
 from kmipd.spec import CryptographicUsageMask as CUM
-from kmipd.testing import call, make_dispatcher
+from kmipd.testing import call, make_processor
 from kmipd.ttlv import Item
 
 from .test_create import (
@@ -41,7 +41,7 @@ class CreateStoredOnlyTests(SynchronousTestCase, Assertions):
     """Create of keys for algorithms without an implementation."""
 
     def setUp(self) -> None:
-        self.d = make_dispatcher()
+        self.d = make_processor()
 
     def _create(self, alg: int, length: int, version=V14) -> str:
         r = create(self.d, [a_alg(alg), a_len(length), a_mask(CUM.ENCRYPT | CUM.DECRYPT)], version=version)
@@ -108,7 +108,7 @@ class RegisterStoredOnlyTests(SynchronousTestCase, Assertions):
     """Register of keys for algorithms without an implementation."""
 
     def setUp(self) -> None:
-        self.d = make_dispatcher()
+        self.d = make_processor()
 
     def _body(self, alg: int, key: bytes, length: int | None) -> Item:
         return keyblock.body(ObjectType.SYMMETRIC_KEY, block(KeyFormatType.RAW, key, alg, length))
@@ -140,7 +140,7 @@ class NoComputationTests(SynchronousTestCase, Assertions):
     """Cryptographic operations with stored-only keys fail cleanly."""
 
     def setUp(self) -> None:
-        self.d = make_dispatcher()
+        self.d = make_processor()
         r = create(self.d, [a_alg(CA.SKIPJACK), a_len(80), a_mask(ENC_DEC_MAC),
                             ("Activation Date", Item.datetime(Tag.ACTIVATION_DATE, 0))])
         self.assertOK(r)

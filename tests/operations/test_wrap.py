@@ -25,7 +25,7 @@ from kmipd.spec import (
     Tag,
     WrappingMethod,
 )
-from kmipd.testing import FakeClock, call, make_dispatcher, payload
+from kmipd.testing import FakeClock, call, make_processor, payload
 from kmipd.ttlv import Item, ItemType
 
 from .test_crypto_ops import add_private, add_public, add_symmetric, cp
@@ -53,7 +53,7 @@ def wrapping_spec(uid: str, params: Item | None = None, encoding: int | None = E
 class WrappedGetTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.clock = FakeClock()
-        self.d = make_dispatcher(clock=self.clock)
+        self.d = make_processor(clock=self.clock)
         self.key = add_symmetric(self.d, key=DATA_3394, mask=M.ENCRYPT)
 
     def get(self, spec: Item, version: tuple[int, int] = (1, 4), caller: str = "tester"):
@@ -171,20 +171,28 @@ class WrappedGetTests(SynchronousTestCase):
             opaque = Item.struct(Tag.OPAQUE_OBJECT, [Item.bytes(Tag.OPAQUE_DATA_VALUE, b"x")])
             self.assertRaises(InvalidField, wrap_for_get, ctx, obj, opaque, wrapping_spec("k"))
 
-    def test_pykmip_shape_flag(self) -> None:
-        """With the PyKMIP flag the wrapped bytes sit in Key Value/Key Material, and still unwrap."""
-        from kmipd.operations.keywrap import PYKMIP_WRAPPED_KEY_VALUE
-
-        self.d.services[PYKMIP_WRAPPED_KEY_VALUE] = True
+    def test_pykmip_client_shape(self) -> None:
+        """A KMIP 1.2 request naming No Encoding (PyKMIP's client) gets the wrapped bytes in Key
+        Value/Key Material, and they still unwrap."""
         kek = add_symmetric(self.d, key=KEK_3394, mask=M.WRAP_KEY | M.UNWRAP_KEY)
-        result = self.get(wrapping_spec(kek))
+        result = self.get(wrapping_spec(kek), version=(1, 2))
         value = self.block(result).find(Tag.KEY_VALUE)
+        self.assertEqual(value.type, ItemType.STRUCTURE)
         self.assertEqual(value.get(Tag.KEY_MATERIAL), WRAPPED_3394)
         with self.d.store.transaction() as tx:
-            ctx = RequestContext(version=(1, 4), identity="tester", groups=None, now=int(self.clock.now),
+            ctx = RequestContext(version=(1, 2), identity="tester", groups=None, now=int(self.clock.now),
                                  store=tx, policy=PolicyEngine())
             plain = unwrap_for_register(ctx, result.payload.find(Tag.SYMMETRIC_KEY))
         self.assertEqual(keyblock.key_bytes(plain), DATA_3394)
+
+    def test_spec_shape_otherwise(self) -> None:
+        """Every other request gets the spec's Byte String Key Value: KMIP 1.3 or later with No
+        Encoding, and KMIP 1.2 without an Encoding Option or with TTLV Encoding."""
+        kek = add_symmetric(self.d, key=KEK_3394, mask=M.WRAP_KEY)
+        for version, encoding in [((1, 3), EncodingOption.NO_ENCODING), ((2, 1), EncodingOption.NO_ENCODING),
+                                  ((1, 2), None), ((1, 2), EncodingOption.TTLV_ENCODING)]:
+            value = self.block(self.get(wrapping_spec(kek, encoding=encoding), version=version)).find(Tag.KEY_VALUE)
+            self.assertEqual(value.type, ItemType.BYTE_STRING, (version, encoding))
 
     def test_register_wrapped_key_is_stored_wrapped(self) -> None:
         """A key registered wrapped keeps its Key Wrapping Data and cannot be used for Encrypt."""

@@ -305,14 +305,14 @@ class _SickDatabaseMixin:
         temporarily unavailable; retry" within the deadline and logs no traceback; Query answers
         at once; after the freeze Get works again."""
         from kmipd.spec import Operation, QueryFunction, ResultReason, Tag
-        from kmipd.testing import attribute, call, make_dispatcher, payload
+        from kmipd.testing import attribute, call, make_processor, payload
         from kmipd.ttlv import Item
 
         create = payload(Item.enum(Tag.OBJECT_TYPE, 2), Item.struct(Tag.TEMPLATE_ATTRIBUTE, [
             attribute("Cryptographic Algorithm", Item.enum(Tag.ATTRIBUTE_VALUE, 3)),
             attribute("Cryptographic Length", Item.int(Tag.ATTRIBUTE_VALUE, 256)),
             attribute("Cryptographic Usage Mask", Item.int(Tag.ATTRIBUTE_VALUE, 12))]))
-        d = make_dispatcher(self.store)
+        d = make_processor(self.store)
         made = call(d, Operation.CREATE, create)
         self.assertTrue(made.ok, made.message)  # type: ignore[attr-defined]
         assert made.payload is not None
@@ -362,7 +362,7 @@ class _SickDatabaseMixin:
         start = time.monotonic()
         with self.assertRaises(StoreUnavailable):  # type: ignore[attr-defined]
             with self.store.transaction() as tx:
-                from kmipd.store.sql import _db_errors
+                from kmipd.store.engine import _db_errors
 
                 with _db_errors("sleeping"):
                     tx._conn.exec_driver_sql(self.sleep_statement)  # type: ignore[attr-defined]

@@ -17,6 +17,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 
+from ..engine import _db_errors, create_store_engine, safe_url
+from ..foreign import refuse_foreign_schema
 from ..interface import SchemaError
 
 __all__ = ["VERSION_TABLE", "alembic_config", "current", "head_revision", "known_revisions", "upgrade"]
@@ -64,7 +66,6 @@ def current(url: str) -> str | None:
 
     @raise StoreError: the database cannot be reached.
     """
-    from ..sql import _db_errors, create_store_engine, safe_url
 
     engine = create_store_engine(url, pool_size=1)
     try:
@@ -80,8 +81,6 @@ def upgrade(url: str, revision: str = "head", *, connection: sa.engine.Connectio
     @raise SchemaError: the database is at a revision this kmipd does not know.
     @raise StoreError: the database cannot be reached or the migration failed.
     """
-    from ..foreign import refuse_foreign_schema
-    from ..sql import _db_errors, create_store_engine, safe_url
 
     what = f"upgrading the database at {safe_url(url)}"
     if connection is None:

@@ -38,7 +38,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    from kmipd.store.sql import create_store_engine
+    from kmipd.store.engine import create_store_engine
 
     engine = create_store_engine(config.get_main_option("sqlalchemy.url") or "", pool_size=1)
     try:
