@@ -1,18 +1,34 @@
 # -*- test-case-name: tests.test_compat_clients -*-
-"""Known deviations of real KMIP clients that kmipd accepts on purpose: one table.
+"""Where kmipd deliberately departs from the strict reading of the spec: the table of real clients'
+known deviations it accepts, and the C{[server] compatibility = pykmip} mode.
+
+Client habits: one table.
 
 kmipd is strict in what it accepts (L{kmipd.messages.schema}: unknown, repeated, missing and
 mistyped fields are refused), except for the habits below, each seen in a real client, each
 narrow, each applied in one named place and shown by a test that sends that client's request.
 A deviation not in this table is refused; adding one means adding a row, the code that applies it
 (which names its row through L{row}, so a removed row fails at import) and the test.
+
+PyKMIP mode: C{compatibility = kmip} (the default) follows the KMIP specification and the seed;
+C{compatibility = pykmip} reproduces the PyKMIP server's deviations, each listed in
+docs/compatibility.md. Handlers ask L{pykmip_mode}, which reads the typed setting
+(L{kmipd.settings.Settings.compatibility}).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-__all__ = ["DEVIATIONS", "Deviation", "REVOKE_PREACTIVE_DEACTIVATE", "REVOKE_PREACTIVE_REFUSE", "row"]
+from .spec import Tag
+from .ttlv import Item, ItemType
+
+if TYPE_CHECKING:
+    from .context import RequestContext
+
+__all__ = ["DEVIATIONS", "KMIP", "PYKMIP", "REVOKE_PREACTIVE_DEACTIVATE", "REVOKE_PREACTIVE_REFUSE", "Deviation",
+           "pykmip_mode", "row", "with_index"]
 
 
 @dataclass(frozen=True)
@@ -99,3 +115,29 @@ REVOKE_PREACTIVE_DEACTIVATE = "deactivate"
 def row(key: str) -> Deviation:
     """The row named C{key} (L{KeyError} if there is none: code applying a deviation names it)."""
     return _BY_KEY[key]
+
+
+# The [server] compatibility setting. ----------------------------------------------------------------------
+
+#: The modes (the values of C{[server] compatibility}).
+KMIP = "kmip"
+PYKMIP = "pykmip"
+
+
+def pykmip_mode(ctx: RequestContext) -> bool:
+    """True when the server runs with C{compatibility = pykmip}."""
+    return ctx.settings.compatibility == PYKMIP
+
+
+def with_index(attribute: Item) -> Item:
+    """A 1.x C{Attribute} structure with its Attribute Index, 0 when it was left out.
+
+    The PyKMIP server sends the index of every attribute instance it returns, and PyKMIP's tests
+    read it; kmipd omits index 0 by default (the OASIS vectors do).
+    """
+    if attribute.type != ItemType.STRUCTURE or attribute.find(Tag.ATTRIBUTE_INDEX) is not None:
+        return attribute
+    children = list(attribute.value)
+    at = next((i + 1 for i, c in enumerate(children) if c.tag == Tag.ATTRIBUTE_NAME), 0)
+    children.insert(at, Item.int(Tag.ATTRIBUTE_INDEX, 0))
+    return Item.struct(attribute.tag, children)

@@ -82,12 +82,19 @@ NumericRange = _error("NumericRange", 0x07, "The adjusted value is out of range.
 ApplicationNamespaceNotSupported = _error("ApplicationNamespaceNotSupported", 0x0F,
                                           "Application Data omitted and cannot be generated.", 0x0F)
 # Cryptographic operations.
-DateRestriction = _error("DateRestriction", 0x0C, "Before Process Start Date or after Protect Stop Date.")
+# 2.x: using a key outside its Process Start / Protect Stop dates is a lifecycle error (spec 2.1
+# 4.40/4.41 and the crypto operation tables list Wrong Key Lifecycle State, not Permission Denied).
+DateRestriction = _error("DateRestriction", 0x0C, "Before Process Start Date or after Protect Stop Date.", 0x43)
 MissingIV = _error("MissingIV", 0x04, "An IV/Counter/Nonce is required and absent.", 0x34)
 InvalidObjectType = _error("InvalidObjectType", 0x07, "The object's type cannot be used for the operation.", 0x30)
+UnsupportedCryptographicParameters = _error("UnsupportedCryptographicParameters", 0x07,
+                                            "Parameters the spec defines that kmipd does not implement.", 0x3E)
 InvalidTagLength = _error("InvalidTagLength", 0x100, "A GCM tag length outside 4..16 bytes (1.4 vectors).", 0x24)
 StreamTooLarge = _error("StreamTooLarge", 0x07, "A buffered stream grew past its limit.", 0x24)
 WrappingKeyNotFound = _error("WrappingKeyNotFound", 0x01, "The wrapping key does not exist.", 0x42)
+ServerLimitExceeded = _error("ServerLimitExceeded", 0x07, "A server limit (e.g. parts per split) is exceeded.", 0x3A)
+# Certificates (Certify, Re-certify, Validate).
+InvalidCSR = _error("InvalidCSR", 0x07, "The certificate request is malformed or its signature fails.", 0x2F)
 # Protection Storage Masks (KMIP 2.x only).
 ProtectionStorageUnavailable = _error("ProtectionStorageUnavailable", 0x44, "No requested protection storage.")
 PrivateProtectionStorageUnavailable = _error("PrivateProtectionStorageUnavailable", 0x48,

@@ -18,15 +18,21 @@ from .crypto.streams import (
     DEFAULT_TTL,
     StreamTable,
 )
-from .spec import RNGAlgorithm, Tag
+from .spec import CryptographicAlgorithm, DRBGAlgorithm, RNGAlgorithm, Tag
 from .ttlv import Item
 
 #: The maximum Lease Time (seconds) kmipd serves unless configured otherwise.
 DEFAULT_LEASE_TIME = 3600
 
-#: kmipd draws key material from the operating system's CSPRNG whose construction it cannot name:
-#: RNG Algorithm Unspecified (spec 1.4 3.44), as Query reports.
-DEFAULT_RNG_PARAMETERS: tuple[tuple[int, int], ...] = ((int(Tag.RNG_ALGORITHM), int(RNGAlgorithm.UNSPECIFIED)),)
+#: kmipd draws key material from OpenSSL's DRBG (L{kmipd.crypto.rng}): CTR_DRBG over AES-256, no
+#: prediction resistance (spec 2.1 7.36), as Query RNGs and the Random Number Generator attribute say.
+DEFAULT_RNG_PARAMETERS: tuple[tuple[int, int], ...] = (
+    (int(Tag.RNG_ALGORITHM), int(RNGAlgorithm.DRBG)),
+    (int(Tag.CRYPTOGRAPHIC_ALGORITHM), int(CryptographicAlgorithm.AES)),
+    (int(Tag.CRYPTOGRAPHIC_LENGTH), 256),
+    (int(Tag.DRBG_ALGORITHM), int(DRBGAlgorithm.CTR)),
+    (int(Tag.PREDICTION_RESISTANCE), 0),
+)
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,7 @@ class Settings:
         Deactivated and Compromised keys (KMIP 1.4 3.22 allows it "when special permission is
         granted").
     @ivar compatibility: C{"kmip"} (the specification) or C{"pykmip"} (the PyKMIP server's
-        deviations, L{kmipd.compatibility}; docs/compatibility.md).
+        deviations, L{kmipd.compat}; docs/compatibility.md).
     @ivar rng_parameters: the RNG Parameters fields (tag, value) reported for server-generated
         material (the Random Number Generator attribute) and by Query.
     @ivar streams: bounds of the multi-part operation table.

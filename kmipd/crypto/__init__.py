@@ -27,7 +27,7 @@ from typing import cast
 
 from cryptography.hazmat.primitives import hashes
 
-from kmipd.crypto.errors import InvalidField
+from kmipd.crypto.errors import InvalidField, unsupported_or_invalid
 from kmipd.spec import (
     BlockCipherMode,
     CryptographicAlgorithm,
@@ -93,5 +93,6 @@ def hash_for(hashing_algorithm: int | None, what: str = "hashing algorithm") -> 
         raise InvalidField(f"A {what} is required.")
     factory = _HASHES.get(hashing_algorithm)
     if factory is None:
-        raise InvalidField(f"The {what} {describe(HashingAlgorithm, hashing_algorithm)} is not supported.")
+        raise unsupported_or_invalid(HashingAlgorithm, hashing_algorithm,
+                                     f"The {what} {describe(HashingAlgorithm, hashing_algorithm)} is not supported.")
     return factory()

@@ -18,13 +18,12 @@ Cryptographic Parameters wholesale:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, cast
 
-from cryptography.exceptions import InvalidTag, UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature, InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import padding as sym_padding
 from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -38,12 +37,13 @@ from cryptography.hazmat.primitives.ciphers import (
 )
 from cryptography.hazmat.primitives.ciphers import algorithms as _algorithms
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.poly1305 import Poly1305
 
 from kmipd.crypto import BlockCipherMode as BCM
 from kmipd.crypto import CryptographicAlgorithm as CA
 from kmipd.crypto import PaddingMethod as PM
 from kmipd.crypto import describe
-from kmipd.crypto.errors import CryptographicFailure, InvalidField
+from kmipd.crypto.errors import CryptographicFailure, InvalidField, Unsupported, unsupported_or_invalid
 from kmipd.crypto.keygen import (
     SymmetricAlgorithm,
     check_key_length,
@@ -52,6 +52,7 @@ from kmipd.crypto.keygen import (
     load_public_key,
     symmetric_algorithm,
 )
+from kmipd.crypto.rng import random_bytes
 from kmipd.crypto.wrapping import (
     aes_key_unwrap,
     aes_key_unwrap_with_padding,
@@ -101,6 +102,7 @@ class _Params:
     mgf_hash: int | None
     tag: bytes | None = None
     label: bytes | None = None
+    initial_counter: int | None = None
 
 
 # --------------------------------------------------------------------------
@@ -168,12 +170,18 @@ _WRAP_MODES: dict[int, tuple[Callable[[bytes, bytes], bytes], Callable[[bytes, b
     BCM.AESKEYWRAPPADDING: (aes_key_wrap_with_padding, aes_key_unwrap_with_padding),
 }
 
+#: The block-cipher paddings of the Padding Method enumeration (the others are for RSA).
+_BLOCK_PADDINGS = frozenset({PM.PKCS5, PM.SSL3, PM.ZEROS, PM.ANSI_X9_23, PM.ISO_10126})
+
 _PADDINGS: dict[int, Callable[[int], sym_padding.PKCS7 | sym_padding.ANSIX923]] = {
     PM.PKCS5: sym_padding.PKCS7,
     PM.ANSI_X9_23: sym_padding.ANSIX923,
 }
 
-_GCM_TAG_BYTES = range(4, 17)
+#: GCM tag lengths in bytes that SP 800-38D (5.2.1.2) allows: 128, 120, 112, 104, 96 bits, and 64
+#: and 32 bits for applications that bound their use (KMIP's Tag Length is in bytes).
+GCM_TAG_LENGTHS = frozenset({4, 8, 12, 13, 14, 15, 16})
+_GCM_TAG_BYTES = GCM_TAG_LENGTHS
 _XTS_KEY_BYTES = (32, 64)
 
 
@@ -195,7 +203,7 @@ def _mode_for(algorithm: int, spec: SymmetricAlgorithm, mode: int | None) -> _Mo
         raise InvalidField(f"A block cipher mode is required for {spec.name}.")
     found = _MODES.get(mode)
     if found is None:
-        raise InvalidField(f"The block cipher mode {describe(BCM, mode)} is not supported.")
+        raise unsupported_or_invalid(BCM, mode, f"The block cipher mode {describe(BCM, mode)} is not supported.")
     if (found.algorithms is not None and algorithm not in found.algorithms) or (
             spec.modes is not None and mode not in spec.modes):
         raise InvalidField(f"{found.name} mode is not supported with {spec.name}.")
@@ -218,7 +226,7 @@ def _choose_iv(mode: _Mode, spec: SymmetricAlgorithm, p: _Params, encrypting: bo
     if p.iv is None:
         if not encrypting:
             raise InvalidField(f"{mode.name} mode needs the IV used for encryption.")
-        return os.urandom(_iv_bytes(mode, spec, p.iv_length)), True
+        return random_bytes(_iv_bytes(mode, spec, p.iv_length)), True
     _check_iv(mode, spec, p.iv)
     return bytes(p.iv), False
 
@@ -262,7 +270,7 @@ def block_iv(algorithm: int, mode: int | None, iv: bytes | None, iv_length: int 
     if iv is not None:
         _check_iv(found, spec, iv)
         return bytes(iv), False
-    return os.urandom(_iv_bytes(found, spec, iv_length)), True
+    return random_bytes(_iv_bytes(found, spec, iv_length)), True
 
 
 def _check_counter(iv: bytes, data_len: int, counter_length: int | None) -> None:
@@ -307,7 +315,10 @@ def _pad(spec: SymmetricAlgorithm, mode: _Mode, p: _Params, data: bytes, encrypt
         return data
     factory = _PADDINGS.get(p.padding)
     if factory is None:
-        raise InvalidField(f"The padding method {describe(PM, p.padding)} is not supported for {spec.name}.")
+        message = f"The padding method {describe(PM, p.padding)} is not supported for {spec.name}."
+        if p.padding in _BLOCK_PADDINGS:  # a block padding the spec defines that kmipd lacks
+            raise Unsupported(message)
+        raise InvalidField(message)
     scheme = factory(spec.block_size * 8)
     if encrypting:
         padder = scheme.padder()
@@ -328,12 +339,12 @@ def _gcm_tag_length(p: _Params, encrypting: bool) -> int:
     if encrypting:
         tag_length = 16 if p.tag_length is None else p.tag_length
         if tag_length not in _GCM_TAG_BYTES:
-            raise InvalidField(f"A GCM tag length of {tag_length} bytes is not valid (4-16).")
+            raise InvalidField(f"A GCM tag length of {tag_length} bytes is not valid (SP 800-38D: 4, 8, 12-16).")
         return tag_length
     if p.tag is None:
         raise InvalidField("GCM decryption needs the authentication tag.")
     if len(p.tag) not in _GCM_TAG_BYTES:
-        raise InvalidField(f"A GCM tag of {len(p.tag)} bytes is not valid (4-16).")
+        raise InvalidField(f"A GCM tag of {len(p.tag)} bytes is not valid (SP 800-38D: 4, 8, 12-16).")
     return len(p.tag)
 
 
@@ -414,10 +425,49 @@ def _rc4(spec: SymmetricAlgorithm, key: bytes, data: bytes, p: _Params, encrypti
     return EncryptResult(ctx.update(data) + ctx.finalize())
 
 
+#: ChaCha20 nonce layouts: nonce bytes -> counter bytes (OpenSSL's 16-byte IV is the state's
+#: words 12-15, little-endian counter first, and carries a 32-bit counter overflow into word 13).
+_CHACHA_LAYOUTS = {
+    8: 8,  # [CHACHA] (Bernstein 2008, the reference of the KMIP spec): 64-bit nonce, 64-bit counter
+    12: 4,  # RFC 8439: 96-bit nonce, 32-bit counter
+}
+
+
+def _chacha_iv(nonce: bytes, counter: int | None, data_len: int) -> bytes:
+    """The 16-byte counter || nonce block for a nonce of 8, 12 or 16 bytes and an initial counter."""
+    if len(nonce) == 16:
+        if counter is not None:
+            raise InvalidField("A 16-byte ChaCha20 nonce already holds the counter; omit the Initial Counter Value.")
+        return bytes(nonce)
+    width = _CHACHA_LAYOUTS.get(len(nonce))
+    if width is None:
+        raise InvalidField("A ChaCha20 nonce is 8 bytes (64-bit counter), 12 bytes (RFC 8439, 32-bit counter) "
+                           "or 16 bytes (counter and nonce).")
+    start = 0 if counter is None else counter
+    blocks = -(-data_len // 64)
+    if not isinstance(start, int) or start < 0 or start + blocks > 1 << (8 * width):
+        raise InvalidField(f"The ChaCha20 block counter ({8 * width} bits here) would overflow.")
+    return start.to_bytes(width, "little") + bytes(nonce)
+
+
+def _chacha_nonce_bytes(p: _Params) -> int:
+    """The nonce length to generate: IV Length (bits) or Counter Length selects the layout."""
+    if p.iv_length is not None:
+        if p.iv_length not in (64, 96):
+            raise InvalidField("A generated ChaCha20 nonce is 64 or 96 bits.")
+        return p.iv_length // 8
+    if p.counter_length is not None:
+        if p.counter_length not in (32, 64):
+            raise InvalidField("A ChaCha20 counter is 32 (RFC 8439) or 64 bits.")
+        return 8 if p.counter_length == 64 else 12
+    return 12
+
+
 def _chacha20(spec: SymmetricAlgorithm, key: bytes, data: bytes, p: _Params, encrypting: bool) -> EncryptResult:
     """
-    ChaCha20.  The nonce is the 16-byte C{counter (LE) || nonce} block of
-    C{cryptography}/OpenSSL, or a 12-byte RFC 8439 nonce with counter 0.
+    ChaCha20 with the nonce layouts of L{_CHACHA_LAYOUTS} or a 16-byte counter || nonce block;
+    the Initial Counter Value sets the block counter (default 0). A generated nonce is 12 bytes
+    unless IV Length (64) or Counter Length (64) asks for the 8-byte layout.
     """
     _no_mode(spec, p)
     if p.aad is not None:
@@ -429,41 +479,89 @@ def _chacha20(spec: SymmetricAlgorithm, key: bytes, data: bytes, p: _Params, enc
     if generated:
         if not encrypting:
             raise InvalidField("ChaCha20 decryption needs the nonce used for encryption.")
-        nonce = b"\x00" * 4 + os.urandom(12)
-    elif isinstance(p.iv, (bytes, bytearray)) and len(p.iv) == 12:
-        nonce = b"\x00" * 4 + bytes(p.iv)
-    elif isinstance(p.iv, (bytes, bytearray)) and len(p.iv) == 16:
+        nonce = random_bytes(_chacha_nonce_bytes(p))
+    elif isinstance(p.iv, (bytes, bytearray)):
         nonce = bytes(p.iv)
     else:
-        raise InvalidField("A ChaCha20 nonce must be 12 or 16 bytes.")
-    ctx = Cipher(_algorithms.ChaCha20(bytes(key), nonce), None).encryptor()
-    return EncryptResult(ctx.update(data) + ctx.finalize(), nonce if generated else None)
+        raise InvalidField("The ChaCha20 nonce must be a byte string.")
+    iv = _chacha_iv(nonce, p.initial_counter, len(data))
+    return EncryptResult(_chacha_stream(bytes(key), iv, data), nonce if generated else None)
+
+
+def _chacha_stream(key: bytes, iv: bytes, data: bytes) -> bytes:
+    """XOR C{data} with the key stream from the 16-byte C{iv}, carrying the 32-bit block counter
+    into the next word at 2^32 (the 64-bit counter of the 8-byte layout): C{cryptography} refuses
+    to wrap, so the stream is produced in segments that do not."""
+    out = bytearray()
+    counter = int.from_bytes(iv[:8], "little")
+    rest = iv[8:]
+    offset = 0
+    while offset < len(data) or not out:
+        room = ((1 << 32) - (counter & 0xFFFFFFFF)) * 64
+        chunk = data[offset:offset + room]
+        block = counter.to_bytes(8, "little") + rest
+        ctx = Cipher(_algorithms.ChaCha20(key, block), None).encryptor()
+        out += ctx.update(chunk) + ctx.finalize()
+        offset += len(chunk)
+        counter = (counter + room // 64) % (1 << 64)
+        if not data:
+            break
+    return bytes(out)
+
+
+def _poly1305_original(key: bytes, nonce: bytes, data: bytes, aad: bytes, encrypting: bool,
+                       tag: bytes | None) -> EncryptResult:
+    """ChaCha20-Poly1305 with the 64-bit nonce of [CHACHA] (draft-agl-tls-chacha20poly1305):
+    Poly1305 key from block 0, data from block 1, tag over AAD || len64 || ciphertext || len64."""
+    def keystream_cipher(counter: int) -> Any:
+        return Cipher(_algorithms.ChaCha20(key, counter.to_bytes(8, "little") + nonce), None).encryptor()
+
+    poly_key = keystream_cipher(0).update(bytes(64))[:32]
+    ct = keystream_cipher(1).update(data) if encrypting else data
+    mac_input = aad + len(aad).to_bytes(8, "little") + ct + len(ct).to_bytes(8, "little")
+    if encrypting:
+        return EncryptResult(ct, None, Poly1305.generate_tag(poly_key, mac_input))
+    try:
+        Poly1305.verify_tag(poly_key, mac_input, tag or b"")
+    except InvalidSignature:
+        raise CryptographicFailure("ChaCha20-Poly1305 authentication failed: the tag does not match.") from None
+    return EncryptResult(keystream_cipher(1).update(data))
 
 
 def _chacha20_poly1305(
     spec: SymmetricAlgorithm, key: bytes, data: bytes, p: _Params, encrypting: bool
 ) -> EncryptResult:
-    """ChaCha20-Poly1305 (RFC 8439): 12-byte nonce, 16-byte tag, optional AAD."""
+    """ChaCha20-Poly1305: RFC 8439 (12-byte nonce) or the original 8-byte-nonce construction;
+    16-byte tag, optional AAD. A generated nonce is 12 bytes (IV Length 64: 8 bytes)."""
     _no_mode(spec, p, frozenset({BCM.AEAD}))
     check_key_length(spec, key)
     if p.iv is not None and p.random_iv:
         raise InvalidField("Give either a nonce or Random IV, not both.")
+    if p.initial_counter is not None:
+        raise InvalidField("ChaCha20-Poly1305 fixes its block counter; omit the Initial Counter Value.")
+    nonce = p.iv
+    generated = nonce is None
+    if generated:
+        if not encrypting:
+            raise InvalidField("ChaCha20-Poly1305 decryption needs the nonce.")
+        if p.iv_length not in (None, 64, 96):
+            raise InvalidField("A generated ChaCha20-Poly1305 nonce is 64 or 96 bits.")
+        nonce = random_bytes(8 if p.iv_length == 64 else 12)
+    if len(nonce) not in (8, 12):  # type: ignore[arg-type]
+        raise InvalidField("A ChaCha20-Poly1305 nonce is 12 bytes (RFC 8439) or 8 bytes.")
+    if encrypting and p.tag_length not in (None, 16):
+        raise InvalidField("ChaCha20-Poly1305 tags are 16 bytes.")
+    if not encrypting and (p.tag is None or len(p.tag) != 16):
+        raise InvalidField("ChaCha20-Poly1305 decryption needs the 16-byte tag.")
+    if len(nonce) == 8:  # type: ignore[arg-type]
+        result = _poly1305_original(bytes(key), bytes(nonce), data, p.aad or b"", encrypting, p.tag)  # type: ignore[arg-type]
+        return EncryptResult(result.data, nonce if generated else None, result.tag)
     aead = ChaCha20Poly1305(bytes(key))
     if encrypting:
-        if p.tag_length not in (None, 16):
-            raise InvalidField("ChaCha20-Poly1305 tags are 16 bytes.")
-        generated = p.iv is None
-        nonce = os.urandom(12) if generated else p.iv
-        if len(nonce) != 12:  # type: ignore[arg-type]
-            raise InvalidField("A ChaCha20-Poly1305 nonce must be 12 bytes.")
         out = aead.encrypt(nonce, data, p.aad)  # type: ignore[arg-type]
         return EncryptResult(out[:-16], nonce if generated else None, out[-16:])
-    if p.iv is None or len(p.iv) != 12:
-        raise InvalidField("ChaCha20-Poly1305 decryption needs the 12-byte nonce.")
-    if p.tag is None or len(p.tag) != 16:
-        raise InvalidField("ChaCha20-Poly1305 decryption needs the 16-byte tag.")
     try:
-        return EncryptResult(aead.decrypt(p.iv, data + p.tag, p.aad))
+        return EncryptResult(aead.decrypt(nonce, data + p.tag, p.aad))  # type: ignore[arg-type, operator]
     except InvalidTag:
         raise CryptographicFailure("ChaCha20-Poly1305 authentication failed: the tag does not match.") from None
 
@@ -572,6 +670,7 @@ def encrypt(
     hashing_algorithm: int | None = None,
     mgf_hash: int | None = None,
     label: bytes | None = None,
+    initial_counter: int | None = None,
 ) -> EncryptResult:
     """
     Encrypt C{data}.
@@ -585,7 +684,9 @@ def encrypt(
         (RSA).
     @param iv_length: IV length in bits when one is generated (GCM: 64-1024).
     @param tag_length: GCM tag length in bytes (4-16, default 16).
-    @param counter_length: CTR counter length in bits; checked not to wrap.
+    @param counter_length: CTR counter length in bits; checked not to wrap (ChaCha20: 32 or 64,
+        choosing the generated nonce's layout).
+    @param initial_counter: the ChaCha20 block counter to start from (Initial Counter Value).
     @param hashing_algorithm: OAEP hash (default SHA-1).
     @param mgf_hash: OAEP MGF1 hash (default SHA-1, per KMIP).
     @param label: OAEP label (the KMIP P Source), RSA-OAEP only.
@@ -604,6 +705,7 @@ def encrypt(
         hashing_algorithm,
         mgf_hash,
         label=label,
+        initial_counter=initial_counter,
     )
     return _run(algorithm, key, data, params, True)
 
@@ -622,6 +724,7 @@ def decrypt(
     hashing_algorithm: int | None = None,
     mgf_hash: int | None = None,
     label: bytes | None = None,
+    initial_counter: int | None = None,
 ) -> bytes:
     """
     Decrypt C{data}; parameters as for L{encrypt}, plus the AEAD C{tag}.
@@ -642,5 +745,6 @@ def decrypt(
         mgf_hash,
         tag,
         label,
+        initial_counter,
     )
     return _run(algorithm, key, data, params, False).data

@@ -22,6 +22,9 @@ __all__ = [
     "CryptoError",
     "CryptographicFailure",
     "InvalidField",
+    "UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS",
+    "Unsupported",
+    "unsupported_or_invalid",
 ]
 
 INVALID_FIELD = "INVALID_FIELD"
@@ -32,6 +35,7 @@ KEY_COMPRESSION_TYPE_NOT_SUPPORTED = "KEY_COMPRESSION_TYPE_NOT_SUPPORTED"
 INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK = "INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK"
 KEY_VALUE_NOT_PRESENT = "KEY_VALUE_NOT_PRESENT"
 INVALID_CORRELATION_VALUE = "INVALID_CORRELATION_VALUE"
+UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS = "UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS"
 
 #: Every reason code a L{CryptoError} may carry.
 REASONS = frozenset(
@@ -44,6 +48,7 @@ REASONS = frozenset(
         INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK,
         KEY_VALUE_NOT_PRESENT,
         INVALID_CORRELATION_VALUE,
+        UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS,
     }
 )
 
@@ -83,3 +88,24 @@ class CryptographicFailure(CryptoError):
 
     def __init__(self, message: str) -> None:
         super().__init__(CRYPTOGRAPHIC_FAILURE, message)
+
+
+class Unsupported(InvalidField):
+    """
+    A parameter the specification defines but kmipd does not implement (a known Block Cipher
+    Mode, Padding Method, Hashing or Digital Signature Algorithm it has no code for). An
+    L{InvalidField} for callers that do not distinguish; KMIP 2.x reports it as Unsupported
+    Cryptographic Parameters where an operation's error table lists that reason.
+    """
+
+    def __init__(self, message: str) -> None:
+        CryptoError.__init__(self, UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS, message)
+
+
+def unsupported_or_invalid(enum: type, value: object, message: str) -> InvalidField:
+    """L{Unsupported} if C{value} is a member of the spec enumeration C{enum}, else L{InvalidField}."""
+    try:
+        enum(value)
+    except (ValueError, TypeError):
+        return InvalidField(message)
+    return Unsupported(message)

@@ -22,7 +22,6 @@ key pairs PyKMIP lists are rejected with INVALID_FIELD.
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
@@ -43,6 +42,7 @@ from cryptography.hazmat.primitives.ciphers import algorithms as _modern
 
 from kmipd.crypto import describe
 from kmipd.crypto.errors import CryptographicFailure, InvalidField
+from kmipd.crypto.rng import random_bytes
 from kmipd.log import Logger
 from kmipd.spec import BlockCipherMode as BCM
 from kmipd.spec import CryptographicAlgorithm as CA
@@ -344,7 +344,7 @@ def generate_symmetric_key(algorithm: int, length_bits: int) -> bytes:
     @raise InvalidField: missing/unsupported algorithm or invalid length.
     """
     spec = check_symmetric_length(algorithm, length_bits)
-    key = os.urandom(length_bits // 8)
+    key = random_bytes(length_bits // 8)
     if spec is not None and spec.factory is not None and spec.computable(length_bits):
         try:
             spec.factory(key)

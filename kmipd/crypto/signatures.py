@@ -29,7 +29,7 @@ from kmipd.crypto import DigitalSignatureAlgorithm as DSA
 from kmipd.crypto import HashingAlgorithm as HA
 from kmipd.crypto import PaddingMethod as PM
 from kmipd.crypto import describe, hash_for
-from kmipd.crypto.errors import InvalidField
+from kmipd.crypto.errors import InvalidField, unsupported_or_invalid
 from kmipd.crypto.keygen import load_private_key, load_public_key
 
 __all__ = ["SignatureParameters", "resolve_signature_parameters", "sign", "verify"]
@@ -73,7 +73,8 @@ def _combine(digital_signature_algorithm: int, algorithm: int | None, padding: i
     separately given ones."""
     entry = _DIGITAL_SIGNATURE_ALGORITHMS.get(digital_signature_algorithm)
     if entry is None:
-        raise InvalidField(
+        raise unsupported_or_invalid(
+            DSA, digital_signature_algorithm,
             f"The digital signature algorithm {describe(DSA, digital_signature_algorithm)} is not supported."
         )
     d_alg, d_pad, d_hash = entry

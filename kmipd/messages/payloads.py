@@ -314,6 +314,40 @@ SCHEMAS: dict[int, PayloadSchema] = {
     Operation.HASH: PayloadSchema(
         request=(CRYPTOGRAPHIC_PARAMETERS, F(Tag.DATA), *_PARTS),
         response=(F(Tag.DATA), F(Tag.CORRELATION_VALUE))),
+    Operation.CERTIFY: PayloadSchema(
+        request=(UID, F(Tag.CERTIFICATE_REQUEST_TYPE),
+                 F(Tag.CERTIFICATE_REQUEST, types=(ItemType.BYTE_STRING,), until=V1_LAST),
+                 F(Tag.CERTIFICATE_REQUEST_VALUE),
+                 template(Tag.TEMPLATE_ATTRIBUTE), attributes(Tag.ATTRIBUTES),
+                 masks(Tag.PROTECTION_STORAGE_MASKS)),
+        response=(UID_REQUIRED, template(Tag.TEMPLATE_ATTRIBUTE))),
+    Operation.RE_CERTIFY: PayloadSchema(  # 1.0's table REQUIRES the request; 1.1+ make it optional
+        request=(UID, F(Tag.CERTIFICATE_REQUEST_UNIQUE_IDENTIFIER),
+                 F(Tag.CERTIFICATE_REQUEST_TYPE, required=True, until=(1, 0)),
+                 F(Tag.CERTIFICATE_REQUEST_TYPE, since=(1, 1)),
+                 F(Tag.CERTIFICATE_REQUEST, types=(ItemType.BYTE_STRING,), required=True, until=(1, 0)),
+                 F(Tag.CERTIFICATE_REQUEST, types=(ItemType.BYTE_STRING,), since=(1, 1), until=V1_LAST),
+                 F(Tag.CERTIFICATE_REQUEST_VALUE), F(Tag.OFFSET),
+                 template(Tag.TEMPLATE_ATTRIBUTE), attributes(Tag.ATTRIBUTES),
+                 masks(Tag.PROTECTION_STORAGE_MASKS)),
+        response=(UID_REQUIRED, template(Tag.TEMPLATE_ATTRIBUTE))),
+    Operation.VALIDATE: PayloadSchema(
+        request=(F(Tag.CERTIFICATE, types=(S,), repeat=True,
+                   fields=(_needs(Tag.CERTIFICATE_TYPE), _needs(Tag.CERTIFICATE_VALUE))),
+                 F(Tag.UNIQUE_IDENTIFIER, repeat=True), F(Tag.VALIDITY_DATE)),
+        response=(F(Tag.VALIDITY_INDICATOR, required=True),)),
+    Operation.CREATE_SPLIT_KEY: PayloadSchema(
+        request=(F(Tag.OBJECT_TYPE, required=True), UID,
+                 F(Tag.SPLIT_KEY_PARTS, required=True), F(Tag.SPLIT_KEY_THRESHOLD, required=True),
+                 F(Tag.SPLIT_KEY_METHOD, required=True), F(Tag.PRIME_FIELD_SIZE),
+                 template(Tag.TEMPLATE_ATTRIBUTE, required=True), attributes(Tag.ATTRIBUTES, required=True),
+                 masks(Tag.PROTECTION_STORAGE_MASKS)),
+        response=(F(Tag.UNIQUE_IDENTIFIER, required=True, repeat=True),)),
+    Operation.JOIN_SPLIT_KEY: PayloadSchema(
+        request=(F(Tag.OBJECT_TYPE, required=True), F(Tag.UNIQUE_IDENTIFIER, required=True, repeat=True),
+                 F(Tag.SECRET_DATA_TYPE), template(Tag.TEMPLATE_ATTRIBUTE), attributes(Tag.ATTRIBUTES),
+                 masks(Tag.PROTECTION_STORAGE_MASKS)),
+        response=(UID_REQUIRED, template(Tag.TEMPLATE_ATTRIBUTE))),
     # Poll answers with the polled operation's own response payload (6.1.38).
     Operation.POLL: PayloadSchema(request=(_ASYNC_CORRELATION,), response=()),
     Operation.CANCEL: PayloadSchema(

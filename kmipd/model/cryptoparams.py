@@ -50,15 +50,6 @@ from .keyblock import get_block, key_material
 from .keyformat import from_item
 from .objects import ManagedObject
 
-# ---------------------------------------------------------------------------------------------
-# Errors kmipd.errors does not (yet) have, with the reasons the spec/vectors use.
-
-
-
-
-
-
-
 _REASONS: dict[str, type[KmipError]] = {
     cerr.INVALID_FIELD: BadCryptographicParameters,
     cerr.CRYPTOGRAPHIC_FAILURE: CryptographicFailure,
@@ -71,21 +62,30 @@ _REASONS: dict[str, type[KmipError]] = {
 }
 
 
-def translate(error: cerr.CryptoError) -> KmipError:
+def translate(error: cerr.CryptoError, invalid_field: type[KmipError] = BadCryptographicParameters,
+              unsupported: type[KmipError] | None = None) -> KmipError:
     """The L{kmipd.errors} exception for a primitive's L{CryptoError} (same reason, same message).
 
-    Invalid Field from the primitives is a bad parameter: Bad Cryptographic Parameters in 2.x.
+    Invalid Field from the primitives is a bad parameter: Bad Cryptographic Parameters in 2.x,
+    unless the operation's error table has no such row (C{invalid_field} then names the class).
+    A parameter the spec defines but kmipd lacks is C{unsupported} (Unsupported Cryptographic
+    Parameters for the operations whose table lists it), else treated as Invalid Field.
     """
+    if error.reason == cerr.UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS:
+        return (unsupported or invalid_field)(error.message)
+    if error.reason == cerr.INVALID_FIELD:
+        return invalid_field(error.message)
     return _REASONS.get(error.reason, CryptographicFailure)(error.message)
 
 
 @contextmanager
-def crypto_errors() -> Iterator[None]:
+def crypto_errors(invalid_field: type[KmipError] = BadCryptographicParameters,
+                  unsupported: type[KmipError] | None = None) -> Iterator[None]:
     """Re-raise any L{CryptoError} inside the block as its L{kmipd.errors} class."""
     try:
         yield
     except cerr.CryptoError as e:
-        raise translate(e) from None
+        raise translate(e, invalid_field, unsupported) from None
 
 
 # ---------------------------------------------------------------------------------------------

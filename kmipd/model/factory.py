@@ -11,27 +11,34 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from ..compatibility import pykmip_mode
+from ..compat import pykmip_mode
 from ..context import RequestContext
 from ..errors import (
     AttributeNotApplicable,
     AttributeSingleValued,
+    FeatureNotSupported,
     InvalidField,
     KmipError,
     NonUniqueName,
     PrivateProtectionStorageUnavailable,
     ProtectionStorageUnavailable,
     PublicProtectionStorageUnavailable,
+    ReadOnlyAttribute,
 )
 from ..spec import (
+    CryptographicAlgorithm,
     CryptographicUsageMask,
     HashingAlgorithm,
+    KeyFormatType,
     ObjectType,
     ProtectionStorageMask,
+    RNGAlgorithm,
     State,
     Tag,
     enum_value_in_version,
+    tag_name,
 )
+from ..spec.attributes import ATTRIBUTES
 from ..store.interface import AttributeFilter, LocateQuery
 from ..ttlv import Item, ItemType, encode
 from . import keyblock
@@ -48,7 +55,17 @@ CRYPTOGRAPHIC_TYPES = frozenset({ObjectType.SYMMETRIC_KEY, ObjectType.PUBLIC_KEY
 #: Standard attributes a client may give at creation although the server usually sets them.
 CLIENT_MAY_SUPPLY = frozenset({"Usage Limits", "Fresh", "Sensitive", "Extractable"})
 #: ... and additionally at Register (describing how the object was made elsewhere).
-CLIENT_MAY_SUPPLY_REGISTER = frozenset({"Random Number Generator"})
+CLIENT_MAY_SUPPLY_REGISTER = frozenset({"Random Number Generator", "Original Creation Date"})
+
+#: Template inputs the spec lists as "initially set by server" that the server sets from the
+#: client's request (Create's algorithm and length, Register's types).
+TEMPLATE_INPUTS = frozenset({"Cryptographic Algorithm", "Cryptographic Length", "Certificate Type",
+                             "Opaque Data Type", "Key Format Type"})
+#: Attributes only the server may give a new object (spec rule tables: initially set by the
+#: server, not modifiable by a client), beyond L{kmipd.model.attributes.SERVER_MANAGED}.
+SERVER_ONLY = frozenset(name for name, spec in ATTRIBUTES.items()
+                        if spec.initially_set_by == {"server"} and not spec.modifiable_by_client) \
+    - TEMPLATE_INPUTS - CLIENT_MAY_SUPPLY
 
 #: Values kmipd gives these client-settable attributes of a cryptographic object when the client
 #: omits them (reported by Query Defaults Information, KMIP 2.x).
@@ -90,18 +107,63 @@ def default_attributes(object_type: int) -> list[Item]:
     return out
 
 
+def rng_parameters_value(tag: int = Tag.RNG_PARAMETERS) -> Item:
+    """The RNG Parameters of the generator kmipd draws key material from (L{kmipd.crypto.rng.DRBG}).
+
+    OpenSSL's DRBG: RNG Algorithm DRBG, DRBG Algorithm CTR over AES-256, without prediction
+    resistance (spec 2.1 7.36). Tagged C{tag} (Random Number Generator for the attribute, RNG
+    Parameters for Query).
+    """
+    from ..crypto.rng import DRBG
+
+    return Item.struct(tag, [
+        Item.enum(Tag.RNG_ALGORITHM, DRBG.rng_algorithm),
+        Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, DRBG.cryptographic_algorithm)
+        if DRBG.cryptographic_algorithm is not None else None,
+        Item.int(Tag.CRYPTOGRAPHIC_LENGTH, DRBG.cryptographic_length)
+        if DRBG.cryptographic_length is not None else None,
+        Item.enum(Tag.DRBG_ALGORITHM, DRBG.drbg_algorithm) if DRBG.drbg_algorithm is not None else None,
+        Item.bool(Tag.PREDICTION_RESISTANCE, False),
+    ])
+
+
 def rng_parameters(ctx: RequestContext) -> Item:
     """The Random Number Generator attribute value of server-generated material.
 
-    kmipd draws key material from the operating system's CSPRNG whose construction it cannot
-    name, so by default the RNG Algorithm is Unspecified (spec 1.4 3.44), the same value Query
-    reports; a deployment may configure it (C{rng_parameters}, L{kmipd.settings.Settings}).
+    Every generated key comes from OpenSSL's DRBG; the description is the configured
+    C{rng_parameters} (L{kmipd.settings.Settings}), by default that DRBG's (L{rng_parameters_value}).
     """
     return ctx.settings.rng_item(Tag.RANDOM_NUMBER_GENERATOR)
 
 
+def check_rng_request(value: Item | None, ours: Item | None = None) -> None:
+    """Refuse a Create/Create Key Pair/Derive Key/Re-key template asking for a generator kmipd
+    does not use (spec 2.1 4.46: the server SHALL use a matching generator or fail the request).
+
+    A request matches when every field it gives equals those of C{ours} (the generator kmipd
+    reports, default L{rng_parameters_value}); an RNG Algorithm of Unspecified asks for no
+    particular generator.
+    @raise FeatureNotSupported: another generator is asked for.
+    """
+    if value is None or value.type != ItemType.STRUCTURE:
+        raise InvalidField("Random Number Generator must be an RNG Parameters structure")
+    if value.get(Tag.RNG_ALGORITHM) == RNGAlgorithm.UNSPECIFIED:
+        return
+    reported = {c.tag: c.value for c in (ours if ours is not None else rng_parameters_value()).value}
+    for field in value.value:
+        if reported.get(field.tag, object()) != field.value:
+            raise FeatureNotSupported(
+                "kmipd generates keys with OpenSSL's CTR_DRBG over AES-256 only; the requested Random "
+                f"Number Generator differs in {tag_name(field.tag)}")
+
+
 def digest(material: Item | None, object_type: int) -> Item | None:
-    """The mandatory SHA-256 Digest of an object body (spec 1.4 3.17), or None if none applies."""
+    """The mandatory SHA-256 Digest of an object body (spec 1.4 3.17, 2.1 4.21), or None if none applies.
+
+    Keys and Secret Data: the Key Material when it is a Byte String, else its TTLV encoding, with
+    the Key Format Type it was computed in; Certificates: the Certificate Value; Opaque Objects:
+    the Opaque Data Value. None when the Key Value is encrypted (the server has no Key Material).
+    """
     if material is None:
         return None
     data: bytes | None = None
@@ -114,8 +176,8 @@ def digest(material: Item | None, object_type: int) -> Item | None:
         value = block.find(Tag.KEY_VALUE)
         if value is None:
             return None
-        if value.type == ItemType.BYTE_STRING:  # wrapped: digest of what we hold
-            data = value.value
+        if value.type == ItemType.BYTE_STRING:
+            return None  # encrypted Key Value: the server has no Key Material to digest (spec 2.1 4.21)
         else:
             km = value.find(Tag.KEY_MATERIAL)
             if km is None:
@@ -132,6 +194,50 @@ def digest(material: Item | None, object_type: int) -> Item | None:
         Item.bytes(Tag.DIGEST_VALUE, hashlib.sha256(data).digest()),
         Item.enum(Tag.KEY_FORMAT_TYPE, fmt) if fmt is not None else None,
     ])
+
+
+#: The default Key Format Type of a key object (spec 2.1 Table 81), by object type and, for
+#: asymmetric keys, algorithm family; objects not listed have none kmipd can produce.
+_EC_ALGORITHMS = frozenset({CryptographicAlgorithm.EC, CryptographicAlgorithm.ECDSA, CryptographicAlgorithm.ECDH,
+                            CryptographicAlgorithm.ECMQV})
+
+
+def default_format(object_type: int, algorithm: int | None) -> int | None:
+    """The spec's default Key Format Type for a key of C{object_type} and C{algorithm}, if any."""
+    if object_type in (ObjectType.SYMMETRIC_KEY, ObjectType.SPLIT_KEY, ObjectType.SECRET_DATA, ObjectType.PGP_KEY):
+        return KeyFormatType.RAW
+    if object_type in (ObjectType.PRIVATE_KEY, ObjectType.PUBLIC_KEY):
+        if algorithm == CryptographicAlgorithm.RSA:
+            return KeyFormatType.PKCS_1
+        if algorithm in _EC_ALGORITHMS:
+            return (KeyFormatType.TRANSPARENT_EC_PRIVATE_KEY if object_type == ObjectType.PRIVATE_KEY
+                    else KeyFormatType.TRANSPARENT_EC_PUBLIC_KEY)
+    return None
+
+
+def digests(material: Item | None, object_type: int) -> list[Item]:
+    """Every Digest kmipd gives an object: over the format it holds the object in (the mandatory
+    instance of 1.x, whose servers digest a registered object in its registered format) and, when
+    that is not the spec's default Key Format Type (2.1 4.21: the mandatory 2.x instance uses the
+    default format), also over the default format."""
+    first = digest(material, object_type)
+    if first is None or material is None:
+        return []
+    out = [first]
+    held = first.get(Tag.KEY_FORMAT_TYPE)
+    algorithm, _ = keyblock.block_values(material)
+    wanted = default_format(object_type, algorithm)
+    if held is None or wanted is None or wanted == held:
+        return out
+    from .keyformat import convert
+
+    try:
+        other = digest(convert(object_type, material, wanted, (2, 1)), object_type)
+    except KmipError:
+        return out  # not expressible in the default format (e.g. a curve without a name)
+    if other is not None and other.get(Tag.DIGEST_VALUE) != first.get(Tag.DIGEST_VALUE):
+        out.append(other)  # (Opaque vs Raw bytes digest alike: no second instance)
+    return out
 
 
 def check_template(ctx: RequestContext, object_type: int, attrs: Iterable[Attr], *,
@@ -151,8 +257,12 @@ def check_template(ctx: RequestContext, object_type: int, attrs: Iterable[Attr],
             raise InvalidField(f"attribute {name!r} has no value")
         spec = spec_for(name)
         allowed = name in CLIENT_MAY_SUPPLY or (register and name in CLIENT_MAY_SUPPLY_REGISTER)
-        if not allowed:
+        if name == "Random Number Generator" and not register:
+            check_rng_request(attr.value, rng_parameters(ctx))
+        elif not allowed:
             check_client_settable(name, at_creation=True)
+            if name in SERVER_ONLY:
+                raise ReadOnlyAttribute(f"attribute {name!r} is set by the server")
         if spec is None:
             if not is_custom(name):
                 raise InvalidField(f"unknown attribute {name!r}")
@@ -254,9 +364,9 @@ def new_object(
         a["Cryptographic Algorithm"] = [Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, algorithm)]
     if length is not None:
         a["Cryptographic Length"] = [Item.int(Tag.CRYPTOGRAPHIC_LENGTH, length)]
-    d = digest(material, object_type)
-    if d is not None:
-        a["Digest"] = [d]
+    found = digests(material, object_type)
+    if found:
+        a["Digest"] = list(found)
     fmt = keyblock.format_type(material)
     if fmt is not None:
         a["Key Format Type"] = [Item.enum(Tag.KEY_FORMAT_TYPE, fmt)]
@@ -267,6 +377,8 @@ def new_object(
         a.setdefault(name, []).append(value)
     for attr in attrs:
         assert attr.value is not None
+        if generated and attr.name == "Random Number Generator":
+            continue  # a request's generator was checked to match ours (check_rng_request); ours is recorded
         spec = spec_for(attr.name)
         if spec is not None and not spec.multiple:
             a[attr.name] = [attr.value]
@@ -322,7 +434,10 @@ def require(condition: bool, message: str) -> None:
 __all__ = [
     "CRYPTOGRAPHIC_TYPES", "DEFAULT_POLICY", "OMITTED_DEFAULTS", "PROTECTION_STORAGE",
     "PrivateProtectionStorageUnavailable", "ProtectionStorageUnavailable", "PublicProtectionStorageUnavailable",
-    "check_protection_masks", "check_template", "check_unique_name", "check_unique_names", "default_attributes",
-    "digest", "initial_state", "link", "new_object", "policy_is_default", "require", "rng_parameters",
+    "check_protection_masks", "check_rng_request", "check_template", "check_unique_name", "check_unique_names",
+    "default_attributes",
+    "default_format", "digest", "digests", "initial_state", "link", "new_object", "policy_is_default", "require",
+    "rng_parameters",
+    "rng_parameters_value",
     "template_value",
 ]

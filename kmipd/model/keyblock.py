@@ -131,3 +131,11 @@ def key_bytes(material: Item | None) -> bytes:
 def replace_block(material: Item, block: Item) -> Item:
     """A copy of C{material} with its Key Block replaced by C{block}."""
     return Item.struct(material.tag, [block if c.tag == Tag.KEY_BLOCK else c.copy() for c in material.value])
+
+
+def block_values(material: Item | None) -> tuple[int | None, int | None]:
+    """C{(Cryptographic Algorithm, Cryptographic Length)} recorded in the Key Block."""
+    block = get_block(material)
+    if block is None:
+        return None, None
+    return block.get(Tag.CRYPTOGRAPHIC_ALGORITHM), block.get(Tag.CRYPTOGRAPHIC_LENGTH)

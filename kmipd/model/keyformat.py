@@ -43,6 +43,7 @@ CA = CryptographicAlgorithm
 
 _CRYPTO_ERRORS: dict[str, type[KmipError]] = {
     "INVALID_FIELD": InvalidField,
+    "UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS": InvalidField,
     "CRYPTOGRAPHIC_FAILURE": CryptographicFailure,
     "FEATURE_NOT_SUPPORTED": FeatureNotSupported,
     "KEY_COMPRESSION_TYPE_NOT_SUPPORTED": KeyCompressionTypeNotSupported,

@@ -3,6 +3,7 @@
 from . import (
     asynchronous,  # noqa: F401
     attribute_ops,  # noqa: F401
+    certificates,  # noqa: F401
     create,  # noqa: F401
     crypto_ops,  # noqa: F401
     derive,  # noqa: F401
@@ -13,6 +14,7 @@ from . import (
     rekey,  # noqa: F401
     retrieve,  # noqa: F401
     session,  # noqa: F401
+    splitkey,  # noqa: F401
     transfer,  # noqa: F401
 )
 from .registry import REGISTRY, lookup, operation, operations_for

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from ..compatibility import pykmip_mode
+from ..compat import pykmip_mode
 from ..context import RequestContext
 from ..errors import ItemNotFound, MissingData, ObjectArchived, PermissionDenied
 from ..model.factory import DEFAULT_POLICY
@@ -12,8 +12,8 @@ from ..model.states import DESTROYED_STATES, due_state
 from ..spec import Operation, Tag
 from ..ttlv import Item
 
-__all__ = ["DEFAULT_POLICY", "allowed", "current_state", "load", "load_key", "set_state", "settle", "touch",
-           "uid_from"]
+__all__ = ["DEFAULT_POLICY", "allowed", "current_state", "load", "load_as", "load_key", "set_state", "settle",
+           "touch", "uid_from"]
 
 
 def uid_from(ctx: RequestContext, payload: Item | None, tag: int = Tag.UNIQUE_IDENTIFIER) -> str:
@@ -140,4 +140,13 @@ def load_key(ctx: RequestContext, uid: str, operation: int) -> ManagedObject:
         obj = ctx.store.get(uid)
         if obj is not None and _uses_get_fallback(ctx, obj, operation):
             return load(ctx, uid, Operation.GET)
+    return load(ctx, uid, operation)
+
+
+def load_as(ctx: RequestContext, uid: str, operation: int, fallback: int) -> ManagedObject:
+    """L{load} for C{operation}, checked as C{fallback} when the object's policy is a built-in one
+    without a row for C{operation} (as L{load_key} does with Get for the cryptographic operations)."""
+    obj = ctx.store.get(uid)
+    if obj is not None and _uses_get_fallback(ctx, obj, operation):
+        return load(ctx, uid, fallback)
     return load(ctx, uid, operation)

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from twisted.logger import Logger
 
-from ..compat import row
-from ..compatibility import pykmip_mode, with_index
+from ..compat import pykmip_mode, row, with_index
 from ..context import RequestContext
 from ..errors import (
     ApplicationNamespaceNotSupported,

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from ..compat import row
-from ..compatibility import pykmip_mode
+from ..compat import pykmip_mode, row
 from ..context import RequestContext
 from ..crypto import keygen
 from ..crypto.errors import CryptoError
+from ..crypto.rng import random_bytes
 from ..errors import InvalidField, InvalidObjectType, KeyFormatTypeNotSupported
 from ..log import Logger
 from ..model import keyblock, keyformat
@@ -142,7 +141,7 @@ def secret_data_material(length: Any) -> Item:
         raise InvalidField(f"Secret Data length must be a multiple of 8 bits from 8 to {MAX_SECRET_DATA_BITS}")
     return Item.struct(Tag.SECRET_DATA, [
         Item.enum(Tag.SECRET_DATA_TYPE, SecretDataType.SEED),
-        keyblock.key_block(KFT.OPAQUE, os.urandom(length // 8)),
+        keyblock.key_block(KFT.OPAQUE, random_bytes(length // 8)),
     ])
 
 

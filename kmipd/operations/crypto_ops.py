@@ -29,6 +29,7 @@ from ..errors import (
     InvalidField,
     MissingData,
     ResponseTooLarge,
+    UnsupportedCryptographicParameters,
 )
 from ..model.cryptoparams import (
     CryptoParams,
@@ -186,8 +187,9 @@ def _aead_allowed(ctx: RequestContext, algorithm: int | None, params: CryptoPara
 
 def _tag_length(params: CryptoParams, encrypting: bool) -> None:
     if params.block_cipher_mode == BCM.GCM and params.tag_length is not None and encrypting:
-        if not 4 <= params.tag_length <= 16:
-            raise InvalidTagLength(f"a GCM tag length of {params.tag_length} bytes is not valid (4 to 16)")
+        if params.tag_length not in ciphers.GCM_TAG_LENGTHS:
+            raise InvalidTagLength(f"a GCM tag length of {params.tag_length} bytes is not valid "
+                                   "(SP 800-38D: 4, 8, 12 to 16)")
 
 
 def _needs_iv(algorithm: int | None, params: CryptoParams) -> bool:
@@ -205,13 +207,14 @@ def _cipher_args(algorithm: int | None, params: CryptoParams, iv: bytes | None, 
     return dict(mode=params.block_cipher_mode, padding=params.padding_method, iv=iv, aad=aad,
                 counter_length=params.counter_length, hashing_algorithm=params.hashing_algorithm,
                 mgf_hash=params.mask_generator_hashing_algorithm,
-                label=params.p_source if algorithm == CA.RSA and params.padding_method == PM.OAEP else None)
+                label=params.p_source if algorithm == CA.RSA and params.padding_method == PM.OAEP else None,
+                initial_counter=params.initial_counter_value if algorithm == CA.CHACHA20 else None)
 
 
 def _oneshot_encrypt(algorithm: int | None, key: Any, params: CryptoParams, iv: bytes | None,
                      aad: bytes | None) -> Callable[[bytes], ciphers.EncryptResult]:
     def run(data: bytes) -> ciphers.EncryptResult:
-        with crypto_errors():
+        with crypto_errors(unsupported=UnsupportedCryptographicParameters):
             return ciphers.encrypt(
                 algorithm, key, data, random_iv=bool(params.random_iv) and iv is None, iv_length=params.iv_length,
                 tag_length=params.tag_length, **_cipher_args(algorithm, params, iv, aad))
@@ -221,7 +224,7 @@ def _oneshot_encrypt(algorithm: int | None, key: Any, params: CryptoParams, iv: 
 def _oneshot_decrypt(algorithm: int | None, key: Any, params: CryptoParams, iv: bytes | None,
                      aad: bytes | None, tag: bytes | None) -> Callable[[bytes], bytes]:
     def run(data: bytes) -> bytes:
-        with crypto_errors():
+        with crypto_errors(unsupported=UnsupportedCryptographicParameters):
             return ciphers.decrypt(algorithm, key, data, tag=tag, **_cipher_args(algorithm, params, iv, aad))
     return run
 
@@ -230,7 +233,7 @@ def _stream_iv(algorithm: int, params: CryptoParams, iv: bytes | None) -> tuple[
     """The IV for a streamed block cipher: given, or generated (and then returned); checked like
     the one-shot path's (L{ciphers.block_iv}), so a bad IV or IV Length is Bad Cryptographic
     Parameters, never an allocation of the client's choosing."""
-    with crypto_errors():
+    with crypto_errors(unsupported=UnsupportedCryptographicParameters):
         return ciphers.block_iv(algorithm, params.block_cipher_mode, iv, params.iv_length)
 
 
@@ -247,7 +250,7 @@ def _cipher(ctx: RequestContext, payload: Item, op: int, encrypting: bool) -> It
         assert obj is not None
         if encrypting:
             _charge(ctx, obj, data, first=False)
-        with crypto_errors():
+        with crypto_errors(unsupported=UnsupportedCryptographicParameters):
             out = stream.engine.update(data)
             if parts.final:
                 out += stream.engine.final()
@@ -299,14 +302,14 @@ def _cipher(ctx: RequestContext, payload: Item, op: int, encrypting: bool) -> It
                     iv_out = stream_iv
                 if params.block_cipher_mode == BCM.GCM and not encrypting and tag is None:
                     raise BadCryptographicParameters("GCM decryption needs the tag on the first part")
-                with crypto_errors():
+                with crypto_errors(unsupported=UnsupportedCryptographicParameters):
                     engine = CipherStream(algorithm, key, params.block_cipher_mode, params.padding_method,  # type: ignore[arg-type]
                                           stream_iv, encrypting, aad=aad, tag=tag, tag_length=params.tag_length)
             else:
                 engine = ctx.streams.buffer()
                 extra["finish"] = (_oneshot_encrypt(algorithm, key, params, iv, aad) if encrypting
                                    else _oneshot_decrypt(algorithm, key, params, iv, aad, tag))
-            with crypto_errors():
+            with crypto_errors(unsupported=UnsupportedCryptographicParameters):
                 out = engine.update(data)
             cv = _keep(ctx, Stream(op, uid, ctx.identity, engine, extra=extra), parts)
     return Item.struct(Tag.RESPONSE_PAYLOAD, [
@@ -339,7 +342,7 @@ def _signature_setup(obj: ManagedObject, params: CryptoParams) -> signatures.Sig
     algorithm = params.cryptographic_algorithm
     if algorithm is None and params.digital_signature_algorithm is None:
         algorithm = key_alg
-    with crypto_errors():
+    with crypto_errors(unsupported=UnsupportedCryptographicParameters):
         resolved = signatures.resolve_signature_parameters(
             algorithm, params.padding_method, params.hashing_algorithm, params.digital_signature_algorithm)
     same = resolved.algorithm == key_alg or (resolved.algorithm in _EC_FAMILY and key_alg in _EC_FAMILY)
@@ -361,7 +364,7 @@ def _sign_call(key: Any, params: CryptoParams, resolved: signatures.SignaturePar
     def run(data: bytes | None = None, digested: bytes | None = None, signature: bytes | None = None) -> Any:
         kwargs = dict(algorithm=resolved.algorithm, padding=resolved.padding,
                       hashing_algorithm=resolved.hashing_algorithm, mgf_hash=mgf, salt_length=params.salt_length)
-        with crypto_errors():
+        with crypto_errors(unsupported=UnsupportedCryptographicParameters):
             if verifying:
                 valid = signatures.verify(key, data, digested, signature, **kwargs)
                 if not valid and pss_default_mgf and mgf != HA.SHA_1:
@@ -394,10 +397,10 @@ def _signing(ctx: RequestContext, payload: Item, op: int, verifying: bool) -> It
             _charge(ctx, obj, data or b"", first=False)
         if signature is not None:
             stream.extra["signature"] = signature
-        with crypto_errors():
+        with crypto_errors(unsupported=UnsupportedCryptographicParameters):
             stream.engine.update(data or b"")
         if parts.final:
-            with crypto_errors():
+            with crypto_errors(unsupported=UnsupportedCryptographicParameters):
                 collected = stream.engine.final()
             run = stream.extra["run"]
             kw = {"digested": collected} if stream.extra["prehashed"] else {"data": collected}
@@ -427,7 +430,7 @@ def _signing(ctx: RequestContext, payload: Item, op: int, verifying: bool) -> It
             prehashed = resolved.hashing_algorithm is not None
             engine: Engine = (DigestStream.hashing(resolved.hashing_algorithm) if prehashed
                               else ctx.streams.buffer())
-            with crypto_errors():
+            with crypto_errors(unsupported=UnsupportedCryptographicParameters):
                 engine.update(data or b"")
             extra = {"run": run, "prehashed": prehashed, "signature": signature}
             cv = _keep(ctx, Stream(op, uid, ctx.identity, engine, extra=extra), parts)
@@ -546,7 +549,8 @@ def hash_(ctx: RequestContext, payload: Item) -> Item:
         if item is None:
             raise MissingData("Cryptographic Parameters with a Hashing Algorithm are required")
         params = CryptoParams.from_item(item)
-        with crypto_errors():
+        # The Hash error table (2.1 6.1.24.1) has Invalid Field, not Bad Cryptographic Parameters.
+        with crypto_errors(invalid_field=InvalidField):  # unsupported hashes too
             if parts.single:
                 digest = mac.hash_data(params.hashing_algorithm, data)
             else:

@@ -17,7 +17,7 @@ computed as HKDF (RFC 5869) as PyKMIP's does (docs/compatibility.md).
 
 from __future__ import annotations
 
-from ..compatibility import pykmip_mode
+from ..compat import pykmip_mode
 from ..context import RequestContext
 from ..crypto import derive as kdf
 from ..crypto.errors import CryptoError

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from ..compatibility import pykmip_mode, with_index
+from ..compat import pykmip_mode, with_index
 from ..context import RequestContext
 from ..errors import (
     FeatureNotSupported,

@@ -29,7 +29,13 @@ from kmipd.crypto import CryptographicAlgorithm as CA
 from kmipd.crypto import HashingAlgorithm as HA
 from kmipd.crypto import PaddingMethod as P
 from kmipd.crypto.ciphers import decrypt, encrypt, supported_modes
-from kmipd.crypto.errors import CRYPTOGRAPHIC_FAILURE, INVALID_FIELD, CryptoError
+from kmipd.crypto.errors import (
+    CRYPTOGRAPHIC_FAILURE,
+    INVALID_FIELD,
+    UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS,
+    CryptoError,
+    InvalidField,
+)
 from kmipd.crypto.keygen import generate_key_pair
 from kmipd.testing import ReasonAssertions
 
@@ -333,12 +339,12 @@ class RoundTripTests(SynchronousTestCase):
         self.assertEqual(decrypt(CA.AES, key, out.data, mode=M.ECB), b"abc" + b"\x0d" * 13)
 
     def test_chacha20_generated_nonce(self):
-        """ChaCha20 generates a 16-byte nonce block with a zero counter, usable to decrypt."""
+        """ChaCha20 generates a 12-byte RFC 8439 nonce (counter 0), usable to decrypt, also as a block."""
         key = os.urandom(32)
         out = encrypt(CA.CHACHA20, key, b"hello", random_iv=True)
-        self.assertEqual((len(out.iv), out.iv[:4]), (16, bytes(4)))
+        self.assertEqual(len(out.iv), 12)
         self.assertEqual(decrypt(CA.CHACHA20, key, out.data, iv=out.iv), b"hello")
-        self.assertEqual(decrypt(CA.CHACHA20, key, out.data, iv=out.iv[4:]), b"hello")
+        self.assertEqual(decrypt(CA.CHACHA20, key, out.data, iv=bytes(4) + out.iv), b"hello")
 
     def test_rsa_oaep(self):
         """RSA-OAEP round-trips with default SHA-1 and with SHA-256 hashes."""
@@ -387,8 +393,13 @@ class CipherErrorTests(ReasonAssertions, SynchronousTestCase):
         self.assertIn("block cipher mode is required", err.message)
 
     def test_unsupported_mode(self):
-        """A mode with no implementation (PCBC) is an Invalid Field."""
-        self.assertReason(INVALID_FIELD, encrypt, CA.AES, bytes(16), b"x", mode=M.PCBC)
+        """A mode the spec defines with no implementation (PCBC) is Unsupported (an Invalid Field);
+        a value the spec does not define is a plain Invalid Field."""
+        err = self.assertReason(UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS, encrypt, CA.AES, bytes(16), b"x", mode=M.PCBC)
+        self.assertIsInstance(err, InvalidField)
+        self.assertReason(INVALID_FIELD, encrypt, CA.AES, bytes(16), b"x", mode=0x7777)
+        self.assertReason(UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS, encrypt, CA.AES, bytes(16), b"x", mode=M.CBC,
+                          padding=P.SSL3)
 
     def test_mode_not_for_algorithm(self):
         """GCM with 3DES and CTR with Camellia are rejected."""
@@ -546,7 +557,7 @@ class CipherErrorTests(ReasonAssertions, SynchronousTestCase):
         self.assertReason(INVALID_FIELD, encrypt, CA.RSA, pair.public_der, bytes(300), padding=P.OAEP)
         self.assertReason(INVALID_FIELD, decrypt, CA.RSA, pair.public_der, bytes(256), padding=P.OAEP)
         self.assertReason(
-            INVALID_FIELD,
+            UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS,
             encrypt,
             CA.RSA,
             pair.public_der,

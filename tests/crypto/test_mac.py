@@ -134,7 +134,7 @@ class HashTests(SynchronousTestCase):
         )
 
     def test_unsupported(self):
-        """MD2 (not offered by the backend) is an Invalid Field naming it."""
+        """MD2 (defined by the spec, not offered by the backend) is Unsupported, naming it."""
         err = self.assertRaises(CryptoError, hash_data, HA.MD2, b"abc")
-        self.assertEqual(err.reason, INVALID_FIELD)
+        self.assertEqual(err.reason, "UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS")
         self.assertIn("MD2", err.message)

@@ -323,7 +323,7 @@ class ParameterTests(ReasonAssertions, SynchronousTestCase):
     def test_unsupported(self):
         """DSA signature algorithms, OAEP padding and AES are rejected."""
         self.assertReason(
-            INVALID_FIELD,
+            "UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS",
             resolve_signature_parameters,
             None,
             None,

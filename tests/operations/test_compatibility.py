@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from twisted.trial.unittest import SynchronousTestCase
 
-from kmipd.compatibility import PYKMIP, with_index
+from kmipd.compat import PYKMIP, with_index
 from kmipd.config import ConfigError, load_config
 from kmipd.model import keyblock
 from kmipd.model.attributes import to_1x

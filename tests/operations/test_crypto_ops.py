@@ -252,11 +252,12 @@ class EncryptDecryptTests(_Base):
         self.failed(call(self.d, Operation.DECRYPT, body), ResultReason.PERMISSION_DENIED)
 
     def test_unsupported_mode(self) -> None:
-        """An unsupported block cipher mode: Invalid Field (1.x) / Bad Cryptographic Parameters (2.x)."""
+        """A block cipher mode kmipd lacks: Invalid Field (1.x) / Unsupported Cryptographic Parameters (2.x)."""
         uid = add_symmetric(self.d)
         body = payload(uid_(uid), cp(block_cipher_mode=BlockCipherMode.PCBC), data_(bytes(16)))
         self.failed(call(self.d, Operation.ENCRYPT, body), ResultReason.INVALID_FIELD)
-        self.failed(call(self.d, Operation.ENCRYPT, body, version=(2, 0)), ResultReason.BAD_CRYPTOGRAPHIC_PARAMETERS)
+        self.failed(call(self.d, Operation.ENCRYPT, body, version=(2, 0)),
+                    ResultReason.UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS)
 
     def test_block_cipher_mode_required(self) -> None:
         """AES without a mode (none requested, none on the key) is refused with a clear message."""
