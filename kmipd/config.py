@@ -113,6 +113,7 @@ class Config:
     listen: tuple[str, ...] = ()
     https_listen: tuple[str, ...] = ()
     thread_pool_size: int = 8
+    workers: int = 1  # 0: auto (see kmipd.workers.worker_count)
     db_pool_size: int = 4
     db_connect_timeout: float = 5.0
     db_statement_timeout: float = 15.0
@@ -370,6 +371,13 @@ def _parse_database_url(raw: object) -> str | None:
     return text
 
 
+def _parse_workers(raw: object) -> int:
+    """C{workers}: 1-64 processes, or C{auto} (stored as 0: one per core, one with SQLite)."""
+    if isinstance(raw, str) and raw.strip().lower() == "auto":
+        return 0
+    return _int_parser(1, 64)(raw)
+
+
 _RNG_FIELDS = ("RNG Algorithm", "Cryptographic Algorithm", "Cryptographic Length", "Hashing Algorithm",
                "DRBG Algorithm", "Recommended Curve", "FIPS186 Variation", "Prediction Resistance")
 
@@ -422,6 +430,7 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "listen": _parse_listen,
     "https_listen": _parse_listen,
     "thread_pool_size": _int_parser(1),
+    "workers": _parse_workers,
     "db_pool_size": _int_parser(1),
     "db_connect_timeout": _float_parser(0.0, inclusive=False),
     "db_statement_timeout": _float_parser(0.0, inclusive=False),

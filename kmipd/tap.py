@@ -88,6 +88,10 @@ def makeService(options: Options) -> Any:
     set_level(config.logging_level)
     try:
         service = _command_line_service(config)
+        if config.workers != 1:  # perf: N reactor processes on the same sockets (kmipd/workers.py)
+            from .workers import attach_workers
+
+            attach_workers(service)
     except (ConfigError, StoreError) as e:
         sys.stderr.write(f"kmipd: {e}\n")
         raise SystemExit(1) from None

@@ -31,6 +31,13 @@ _I64 = struct.Struct(">q")
 _HDR_PACK = struct.Struct(">I").pack  # (tag << 8) | type
 _LEN_PACK = struct.Struct(">I").pack
 _ZEROS = bytes(8)
+_I32_PAD = struct.Struct(">iI")  # a 4-byte value and its 4 bytes of padding
+_U32_PAD = struct.Struct(">II")
+# Whole fixed-size items in one pack: header word, length, value (and padding)
+_PACK_U32_ITEM = struct.Struct(">IIII").pack
+_PACK_I32_ITEM = struct.Struct(">IIiI").pack
+_PACK_I64_ITEM = struct.Struct(">IIq").pack
+_PACK_HEADER = struct.Struct(">II").pack
 
 _STRUCTURE = int(ItemType.STRUCTURE)
 _INTEGER = int(ItemType.INTEGER)
@@ -102,12 +109,10 @@ def _decode(view: memoryview, offset: int, limit: int, depth: int, max_depth: in
         end = start + 8
         if end > limit:
             raise TruncatedError(f"item 0x{tag:06X} runs past its container", offset)
-        if view[start + 4:end] != _ZEROS[:4]:
+        # value and padding in one unpack (no slice to compare)
+        value, pad = (_I32_PAD if typ == _INTEGER else _U32_PAD).unpack_from(view, start)
+        if pad:
             raise PaddingError(f"item 0x{tag:06X} has non-zero padding", offset)
-        if typ == _INTEGER:
-            value = _I32.unpack_from(view, start)[0]
-        else:
-            value = _U32.unpack_from(view, start)[0]
         return Item(tag, typ, value), end
     if typ in _FIXED8:
         if length != 8:
@@ -157,8 +162,8 @@ def encode(item: Item) -> bytes:
 
 def _encode(item: Item, out: bytearray) -> None:
     typ = item.type
-    out += _HDR_PACK((item.tag << 8) | typ)
     if typ == _STRUCTURE:
+        out += _HDR_PACK((item.tag << 8) | typ)
         at = len(out)
         out += b"\0\0\0\0"
         for child in item.value:
@@ -167,30 +172,24 @@ def _encode(item: Item, out: bytearray) -> None:
         return
     value = item.value
     if typ == _ENUM or typ == _INTERVAL:
-        out += b"\0\0\0\x04"
-        out += _U32.pack(value)
-        out += b"\0\0\0\0"
+        out += _PACK_U32_ITEM((item.tag << 8) | typ, 4, value, 0)
     elif typ == _INTEGER:
-        out += b"\0\0\0\x04"
-        out += _I32.pack(value)
-        out += b"\0\0\0\0"
+        out += _PACK_I32_ITEM((item.tag << 8) | typ, 4, value, 0)
     elif typ == _TEXT or typ == _BYTES:
         raw = value.encode("utf-8") if typ == _TEXT else value
         n = len(raw)
-        out += _LEN_PACK(n)
+        out += _PACK_HEADER((item.tag << 8) | typ, n)
         out += raw
         if n & 7:
             out += _ZEROS[: 8 - (n & 7)]
     elif typ == _BOOL:
-        out += b"\0\0\0\x08\0\0\0\0\0\0\0"
-        out += b"\x01" if value else b"\x00"
+        out += _PACK_I64_ITEM((item.tag << 8) | typ, 8, 1 if value else 0)
     elif typ == _LONG or typ == _DATETIME or typ == _DATETIME_EXT:
-        out += b"\0\0\0\x08"
-        out += _I64.pack(value)
+        out += _PACK_I64_ITEM((item.tag << 8) | typ, 8, value)
     elif typ == _BIG:
         bits = value.bit_length() if value >= 0 else (~value).bit_length()
         n = max(8, (bits + 64) // 64 * 8)  # magnitude + 1 sign bit, in whole 8-byte words
-        out += _LEN_PACK(n)
+        out += _PACK_HEADER((item.tag << 8) | typ, n)
         out += value.to_bytes(n, "big", signed=True)
     else:
         raise ValueError(f"cannot encode item 0x{item.tag:06X} of unknown type {typ!r}")

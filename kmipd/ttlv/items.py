@@ -25,6 +25,9 @@ class ItemType(enum.IntEnum):
     DATE_TIME_EXTENDED = 0x0B
 
 
+_STRUCTURE = int(ItemType.STRUCTURE)
+
+
 class Item:
     """A TTLV node: C{tag}, C{type} and C{value}.
 
@@ -104,13 +107,13 @@ class Item:
     def walk(self) -> Iterator[Item]:
         """This item and every descendant, depth first."""
         yield self
-        if self.type == ItemType.STRUCTURE:
+        if self.type == _STRUCTURE:
             for child in self.value:
                 yield from child.walk()
 
     def copy(self) -> Item:
         """A deep copy."""
-        if self.type == ItemType.STRUCTURE:
+        if self.type == _STRUCTURE:  # a plain int: no enum attribute lookup per node (hot in the object cache)
             return Item(self.tag, self.type, [c.copy() for c in self.value])
         return Item(self.tag, self.type, self.value)
 
