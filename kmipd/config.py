@@ -22,6 +22,7 @@ from .ciphersuites import IANA_TO_OPENSSL, OPENSSL_NAMES
 from .limits import Limits
 from .settings import Settings, StreamLimits
 from .spec import ENUM_FOR_TAG, ItemType, Tag, enum_from_name, tag_from_name, tag_type
+from .store.deadlines import DatabaseDeadlines
 
 __all__ = [
     "Config",
@@ -91,7 +92,8 @@ class Config:
 
     Path fields left at C{None} mean "use the default"; see the C{effective_*}
     properties. The protocol limits (C{max_message_size}, ...) are read into C{limits}
-    (L{kmipd.limits.Limits}); the handlers' settings (C{lease_time}, ...) into C{settings}
+    (L{kmipd.limits.Limits}); the database deadlines (C{db_connect_timeout}, ...) into C{database}
+    (L{kmipd.store.deadlines.DatabaseDeadlines}); the handlers' settings (C{lease_time}, ...) into C{settings}
     (L{kmipd.settings.Settings}).
     """
 
@@ -115,13 +117,8 @@ class Config:
     thread_pool_size: int = 8
     workers: int = 1  # 0: auto (see kmipd.workers.worker_count)
     db_pool_size: int = 4
-    db_connect_timeout: float = 5.0
-    db_statement_timeout: float = 15.0
-    db_lock_timeout: float = 10.0
-    db_pool_timeout: float = 10.0
-    db_keepalive_idle: float = 30.0
-    db_retry_interval: float = 2.0
     limits: Limits = field(default_factory=Limits)
+    database: DatabaseDeadlines = field(default_factory=DatabaseDeadlines)
     settings: Settings = field(default_factory=Settings)
     master_key_path: str | None = None
     credentials_path: str | None = None
@@ -482,6 +479,10 @@ _LIMIT_KEYS = ("max_message_size", "max_depth", "max_batch_count", "idle_timeout
                "max_connections", "max_connections_per_client", "handshake_timeout",
                "max_handshakes_per_address", "max_pending_handshakes", "max_partial_bytes", "max_output_bytes",
                "max_response_size", "max_rng_length")
+#: Keys read into L{Config.database}: key -> L{DatabaseDeadlines} field.
+_DATABASE_KEYS = {"db_connect_timeout": "connect_timeout", "db_statement_timeout": "statement_timeout",
+                  "db_lock_timeout": "lock_timeout", "db_pool_timeout": "pool_timeout",
+                  "db_keepalive_idle": "keepalive_idle", "db_retry_interval": "retry_interval"}
 #: Keys read into L{Config.settings}: key -> L{Settings} field.
 _SETTING_KEYS = {"lease_time": "lease_time", "process_inactive_keys": "process_inactive_keys",
                  "rng_parameters": "rng_parameters", "revoke_preactive": "revoke_preactive",
@@ -695,7 +696,7 @@ def load_config(
             raise ConfigError(f"${variable}: {e}", key=key) from None
         source_of[key] = f"${variable}: "
 
-    known = {f.name for f in fields(Config)} - {"limits", "settings"} | set(_PARSERS)
+    known = {f.name for f in fields(Config)} - {"limits", "settings", "database"} | set(_PARSERS)
     for key, raw in (overrides or {}).items():
         if key not in known:
             raise ConfigError(f"overrides: {key}: unknown setting", key=key)
@@ -722,11 +723,12 @@ def load_config(
 
 
 def _build(values: dict[str, Any], slugs: tuple[SlugsConfig, ...]) -> Config:
-    """The L{Config} of flat key values: limits and settings gathered into their objects."""
+    """The L{Config} of flat key values: limits, database deadlines and settings gathered into their objects."""
     limits = {k: values.pop(k) for k in _LIMIT_KEYS if k in values}
+    database = {f: values.pop(k) for k, f in _DATABASE_KEYS.items() if k in values}
     settings = {f: values.pop(k) for k, f in _SETTING_KEYS.items() if k in values}
     streams = {f: values.pop(k) for k, f in _STREAM_KEYS.items() if k in values}
-    return Config(slugs=slugs, limits=Limits(**limits),
+    return Config(slugs=slugs, limits=Limits(**limits), database=DatabaseDeadlines(**database),
                   settings=Settings(streams=StreamLimits(**streams), **settings), **values)
 
 

@@ -41,7 +41,6 @@ from .policy.model import PolicyEngine
 from .policy.reloader import PolicyDirectoryWatcher
 from .processor import Processor
 from .protocol import KMIPServerFactory
-from .store.deadlines import DatabaseDeadlines
 from .store.foreign import refuse_foreign_schema
 from .store.keyring import refuse_missing_key_file
 from .store.masterkey import load_or_create_master_key
@@ -196,7 +195,7 @@ class KMIPService(MultiService):
             refuse_missing_key_file(url, config.effective_master_key_path)
         key = load_or_create_master_key(config.effective_master_key_path)
         return SQLObjectStore(url, key, pool_size=config.db_pool_size,
-                              deadlines=DatabaseDeadlines.from_config(config),
+                              deadlines=config.database,
                               key_path=config.effective_master_key_path)
 
     # Service lifecycle ----------------------------------------------------------------------

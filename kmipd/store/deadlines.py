@@ -55,19 +55,6 @@ class DatabaseDeadlines:
     keepalive_idle: float = 30.0
     retry_interval: float = 2.0
 
-    @classmethod
-    def from_config(cls, config: Any) -> DatabaseDeadlines:
-        """The C{db_*} keys of a L{kmipd.config.Config} (defaults for missing ones)."""
-        d = cls()
-        return cls(
-            connect_timeout=getattr(config, "db_connect_timeout", d.connect_timeout),
-            statement_timeout=getattr(config, "db_statement_timeout", d.statement_timeout),
-            lock_timeout=getattr(config, "db_lock_timeout", d.lock_timeout),
-            pool_timeout=getattr(config, "db_pool_timeout", d.pool_timeout),
-            keepalive_idle=getattr(config, "db_keepalive_idle", d.keepalive_idle),
-            retry_interval=getattr(config, "db_retry_interval", d.retry_interval),
-        )
-
     @property
     def round_trip(self) -> float:
         """The watchdog's deadline for one statement or commit: the server's statement timeout

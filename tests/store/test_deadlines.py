@@ -141,7 +141,7 @@ class OptionsTests(SynchronousTestCase):
         config = load_config(None, {"db_connect_timeout": "3", "db_statement_timeout": "7.5",
                                     "db_lock_timeout": "2", "db_pool_timeout": "4",
                                     "db_keepalive_idle": "20", "db_retry_interval": "1"})
-        self.assertEqual(DatabaseDeadlines.from_config(config),
+        self.assertEqual(config.database,
                          DatabaseDeadlines(3.0, 7.5, 2.0, 4.0, 20.0, 1.0))
 
     def test_postgresql_keeps_url_options(self) -> None:
