@@ -13,6 +13,30 @@ from .log import set_level
 from .service import KMIPService, ListenError
 from .store.interface import StoreError
 
+#: Command-line options that set a configuration key: option as typed -> the key.
+_OPTION_KEYS = (("data-dir", "data_dir"), ("database-url", "database_url"), ("policy-path", "policy_path"),
+                ("logging-level", "logging_level"), ("thread-pool-size", "thread_pool_size"),
+                ("idle-timeout", "idle_timeout"))
+
+
+class ConfigurationError(SystemExit):
+    """A bad configuration file or command-line value: one line on stderr and exit status 2, without
+    the usage text (twistd prints the whole usage for a C{UsageError}, burying the one line that matters)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(2)
+        self.message = message
+
+
+def _as_typed(error: ConfigError) -> str:
+    """C{error}'s message, naming a command-line value by the option as the user typed it."""
+    message = str(error)
+    for option, key in _OPTION_KEYS:
+        prefix = f"overrides: {key}:"
+        if error.key == key and message.startswith(prefix):
+            return f"--{option}:{message[len(prefix):]}"
+    return message
+
 
 class Options(usage.Options):
     """Options for C{twistd kmip}; each overrides the configuration file."""
@@ -53,11 +77,9 @@ class Options(usage.Options):
 
     def postOptions(self) -> None:
         overrides: dict[str, Any] = {}
-        for option, field in (("data-dir", "data_dir"), ("database-url", "database_url"),
-                              ("policy-path", "policy_path"), ("logging-level", "logging_level"),
-                              ("thread-pool-size", "thread_pool_size"), ("idle-timeout", "idle_timeout")):
+        for option, key in _OPTION_KEYS:
             if self[option] is not None:
-                overrides[field] = self[option]
+                overrides[key] = self[option]
         if self["listen"]:
             overrides["listen"] = tuple(self["listen"])
         if self["https-listen"]:
@@ -65,7 +87,10 @@ class Options(usage.Options):
         try:
             self["configuration"] = load_config(self["config"], overrides)
         except ConfigError as e:
-            raise usage.UsageError(str(e)) from None
+            message = _as_typed(e)
+            sys.stderr.write(f"kmipd: {message}\n")
+            sys.stderr.flush()
+            raise ConfigurationError(message) from None
 
 
 def _command_line_service(config: Any) -> Any:

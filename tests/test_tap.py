@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from twisted.python.usage import UsageError
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from kmipd.service import KMIPService
-from kmipd.tap import Options, makeService
+from kmipd.tap import ConfigurationError, Options, makeService
 
 from . import busy_port
 
@@ -93,23 +94,31 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual((config.logging_level, config.thread_pool_size, config.limits.idle_timeout),
                          ("ERROR", 3, 12.5))
 
+    def fails(self, *argv: str) -> str:
+        """The one line a refused command line writes (exit status 2)."""
+        err = io.StringIO()
+        self.patch(sys, "stderr", err)
+        e = self.assertRaises(ConfigurationError, self.parse, *argv)
+        self.assertEqual(e.code, 2)
+        self.assertEqual(err.getvalue(), f"kmipd: {e.message}\n")
+        return e.message
+
     def test_bad_config_value(self) -> None:
-        """A bad value in the file is a UsageError naming the key and the file."""
+        """A bad value in the file is one line naming the key and the file."""
         path = self.write("[server]\nport=notanumber\n")
-        e = self.assertRaises(UsageError, self.parse, "--config", path)
-        self.assertIn("port", str(e))
-        self.assertIn(path, str(e))
+        message = self.fails("--config", path)
+        self.assertIn("port", message)
+        self.assertIn(path, message)
 
     def test_missing_config_file(self) -> None:
-        """A configuration file that does not exist is a UsageError naming it."""
+        """A configuration file that does not exist is one line naming it."""
         path = os.path.abspath(self.mktemp())
-        e = self.assertRaises(UsageError, self.parse, "--config", path)
-        self.assertIn(path, str(e))
+        self.assertIn(path, self.fails("--config", path))
 
     def test_bad_command_line_value(self) -> None:
-        """A bad command-line value is a UsageError naming the setting."""
-        e = self.assertRaises(UsageError, self.parse, "--thread-pool-size", "lots")
-        self.assertIn("thread_pool_size", str(e))
+        """A bad command-line value names the option as typed, not an internal key."""
+        self.assertEqual(self.fails("--thread-pool-size", "lots"), "--thread-pool-size: 'lots' is not an integer")
+        self.assertTrue(self.fails("--idle-timeout", "-5").startswith("--idle-timeout: "))
 
 
 class MakeServiceTests(TestCase):
@@ -187,6 +196,16 @@ class ProcessTests(SynchronousTestCase):
             f.write("[server]\nport=70000\n")
         result = run([sys.executable, "-m", "twisted", "kmip", "--config", bad], self.cwd)
         self.check_fails(result, "port", bad)
+
+    def test_bad_option_value_one_line(self) -> None:
+        """twistd -n kmip --thread-pool-size lots: one line naming the flag, exit 2, no usage text."""
+        result = run([TWISTD, "-n", "--pidfile=", "kmip", "--data-dir", os.path.join(self.cwd, "data"),
+                      "--thread-pool-size", "lots"], self.cwd)
+        self.check_fails(result, "kmipd: --thread-pool-size: 'lots' is not an integer")
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual((result.stdout + result.stderr).strip().splitlines(),
+                         ["kmipd: --thread-pool-size: 'lots' is not an integer"])
+        self.assertFalse(os.path.exists(os.path.join(self.cwd, "data")))
 
     def test_port_in_use(self) -> None:
         """twistd -n kmip on a busy port exits non-zero with a clear message and no traceback."""
