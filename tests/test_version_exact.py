@@ -118,3 +118,37 @@ class MaximumResponseSizeTests(SynchronousTestCase):
         self.assertEqual(results(response)[0].status, ResultStatus.SUCCESS)
         located = call(d, Operation.LOCATE, payload(attribute("Object Group", Item.text(0, "too-large"))))
         self.assertEqual(len(located.payload.findall(Tag.UNIQUE_IDENTIFIER)), 1)
+
+
+class StripSharedItemsTests(SynchronousTestCase):
+    """Stripping a response never changes the items under it in place (they may be the store's)."""
+
+    def test_nested_items_copied_not_changed(self) -> None:
+        """A frozen structure that loses a child is replaced in the response by a copy; the count is right."""
+        from kmipd.store.frozen import frozen
+
+        shared = frozen(Item.struct(Tag.CRYPTOGRAPHIC_PARAMETERS, [
+            Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, CryptographicAlgorithm.CHACHA20),  # 1.4+
+            Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, CryptographicAlgorithm.AES),
+        ]))
+        untouched = frozen(Item.struct(Tag.NAME, [Item.text(Tag.NAME_VALUE, "n")]))
+        message = Item.struct(Tag.RESPONSE_PAYLOAD, [untouched, Item.struct(Tag.BATCH_ITEM, [shared])])
+        self.assertEqual(strip_for_version(message, V10), 1)
+        self.assertIs(message.value[0], untouched)  # nothing removed under it: the same item
+        self.assertEqual(message.value[1].value[0].value,
+                         [Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, CryptographicAlgorithm.AES)])
+        self.assertEqual(len(shared.value), 2)  # the shared original still has both
+        self.assertEqual(strip_for_version(message, V10), 0)  # (remembered per version: same answer)
+
+    def test_same_answer_as_walking(self) -> None:
+        """Remembered answers per version agree with the definitions, for each version in turn."""
+        for version in (V10, V14, V20, V10):
+            message = Item.struct(Tag.RESPONSE_PAYLOAD, [
+                Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, CryptographicAlgorithm.CHACHA20),
+                Item.enum(Tag.OBJECT_TYPE, ObjectType.SYMMETRIC_KEY),
+                Item.struct(Tag.ATTRIBUTES, [Item.int(Tag.CRYPTOGRAPHIC_LENGTH, 128)]),
+            ])
+            strip_for_version(message, version)
+            self.assertEqual(_undefined(message, version), [], version)
+            self.assertEqual(message.get(Tag.OBJECT_TYPE), ObjectType.SYMMETRIC_KEY)
+            self.assertEqual(message.find(Tag.ATTRIBUTES) is not None, version >= V20)

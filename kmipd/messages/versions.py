@@ -18,26 +18,68 @@ _ATTRIBUTE = int(Tag.ATTRIBUTE)
 _OPERATION = int(Tag.OPERATION)
 
 
+#: Per version: whether an item with this key is defined (key: the tag, or (tag, value) for an
+#: Enumeration). Bounded: client-chosen enumeration values must not grow it without limit.
+_KNOWN: dict[Version, dict[object, bool]] = {}
+_KNOWN_LIMIT = 8192
+
+
 def strip_for_version(item: Item, version: Version) -> int:
-    """Remove, in place, everything C{version} does not define; return how many items went.
+    """Remove everything C{version} does not define from C{item}; return how many items went.
 
     Tags the version lacks are removed; so are Enumerations whose value the version lacks, and
     1.x C{Attribute}s whose enumerated value the version lacks (an object made by a 2.x client
     with ChaCha20 or Ed25519, read by a 1.0 client). The Operation echoes the client's own value
     and is kept.
+
+    Only C{item} itself is changed (its children list replaced when something under it went);
+    a structure below it that loses something is replaced by a copy, never changed in place: a
+    response may hold attribute items shared with the store's object cache. Whether a tag or an
+    enumeration value is defined is remembered per version, so the walk is a dictionary lookup
+    per item.
     """
     if item.type != _STRUCTURE:
         return 0
-    removed = 0
-    kept = []
-    for child in item.value:
-        if _defined(child, version):
-            removed += strip_for_version(child, version)
-            kept.append(child)
-        else:
-            removed += 1
-    item.value = kept
+    known = _KNOWN.get(version)
+    if known is None:
+        known = _KNOWN.setdefault(version, {})
+    children, removed = _stripped(item.value, version, known)
+    if removed:
+        item.value = children
     return removed
+
+
+def _stripped(children: list[Item], version: Version, known: dict[object, bool]) -> tuple[list[Item], int]:
+    """C{children} without what C{version} lacks (the same list if nothing went) and the count."""
+    removed = 0
+    out: list[Item] | None = None
+    for i, child in enumerate(children):
+        ctype, tag = child.type, child.tag
+        if ctype == _STRUCTURE and tag == _ATTRIBUTE:
+            ok = _defined(child, version)
+        else:
+            key: object = (tag, child.value) if ctype == _ENUMERATION else tag
+            found = known.get(key)
+            if found is None:
+                found = _defined(child, version)
+                if len(known) < _KNOWN_LIMIT:
+                    known[key] = found
+            ok = found
+        if not ok:
+            if out is None:
+                out = children[:i]
+            removed += 1
+            continue
+        if ctype == _STRUCTURE:
+            kept, gone = _stripped(child.value, version, known)
+            if gone:
+                removed += gone
+                child = Item(tag, ctype, kept)
+                if out is None:
+                    out = children[:i]
+        if out is not None:
+            out.append(child)
+    return (children if out is None else out), removed
 
 
 def _defined(child: Item, version: Version) -> bool:

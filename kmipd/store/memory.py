@@ -2,8 +2,9 @@
 """MemoryObjectStore: the L{ObjectStore} contract in a dict, for tests and embedding.
 
 Each transaction works on a private overlay of the committed objects (so uncommitted writes are
-invisible to other transactions) and applies it at commit under a lock. Objects are deep-copied
-on the way in and out, so callers can never mutate stored state. The optimistic revision check
+invisible to other transactions) and applies it at commit under a lock. Objects are copied on
+the way in and out (their own attribute lists, shared read-only items: L{kmipd.store.frozen}),
+so callers can never mutate stored state. The optimistic revision check
 is made at C{save()} against the committed state and again at commit: a transaction that loses
 a race raises L{ConcurrentUpdateError} from C{save()} or from leaving the C{with} block.
 Locate semantics (match keys, the partial Name filter, masks, ranges, storage status) are the
@@ -20,6 +21,7 @@ from contextlib import contextmanager
 
 from ..model.objects import ManagedObject
 from ..ttlv import Item
+from .frozen import frozen_attributes
 from .interface import (
     AttributeFilter,
     Candidate,
@@ -37,13 +39,13 @@ _REMOVED = None
 
 
 def copy_object(obj: ManagedObject) -> ManagedObject:
-    """A deep copy of C{obj} (its attribute lists and items, its material)."""
+    """A copy of C{obj} for storing or handing out: its own attribute mapping and lists holding
+    frozen items (L{kmipd.store.frozen}: shared, never changed in place) and its own material."""
     return ManagedObject(
         uid=obj.uid,
         object_type=obj.object_type,
         owner=obj.owner,
-        attributes={name: [item.copy() if item is not None else None for item in values]
-                    for name, values in obj.attributes.items()},
+        attributes=frozen_attributes(obj.attributes),
         material=obj.material.copy() if obj.material is not None else None,
         created=obj.created,
         sequence=obj.sequence,

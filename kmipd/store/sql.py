@@ -47,6 +47,7 @@ from .deadlines import (
 )
 from .engine import _db_errors, _first_line, create_store_engine, safe_url
 from .foreign import refuse_foreign_schema
+from .frozen import frozen_attributes, shared_attributes
 from .interface import (
     Candidate,
     ConcurrentUpdateError,
@@ -150,6 +151,10 @@ class _ObjectCache:
     Only transactions that have written nothing read or fill it, and an entry is used only when
     the object row (read in every C{get}) still has the id and revision it was filed under, so a
     hit returns exactly what the database holds. Bounded: the oldest entries go first.
+
+    No deep copies: entries hold frozen items (L{kmipd.store.frozen}) and every reader gets its
+    own mapping and lists holding those items, so replacing, adding or deleting instances never
+    reaches the cache and changing a cached item in place raises.
     """
 
     def __init__(self, size: int) -> None:
@@ -161,20 +166,19 @@ class _ObjectCache:
         entry = self._entries.get(uid)
         if entry is None or entry[0] != object_id or entry[1] != revision:
             return None
-        return {name: [item.copy() if item is not None else None for item in values]
-                for name, values in entry[2].items()}
+        return shared_attributes(entry[2])
 
     def put(self, uid: str, object_id: int, revision: int, attributes: dict[str, list[Item | None]]) -> None:
+        """File C{attributes} (frozen items, see L{frozen_attributes}) under (C{object_id}, C{revision})."""
         if self.size <= 0:
             return
-        copy = {name: [item.copy() if item is not None else None for item in values]
-                for name, values in attributes.items()}
+        own = shared_attributes(attributes)
         with self._lock:
             entries = self._entries
             entries.pop(uid, None)
             while len(entries) >= self.size:
                 del entries[next(iter(entries))]
-            entries[uid] = (object_id, revision, copy)
+            entries[uid] = (object_id, revision, own)
 
     def clear(self) -> None:
         with self._lock:
@@ -326,6 +330,7 @@ class _SQLTransaction:
                         _place(attributes, name, position, _decode_value(value))
                         consistent = consistent and revision == row.revision
                     if consistent:
+                        attributes = frozen_attributes(attributes)
                         cache.put(uid, row.id, row.revision, attributes)
         material = None
         if row.material is not None:

@@ -190,6 +190,58 @@ class _ObjectStoreContractMixin:
         with self.store.transaction() as tx:
             return uids(tx.locate(LocateQuery(**kwargs)))  # type: ignore[arg-type]
 
+    # -- what a reader may change ---------------------------------------------------
+    def test_readers_changes_stay_private(self) -> None:
+        """Replacing, adding or deleting instances in what C{get} returned (as handlers do) never
+        shows in the next read, for reads from the database and from the object cache alike."""
+        self.add(make_object("u-1", names=("one", "two")))
+        for _ in range(3):  # the first read fills the SQL store's object cache, the others hit it
+            got = self.fetch("u-1")
+            assert got is not None
+            got.set_single("State", Item.enum(STATE, 2))
+            got.add_instance("Name", name_item("three"))
+            got.delete_instance("Name", 0)
+            got.attributes["Name"].clear()
+            got.attributes.clear()
+            again = self.fetch("u-1")
+            assert again is not None
+            self.assertEqual(again.live("Name"), [name_item("one"), name_item("two")])
+            self.assertEqual(again.attributes["State"], [Item.enum(STATE, PRE_ACTIVE)])
+
+    def test_stored_items_cannot_change_in_place(self) -> None:
+        """An attribute item a store handed out refuses a change in place (it may be the store's own,
+        shared with every reader); its copy() is an ordinary item, and the store is unchanged."""
+        self.add(make_object("u-1", names=("kept",)))
+        for _ in range(2):
+            got = self.fetch("u-1")
+            assert got is not None
+            name = got.attributes["Name"][0]
+            assert name is not None
+            with self.assertRaises(TypeError):  # type: ignore[attr-defined]
+                name.value[0].value = "changed"
+            with self.assertRaises(TypeError):  # type: ignore[attr-defined]
+                name.value.append(Item.text(NAME_VALUE, "extra"))
+            with self.assertRaises(TypeError):  # type: ignore[attr-defined]
+                name.value[0] = Item.text(NAME_VALUE, "other")
+            with self.assertRaises(TypeError):  # type: ignore[attr-defined]
+                got.attributes["State"][0].value = 2  # type: ignore[union-attr]
+            mine = name.copy()
+            mine.value[0].value = "changed"
+            self.assertEqual(mine.value[0], Item.text(NAME_VALUE, "changed"))
+        again = self.fetch("u-1")
+        assert again is not None
+        self.assertEqual(again.live("Name"), [name_item("kept")])
+
+    def test_writer_keeps_its_items(self) -> None:
+        """The items a writer passed to add()/save() stay its own: changing them afterwards
+        changes nothing stored."""
+        obj = make_object("u-1", names=("as-added",))
+        self.add(obj)
+        obj.attributes["Name"][0].value[0].value = "after"  # type: ignore[union-attr]
+        got = self.fetch("u-1")
+        assert got is not None
+        self.assertEqual(got.live("Name"), [name_item("as-added")])
+
     # -- basic CRUD ------------------------------------------------------------
     def test_round_trip_every_item_type(self) -> None:
         """Every attribute item type and the material come back exactly as added."""
@@ -759,18 +811,16 @@ class _SQLStoreMixin(_ObjectStoreContractMixin):
             obj.attributes["x-label"] = [Item.text(0x540000, text)]
             tx.save(obj)
 
-    def test_cached_reads_are_private_copies(self) -> None:
-        """A second read (from the object cache) equals the first; mutating one never shows in the next."""
+    def test_cached_reads_share_read_only_items(self) -> None:
+        """A second read (from the object cache) comes from the cache and equals the first."""
         self.add(make_object("u-1", names=("cached",)))
         first = self.fetch("u-1")
         assert first is not None
         self.assertIn("u-1", self.store._cache._entries)  # type: ignore[attr-defined]
-        first.attributes["Name"][0].value[0].value = "mutated"
-        first.attributes["State"].clear()
         second = self.fetch("u-1")
         assert second is not None
-        self.assertEqual(second.attributes["Name"], [name_item("cached")])
-        self.assertEqual(second.attributes["State"], [Item.enum(STATE, PRE_ACTIVE)])
+        self.assertEqual(second.attributes, first.attributes)
+        self.assertIsNot(second.attributes["Name"], first.attributes["Name"])  # each reader's own lists
         self.assertEqual(second.material, symmetric_key())
 
     def test_cache_sees_other_store_commits(self) -> None:
