@@ -185,6 +185,10 @@ class _ObjectCache:
             self._entries.clear()
 
 
+def _savepoint_name(depth: int) -> str:
+    return f"kmipd_sp{depth}"
+
+
 class _SQLTransaction:
     """One database transaction (see L{kmipd.store.interface.StoreTransaction}).
 
@@ -404,40 +408,50 @@ class _SQLTransaction:
     def _before_write(self) -> None:
         """Mark the transaction written and begin every savepoint not begun yet (outermost first)."""
         self._wrote = True
-        for level in self._savepoints:
-            if level[0] is None:
+        for depth, level in enumerate(self._savepoints, 1):
+            if not level[0]:
                 if self._dialect == "sqlite":
                     dbapi = self._conn.connection.dbapi_connection
                     if dbapi is not None and not dbapi.in_transaction:
                         with _db_errors("starting a transaction"):
                             self._conn.exec_driver_sql("BEGIN IMMEDIATE")
                 with _db_errors("starting a savepoint"):
-                    level[0] = self._conn.begin_nested()
+                    self._conn.exec_driver_sql(f"SAVEPOINT {_savepoint_name(depth)}")
+                level[0] = True
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """A nested transaction: an exception inside rolls back only what was done inside.
 
         Lazy: the C{SAVEPOINT} is issued before the first write inside the block, so a block
-        that only reads costs no statement (and, on SQLite, does not take the write lock).
+        that only reads costs no statement (and, on SQLite, does not take the write lock). The
+        savepoint is named by its nesting depth (C{kmipd_sp1}, ...), issued as plain SQL: the
+        same few statements every time, nothing compiled per request (SQLAlchemy's
+        C{begin_nested()} names each savepoint anew and compiles its statement each time).
         """
-        level: list[Any] = [None]
+        level = [False]
         self._savepoints.append(level)
+        depth = len(self._savepoints)
         try:
             yield
         except BaseException:
             self._savepoints.pop()
-            nested = level[0]
-            if nested is not None and nested.is_active:
+            if level[0] and self._live():
+                name = _savepoint_name(depth)
                 with _db_errors("rolling back a savepoint"):
-                    nested.rollback()
+                    self._conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
+                    self._conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
             raise
         else:
             self._savepoints.pop()
-            nested = level[0]
-            if nested is not None and nested.is_active:
+            if level[0] and self._live():
                 with _db_errors("releasing a savepoint"):
-                    nested.commit()
+                    self._conn.exec_driver_sql(f"RELEASE SAVEPOINT {_savepoint_name(depth)}")
+
+    def _live(self) -> bool:
+        """Whether the transaction can still take statements (not ended, connection not lost)."""
+        conn = self._connection
+        return conn is not None and not conn.invalidated and self._trans is not None and self._trans.is_active
 
     def locate(self, query: LocateQuery) -> list[Candidate]:
         """Objects matching every criterion of C{query}, newest (highest sequence) first."""
