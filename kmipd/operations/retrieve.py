@@ -66,7 +66,7 @@ def _served(ctx: RequestContext, obj: ManagedObject) -> None:
     """Fresh becomes False once an object has been served to a client (spec 1.1+ Fresh)."""
     if obj.value("Fresh") is not False and obj.object_type != ObjectType.TEMPLATE:
         obj.set_single("Fresh", Item.bool(Tag.FRESH, False))
-        ctx.store.save(obj)
+        ctx.store.save_attributes(obj, ("Fresh",))  # the one attribute, not every row
 
 
 def requested_names(payload: Item | None) -> list[str] | None:

@@ -128,6 +128,10 @@ class _MemoryTransaction:
         obj.revision += 1
         obj.sequence = stored.sequence
 
+    def save_attributes(self, obj: ManagedObject, names: tuple[str, ...]) -> None:
+        """Write back C{obj} after a change of the attributes C{names} (here: the whole object)."""
+        self.save(obj)
+
     def remove(self, uid: str) -> None:
         """Delete C{uid}; L{StoreError} if there is no such object."""
         with self._store._lock:

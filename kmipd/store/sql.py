@@ -100,6 +100,16 @@ _UPDATE_OBJECT = (
     .values(revision=_o.c.revision + 1)
 )
 _DELETE_ATTRIBUTES = sa.delete(_a).where(_a.c.object_id == sa.bindparam("b_id"))
+_BUMP_REVISION = (
+    sa.update(_o)
+    .where(_o.c.id == sa.bindparam("b_id"), _o.c.uid == sa.bindparam("b_uid"),
+           _o.c.revision == sa.bindparam("b_revision"))
+    .values(revision=_o.c.revision + 1)
+)
+_DELETE_NAMED_ATTRIBUTE = sa.delete(_a).where(_a.c.object_id == sa.bindparam("b_id"),
+                                              _a.c.name == sa.bindparam("b_name"))
+#: Attributes kept in object columns too: writing one back needs the whole row (L{save}).
+_COLUMN_ATTRIBUTES = frozenset({"State", "Operation Policy Name"})
 _DELETE_OBJECT = sa.delete(_o).where(_o.c.id == sa.bindparam("b_id"))
 _GET_OBJECT = sa.select(
     _o.c.id, _o.c.object_type, _o.c.owner, _o.c.created, _o.c.revision, _o.c.archived, _o.c.material,
@@ -372,6 +382,39 @@ class _SQLTransaction:
                 )
             self._conn.execute(_DELETE_ATTRIBUTES, {"b_id": row.id})
             self._insert_attributes(row.id, obj)
+        obj.revision += 1
+
+    def save_attributes(self, obj: ManagedObject, names: tuple[str, ...]) -> None:
+        """Write back only the attributes C{names} of C{obj} (read with C{get}); bumps C{obj.revision}.
+
+        For a change of a few attributes (the first Get clears C{Fresh}): one revision update
+        and the named attributes' rows, instead of every attribute row and the sealed material.
+        Attributes kept in object columns too (State, Operation Policy Name) go through L{save}.
+
+        @raise ConcurrentUpdateError: the stored revision is no longer C{obj.revision}.
+        @raise StoreError: the object does not exist.
+        """
+        if _COLUMN_ATTRIBUTES.intersection(names) or not obj.sequence:
+            self.save(obj)
+            return
+        self._before_write()
+        with _db_errors(f"saving object {obj.uid}"):
+            result = self._conn.execute(_BUMP_REVISION, {"b_id": obj.sequence, "b_uid": obj.uid,
+                                                         "b_revision": obj.revision})
+            if result.rowcount != 1:
+                if self._conn.execute(_ID_BY_UID, {"b_uid": obj.uid}).first() is None:
+                    raise StoreError(f"no object with unique identifier {obj.uid!r} to save")
+                raise ConcurrentUpdateError(
+                    f"object {obj.uid} changed since revision {obj.revision} was read; retry"
+                )
+            shape = self._insert.shape
+            rows = []
+            for name in names:
+                self._conn.execute(_DELETE_NAMED_ATTRIBUTE, {"b_id": obj.sequence, "b_name": name})
+                rows.extend(shape(_attribute_row(obj.sequence, position, name, item))
+                            for position, item in enumerate(obj.attributes.get(name, ())) if item is not None)
+            if rows:
+                self._conn.exec_driver_sql(self._insert.sql, rows)
         obj.revision += 1
 
     def remove(self, uid: str) -> None:

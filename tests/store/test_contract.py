@@ -331,6 +331,50 @@ class _ObjectStoreContractMixin:
         with self.store.transaction() as tx:
             self.assertRaises(StoreError, tx.save, make_object("ghost"))
 
+    def test_save_attributes(self) -> None:
+        """save_attributes() persists the named attributes, keeps the rest and bumps the revision;
+        a reader that cached the object sees the new revision's value."""
+        self.add(make_object("u-1", names=("a", "b")))
+        self.fetch("u-1")  # (SQL: fills the object cache)
+        with self.store.transaction() as tx:
+            obj = tx.get("u-1")
+            assert obj is not None
+            obj.set_single("x-fresh", Item.bool(ATTRIBUTE_VALUE, False))
+            tx.save_attributes(obj, ("x-fresh",))
+            self.assertEqual(obj.revision, 2)
+            obj.delete_instance("Name", 0)
+            obj.set_single("State", Item.enum(STATE, ACTIVE))  # a column attribute: the whole object
+            tx.save_attributes(obj, ("Name", "State"))
+            self.assertEqual(obj.revision, 3)
+        got = self.fetch("u-1")
+        assert got is not None
+        self.assertEqual((got.revision, got.state, got.value("x-fresh")), (3, ACTIVE, False))
+        self.assertEqual(got.instances("Name"), [(1, name_item("b"))])  # the index kept, the hole too
+        self.assertEqual(got.material, symmetric_key())
+        self.assertEqual(self.locate(states=(ACTIVE,)), ["u-1"])
+
+    def test_save_attributes_checks_revision(self) -> None:
+        """save_attributes() of a stale read raises ConcurrentUpdateError and writes nothing; of a
+        missing object, StoreError."""
+        self.add(make_object("u-1"))
+        with self.store.transaction() as late:
+            stale = late.get("u-1")
+            assert stale is not None
+            with self.store.transaction() as early:
+                fresh = early.get("u-1")
+                assert fresh is not None
+                fresh.set_single("x-note", Item.text(ATTRIBUTE_VALUE, "early"))
+                early.save_attributes(fresh, ("x-note",))
+            stale.set_single("x-note", Item.text(ATTRIBUTE_VALUE, "late"))
+            self.assertRaises(ConcurrentUpdateError, late.save_attributes, stale, ("x-note",))
+        got = self.fetch("u-1")
+        assert got is not None
+        self.assertEqual((got.value("x-note"), got.revision), ("early", 2))
+        with self.store.transaction() as tx:
+            ghost = make_object("ghost")
+            ghost.sequence = got.sequence
+            self.assertRaises(StoreError, tx.save_attributes, ghost, ("x-note",))
+
     def test_concurrent_update_detected(self) -> None:
         """Two transactions read one object and both save: the second raises ConcurrentUpdateError."""
         self.add(make_object("u-1"))
