@@ -9,7 +9,7 @@ alternately (A B B A per round), and the medians are printed.
     python bench/bench_inproc.py --profile get        # cProfile of the Get loop, top 30
 
 Workloads: get (1,000 keys, each served once first), get-fresh (the first Get of each key),
-create (AES-256, 3 attributes), encrypt (64 bytes AES-CBC), locate (by name among the keys).
+create (AES-256, 3 attributes), create-group (the same, 8 messages per group commit), encrypt (64 bytes AES-CBC), locate (by name among the keys).
 The log line per request and the audit trail are not exercised here (they run on the reactor).
 """
 
@@ -26,10 +26,13 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-WORKLOADS = ("get", "get-fresh", "create", "encrypt", "locate")
+WORKLOADS = ("get", "get-fresh", "create", "create-group", "encrypt", "locate")
 
 
 def _measure(workloads: list[str], count: int, objects: int, profile: str | None) -> dict[str, float]:
+    import kmipd  # from PYTHONPATH (the tree measured), before bench_ops puts this checkout first
+
+    sys.stderr.write(f"kmipd from {os.path.dirname(kmipd.__file__)}\n")
     sys.path.insert(0, HERE)
     from bench_ops import create_req, encrypt_req, locate_req, ok, uid_req
 
@@ -62,7 +65,7 @@ def _measure(workloads: list[str], count: int, objects: int, profile: str | None
                 msgs = [uid_req(Operation.GET, rng.choice(uids)) for _ in range(count)]
             elif workload == "get-fresh":
                 msgs = [uid_req(Operation.GET, uid) for uid in fresh]
-            elif workload == "create":
+            elif workload in ("create", "create-group"):
                 msgs = [create_req() for _ in range(count)]
             elif workload == "encrypt":
                 msgs = [encrypt_req(enc_uid) for _ in range(count)]
@@ -77,8 +80,12 @@ def _measure(workloads: list[str], count: int, objects: int, profile: str | None
                 prof = cProfile.Profile()
                 prof.enable()
             start = time.process_time()
-            for data in msgs:
-                processor.process(data, caller)
+            if workload == "create-group":  # group commit: 8 messages in one transaction, a savepoint each
+                for i in range(0, len(msgs), 8):
+                    processor.process_group([([data], caller) for data in msgs[i:i + 8]])
+            else:
+                for data in msgs:
+                    processor.process(data, caller)
             out[workload] = (time.process_time() - start) / len(msgs) * 1e6
             if profile == workload:
                 prof.disable()

@@ -940,6 +940,18 @@ class SQLiteStoreContractTests(_SQLStoreMixin, SynchronousTestCase):
         os.makedirs(path)
         return "sqlite:///" + os.path.join(path, "kmipd.sqlite")
 
+    def test_object_read_falls_back_to_sqlalchemy(self) -> None:
+        """When the direct sqlite3 read of the object row fails, the statement runs through
+        SQLAlchemy and the read still answers (the same object, or None)."""
+        import kmipd.store.sql as sql
+
+        self.add(make_object("u-1", names=("n",)))
+        self.patch(sql, "_GET_OBJECT_SQLITE", "SELECT no_such_column FROM kmipd_objects WHERE uid = ?")
+        got = self.fetch("u-1")
+        assert got is not None
+        self.assertEqual((got.live("Name"), got.material, got.revision), ([name_item("n")], symmetric_key(), 1))
+        self.assertIsNone(self.fetch("u-2"))
+
 
 def _postgres_url(test: SynchronousTestCase) -> str:
     """A URL on a fresh PostgreSQL schema, dropped at cleanup."""
