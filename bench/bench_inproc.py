@@ -9,7 +9,8 @@ alternately (A B B A per round), and the medians are printed.
     python bench/bench_inproc.py --profile get        # cProfile of the Get loop, top 30
 
 Workloads: get (1,000 keys, each served once first), get-fresh (the first Get of each key),
-create (AES-256, 3 attributes), create-group (the same, 8 messages per group commit), encrypt (64 bytes AES-CBC), locate (by name among the keys).
+create (AES-256, 3 attributes), create-group (the same, 8 messages per group commit),
+encrypt (64 bytes AES-CBC), locate (by name among the keys).
 The log line per request and the audit trail are not exercised here (they run on the reactor).
 """
 

@@ -15,6 +15,7 @@ The transports call L{request_done} once per reply; the 2.x Log operation calls 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import logging.handlers
@@ -109,6 +110,31 @@ def summarise(items: Sequence[Any], results: Sequence[Any]) -> list[ItemRecord]:
     return records
 
 
+@functools.lru_cache(maxsize=1024)
+def _cached_name(enum: Any, value: int | None, default: str) -> str:
+    return _name(enum, value, default)
+
+
+def _message_failure(reply: Any) -> ItemRecord:
+    return ItemRecord("none", "OPERATION_FAILED" if reply.status != "success" else "SUCCESS",
+                      None if reply.status == "success" else reply.status)
+
+
+def outcomes(reply: Any) -> list[ItemRecord]:
+    """What the metrics count of C{reply}: operation, status and reason per batch item (the same
+    names as L{summarise}, without the object identifiers), or the message-level failure."""
+    results = getattr(reply, "results", None)
+    if not results:
+        return [_message_failure(reply)]
+    out = []
+    for result in results:
+        ok = result.status == ResultStatus.SUCCESS
+        out.append(ItemRecord(_cached_name(Operation, result.operation, "none"),
+                              _cached_name(ResultStatus, result.status, "none"),
+                              None if ok else _cached_name(ResultReason, result.reason, "none")))
+    return out
+
+
 def _now_iso(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -144,16 +170,20 @@ def request_done(services: dict[str, Any] | None, reply: Any, caller: Any, *, pe
     """
     if not services:
         return
-    records: list[ItemRecord] = list(getattr(reply, "audit", None) or ())
-    if not records:  # a message-level failure: no batch item ran
-        records = [ItemRecord("none", "OPERATION_FAILED" if reply.status != "success" else "SUCCESS",
-                              None if reply.status == "success" else reply.status)]
     metrics = services.get("metrics")
+    trail = services.get("audit")
+    if trail is None:  # metrics only: no audit records (object identifiers) needed
+        if metrics is not None:
+            metrics.request_done(outcomes(reply), _version(reply.version), transport, duration)
+        return
+    records: list[ItemRecord] = list(getattr(reply, "audit", None) or ())
+    results = getattr(reply, "results", None)
+    if not records and results:  # not built in the pool (the processor had no trail): build them now
+        records = summarise(getattr(reply, "items", None) or (), results)
+    if not records:  # a message-level failure: no batch item ran
+        records = [_message_failure(reply)]
     if metrics is not None:
         metrics.request_done(records, _version(reply.version), transport, duration)
-    trail = services.get("audit")
-    if trail is None:
-        return
     correlation = getattr(reply, "correlation", None) or uuid.uuid4().hex
     identity = getattr(caller, "identity", None)
     groups = getattr(caller, "groups", None)

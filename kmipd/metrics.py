@@ -123,17 +123,28 @@ class Metrics:
                                        "when kmipd_objects was last computed", registry=r)
         self.sources = _Sources()
         r.register(self.sources)
+        self._request_counters: dict[tuple[str, str, str, str], Any] = {}
+        self._latency_children: dict[tuple[str, str], Any] = {}
 
     # Called by the transports (reactor thread) ---------------------------------------------
 
     def request_done(self, records: Iterable[Any], version: str | None, transport: str, duration: float) -> None:
         """Count one answered request message: one sample per batch item, one latency sample."""
         first = None
+        counters = self._request_counters
         for record in records:
             first = first or record.operation
             result = "success" if record.status == "SUCCESS" else (record.reason or record.status).lower()
-            self.requests.labels(record.operation, result, version or "unknown", transport).inc()
-        self.latency.labels(first or "none", transport).observe(duration)
+            key = (record.operation, result, version or "unknown", transport)
+            counter = counters.get(key)
+            if counter is None:  # labels() validates and locks: once per label set, not per request
+                counter = counters[key] = self.requests.labels(*key)
+            counter.inc()
+        key2 = (first or "none", transport)
+        histogram = self._latency_children.get(key2)
+        if histogram is None:
+            histogram = self._latency_children[key2] = self.latency.labels(*key2)
+        histogram.observe(duration)
 
     def client_refused(self, transport: str) -> None:
         self.refused.labels(transport).inc()

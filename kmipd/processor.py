@@ -75,10 +75,12 @@ class Reply:
     @ivar results: the per-item results (empty for a message-level failure).
     @ivar caller: who sent the request.
     @ivar received: server time (seconds) the request was taken up.
-    @ivar audit: one L{kmipd.audit.ItemRecord} per batch item that ran (audit trail and metrics).
+    @ivar audit: one L{kmipd.audit.ItemRecord} per batch item that ran, when the service has an audit
+        trail (otherwise built only if a trail asks, from C{items}; metrics read C{results}).
     @ivar correlation: the Server Correlation Value generated for this message (sent in 2.x
         response headers; the request log and audit events carry it).
     @ivar client_correlation: the request's Client Correlation Value, if any (2.x).
+    @ivar items: the request's batch items (an audit record can be built from them later).
     """
 
     data: bytes
@@ -92,6 +94,7 @@ class Reply:
     audit: list[Any] = field(default_factory=list)
     correlation: str | None = None
     client_correlation: str | None = None
+    items: list[Any] = field(default_factory=list)
 
 
 class _Undo(Exception):
@@ -473,7 +476,9 @@ class Processor:
         return Reply(data, version=w.version, operations=[_op_name(b.operation) for b in w.request.items],
                      status=_reason_name(failures[0].reason) if failures else "success",
                      results=w.results, caller=w.caller, received=w.now,
-                     audit=summarise(w.request.items, w.results),  # ops: audit records, computed in the pool
+                     # ops: audit records, computed in the pool when the service has an audit trail
+                     audit=summarise(w.request.items, w.results) if self.service.audit is not None else [],
+                     items=w.request.items,
                      correlation=w.session.correlation, client_correlation=w.request.client_correlation)
 
 

@@ -194,6 +194,11 @@ def _refresh(service: Any) -> defer.Deferred:
     return counter.refresh()
 
 
+class _NullTrail:
+    def emit(self, event: dict[str, Any]) -> None:
+        pass
+
+
 class UnitTests(TestCase):
     """Small pieces."""
 
@@ -203,6 +208,42 @@ class UnitTests(TestCase):
         a.client_refused("ttlv")
         self.assertEqual(a.registry.get_sample_value("kmipd_clients_refused_total", {"transport": "ttlv"}), 1)
         self.assertIsNone(b.registry.get_sample_value("kmipd_clients_refused_total", {"transport": "ttlv"}))
+
+    def test_counts_without_audit_trail(self) -> None:
+        """Without an audit trail no audit records are built, and the metrics count each batch item's
+        operation and result (and a message-level failure) exactly as with one."""
+        from kmipd.audit import request_done
+        from kmipd.auth.identify import Caller
+        from kmipd.spec import Operation, QueryFunction, Tag
+        from kmipd.testing import batch_item, make_dispatcher, payload, request
+        from kmipd.ttlv import Item, encode
+
+        processor = make_dispatcher().processor
+        self.assertIsNone(processor.service.audit)
+        messages = (encode(request(batch_item(Operation.QUERY, payload(
+            Item.enum(Tag.QUERY_FUNCTION, QueryFunction.QUERY_OPERATIONS))))),
+            encode(request(batch_item(Operation.GET, payload(Item.text(Tag.UNIQUE_IDENTIFIER, "nope"))))),
+            b"garbage!")
+        counts = []
+        for trail in (None, _NullTrail()):
+            metrics = Metrics()
+            services: dict[str, Any] = {"metrics": metrics}
+            if trail is not None:
+                services["audit"] = trail
+            for data in messages:
+                reply = processor.process(data, Caller("x"))
+                self.assertEqual(reply.audit, [])
+                request_done(services, reply, Caller("x"), peer="p", transport="ttlv", duration=0.01)
+            sample = metrics.registry.get_sample_value
+            counts.append((
+                sample("kmipd_requests_total", {"operation": "QUERY", "result": "success", "version": "1.4",
+                                                "transport": "ttlv"}),
+                sample("kmipd_requests_total", {"operation": "GET", "result": "item_not_found", "version": "1.4",
+                                                "transport": "ttlv"}),
+                sample("kmipd_requests_total", {"operation": "none", "result": "invalid_message",
+                                                "version": "1.0", "transport": "ttlv"}),
+                sample("kmipd_request_duration_seconds_count", {"operation": "QUERY", "transport": "ttlv"})))
+        self.assertEqual(counts, [(1.0, 1.0, 1.0, 1.0)] * 2)
 
     def test_config_keys(self) -> None:
         """A bare metrics port listens on loopback; syslog addresses are paths or host:port."""

@@ -164,7 +164,7 @@ def create(ctx: RequestContext, payload: Item) -> Item:
         obj = new_object(ctx, object_type, secret_data_material(length), attrs, length=length)  # type: ignore[arg-type]
         _store(ctx, obj)
         ctx.id_placeholder = obj.uid
-        _log.info("created {object_type} {uid}", object_type="Secret Data", uid=obj.uid)
+        _log.debug("created {object_type} {uid}", object_type="Secret Data", uid=obj.uid)
         return Item.struct(Tag.RESPONSE_PAYLOAD, [
             Item.enum(Tag.OBJECT_TYPE, object_type),
             Item.text(Tag.UNIQUE_IDENTIFIER, obj.uid),
@@ -183,7 +183,7 @@ def create(ctx: RequestContext, payload: Item) -> Item:
     obj = new_object(ctx, object_type, material, attrs, algorithm=algorithm, length=length)  # type: ignore[arg-type]
     _store(ctx, obj)
     ctx.id_placeholder = obj.uid
-    _log.info("created {object_type} {uid}", object_type="Symmetric Key", uid=obj.uid)
+    _log.debug("created {object_type} {uid}", object_type="Symmetric Key", uid=obj.uid)
     return Item.struct(Tag.RESPONSE_PAYLOAD, [
         Item.enum(Tag.OBJECT_TYPE, object_type),
         Item.text(Tag.UNIQUE_IDENTIFIER, obj.uid),
@@ -274,7 +274,7 @@ def create_key_pair(ctx: RequestContext, payload: Item) -> Item:
                                  priv_fmt=pfmt or cfmt, pub_fmt=ufmt or cfmt)
     _store(ctx, priv, pub)
     ctx.id_placeholder = priv.uid
-    _log.info("created key pair {private_uid} {public_uid}", private_uid=priv.uid, public_uid=pub.uid)
+    _log.debug("created key pair {private_uid} {public_uid}", private_uid=priv.uid, public_uid=pub.uid)
     return Item.struct(Tag.RESPONSE_PAYLOAD, [
         Item.text(Tag.PRIVATE_KEY_UNIQUE_IDENTIFIER, priv.uid),
         Item.text(Tag.PUBLIC_KEY_UNIQUE_IDENTIFIER, pub.uid),
@@ -456,6 +456,6 @@ def register(ctx: RequestContext, payload: Item) -> Item:
                      generated=False, extra=extra)
     _store(ctx, obj)
     ctx.id_placeholder = obj.uid
-    _log.info("registered object {uid} of type {object_type}", uid=obj.uid, object_type=object_type)
+    _log.debug("registered object {uid} of type {object_type}", uid=obj.uid, object_type=object_type)
     return Item.struct(Tag.RESPONSE_PAYLOAD, [Item.text(Tag.UNIQUE_IDENTIFIER, obj.uid)])
 

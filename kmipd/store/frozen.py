@@ -22,7 +22,7 @@ def _refuse(*_: Any, **__: Any) -> NoReturn:
     raise TypeError("a stored attribute item is read-only: build a new item (or copy() it) to change it")
 
 
-class FrozenList(list):  # type: ignore[type-arg]
+class FrozenList(list[Any]):
     """The children of a frozen structure: a list that refuses every change in place."""
 
     __slots__ = ()

@@ -435,7 +435,7 @@ class _SQLTransaction:
                     f"object {obj.uid} changed since revision {obj.revision} was read; retry"
                 )
             shape = self._insert.shape
-            rows = []
+            rows: list[Any] = []
             for name in names:
                 self._conn.execute(_DELETE_NAMED_ATTRIBUTE, {"b_id": obj.sequence, "b_name": name})
                 rows.extend(shape(_attribute_row(obj.sequence, position, name, item))
