@@ -19,6 +19,7 @@ import random
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -171,9 +172,12 @@ def _profile(a: argparse.Namespace, server: Server, workload: str, n: int) -> su
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _prepare(spec: ServerSpec, pki: PKI, work: str, objects: int, server_cpus: tuple[int, ...]) -> Prepared | None:
+def _prepare(spec: ServerSpec, pki: PKI, work: str, objects: int, server_cpus: tuple[int, ...],
+             bulk: int = 0) -> Prepared | None:
     if spec.kind == "floor":
         return None
+    if bulk and spec.kind != "kmipd":
+        raise SystemExit(f"--bulk stores keys in kmipd's database only; {spec.label} is {spec.kind}")
     directory = os.path.join(work, f"template-{spec.label}")
     server = start(spec, pki, directory, server_cpus)
     try:
@@ -182,6 +186,12 @@ def _prepare(spec: ServerSpec, pki: PKI, work: str, objects: int, server_cpus: t
         print(f"  prepared {spec.label}: {objects} keys in {time.monotonic() - t0:.1f} s")
     finally:
         server.stop()
+    if bulk:  # many more named keys, straight into the stopped server's database (bench/populate_store.py)
+        t0 = time.monotonic()
+        subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "populate_store.py"),
+                        "--data-dir", os.path.join(directory, "data"), "--count", str(bulk)],
+                       env=dict(os.environ, PYTHONPATH=spec.tree), check=True, timeout=3600)
+        print(f"  prepared {spec.label}: {bulk} more keys stored directly in {time.monotonic() - t0:.0f} s")
     return prep
 
 
@@ -204,7 +214,7 @@ def run_ab(a: argparse.Namespace) -> None:
           f"processes; {a.warmup:g} s warm-up + {a.seconds:g} s per run, {a.rounds} round(s); "
           f"load average {os.getloadavg()[0]:.2f}")
     pki = make_pki(os.path.join(work, "pki"), a.pki)
-    prepared = {s.label: _prepare(s, pki, work, a.objects, server_cpus) for s in specs}
+    prepared = {s.label: _prepare(s, pki, work, a.objects, server_cpus, a.bulk) for s in specs}
     runs: list[Run] = []
     n = 0
     try:

@@ -178,6 +178,8 @@ def main() -> None:
     ab.add_argument("--server-cpus", default="0")
     ab.add_argument("--client-cpus", default="1")
     ab.add_argument("--pki", choices=("ec", "rsa"), default="ec", help="server/client key type")
+    ab.add_argument("--bulk", type=int, default=0, metavar="N",
+                    help="kmipd only: store N more named keys directly in each template database (Locate at scale)")
     ab.add_argument("--workdir", help="keep servers' directories and logs here (default: a temporary one)")
     ab.add_argument("--py-spy", metavar="DIR", help="sample each kmipd run with py-spy (folded stacks in DIR)")
     ab.add_argument("--py-spy-gil", action="store_true", help="sample only the thread holding the GIL")
