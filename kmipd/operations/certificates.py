@@ -10,9 +10,10 @@ name one ("the Public Key or the Certificate Request being certified", 2.1 6.1.6
 Certificate Request Unique Identifier names one (2.1 6.1.45); a stored request is used exactly as
 the same request given inline. A Certificate Request with a Link of type Public Key Link to a
 managed Public Key certifies that key (the request must be for it): the certificate and the key
-are then linked as for a Certify by the key's Unique Identifier. The issuer is named with the request's attributes, as the Link attribute defines
-(spec 1.4 3.35: a Certificate's Certificate Link is "the parent certificate ... in a certificate
-chain"):
+are then linked as for a Certify by the key's Unique Identifier.
+
+The issuer is named with the request's attributes, as the Link attribute defines (spec 1.4 3.35:
+a Certificate's Certificate Link is "the parent certificate ... in a certificate chain"):
 
  - a Link of type Certificate Link names the issuer's certificate; the signing key is the
    Private Key a Link of type Private Key Link in the request names, else the one linked from

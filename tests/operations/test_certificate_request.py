@@ -217,7 +217,8 @@ class PolicyTests(CertificateRequestTestCase):
             Item.text(Tag.DESCRIPTION, "alice's request")])))
 
     def test_builtin_rows(self) -> None:
-        """``default``: owner only, every operation that applies to a request; ``public``: read by all, changed by none."""
+        """``default``: owner only, every operation that applies to a request; ``public``: read by all,
+        changed by none."""
         engine = PolicyEngine()
         owner_ops = (Operation.LOCATE, Operation.GET, Operation.GET_ATTRIBUTES, Operation.GET_ATTRIBUTE_LIST,
                      Operation.ADD_ATTRIBUTE, Operation.MODIFY_ATTRIBUTE, Operation.DELETE_ATTRIBUTE,
