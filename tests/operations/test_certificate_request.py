@@ -396,3 +396,37 @@ class ReCertifyTests(CertificateRequestTestCase):
         self.ok(Operation.DESTROY, payload(uid(u)))
         self.assertEqual(self.recertify(old, u).reason, R.OBJECT_DESTROYED)
         self.assertNotIn(LinkType.REPLACEMENT_OBJECT_LINK, {t for t, _ in self.links(old)})  # nothing renewed
+
+
+class SQLStoreTests(CertificateRequestTestCase):
+    """The object in the SQL store: stored sealed, found by Object Type, read back after a restart."""
+
+    def setUp(self) -> None:
+        import os
+
+        from kmipd.store.sql import SQLObjectStore
+        from kmipd.testing import make_dispatcher
+
+        super().setUp()
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        self.url = "sqlite:///" + os.path.join(directory, "csr.sqlite")
+        self.store = SQLObjectStore(self.url, b"k" * 32)
+        self.addCleanup(self.store.close)
+        self.d = make_dispatcher(self.store, clock=self.clock)
+
+    def test_round_trip(self) -> None:
+        from kmipd.store.sql import SQLObjectStore
+        from kmipd.testing import make_dispatcher
+
+        _, _, ca_cert = self.ca()
+        u = self.stored(encoding=PEM)
+        cert_uid = self.certify(u, [a_link(LinkType.CERTIFICATE_LINK, ca_cert)]).payload.get(Tag.UNIQUE_IDENTIFIER)
+        store = SQLObjectStore(self.url, b"k" * 32)  # another node (or a restart) on the same database
+        self.addCleanup(store.close)
+        self.d = make_dispatcher(store, clock=self.clock)
+        got = self.ok(Operation.GET, payload(uid(u)))
+        self.assertEqual(got.payload.find(Tag.CERTIFICATE_REQUEST),
+                         request_body(self.csr.public_bytes(PEM), CRT.PEM))
+        self.assertEqual(self.locate_requests(), [u])
+        self.assertEqual(self.cert(cert_uid).subject, self.csr.subject)
