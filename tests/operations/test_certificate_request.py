@@ -390,6 +390,7 @@ class ReCertifyTests(CertificateRequestTestCase):
                             Item.bytes(Tag.CERTIFICATE_REQUEST_VALUE, self.csr.public_bytes(DER))), R.INVALID_FIELD),
             (self.recertify(old, bobs), R.PERMISSION_DENIED),
             (self.recertify(old, u, version=V14), R.INVALID_FIELD),  # not a 1.x field
+            (self.recertify(old, u, Item.text(Tag.CERTIFICATE_REQUEST_UNIQUE_IDENTIFIER, u)), R.INVALID_MESSAGE),
         ]
         for r, expected in cases:
             self.assertEqual(r.reason, expected, r.message)
