@@ -131,6 +131,7 @@ class Config:
     audit_log_path: str | None = None
     audit_syslog: bool = False
     audit_syslog_address: str = "/dev/log"
+    audit_queue_size: int = 10000
     metrics_listen: tuple[str, ...] = ()
     metrics_tls: bool = False
     certificate_groups: bool = False
@@ -467,6 +468,7 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "audit_log_path": _parse_optional_path,
     "audit_syslog": _parse_bool,
     "audit_syslog_address": _parse_str,
+    "audit_queue_size": _int_parser(1),
     "metrics_listen": _parse_metrics_listen,
     "metrics_tls": _parse_bool,
     "certificate_groups": _parse_bool,
