@@ -351,6 +351,65 @@ class ProcessTests(SynchronousTestCase):
         self.assertFalse(os.path.exists(pidfile))
 
 
+class LoggingLevelTests(SynchronousTestCase):
+    """C{logging_level} filters every event twistd logs, Twisted's own included."""
+
+    def serve(self, level: str) -> list[str]:
+        """The log lines of C{twistd -n kmip --logging-level LEVEL} started, asked one KMIP Query, stopped."""
+        import signal
+        import socket
+        import time
+
+        from .test_interop_pykmip import tls_exchange
+
+        cwd = os.path.abspath(self.mktemp())
+        os.makedirs(cwd)
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        probe.close()
+        out = os.path.join(cwd, "out.log")
+        env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        with open(out, "w") as f:
+            process = subprocess.Popen([TWISTD, "-n", "--pidfile=", "kmip", "--data-dir", os.path.join(cwd, "data"),
+                                        "--listen", f"tcp:{port}:interface=127.0.0.1", "--logging-level", level],
+                                       cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT)
+        self.addCleanup(lambda: process.poll() is None and process.kill())
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=5).close()
+                break
+            except OSError:
+                self.assertIsNone(process.poll(), "twistd kmip exited before listening")
+                self.assertLess(time.monotonic(), deadline, "twistd kmip did not listen within 60 s")
+                time.sleep(0.1)
+        pki = os.path.join(cwd, "data", "pki")
+        answer = tls_exchange(port, os.path.join(pki, "ca.pem"), os.path.join(pki, "client.pem"),
+                              os.path.join(pki, "client.key"))
+        self.assertEqual(answer[:3], b"\x42\x00\x7b")  # the reactor runs: a Response Message
+        process.send_signal(signal.SIGTERM)
+        status = process.wait(timeout=30)
+        with open(out) as f:
+            lines = [line for line in f.read().splitlines() if line.strip()]
+        self.assertIn(status, (0, -signal.SIGTERM), lines)  # twistd ends by the signal it stopped on
+        self.assertIn("Received SIGTERM, shutting down." if level == "INFO" else "", "\n".join(lines))
+        return lines
+
+    def test_warning_hides_twisted_info(self) -> None:
+        """At WARNING the log holds no INFO event, neither kmipd's nor Twisted's ("twistd ... starting
+        up", "Starting factory", "Main loop terminated")."""
+        lines = self.serve("WARNING")
+        self.assertEqual([line for line in lines if "#info]" in line], [])
+        self.assertTrue(any("[kmipd.devcerts#warn]" in line for line in lines), lines)  # warnings still pass
+
+    def test_info_shows_twisted_info(self) -> None:
+        """At INFO Twisted's own INFO events are there, beside kmipd's."""
+        lines = self.serve("INFO")
+        self.assertTrue(any(re.search(r"\[twisted[^\]]*#info\]", line) for line in lines), lines)
+        self.assertTrue(any("[kmipd.service#info] kmipd listening on" in line for line in lines), lines)
+
+
 class TacExampleTests(SynchronousTestCase):
     """etc/kmipd.tac, the embedding example the README points to."""
 
