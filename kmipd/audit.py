@@ -304,6 +304,11 @@ class AuditTrail(Service):
         """Events queued and not yet written."""
         return self._waiting
 
+    @property
+    def behind(self) -> bool:
+        """Whether C{queue_size} events wait for the writer (the next one would be dropped)."""
+        return self._waiting >= self.queue_size
+
     def emit(self, event: dict[str, Any]) -> None:
         """Queue one event (never blocks); the time is stamped now.
 

@@ -132,6 +132,7 @@ class Config:
     audit_syslog: bool = False
     audit_syslog_address: str = "/dev/log"
     audit_queue_size: int = 10000
+    audit_overflow: str = "drop"
     metrics_listen: tuple[str, ...] = ()
     metrics_tls: bool = False
     certificate_groups: bool = False
@@ -469,6 +470,7 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "audit_syslog": _parse_bool,
     "audit_syslog_address": _parse_str,
     "audit_queue_size": _int_parser(1),
+    "audit_overflow": lambda raw: _parse_choice(raw, ("drop", "refuse")),
     "metrics_listen": _parse_metrics_listen,
     "metrics_tls": _parse_bool,
     "certificate_groups": _parse_bool,

@@ -22,7 +22,7 @@ from typing import Any
 import treq
 from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import MultiService
-from twisted.internet.defer import Deferred, DeferredList, maybeDeferred
+from twisted.internet.defer import Deferred, DeferredList, maybeDeferred, succeed
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IListeningPort, IProtocolFactory, IStreamServerEndpoint
 from twisted.internet.protocol import Factory
@@ -45,8 +45,9 @@ from .node import NodeState
 from .policy.loader import PolicyFileError
 from .policy.model import PolicyEngine
 from .policy.reloader import PolicyDirectoryWatcher
-from .processor import Processor
+from .processor import Processor, Reply, sniff_version
 from .protocol import KMIPServerFactory
+from .spec import ResultReason, enum_value_in_version
 from .store.foreign import refuse_foreign_schema
 from .store.keyring import refuse_missing_key_file
 from .store.masterkey import load_or_create_master_key
@@ -141,6 +142,29 @@ def listen_first(config: Config, reactor: Any = None) -> Listeners:
     return listeners
 
 
+class _AuditGatedDispatcher(Dispatcher):
+    """The dispatcher; with C{audit_overflow = refuse}, request messages arriving while the audit
+    trail is behind are answered with an error before any operation runs (nothing unrecorded
+    happens)."""
+
+    #: The L{kmipd.audit.AuditTrail} that gates requests, or C{None} (C{audit_overflow = drop}).
+    audit_gate: Any = None
+
+    def handle_many(self, messages: list[bytes], caller: Any) -> Deferred[list[Reply]]:
+        trail = self.audit_gate
+        if trail is not None and trail.behind:
+            now = int(self.seconds())
+            return succeed([self._audit_refusal(sniff_version(m), now) for m in messages])
+        return super().handle_many(messages, caller)
+
+    def _audit_refusal(self, version: Any, now: int) -> Reply:
+        reason = ResultReason.SERVER_LIMIT_EXCEEDED  # 2.x; 1.x has only General Failure for this
+        if not enum_value_in_version(ResultReason, int(reason), version):
+            reason = ResultReason.GENERAL_FAILURE
+        return self.error_reply(version, now, int(reason), "the audit trail is behind (audit_overflow = refuse): "
+                                "try again later")
+
+
 class _RecordingEndpoint:
     """An endpoint that reports the port it listens on (for L{KMIPService.ports})."""
 
@@ -213,7 +237,7 @@ class KMIPService(MultiService):
         processor = Processor(self.store, ServiceContext(policy=self.policy, settings=config.settings),
                               reactor, limits=self.limits, credentials=self._credentials(config),
                               node=self._node_state(reactor))
-        self.dispatcher = Dispatcher(processor, self.pool.run, reactor,
+        self.dispatcher = _AuditGatedDispatcher(processor, self.pool.run, reactor,
                                      Scheduling.for_store(self.store, config.thread_pool_size))
         # With SLUGS, group membership can change: a connection's caller is resolved again
         # (through the cached chain) once slugs_cache_ttl has passed since the last resolution.
@@ -240,6 +264,8 @@ class KMIPService(MultiService):
             monitoring.ports = [port for _, port, _ in listeners.of("metrics")]
         if audit is not None:
             audit.queue_size = config.audit_queue_size
+            if config.audit_overflow == "refuse":
+                self.dispatcher.audit_gate = audit
 
     def _node_state(self, reactor: Any) -> NodeState:
         """Session state of this node: asynchronous items start in the operation pool (handed
