@@ -129,10 +129,14 @@ def listen_first(config: Config, reactor: Any = None) -> Listeners:
         late = _LateFactory()
         result: list[Any] = []
         try:
-            serverFromString(reactor, description).listen(late).addBoth(result.append)
+            d = serverFromString(reactor, description).listen(late)
+            d.addBoth(result.append)
+            if not result:  # an endpoint that listens later: kmipd must know now
+                d.cancel()
+                result.insert(0, ListenError("the endpoint does not listen at once"))
         except Exception as e:
             result.append(e)
-        outcome = result[0] if result else ListenError("the endpoint did not listen at once")
+        outcome = result[0]
         if not IListeningPort.providedBy(outcome):
             listeners.close()
             error = outcome.value if hasattr(outcome, "value") else outcome
