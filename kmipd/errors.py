@@ -39,7 +39,9 @@ ResponseTooLarge = _error("ResponseTooLarge", 0x02, "The response exceeds Maximu
 AuthenticationNotSuccessful = _error("AuthenticationNotSuccessful", 0x03, "Credentials not accepted.")
 InvalidMessage = _error("InvalidMessage", 0x04, "The message or a batch item cannot be parsed.")
 OperationNotSupported = _error("OperationNotSupported", 0x05, "Operation not implemented in this version.")
-MissingData = _error("MissingData", 0x06, "A required field or attribute is missing.")
+# KMIP 2.x error tables list no Missing Data (no 2.0/2.1 operation's table has it): a required
+# field or attribute left out is "data in the request" that is not valid, Invalid Field.
+MissingData = _error("MissingData", 0x06, "A required field or attribute is missing.", 0x07)
 InvalidField = _error("InvalidField", 0x07, "A field has a value the operation does not accept.")
 FeatureNotSupported = _error("FeatureNotSupported", 0x08, "A valid request for an unimplemented feature.")
 CryptographicFailure = _error("CryptographicFailure", 0x0A, "A cryptographic operation failed.")
