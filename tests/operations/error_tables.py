@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from twisted.trial.unittest import SynchronousTestCase
 
 from kmipd.model import keyblock
+from kmipd.policy import parse_policies
+from kmipd.policy.model import PolicyEngine
 from kmipd.spec import CryptographicAlgorithm as CA
 from kmipd.spec import CryptographicUsageMask as M
 from kmipd.spec import ObjectType, Operation, ResultReason, ResultStatus, State, Tag
@@ -209,6 +211,16 @@ def spec_path() -> str:
 # ---------------------------------------------------------------------------------------------
 # Rows
 
+#: Operation policies a deployment may well have, beside the built-in ones: C{templates} lets
+#: everyone use Template objects (registered by 1.x clients); C{owner_only} keeps every
+#: operation on public keys to their owner (the built-in policies let anyone use them).
+_ALL_OPS = ("GET", "GET_ATTRIBUTES", "GET_ATTRIBUTE_LIST", "ACTIVATE", "REVOKE", "DESTROY", "CHECK",
+            "ADD_ATTRIBUTE", "MODIFY_ATTRIBUTE", "DELETE_ATTRIBUTE", "SIGNATURE_VERIFY", "ENCRYPT")
+EXTRA_POLICIES = {
+    "templates": {"preset": {"TEMPLATE": {op: "ALLOW_ALL" for op in _ALL_OPS}}},
+    "owner_only": {"preset": {"PUBLIC_KEY": {op: "ALLOW_OWNER" for op in _ALL_OPS}}},
+}
+
 
 @dataclass
 class Env:
@@ -218,7 +230,9 @@ class Env:
     d: object = field(init=False)
 
     def __post_init__(self) -> None:
-        self.d = make_processor(clock=FakeClock(NOW))
+        engine = PolicyEngine()
+        engine.set_source("tests", parse_policies(EXTRA_POLICIES, "tests"))
+        self.d = make_processor(clock=FakeClock(NOW), policy=engine)
 
     @property
     def store(self):  # noqa: ANN201
@@ -226,8 +240,10 @@ class Env:
 
     def key(self, *, state: int = State.ACTIVE, owner: str = "tester", mask: int | None = M.ENCRYPT | M.DECRYPT,
             key: bytes = bytes(range(16)), algorithm: int = CA.AES, **kw) -> str:  # noqa: ANN003
-        """A stored symmetric key (Raw)."""
-        return add_object(self.d, ObjectType.SYMMETRIC_KEY, keyblock.symmetric_key(key, algorithm),
+        """A stored symmetric key (Raw); a destroyed one has lost its key material, as after Destroy."""
+        material = keyblock.symmetric_key(key, algorithm) if state not in (State.DESTROYED,
+                                                                           State.DESTROYED_COMPROMISED) else None
+        return add_object(self.d, ObjectType.SYMMETRIC_KEY, material,
                           algorithm=algorithm, length=len(key) * 8, mask=mask, state=state, owner=owner, **kw)
 
     def archived(self, uid: str) -> str:
@@ -241,11 +257,12 @@ class Env:
             Item.enum(Tag.KEY_FORMAT_TYPE, 2), Item.struct(Tag.KEY_VALUE, [Item.bytes(Tag.KEY_MATERIAL, b"pw")])])])
         return add_object(self.d, ObjectType.SECRET_DATA, material, mask=M.DERIVE_KEY, state=state, owner=owner)
 
-    def opaque(self, *, owner: str = "tester") -> str:
+    def opaque(self, *, owner: str = "tester", extra: dict[str, list[Item]] | None = None) -> str:
         """A stored Opaque Object (no lifecycle state)."""
         material = Item.struct(Tag.OPAQUE_OBJECT, [Item.enum(Tag.OPAQUE_DATA_TYPE, 0x80000000),
                                                    Item.bytes(Tag.OPAQUE_DATA_VALUE, b"opaque")])
-        return add_object(self.d, ObjectType.OPAQUE_OBJECT, material, mask=None, state=State.ACTIVE, owner=owner)
+        return add_object(self.d, ObjectType.OPAQUE_OBJECT, material, mask=None, state=State.ACTIVE, owner=owner,
+                          extra=extra)
 
     def pending(self, owner: str = "tester") -> bytes:
         """The Asynchronous Correlation Value of a Create made asynchronous (Mandatory), not yet run."""
