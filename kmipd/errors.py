@@ -111,6 +111,7 @@ KeyWrapTypeNotSupported = _error("KeyWrapTypeNotSupported", 0x08, "The Key Wrap 
 WrappingObjectArchived = _error("WrappingObjectArchived", 0x0D, "The wrapping key is archived.", 0x40)
 WrappingObjectDestroyed = _error("WrappingObjectDestroyed", 0x01, "The wrapping key is destroyed.", 0x41)
 IllegalObjectType = _error("IllegalObjectType", 0x0B, "Check cannot be performed on this object type.", 0x28)
+InvalidAttributeValue = _error("InvalidAttributeValue", 0x07, "An attribute value kmipd cannot store.", 0x2D)
 NotAnAttribute = _error("NotAnAttribute", 0x07, "A tag or name that is no attribute where one is expected.", 0x2C)
 GeneralFailure = _error("GeneralFailure", 0x100, "Any other failure (details logged, not sent).")
 
