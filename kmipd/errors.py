@@ -112,6 +112,9 @@ WrappingObjectArchived = _error("WrappingObjectArchived", 0x0D, "The wrapping ke
 WrappingObjectDestroyed = _error("WrappingObjectDestroyed", 0x01, "The wrapping key is destroyed.", 0x41)
 IllegalObjectType = _error("IllegalObjectType", 0x0B, "Check cannot be performed on this object type.", 0x28)
 InvalidAttributeValue = _error("InvalidAttributeValue", 0x07, "An attribute value kmipd cannot store.", 0x2D)
+# Re-key / Re-key Key Pair of the wrong object type: Permission Denied in 1.x (as ever), 2.x tables
+# list Invalid Object Type.
+ObjectTypeNotRekeyable = _error("ObjectTypeNotRekeyable", 0x0C, "The object type cannot be re-keyed so.", 0x30)
 NotAnAttribute = _error("NotAnAttribute", 0x07, "A tag or name that is no attribute where one is expected.", 0x2C)
 GeneralFailure = _error("GeneralFailure", 0x100, "Any other failure (details logged, not sent).")
 
