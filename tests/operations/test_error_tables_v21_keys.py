@@ -22,7 +22,7 @@ from kmipd.testing import payload
 from kmipd.ttlv import Item
 
 from .error_tables import O, R, Env, Row, add_rows
-from .test_crypto_ops import cp
+from .test_crypto_ops import add_object, cp
 from .valid_v21 import VALID, aes, attrs, derive, ec_keys, ec_pair, exported, import_body, join, otype, split_parts, uid
 
 A, P, D, X = State.ACTIVE, State.PRE_ACTIVE, State.DEACTIVATED, State.DESTROYED
@@ -145,6 +145,8 @@ ROWS: list[Row] = [
         lambda e: payload(uid(e.key()), HSM)),
     Row(O.RE_KEY_KEY_PAIR, R.OBJECT_NOT_FOUND, "no object has the Unique Identifier",
         lambda e: payload(Item.text(Tag.PRIVATE_KEY_UNIQUE_IDENTIFIER, "no-such-object")), v1=R.ITEM_NOT_FOUND),
+    Row(O.RE_KEY_KEY_PAIR, R.KEY_VALUE_NOT_PRESENT, "the private key is destroyed (metadata only)",
+        lambda e: payload(Item.text(Tag.PRIVATE_KEY_UNIQUE_IDENTIFIER, _destroyed_private(e)))),
     Row(O.RE_KEY_KEY_PAIR, R.INVALID_OBJECT_TYPE, "a symmetric key",
         lambda e: payload(Item.text(Tag.PRIVATE_KEY_UNIQUE_IDENTIFIER, e.key()))),
     Row(O.RE_KEY_KEY_PAIR, R.PRIVATE_PROTECTION_STORAGE_UNAVAILABLE, "HSM storage for the private key",
@@ -164,6 +166,8 @@ ROWS: list[Row] = [
         lambda e: derive(e.key(state=X, mask=M.DERIVE_KEY))),
     Row(O.DERIVE_KEY, R.INVALID_OBJECT_TYPE, "a Public Key cannot be derived",
         lambda e: Item.struct(Tag.REQUEST_PAYLOAD, [otype(ObjectType.PUBLIC_KEY), *derive(e.secret()).value[1:]])),
+    Row(O.DERIVE_KEY, R.KEY_VALUE_NOT_PRESENT, "the base object is stored wrapped under a key kmipd lacks",
+        lambda e: derive(_wrapped_secret(e))),
     Row(O.DERIVE_KEY, R.INVALID_ATTRIBUTE, "an item of Attributes that is no attribute",
         lambda e: derive(e.secret(), Item.bytes(Tag.KEY_MATERIAL, b"x"))),
     Row(O.DERIVE_KEY, R.NON_UNIQUE_NAME_ATTRIBUTE, "a Name another object has",
@@ -189,6 +193,10 @@ ROWS: list[Row] = [
         lambda e: split(e, extra=(Item.bytes(Tag.KEY_MATERIAL, b"x"),))),
     Row(O.CREATE_SPLIT_KEY, R.NON_UNIQUE_NAME_ATTRIBUTE, "a part's Name (Name + part i) another object has",
         lambda e: split(e, extra=(_part_name_taken(e),))),
+    Row(O.CREATE_SPLIT_KEY, R.INVALID_ATTRIBUTE_VALUE, "a Name without Name Type",
+        lambda e: split(e, extra=(BAD_NAME,))),
+    Row(O.CREATE_SPLIT_KEY, R.PERMISSION_DENIED, "the key to split is another client's",
+        lambda e: split(e, source=e.key(owner="someone-else"))),
     Row(O.CREATE_SPLIT_KEY, R.PROTECTION_STORAGE_UNAVAILABLE, "HSM protection storage",
         lambda e: Item.struct(Tag.REQUEST_PAYLOAD, [*split(e).value, HSM])),
     # Join Split Key (Table 246)
@@ -206,6 +214,8 @@ ROWS: list[Row] = [
         lambda e: join(split_parts(e)[:2], Item.bytes(Tag.KEY_MATERIAL, b"x"))),
     Row(O.JOIN_SPLIT_KEY, R.NON_UNIQUE_NAME_ATTRIBUTE, "a Name another object has",
         lambda e: join(split_parts(e)[:2], taken(e))),
+    Row(O.JOIN_SPLIT_KEY, R.INVALID_ATTRIBUTE_VALUE, "a Name without Name Type",
+        lambda e: join(split_parts(e)[:2], BAD_NAME)),
     Row(O.JOIN_SPLIT_KEY, R.PROTECTION_STORAGE_UNAVAILABLE, "HSM protection storage",
         lambda e: Item.struct(Tag.REQUEST_PAYLOAD, [*join(split_parts(e)[:2]).value, HSM])),
     # Import (Table 240)
@@ -217,10 +227,31 @@ ROWS: list[Row] = [
         lambda e: imported(e, (Tag.KEY_MATERIAL, Item.bytes(Tag.KEY_MATERIAL, b"x")))),
     Row(O.IMPORT, R.NON_UNIQUE_NAME_ATTRIBUTE, "a Name another object has",
         lambda e: imported(e, (Tag.NAME, taken(e)))),
+    Row(O.IMPORT, R.PERMISSION_DENIED, "Replace Existing of another client's object",
+        lambda e: _replace_other(e)),
     Row(O.IMPORT, R.PROTECTION_STORAGE_UNAVAILABLE, "a Protection Storage Mask attribute of hardware only",
         lambda e: imported(e, (Tag.PROTECTION_STORAGE_MASK, Item.int(Tag.PROTECTION_STORAGE_MASK,
                                                                       ProtectionStorageMask.HARDWARE)))),
 ]
+
+
+def _wrapped_secret(env: Env) -> str:
+    material = Item.struct(Tag.SECRET_DATA, [Item.enum(Tag.SECRET_DATA_TYPE, 1), Item.struct(Tag.KEY_BLOCK, [
+        Item.enum(Tag.KEY_FORMAT_TYPE, 2), Item.bytes(Tag.KEY_VALUE, bytes(40)),
+        Item.struct(Tag.KEY_WRAPPING_DATA, [Item.enum(Tag.WRAPPING_METHOD, 1)])])])
+    return add_object(env.d, ObjectType.SECRET_DATA, material, mask=M.DERIVE_KEY)
+
+
+def _destroyed_private(env: Env) -> str:
+    private, _ = ec_keys(env, activate=False)
+    assert env.run(O.DESTROY, payload(uid(private))).ok
+    return private
+
+
+def _replace_other(env: Env) -> Item:
+    body = import_body(env.key(owner="someone-else"), exported(env))
+    body.value.insert(2, Item.bool(Tag.REPLACE_EXISTING, True))
+    return body
 
 
 def _part_name_taken(env: Env) -> Item:
