@@ -27,13 +27,13 @@ from .audit import summarise
 from .auth.identify import Caller  # callers are made by identification (kmipd.auth)
 from .context import RequestContext, ServiceContext
 from .errors import (
-    table_reason,
     AuthenticationNotSuccessful,
     FeatureNotSupported,
     GeneralFailure,
     InvalidMessage,
     KmipError,
     OperationNotSupported,
+    table_reason,
 )
 from .limits import Limits
 from .messages import (

@@ -16,11 +16,11 @@ from ..compat import REVOKE_PREACTIVE_DEACTIVATE, row
 from ..context import RequestContext
 from ..errors import (
     IllegalObjectType,
-    KmipError,
     IllegalOperation,
     IncompatibleUsageMask,
     InvalidField,
     InvalidObjectType,
+    KmipError,
     NoLifecycle,
     NoUsageLimits,
     ObjectDestroyed,

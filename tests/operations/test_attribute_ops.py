@@ -211,7 +211,8 @@ class AddAttributeTests(_Base):
         bad_link = Item.struct(Tag.LINK, [Item.enum(Tag.LINK_TYPE, 0x103)])
         for item in (bad_name, bad_link):
             self.assertFailed(
-                self.call(Operation.ADD_ATTRIBUTE, uid_payload(uid, new_attr(item)), V20), ResultReason.INVALID_ATTRIBUTE
+                self.call(Operation.ADD_ATTRIBUTE, uid_payload(uid, new_attr(item)), V20),
+                ResultReason.INVALID_ATTRIBUTE,
             )
 
     def test_usage_limits_count_set_by_server(self) -> None:

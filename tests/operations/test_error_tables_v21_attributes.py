@@ -11,7 +11,7 @@ from kmipd.spec import State, Tag
 from kmipd.testing import payload
 from kmipd.ttlv import Item, ItemType
 
-from .error_tables import O, R, Env, Row, add_rows
+from .error_tables import Env, O, R, Row, add_rows
 from .valid_v21 import contact, uid
 
 A, P, X = State.ACTIVE, State.PRE_ACTIVE, State.DESTROYED

@@ -16,7 +16,7 @@ from kmipd.spec import HashingAlgorithm, KeyFormatType, ObjectType, PaddingMetho
 from kmipd.testing import payload
 from kmipd.ttlv import Item
 
-from .error_tables import NOW, O, R, Env, Row, add_rows
+from .error_tables import NOW, Env, O, R, Row, add_rows
 from .test_crypto_ops import add_object, add_private, add_public, cp
 from .valid_v21 import uid
 

@@ -23,7 +23,7 @@ from kmipd.spec import ResultStatus, Tag
 from kmipd.testing import batch_item, make_processor, payload, request, results, send
 from kmipd.ttlv import Item
 
-from .error_tables import EXCLUDED, NOW, O, R, TABLES, V21, Env, FakeClock, Row, add_rows
+from .error_tables import EXCLUDED, NOW, TABLES, V21, Env, FakeClock, O, R, Row, add_rows
 from .valid_v21 import NAMES_OBJECT, VALID
 
 #: A 2.1 tag no request payload has (Attestation Measurement belongs to the request header).

@@ -21,7 +21,7 @@ from kmipd.spec import (
 from kmipd.testing import payload
 from kmipd.ttlv import Item
 
-from .error_tables import O, R, Env, Row, add_rows
+from .error_tables import Env, O, R, Row, add_rows
 from .test_crypto_ops import add_object, cp
 from .valid_v21 import VALID, aes, attrs, derive, ec_keys, ec_pair, exported, import_body, join, otype, split_parts, uid
 
@@ -178,7 +178,8 @@ ROWS: list[Row] = [
                               cp(hashing_algorithm=HashingAlgorithm.MD2), Item.bytes(Tag.SALT, b"salt-salt"),
                               Item.int(Tag.ITERATION_COUNT, 1000)]), attrs(*aes()))),
     Row(O.DERIVE_KEY, R.UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS, "the derivation method AWS Signature Version 4",
-        lambda e: payload(otype(), uid(e.secret()), Item.enum(Tag.DERIVATION_METHOD, DerivationMethod.AWS_SIGNATURE_VERSION_4),
+        lambda e: payload(otype(), uid(e.secret()),
+                          Item.enum(Tag.DERIVATION_METHOD, DerivationMethod.AWS_SIGNATURE_VERSION_4),
                           Item.struct(Tag.DERIVATION_PARAMETERS, [Item.bytes(Tag.DERIVATION_DATA, b"d")]),
                           attrs(*aes()))),
     # Create Split Key (Table 195)

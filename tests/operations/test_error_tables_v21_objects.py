@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from kmipd.spec import CryptographicUsageMask as M
 from kmipd.spec import (
     BlockCipherMode,
     EncodingOption,
@@ -20,10 +19,11 @@ from kmipd.spec import (
     Tag,
     WrappingMethod,
 )
+from kmipd.spec import CryptographicUsageMask as M
 from kmipd.testing import payload
 from kmipd.ttlv import Item
 
-from .error_tables import O, R, Env, Row, add_rows
+from .error_tables import Env, O, R, Row, add_rows
 from .test_crypto_ops import add_object, cp
 from .valid_v21 import attrs, uid
 

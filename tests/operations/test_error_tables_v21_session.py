@@ -11,7 +11,7 @@ from kmipd.spec import DerivationMethod, State, Tag, WrappingMethod
 from kmipd.testing import payload
 from kmipd.ttlv import Item
 
-from .error_tables import O, R, Env, Row, add_rows
+from .error_tables import Env, O, R, Row, add_rows
 from .valid_v21 import VALID, aes, attrs, otype, uid
 
 A = State.ACTIVE

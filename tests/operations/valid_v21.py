@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kmipd.spec import CryptographicAlgorithm as CA
-from kmipd.spec import CryptographicUsageMask as M
 from kmipd.spec import (
     AdjustmentType,
     BlockCipherMode,
@@ -22,10 +20,12 @@ from kmipd.spec import (
     State,
     Tag,
 )
+from kmipd.spec import CryptographicAlgorithm as CA
+from kmipd.spec import CryptographicUsageMask as M
 from kmipd.testing import payload
 from kmipd.ttlv import Item
 
-from .error_tables import O, Env
+from .error_tables import Env, O
 from .test_crypto_ops import cp
 
 P = State.PRE_ACTIVE
@@ -57,8 +57,8 @@ def qf(*functions: int) -> Item:
 
 
 def ec_pair(*common: Item) -> Item:
-    return payload(attrs(Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, CA.EC), Item.int(Tag.CRYPTOGRAPHIC_LENGTH, 256), *common,
-                         tag=Tag.COMMON_ATTRIBUTES),
+    return payload(attrs(Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, CA.EC), Item.int(Tag.CRYPTOGRAPHIC_LENGTH, 256),
+                         *common, tag=Tag.COMMON_ATTRIBUTES),
                    attrs(Item.int(Tag.CRYPTOGRAPHIC_USAGE_MASK, M.SIGN), tag=Tag.PRIVATE_KEY_ATTRIBUTES),
                    attrs(Item.int(Tag.CRYPTOGRAPHIC_USAGE_MASK, M.VERIFY), tag=Tag.PUBLIC_KEY_ATTRIBUTES))
 
