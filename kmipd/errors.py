@@ -262,10 +262,18 @@ _SAME_CONDITION: dict[int, tuple[int, ...]] = {int(k): tuple(int(r) for r in v) 
 }.items()}
 
 
+#: Operations answered with their handlers' own 2.x reasons: Certify and Re-certify name Object
+#: Destroyed for a destroyed key or request and Object Not Found for a missing one (see
+#: kmipd.operations.certificates), which their tables do not list; their rows are not walked yet.
+_OWN_REASONS = frozenset({int(_O.CERTIFY), int(_O.RE_CERTIFY)})
+
+
 def table_reason(operation: int | None, reason: int) -> int:
     """The KMIP 2.x Result Reason for C{reason} met by C{operation}: C{reason} if the operation's
     table lists it (or the operation has no table), else the first reason for the same condition
     that it lists (C{reason} when none does: the condition has no row)."""
+    if operation in _OWN_REASONS:
+        return reason
     table = V2_TABLES.get(operation) if operation is not None else None
     if table is None or reason in table:
         return reason
