@@ -137,6 +137,8 @@ class SpecTranscriptionTests(SynchronousTestCase):
         self.assertEqual(table_reason(O.GET, R.OBJECT_ARCHIVED), R.OBJECT_ARCHIVED)  # no row: kept
         self.assertEqual(table_reason(O.PING, R.INVALID_FIELD), R.INVALID_FIELD)  # no table
         self.assertEqual(table_reason(None, R.INVALID_MESSAGE), R.INVALID_MESSAGE)
+        # Poll reports the failure of the operation it polls, under that operation's reasons
+        self.assertEqual(table_reason(O.POLL, R.INVALID_ATTRIBUTE), R.INVALID_ATTRIBUTE)
 
 
 class CoverageTests(SynchronousTestCase):
