@@ -184,6 +184,7 @@ class LiveOverflowTests(LiveServiceMixin, TestCase):
         self.stuck.release()
         yield self.service.audit.flushed()
         self.assertFalse(self.service.audit.behind)
+        self.service.audit.queue_size = 1000  # (a queue of one is behind while any event is being written)
 
         def after(c: Any) -> tuple[list[str], str, list[str]]:
             before = c.locate()
@@ -215,6 +216,7 @@ class LiveOverflowTests(LiveServiceMixin, TestCase):
 
         self.stuck.release()
         yield self.service.audit.flushed()
+        self.service.audit.queue_size = 1000
         located = yield run_connected(self.client, lambda c: c.locate())
         self.assertEqual(located, [uid])
         yield self.service.audit.flushed()

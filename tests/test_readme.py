@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
@@ -39,6 +40,25 @@ def block(start: str) -> str:
     if len(found) != 1:
         raise AssertionError(f"README.md has {len(found)} blocks starting {start!r}")
     return found[0]
+
+
+def readme_ports(test: SynchronousTestCase, *ports: int) -> None:
+    """Hold the README ports' lock (one such test at a time on this machine, whatever runs it),
+    and skip if another program uses one of C{ports}."""
+    import fcntl
+
+    lock = open(os.path.join(tempfile.gettempdir(), "kmipd-readme-ports.lock"), "a")  # noqa: SIM115
+    test.addCleanup(lock.close)
+    deadline = time.monotonic() + 600
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise SkipTest("another README test held ports 5696/8443 for 10 minutes") from None
+            time.sleep(0.5)
+    require_free(*ports)
 
 
 def require_free(*ports: int) -> None:
@@ -116,7 +136,7 @@ class ReadmeTests(SynchronousTestCase):
     def test_client_example(self) -> None:
         """`twistd -n kmip`, then the PyKMIP example as written: it finds the client files where the
         server said it put them and prints the key it created."""
-        require_free(5696)
+        readme_ports(self, 5696)
         command = block("pip install . && twistd -n kmip").split("&&")[1].strip()
         self.serve(command)
         self.assertIn(f"kmipd: development PKI in {self.pki}\n", self.output())
@@ -128,7 +148,7 @@ class ReadmeTests(SynchronousTestCase):
 
     def test_https_example(self) -> None:
         """The HTTPS section: the server command, then the query.xml and curl commands as written."""
-        require_free(5696, 8443)
+        readme_ports(self, 5696, 8443)
         if shutil.which("curl") is None:
             raise SkipTest("curl is not installed")
         self.serve(block("twistd -n kmip --https-listen").strip())
@@ -144,7 +164,7 @@ class ReadmeTests(SynchronousTestCase):
         builds in the source tree), and `pip install '.[test]'` there."""
         if os.environ.get("KMIPD_TEST_README_INSTALL") != "1":
             raise SkipTest("set KMIPD_TEST_README_INSTALL=1 to install kmipd in a fresh virtualenv (.ci/run does)")
-        require_free(5696)
+        readme_ports(self, 5696)
         source = os.path.join(self.home, "kmipd")
         files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
                                text=True, check=True).stdout.split()
