@@ -175,6 +175,7 @@ class MessageSession:
     mandatory: bool = False
     rights: tuple[Right, ...] | None = None
     deferred: list[bytes] = field(default_factory=list)  # jobs held until the message is answered
+    server_hashed_password: bytes | None = None  # a verified Hashed Password credential's answer
 
 
 @dataclass

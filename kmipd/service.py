@@ -173,7 +173,8 @@ class KMIPService(MultiService):
         if not config.credentials_path:
             return None
         try:
-            return CredentialChecker(CredentialStore.load(config.credentials_path), seconds=self.reactor.seconds)
+            return CredentialChecker(CredentialStore.load(config.credentials_path), seconds=self.reactor.seconds,
+                                     window=config.hashed_password_window)
         except CredentialFileError as e:
             raise ConfigError(f"[server] credentials_path: {e}", key="credentials_path") from None
 
