@@ -28,7 +28,6 @@ from .auth.identify import Caller  # callers are made by identification (kmipd.a
 from .auth.request import check_credential_types
 from .context import RequestContext, ServiceContext
 from .errors import (
-    AuthenticationNotSuccessful,
     FeatureNotSupported,
     GeneralFailure,
     InvalidMessage,
@@ -280,7 +279,7 @@ class Processor:
                 if self.credentials is not None:
                     proof = self.credentials.check(request.authentication, caller, version)
             work.session, work.caller = self.node.open(request, caller)
-        except AuthenticationNotSuccessful as e:
+        except KmipError as e:  # credentials, a ticket (Authentication Not Successful, ...), its store
             return error_reply(version, now, e.reason_for(version), e.message)
         work.session.server_hashed_password = proof
         if request.asynchronous_mandatory and len(request.items) > 1:

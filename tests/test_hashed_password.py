@@ -20,7 +20,7 @@ from kmipd.auth.credentials import (
 from kmipd.auth.request import CredentialChecker
 from kmipd.config import ConfigError, load_config
 from kmipd.spec import CredentialType, HashingAlgorithm, Operation, QueryFunction, ResultReason, Tag
-from kmipd.testing import FakeClock, batch_item, make_processor, payload, request, results, send
+from kmipd.testing import FakeClock, batch_item, make_processor, payload, request, results
 from kmipd.ttlv import Item, ItemType, decode, encode
 
 FAST = {"n": 2**4, "r": 1, "p": 1}
@@ -70,7 +70,8 @@ class EntryTests(SynchronousTestCase):
         self.assertTrue(store.verify("alice", "wonderland"))
         self.assertFalse(store.verify("alice", "Wonderland"))
         ts = 1_700_000_000_000_000
-        result = store.verify_hashed("alice", HashingAlgorithm.SHA_256, ts, independent_value("alice", "wonderland", ts))
+        value = independent_value("alice", "wonderland", ts)
+        result = store.verify_hashed("alice", HashingAlgorithm.SHA_256, ts, value)
         self.assertTrue(result.verified)
         self.assertEqual(result.server_proof, independent_proof("alice", "wonderland", ts))
         for value in (independent_value("alice", "wonderland", ts + 1), independent_value("alice", "x", ts),
@@ -91,7 +92,8 @@ class EntryTests(SynchronousTestCase):
         """An entry made for SHA-512 verifies SHA-512 values and refuses SHA-256 ones, saying why."""
         store = CredentialStore({"bob": hash_password_kmip("bob", "builder", HashingAlgorithm.SHA_512, **FAST)})
         ts = 5
-        good = store.verify_hashed("bob", HashingAlgorithm.SHA_512, ts, independent_value("bob", "builder", ts, "sha512"))
+        value = independent_value("bob", "builder", ts, "sha512")
+        good = store.verify_hashed("bob", HashingAlgorithm.SHA_512, ts, value)
         self.assertTrue(good.verified)
         self.assertEqual(good.server_proof, independent_proof("bob", "builder", ts, "sha512"))
         other = store.verify_hashed("bob", HashingAlgorithm.SHA_256, ts, independent_value("bob", "builder", ts))

@@ -17,6 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 
+from .. import tickets as _tickets  # noqa: F401  (its tables join the schema's metadata)
 from ..engine import _db_errors, create_store_engine, safe_url
 from ..foreign import refuse_foreign_schema
 from ..interface import SchemaError

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from kmipd.store import tickets as _tickets  # noqa: F401  (its tables join the metadata)
 from kmipd.store.migrations import VERSION_TABLE
 from kmipd.store.models import metadata
 
