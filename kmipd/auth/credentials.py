@@ -408,6 +408,23 @@ class CredentialStore:
         return HashedPasswordResult(True, server_hashed_password(algorithm, timestamp, kmip.s1, s2))
 
 
+def _hash_options(args: list[str]) -> tuple[bool, int, str | None] | None:
+    """(--hashed-password given, its algorithm, USERNAME) of C{hash-password}'s arguments, or
+    C{None} when they are not valid."""
+    kmip, algorithm = False, DEFAULT_HASHED_PASSWORD_ALGORITHM
+    while args and args[0].startswith("--"):
+        option = args.pop(0)
+        if option == "--hashed-password":
+            kmip = True
+        elif option == "--algorithm" and args and args[0] in _ALGORITHM_BY_NAME:
+            algorithm = _ALGORITHM_BY_NAME[args.pop(0)]
+        else:
+            return None
+    if len(args) > 1 or (kmip and not args) or (algorithm != DEFAULT_HASHED_PASSWORD_ALGORITHM and not kmip):
+        return None
+    return kmip, algorithm, args[0] if args else None
+
+
 def main_hash_password(
     argv: Sequence[str],
     stdin: TextIO | None = None,
@@ -439,20 +456,11 @@ def main_hash_password(
     if args and args[0] in ("-h", "--help"):
         stdout.write(usage)
         return 0
-    kmip, algorithm = False, DEFAULT_HASHED_PASSWORD_ALGORITHM
-    while args and args[0].startswith("--"):
-        option = args.pop(0)
-        if option == "--hashed-password":
-            kmip = True
-        elif option == "--algorithm" and args and args[0] in _ALGORITHM_BY_NAME:
-            algorithm = _ALGORITHM_BY_NAME[args.pop(0)]
-        else:
-            stderr.write(usage)
-            return 2
-    if len(args) > 1 or (kmip and not args) or (algorithm != DEFAULT_HASHED_PASSWORD_ALGORITHM and not kmip):
+    options = _hash_options(args)
+    if options is None:
         stderr.write(usage)
         return 2
-    username = args[0] if args else None
+    kmip, algorithm, username = options
     if username is not None and (not username or "\n" in username or "\r" in username):
         stderr.write("hash-password: invalid username\n")
         return 2

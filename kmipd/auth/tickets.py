@@ -34,7 +34,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import (
@@ -144,7 +144,7 @@ class MemoryTickets:
             self._expire(now)
             while len(self._tickets) >= self.max_tickets:
                 del self._tickets[next(iter(self._tickets))]
-            self._tickets[ticket.digest] = (ticket, dict(limits))
+            self._tickets[ticket.digest] = (replace(ticket, value=None), dict(limits))
 
     def find(self, digest: bytes, now: float) -> Ticket | None:
         with self._lock:
