@@ -11,10 +11,12 @@ ticket, the Rights that bound it. L{NodeState} is what one kmipd node keeps betw
    Authentication (Credential Type Ticket), with a bounded lifetime, Request Count and Usage
    Limits (L{kmipd.auth.tickets}); kept in the SQL store's database when there is one, so every
    node and worker process on it knows them (L{kmipd.store.tickets});
- - the Object Defaults of Set Defaults and the Constraints of Set Constraints.
+ - the Object Defaults of Set Defaults and the Constraints of Set Constraints, likewise in the
+   SQL store's database when there is one (L{kmipd.store.node_state}), read and written in the
+   request's transaction.
 
-Pending work, defaults and constraints are in memory and per node: a restart forgets them, and
-nodes sharing one database do not share them (docs/operations.md).
+Pending work is in memory and per node: a restart forgets it, and nodes sharing one database do
+not share it (docs/operations.md). With the memory store everything is in this process.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from .auth.tickets import (
     ticket_item,
 )
 from .errors import GeneralFailure
-from .spec import ObjectType, enum_value_in_version
+from .spec import ObjectType, Tag, enum_value_in_version
 from .store.interface import ConcurrentUpdateError
 from .ttlv import Item
 
@@ -83,6 +85,7 @@ class NodeState:
     store: Any = None
     jobs: AsyncWork = field(init=False)
     _tickets: TicketBook | None = field(init=False, default=None)
+    _settings: Any = field(init=False, default=False)  # False: not chosen yet
     defaults: dict[int, list[Item]] = field(default_factory=dict)
     constraints: list[Item] = field(default_factory=list)
     interop: str | None = None
@@ -92,6 +95,14 @@ class NodeState:
     def __post_init__(self) -> None:
         self.jobs = AsyncWork(start=self.start, seconds=self.seconds)
 
+    def _shared_engine(self) -> Any:
+        """The SQL store's engine when node state is kept in its database, else C{None} (the memory
+        store; an in-memory SQLite, which is one connection's)."""
+        engine = getattr(self.store, "engine", None)
+        if engine is not None and engine.url.database not in (None, "", ":memory:"):
+            return engine
+        return None
+
     @property
     def tickets(self) -> TicketBook:
         """The node's L{TicketBook}: in the SQL store's database when there is one (shared by every
@@ -99,13 +110,28 @@ class NodeState:
         with self.lock:
             if self._tickets is None:
                 backend = None
-                engine = getattr(self.store, "engine", None)
-                if engine is not None and engine.url.database not in (None, "", ":memory:"):
-                    from .store.tickets import SQLTickets  # (an in-memory SQLite is one connection's)
+                engine = self._shared_engine()
+                if engine is not None:
+                    from .store.tickets import SQLTickets
 
                     backend = SQLTickets(engine)
                 self._tickets = TicketBook(self.seconds, backend)
             return self._tickets
+
+    @property
+    def settings(self) -> Any:
+        """Where Object Defaults and Constraints live: L{kmipd.store.node_state.SQLNodeSettings}
+        on the SQL store's database, or C{None}: L{defaults} and L{constraints} in memory."""
+        with self.lock:
+            if self._settings is False:
+                engine = self._shared_engine()
+                if engine is not None:
+                    from .store.node_state import SQLNodeSettings
+
+                    self._settings = SQLNodeSettings(engine)
+                else:
+                    self._settings = None
+            return self._settings
 
     # Per message --------------------------------------------------------------------------
 
@@ -180,12 +206,51 @@ class NodeState:
                 self.jobs.discard(correlation)
         session.deferred.clear()
 
-    # Set Defaults -------------------------------------------------------------------------
+    # Set Defaults, Set Constraints --------------------------------------------------------
 
-    def defaults_for(self, object_type: int) -> list[Item]:
-        """The Object Defaults attributes Set Defaults gave C{object_type} (copies)."""
-        with self.lock:
-            return [a.copy() for a in self.defaults.get(int(object_type), [])]
+    def defaults_for(self, object_type: int, tx: Any = None) -> list[Item]:
+        """The Object Defaults attributes Set Defaults gave C{object_type} (copies), read in the
+        request's transaction C{tx} when they are in the database."""
+        shared = self.settings
+        if shared is None:
+            with self.lock:
+                return [a.copy() for a in self.defaults.get(int(object_type), [])]
+        info = shared.read(tx, "defaults")
+        for entry in info.findall(Tag.OBJECT_DEFAULTS) if info is not None else []:
+            if entry.get(Tag.OBJECT_TYPE) == int(object_type):
+                attributes = entry.find(Tag.ATTRIBUTES)
+                return list(attributes.value) if attributes is not None else []
+        return []
+
+    def set_defaults(self, defaults: dict[int, list[Item]], tx: Any = None) -> None:
+        """Replace the Object Defaults (in the request's transaction C{tx} when in the database)."""
+        shared = self.settings
+        if shared is None:
+            with self.lock:
+                self.defaults = defaults
+            return
+        shared.write(tx, "defaults", Item.struct(Tag.DEFAULTS_INFORMATION, [
+            Item.struct(Tag.OBJECT_DEFAULTS, [Item.enum(Tag.OBJECT_TYPE, object_type),
+                                              Item.struct(Tag.ATTRIBUTES, [a.copy() for a in attrs])])
+            for object_type, attrs in sorted(defaults.items())]))
+
+    def constraints_in(self, tx: Any = None) -> list[Item]:
+        """The Constraints of Set Constraints (copies), read in C{tx} when in the database."""
+        shared = self.settings
+        if shared is None:
+            with self.lock:
+                return [c.copy() for c in self.constraints]
+        item = shared.read(tx, "constraints")
+        return list(item.value) if item is not None else []
+
+    def set_constraints(self, constraints: list[Item], tx: Any = None) -> None:
+        """Replace the Constraints (in the request's transaction C{tx} when in the database)."""
+        shared = self.settings
+        if shared is None:
+            with self.lock:
+                self.constraints = constraints
+            return
+        shared.write(tx, "constraints", Item.struct(Tag.CONSTRAINTS, [c.copy() for c in constraints]))
 
 
 def node_of(ctx: RequestContext) -> NodeState:

@@ -183,6 +183,6 @@ class UnitTests(SynchronousTestCase):
         tickets = [book.issue("alice", None, 60, None, (Right(),)) for _ in range(3)]
         self.assertEqual(len(backend), 2)  # the oldest forgotten
         found = backend.find(tickets[2].digest, 100.0)
-        self.assertIsNone(found.value)  # type: ignore[union-attr]
+        self.assertIsNone(found.value)
         self.assertIsNone(backend.find(tickets[0].digest, 100.0))
         self.assertIsNone(backend.find(tickets[2].digest, 160.0))  # expired

@@ -54,7 +54,7 @@ class _SharedTicketsMixin:
 
     def setUp(self) -> None:
         url = self.make_url()
-        data_dir = self.mktemp()  # type: ignore[attr-defined]
+        data_dir = self.mktemp()
         os.makedirs(data_dir)
         key_path = os.path.join(data_dir, "master.key")
         self.nodes = []
@@ -62,13 +62,13 @@ class _SharedTicketsMixin:
             config = load_config(None, {"data_dir": data_dir, "database_url": url, "master_key_path": key_path,
                                         "listen": ("tcp:0:interface=127.0.0.1",)})
             service = KMIPService(config, tls=False)
-            self.addCleanup(service.store.close)  # type: ignore[attr-defined]
+            self.addCleanup(service.store.close)
             self.nodes.append(service)
 
     def login(self, node: KMIPService, *fields: Item, operation: int = Operation.LOGIN,
               caller: str = "alice") -> tuple[Item, bytes]:
         (r,) = _send(node, [batch_item(operation, payload(*fields))], caller=caller)
-        self.assertTrue(r.ok, r.message)  # type: ignore[attr-defined]
+        self.assertTrue(r.ok, r.message)
         ticket = r.payload.find(Tag.TICKET)
         return ticket_auth(ticket), ticket.get(Tag.TICKET_VALUE)
 
@@ -79,8 +79,8 @@ class _SharedTicketsMixin:
         """Each node's ticket book is on its store's engine."""
         for node in self.nodes:
             backend = node.dispatcher.processor.node.tickets.backend
-            self.assertIsInstance(backend, SQLTickets)  # type: ignore[attr-defined]
-            self.assertIs(backend.engine, node.store.engine)  # type: ignore[attr-defined]
+            self.assertIsInstance(backend, SQLTickets)
+            self.assertIs(backend.engine, node.store.engine)
 
     def test_login_on_one_node_used_on_the_other(self) -> None:
         """A Login ticket from node 0 authenticates its owner on node 1, and nobody else."""
@@ -88,7 +88,7 @@ class _SharedTicketsMixin:
         auth, _ = self.login(a)
         self.assertTrue(self.ping(b, auth).ok)
         self.assertTrue(self.ping(a, auth).ok)
-        self.assertEqual(self.ping(b, auth, caller="bob").reason,  # type: ignore[attr-defined]
+        self.assertEqual(self.ping(b, auth, caller="bob").reason,
                          ResultReason.AUTHENTICATION_NOT_SUCCESSFUL)
 
     def test_logout_on_the_other_node(self) -> None:
@@ -97,14 +97,14 @@ class _SharedTicketsMixin:
         auth, value = self.login(a)
         ticket = Item.struct(Tag.TICKET, [Item.enum(Tag.TICKET_TYPE, 1), Item.bytes(Tag.TICKET_VALUE, value)])
         (other,) = _send(b, [batch_item(Operation.LOGOUT, payload(ticket))], caller="bob")
-        self.assertEqual(other.reason, ResultReason.INVALID_TICKET)  # type: ignore[attr-defined]
+        self.assertEqual(other.reason, ResultReason.INVALID_TICKET)
         (done,) = _send(b, [batch_item(Operation.LOGOUT, payload(ticket))])
-        self.assertTrue(done.ok, done.message)  # type: ignore[attr-defined]
+        self.assertTrue(done.ok, done.message)
         for node in (a, b):
-            self.assertEqual(self.ping(node, auth).reason,  # type: ignore[attr-defined]
+            self.assertEqual(self.ping(node, auth).reason,
                              ResultReason.AUTHENTICATION_NOT_SUCCESSFUL)
         (again,) = _send(a, [batch_item(Operation.LOGOUT, payload(ticket))])
-        self.assertEqual(again.reason, ResultReason.INVALID_TICKET)  # type: ignore[attr-defined]
+        self.assertEqual(again.reason, ResultReason.INVALID_TICKET)
 
     def test_delegated_ticket_across_nodes(self) -> None:
         """A Delegated Login ticket's Rights and their Usage Limits hold on every node."""
@@ -121,10 +121,10 @@ class _SharedTicketsMixin:
 
         self.assertTrue(get(b).ok)
         self.assertTrue(get(a).ok)
-        self.assertEqual(get(b).reason, ResultReason.USAGE_LIMIT_EXCEEDED)  # type: ignore[attr-defined]
+        self.assertEqual(get(b).reason, ResultReason.USAGE_LIMIT_EXCEEDED)
         (destroy,) = _send(b, [batch_item(Operation.DESTROY, payload(Item.text(Tag.UNIQUE_IDENTIFIER, uid)))],
                            auth, caller="bob")
-        self.assertEqual(destroy.reason, ResultReason.PERMISSION_DENIED)  # type: ignore[attr-defined]
+        self.assertEqual(destroy.reason, ResultReason.PERMISSION_DENIED)
 
     def _parallel(self, jobs: list[Any]) -> None:
         errors: list[BaseException] = []
@@ -140,7 +140,7 @@ class _SharedTicketsMixin:
             t.start()
         for t in threads:
             t.join(120)
-        self.assertEqual(errors, [])  # type: ignore[attr-defined]
+        self.assertEqual(errors, [])
 
     def test_request_count_shared_and_not_overspent(self) -> None:
         """Request Count 6, 16 messages at once through both nodes: exactly 6 succeed, the rest are
@@ -158,8 +158,8 @@ class _SharedTicketsMixin:
             return run
 
         self._parallel([job(n) for n in self.nodes * 2])
-        self.assertEqual(reasons.count(None), 6)  # type: ignore[attr-defined]
-        self.assertEqual(reasons.count(ResultReason.USAGE_LIMIT_EXCEEDED), 10)  # type: ignore[attr-defined]
+        self.assertEqual(reasons.count(None), 6)
+        self.assertEqual(reasons.count(ResultReason.USAGE_LIMIT_EXCEEDED), 10)
 
     def test_usage_limits_shared_and_not_overspent(self) -> None:
         """Usage Limits 5, Creates (store transactions) at once through both nodes: exactly 5 run."""
@@ -176,8 +176,16 @@ class _SharedTicketsMixin:
             return run
 
         self._parallel([job(n) for n in self.nodes * 2])
-        self.assertEqual(reasons.count(None), 5, reasons)  # type: ignore[attr-defined]
-        self.assertEqual(reasons.count(ResultReason.USAGE_LIMIT_EXCEEDED), 7)  # type: ignore[attr-defined]
+        self.assertEqual(reasons.count(None), 5, reasons)
+        self.assertEqual(reasons.count(ResultReason.USAGE_LIMIT_EXCEEDED), 7)
+
+    def test_store_free_operations_counted(self) -> None:
+        """Operations that run without a store transaction (Ping, Query) count too, in their own."""
+        a, b = self.nodes
+        auth, _ = self.login(a, limits(2))
+        self.assertTrue(self.ping(b, auth).ok)
+        self.assertTrue(self.ping(a, auth).ok)
+        self.assertEqual(self.ping(b, auth).reason, ResultReason.USAGE_LIMIT_EXCEEDED)
 
     def test_undone_operations_give_their_units_back(self) -> None:
         """Uses are counted in the request's transaction: a batch undone (Undo) uses nothing."""
@@ -186,10 +194,10 @@ class _SharedTicketsMixin:
         undo = [Item.enum(Tag.BATCH_ERROR_CONTINUATION_OPTION, BatchErrorContinuationOption.UNDO)]
         missing = batch_item(Operation.GET, payload(Item.text(Tag.UNIQUE_IDENTIFIER, "no-such-object")))
         out = _send(b, [_create_item(), missing], auth, header=undo)
-        self.assertFalse(any(r.ok for r in out))  # type: ignore[attr-defined]
+        self.assertFalse(any(r.ok for r in out))
         both = _send(a, [_create_item(), _create_item()], auth)
-        self.assertEqual([r.ok for r in both], [True, True])  # type: ignore[attr-defined]
-        self.assertEqual(_send(b, [_create_item()], auth)[0].reason,  # type: ignore[attr-defined]
+        self.assertEqual([r.ok for r in both], [True, True])
+        self.assertEqual(_send(b, [_create_item()], auth)[0].reason,
                          ResultReason.USAGE_LIMIT_EXCEEDED)
 
     def test_stored_as_digests(self) -> None:
@@ -198,10 +206,10 @@ class _SharedTicketsMixin:
         with self.nodes[0].store.engine.connect() as conn:
             rows = [tuple(r) for r in conn.execute(sa.select(tickets_table))]
             counters = [tuple(r) for r in conn.execute(sa.select(ticket_limits_table))]
-        self.assertEqual([r[0] for r in rows], [hashlib.sha256(value).hexdigest()])  # type: ignore[attr-defined]
+        self.assertEqual([r[0] for r in rows], [hashlib.sha256(value).hexdigest()])
         text = repr(rows + counters)
-        self.assertNotIn(value.hex(), text)  # type: ignore[attr-defined]
-        self.assertNotIn(repr(value), text)  # type: ignore[attr-defined]
+        self.assertNotIn(value.hex(), text)
+        self.assertNotIn(repr(value), text)
 
     def test_expiry_and_purge(self) -> None:
         """An expired ticket is refused on every node, and deleted by the next issue after the purge
@@ -219,7 +227,7 @@ class _SharedTicketsMixin:
         with engine.connect() as conn:
             left = conn.execute(sa.select(sa.func.count()).select_from(tickets_table)).scalar_one()
             counters = conn.execute(sa.select(sa.func.count()).select_from(ticket_limits_table)).scalar_one()
-        self.assertEqual((left, counters), (2, 0))  # type: ignore[attr-defined]
+        self.assertEqual((left, counters), (2, 0))
 
 
 class SQLiteSharedTicketTests(_SharedTicketsMixin, SynchronousTestCase):

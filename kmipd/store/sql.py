@@ -396,11 +396,12 @@ class _SQLTransaction:
             raise StoreError(f"no object with unique identifier {uid!r}")
         return bool(row.archived)
 
-    def execute(self, statement: Any, parameters: Any = None) -> Any:
-        """Run a Core write statement on a table outside the object schema in this transaction
-        (tickets: L{kmipd.store.tickets}); savepoints apply to it as to every write."""
-        self._before_write()
-        with _db_errors("writing node state"):
+    def execute(self, statement: Any, parameters: Any = None, *, write: bool = True) -> Any:
+        """Run a Core statement on a table outside the object schema in this transaction (node
+        state: L{kmipd.store.tickets}, L{kmipd.store.node_state}); savepoints apply to writes."""
+        if write:
+            self._before_write()
+        with _db_errors("node state"):
             return self._conn.execute(statement, parameters)
 
     def _before_write(self) -> None:

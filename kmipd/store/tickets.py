@@ -13,7 +13,7 @@ a presented ticket is read, and its Request Count taken, in short transactions o
 the request's). Expired rows are deleted by the issuing node, at most once a minute.
 
 The tables join the store's schema metadata when this module is imported (the migrations package
-imports it), and revision C{0003_tickets} creates them.
+imports it), and revision C{0003_node_state} creates them.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from .engine import _db_errors
 from .interface import StoreError
 from .models import metadata
 
-__all__ = ["PURGE_INTERVAL", "SQLTickets", "ticket_limits_table", "tickets_table"]
+__all__ = ["PURGE_INTERVAL", "SQLTickets", "in_transaction", "ticket_limits_table", "tickets_table"]
 
 #: Seconds between two deletions of expired tickets by one node.
 PURGE_INTERVAL = 60.0
@@ -58,6 +58,12 @@ ticket_limits_table = sa.Table(
     sa.Column("slot", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("remaining", sa.BigInteger, nullable=False),
 )
+
+
+def in_transaction(tx: Any) -> bool:
+    """Whether C{tx} is a SQL store transaction we can run statements in (not the memory store's,
+    nor the stand-in of a store-free message, which refuses every attribute)."""
+    return tx is not None and callable(getattr(type(tx), "execute", None))
 
 
 def _ms(seconds: float) -> int:
@@ -106,7 +112,7 @@ class SQLTickets:
 
     def _run(self, tx: Any, statement: Any, parameters: Any = None) -> Any:
         """C{statement} in the request's transaction C{tx}, or in one of our own."""
-        if tx is not None and hasattr(tx, "execute"):
+        if in_transaction(tx):
             return tx.execute(statement, parameters)
         with self._own("updating a ticket") as conn:
             return conn.execute(statement, parameters)

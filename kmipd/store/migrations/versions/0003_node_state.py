@@ -1,9 +1,11 @@
-"""Login / Delegated Login tickets shared by every node: kmipd_tickets, kmipd_ticket_limits.
+"""Node state shared by every node: Login / Delegated Login tickets (kmipd_tickets,
+kmipd_ticket_limits) and Set Defaults / Set Constraints (kmipd_node_settings).
 
-Tickets are kept as the SHA-256 of their value (L{kmipd.store.tickets}); nothing to migrate (a node
-kept its tickets in memory before this revision, so they end with the upgrade's restart).
+Tickets are kept as the SHA-256 of their value (L{kmipd.store.tickets}); settings as TTLV
+(L{kmipd.store.node_state}). Nothing to migrate: a node kept all of it in memory before this
+revision, so it ends with the upgrade's restart.
 
-Revision ID: 0003_tickets
+Revision ID: 0003_node_state
 Revises: 0002_master_key_ring
 Create Date: 2026-12-03
 """
@@ -12,11 +14,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import mysql
 
-revision = "0003_tickets"
+revision = "0003_node_state"
 down_revision = "0002_master_key_ring"
 branch_labels = None
 depends_on = None
+
+_Blob = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 
 
 def upgrade() -> None:
@@ -37,9 +42,15 @@ def upgrade() -> None:
         sa.Column("slot", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("remaining", sa.BigInteger, nullable=False),
     )
+    op.create_table(
+        "kmipd_node_settings",
+        sa.Column("name", sa.String(64), primary_key=True),
+        sa.Column("value", _Blob, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("kmipd_node_settings")
     op.drop_table("kmipd_ticket_limits")
     op.drop_index("ix_kmipd_tickets_expires", table_name="kmipd_tickets")
     op.drop_table("kmipd_tickets")

@@ -1,0 +1,66 @@
+# -*- test-case-name: tests.test_node_state_shared -*-
+"""Set Defaults' Object Defaults and Set Constraints' Constraints in the SQL store's database,
+shared by every node and worker process on it (L{kmipd.node.NodeState} uses it when the store is
+SQL; the memory store keeps them in the process).
+
+C{kmipd_node_settings}: one row per setting (C{defaults}, C{constraints}), its value the binary
+TTLV encoding of a Defaults Information or Constraints structure. Written and read in the
+request's transaction (a Set Defaults that is undone changes nothing; a Create sees the settings
+committed before it), or, for a request without one (Query's Defaults Information), in a short
+read of its own. The table joins the store's schema metadata when this module is imported (the
+migrations package imports it); revision C{0003_node_state} creates it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ..errors import GeneralFailure, KmipError
+from ..ttlv import Item, decode, encode
+from .engine import _db_errors
+from .interface import StoreError
+from .models import Blob, metadata
+from .tickets import in_transaction
+
+__all__ = ["SQLNodeSettings", "node_settings_table"]
+
+node_settings_table = sa.Table(
+    "kmipd_node_settings",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", Blob, nullable=False),
+)
+
+
+class SQLNodeSettings:
+    """Named TTLV settings on the store's engine (thread-safe: no state of its own)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def read(self, tx: Any, name: str) -> Item | None:
+        """The setting C{name}, or C{None} when it was never set."""
+        t = node_settings_table
+        statement = sa.select(t.c.value).where(t.c.name == name)
+        if in_transaction(tx):
+            row = tx.execute(statement, write=False).first()
+        else:
+            try:
+                with _db_errors(f"reading {name}"), self.engine.connect() as conn:
+                    row = conn.execute(statement).first()
+            except KmipError:
+                raise
+            except StoreError as e:
+                raise GeneralFailure(f"reading {name}: {e}; retry") from None
+        return decode(bytes(row.value)) if row is not None else None
+
+    def write(self, tx: Any, name: str, value: Item) -> None:
+        """Replace the setting C{name} in the request's transaction C{tx}."""
+        if not in_transaction(tx):
+            raise GeneralFailure(f"{name} can only be written in a store transaction")
+        t = node_settings_table
+        tx.execute(t.delete().where(t.c.name == name))
+        tx.execute(t.insert().values(name=name, value=encode(value)))
