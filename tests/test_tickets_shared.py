@@ -211,6 +211,21 @@ class _SharedTicketsMixin:
         self.assertNotIn(value.hex(), text)
         self.assertNotIn(repr(value), text)
 
+    def test_per_owner_cap(self) -> None:
+        """Beyond the cap, a Login forgets that identity's oldest tickets, never another's."""
+        clock = FakeClock()
+        books = [TicketBook(clock.seconds, SQLTickets(n.store.engine, max_per_owner=3)) for n in self.nodes]
+        bob = books[0].issue("bob", None, 100, None)
+        alice = []
+        for i in range(5):
+            clock.advance(1)
+            alice.append(books[i % 2].issue("alice", None, 100, None))
+        for old in alice[:2]:
+            self.assertRaises(AuthenticationNotSuccessful, books[1].use, old.value, "alice")
+        for live in alice[2:]:
+            self.assertEqual(books[0].use(live.value, "alice").identity, "alice")
+        self.assertEqual(books[1].use(bob.value, "bob").identity, "bob")
+
     def test_expiry_and_purge(self) -> None:
         """An expired ticket is refused on every node, and deleted by the next issue after the purge
         interval."""

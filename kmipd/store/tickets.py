@@ -18,6 +18,7 @@ imports it), and revision C{0003_node_state} creates them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Iterator
@@ -37,16 +38,21 @@ __all__ = ["PURGE_INTERVAL", "SQLTickets", "in_transaction", "ticket_limits_tabl
 
 #: Seconds between two deletions of expired tickets by one node.
 PURGE_INTERVAL = 60.0
+#: Most live tickets of one identity: a further Login forgets that identity's oldest (soonest to
+#: expire) ticket, so no client can grow the table without bound or push out another's tickets.
+MAX_TICKETS_PER_OWNER = 256
 
 tickets_table = sa.Table(
     "kmipd_tickets",
     metadata,
     sa.Column("digest", sa.String(64), primary_key=True),
     sa.Column("owner", sa.String(1024), nullable=True),
+    sa.Column("owner_key", sa.String(64), nullable=False),
     sa.Column("group_names", sa.Text, nullable=True),
     sa.Column("rights", sa.Text, nullable=True),
     sa.Column("expires", sa.BigInteger, nullable=False),
     sa.Index("ix_kmipd_tickets_expires", "expires"),
+    sa.Index("ix_kmipd_tickets_owner", "owner_key", "expires"),
 )
 
 ticket_limits_table = sa.Table(
@@ -64,6 +70,11 @@ def in_transaction(tx: Any) -> bool:
     """Whether C{tx} is a SQL store transaction we can run statements in (not the memory store's,
     nor the stand-in of a store-free message, which refuses every attribute)."""
     return tx is not None and callable(getattr(type(tx), "execute", None))
+
+
+def _owner_key(identity: str | None) -> str:
+    """An indexable key of an identity (identities may be longer than an index allows)."""
+    return "" if identity is None else hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _ms(seconds: float) -> int:
@@ -91,9 +102,11 @@ def _rights(text: str | None) -> tuple[Right, ...] | None:
 class SQLTickets:
     """A L{kmipd.auth.tickets.TicketBackend} on the store's engine (thread-safe)."""
 
-    def __init__(self, engine: Engine, purge_interval: float = PURGE_INTERVAL) -> None:
+    def __init__(self, engine: Engine, purge_interval: float = PURGE_INTERVAL,
+                 max_per_owner: int = MAX_TICKETS_PER_OWNER) -> None:
         self.engine = engine
         self.purge_interval = purge_interval
+        self.max_per_owner = max_per_owner
         self._purged = float("-inf")
         self._lock = threading.Lock()
 
@@ -110,12 +123,15 @@ class SQLTickets:
         except StoreError as e:
             raise GeneralFailure(f"{what}: {e}; retry") from None
 
-    def _run(self, tx: Any, statement: Any, parameters: Any = None) -> Any:
-        """C{statement} in the request's transaction C{tx}, or in one of our own."""
+    def _run(self, tx: Any, statement: Any, parameters: Any = None, *, read: bool = False) -> Any:
+        """C{statement} in the request's transaction C{tx}, or in one of our own; with C{read},
+        its rows (a list)."""
         if in_transaction(tx):
-            return tx.execute(statement, parameters)
-        with self._own("updating a ticket") as conn:
-            return conn.execute(statement, parameters)
+            result = tx.execute(statement, parameters, write=not read)
+            return result.all() if read else result
+        with self._own("reading tickets" if read else "updating a ticket") as conn:
+            result = conn.execute(statement, parameters)
+            return result.all() if read else result
 
     # TicketBackend ------------------------------------------------------------------------
 
@@ -127,14 +143,26 @@ class SQLTickets:
                 self._purged = now
         if purge:
             self.purge(tx, now)
+        self._make_room(tx, ticket.identity, now)
         digest = ticket.digest.hex()
         self._run(tx, tickets_table.insert().values(
-            digest=digest, owner=ticket.identity,
+            digest=digest, owner=ticket.identity, owner_key=_owner_key(ticket.identity),
             group_names=json.dumps(list(ticket.groups)) if ticket.groups is not None else None,
             rights=_rights_json(ticket.rights), expires=_ms(ticket.expires)))
         if limits:
             self._run(tx, ticket_limits_table.insert(),
                       [{"digest": digest, "slot": slot, "remaining": left} for slot, left in sorted(limits.items())])
+
+    def _make_room(self, tx: Any, identity: str | None, now: float) -> None:
+        """Forget C{identity}'s soonest-expiring live tickets beyond C{max_per_owner} - 1."""
+        t = tickets_table
+        mine = sa.and_(t.c.owner_key == _owner_key(identity), t.c.expires > _ms(now))
+        rows = [row[0] for row in self._run(tx, sa.select(t.c.digest).where(mine)
+                                            .order_by(t.c.expires.desc(), t.c.digest)
+                                            .offset(self.max_per_owner - 1), read=True)]
+        if rows:
+            self._run(tx, ticket_limits_table.delete().where(ticket_limits_table.c.digest.in_(rows)))
+            self._run(tx, t.delete().where(t.c.digest.in_(rows)))
 
     def purge(self, tx: Any, now: float) -> None:
         """Delete every ticket expired at C{now}."""

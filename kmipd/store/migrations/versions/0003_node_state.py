@@ -29,11 +29,13 @@ def upgrade() -> None:
         "kmipd_tickets",
         sa.Column("digest", sa.String(64), primary_key=True),
         sa.Column("owner", sa.String(1024), nullable=True),
+        sa.Column("owner_key", sa.String(64), nullable=False),
         sa.Column("group_names", sa.Text, nullable=True),
         sa.Column("rights", sa.Text, nullable=True),
         sa.Column("expires", sa.BigInteger, nullable=False),
     )
     op.create_index("ix_kmipd_tickets_expires", "kmipd_tickets", ["expires"])
+    op.create_index("ix_kmipd_tickets_owner", "kmipd_tickets", ["owner_key", "expires"])
     op.create_table(
         "kmipd_ticket_limits",
         sa.Column("digest", sa.String(64),
@@ -52,5 +54,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("kmipd_node_settings")
     op.drop_table("kmipd_ticket_limits")
+    op.drop_index("ix_kmipd_tickets_owner", table_name="kmipd_tickets")
     op.drop_index("ix_kmipd_tickets_expires", table_name="kmipd_tickets")
     op.drop_table("kmipd_tickets")
