@@ -272,3 +272,30 @@ class MariaDBSharedTicketTests(_SharedTicketsMixin, SynchronousTestCase):
 
     def make_url(self) -> str:
         return _mysql_url(self)
+
+
+class TicketStoreFailureTests(SynchronousTestCase):
+    """A ticket store that fails answers the message with an error, never a traceback."""
+
+    def test_broken_ticket_table(self) -> None:
+        """With the ticket tables gone, a request presenting a ticket gets General Failure."""
+        from kmipd.store import SQLObjectStore
+        from kmipd.testing import make_processor
+
+        directory = self.mktemp()
+        os.makedirs(directory)
+        store = SQLObjectStore("sqlite:///" + os.path.join(directory, "t.sqlite"), b"k" * 32)
+        self.addCleanup(store.close)
+        processor = make_processor(store)
+        message = request(batch_item(Operation.LOGIN, payload()), version=V21)
+        (login,) = results(decode(processor.process(encode(message), Caller("alice")).data))
+        self.assertTrue(login.ok, login.message)
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE kmipd_ticket_limits")
+            conn.exec_driver_sql("DROP TABLE kmipd_tickets")
+        ping = request(batch_item(Operation.PING, payload()), version=V21,
+                       header_extra=[ticket_auth(login.payload.find(Tag.TICKET))])
+        (r,) = results(decode(processor.process(encode(ping), Caller("alice")).data))
+        self.assertEqual(r.reason, ResultReason.GENERAL_FAILURE)
+        self.assertIn("retry", r.message)
+        self.assertNotIn("kmipd_tickets", r.message)  # the SQL detail is only logged

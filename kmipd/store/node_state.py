@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ..errors import GeneralFailure, KmipError
+from ..log import Logger
 from ..ttlv import Item, decode, encode
 from .engine import _db_errors
 from .interface import StoreError
@@ -26,6 +27,8 @@ from .models import Blob, metadata
 from .tickets import in_transaction
 
 __all__ = ["SQLNodeSettings", "node_settings_table"]
+
+_log = Logger()
 
 node_settings_table = sa.Table(
     "kmipd_node_settings",
@@ -54,7 +57,8 @@ class SQLNodeSettings:
             except KmipError:
                 raise
             except StoreError as e:
-                raise GeneralFailure(f"reading {name}: {e}; retry") from None
+                _log.error("reading {name} failed: {error}", name=name, error=str(e))  # the detail stays here
+                raise GeneralFailure(f"reading {name} failed; retry") from None
         return decode(bytes(row.value)) if row is not None else None
 
     def write(self, tx: Any, name: str, value: Item) -> None:

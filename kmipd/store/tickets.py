@@ -30,11 +30,14 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..auth.tickets import Right, Ticket
 from ..errors import GeneralFailure, KmipError
+from ..log import Logger
 from .engine import _db_errors
 from .interface import StoreError
 from .models import metadata
 
 __all__ = ["PURGE_INTERVAL", "SQLTickets", "in_transaction", "ticket_limits_table", "tickets_table"]
+
+_log = Logger()
 
 #: Seconds between two deletions of expired tickets by one node.
 PURGE_INTERVAL = 60.0
@@ -121,7 +124,8 @@ class SQLTickets:
         except KmipError:
             raise
         except StoreError as e:
-            raise GeneralFailure(f"{what}: {e}; retry") from None
+            _log.error("{what} failed: {error}", what=what, error=str(e))  # the detail stays in the log
+            raise GeneralFailure(f"{what} failed; retry") from None
 
     def _run(self, tx: Any, statement: Any, parameters: Any = None, *, read: bool = False) -> Any:
         """C{statement} in the request's transaction C{tx}, or in one of our own; with C{read},
