@@ -96,12 +96,7 @@ class NodeState:
         self.jobs = AsyncWork(start=self.start, seconds=self.seconds)
 
     def _shared_engine(self) -> Any:
-        """The SQL store's engine when node state is kept in its database, else C{None} (the memory
-        store; an in-memory SQLite, which is one connection's)."""
-        engine = getattr(self.store, "engine", None)
-        if engine is not None and engine.url.database not in (None, "", ":memory:"):
-            return engine
-        return None
+        return shared_engine(self.store)
 
     @property
     def tickets(self) -> TicketBook:
@@ -251,6 +246,26 @@ class NodeState:
                 self.constraints = constraints
             return
         shared.write(tx, "constraints", Item.struct(Tag.CONSTRAINTS, [c.copy() for c in constraints]))
+
+
+def shared_engine(store: Any) -> Any:
+    """The SQL store's engine when node state is kept in its database, else C{None} (the memory
+    store; an in-memory SQLite, which is one connection's)."""
+    engine = getattr(store, "engine", None)
+    if engine is not None and engine.url.database not in (None, "", ":memory:"):
+        return engine
+    return None
+
+
+def shared_replay_guard(store: Any) -> Any:
+    """The Hashed Password replay check in the SQL store's database (every node shares it), or
+    C{None} for a store without one (the check then stays in the process)."""
+    engine = shared_engine(store)
+    if engine is None:
+        return None
+    from .store.node_state import SQLReplayGuard
+
+    return SQLReplayGuard(engine)
 
 
 def node_of(ctx: RequestContext) -> NodeState:

@@ -9,16 +9,18 @@ are set.
 from __future__ import annotations
 
 import os
+import time
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from kmipd.auth.credentials import hash_password_kmip
 from kmipd.config import load_config
 from kmipd.dispatch import Caller
 from kmipd.service import KMIPService
 from kmipd.spec import BatchErrorContinuationOption, ObjectType, Operation, ResultReason, Tag
 from kmipd.spec import CryptographicAlgorithm as CA
 from kmipd.spec import CryptographicUsageMask as CUM
-from kmipd.store.node_state import SQLNodeSettings
+from kmipd.store.node_state import SQLNodeSettings, SQLReplayGuard
 from kmipd.testing import batch_item, call, payload, request, results
 from kmipd.ttlv import Item, decode, encode
 
@@ -32,6 +34,7 @@ from .operations.test_housekeeping import (
     set_defaults,
 )
 from .store.test_contract import _mysql_url, _postgres_url
+from .test_hashed_password import QUERY_OPS, hashed_credential, independent_value
 
 V21 = (2, 1)
 
@@ -43,17 +46,53 @@ class _SharedSettingsMixin:
         raise NotImplementedError
 
     def setUp(self) -> None:
-        url = self.make_url()
-        data_dir = self.mktemp()
-        os.makedirs(data_dir)
-        key_path = os.path.join(data_dir, "master.key")
-        self.nodes = []
-        for _ in range(2):
-            config = load_config(None, {"data_dir": data_dir, "database_url": url, "master_key_path": key_path,
-                                        "listen": ("tcp:0:interface=127.0.0.1",)})
-            service = KMIPService(config, tls=False)
-            self.addCleanup(service.store.close)
-            self.nodes.append(service.dispatcher.processor)
+        self.url = self.make_url()
+        self.data_dir = self.mktemp()
+        os.makedirs(self.data_dir)
+        self.nodes = [self.service().dispatcher.processor for _ in range(2)]
+
+    def service(self, **extra: object) -> KMIPService:
+        config = load_config(None, {"data_dir": self.data_dir, "database_url": self.url,
+                                    "master_key_path": os.path.join(self.data_dir, "master.key"),
+                                    "listen": ("tcp:0:interface=127.0.0.1",), **extra})
+        service = KMIPService(config, tls=False)
+        self.addCleanup(service.store.close)
+        return service
+
+    def test_hashed_password_replay_refused_on_every_node(self) -> None:
+        """A Hashed Password credential accepted by one node is refused by the other (and by the
+        first): the last Timestamp per user is in the database."""
+        path = os.path.join(self.data_dir, "credentials")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(f"alice:{hash_password_kmip('alice', 'wonderland', n=16, r=1, p=1)}\n")
+        a, b = (self.service(credentials_path=path).dispatcher.processor for _ in range(2))
+        self.assertIsInstance(a.credentials.replay, SQLReplayGuard)
+
+        def query(processor: object, timestamp: int) -> object:
+            auth = Item.struct(Tag.AUTHENTICATION, [hashed_credential(
+                "alice", timestamp, independent_value("alice", "wonderland", timestamp))])
+            message = request(batch_item(Operation.QUERY, QUERY_OPS), version=V21, header_extra=[auth])
+            return results(decode(processor.process(encode(message), Caller("alice")).data))[0]
+
+        now = int(time.time() * 1_000_000)
+        self.assertTrue(query(a, now).ok)
+        for node in (b, a):
+            refused = query(node, now)
+            self.assertEqual(refused.reason, ResultReason.AUTHENTICATION_NOT_SUCCESSFUL)
+            self.assertIn("does not increase", refused.message)
+        self.assertEqual(query(b, now - 1).reason, ResultReason.AUTHENTICATION_NOT_SUCCESSFUL)
+        self.assertTrue(query(b, now + 1).ok)
+        self.assertEqual(query(a, now + 1).reason, ResultReason.AUTHENTICATION_NOT_SUCCESSFUL)
+
+    def test_replay_guard(self) -> None:
+        """SQLReplayGuard: the first Timestamp is recorded, later ones advance it, others are refused."""
+        guards = [SQLReplayGuard(n.store.engine) for n in self.nodes]
+        self.assertTrue(guards[0].advance("bob", 10))
+        self.assertFalse(guards[1].advance("bob", 10))
+        self.assertFalse(guards[1].advance("bob", 9))
+        self.assertTrue(guards[1].advance("bob", 11))
+        self.assertTrue(guards[0].advance("carol", 5))  # per user
+        self.assertFalse(guards[0].advance("bob", 11))
 
     def test_in_the_database(self) -> None:
         """Each node keeps its settings on its store's engine."""

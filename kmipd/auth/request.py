@@ -15,11 +15,13 @@ password, so a client repeating its credential in every request pays for scrypt 
 
 A Hashed Password credential (KMIP 2.x, 2.1 9.11) is checked against a C{kmip-hashed} entry of the
 store (L{kmipd.auth.credentials}): its Timestamp must lie within C{window} seconds of the server's
-clock and be later than the last one accepted for that user on this node (2.1: it "SHALL
-monotonically increase"; a replay is refused), its Hashing Algorithm (default SHA-256) must be the
-entry's, and C{Hash(S1 || Timestamp) || S2} must match. The check answers the Server Hashed Password
-the 2.x response header then carries. A credential type the negotiated version does not define
-(Hashed Password, One Time Password or Ticket in 1.x; Attestation before 1.2) is Invalid Message.
+clock and be later than the last one accepted for that user (2.1: it "SHALL monotonically
+increase"; a replay is refused: on this node, and with C{replay}, e.g.
+L{kmipd.store.node_state.SQLReplayGuard}, on every node sharing the database), its Hashing
+Algorithm (default SHA-256) must be the entry's, and C{Hash(S1 || Timestamp) || S2} must match.
+The check answers the Server Hashed Password the 2.x response header then carries. A credential
+type the negotiated version does not define (Hashed Password, One Time Password or Ticket in
+1.x; Attestation before 1.2) is Invalid Message.
 """
 
 from __future__ import annotations
@@ -100,12 +102,17 @@ class CredentialChecker:
     @param store: the credential store (its C{verify} is the slow part).
     @param cache_ttl: seconds a successful verification is remembered (0 disables the cache).
     @param cache_size: most verifications remembered.
-    @param seconds: the clock (monotonic seconds; injectable for tests).
+    @param seconds: the clock (wall-clock seconds: Hashed Password Timestamps are checked against it).
+    @param window: seconds a Hashed Password Timestamp may lie from C{seconds()}.
+    @param replay: records the last Timestamp accepted per user where every node sees it
+        (C{advance(username, timestamp) -> bool}), or C{None}: this process only.
     """
 
     def __init__(self, store: Any, *, cache_ttl: float = CACHE_TTL, cache_size: int = CACHE_SIZE,
-                 window: float = HASHED_PASSWORD_WINDOW, seconds: Callable[[], float] = time.time) -> None:
+                 window: float = HASHED_PASSWORD_WINDOW, seconds: Callable[[], float] = time.time,
+                 replay: Any = None) -> None:
         self.store = store
+        self.replay = replay
         self.cache_ttl = cache_ttl
         self.cache_size = cache_size
         self.window = window
@@ -184,6 +191,8 @@ class CredentialChecker:
             if len(self._timestamps) > self.cache_size:  # older than the window: freshness refuses them anyway
                 oldest = now - int(self.window * 1_000_000)
                 self._timestamps = {u: t for u, t in self._timestamps.items() if t >= oldest}
+        if self.replay is not None and not self.replay.advance(username, timestamp):  # every node's
+            raise AuthenticationNotSuccessful("the Hashed Password Timestamp does not increase (a replay?)")
         assert result.server_proof is not None
         return bytes(result.server_proof)
 

@@ -1,5 +1,6 @@
 """Node state shared by every node: Login / Delegated Login tickets (kmipd_tickets,
-kmipd_ticket_limits) and Set Defaults / Set Constraints (kmipd_node_settings).
+kmipd_ticket_limits), Set Defaults / Set Constraints (kmipd_node_settings) and the Hashed Password
+replay check (kmipd_credential_timestamps).
 
 Tickets are kept as the SHA-256 of their value (L{kmipd.store.tickets}); settings as TTLV
 (L{kmipd.store.node_state}). Nothing to migrate: a node kept all of it in memory before this
@@ -49,9 +50,15 @@ def upgrade() -> None:
         sa.Column("name", sa.String(64), primary_key=True),
         sa.Column("value", _Blob, nullable=False),
     )
+    op.create_table(
+        "kmipd_credential_timestamps",
+        sa.Column("user_key", sa.String(64), primary_key=True),
+        sa.Column("last", sa.BigInteger, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("kmipd_credential_timestamps")
     op.drop_table("kmipd_node_settings")
     op.drop_table("kmipd_ticket_limits")
     op.drop_index("ix_kmipd_tickets_owner", table_name="kmipd_tickets")
