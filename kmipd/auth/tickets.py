@@ -29,7 +29,6 @@ presented ticket and its Request Count in a short transaction of its own.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import threading
 import time
@@ -147,12 +146,10 @@ class MemoryTickets:
             self._tickets[ticket.digest] = (replace(ticket, value=None), dict(limits))
 
     def find(self, digest: bytes, now: float) -> Ticket | None:
-        with self._lock:
+        with self._lock:  # keyed by digests: looking one up reveals nothing of a ticket value
             self._expire(now)
-            for key, (ticket, _) in self._tickets.items():
-                if hmac.compare_digest(key, digest):
-                    return ticket
-        return None
+            entry = self._tickets.get(digest)
+            return entry[0] if entry is not None else None
 
     def take(self, tx: Any, digest: bytes, slot: int) -> bool:
         with self._lock:
