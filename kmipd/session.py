@@ -26,6 +26,7 @@ C{partial_bytes}, C{output_bytes}, C{dropped_partial}.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -110,10 +111,10 @@ class IdleTimer:
     """The idle timeout of many connections with one delayed call for all of them.
 
     Every connection of a listener has the same timeout, so the connections ordered by their last
-    activity are also ordered by their deadline: a dict (insertion-ordered) holds them, activity
-    moves a connection to the end, and one delayed call, set for the oldest one's deadline, closes
+    activity are also ordered by their deadline: an ordered dict holds them, activity moves a
+    connection to the end (O(1)), and one delayed call, set for the oldest one's deadline, closes
     whoever is due when it fires. Activity costs a dict update instead of rescheduling a per-connection
-    C{DelayedCall} (which with 20,000 idle connections also means 20,000 entries in the reactor's heap).
+    C{DelayedCall} (with 20,000 idle connections, also 20,000 entries less in the reactor's heap).
     Connections close exactly C{timeout()} seconds after their last activity.
 
     @param clock: an C{IReactorTime}.
@@ -123,11 +124,14 @@ class IdleTimer:
 
     __slots__ = ("_call", "_clock", "_expired", "_last", "_timeout")
 
+    #: Most connections closed in one reactor iteration (closing 20,000 at once would stall it).
+    BATCH = 500
+
     def __init__(self, clock: Any, timeout: Callable[[], float], expired: Callable[[Any], object]) -> None:
         self._clock = clock
         self._timeout = timeout
         self._expired = expired
-        self._last: dict[Any, float] = {}  # connection -> last activity; oldest first
+        self._last: OrderedDict[Any, float] = OrderedDict()  # connection -> last activity; oldest first
         self._call: IDelayedCall | None = None
 
     def __len__(self) -> int:
@@ -139,16 +143,17 @@ class IdleTimer:
     def touch(self, connection: Any) -> None:
         """Watch C{connection} from now on (its idle time starts now)."""
         last = self._last
-        last.pop(connection, None)
         last[connection] = self._clock.seconds()
+        last.move_to_end(connection)
         if self._call is None:
             self._schedule()
 
     def refresh(self, connection: Any) -> None:
         """C{connection} was active now: its idle time starts again, if it is watched."""
         last = self._last
-        if last.pop(connection, None) is not None:
+        if connection in last:
             last[connection] = self._clock.seconds()
+            last.move_to_end(connection)
 
     def forget(self, connection: Any) -> None:
         """Stop watching C{connection} (closed, or on a timer of its own)."""
@@ -167,12 +172,19 @@ class IdleTimer:
         self._call = None
         last = self._last
         due = self._clock.seconds() - self._timeout()
-        while last:
-            connection, at = next(iter(last.items()))
+        for _ in range(self.BATCH):
+            if not last:
+                return
+            connection, at = last.popitem(last=False)
             if at > due:
+                last[connection] = at
+                last.move_to_end(connection, last=False)
                 break
-            del last[connection]
             self._expired(connection)
+        else:  # more may be due: go on in the next reactor iteration, others are served in between
+            if last and self._call is None:
+                self._call = self._clock.callLater(0, self._fire)
+            return
         if last and self._call is None:
             self._schedule()
 

@@ -288,6 +288,24 @@ class IdleTimerTests(SynchronousTestCase):
         self.assertEqual(len(self.expired), 1000)
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
+    def test_many_due_closed_in_batches(self) -> None:
+        """Connections due at once are closed BATCH per reactor iteration (other delayed calls run in
+        between), all at their deadline."""
+        order: list[object] = []
+
+        def expired(conn: object) -> None:
+            if not order:  # another call due now, scheduled while the first batch runs
+                self.clock.callLater(0, order.append, "other")
+            order.append(conn)
+
+        idle = IdleTimer(self.clock, lambda: 30.0, expired)
+        for i in range(IdleTimer.BATCH * 2 + 1):
+            idle.touch(i)
+        self.clock.advance(30)
+        self.assertEqual(order.index("other"), IdleTimer.BATCH)
+        self.assertEqual([c for c in order if c != "other"], list(range(IdleTimer.BATCH * 2 + 1)))
+        self.assertEqual((self.clock.seconds(), len(idle), self.clock.getDelayedCalls()), (30.0, 0, []))
+
     def test_refresh_unwatched_is_ignored(self) -> None:
         """Activity of a connection not (or no longer) watched does not start watching it."""
         self.idle.refresh("a")
