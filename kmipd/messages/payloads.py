@@ -109,6 +109,8 @@ MANAGED_OBJECT = OneOf("managed object", (
     F(Tag.SECRET_DATA, fields=(_needs(Tag.SECRET_DATA_TYPE), _KEY_BLOCK)),
     F(Tag.OPAQUE_OBJECT, fields=(_needs(Tag.OPAQUE_DATA_TYPE), _needs(Tag.OPAQUE_DATA_VALUE))),
     F(Tag.PGP_KEY, fields=(_needs(Tag.PGP_KEY_VERSION), _KEY_BLOCK)),
+    F(Tag.CERTIFICATE_REQUEST, types=(S,), since=V2,
+      fields=(_needs(Tag.CERTIFICATE_REQUEST_TYPE), _needs(Tag.CERTIFICATE_REQUEST_VALUE))),
 ), required=True)
 
 UID = F(Tag.UNIQUE_IDENTIFIER)

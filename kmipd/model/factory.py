@@ -161,8 +161,9 @@ def digest(material: Item | None, object_type: int) -> Item | None:
     """The mandatory SHA-256 Digest of an object body (spec 1.4 3.17, 2.1 4.21), or None if none applies.
 
     Keys and Secret Data: the Key Material when it is a Byte String, else its TTLV encoding, with
-    the Key Format Type it was computed in; Certificates: the Certificate Value; Opaque Objects:
-    the Opaque Data Value. None when the Key Value is encrypted (the server has no Key Material).
+    the Key Format Type it was computed in; Certificates: the Certificate Value; Certificate
+    Requests (2.x): the Certificate Request Value, as for a certificate; Opaque Objects: the
+    Opaque Data Value. None when the Key Value is encrypted (the server has no Key Material).
     """
     if material is None:
         return None
@@ -185,6 +186,8 @@ def digest(material: Item | None, object_type: int) -> Item | None:
             data = km.value if km.type == ItemType.BYTE_STRING else encode(km)
     elif object_type == ObjectType.CERTIFICATE:
         data = material.get(Tag.CERTIFICATE_VALUE)
+    elif object_type == ObjectType.CERTIFICATE_REQUEST:
+        data = material.get(Tag.CERTIFICATE_REQUEST_VALUE)
     elif object_type == ObjectType.OPAQUE_OBJECT:
         data = material.get(Tag.OPAQUE_DATA_VALUE)
     if data is None:

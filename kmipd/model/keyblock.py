@@ -26,6 +26,7 @@ BODY_TAGS: dict[int, int] = {
     ObjectType.SECRET_DATA: Tag.SECRET_DATA,
     ObjectType.OPAQUE_OBJECT: Tag.OPAQUE_OBJECT,
     ObjectType.PGP_KEY: Tag.PGP_KEY,
+    ObjectType.CERTIFICATE_REQUEST: Tag.CERTIFICATE_REQUEST,  # KMIP 2.x only
 }
 OBJECT_TYPE_FOR_TAG: dict[int, int] = {v: k for k, v in BODY_TAGS.items()}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..compat import pykmip_mode
 from ..context import RequestContext
 from ..errors import ItemNotFound, MissingData, ObjectArchived, PermissionDenied
+from ..model import certrequest
 from ..model.factory import DEFAULT_POLICY
 from ..model.objects import ManagedObject
 from ..model.states import DESTROYED_STATES, due_state
@@ -60,12 +61,14 @@ def load(ctx: RequestContext, uid: str, operation: int, *, allow_archived: bool 
 
     Sets the ID Placeholder to C{uid}.
     A destroyed object does not exist for a KMIP 1.x client (Item Not Found), but for reading
-    its retained metadata (L{_visible_destroyed}).
+    its retained metadata (L{_visible_destroyed}); nor does an object of a type the client's 1.x
+    version does not define (a 2.x Certificate Request, L{certrequest.in_version}).
 
     @raise ItemNotFound / PermissionDenied / ObjectArchived
     """
     obj = ctx.store.get(uid)
-    if obj is None or (obj.state in DESTROYED_STATES and not _visible_destroyed(ctx, operation)):
+    if obj is None or (obj.state in DESTROYED_STATES and not _visible_destroyed(ctx, operation)) \
+            or not certrequest.in_version(obj.object_type, ctx.version):
         raise ItemNotFound(f"no object with Unique Identifier {uid!r}")
     if not allowed(ctx, obj, operation):
         raise PermissionDenied("permission denied")

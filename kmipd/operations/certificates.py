@@ -4,9 +4,16 @@
 kmipd is a small CA over the objects it manages. Certify issues an X.509 v3 certificate for a
 managed Public Key (Unique Identifier, or the ID Placeholder) or for the key of a PKCS#10 request
 (DER, or PEM with Certificate Request Type PEM), whose contents take precedence over the request's
-attributes. The issuer is named with the request's attributes, as the Link attribute defines
-(spec 1.4 3.35: a Certificate's Certificate Link is "the parent certificate ... in a certificate
-chain"):
+attributes. The request is given inline (Certificate Request Type and Value) or, in KMIP 2.x, as a
+stored Certificate Request object (L{kmipd.model.certrequest}): Certify's Unique Identifier may
+name one ("the Public Key or the Certificate Request being certified", 2.1 6.1.6), Re-certify's
+Certificate Request Unique Identifier names one (2.1 6.1.45); a stored request is used exactly as
+the same request given inline. A Certificate Request with a Link of type Public Key Link to a
+managed Public Key certifies that key (the request must be for it): the certificate and the key
+are then linked as for a Certify by the key's Unique Identifier.
+
+The issuer is named with the request's attributes, as the Link attribute defines (spec 1.4 3.35:
+a Certificate's Certificate Link is "the parent certificate ... in a certificate chain"):
 
  - a Link of type Certificate Link names the issuer's certificate; the signing key is the
    Private Key a Link of type Private Key Link in the request names, else the one linked from
@@ -35,9 +42,11 @@ validity at the Validity Date, none is Compromised on the server, and the root i
 managed certificate; Invalid when a check fails; Unknown when the root is not one the server
 manages.
 
-Policy: built-in policies have no rows for these operations; they are checked as Get (the
-certified key, Validate's certificates), Modify Attribute (the certificate Re-certify replaces)
-and, for the issuer's private key, as a Sign operation (L{_common.load_key}).
+Policy: built-in policies have no rows for these operations on keys and certificates; they are
+checked as Get (the certified key, Validate's certificates), Modify Attribute (the certificate
+Re-certify replaces) and, for the issuer's private key, as a Sign operation (L{_common.load_key}).
+A stored Certificate Request is checked as Certify (Certify) or Re-certify (Re-certify): the
+C{default} policy allows them to its owner only.
 """
 
 from __future__ import annotations
@@ -59,6 +68,7 @@ from ..errors import (
     ObjectDestroyed,
 )
 from ..log import Logger
+from ..model import certrequest
 from ..model.attributes import Attr, read_template, spec_for
 from ..model.cryptoparams import key_of
 from ..model.factory import check_protection_masks, check_template, check_unique_names, link, new_object
@@ -114,7 +124,7 @@ def _cert_of(obj: ManagedObject) -> Any:
 
 def _public_key_of(obj: ManagedObject) -> Any:
     if obj.object_type != ObjectType.PUBLIC_KEY:
-        raise InvalidObjectType("Certify certifies a Public Key (kmipd stores no Certificate Request objects)")
+        raise InvalidObjectType("Certify certifies a Public Key or a Certificate Request")
     if obj.material is None:
         raise ObjectDestroyed(f"public key {obj.uid!r} has been destroyed")
     try:
@@ -160,8 +170,6 @@ class _Request:
         value = None
         if payload is not None:
             value = payload.get(Tag.CERTIFICATE_REQUEST_VALUE, payload.get(Tag.CERTIFICATE_REQUEST))
-        if payload is not None and payload.find(Tag.CERTIFICATE_REQUEST_UNIQUE_IDENTIFIER) is not None:
-            raise FeatureNotSupported("kmipd stores no Certificate Request objects; send the request value")
         if value is not None:
             kind = payload.get(Tag.CERTIFICATE_REQUEST_TYPE) if payload is not None else None
             if kind is None:
@@ -174,6 +182,16 @@ class _Request:
                 raise FeatureNotSupported(str(e)) from None
             except cx.InvalidCSR as e:
                 raise InvalidCSR(str(e)) from None
+
+    def use_stored(self, obj: ManagedObject) -> None:
+        """Take the request from a stored Certificate Request object (2.x) instead of inline."""
+        if self.csr is not None:
+            raise InvalidField("give either a stored Certificate Request or a Certificate Request Value, not both")
+        if obj.object_type != ObjectType.CERTIFICATE_REQUEST:
+            raise InvalidObjectType(f"object {obj.uid!r} is not a Certificate Request")
+        if obj.material is None:
+            raise ObjectDestroyed(f"certificate request {obj.uid!r} has been destroyed")
+        self.csr = certrequest.load_request(obj.material, InvalidCSR)
 
     def value(self, name: str) -> Any:
         for a in self.attrs + self.descriptive:
@@ -282,6 +300,12 @@ def _subject_key(ctx: RequestContext, req: _Request, payload: Item | None) -> tu
     pub_obj = None
     if req.csr is None or (payload is not None and payload.find(Tag.UNIQUE_IDENTIFIER) is not None):
         pub_obj = load_as(ctx, uid_from(ctx, payload), Operation.CERTIFY, Operation.GET)
+        if pub_obj.object_type == ObjectType.CERTIFICATE_REQUEST:
+            stored, pub_obj = pub_obj, None
+            req.use_stored(stored)
+            linked = _links(stored, [], LinkType.PUBLIC_KEY_LINK)
+            if linked is not None:
+                pub_obj = load_as(ctx, linked, Operation.CERTIFY, Operation.GET)
     key = _public_key_of(pub_obj) if pub_obj is not None else None
     if req.csr is not None:
         csr_key = req.csr.public_key()
@@ -413,6 +437,9 @@ def re_certify(ctx: RequestContext, payload: Item | None) -> Item:
     req = _Request(ctx, payload)
     old = load_as(ctx, uid_from(ctx, payload), Operation.RE_CERTIFY, Operation.MODIFY_ATTRIBUTE)
     old_cert = _cert_of(old)
+    request_uid = payload.get(Tag.CERTIFICATE_REQUEST_UNIQUE_IDENTIFIER) if payload is not None else None
+    if request_uid is not None:  # 2.x: a stored Certificate Request (the schema: a Text String)
+        req.use_stored(load_as(ctx, request_uid, Operation.RE_CERTIFY, Operation.GET))
     pub_uid = _links(old, [], LinkType.PUBLIC_KEY_LINK)
     pub_obj = ctx.store.get(pub_uid) if pub_uid is not None else None
     public_key = old_cert.public_key()

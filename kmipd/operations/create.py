@@ -12,7 +12,7 @@ from ..crypto.errors import CryptoError
 from ..crypto.rng import random_bytes
 from ..errors import InvalidField, InvalidObjectType, KeyFormatTypeNotSupported
 from ..log import Logger
-from ..model import keyblock, keyformat
+from ..model import certrequest, keyblock, keyformat
 from ..model.attributes import Attr, parse_1x, read_template
 from ..model.factory import (
     PrivateProtectionStorageUnavailable,
@@ -422,6 +422,10 @@ def validate_body(ctx: RequestContext, object_type: int, body: Item,
         for name, item in extra:
             if name in ("Cryptographic Algorithm", "Cryptographic Length"):
                 _agree(attrs, name, item.value)
+    elif object_type == ObjectType.CERTIFICATE_REQUEST:
+        algorithm, length = certrequest.registered_facts(body, ctx.version)
+        algorithm = _agree(attrs, "Cryptographic Algorithm", algorithm)
+        length = _agree(attrs, "Cryptographic Length", length)
     elif object_type == ObjectType.OPAQUE_OBJECT:
         dtype = body.get(Tag.OPAQUE_DATA_TYPE)
         extra = [("Opaque Data Type", Item.enum(Tag.OPAQUE_DATA_TYPE, dtype))]

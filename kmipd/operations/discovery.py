@@ -22,7 +22,7 @@ from .registry import operation, operations_for
 OBJECT_TYPES = (
     ObjectType.CERTIFICATE, ObjectType.SYMMETRIC_KEY, ObjectType.PUBLIC_KEY, ObjectType.PRIVATE_KEY,
     ObjectType.SPLIT_KEY, ObjectType.TEMPLATE, ObjectType.SECRET_DATA, ObjectType.OPAQUE_OBJECT,
-    ObjectType.PGP_KEY,
+    ObjectType.PGP_KEY, ObjectType.CERTIFICATE_REQUEST,
 )
 """Object types kmipd stores (each reported only in versions that define it)."""
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 
 from ..context import RequestContext
 from ..errors import InvalidField
+from ..model import certrequest
 from ..model.attributes import Attr, parse_1x, read_template
 from ..model.objects import ManagedObject
 from ..spec import ObjectGroupMember, Operation, State, StorageStatusMask, Tag, tag_in_version
@@ -279,7 +280,8 @@ def _state_filter(ctx: RequestContext, search: Search, candidates: list[Candidat
 def locate(ctx: RequestContext, payload: Item) -> Item:
     """Unique Identifiers of matching objects the caller may Locate, newest first."""
     search = build_query(ctx, payload)
-    candidates: list[Candidate] = [c for c in ctx.store.locate(search.query) if allowed(ctx, c, Operation.LOCATE)]  # type: ignore[arg-type]
+    candidates: list[Candidate] = [c for c in ctx.store.locate(search.query) if allowed(ctx, c, Operation.LOCATE)  # type: ignore[arg-type]
+                                   and certrequest.in_version(c.object_type, ctx.version)]
     if search.state is not None:
         candidates = _state_filter(ctx, search, candidates)
     if search.post:

@@ -5,7 +5,8 @@ The reserved, built-in operation policies C{default} and C{public}.
 The rows reproduce, in order, the tables in the PyKMIP server documentation
 ("Reserved Operation Policies"), which follow the KMIP specification.  Pairs
 that are not listed are Disallow All.  PyKMIP's implementation adds Set
-Attribute rows (KMIP 2.0) that the tables omit; they are kept separate.  These names cannot be redefined by
+Attribute rows (KMIP 2.0) that the tables omit; they are kept separate, and so are
+kmipd's rows for the KMIP 2.x Certificate Request object the 1.x tables cannot have.  These names cannot be redefined by
 policy files (see L{kmipd.policy.model.PolicyEngine.set_source}).
 """
 
@@ -20,6 +21,8 @@ from kmipd.spec import Operation as Op
 
 __all__ = [
     "BUILTIN_POLICIES",
+    "CERTIFICATE_REQUEST_DEFAULT_ROWS",
+    "CERTIFICATE_REQUEST_PUBLIC_ROWS",
     "DEFAULT_POLICY_NAME",
     "DEFAULT_ROWS",
     "DEFAULT_SET_ATTRIBUTE_ROWS",
@@ -148,13 +151,52 @@ PUBLIC_SET_ATTRIBUTE_ROWS: tuple[Row, ...] = (
 )
 """PyKMIP's extra C{public} row (same effect as leaving the pair out)."""
 
+# Not in the documentation tables, which are KMIP 1.x's: the KMIP 2.x Certificate Request object
+# (spec 2.1 2.2). Least privilege, as for the other object types: under ``default`` only the owner
+# may do anything with a request (read it, change its attributes, move it through its lifecycle,
+# certify it); ``public`` lets everyone read it and no one change it, as for a public Template
+# (a request is public data: a subject name and a public key, signed). Operations that do not
+# apply to a request (Re-key, Derive Key, Obtain Lease, Get Usage Allocation, Check) have no row.
+_CERTIFICATE_REQUEST_OWNER_OPERATIONS: tuple[Op, ...] = (
+    Op.LOCATE,
+    Op.GET,
+    Op.GET_ATTRIBUTES,
+    Op.GET_ATTRIBUTE_LIST,
+    Op.ADD_ATTRIBUTE,
+    Op.MODIFY_ATTRIBUTE,
+    Op.DELETE_ATTRIBUTE,
+    Op.SET_ATTRIBUTE,
+    Op.ACTIVATE,
+    Op.REVOKE,
+    Op.DESTROY,
+    Op.ARCHIVE,
+    Op.RECOVER,
+    Op.CERTIFY,
+    Op.RE_CERTIFY,
+)
+
+CERTIFICATE_REQUEST_DEFAULT_ROWS: tuple[Row, ...] = tuple(
+    (OT.CERTIFICATE_REQUEST, operation, ALLOW_OWNER) for operation in _CERTIFICATE_REQUEST_OWNER_OPERATIONS
+)
+"""The C{default} rows of the 2.x Certificate Request object: Allow Owner."""
+
+CERTIFICATE_REQUEST_PUBLIC_ROWS: tuple[Row, ...] = tuple(
+    (OT.CERTIFICATE_REQUEST, operation, ALLOW_ALL)
+    for operation in (Op.LOCATE, Op.GET, Op.GET_ATTRIBUTES, Op.GET_ATTRIBUTE_LIST)
+) + tuple(
+    (OT.CERTIFICATE_REQUEST, operation, DISALLOW_ALL)
+    for operation in (Op.ADD_ATTRIBUTE, Op.MODIFY_ATTRIBUTE, Op.DELETE_ATTRIBUTE, Op.SET_ATTRIBUTE, Op.DESTROY,
+                      Op.CERTIFY, Op.RE_CERTIFY)
+)
+"""The C{public} rows of the 2.x Certificate Request object: everyone reads, no one changes."""
+
 BUILTIN_POLICIES: Mapping[str, Policy] = MappingProxyType(
     {
         DEFAULT_POLICY_NAME: Policy(
-            preset=table_from_rows(DEFAULT_ROWS + DEFAULT_SET_ATTRIBUTE_ROWS)
+            preset=table_from_rows(DEFAULT_ROWS + DEFAULT_SET_ATTRIBUTE_ROWS + CERTIFICATE_REQUEST_DEFAULT_ROWS)
         ),
         PUBLIC_POLICY_NAME: Policy(
-            preset=table_from_rows(PUBLIC_ROWS + PUBLIC_SET_ATTRIBUTE_ROWS)
+            preset=table_from_rows(PUBLIC_ROWS + PUBLIC_SET_ATTRIBUTE_ROWS + CERTIFICATE_REQUEST_PUBLIC_ROWS)
         ),
     }
 )

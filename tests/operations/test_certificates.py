@@ -375,7 +375,7 @@ class ReCertifyTests(CertificateTestCase):
             (payload(uid(pub)), V21, R.INVALID_OBJECT_TYPE),
             (payload(uid(pub)), V14, R.INVALID_FIELD),
             (payload(uid(old), Item.text(Tag.CERTIFICATE_REQUEST_UNIQUE_IDENTIFIER, "csr-1")), V21,
-             R.FEATURE_NOT_SUPPORTED),
+             R.OBJECT_NOT_FOUND),  # stored requests: tests/operations/test_certificate_request.py
         ):
             self.assertEqual(self.call(Operation.RE_CERTIFY, body, version).reason, expected)
         self.assertEqual(self.call(Operation.RE_CERTIFY, payload(uid(old)), caller="mallory").reason,
