@@ -25,7 +25,9 @@ import ssl
 import sys
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -129,6 +131,20 @@ def holder(pipe: Connection, tls: tuple[str, str, str], host: str, port: int) ->
             return
 
 
+def wait_all(pipes: list[Connection], keepalive: Callable[[], None], every: float = 2.0) -> list[Any]:
+    """One answer from each holder process, calling C{keepalive} every C{every} seconds meanwhile."""
+    answers: dict[int, Any] = {}
+    last = time.monotonic()
+    while len(answers) < len(pipes):
+        for i, pipe in enumerate(pipes):
+            if i not in answers and pipe.poll(0.1):
+                answers[i] = pipe.recv()
+        if time.monotonic() - last >= every:
+            keepalive()
+            last = time.monotonic()
+    return [answers[i] for i in range(len(pipes))]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--host", default="127.0.0.1")
@@ -176,6 +192,11 @@ def main() -> None:
         return (f"Get p50 {pct(0.5):.2f} ms p99 {pct(0.99):.2f} ms max {lat[-1] * 1000:.2f} ms "
                 f"({len(lat) / seconds:,.0f}/s, 1 connection)")
 
+    def keepalive() -> None:
+        """One Get on the probe connection, so the server's idle timeout does not close it."""
+        probe.send(get)
+        probe.recv_one()
+
     def poke() -> None:
         if sig is not None:
             for pid in a.pid:
@@ -203,7 +224,7 @@ def main() -> None:
             t0 = time.monotonic()
             for i, pipe in enumerate(pipes):
                 pipe.send(("open", want // procs + (i < want % procs)))
-            results = [pipe.recv() for pipe in pipes]
+            results = wait_all(pipes, keepalive)
             opened = sum(r[0] for r in results)
             held += opened
             print(f"opened {opened} more idle TLS connections in {time.monotonic() - t0:.1f}s "
@@ -217,7 +238,10 @@ def main() -> None:
             print(f"  with {held} idle: {latency(a.seconds)}", flush=True)
         if a.hold:
             print(f"holding {held} idle connections for {a.hold:g}s", flush=True)
-            time.sleep(a.hold)
+            end = time.monotonic() + a.hold
+            while time.monotonic() < end:
+                time.sleep(min(2.0, max(0.0, end - time.monotonic())))
+                keepalive()
         if a.expect_timeout is not None:
             waited = 0.0
             deadline = a.expect_timeout * 1.5 + 10
@@ -225,11 +249,10 @@ def main() -> None:
             while waited < deadline:
                 time.sleep(2.0)
                 waited += 2.0
-                probe.send(get)  # keeps the probe connection active
-                probe.recv_one()
+                keepalive()
                 for pipe in pipes:
                     pipe.send(("closed",))
-                closed = sum(pipe.recv() for pipe in pipes)
+                closed = sum(wait_all(pipes, keepalive))
                 if closed == held:
                     break
             print(f"after {waited:.0f}s (idle timeout {a.expect_timeout:g}s): server closed {closed} of {held} "
