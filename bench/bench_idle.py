@@ -53,10 +53,12 @@ def threads_of(pids: list[int]) -> int:
     return sum(len(os.listdir(f"/proc/{pid}/task")) for pid in pids)
 
 
-def client_context(ca: str, cert: str, key: str) -> ssl.SSLContext:
+def client_context(ca: str, cert: str, key: str, tls12: bool = False) -> ssl.SSLContext:
     ctx = ssl.create_default_context(cafile=ca)
     ctx.load_cert_chain(cert, key)
     ctx.check_hostname = False
+    if tls12:
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     return ctx
 
 
@@ -109,7 +111,7 @@ def closed_by_peer(socks: list[ssl.SSLSocket]) -> int:
     return closed
 
 
-def holder(pipe: Connection, tls: tuple[str, str, str], host: str, port: int) -> None:
+def holder(pipe: Connection, tls: tuple[str, str, str, bool], host: str, port: int) -> None:
     """A client process holding idle connections: commands C{("open", n)}, C{("closed",)}, C{("quit",)}."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -158,6 +160,7 @@ def main() -> None:
                    help=f"client processes holding the idle sockets (default: one per {PER_PROCESS:,})")
     p.add_argument("--seconds", type=float, default=5.0, help="Get latency measurement time per step")
     p.add_argument("--settle", type=float, default=2.0, help="seconds to wait after each step before reading RSS")
+    p.add_argument("--tls12", action="store_true", help="idle connections over TLS 1.2 (as PyKMIP's client)")
     p.add_argument("--pid", type=int, action="append", default=[], help="server process id(s), for memory")
     p.add_argument("--signal", default=None,
                    help="send this signal (e.g. USR1) to the --pid processes before and after each step "
@@ -209,7 +212,7 @@ def main() -> None:
     children = []
     for _ in range(procs):
         mine, theirs = mp.Pipe()
-        child = mp.Process(target=holder, args=(theirs, (a.ca, a.cert, a.key), a.host, a.port), daemon=True)
+        child = mp.Process(target=holder, args=(theirs, (a.ca, a.cert, a.key, a.tls12), a.host, a.port), daemon=True)
         child.start()
         pipes.append(mine)
         children.append(child)

@@ -17,6 +17,8 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from OpenSSL import SSL, crypto
+from OpenSSL._util import ffi as _ffi  # the bindings pyOpenSSL itself uses (release_bio_buffers)
+from OpenSSL._util import lib as _openssl_lib
 from twisted.internet.interfaces import IProtocolFactory
 from twisted.internet.ssl import (
     AcceptableCiphers,
@@ -267,17 +269,17 @@ def build_https_tls_options(config: Config) -> CertificateOptions:
 def release_bio_buffers(connection: SSL.Connection) -> bool:
     """Give C{connection} new, empty memory BIOs if both of its BIOs are drained.
 
-    pyOpenSSL's memory BIOs keep the capacity they grew to: after a handshake about 5 KB per
+    pyOpenSSL's memory BIOs keep the capacity they grew to: after a handshake 3.5-5.5 KB per
     connection (the client's and the server's flights), after a large request or response up to
-    64 KB, held as long as the connection lives. Fresh BIOs allocate nothing until data passes.
-    Nothing is lost: this only happens when neither BIO holds a byte. False: not released (a BIO
-    holds data, or this pyOpenSSL keeps its BIOs elsewhere).
+    64 KB, held as long as the connection lives (bench/README.md, "Idle connections"). Fresh BIOs
+    allocate nothing until data passes. Nothing is lost: this only happens when neither BIO holds a
+    byte. False: not released (a BIO holds data, or this pyOpenSSL keeps its BIOs elsewhere).
     """
     lib = _openssl_lib
     into = getattr(connection, "_into_ssl", None)
     out = getattr(connection, "_from_ssl", None)
     ssl = getattr(connection, "_ssl", None)
-    if lib is None or into is None or out is None or ssl is None:
+    if into is None or out is None or ssl is None:
         return False
     null = _ffi.NULL
     if lib.BIO_get_mem_data(into, null) or lib.BIO_get_mem_data(out, null):
@@ -294,20 +296,13 @@ def release_bio_buffers(connection: SSL.Connection) -> bool:
     connection._from_ssl = new_out
     return True
 
-
-try:  # the bindings pyOpenSSL itself uses
-    from OpenSSL._util import ffi as _ffi
-    from OpenSSL._util import lib as _openssl_lib
-except ImportError:  # pragma: no cover - a pyOpenSSL without them: buffers are kept
-    _ffi = _openssl_lib = None
-
 #: Received or sent chunks larger than this grow the memory BIOs: release them afterwards.
 _LARGE_CHUNK = 4096
 
 
 class ServerTLSTransport(BufferingTLSTransport):
     """Twisted's buffering TLS transport, releasing the memory BIOs' grown buffers when drained:
-    once the handshake is done (about 5 KB per idle connection) and after large chunks."""
+    once the handshake is done (3.5 KB or more per idle connection) and after large chunks."""
 
     _grown = True  # the handshake grows both BIOs
 
