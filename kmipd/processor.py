@@ -33,6 +33,7 @@ from .errors import (
     InvalidMessage,
     KmipError,
     OperationNotSupported,
+    table_reason,
 )
 from .limits import Limits
 from .messages import (
@@ -165,6 +166,8 @@ def error_reply(version: Version, now: int, reason: int, message: str, close: bo
 def error_result(item: BatchItem, version: Version, error: KmipError) -> BatchResult:
     """The failed result of C{item} for C{error}, with a Result Reason C{version} defines."""
     reason = error.reason_for(version)
+    if version >= (2, 0):
+        reason = table_reason(item.operation, reason)
     if not enum_value_in_version(ResultReason, reason, version):
         reason = int(ResultReason.GENERAL_FAILURE)
     return BatchResult(item.operation, item.unique_id, ResultStatus.OPERATION_FAILED, reason, error.message)

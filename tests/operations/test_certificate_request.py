@@ -124,7 +124,7 @@ class RegisterTests(CertificateRequestTestCase):
             (Item.struct(Tag.CERTIFICATE_REQUEST, [Item.enum(Tag.CERTIFICATE_REQUEST_TYPE, CRT.PKCS_10)]), (), CR,
              R.INVALID_FIELD),
             (Item.bytes(Tag.CERTIFICATE_REQUEST, good), (), CR, R.INVALID_FIELD),  # the 1.x byte string shape
-            (request_body(good), (), ObjectType.CERTIFICATE, R.INVALID_FIELD),  # Object Type mismatch
+            (request_body(good), (), ObjectType.CERTIFICATE, R.INVALID_OBJECT_TYPE),  # mismatch: 2.1 Table 294
             (request_body(good), [a_alg(CA.RSA)], CR, R.INVALID_FIELD),  # contradicts the request's key
             (request_body(good), [a_name("taken")], CR, R.NON_UNIQUE_NAME_ATTRIBUTE),
             (request_body(good), [("Certificate Type", Item.enum(Tag.CERTIFICATE_TYPE, 1))], CR,

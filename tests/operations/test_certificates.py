@@ -424,7 +424,7 @@ class ValidateTests(CertificateTestCase):
 
     def test_errors(self) -> None:
         _, pub = self.key_pair("k")
-        for body, expected in ((payload(), R.MISSING_DATA), (payload(uid("missing")), R.OBJECT_NOT_FOUND),
+        for body, expected in ((payload(), R.INVALID_FIELD), (payload(uid("missing")), R.OBJECT_NOT_FOUND),
                                (payload(uid(pub)), R.INVALID_OBJECT_TYPE)):
             self.assertEqual(self.call(Operation.VALIDATE, body).reason, expected)
         bad = Item.struct(Tag.CERTIFICATE, [Item.enum(Tag.CERTIFICATE_TYPE, CertificateType.X_509),

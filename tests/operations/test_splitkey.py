@@ -228,7 +228,7 @@ class SplitKeyErrorTests(SynchronousTestCase):
     def test_create_errors(self) -> None:
         R = ResultReason
         cases = [
-            (split_payload(V21, source="nope"), R.OBJECT_NOT_FOUND, R.ITEM_NOT_FOUND),
+            (split_payload(V21, source="nope"), R.ITEM_NOT_FOUND, R.ITEM_NOT_FOUND),  # 2.1 Table 195
             (split_payload(V21, source=self.key, method=M.XOR, parts=3, threshold=2), R.INVALID_FIELD,
              R.INVALID_FIELD),
             (split_payload(V21, source=self.key, threshold=4), R.INVALID_FIELD, R.INVALID_FIELD),
@@ -281,11 +281,12 @@ class SplitKeyErrorTests(SynchronousTestCase):
                          R.PERMISSION_DENIED)
 
     def test_join_destroyed_part(self) -> None:
-        """A destroyed part: Object Destroyed (2.x)."""
+        """A destroyed part: Object Not Found (2.1 Table 246 lists neither Object Destroyed nor a
+        lifecycle reason)."""
         uids = self.parts(parts=2, threshold=2)
         r = call(self.d, Operation.DESTROY, payload(uid(uids[1])), version=V21, caller=USER)
         self.assertTrue(r.ok, r.message)
-        self.assertEqual(self.reason(Operation.JOIN_SPLIT_KEY, join_payload(V21, uids)), ResultReason.OBJECT_DESTROYED)
+        self.assertEqual(self.reason(Operation.JOIN_SPLIT_KEY, join_payload(V21, uids)), ResultReason.OBJECT_NOT_FOUND)
 
     def test_state_after_split(self) -> None:
         """Parts start Pre-Active like any new object; the source key keeps its state."""
