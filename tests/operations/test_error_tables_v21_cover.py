@@ -87,8 +87,6 @@ UNTRIGGERABLE: dict[tuple[int, int], str] = {
                                           "tested), so it reads no Encoding Option"),
     (O.REGISTER, R.ENCODING_OPTION_ERROR): ("kmipd stores a key given wrapped as it is and unwraps none, so it "
                                             "reads no Encoding Option"),
-    (O.IMPORT, R.INVALID_ATTRIBUTE_VALUE): ("not done: kmipd stores an imported object's attribute values as "
-                                            "given (it checks single values, Names and protection storage only)"),
     (O.QUERY, R.UNKNOWN_OBJECT_GROUP): ("kmipd does not scope Query by Object Group (Query runs without the "
                                         "store), so no group is unknown to it"),
     (O.QUERY_ASYNCHRONOUS_REQUESTS, R.PERMISSION_DENIED): "it lists the caller's own requests only",
