@@ -71,10 +71,6 @@ UNTRIGGERABLE: dict[tuple[int, int], str] = {
     (O.IMPORT, R.SERVER_LIMIT_EXCEEDED): "no server limit bounds one Import beyond the message size",
     (O.JOIN_SPLIT_KEY, R.SERVER_LIMIT_EXCEEDED): ("joining costs no more than the split did, which Create Split "
                                                   "Key bounds (its row is tested)"),
-    (O.CREATE_SPLIT_KEY, R.BAD_CRYPTOGRAPHIC_PARAMETERS): ("kmipd answers inconsistent Split Key parameters "
-                                                           "(threshold, method, prime) with Invalid Field"),
-    (O.JOIN_SPLIT_KEY, R.BAD_CRYPTOGRAPHIC_PARAMETERS): ("kmipd answers parts of different splits or too few "
-                                                         "parts with Invalid Field"),
     (O.CREATE_SPLIT_KEY, R.UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS): "kmipd implements every 2.1 Split Key Method",
     (O.JOIN_SPLIT_KEY, R.UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS): "kmipd implements every 2.1 Split Key Method",
     (O.DELETE_ATTRIBUTE, R.WRONG_KEY_LIFECYCLE_STATE): ("no attribute a client may delete has a state rule in "
