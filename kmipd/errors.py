@@ -262,11 +262,9 @@ _SAME_CONDITION: dict[int, tuple[int, ...]] = {int(k): tuple(int(r) for r in v) 
 }.items()}
 
 
-#: Operations answered with their handlers' own 2.x reasons: Certify and Re-certify name Object
-#: Destroyed for a destroyed key or request and Object Not Found for a missing one (see
-#: kmipd.operations.certificates), which their tables do not list; their rows are not walked yet.
-#: Poll answers with the failure of the asynchronous operation it reports, not its own.
-_OWN_REASONS = frozenset({int(_O.CERTIFY), int(_O.RE_CERTIFY), int(_O.POLL)})
+#: Operations answered with their handlers' own 2.x reasons: Poll answers with the failure of the
+#: asynchronous operation it reports, not its own (L{kmipd.asynchronous} maps it by that operation).
+_OWN_REASONS = frozenset({int(_O.POLL)})
 
 
 def table_reason(operation: int | None, reason: int) -> int:

@@ -1,8 +1,8 @@
 """Every row of every KMIP 2.1 client-to-server error table (spec 2.1 section 6.1) is a test case
 in C{test_error_tables_v21_*}, or listed below with the reason no request can trigger it honestly.
 
-Certify, Re-certify, Login, Logout and Delegated Login are walked with their own features
-(certificates, credentials) and are not counted here. Ping has no error table.
+Login, Logout and Delegated Login are walked with their own feature (credentials) and are not
+counted here. Ping has no error table.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from kmipd.errors import V2_TABLES, table_reason
 
 from . import (
     test_error_tables_v21_attributes,
+    test_error_tables_v21_certificates,
     test_error_tables_v21_crypto,
     test_error_tables_v21_general,
     test_error_tables_v21_keys,
@@ -87,16 +88,14 @@ UNTRIGGERABLE: dict[tuple[int, int], str] = {
                                         "store), so no group is unknown to it"),
     (O.QUERY_ASYNCHRONOUS_REQUESTS, R.PERMISSION_DENIED): "it lists the caller's own requests only",
     (O.REGISTER, R.BAD_PASSWORD): "kmipd takes no password-protected object formats",
-    (O.VALIDATE, R.PERMISSION_DENIED): "needs a certificate chain fixture: left to the certificate rows",
-    (O.VALIDATE, R.RESPONSE_TOO_LARGE): "needs a certificate chain fixture: left to the certificate rows",
-    (O.VALIDATE, R.FEATURE_NOT_SUPPORTED): "a non-X.509 certificate: left to the certificate rows",
 }
 
 
 def all_rows() -> list:
     return (test_error_tables_v21_general._general_rows() + test_error_tables_v21_objects.ROWS
             + test_error_tables_v21_attributes.ROWS + test_error_tables_v21_keys.ROWS
-            + test_error_tables_v21_crypto.ROWS + test_error_tables_v21_session.ROWS)
+            + test_error_tables_v21_crypto.ROWS + test_error_tables_v21_session.ROWS
+            + test_error_tables_v21_certificates.ROWS)
 
 
 #: Rows tested by a method rather than a L{Row} (test_error_tables_v21_general.GeneralRowsTests).
@@ -161,7 +160,7 @@ class CoverageTests(SynchronousTestCase):
         ops = {op for op in TABLES if op not in EXCLUDED}
         table_rows = sum(len(TABLES[op]) for op in ops)
         tested = {(r.op, r.reason) for r in rows} | TESTED_BY_METHOD
-        self.assertEqual(len(ops), 51)
+        self.assertEqual(len(ops), 53)
         self.assertGreaterEqual(len(rows), 440)
         self.assertEqual(len(tested) + sum(
             1 for op in ops for r in TABLES[op]
