@@ -11,7 +11,7 @@ import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from kmipd.errors import V2_TABLES, table_reason
+from kmipd.errors import V2_TABLES, FailureOf, ObjectDestroyed, table_reason
 
 from . import (
     test_error_tables_v21_attributes,
@@ -131,7 +131,14 @@ class SpecTranscriptionTests(SynchronousTestCase):
         self.assertEqual(table_reason(O.PING, R.INVALID_FIELD), R.INVALID_FIELD)  # no table
         self.assertEqual(table_reason(None, R.INVALID_MESSAGE), R.INVALID_MESSAGE)
         # Poll reports the failure of the operation it polls, under that operation's reasons
+        # (kmipd.errors.FailureOf maps it; test_error_tables_v21_session.PolledFailureTests)
         self.assertEqual(table_reason(O.POLL, R.INVALID_ATTRIBUTE), R.INVALID_ATTRIBUTE)
+        self.assertEqual(table_reason(O.CERTIFY, R.OBJECT_NOT_FOUND), R.ITEM_NOT_FOUND)  # Table 181
+        self.assertEqual(table_reason(O.CERTIFY, R.OBJECT_DESTROYED), R.ITEM_NOT_FOUND)
+        self.assertEqual(table_reason(O.RE_CERTIFY, R.OBJECT_DESTROYED), R.OBJECT_NOT_FOUND)  # Table 302
+        failure = FailureOf(ObjectDestroyed("gone"), O.CERTIFY)
+        self.assertEqual((failure.reason_for((2, 1)), failure.reason_for((1, 4))),
+                         (R.ITEM_NOT_FOUND, ObjectDestroyed.reason))
 
 
 class CoverageTests(SynchronousTestCase):
