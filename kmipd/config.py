@@ -122,6 +122,7 @@ class Config:
     settings: Settings = field(default_factory=Settings)
     master_key_path: str | None = None
     credentials_path: str | None = None
+    hashed_password_window: float = 300.0
     slugs_timeout: float = 5.0
     slugs_cache_ttl: float = 30.0
     slugs_failure_cache_ttl: float = 5.0
@@ -451,6 +452,7 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "max_rng_length": _int_parser(1),
     "master_key_path": _parse_optional_path,
     "credentials_path": _parse_optional_path,
+    "hashed_password_window": _float_parser(0.0, inclusive=False),
     "slugs_timeout": _float_parser(0.0, inclusive=False),
     "slugs_cache_ttl": _float_parser(0.0, inclusive=True),
     "slugs_failure_cache_ttl": _float_parser(0.0, inclusive=True),

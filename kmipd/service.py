@@ -35,7 +35,7 @@ from .devcerts import DevPKI, dev_pki_for
 from .dispatch import DIRECT_THREADS, Dispatcher, Scheduling
 from .http import build_site
 from .monitoring import attach_monitoring
-from .node import NodeState
+from .node import NodeState, shared_replay_guard
 from .policy.loader import PolicyFileError
 from .policy.model import PolicyEngine
 from .policy.reloader import PolicyDirectoryWatcher
@@ -173,7 +173,8 @@ class KMIPService(MultiService):
         if not config.credentials_path:
             return None
         try:
-            return CredentialChecker(CredentialStore.load(config.credentials_path), seconds=self.reactor.seconds)
+            return CredentialChecker(CredentialStore.load(config.credentials_path), seconds=self.reactor.seconds,
+                                     window=config.hashed_password_window, replay=shared_replay_guard(self.store))
         except CredentialFileError as e:
             raise ConfigError(f"[server] credentials_path: {e}", key="credentials_path") from None
 
