@@ -262,11 +262,9 @@ _SAME_CONDITION: dict[int, tuple[int, ...]] = {int(k): tuple(int(r) for r in v) 
 }.items()}
 
 
-#: Operations answered with their handlers' own 2.x reasons: Certify and Re-certify name Object
-#: Destroyed for a destroyed key or request and Object Not Found for a missing one (see
-#: kmipd.operations.certificates), which their tables do not list; their rows are not walked yet.
-#: Poll answers with the failure of the asynchronous operation it reports, not its own.
-_OWN_REASONS = frozenset({int(_O.CERTIFY), int(_O.RE_CERTIFY), int(_O.POLL)})
+#: Operations answered with their handlers' own 2.x reasons: Poll answers with the failure of the
+#: asynchronous operation it reports (a L{FailureOf} that operation, mapped by its table).
+_OWN_REASONS = frozenset({int(_O.POLL)})
 
 
 def table_reason(operation: int | None, reason: int) -> int:
@@ -279,3 +277,19 @@ def table_reason(operation: int | None, reason: int) -> int:
     if table is None or reason in table:
         return reason
     return next((r for r in _SAME_CONDITION.get(reason, ()) if r in table), reason)
+
+
+class FailureOf(KmipError):
+    """A failure met by C{operation} and reported by another operation: Poll answers with the
+    failure of the asynchronous item it polls, its KMIP 2.x reason the one C{operation}'s table
+    lists (as if the item had failed synchronously); 1.x reasons are the failure's own."""
+
+    def __init__(self, error: KmipError, operation: int) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.operation = operation
+        self.reason, self.reason_v2 = error.reason, error.reason_v2
+
+    def reason_for(self, version: tuple[int, int]) -> int:
+        reason = self.error.reason_for(version)
+        return table_reason(self.operation, reason) if version >= (2, 0) else reason

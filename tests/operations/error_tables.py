@@ -160,8 +160,8 @@ TABLES: dict[int, frozenset[int]] = {
 }
 #: Operations kmipd does not offer (refused with Operation Not Supported; docs/operations.md).
 REFUSED = frozenset({O.SET_ENDPOINT_ROLE, O.PKCS_11, O.RE_PROVISION})
-#: Owned by other work right now (certificates and credentials): their rows are not walked here.
-EXCLUDED = frozenset({O.CERTIFY, O.RE_CERTIFY, O.LOGIN, O.LOGOUT, O.DELEGATED_LOGIN})
+#: Owned by other work right now (credentials): their rows are not walked here.
+EXCLUDED = frozenset({O.LOGIN, O.LOGOUT, O.DELEGATED_LOGIN})
 
 #: The spec's table titles whose names differ from the Operation's name.
 _TITLES = {"HASH": O.HASH, "Process Request": O.PROCESS, "PKCS#11": O.PKCS_11}
@@ -213,12 +213,13 @@ def spec_path() -> str:
 
 #: Operation policies a deployment may well have, beside the built-in ones: C{templates} lets
 #: everyone use Template objects (registered by 1.x clients); C{owner_only} keeps every
-#: operation on public keys to their owner (the built-in policies let anyone use them).
+#: operation on public keys and certificates to their owner (the built-in policies let anyone
+#: use them).
 _ALL_OPS = ("GET", "GET_ATTRIBUTES", "GET_ATTRIBUTE_LIST", "ACTIVATE", "REVOKE", "DESTROY", "CHECK",
             "ADD_ATTRIBUTE", "MODIFY_ATTRIBUTE", "DELETE_ATTRIBUTE", "SIGNATURE_VERIFY", "ENCRYPT")
 EXTRA_POLICIES = {
     "templates": {"preset": {"TEMPLATE": {op: "ALLOW_ALL" for op in _ALL_OPS}}},
-    "owner_only": {"preset": {"PUBLIC_KEY": {op: "ALLOW_OWNER" for op in _ALL_OPS}}},
+    "owner_only": {"preset": {t: {op: "ALLOW_OWNER" for op in _ALL_OPS} for t in ("PUBLIC_KEY", "CERTIFICATE")}},
 }
 
 
@@ -245,6 +246,14 @@ class Env:
                                                                            State.DESTROYED_COMPROMISED) else None
         return add_object(self.d, ObjectType.SYMMETRIC_KEY, material,
                           algorithm=algorithm, length=len(key) * 8, mask=mask, state=state, owner=owner, **kw)
+
+    def policy(self, uid: str, name: str) -> str:
+        """Put the stored object C{uid} under the operation policy C{name}."""
+        with self.store.transaction() as tx:
+            obj = tx.get(uid)
+            obj.attributes["Operation Policy Name"] = [Item.text(Tag.OPERATION_POLICY_NAME, name)]
+            tx.save(obj)
+        return uid
 
     def archived(self, uid: str) -> str:
         with self.store.transaction() as tx:

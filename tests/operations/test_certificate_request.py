@@ -174,7 +174,8 @@ class ObjectOperationTests(CertificateRequestTestCase):
         self.ok(Operation.DESTROY, payload(uid(u)))
         self.assertEqual(self.attrs(u)[Tag.STATE][0].value, State.DESTROYED)
         self.assertEqual(self.call(Operation.GET, payload(uid(u))).reason, R.KEY_VALUE_NOT_PRESENT)
-        self.assertEqual(self.certify(u).reason, R.OBJECT_DESTROYED)
+        # 2.1 Table 181 (Certify) lists "Item Not Found" and no Object Destroyed: a destroyed request is not found
+        self.assertEqual(self.certify(u).reason, R.ITEM_NOT_FOUND)
 
     def test_export_import(self) -> None:
         """Export gives the request and its attributes; Import stores it back under a new identifier."""
@@ -337,8 +338,9 @@ class CertifyTests(CertificateRequestTestCase):
         self.assertEqual(self.certify(u, issuer, csr=self.csr.public_bytes(DER)).reason, R.INVALID_FIELD)  # both
         self.assertEqual(self.certify(u).reason, R.INVALID_FIELD)  # no issuer named, no key of its own
         self.assertEqual(self.certify(wrong_link, issuer).reason, R.INVALID_CSR)  # request for another key
-        self.assertEqual(self.certify(dangling, issuer).reason, R.OBJECT_NOT_FOUND)
-        self.assertEqual(self.certify("missing", issuer).reason, R.OBJECT_NOT_FOUND)
+        # 2.1 Table 181: "Invalid CSR, Invalid Object Type, Item Not Found, ..." (Item, not Object, Not Found)
+        self.assertEqual(self.certify(dangling, issuer).reason, R.ITEM_NOT_FOUND)
+        self.assertEqual(self.certify("missing", issuer).reason, R.ITEM_NOT_FOUND)
         self.assertEqual(self.certify(u, issuer, version=V14).reason, R.ITEM_NOT_FOUND)
         self.assertEqual(self.certify(u, issuer, caller="bob").reason, R.PERMISSION_DENIED)
 
@@ -395,7 +397,9 @@ class ReCertifyTests(CertificateRequestTestCase):
         for r, expected in cases:
             self.assertEqual(r.reason, expected, r.message)
         self.ok(Operation.DESTROY, payload(uid(u)))
-        self.assertEqual(self.recertify(old, u).reason, R.OBJECT_DESTROYED)
+        # 2.1 Table 302 (Re-certify): "Invalid CSR, Invalid Message, Invalid Object Type, Object Not Found, ..."
+        # and no Object Destroyed: a destroyed request is not found
+        self.assertEqual(self.recertify(old, u).reason, R.OBJECT_NOT_FOUND)
         self.assertNotIn(LinkType.REPLACEMENT_OBJECT_LINK, {t for t, _ in self.links(old)})  # nothing renewed
 
 

@@ -190,6 +190,21 @@ ROWS: list[Row] = [
     Row(O.CREATE_SPLIT_KEY, R.SERVER_LIMIT_EXCEEDED, "a prime field of 9001 bits",
         lambda e: split(e, source=e.key(), method=SplitKeyMethod.POLYNOMIAL_SHARING_PRIME_FIELD,
                         prime=(1 << 9000) + 1)),
+    Row(O.CREATE_SPLIT_KEY, R.BAD_CRYPTOGRAPHIC_PARAMETERS, "XOR with a threshold below the number of parts",
+        lambda e: split(e, source=e.key(), method=SplitKeyMethod.XOR, parts=3, threshold=2)),
+    Row(O.CREATE_SPLIT_KEY, R.BAD_CRYPTOGRAPHIC_PARAMETERS, "a threshold above the number of parts",
+        lambda e: split(e, source=e.key(), parts=3, threshold=4)),
+    Row(O.CREATE_SPLIT_KEY, R.BAD_CRYPTOGRAPHIC_PARAMETERS, "no Split Key Parts (0)",
+        lambda e: split(e, source=e.key(), parts=0, threshold=0)),
+    Row(O.CREATE_SPLIT_KEY, R.BAD_CRYPTOGRAPHIC_PARAMETERS, "a prime field without a Prime Field Size",
+        lambda e: split(e, source=e.key(), method=SplitKeyMethod.POLYNOMIAL_SHARING_PRIME_FIELD)),
+    Row(O.CREATE_SPLIT_KEY, R.BAD_CRYPTOGRAPHIC_PARAMETERS, "a Prime Field Size that is not prime",
+        lambda e: split(e, source=e.key(), method=SplitKeyMethod.POLYNOMIAL_SHARING_PRIME_FIELD,
+                        prime=(1 << 300) + 1)),
+    Row(O.CREATE_SPLIT_KEY, R.BAD_CRYPTOGRAPHIC_PARAMETERS, "a Prime Field Size not above 2^L",
+        lambda e: split(e, source=e.key(), method=SplitKeyMethod.POLYNOMIAL_SHARING_PRIME_FIELD, prime=257)),
+    Row(O.CREATE_SPLIT_KEY, R.INVALID_FIELD, "a Split Key Method value the spec does not define",
+        lambda e: split(e, source=e.key(), method=0x7F)),
     Row(O.CREATE_SPLIT_KEY, R.INVALID_ATTRIBUTE, "an item of Attributes that is no attribute",
         lambda e: split(e, extra=(Item.bytes(Tag.KEY_MATERIAL, b"x"),))),
     Row(O.CREATE_SPLIT_KEY, R.NON_UNIQUE_NAME_ATTRIBUTE, "a part's Name (Name + part i) another object has",
@@ -206,6 +221,14 @@ ROWS: list[Row] = [
     Row(O.JOIN_SPLIT_KEY, R.OBJECT_NOT_FOUND, "a part is destroyed", lambda e: join(destroyed_part(e))),
     Row(O.JOIN_SPLIT_KEY, R.INVALID_OBJECT_TYPE, "a part is a symmetric key",
         lambda e: join([split_parts(e)[0], e.key()])),
+    Row(O.JOIN_SPLIT_KEY, R.BAD_CRYPTOGRAPHIC_PARAMETERS, "fewer parts than the threshold",
+        lambda e: join(split_parts(e)[:1])),
+    Row(O.JOIN_SPLIT_KEY, R.BAD_CRYPTOGRAPHIC_PARAMETERS, "the same part twice",
+        lambda e: join([split_parts(e)[0]] * 2)),
+    Row(O.JOIN_SPLIT_KEY, R.BAD_CRYPTOGRAPHIC_PARAMETERS, "parts of splits with different thresholds",
+        lambda e: join([split_parts(e)[0], _parts(e, threshold=3)[1]])),
+    Row(O.JOIN_SPLIT_KEY, R.BAD_CRYPTOGRAPHIC_PARAMETERS, "not every part of an XOR split",
+        lambda e: join(_parts(e, method=SplitKeyMethod.XOR)[:2])),
     Row(O.JOIN_SPLIT_KEY, R.ATTRIBUTE_SINGLE_VALUED, "two Cryptographic Usage Mask instances",
         lambda e: join(split_parts(e)[:2], Item.int(Tag.CRYPTOGRAPHIC_USAGE_MASK, 4),
                        Item.int(Tag.CRYPTOGRAPHIC_USAGE_MASK, 8))),
@@ -226,6 +249,22 @@ ROWS: list[Row] = [
         lambda e: _twice(e)),
     Row(O.IMPORT, R.INVALID_ATTRIBUTE, "an item of Attributes that is no attribute",
         lambda e: imported(e, (Tag.KEY_MATERIAL, Item.bytes(Tag.KEY_MATERIAL, b"x")))),
+    Row(O.IMPORT, R.INVALID_ATTRIBUTE, "an attribute that does not apply to a symmetric key",
+        lambda e: imported(e, (Tag.CERTIFICATE_TYPE, Item.enum(Tag.CERTIFICATE_TYPE, 1))), v1=R.INVALID_FIELD),
+    Row(O.IMPORT, R.INVALID_ATTRIBUTE_VALUE, "a Name without Name Type",
+        lambda e: imported(e, (Tag.NAME, BAD_NAME)), v1=R.INVALID_FIELD),
+    Row(O.IMPORT, R.INVALID_ATTRIBUTE_VALUE, "a Link without Linked Object Identifier",
+        lambda e: imported(e, (Tag.LINK, Item.struct(Tag.LINK, [Item.enum(Tag.LINK_TYPE, 0x103)])))),
+    Row(O.IMPORT, R.INVALID_ATTRIBUTE_VALUE, "a State value the spec does not define",
+        lambda e: imported(e, (Tag.STATE, Item.enum(Tag.STATE, 0x7F)))),
+    Row(O.IMPORT, R.INVALID_ATTRIBUTE_VALUE, "a Cryptographic Algorithm value the spec does not define",
+        lambda e: imported(e, (Tag.CRYPTOGRAPHIC_ALGORITHM, Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, 0x7FFF)))),
+    Row(O.IMPORT, R.INVALID_ATTRIBUTE_VALUE, "a Cryptographic Usage Mask with undefined bits",
+        lambda e: imported(e, (Tag.CRYPTOGRAPHIC_USAGE_MASK, Item.int(Tag.CRYPTOGRAPHIC_USAGE_MASK, 1 << 30)))),
+    Row(O.IMPORT, R.INVALID_ATTRIBUTE_VALUE, "Usage Limits whose Count exceeds their Total",
+        lambda e: imported(e, (Tag.USAGE_LIMITS, Item.struct(Tag.USAGE_LIMITS, [
+            Item.long(Tag.USAGE_LIMITS_TOTAL, 5), Item.long(Tag.USAGE_LIMITS_COUNT, 9),
+            Item.enum(Tag.USAGE_LIMITS_UNIT, 2)])))),
     Row(O.IMPORT, R.NON_UNIQUE_NAME_ATTRIBUTE, "a Name another object has",
         lambda e: imported(e, (Tag.NAME, taken(e)))),
     Row(O.IMPORT, R.PERMISSION_DENIED, "Replace Existing of another client's object",
@@ -253,6 +292,13 @@ def _replace_other(env: Env) -> Item:
     body = import_body(env.key(owner="someone-else"), exported(env))
     body.value.insert(2, Item.bool(Tag.REPLACE_EXISTING, True))
     return body
+
+
+def _parts(env: Env, *, method: int = SplitKeyMethod.POLYNOMIAL_SHARING_GF_2_8, threshold: int = 3) -> list[str]:
+    """The parts of a new AES key split in 3 with C{method} and C{threshold}."""
+    r = env.run(O.CREATE_SPLIT_KEY, split(env, method=method, parts=3, threshold=threshold))
+    assert r.ok, r.message
+    return [u.value for u in r.payload.findall(Tag.UNIQUE_IDENTIFIER)]
 
 
 def _part_name_taken(env: Env) -> Item:

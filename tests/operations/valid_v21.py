@@ -13,6 +13,7 @@ from kmipd.spec import (
     DigitalSignatureAlgorithm,
     HashingAlgorithm,
     InteropFunction,
+    LinkType,
     ObjectType,
     QueryFunction,
     RevocationReasonCode,
@@ -125,6 +126,28 @@ def _ec_public(env: Env, owner: str) -> str:
     return ec_keys(env, owner)[1]
 
 
+def certificate(env: Env, owner: str = "tester") -> str:
+    """A self-signed certificate of C{owner}'s, issued by Certify for a new EC key pair of theirs."""
+    r = env.run(O.CERTIFY, payload(uid(_ec_public(env, owner))), caller=owner)
+    assert r.ok, r.message
+    return r.payload.get(Tag.UNIQUE_IDENTIFIER)
+
+
+def chain(env: Env, owner: str = "tester") -> tuple[str, str]:
+    """A certificate chain of C{owner}'s issued by Certify: (leaf, CA), the CA's self-signed
+    certificate Active (so it can issue and is trusted), the leaf signed by the CA's key."""
+    r = env.run(O.CERTIFY, payload(uid(_ec_public(env, owner)), attrs(
+        Item.int(Tag.CRYPTOGRAPHIC_USAGE_MASK, M.CERTIFICATE_SIGN | M.SIGN))), caller=owner)
+    assert r.ok, r.message
+    ca = r.payload.get(Tag.UNIQUE_IDENTIFIER)
+    assert env.run(O.ACTIVATE, payload(uid(ca)), caller=owner).ok
+    r = env.run(O.CERTIFY, payload(uid(_ec_public(env, owner)), attrs(Item.struct(Tag.LINK, [
+        Item.enum(Tag.LINK_TYPE, LinkType.CERTIFICATE_LINK), Item.text(Tag.LINKED_OBJECT_IDENTIFIER, ca)]))),
+        caller=owner)
+    assert r.ok, r.message
+    return r.payload.get(Tag.UNIQUE_IDENTIFIER), ca
+
+
 ECDSA = cp(digital_signature_algorithm=DigitalSignatureAlgorithm.ECDSA_WITH_SHA256)
 ECB = cp(block_cipher_mode=BlockCipherMode.ECB)
 
@@ -137,6 +160,7 @@ VALID: dict[int, Builder] = {
                                              Item.enum(Tag.ADJUSTMENT_TYPE, AdjustmentType.NEGATE)),
     O.ARCHIVE: lambda e, o: payload(uid(e.key(owner=o))),
     O.CANCEL: lambda e, o: payload(Item.bytes(Tag.ASYNCHRONOUS_CORRELATION_VALUE, e.pending(o))),
+    O.CERTIFY: lambda e, o: payload(uid(_ec_public(e, o))),
     O.CHECK: lambda e, o: payload(uid(e.key(owner=o))),
     O.CREATE: lambda e, o: payload(otype(), attrs(*aes())),
     O.CREATE_KEY_PAIR: lambda e, o: ec_pair(),
@@ -179,6 +203,8 @@ VALID: dict[int, Builder] = {
         Tag.KEY_BLOCK, [Item.enum(Tag.KEY_FORMAT_TYPE, 1), Item.struct(Tag.KEY_VALUE, [
             Item.bytes(Tag.KEY_MATERIAL, bytes(16))]), Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, CA.AES),
             Item.int(Tag.CRYPTOGRAPHIC_LENGTH, 128)])])),
+    O.RE_CERTIFY: lambda e, o: payload(uid(certificate(e, o))),
+    O.VALIDATE: lambda e, o: payload(*map(uid, chain(e, o))),
     O.RE_KEY: lambda e, o: payload(uid(e.key(owner=o))),
     O.RE_KEY_KEY_PAIR: lambda e, o: payload(Item.text(Tag.PRIVATE_KEY_UNIQUE_IDENTIFIER, _ec_private(e, o))),
     O.REVOKE: lambda e, o: payload(uid(e.key(owner=o)), Item.struct(Tag.REVOCATION_REASON, [
@@ -195,8 +221,8 @@ VALID: dict[int, Builder] = {
 
 #: Operations whose request names an object of the caller's (Permission Denied for another's).
 NAMES_OBJECT = frozenset({
-    O.ACTIVATE, O.ADD_ATTRIBUTE, O.ADJUST_ATTRIBUTE, O.ARCHIVE, O.CHECK, O.DECRYPT, O.DELETE_ATTRIBUTE,
+    O.ACTIVATE, O.ADD_ATTRIBUTE, O.ADJUST_ATTRIBUTE, O.ARCHIVE, O.CERTIFY, O.CHECK, O.DECRYPT, O.DELETE_ATTRIBUTE,
     O.DERIVE_KEY, O.DESTROY, O.ENCRYPT, O.EXPORT, O.GET, O.GET_ATTRIBUTES, O.GET_ATTRIBUTE_LIST,
     O.GET_USAGE_ALLOCATION, O.JOIN_SPLIT_KEY, O.MAC, O.MAC_VERIFY, O.MODIFY_ATTRIBUTE, O.OBTAIN_LEASE,
-    O.RECOVER, O.RE_KEY, O.RE_KEY_KEY_PAIR, O.REVOKE, O.SET_ATTRIBUTE, O.SIGN,
+    O.RECOVER, O.RE_CERTIFY, O.RE_KEY, O.RE_KEY_KEY_PAIR, O.REVOKE, O.SET_ATTRIBUTE, O.SIGN,
 })  # Signature Verify: public keys are usable by all under the built-in policies (crypto rows)
