@@ -568,3 +568,25 @@ class ReleaseBuffersTests(SynchronousTestCase):
         _pump(self.client, self.server)
         self.assertEqual(self.client.recv(100), b"hello")
 
+
+
+class ReleaseBuffersGateTests(SynchronousTestCase):
+    """release_bio_buffers touches pyOpenSSL internals only in releases whose internals were checked."""
+
+    def test_known_releases(self) -> None:
+        from kmipd.tls import _bio_release_safe
+
+        for version in ("23.2.0", "24.1.0", "26.4.0"):
+            self.assertTrue(_bio_release_safe(version), version)
+        for version in ("23.1.1", "27.0.0", "30.1", "garbage", ""):
+            self.assertFalse(_bio_release_safe(version), version)
+
+    def test_unknown_release_keeps_buffers(self) -> None:
+        """With an unchecked pyOpenSSL nothing is replaced (and nothing can be freed twice)."""
+        import kmipd.tls as tls
+
+        self.patch(tls, "_BIO_RELEASE_SAFE", False)
+        conn = SSL.Connection(SSL.Context(SSL.TLS_SERVER_METHOD), None)
+        before = (conn._into_ssl, conn._from_ssl)  # type: ignore[attr-defined]
+        self.assertFalse(tls.release_bio_buffers(conn))
+        self.assertEqual((conn._into_ssl, conn._from_ssl), before)  # type: ignore[attr-defined]
