@@ -5,7 +5,10 @@
   kmipd-admin db current [--config F | --url URL]      show the schema revision
   kmipd-admin rotate-master-key [--config F] [--new-key-file P] [--batch-size N]
                                                        re-seal the database under a new master key (online)
-  kmipd-admin hash-password [USERNAME]                 hash a password for the credentials file
+  kmipd-admin hash-password [--hashed-password [--algorithm NAME]] [USERNAME]
+                                                       hash a password for the credentials file
+                                                       (--hashed-password: an entry that also verifies
+                                                       KMIP 2.x Hashed Password credentials)
   kmipd-admin pki init [--hostname H] [--ip IP] [--force]   create (or replace) kmipd's CA and server certificate
   kmipd-admin pki issue-client NAME [--group G] [--out DIR] a client certificate and 0600 key signed by that CA
   kmipd-admin objects list [--type T] [--state S] [--owner O] [--name N] [--json]   metadata only

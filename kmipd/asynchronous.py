@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
-from .errors import FeatureNotSupported, KmipError, PermissionDenied
+from .errors import FailureOf, FeatureNotSupported, KmipError, PermissionDenied
 from .log import Logger
 from .spec import CancellationResult, CryptographicAlgorithm, Operation, ProcessingStage, Tag
 from .ttlv import Item
@@ -234,7 +234,8 @@ class AsyncWork:
         return job
 
     def poll(self, correlation: Any, identity: str | None, tx: Any) -> Item | None:
-        """The finished job's response payload (forgotten once returned); L{Pending} if not done.
+        """The finished job's response payload (forgotten once returned); L{Pending} if not done;
+        its failure (L{FailureOf} the job's operation) if it failed.
 
         After Process, a job still waiting runs here, in the Poll's transaction C{tx}; a job
         running elsewhere is waited for (at most C{wait_timeout} seconds).
@@ -248,7 +249,7 @@ class AsyncWork:
                 raise Pending(job.correlation)
             self._jobs.pop(job.correlation, None)
         if job.error is not None:
-            raise job.error
+            raise FailureOf(job.error, job.operation)  # 2.x: the reason the item's own table lists
         return job.payload
 
     def cancel(self, correlation: Any, identity: str | None) -> int:

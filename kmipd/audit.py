@@ -8,7 +8,10 @@ into an event (they are never looked at: only identifier fields of the payloads 
 
 The trail is a L{AuditTrail} service: C{emit} is non-blocking and thread-safe (pool threads and
 the reactor both call it); a dedicated writer thread appends the lines to C{audit_log_path}
-(reopened on C{SIGHUP}, for logrotate) and, optionally, sends them to syslog.
+(reopened on C{SIGHUP}, for logrotate) and, optionally, sends them to syslog. At most
+C{audit_queue_size} events wait for the writer: when it is that far behind (a stuck or very slow
+disk or syslog) further events are dropped, counted (C{kmipd_audit_events_dropped_total}) and
+reported by an ERROR log at most once per L{OVERFLOW_LOG_INTERVAL} (see C{docs/audit.md}).
 
 The transports call L{request_done} once per reply; the 2.x Log operation calls L{client_log}.
 """
@@ -54,6 +57,10 @@ _CREATING = frozenset(int(op) for op in (
     Operation.CREATE_SPLIT_KEY, Operation.JOIN_SPLIT_KEY, Operation.IMPORT))
 #: Most identifiers recorded per payload (a Locate may answer thousands).
 MAX_IDS = 100
+#: Default most events waiting for the writer thread (C{audit_queue_size}).
+DEFAULT_QUEUE_SIZE = 10000
+#: Seconds between two ERROR logs about dropped events.
+OVERFLOW_LOG_INTERVAL = 60.0
 
 
 @dataclass(frozen=True)
@@ -290,16 +297,27 @@ class AuditTrail(Service):
         C{None} for no syslog.
     @param reactor: for handing completion back to the reactor thread.
     @param seconds: the clock for event times.
+    @param queue_size: most events waiting for the writer; more are dropped (and counted).
+    @ivar dropped: events dropped because C{queue_size} events were already waiting.
     """
 
     name: str | None = "kmipd-audit"  # type: ignore[assignment]
 
     def __init__(self, path: str | None, *, syslog_address: str | tuple[str, int] | None = None,
-                 reactor: Any, seconds: Callable[[], float] = time.time) -> None:
+                 reactor: Any, seconds: Callable[[], float] = time.time,
+                 queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
         self.path = path
         self.syslog_address = syslog_address
         self.reactor = reactor
         self.seconds = seconds
+        self.queue_size = queue_size
+        self.dropped = 0
+        self._waiting = 0  # events queued, not yet written (guarded by _count_lock)
+        self._count_lock = threading.Lock()
+        self._unreported = 0  # dropped since the last ERROR log
+        self._gap = 0  # dropped since the last event accepted
+        self._gap_start = 0.0
+        self._last_report: float | None = None
         self._queue: queue.SimpleQueue[dict[str, Any] | _Marker] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._file: Any = None
@@ -311,10 +329,48 @@ class AuditTrail(Service):
 
     # Any thread -------------------------------------------------------------------------------
 
+    @property
+    def waiting(self) -> int:
+        """Events queued and not yet written."""
+        return self._waiting
+
+    @property
+    def behind(self) -> bool:
+        """Whether C{queue_size} events wait for the writer (the next one would be dropped)."""
+        return self._waiting >= self.queue_size
+
     def emit(self, event: dict[str, Any]) -> None:
-        """Queue one event (non-blocking); the time is stamped now."""
-        event = {"time": _now_iso(self.seconds()), **event}
-        self._queue.put(event)
+        """Queue one event (never blocks); the time is stamped now.
+
+        When C{queue_size} events already wait for the writer the event is dropped and counted;
+        the next event accepted is preceded by an C{audit.dropped} event saying how many were lost
+        and since when, so the file itself shows the gap.
+        """
+        now = self.seconds()
+        gap = report = 0
+        with self._count_lock:  # held for a few integer operations only, never around I/O
+            accepted = self._waiting < self.queue_size
+            if accepted:
+                gap, self._gap = self._gap, 0
+                self._waiting += 2 if gap else 1
+            else:
+                self.dropped += 1
+                self._unreported += 1
+                if not self._gap:
+                    self._gap_start = now
+                self._gap += 1
+                if self._last_report is None or now - self._last_report >= OVERFLOW_LOG_INTERVAL:
+                    report, self._unreported, self._last_report = self._unreported, 0, now
+        if accepted:
+            if gap:
+                self._queue.put({"time": _now_iso(now), "event": "audit.dropped", "dropped": gap,
+                                 "since": _now_iso(self._gap_start)})
+            self._queue.put({"time": _now_iso(now), **event})
+        elif report:
+            self.reactor.callFromThread(
+                _log.error, "audit trail behind: {count} audit event(s) dropped ({total} in all): {size} events "
+                "already wait for the writer (audit_log_path or syslog stuck or too slow; audit_queue_size "
+                "bounds the wait)", count=report, total=self.dropped, size=self.queue_size)
 
     def reopen(self) -> None:
         """Close and reopen the file before the next event (after logrotate moved it)."""
@@ -379,7 +435,11 @@ class AuditTrail(Service):
                 if entry.kind == "stop":
                     return
                 continue
-            self._write(entry)
+            try:
+                self._write(entry)
+            finally:
+                with self._count_lock:
+                    self._waiting -= 1
 
     def _open(self) -> None:
         if self.path:

@@ -122,6 +122,7 @@ class Config:
     settings: Settings = field(default_factory=Settings)
     master_key_path: str | None = None
     credentials_path: str | None = None
+    hashed_password_window: float = 300.0
     slugs_timeout: float = 5.0
     slugs_cache_ttl: float = 30.0
     slugs_failure_cache_ttl: float = 5.0
@@ -131,6 +132,8 @@ class Config:
     audit_log_path: str | None = None
     audit_syslog: bool = False
     audit_syslog_address: str = "/dev/log"
+    audit_queue_size: int = 10000
+    audit_overflow: str = "drop"
     metrics_listen: tuple[str, ...] = ()
     metrics_tls: bool = False
     certificate_groups: bool = False
@@ -451,6 +454,7 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "max_rng_length": _int_parser(1),
     "master_key_path": _parse_optional_path,
     "credentials_path": _parse_optional_path,
+    "hashed_password_window": _float_parser(0.0, inclusive=False),
     "slugs_timeout": _float_parser(0.0, inclusive=False),
     "slugs_cache_ttl": _float_parser(0.0, inclusive=True),
     "slugs_failure_cache_ttl": _float_parser(0.0, inclusive=True),
@@ -467,6 +471,8 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "audit_log_path": _parse_optional_path,
     "audit_syslog": _parse_bool,
     "audit_syslog_address": _parse_str,
+    "audit_queue_size": _int_parser(1),
+    "audit_overflow": lambda raw: _parse_choice(raw, ("drop", "refuse")),
     "metrics_listen": _parse_metrics_listen,
     "metrics_tls": _parse_bool,
     "certificate_groups": _parse_bool,

@@ -11,6 +11,9 @@ with the details logged, never sent.
 
 from __future__ import annotations
 
+from .spec import Operation as _O
+from .spec import ResultReason as _R
+
 
 class KmipError(Exception):
     """A KMIP operation failure with its Result Reason values."""
@@ -39,7 +42,9 @@ ResponseTooLarge = _error("ResponseTooLarge", 0x02, "The response exceeds Maximu
 AuthenticationNotSuccessful = _error("AuthenticationNotSuccessful", 0x03, "Credentials not accepted.")
 InvalidMessage = _error("InvalidMessage", 0x04, "The message or a batch item cannot be parsed.")
 OperationNotSupported = _error("OperationNotSupported", 0x05, "Operation not implemented in this version.")
-MissingData = _error("MissingData", 0x06, "A required field or attribute is missing.")
+# KMIP 2.x error tables list no Missing Data (no 2.0/2.1 operation's table has it): a required
+# field or attribute left out is "data in the request" that is not valid, Invalid Field.
+MissingData = _error("MissingData", 0x06, "A required field or attribute is missing.", 0x07)
 InvalidField = _error("InvalidField", 0x07, "A field has a value the operation does not accept.")
 FeatureNotSupported = _error("FeatureNotSupported", 0x08, "A valid request for an unimplemented feature.")
 CryptographicFailure = _error("CryptographicFailure", 0x0A, "A cryptographic operation failed.")
@@ -101,6 +106,16 @@ PrivateProtectionStorageUnavailable = _error("PrivateProtectionStorageUnavailabl
                                              "No requested private key protection storage.")
 PublicProtectionStorageUnavailable = _error("PublicProtectionStorageUnavailable", 0x49,
                                             "No requested public key protection storage.")
+# Named by the 2.x tables only; 1.x keeps the reason kmipd always answered for the condition.
+KeyWrapTypeNotSupported = _error("KeyWrapTypeNotSupported", 0x08, "The Key Wrap Type cannot be served.", 0x32)
+WrappingObjectArchived = _error("WrappingObjectArchived", 0x0D, "The wrapping key is archived.", 0x40)
+WrappingObjectDestroyed = _error("WrappingObjectDestroyed", 0x01, "The wrapping key is destroyed.", 0x41)
+IllegalObjectType = _error("IllegalObjectType", 0x0B, "Check cannot be performed on this object type.", 0x28)
+InvalidAttributeValue = _error("InvalidAttributeValue", 0x07, "An attribute value kmipd cannot store.", 0x2D)
+# Re-key / Re-key Key Pair of the wrong object type: Permission Denied in 1.x (as ever), 2.x tables
+# list Invalid Object Type.
+ObjectTypeNotRekeyable = _error("ObjectTypeNotRekeyable", 0x0C, "The object type cannot be re-keyed so.", 0x30)
+NotAnAttribute = _error("NotAnAttribute", 0x07, "A tag or name that is no attribute where one is expected.", 0x2C)
 GeneralFailure = _error("GeneralFailure", 0x100, "Any other failure (details logged, not sent).")
 
 
@@ -120,3 +135,161 @@ class StoreUnavailable(KmipError):
 UsageLimitsExhausted = AllocationRefused = UsageLimitExceeded
 
 del _error
+
+
+# KMIP 2.x per-operation error tables -------------------------------------------------------------
+#
+# Spec 2.1 section 6.1 gives each client-to-server operation a table of the Result Reasons it
+# SHALL return (2.0's are the same). The general ones below close every table (Query Asynchronous
+# Requests' lacks Invalid Field). A handler's error class names one 2.x reason for all operations;
+# where an operation's table names the same condition differently (Item Not Found / Object Not
+# Found, Read Only Attribute / Attribute Read Only, Invalid / Illegal Object Type) or only by the
+# general reason, L{table_reason} answers with the reason the operation's table lists.
+
+_GENERAL = frozenset({_R.ATTESTATION_FAILED, _R.ATTESTATION_REQUIRED, _R.FEATURE_NOT_SUPPORTED, _R.INVALID_FIELD,
+                      _R.INVALID_MESSAGE, _R.OPERATION_NOT_SUPPORTED, _R.PERMISSION_DENIED, _R.RESPONSE_TOO_LARGE})
+_LOOKUP = (_R.OBJECT_NOT_FOUND,)
+_CRYPTO = (_R.BAD_CRYPTOGRAPHIC_PARAMETERS, _R.CRYPTOGRAPHIC_FAILURE, _R.INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK,
+           _R.INVALID_CORRELATION_VALUE, _R.INVALID_OBJECT_TYPE, _R.KEY_VALUE_NOT_PRESENT, _R.OBJECT_NOT_FOUND,
+           _R.WRONG_KEY_LIFECYCLE_STATE)
+_GET = (_R.BAD_CRYPTOGRAPHIC_PARAMETERS, _R.ENCODING_OPTION_ERROR, _R.INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK,
+        _R.INVALID_OBJECT_TYPE, _R.KEY_COMPRESSION_TYPE_NOT_SUPPORTED, _R.KEY_FORMAT_TYPE_NOT_SUPPORTED,
+        _R.KEY_VALUE_NOT_PRESENT, _R.KEY_WRAP_TYPE_NOT_SUPPORTED, _R.OBJECT_NOT_FOUND, _R.WRAPPING_OBJECT_ARCHIVED,
+        _R.WRAPPING_OBJECT_DESTROYED, _R.WRAPPING_OBJECT_NOT_FOUND)
+_NEW = (_R.ATTRIBUTE_READ_ONLY, _R.ATTRIBUTE_SINGLE_VALUED, _R.INVALID_ATTRIBUTE, _R.INVALID_ATTRIBUTE_VALUE,
+        _R.NON_UNIQUE_NAME_ATTRIBUTE, _R.SERVER_LIMIT_EXCEEDED)
+_ASYNC = (_R.INVALID_ASYNCHRONOUS_CORRELATION_VALUE,)
+_SPECIFIC: dict[int, tuple[int, ...]] = {
+    _O.ACTIVATE: (_R.INVALID_OBJECT_TYPE, _R.OBJECT_NOT_FOUND, _R.WRONG_KEY_LIFECYCLE_STATE),
+    _O.ADD_ATTRIBUTE: (_R.ATTRIBUTE_SINGLE_VALUED, _R.INVALID_ATTRIBUTE, _R.NON_UNIQUE_NAME_ATTRIBUTE,
+                       _R.OBJECT_NOT_FOUND, _R.READ_ONLY_ATTRIBUTE, _R.SERVER_LIMIT_EXCEEDED,
+                       _R.WRONG_KEY_LIFECYCLE_STATE),
+    _O.ADJUST_ATTRIBUTE: (_R.INVALID_DATA_TYPE, _R.ITEM_NOT_FOUND, _R.MULTI_VALUED_ATTRIBUTE, _R.NUMERIC_RANGE,
+                          _R.OBJECT_ARCHIVED, _R.READ_ONLY_ATTRIBUTE, _R.UNSUPPORTED_ATTRIBUTE,
+                          _R.WRONG_KEY_LIFECYCLE_STATE),
+    _O.ARCHIVE: (_R.OBJECT_ARCHIVED, _R.OBJECT_NOT_FOUND),
+    _O.CANCEL: _ASYNC,
+    _O.CERTIFY: (_R.INVALID_CSR, _R.INVALID_OBJECT_TYPE, _R.ITEM_NOT_FOUND, _R.PROTECTION_STORAGE_UNAVAILABLE),
+    _O.CHECK: (_R.ILLEGAL_OBJECT_TYPE, _R.INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK, _R.OBJECT_NOT_FOUND,
+               _R.USAGE_LIMIT_EXCEEDED),
+    _O.CREATE: (*_NEW, _R.CRYPTOGRAPHIC_FAILURE, _R.INVALID_OBJECT_TYPE, _R.READ_ONLY_ATTRIBUTE,
+                _R.UNSUPPORTED_ATTRIBUTE, _R.PROTECTION_STORAGE_UNAVAILABLE),
+    _O.CREATE_KEY_PAIR: (*_NEW, _R.CRYPTOGRAPHIC_FAILURE, _R.PRIVATE_PROTECTION_STORAGE_UNAVAILABLE,
+                         _R.PUBLIC_PROTECTION_STORAGE_UNAVAILABLE),
+    _O.CREATE_SPLIT_KEY: (_R.BAD_CRYPTOGRAPHIC_PARAMETERS, _R.CRYPTOGRAPHIC_FAILURE, _R.INVALID_ATTRIBUTE,
+                          _R.INVALID_ATTRIBUTE_VALUE, _R.INVALID_OBJECT_TYPE, _R.ITEM_NOT_FOUND,
+                          _R.NON_UNIQUE_NAME_ATTRIBUTE, _R.SERVER_LIMIT_EXCEEDED,
+                          _R.UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS, _R.PROTECTION_STORAGE_UNAVAILABLE),
+    _O.DECRYPT: (*_CRYPTO, _R.MISSING_INITIALIZATION_VECTOR, _R.UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS),
+    _O.DELEGATED_LOGIN: (),
+    _O.DELETE_ATTRIBUTE: (_R.ATTRIBUTE_INSTANCE_NOT_FOUND, _R.ATTRIBUTE_NOT_FOUND, _R.ATTRIBUTE_READ_ONLY,
+                          _R.INVALID_ATTRIBUTE, _R.OBJECT_NOT_FOUND, _R.WRONG_KEY_LIFECYCLE_STATE),
+    _O.DERIVE_KEY: (*_CRYPTO[:3], *_CRYPTO[4:], _R.INVALID_ATTRIBUTE, _R.NON_UNIQUE_NAME_ATTRIBUTE,
+                    _R.UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS),
+    _O.DESTROY: (_R.OBJECT_DESTROYED, _R.OBJECT_NOT_FOUND, _R.WRONG_KEY_LIFECYCLE_STATE),
+    _O.DISCOVER_VERSIONS: (),
+    _O.ENCRYPT: (*_CRYPTO, _R.MISSING_INITIALIZATION_VECTOR, _R.UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS,
+                 _R.USAGE_LIMIT_EXCEEDED),
+    _O.EXPORT: _GET,
+    _O.GET: (*_GET, _R.NOT_EXTRACTABLE, _R.SENSITIVE),
+    _O.GET_ATTRIBUTES: (_R.INVALID_ATTRIBUTE, _R.OBJECT_NOT_FOUND),
+    _O.GET_ATTRIBUTE_LIST: _LOOKUP,
+    _O.GET_CONSTRAINTS: (_R.INVALID_OBJECT_TYPE,),
+    _O.GET_USAGE_ALLOCATION: (_R.ATTRIBUTE_NOT_FOUND, _R.INVALID_OBJECT_TYPE, _R.OBJECT_NOT_FOUND,
+                              _R.USAGE_LIMIT_EXCEEDED),
+    _O.HASH: (_R.CRYPTOGRAPHIC_FAILURE, _R.INVALID_CORRELATION_VALUE),
+    _O.IMPORT: (*_NEW, _R.ENCODING_OPTION_ERROR, _R.OBJECT_ALREADY_EXISTS, _R.PROTECTION_STORAGE_UNAVAILABLE),
+    _O.INTEROP: (),
+    _O.JOIN_SPLIT_KEY: (*_NEW, _R.BAD_CRYPTOGRAPHIC_PARAMETERS, _R.CRYPTOGRAPHIC_FAILURE, _R.INVALID_OBJECT_TYPE,
+                        _R.OBJECT_NOT_FOUND, _R.UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS,
+                        _R.PROTECTION_STORAGE_UNAVAILABLE),
+    _O.LOCATE: (_R.INVALID_ATTRIBUTE,),
+    _O.LOG: (),
+    _O.LOGIN: (),
+    _O.LOGOUT: (_R.INVALID_TICKET,),
+    _O.MAC: (*_CRYPTO, _R.USAGE_LIMIT_EXCEEDED),
+    _O.MAC_VERIFY: _CRYPTO,
+    _O.MODIFY_ATTRIBUTE: (_R.ATTRIBUTE_INSTANCE_NOT_FOUND, _R.ATTRIBUTE_NOT_FOUND, _R.ATTRIBUTE_READ_ONLY,
+                          _R.NON_UNIQUE_NAME_ATTRIBUTE, _R.OBJECT_NOT_FOUND, _R.WRONG_KEY_LIFECYCLE_STATE),
+    _O.OBTAIN_LEASE: (_R.OBJECT_NOT_FOUND, _R.USAGE_LIMIT_EXCEEDED),
+    _O.PKCS_11: (*_ASYNC, _R.PKCS_11_CODEC_ERROR, _R.PKCS_11_INVALID_FUNCTION, _R.PKCS_11_INVALID_INTERFACE),
+    _O.POLL: _ASYNC,
+    _O.PROCESS: _ASYNC,
+    _O.QUERY: (_R.UNKNOWN_OBJECT_GROUP,),
+    _O.QUERY_ASYNCHRONOUS_REQUESTS: (),
+    _O.RECOVER: _LOOKUP,
+    _O.REGISTER: (*_NEW, _R.BAD_PASSWORD, _R.ENCODING_OPTION_ERROR, _R.INVALID_OBJECT_TYPE,
+                  _R.PROTECTION_STORAGE_UNAVAILABLE),
+    _O.REVOKE: (_R.INVALID_OBJECT_TYPE, _R.OBJECT_NOT_FOUND, _R.WRONG_KEY_LIFECYCLE_STATE),
+    _O.RE_CERTIFY: (_R.INVALID_CSR, _R.INVALID_OBJECT_TYPE, _R.OBJECT_NOT_FOUND, _R.PROTECTION_STORAGE_UNAVAILABLE),
+    _O.RE_KEY: (_R.CRYPTOGRAPHIC_FAILURE, _R.INVALID_OBJECT_TYPE, _R.KEY_VALUE_NOT_PRESENT, _R.OBJECT_NOT_FOUND,
+                _R.PROTECTION_STORAGE_UNAVAILABLE),
+    _O.RE_KEY_KEY_PAIR: (_R.CRYPTOGRAPHIC_FAILURE, _R.INVALID_OBJECT_TYPE, _R.KEY_VALUE_NOT_PRESENT,
+                         _R.OBJECT_NOT_FOUND, _R.PRIVATE_PROTECTION_STORAGE_UNAVAILABLE,
+                         _R.PUBLIC_PROTECTION_STORAGE_UNAVAILABLE),
+    _O.RE_PROVISION: (_R.CRYPTOGRAPHIC_FAILURE,),
+    _O.RNG_RETRIEVE: (_R.CRYPTOGRAPHIC_FAILURE,),
+    _O.RNG_SEED: (_R.CRYPTOGRAPHIC_FAILURE,),
+    _O.SET_ATTRIBUTE: (_R.INVALID_ATTRIBUTE_VALUE, _R.MULTI_VALUED_ATTRIBUTE, _R.NON_UNIQUE_NAME_ATTRIBUTE,
+                       _R.OBJECT_NOT_FOUND, _R.READ_ONLY_ATTRIBUTE, _R.WRONG_KEY_LIFECYCLE_STATE),
+    _O.SET_CONSTRAINTS: (_R.INVALID_OBJECT_TYPE,),
+    _O.SET_DEFAULTS: (_R.INVALID_OBJECT_TYPE,),
+    _O.SET_ENDPOINT_ROLE: (),
+    _O.SIGN: (*_CRYPTO, _R.UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS, _R.USAGE_LIMIT_EXCEEDED),
+    _O.SIGNATURE_VERIFY: (*_CRYPTO, _R.UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS),
+    _O.VALIDATE: (_R.INVALID_OBJECT_TYPE, _R.OBJECT_NOT_FOUND),
+}
+#: Operation -> the Result Reasons its KMIP 2.x error table lists (Ping has no table).
+V2_TABLES: dict[int, frozenset[int]] = {
+    int(op): frozenset(int(r) for r in (*specific, *_GENERAL)) for op, specific in _SPECIFIC.items()}
+V2_TABLES[int(_O.QUERY_ASYNCHRONOUS_REQUESTS)] -= {int(_R.INVALID_FIELD)}
+
+#: A 2.x reason -> the reasons naming the same condition, in order of preference, for operations
+#: whose table does not list the first (the last resort is a general reason every table lists).
+_SAME_CONDITION: dict[int, tuple[int, ...]] = {int(k): tuple(int(r) for r in v) for k, v in {
+    _R.OBJECT_NOT_FOUND: (_R.ITEM_NOT_FOUND,),
+    _R.ITEM_NOT_FOUND: (_R.OBJECT_NOT_FOUND,),
+    _R.ATTRIBUTE_READ_ONLY: (_R.READ_ONLY_ATTRIBUTE, _R.PERMISSION_DENIED),
+    _R.READ_ONLY_ATTRIBUTE: (_R.ATTRIBUTE_READ_ONLY, _R.PERMISSION_DENIED),
+    _R.INVALID_OBJECT_TYPE: (_R.ILLEGAL_OBJECT_TYPE, _R.INVALID_FIELD),
+    _R.ILLEGAL_OBJECT_TYPE: (_R.INVALID_OBJECT_TYPE, _R.INVALID_FIELD),
+    _R.INVALID_ATTRIBUTE: (_R.INVALID_ATTRIBUTE_VALUE, _R.INVALID_FIELD),
+    _R.INVALID_ATTRIBUTE_VALUE: (_R.INVALID_ATTRIBUTE, _R.INVALID_FIELD),
+    _R.ATTRIBUTE_NOT_FOUND: (_R.ITEM_NOT_FOUND, _R.INVALID_FIELD),
+    _R.BAD_CRYPTOGRAPHIC_PARAMETERS: (_R.INVALID_FIELD,),
+    _R.UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS: (_R.FEATURE_NOT_SUPPORTED,),
+    _R.OBJECT_DESTROYED: (_R.WRONG_KEY_LIFECYCLE_STATE, _R.OBJECT_NOT_FOUND, _R.ITEM_NOT_FOUND),
+}.items()}
+
+
+#: Operations answered with their handlers' own 2.x reasons: Poll answers with the failure of the
+#: asynchronous operation it reports (a L{FailureOf} that operation, mapped by its table).
+_OWN_REASONS = frozenset({int(_O.POLL)})
+
+
+def table_reason(operation: int | None, reason: int) -> int:
+    """The KMIP 2.x Result Reason for C{reason} met by C{operation}: C{reason} if the operation's
+    table lists it (or the operation has no table), else the first reason for the same condition
+    that it lists (C{reason} when none does: the condition has no row)."""
+    if operation in _OWN_REASONS:
+        return reason
+    table = V2_TABLES.get(operation) if operation is not None else None
+    if table is None or reason in table:
+        return reason
+    return next((r for r in _SAME_CONDITION.get(reason, ()) if r in table), reason)
+
+
+class FailureOf(KmipError):
+    """A failure met by C{operation} and reported by another operation: Poll answers with the
+    failure of the asynchronous item it polls, its KMIP 2.x reason the one C{operation}'s table
+    lists (as if the item had failed synchronously); 1.x reasons are the failure's own."""
+
+    def __init__(self, error: KmipError, operation: int) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.operation = operation
+        self.reason, self.reason_v2 = error.reason, error.reason_v2
+
+    def reason_for(self, version: tuple[int, int]) -> int:
+        reason = self.error.reason_for(version)
+        return table_reason(self.operation, reason) if version >= (2, 0) else reason

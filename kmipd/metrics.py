@@ -95,7 +95,13 @@ class _Sources:
             failed = CounterMetricFamily("kmipd_audit_write_failures", "audit events that could not be written")
             written.add_metric([], sum(t.written for t in self.audit))
             failed.add_metric([], sum(t.failures for t in self.audit))
-            yield from (written, failed)
+            # ops: the bounded audit queue (kmipd.audit.AuditTrail.queue_size)
+            dropped = CounterMetricFamily("kmipd_audit_events_dropped", "audit events dropped: audit_queue_size "
+                                          "events were already waiting for the writer")
+            depth = GaugeMetricFamily("kmipd_audit_queue_depth", "audit events waiting for the writer")
+            dropped.add_metric([], sum(getattr(t, "dropped", 0) for t in self.audit))
+            depth.add_metric([], sum(getattr(t, "waiting", 0) for t in self.audit))
+            yield from (written, failed, dropped, depth)
 
 
 class Metrics:

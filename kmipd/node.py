@@ -8,17 +8,19 @@ ticket, the Rights that bound it. L{NodeState} is what one kmipd node keeps betw
 
  - L{AsyncWork} (pending asynchronous items, L{kmipd.asynchronous});
  - L{TicketBook}: tickets from Login / Delegated Login, usable as the request header's
-   Authentication (Credential Type Ticket), with a bounded lifetime and request count;
- - the Object Defaults of Set Defaults and the Constraints of Set Constraints.
+   Authentication (Credential Type Ticket), with a bounded lifetime, Request Count and Usage
+   Limits (L{kmipd.auth.tickets}); kept in the SQL store's database when there is one, so every
+   node and worker process on it knows them (L{kmipd.store.tickets});
+ - the Object Defaults of Set Defaults and the Constraints of Set Constraints, likewise in the
+   SQL store's database when there is one (L{kmipd.store.node_state}), read and written in the
+   request's transaction.
 
-All of it is in memory and per node: a restart forgets tickets, pending work, defaults and
-constraints, and nodes sharing one database do not share them (docs/operations.md).
+Pending work is in memory and per node: a restart forgets it, and nodes sharing one database do
+not share it (docs/operations.md). With the memory store everything is in this process.
 """
 
 from __future__ import annotations
 
-import hmac
-import os
 import threading
 import time
 import uuid
@@ -27,141 +29,30 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .asynchronous import AsyncWork, Pending
-from .errors import (
-    AuthenticationNotSuccessful,
-    FeatureNotSupported,
-    GeneralFailure,
-    InvalidField,
-    KmipError,
-    PermissionDenied,
+from .auth.tickets import (
+    DEFAULT_TICKET_LIFETIME,
+    MAX_TICKET_LIFETIME,
+    USES,
+    InvalidTicket,
+    Right,
+    Ticket,
+    TicketBook,
+    check_rights,
+    read_rights,
+    read_ticket,
+    ticket_credential,
+    ticket_item,
 )
-from .spec import CredentialType, ObjectType, Tag, TicketType, enum_value_in_version
+from .errors import GeneralFailure
+from .spec import ObjectType, Tag, enum_value_in_version
 from .store.interface import ConcurrentUpdateError
-from .ttlv import Item, ItemType
+from .ttlv import Item
 
 if TYPE_CHECKING:
     from .context import RequestContext
 
-#: Longest ticket lifetime (seconds), and the lifetime when Login names none.
-MAX_TICKET_LIFETIME = 8 * 3600
-DEFAULT_TICKET_LIFETIME = 3600
-#: Most live tickets per node (the oldest are forgotten first).
-MAX_TICKETS = 4096
 #: Attempts of a deferred item's own transaction on concurrent-update conflicts.
 JOB_RETRIES = 3
-
-
-class InvalidTicket(KmipError):
-    """Logout of a ticket kmipd did not issue to the caller (2.x Invalid Ticket)."""
-
-    reason = 0x19
-
-
-@dataclass(frozen=True)
-class Right:
-    """One Right of a delegated ticket: what it allows (C{None}: unrestricted)."""
-
-    operations: frozenset[int] | None = None
-    objects: frozenset[str] | None = None
-    groups: frozenset[str] | None = None
-
-
-@dataclass
-class Ticket:
-    """A ticket kmipd issued."""
-
-    value: bytes
-    identity: str | None
-    groups: tuple[str, ...] | None
-    expires: float
-    requests_left: int | None
-    rights: tuple[Right, ...] | None = None  # set for Delegated Login tickets
-
-
-class TicketBook:
-    """Tickets of this node (thread-safe)."""
-
-    def __init__(self, seconds: Callable[[], float] = time.time, max_tickets: int = MAX_TICKETS) -> None:
-        self.seconds = seconds
-        self.max_tickets = max_tickets
-        self._tickets: dict[bytes, Ticket] = {}
-        self._lock = threading.Lock()
-
-    def issue(self, identity: str | None, groups: tuple[str, ...] | None, lifetime: float,
-              requests: int | None, rights: tuple[Right, ...] | None = None) -> Ticket:
-        """A new ticket for C{identity}, valid C{lifetime} seconds (capped) and C{requests} uses."""
-        now = self.seconds()
-        ticket = Ticket(os.urandom(32), identity, groups, now + min(lifetime, MAX_TICKET_LIFETIME), requests,
-                        rights)
-        with self._lock:
-            self._expire(now)
-            while len(self._tickets) >= self.max_tickets:
-                del self._tickets[next(iter(self._tickets))]
-            self._tickets[ticket.value] = ticket
-        return ticket
-
-    def use(self, value: bytes, identity: str | None) -> Ticket:
-        """The ticket C{value} presented by C{identity}, one request counted.
-
-        A Login ticket is bound to the identity it was issued to; a delegated ticket may be
-        presented by any authenticated client and acts as its issuer, within its Rights.
-        @raise AuthenticationNotSuccessful: unknown, expired, used up, or another client's.
-        """
-        now = self.seconds()
-        with self._lock:
-            self._expire(now)
-            ticket = self._lookup(value)
-            if ticket is None:
-                raise AuthenticationNotSuccessful("unknown or expired ticket")
-            if ticket.rights is None and ticket.identity != identity:
-                raise AuthenticationNotSuccessful("the ticket was issued to another client")
-            if ticket.requests_left is not None:
-                if ticket.requests_left <= 0:
-                    del self._tickets[ticket.value]
-                    raise AuthenticationNotSuccessful("the ticket's request count is used up")
-                ticket.requests_left -= 1
-            return ticket
-
-    def revoke(self, value: bytes, identity: str | None) -> None:
-        """Logout: invalidate a ticket issued to C{identity}; L{InvalidTicket} otherwise."""
-        with self._lock:
-            self._expire(self.seconds())
-            ticket = self._lookup(value)
-            if ticket is None or ticket.identity != identity:
-                raise InvalidTicket("no such ticket issued to this client")
-            del self._tickets[ticket.value]
-
-    def _lookup(self, value: bytes) -> Ticket | None:
-        for key, ticket in self._tickets.items():
-            if hmac.compare_digest(key, value):
-                return ticket
-        return None
-
-    def _expire(self, now: float) -> None:
-        for key in [k for k, t in self._tickets.items() if t.expires <= now]:
-            del self._tickets[key]
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._tickets)
-
-
-def ticket_item(ticket: Ticket) -> Item:
-    """The Ticket structure sent to the client."""
-    return Item.struct(Tag.TICKET, [Item.enum(Tag.TICKET_TYPE, TicketType.LOGIN),
-                                    Item.bytes(Tag.TICKET_VALUE, ticket.value)])
-
-
-def read_ticket(item: Item | None) -> bytes:
-    """The Ticket Value of a Ticket structure; L{InvalidField} if malformed."""
-    if item is None or item.type != ItemType.STRUCTURE:
-        raise InvalidField("a Ticket structure is required")
-    if item.get(Tag.TICKET_TYPE) != TicketType.LOGIN:
-        raise InvalidField("unknown Ticket Type")
-    value = item.find(Tag.TICKET_VALUE)
-    if value is None or value.type != ItemType.BYTE_STRING:
-        raise InvalidField("Ticket Value must be a Byte String")
-    return value.value
 
 
 @dataclass
@@ -174,7 +65,9 @@ class MessageSession:
     asynchronous: bool = False
     mandatory: bool = False
     rights: tuple[Right, ...] | None = None
+    ticket: Ticket | None = None  # the ticket that authenticated the message
     deferred: list[bytes] = field(default_factory=list)  # jobs held until the message is answered
+    server_hashed_password: bytes | None = None  # a verified Hashed Password credential's answer
 
 
 @dataclass
@@ -191,7 +84,8 @@ class NodeState:
     start: Callable[[Callable[[], None]], Any] | None = None
     store: Any = None
     jobs: AsyncWork = field(init=False)
-    tickets: TicketBook = field(init=False)
+    _tickets: TicketBook | None = field(init=False, default=None)
+    _settings: Any = field(init=False, default=False)  # False: not chosen yet
     defaults: dict[int, list[Item]] = field(default_factory=dict)
     constraints: list[Item] = field(default_factory=list)
     interop: str | None = None
@@ -200,7 +94,39 @@ class NodeState:
 
     def __post_init__(self) -> None:
         self.jobs = AsyncWork(start=self.start, seconds=self.seconds)
-        self.tickets = TicketBook(self.seconds)
+
+    def _shared_engine(self) -> Any:
+        return shared_engine(self.store)
+
+    @property
+    def tickets(self) -> TicketBook:
+        """The node's L{TicketBook}: in the SQL store's database when there is one (shared by every
+        node and worker on it, L{kmipd.store.tickets}), else in this process's memory."""
+        with self.lock:
+            if self._tickets is None:
+                backend = None
+                engine = self._shared_engine()
+                if engine is not None:
+                    from .store.tickets import SQLTickets
+
+                    backend = SQLTickets(engine)
+                self._tickets = TicketBook(self.seconds, backend)
+            return self._tickets
+
+    @property
+    def settings(self) -> Any:
+        """Where Object Defaults and Constraints live: L{kmipd.store.node_state.SQLNodeSettings}
+        on the SQL store's database, or C{None}: L{defaults} and L{constraints} in memory."""
+        with self.lock:
+            if self._settings is False:
+                engine = self._shared_engine()
+                if engine is not None:
+                    from .store.node_state import SQLNodeSettings
+
+                    self._settings = SQLNodeSettings(engine)
+                else:
+                    self._settings = None
+            return self._settings
 
     # Per message --------------------------------------------------------------------------
 
@@ -211,9 +137,10 @@ class NodeState:
         """
         session = MessageSession(self, new_correlation(), getattr(request, "client_correlation", None),
                                  bool(request.asynchronous), bool(request.asynchronous_mandatory))
-        ticket = _ticket_credential(request.authentication)
+        ticket = ticket_credential(request.authentication)
         if ticket is not None:
             found = self.tickets.use(ticket, caller.identity)
+            session.ticket = found
             if found.rights is not None:
                 session.rights = found.rights
                 caller = replace(caller, identity=found.identity, groups=found.groups)
@@ -230,11 +157,14 @@ class NodeState:
         session = ctx.session
         if session is None or operation is None:
             return handler(ctx, payload)
-        if session.rights is not None:
+        ticket = session.ticket
+        if ticket is not None and (ticket.rights is not None or USES in ticket.limited):
+            self.tickets.authorize(ctx, ticket, operation, payload)
+        elif session.rights is not None:
             check_rights(ctx, session.rights, operation, payload)
         if session.asynchronous and self.jobs.wants(operation, payload, session.mandatory):
             job_ctx = replace(ctx, session=replace(session, asynchronous=False, mandatory=False, rights=None,
-                                                   deferred=[]))
+                                                   ticket=None, deferred=[]))
 
             def run(tx: Any) -> Item | None:
                 if tx is not None:
@@ -271,12 +201,71 @@ class NodeState:
                 self.jobs.discard(correlation)
         session.deferred.clear()
 
-    # Set Defaults -------------------------------------------------------------------------
+    # Set Defaults, Set Constraints --------------------------------------------------------
 
-    def defaults_for(self, object_type: int) -> list[Item]:
-        """The Object Defaults attributes Set Defaults gave C{object_type} (copies)."""
-        with self.lock:
-            return [a.copy() for a in self.defaults.get(int(object_type), [])]
+    def defaults_for(self, object_type: int, tx: Any = None) -> list[Item]:
+        """The Object Defaults attributes Set Defaults gave C{object_type} (copies), read in the
+        request's transaction C{tx} when they are in the database."""
+        shared = self.settings
+        if shared is None:
+            with self.lock:
+                return [a.copy() for a in self.defaults.get(int(object_type), [])]
+        info = shared.read(tx, "defaults")
+        for entry in info.findall(Tag.OBJECT_DEFAULTS) if info is not None else []:
+            if entry.get(Tag.OBJECT_TYPE) == int(object_type):
+                attributes = entry.find(Tag.ATTRIBUTES)
+                return list(attributes.value) if attributes is not None else []
+        return []
+
+    def set_defaults(self, defaults: dict[int, list[Item]], tx: Any = None) -> None:
+        """Replace the Object Defaults (in the request's transaction C{tx} when in the database)."""
+        shared = self.settings
+        if shared is None:
+            with self.lock:
+                self.defaults = defaults
+            return
+        shared.write(tx, "defaults", Item.struct(Tag.DEFAULTS_INFORMATION, [
+            Item.struct(Tag.OBJECT_DEFAULTS, [Item.enum(Tag.OBJECT_TYPE, object_type),
+                                              Item.struct(Tag.ATTRIBUTES, [a.copy() for a in attrs])])
+            for object_type, attrs in sorted(defaults.items())]))
+
+    def constraints_in(self, tx: Any = None) -> list[Item]:
+        """The Constraints of Set Constraints (copies), read in C{tx} when in the database."""
+        shared = self.settings
+        if shared is None:
+            with self.lock:
+                return [c.copy() for c in self.constraints]
+        item = shared.read(tx, "constraints")
+        return list(item.value) if item is not None else []
+
+    def set_constraints(self, constraints: list[Item], tx: Any = None) -> None:
+        """Replace the Constraints (in the request's transaction C{tx} when in the database)."""
+        shared = self.settings
+        if shared is None:
+            with self.lock:
+                self.constraints = constraints
+            return
+        shared.write(tx, "constraints", Item.struct(Tag.CONSTRAINTS, [c.copy() for c in constraints]))
+
+
+def shared_engine(store: Any) -> Any:
+    """The SQL store's engine when node state is kept in its database, else C{None} (the memory
+    store; an in-memory SQLite, which is one connection's)."""
+    engine = getattr(store, "engine", None)
+    if engine is not None and engine.url.database not in (None, "", ":memory:"):
+        return engine
+    return None
+
+
+def shared_replay_guard(store: Any) -> Any:
+    """The Hashed Password replay check in the SQL store's database (every node shares it), or
+    C{None} for a store without one (the check then stays in the process)."""
+    engine = shared_engine(store)
+    if engine is None:
+        return None
+    from .store.node_state import SQLReplayGuard
+
+    return SQLReplayGuard(engine)
 
 
 def node_of(ctx: RequestContext) -> NodeState:
@@ -289,67 +278,6 @@ def node_of(ctx: RequestContext) -> NodeState:
 def new_correlation() -> str:
     """A globally unique Server Correlation Value."""
     return uuid.uuid4().hex
-
-
-def _ticket_credential(authentication: Item | None) -> bytes | None:
-    """The Ticket Value of the header's Ticket credential, if any."""
-    if authentication is None:
-        return None
-    for credential in authentication.findall(Tag.CREDENTIAL):
-        if credential.get(Tag.CREDENTIAL_TYPE) != CredentialType.TICKET:
-            continue
-        value = credential.find(Tag.CREDENTIAL_VALUE)
-        try:
-            return read_ticket(value.find(Tag.TICKET) if value is not None else None)
-        except InvalidField as e:
-            raise AuthenticationNotSuccessful(e.message) from None
-    return None
-
-
-def check_rights(ctx: RequestContext, rights: tuple[Right, ...], operation: int, payload: Item | None) -> None:
-    """L{PermissionDenied} unless one Right allows C{operation} on the object the item names."""
-    uid = payload.get(Tag.UNIQUE_IDENTIFIER) if payload is not None else None
-    if uid is None:
-        uid = ctx.id_placeholder
-    for right in rights:
-        if right.operations is not None and operation not in right.operations:
-            continue
-        if right.objects is not None and uid not in right.objects:
-            continue
-        if right.groups is not None:
-            obj = ctx.store.get(uid) if isinstance(uid, str) else None
-            groups = {g.value for g in obj.live("Object Group")} if obj is not None else set()
-            if not groups & right.groups:
-                continue
-        return
-    raise PermissionDenied("the delegated ticket's Rights do not allow this operation")
-
-
-def read_rights(payload: Item) -> tuple[Right, ...]:
-    """The Rights of a Delegated Login request; L{InvalidField} / L{FeatureNotSupported} if unusable."""
-    rights_item = payload.find(Tag.RIGHTS)
-    if rights_item is None or rights_item.type != ItemType.STRUCTURE:
-        raise InvalidField("Delegated Login needs Rights")
-    out = []
-    for right in rights_item.findall(Tag.RIGHT):
-        if right.find(Tag.USAGE_LIMITS) is not None:
-            raise FeatureNotSupported("Usage Limits in a Right are not supported")
-        out.append(Right(_set(right, Tag.OPERATIONS, Tag.OPERATION, int),
-                         _set(right, Tag.OBJECTS, Tag.UNIQUE_IDENTIFIER, str),
-                         _set(right, Tag.OBJECT_GROUPS, Tag.OBJECT_GROUP, str)))
-    if not out:
-        raise InvalidField("Rights must contain at least one Right")
-    return tuple(out)
-
-
-def _set(right: Item, outer: int, inner: int, kind: type) -> frozenset | None:
-    container = right.find(outer)
-    if container is None:
-        return None
-    values = [c.value for c in container.findall(inner)]
-    if not all(isinstance(v, kind) for v in values):
-        raise InvalidField(f"malformed {Tag(outer).name.title()} in a Right")
-    return frozenset(values)
 
 
 def check_object_type(value: Any, version: tuple[int, int]) -> int:

@@ -25,14 +25,15 @@ from kmipd.log import Logger
 from .asynchronous import Pending
 from .audit import summarise
 from .auth.identify import Caller  # callers are made by identification (kmipd.auth)
+from .auth.request import check_credential_types
 from .context import RequestContext, ServiceContext
 from .errors import (
-    AuthenticationNotSuccessful,
     FeatureNotSupported,
     GeneralFailure,
     InvalidMessage,
     KmipError,
     OperationNotSupported,
+    table_reason,
 )
 from .limits import Limits
 from .messages import (
@@ -168,6 +169,8 @@ def error_reply(version: Version, now: int, reason: int, message: str, close: bo
 def error_result(item: BatchItem, version: Version, error: KmipError) -> BatchResult:
     """The failed result of C{item} for C{error}, with a Result Reason C{version} defines."""
     reason = error.reason_for(version)
+    if version >= (2, 0):
+        reason = table_reason(item.operation, reason)
     if not enum_value_in_version(ResultReason, reason, version):
         reason = int(ResultReason.GENERAL_FAILURE)
     return BatchResult(item.operation, item.unique_id, ResultStatus.OPERATION_FAILED, reason, error.message)
@@ -275,15 +278,16 @@ class Processor:
             return error_reply(_closest(request.version), now, ResultReason.INVALID_MESSAGE,
                                f"protocol version {request.version[0]}.{request.version[1]} is not supported")
         work = _Work(request, version, caller, now)
-        if request.authentication is not None and self.credentials is not None:
-            try:
-                self.credentials.check(request.authentication, caller)
-            except AuthenticationNotSuccessful as e:
-                return error_reply(version, now, e.reason_for(version), e.message)
+        proof = None
         try:
+            if request.authentication is not None:
+                check_credential_types(request.authentication, version)
+                if self.credentials is not None:
+                    proof = self.credentials.check(request.authentication, caller, version)
             work.session, work.caller = self.node.open(request, caller)
-        except AuthenticationNotSuccessful as e:
+        except KmipError as e:  # credentials, a ticket (Authentication Not Successful, ...), its store
             return error_reply(version, now, e.reason_for(version), e.message)
+        work.session.server_hashed_password = proof
         if request.asynchronous_mandatory and len(request.items) > 1:
             self._fail_all(work, FeatureNotSupported(
                 "Asynchronous Indicator Mandatory is supported for one batch item per request message"))
@@ -459,8 +463,10 @@ class Processor:
 
     def _encode(self, w: _Work) -> bytes:
         """Build, strip to the version and encode C{w}'s response (the one response build)."""
+        session = w.session
         message = build_response(w.version, w.now, w.results,
-                                 correlation=w.session.correlation if w.session is not None else None)
+                                 correlation=session.correlation if session is not None else None,
+                                 server_hashed_password=session.server_hashed_password if session else None)
         removed = strip_for_version(message, w.version)
         if removed:
             _log.warn("removed {removed} fields undefined in KMIP {version}", removed=removed, version=w.version)

@@ -18,13 +18,11 @@ L{kmipd.session.Session} per connection.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IHandshakeListener, IPushProducer
 from twisted.internet.protocol import Factory, Protocol
-from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
@@ -39,6 +37,7 @@ from .session import (
     ConnectionLimitExceeded,
     Deadline,
     Identify,
+    IdleTimer,
     Session,
     peer_host,
     reidentify_due,
@@ -47,7 +46,7 @@ from .spec import ResultReason, Tag
 from .ttlv import ItemType, peek_header
 
 if TYPE_CHECKING:
-    from twisted.internet.interfaces import IConsumer, IDelayedCall, ISSLTransport
+    from twisted.internet.interfaces import IConsumer, ISSLTransport
 
     from .dispatch import Dispatcher
 
@@ -69,7 +68,7 @@ _REQUEST = int(Tag.REQUEST_MESSAGE)
 
 
 @implementer(IHandshakeListener, IPushProducer)
-class KMIPProtocol(Protocol, TimeoutMixin):
+class KMIPProtocol(Protocol):
     """One client connection.
 
     It is also the producer the transport pauses while its send buffer is full (output
@@ -95,8 +94,8 @@ class KMIPProtocol(Protocol, TimeoutMixin):
         self._lost = False
         self._refused = False
         self._resolving = False
-        self._certificate: object = None
         self._message_deadline = Deadline(self._message_expired)
+        self._grace: Deadline | None = None  # a refused client's time to send its request
 
     @property
     def caller(self) -> Caller | None:
@@ -118,12 +117,12 @@ class KMIPProtocol(Protocol, TimeoutMixin):
         _no_delay(self.transport)
         self.transport.registerProducer(self, True)
         if not factory.tls:
-            self.setTimeout(factory.limits.idle_timeout)
+            factory.idle.touch(self)
             self._identify(None)
 
-    def callLater(self, period: float, func: Callable[[], object]) -> IDelayedCall:
-        """TimeoutMixin's timer, on the factory's clock."""
-        return self.factory.clock.callLater(period, func)
+    def _active(self) -> None:
+        """Traffic: the idle time starts again (see L{kmipd.session.IdleTimer})."""
+        self.factory.idle.refresh(self)
 
     def handshakeCompleted(self) -> None:
         """TLS is up: count the connection, read the client certificate and identify the caller."""
@@ -133,11 +132,11 @@ class KMIPProtocol(Protocol, TimeoutMixin):
             self._closing = True
             self.transport.abortConnection()
             return
-        self.setTimeout(self.factory.limits.idle_timeout)
+        self.factory.idle.touch(self)
         self._identify(self.transport.getPeerCertificate())
 
     def _identify(self, certificate: object, fresh: bool = False) -> None:
-        self._certificate = certificate
+        # The certificate is not kept: the TLS connection holds it, and re-identification asks again.
         self._resolving = True
         d = self.session.resolve(certificate, fresh=fresh)
 
@@ -162,7 +161,9 @@ class KMIPProtocol(Protocol, TimeoutMixin):
         audit.refused(getattr(self.factory.dispatcher, "services", None),  # ops: audit hook
                       peer=str(self.transport.getPeer()), transport="ttlv", reason=reason)
         self._refused = True
-        self.setTimeout(min(self.factory.limits.idle_timeout, _REFUSED_GRACE))
+        self.factory.idle.forget(self)
+        self._grace = Deadline(self.timeoutConnection)
+        self._grace.start(self.factory.clock, min(self.factory.limits.idle_timeout, _REFUSED_GRACE))
         self._next()
 
     def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
@@ -171,12 +172,15 @@ class KMIPProtocol(Protocol, TimeoutMixin):
         session = getattr(self, "session", None)
         if session is not None:
             session.lost()
-        self.setTimeout(None)
+        self.factory.idle.forget(self)
+        if self._grace is not None:
+            self._grace.cancel()
         self._closing = True
         self._cancel_message_timer()
         self._drop_input()
 
     def timeoutConnection(self) -> None:
+        """Idle for C{idle_timeout} (or a refused client silent for its grace period): abort."""
         _log.info("closing idle connection from {peer}", peer=str(self.transport.getPeer()))
         self._closing = True
         self.transport.abortConnection()
@@ -209,7 +213,7 @@ class KMIPProtocol(Protocol, TimeoutMixin):
     def dataReceived(self, data: bytes) -> None:
         if self._closing:
             return
-        self.resetTimeout()
+        self._active()
         chunks = self._chunks
         if chunks is not None:
             chunks.append(data)
@@ -321,7 +325,7 @@ class KMIPProtocol(Protocol, TimeoutMixin):
                 or self._closing or self._out_paused or not self.session.may_dispatch()):
             return
         if self.session.stale():
-            self._identify(self._certificate, fresh=True)
+            self._identify(self._peer_certificate(), fresh=True)
             return
         self.session.dispatched()
         # Several queued (pipelined) messages go to the dispatcher's handle_many when it has one:
@@ -346,6 +350,12 @@ class KMIPProtocol(Protocol, TimeoutMixin):
             d = dispatcher.handle(data, caller)
             d.addCallback(self._replied, started)
         d.addErrback(self._crashed)
+
+    def _peer_certificate(self) -> object:
+        """The client certificate of a TLS connection, else C{None}."""
+        if not self.factory.tls:
+            return None
+        return self.transport.getPeerCertificate()
 
     def _answer_refusal(self, data: bytes) -> None:
         self._closing = True
@@ -401,7 +411,7 @@ class KMIPProtocol(Protocol, TimeoutMixin):
                            duration=time.perf_counter() - started)
         if self._closing:
             return False
-        self.resetTimeout()  # idle time counts from the last reply, not from a slow request's arrival
+        self._active()  # idle time counts from the last reply, not from a slow request's arrival
         self.transport.write(reply.data)
         self.session.wrote(len(reply.data), self._out_paused)
         if reply.close:
@@ -465,6 +475,7 @@ class KMIPServerFactory(Factory[KMIPProtocol]):
         self.tls = tls
         self.reidentify_after = reidentify_after
         self.connections: set[KMIPProtocol] = set()
+        self.idle = IdleTimer(self.clock, lambda: self.limits.idle_timeout, KMIPProtocol.timeoutConnection)
         self.counter = counter if counter is not None else ConnectionCounter(self.limits)
 
     @property

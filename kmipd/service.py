@@ -6,20 +6,26 @@ object store, the policy directory watcher, the SLUGS HTTP client and the listen
 A C{.tac} file or another Twisted application attaches it with C{setServiceParent}; C{twistd kmip}
 builds it through L{kmipd.tap.makeService}. Blocking start-up work (development PKI, master key,
 schema check, first policy scan) happens in the constructor, before the reactor serves.
+
+C{twistd kmip} listens first: L{listen_first} binds every configured endpoint (KMIP, HTTPS,
+metrics) before the constructor creates any data file, and the service adopts those ports when it
+starts; a start that cannot listen leaves nothing behind. An embedder may do the same
+(C{KMIPService(config, listeners=listen_first(config, reactor))}).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import treq
 from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import MultiService
-from twisted.internet.defer import Deferred, DeferredList, maybeDeferred
+from twisted.internet.defer import Deferred, DeferredList, maybeDeferred, succeed
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IListeningPort, IProtocolFactory, IStreamServerEndpoint
+from twisted.internet.protocol import Factory
 from twisted.web.client import Agent, HTTPConnectionPool
 
 from kmipd.log import Logger
@@ -35,12 +41,13 @@ from .devcerts import DevPKI, dev_pki_for
 from .dispatch import DIRECT_THREADS, Dispatcher, Scheduling
 from .http import build_site
 from .monitoring import attach_monitoring
-from .node import NodeState
+from .node import NodeState, shared_replay_guard
 from .policy.loader import PolicyFileError
 from .policy.model import PolicyEngine
 from .policy.reloader import PolicyDirectoryWatcher
-from .processor import Processor
+from .processor import Processor, Reply, sniff_version
 from .protocol import KMIPServerFactory
+from .spec import ResultReason, enum_value_in_version
 from .store.foreign import refuse_foreign_schema
 from .store.keyring import refuse_missing_key_file
 from .store.masterkey import load_or_create_master_key
@@ -53,6 +60,113 @@ _log = Logger()
 
 class ListenError(Exception):
     """An endpoint cannot be bound (address in use, permission denied, bad description)."""
+
+
+class _LateFactory(Factory):
+    """Stands in for a port's factory until the service that serves the port exists.
+
+    Refuses connections until L{attach}ed (the reactor does not run before that under twistd);
+    then starts, stops and builds through the real factory.
+    """
+
+    noisy = False
+
+    def __init__(self) -> None:
+        self.target: Factory | None = None
+
+    def attach(self, target: Any) -> None:
+        self.target = target
+        if self.numPorts:
+            target.doStart()
+
+    def startFactory(self) -> None:
+        if self.target is not None:
+            self.target.doStart()
+
+    def stopFactory(self) -> None:
+        if self.target is not None:
+            self.target.doStop()
+
+    def buildProtocol(self, addr: Any) -> Any:
+        return None if self.target is None else self.target.buildProtocol(addr)
+
+    def logPrefix(self) -> str:
+        return self.target.__class__.__name__ if self.target is not None else "kmipd"
+
+
+@dataclass
+class Listeners:
+    """Ports bound by L{listen_first} before the service and its data files exist.
+
+    @ivar bound: C{(kind, description, port, stand-in factory)}, kind C{"kmip"}, C{"https"} or
+        C{"metrics"}, in configuration order.
+    """
+
+    bound: list[tuple[str, str, Any, _LateFactory]] = field(default_factory=list)
+
+    def of(self, kind: str) -> list[tuple[str, Any, _LateFactory]]:
+        return [(d, port, late) for k, d, port, late in self.bound if k == kind]
+
+    def close(self) -> Deferred[Any]:
+        """Stop listening on every port (a start that failed after binding)."""
+        bound, self.bound = self.bound, []
+        return DeferredList([maybeDeferred(port.stopListening) for _, _, port, _ in bound])
+
+
+def listen_first(config: Config, reactor: Any = None) -> Listeners:
+    """Bind every endpoint C{config} names (C{listen}, C{https_listen}, C{metrics_listen}) now.
+
+    @raise ListenError: one cannot be bound (those already bound are released).
+    """
+    if reactor is None:
+        from twisted.internet import reactor as _reactor
+
+        reactor = _reactor
+    listeners = Listeners()
+    wanted = [("kmip", d) for d in config.effective_listen] + [("https", d) for d in config.https_listen]
+    wanted += [("metrics", d) for d in config.metrics_listen]
+    for kind, description in wanted:
+        late = _LateFactory()
+        result: list[Any] = []
+        try:
+            d = serverFromString(reactor, description).listen(late)
+            d.addBoth(result.append)
+            if not result:  # an endpoint that listens later: kmipd must know now
+                d.cancel()
+                result.insert(0, ListenError("the endpoint does not listen at once"))
+        except Exception as e:
+            result.append(e)
+        outcome = result[0]
+        if not IListeningPort.providedBy(outcome):
+            listeners.close()
+            error = outcome.value if hasattr(outcome, "value") else outcome
+            option = "metrics_listen: " if kind == "metrics" else ""
+            raise ListenError(f"{option}cannot listen on {description!r}: {error}")
+        listeners.bound.append((kind, description, outcome, late))
+    return listeners
+
+
+class _AuditGatedDispatcher(Dispatcher):
+    """The dispatcher; with C{audit_overflow = refuse}, request messages arriving while the audit
+    trail is behind are answered with an error before any operation runs (nothing unrecorded
+    happens)."""
+
+    #: The L{kmipd.audit.AuditTrail} that gates requests, or C{None} (C{audit_overflow = drop}).
+    audit_gate: Any = None
+
+    def handle_many(self, messages: list[bytes], caller: Any) -> Deferred[list[Reply]]:
+        trail = self.audit_gate
+        if trail is not None and trail.behind:
+            now = int(self.seconds())
+            return succeed([self._audit_refusal(sniff_version(m), now) for m in messages])
+        return super().handle_many(messages, caller)
+
+    def _audit_refusal(self, version: Any, now: int) -> Reply:
+        reason = ResultReason.SERVER_LIMIT_EXCEEDED  # 2.x; 1.x has only General Failure for this
+        if not enum_value_in_version(ResultReason, int(reason), version):
+            reason = ResultReason.GENERAL_FAILURE
+        return self.error_reply(version, now, int(reason), "the audit trail is behind (audit_overflow = refuse): "
+                                "try again later")
 
 
 class _RecordingEndpoint:
@@ -81,8 +195,10 @@ class KMIPService(MultiService):
     """
 
     def __init__(self, config: Config, *, reactor: Any = None, store: Any = None, tls: bool = True,
-                 http_client: Any = None) -> None:
+                 http_client: Any = None, listeners: Listeners | None = None) -> None:
         super().__init__()
+        #: Ports bound before this service existed (L{listen_first}), adopted when it starts.
+        self._listeners = listeners
         if reactor is None:
             from twisted.internet import reactor as _reactor
 
@@ -98,6 +214,7 @@ class KMIPService(MultiService):
         self.ports: list[IListeningPort] = []
         self.https_ports: list[IListeningPort] = []
         self._endpoints: list[StreamServerEndpointService] = []
+        self._adopted: list[Any] = []
 
         # Store work uses at most thread_pool_size threads (the scheduler sees to it); the extra
         # threads serve messages that need no store, whatever the database is doing.
@@ -124,7 +241,7 @@ class KMIPService(MultiService):
         processor = Processor(self.store, ServiceContext(policy=self.policy, settings=config.settings),
                               reactor, limits=self.limits, credentials=self._credentials(config),
                               node=self._node_state(reactor))
-        self.dispatcher = Dispatcher(processor, self.pool.run, reactor,
+        self.dispatcher = _AuditGatedDispatcher(processor, self.pool.run, reactor,
                                      Scheduling.for_store(self.store, config.thread_pool_size))
         # With SLUGS, group membership can change: a connection's caller is resolved again
         # (through the cached chain) once slugs_cache_ttl has passed since the last resolution.
@@ -144,6 +261,15 @@ class KMIPService(MultiService):
             self._https_factory = wrap_factory(self.site, build_https_tls_options(config)) if tls else self.site
         # ops: audit trail, metrics, health endpoints (kmipd.monitoring)
         attach_monitoring(self, config, reactor, tls)
+        monitoring, audit = getattr(self, "monitoring", None), getattr(self, "audit", None)
+        if listeners is not None and monitoring is not None and listeners.of("metrics"):
+            for _, _port, late in listeners.of("metrics"):
+                late.attach(monitoring.factory)
+            monitoring.ports = [port for _, port, _ in listeners.of("metrics")]
+        if audit is not None:
+            audit.queue_size = config.audit_queue_size
+            if config.audit_overflow == "refuse":
+                self.dispatcher.audit_gate = audit
 
     def _node_state(self, reactor: Any) -> NodeState:
         """Session state of this node: asynchronous items start in the operation pool (handed
@@ -173,7 +299,8 @@ class KMIPService(MultiService):
         if not config.credentials_path:
             return None
         try:
-            return CredentialChecker(CredentialStore.load(config.credentials_path), seconds=self.reactor.seconds)
+            return CredentialChecker(CredentialStore.load(config.credentials_path), seconds=self.reactor.seconds,
+                                     window=config.hashed_password_window, replay=shared_replay_guard(self.store))
         except CredentialFileError as e:
             raise ConfigError(f"[server] credentials_path: {e}", key="credentials_path") from None
 
@@ -203,9 +330,12 @@ class KMIPService(MultiService):
     def privilegedStartService(self) -> None:
         """Bind the endpoints (possibly privileged ports) and fail loudly if one cannot be bound."""
         super().privilegedStartService()
-        if self._endpoints:
+        if self._endpoints or self._adopted:
             return
         _log.info("kmipd {version} starting", version=__version__)  # ops: version in the startup log
+        if self._listeners is not None:
+            self._serve_listeners(self._listeners)
+            return
         listeners = [(d, self._listen_factory, False) for d in self.config.effective_listen]
         listeners += [(d, self._https_factory, True) for d in self.config.https_listen]
         for description, factory, https in listeners:
@@ -219,6 +349,21 @@ class KMIPService(MultiService):
                 self._unbind()
                 raise ListenError(f"cannot listen on {description!r}: {e}") from None
             self._endpoints.append(service)
+        self._log_ports()
+
+    def _serve_listeners(self, listeners: Listeners) -> None:
+        """Serve the ports L{listen_first} bound (once: they are released on stop)."""
+        self._listeners = None
+        for kind in ("kmip", "https"):
+            for _, port, late in listeners.of(kind):
+                late.attach(self._https_factory if kind == "https" else self._listen_factory)
+                self._bound(port, kind == "https")
+                self._adopted.append(port)
+        self._log_ports()
+        for _, port, _ in listeners.of("metrics"):
+            _log.info("kmipd metrics and health on {address}", address=str(port.getHost()))
+
+    def _log_ports(self) -> None:
         for port in self.ports:
             if port in self.https_ports:
                 _log.info("kmipd listening for HTTPS on {address}", address=str(port.getHost()))
@@ -233,12 +378,14 @@ class KMIPService(MultiService):
 
     def _unbind(self) -> Deferred[Any]:
         endpoints, self._endpoints = self._endpoints, []
+        adopted, self._adopted = self._adopted, []
         self.ports = []
         self.https_ports = []
-        return DeferredList([maybeDeferred(e.stopService) for e in endpoints])
+        stops = [maybeDeferred(e.stopService) for e in endpoints] + [maybeDeferred(p.stopListening) for p in adopted]
+        return DeferredList(stops)
 
     def startService(self) -> None:
-        if not self._endpoints:
+        if not self._endpoints and not self._adopted:
             self.privilegedStartService()
         for endpoint in self._endpoints:
             endpoint.startService()

@@ -1,16 +1,28 @@
 # -*- test-case-name: tests.test_tap -*-
-"""C{twistd kmip}: command-line options and the service maker."""
+"""C{twistd kmip}: command-line options and the service maker.
+
+Start-up order: options and configuration, then every endpoint is bound (L{listen_first}), then
+the service is built (development PKI, master key, database): a start that cannot listen exits
+with one line and creates nothing. All of that happens in C{makeService}, before a daemonising
+twistd forks, so the launching process reports it (no pid file is written yet). A failure after the
+fork (in C{privilegedStartService}/C{startService}) is raised as an ordinary exception, which
+twistd writes to its status pipe (the launching process prints it and exits 1) before removing
+its pid file. C{logging_level} also filters Twisted's own events: L{Options} gives twistd a log
+observer factory (its C{--logger} option) that wraps twistd's usual observer in a level filter.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
+from twisted.logger import FilteringLogObserver, ILogObserver, LogLevel, LogLevelFilterPredicate
 from twisted.python import usage
 
 from .config import ConfigError, load_config
 from .log import set_level
-from .service import KMIPService, ListenError
+from .service import KMIPService, ListenError, listen_first
 from .store.interface import StoreError
 
 #: Command-line options that set a configuration key: option as typed -> the key.
@@ -91,35 +103,124 @@ class Options(usage.Options):
             sys.stderr.write(f"kmipd: {message}\n")
             sys.stderr.flush()
             raise ConfigurationError(message) from None
+        _filter_runner_logging(getattr(self, "parent", None), self["configuration"].logging_level)
 
 
-def _command_line_service(config: Any) -> Any:
-    """A L{KMIPService} that exits non-zero with a one-line message when it cannot listen."""
+#: logging_level names -> Twisted's levels.
+_LEVELS = {"DEBUG": LogLevel.debug, "INFO": LogLevel.info, "WARNING": LogLevel.warn, "ERROR": LogLevel.error,
+           "CRITICAL": LogLevel.critical}
+
+
+def level_filter(observer: ILogObserver, level: str) -> Any:
+    """C{observer} seeing only events at C{level} (a C{logging_level} name) or above, whoever logs them."""
+    predicate: Any = LogLevelFilterPredicate(defaultLogLevel=_LEVELS[level.upper()])
+    return FilteringLogObserver(observer, [predicate])
+
+
+class _FilteredTwistdObserver:
+    """twistd's C{--logger} factory: the observer twistd would have made (C{--logfile},
+    C{--syslog}, stdout with C{-n}), behind a C{logging_level} filter."""
+
+    def __init__(self, server_options: Any, level: str) -> None:
+        self.server_options = server_options
+        self.level = level
+
+    def __call__(self) -> ILogObserver:
+        from twisted.scripts.twistd import _SomeApplicationRunner
+
+        options = dict(self.server_options)
+        options["logger"] = None
+        return level_filter(_SomeApplicationRunner.loggerFactory(options)._getLogObserver(), self.level)
+
+
+_runner_observer: _FilteredTwistdObserver | None = None
+
+
+def runner_log_observer() -> ILogObserver:
+    """The observer factory L{Options} names as twistd's C{--logger} (see L{_filter_runner_logging})."""
+    if _runner_observer is None:
+        raise RuntimeError("kmipd.tap.runner_log_observer is set up by twistd kmip's options")
+    return _runner_observer()
+
+
+def _filter_runner_logging(parent: Any, level: str) -> None:
+    """Make the runner's log observer honour C{level} too (Twisted's own events: "Starting
+    factory", "twistd ... starting up"), unless the user chose the observer or level themselves."""
+    if parent is None:
+        return
+    global _runner_observer
+    if "nodaemon" in parent and "logfile" in parent:  # twistd: unless --logger was given
+        if not parent.get("logger"):
+            _runner_observer = _FilteredTwistdObserver(parent, level)
+            parent["logger"] = f"{__name__}.runner_log_observer"  # twistd imports it by name
+    elif "logLevel" in parent and parent.get("logLevel") is LogLevel.info:  # twist, without --log-level
+        parent["logLevel"] = _LEVELS[level.upper()]
+
+
+class StartError(Exception):
+    """kmipd could not start after twistd daemonised (reported through twistd's status pipe)."""
+
+
+def _fail(message: str) -> SystemExit:
+    sys.stderr.write(f"kmipd: {message}\n")
+    sys.stderr.flush()
+    return SystemExit(1)
+
+
+def _command_line_service(config: Any, listeners: Any, server_options: Any) -> Any:
+    """A L{KMIPService} whose start-up failures end the process cleanly under twistd.
+
+    Daemonised (twistd holds a status pipe), a failure is raised as an ordinary exception: twistd
+    writes it to the pipe, so the launching process prints it and exits 1, and removes its pid
+    file. (A C{SystemExit} would skip both: the launcher would wait on the pipe for ever.) In the
+    foreground it is one line on stderr, the pid file removed, exit status 1.
+    """
+    def failed(e: Exception) -> BaseException:
+        message = str(e)
+        if server_options is not None and server_options.get("statusPipe") is not None:
+            return StartError(message)
+        pidfile = server_options.get("pidfile") if server_options is not None else None
+        if pidfile:
+            try:
+                os.unlink(pidfile)
+            except OSError:
+                pass
+        return _fail(message)
+
     class CommandLineKMIPService(KMIPService):
         def privilegedStartService(self) -> None:
             try:
                 super().privilegedStartService()
-            except ListenError as e:
-                sys.stderr.write(f"kmipd: {e}\n")
-                sys.stderr.flush()
-                raise SystemExit(1) from None
+            except Exception as e:
+                raise failed(e) from None
 
-    return CommandLineKMIPService(config)
+        def startService(self) -> None:
+            try:
+                super().startService()
+            except Exception as e:
+                raise failed(e) from None
+
+    return CommandLineKMIPService(config, listeners=listeners)
 
 
 def makeService(options: Options) -> Any:
-    """Build the L{kmipd.service.KMIPService} for C{options}; configuration errors exit non-zero."""
+    """Build the L{kmipd.service.KMIPService} for C{options}: listen first, then create data files;
+    configuration and listen errors exit non-zero with one line."""
     config = options["configuration"]
     set_level(config.logging_level)
     try:
-        service = _command_line_service(config)
+        listeners = listen_first(config)
+    except ListenError as e:
+        raise _fail(str(e)) from None
+    try:
+        service = _command_line_service(config, listeners, getattr(options, "parent", None))
         if config.workers != 1:  # perf: N reactor processes on the same sockets (kmipd/workers.py)
             from .workers import attach_workers
 
             attach_workers(service)
     except (ConfigError, StoreError) as e:
-        sys.stderr.write(f"kmipd: {e}\n")
-        raise SystemExit(1) from None
+        listeners.close()
+        raise _fail(str(e)) from None
     pki = service.dev_pki
     if pki is not None:
         sys.stderr.write(

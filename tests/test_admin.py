@@ -150,7 +150,7 @@ class AdminTests(SynchronousTestCase):
         """hash-password --help prints its usage on stdout and exits 0; extra arguments exit 2."""
         code, out, err = self.run_admin("hash-password", "--help")
         self.assertEqual((code, err), (0, ""))
-        self.assertIn("usage: kmipd-admin hash-password [USERNAME]", out)
+        self.assertIn("usage: kmipd-admin hash-password [--hashed-password [--algorithm NAME]] [USERNAME]", out)
         code, out, err = self.run_admin("hash-password", "alice", "bob")
         self.assertEqual((code, out), (2, ""))
         self.assertIn("usage: kmipd-admin hash-password", err)

@@ -363,6 +363,24 @@ class TimeoutTests(ProtocolTestMixin, SynchronousTestCase):
         self.clock.advance(5)
         self.assertTrue(transport.disconnected)
 
+    def test_one_timer_for_all_connections(self) -> None:
+        """Idle connections of a listener share one delayed call; each still closes on time."""
+        limits = Limits(idle_timeout=30)
+        first, first_transport = self.connect(limits=limits)
+        self.clock.advance(10)
+        others = [self.another() for _ in range(20)]
+        self.assertEqual(len(self.clock.getDelayedCalls()), 1)
+        self.clock.advance(10)
+        others[0][0].dataReceived(QUERY)  # t=20: closes at 50
+        self.clock.advance(10)  # t=30
+        self.assertTrue(first_transport.disconnected)
+        self.assertFalse(others[0][1].disconnecting)
+        self.clock.advance(10)  # t=40
+        self.assertEqual([t.disconnected for _, t in others[1:]], [True] * 19)
+        self.assertFalse(others[0][1].disconnecting)
+        self.clock.advance(10)  # t=50
+        self.assertTrue(others[0][1].disconnected)
+
     def test_no_timer_after_close(self) -> None:
         """connectionLost cancels the idle timer."""
         proto, transport = self.connect(limits=Limits(idle_timeout=30))
@@ -392,6 +410,18 @@ class IdentityTests(ProtocolTestMixin, SynchronousTestCase):
         self.clock.advance(9)
         self.assertFalse(transport.disconnected)
         self.clock.advance(2)
+        self.assertTrue(transport.disconnected)
+
+    def test_refused_grace_not_extended(self) -> None:
+        """A refused client's grace period counts from the refusal: trickled bytes do not extend it."""
+        proto, transport = self.connect(identify=lambda cert: fail(ValueError("no such client")),
+                                        limits=Limits(idle_timeout=300))
+        for i in range(4):
+            self.clock.advance(2)
+            proto.dataReceived(QUERY[i:i + 1])
+        self.clock.advance(1.5)
+        self.assertFalse(transport.disconnected)
+        self.clock.advance(0.5)  # 10 s after the refusal
         self.assertTrue(transport.disconnected)
 
     def test_requests_wait_for_identity(self) -> None:

@@ -12,7 +12,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from kmipd.auth.chain import AuthChain, AuthenticationFailed
 from kmipd.auth.identify import Caller, Identifier, IdentityError
 from kmipd.limits import Limits
-from kmipd.session import ConnectionCounter, ConnectionLimitExceeded, Session
+from kmipd.session import ConnectionCounter, ConnectionLimitExceeded, IdleTimer, Session
 
 
 class Conn:
@@ -253,3 +253,86 @@ class IdentifierTests(SynchronousTestCase):
         self.assertEqual(self.successResultOf(ok(cert)), Caller("alice", ("G",)))
         no = Identifier(Chain(lambda user: fail(AuthenticationFailed("auth", user, "unknown user"))))  # type: ignore[arg-type]
         self.failureResultOf(no(cert), AuthenticationFailed)
+
+
+class IdleTimerTests(SynchronousTestCase):
+    """One delayed call closes every connection exactly idle_timeout after its last activity."""
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.timeout = 30.0
+        self.expired: list[tuple[str, float]] = []
+        self.idle = IdleTimer(self.clock, lambda: self.timeout,
+                              lambda conn: self.expired.append((conn, self.clock.seconds())))
+
+    def test_each_closed_on_time(self) -> None:
+        """Connections watched at different times, some active later, each expire exactly on time."""
+        self.idle.touch("a")
+        self.clock.advance(5)
+        self.idle.touch("b")
+        self.idle.touch("c")
+        self.clock.advance(10)
+        self.idle.refresh("a")  # t=15: a's deadline moves to 45
+        for _ in range(60):
+            self.clock.advance(1)
+        self.assertEqual(self.expired, [("b", 35.0), ("c", 35.0), ("a", 45.0)])
+        self.assertEqual((len(self.idle), self.clock.getDelayedCalls()), (0, []))
+
+    def test_one_delayed_call(self) -> None:
+        """However many connections are watched, the clock holds one delayed call."""
+        for i in range(1000):
+            self.idle.touch(i)
+            self.clock.advance(0.01)
+        self.assertEqual(len(self.clock.getDelayedCalls()), 1)
+        self.clock.advance(30)
+        self.assertEqual(len(self.expired), 1000)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_many_due_closed_in_batches(self) -> None:
+        """Connections due at once are closed BATCH per reactor iteration (other delayed calls run in
+        between), all at their deadline."""
+        order: list[object] = []
+
+        def expired(conn: object) -> None:
+            if not order:  # another call due now, scheduled while the first batch runs
+                self.clock.callLater(0, order.append, "other")
+            order.append(conn)
+
+        idle = IdleTimer(self.clock, lambda: 30.0, expired)
+        for i in range(IdleTimer.BATCH * 2 + 1):
+            idle.touch(i)
+        self.clock.advance(30)
+        self.assertEqual(order.index("other"), IdleTimer.BATCH)
+        self.assertEqual([c for c in order if c != "other"], list(range(IdleTimer.BATCH * 2 + 1)))
+        self.assertEqual((self.clock.seconds(), len(idle), self.clock.getDelayedCalls()), (30.0, 0, []))
+
+    def test_refresh_unwatched_is_ignored(self) -> None:
+        """Activity of a connection not (or no longer) watched does not start watching it."""
+        self.idle.refresh("a")
+        self.assertNotIn("a", self.idle)
+        self.idle.touch("a")
+        self.idle.forget("a")
+        self.idle.refresh("a")
+        self.clock.advance(100)
+        self.assertEqual(self.expired, [])
+
+    def test_forget_last_cancels(self) -> None:
+        """Forgetting the last watched connection leaves no delayed call behind."""
+        self.idle.touch("a")
+        self.idle.touch("b")
+        self.idle.forget("a")
+        self.assertEqual(len(self.clock.getDelayedCalls()), 1)
+        self.idle.forget("b")
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.idle.touch("c")
+        self.clock.advance(30)
+        self.assertEqual(self.expired, [("c", 30.0)])
+
+    def test_timeout_read_when_firing(self) -> None:
+        """A changed timeout applies to the connections already watched."""
+        self.idle.touch("a")
+        self.timeout = 60.0
+        self.clock.advance(30)
+        self.assertEqual(self.expired, [])
+        self.clock.advance(30)
+        self.assertEqual(self.expired, [("a", 60.0)])

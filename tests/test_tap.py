@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 from typing import Any
@@ -147,18 +148,97 @@ class MakeServiceTests(TestCase):
         self.assertFalse(service.pool.pool.started)
 
     def test_listen_failure_exits(self) -> None:
-        """The twistd service exits with status 1 and a one-line message when a port is in use."""
+        """A busy port: exit status 1, one line, and no data directory (kmipd listens before creating files)."""
+        data = os.path.abspath(self.mktemp())
         options = Options()
-        options.parseOptions(["--data-dir", os.path.abspath(self.mktemp()),
-                              "--listen", f"tcp:{busy_port(self)}:interface=127.0.0.1"])
+        options.parseOptions(["--data-dir", data, "--listen", "tcp:0:interface=127.0.0.1",
+                              "--https-listen", f"tcp:{busy_port(self)}:interface=127.0.0.1"])
         written: list[str] = []
         self.patch(sys, "stderr", type("W", (), {"write": lambda _, s: written.append(s),
                                                  "flush": lambda _: None})())
-        service = makeService(options)
-        self.addCleanup(service.store.close)
-        e = self.assertRaises(SystemExit, service.privilegedStartService)
+        e = self.assertRaises(SystemExit, makeService, options)
         self.assertEqual(e.code, 1)
-        self.assertIn("in use", written[-1])
+        self.assertEqual(len(written), 1)
+        self.assertTrue(written[0].startswith("kmipd: cannot listen on "), written)
+        self.assertIn("in use", written[0])
+        self.assertFalse(os.path.exists(data))
+
+    def test_busy_metrics_port_creates_nothing(self) -> None:
+        """A busy metrics_listen port fails the start the same way, before any data file."""
+        data = os.path.abspath(self.mktemp())
+        conf = os.path.abspath(self.mktemp()) + ".conf"
+        with open(conf, "w") as f:
+            f.write(f"[server]\nmetrics_listen=tcp:{busy_port(self)}:interface=127.0.0.1\n"
+                    f"audit_log_path={data}/audit.jsonl\n")
+        options = Options()
+        options.parseOptions(["--config", conf, "--data-dir", data, "--listen", "tcp:0:interface=127.0.0.1"])
+        written: list[str] = []
+        self.patch(sys, "stderr", type("W", (), {"write": lambda _, s: written.append(s),
+                                                 "flush": lambda _: None})())
+        self.assertEqual(self.assertRaises(SystemExit, makeService, options).code, 1)
+        self.assertTrue(written[0].startswith("kmipd: metrics_listen: cannot listen on "), written)
+        self.assertFalse(os.path.exists(data))
+
+    @defer.inlineCallbacks
+    def test_adopts_bound_ports(self):  # type: ignore[no-untyped-def]
+        """The service answers KMIP (mutual TLS, dev PKI) on the port bound before it existed, and
+        releases the port on stop."""
+        import socket
+
+        from twisted.internet.threads import deferToThread
+
+        from .test_interop_pykmip import tls_exchange
+
+        data = os.path.abspath(self.mktemp())
+        options = Options()
+        options.parseOptions(["--data-dir", data, "--listen", "tcp:0:interface=127.0.0.1"])
+        self.patch(sys, "stderr", io.StringIO())
+        service = makeService(options)
+        service.privilegedStartService()
+        service.startService()
+        try:
+            (port,) = service.ports
+            number = port.getHost().port
+            pki = service.dev_pki
+            answer = yield deferToThread(tls_exchange, number, pki.ca_cert, pki.client_cert, pki.client_key)
+            self.assertEqual(answer[:3], b"\x42\x00\x7b")  # a Response Message
+        finally:
+            yield service.stopService()
+        self.assertEqual(service.ports, [])
+        self.assertRaises(ConnectionRefusedError, socket.create_connection, ("127.0.0.1", number), 5)
+
+    def test_failure_after_fork_goes_to_status_pipe(self) -> None:
+        """Daemonised (twistd holds a status pipe), a start failure is an ordinary exception, which
+        twistd writes to the pipe for the launching process (a SystemExit would leave it waiting)."""
+        from kmipd.tap import StartError, _command_line_service
+
+        options = Options()
+        options.parseOptions(["--data-dir", os.path.abspath(self.mktemp()),
+                              "--listen", f"tcp:{busy_port(self)}:interface=127.0.0.1"])
+        config = options["configuration"]
+        service = _command_line_service(config, None, {"statusPipe": 99, "pidfile": "twistd.pid"})
+        self.addCleanup(service.store.close)
+        e = self.assertRaises(StartError, service.privilegedStartService)
+        self.assertIn("in use", str(e))
+
+    def test_failure_in_foreground_removes_pid_file(self) -> None:
+        """In the foreground the failure is one line, exit status 1, and twistd's pid file is removed."""
+        from kmipd.tap import _command_line_service
+
+        options = Options()
+        options.parseOptions(["--data-dir", os.path.abspath(self.mktemp()),
+                              "--listen", f"tcp:{busy_port(self)}:interface=127.0.0.1"])
+        pidfile = os.path.abspath(self.mktemp())
+        with open(pidfile, "w") as f:
+            f.write(str(os.getpid()))
+        service = _command_line_service(options["configuration"], None, {"statusPipe": None, "pidfile": pidfile})
+        self.addCleanup(service.store.close)
+        err = io.StringIO()
+        self.patch(sys, "stderr", err)
+        self.assertEqual(self.assertRaises(SystemExit, service.startService).code, 1)
+        self.assertEqual(err.getvalue().count("\n"), 1)
+        self.assertIn("cannot listen", err.getvalue())
+        self.assertFalse(os.path.exists(pidfile))
 
 
 def run(argv: list[str], cwd: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -208,11 +288,125 @@ class ProcessTests(SynchronousTestCase):
         self.assertFalse(os.path.exists(os.path.join(self.cwd, "data")))
 
     def test_port_in_use(self) -> None:
-        """twistd -n kmip on a busy port exits non-zero with a clear message and no traceback."""
+        """twistd -n kmip on a busy port: exit status 1, one line, no data directory, no pid file."""
         port = busy_port(self)
-        result = run([TWISTD, "-n", "--pidfile=", "kmip", "--data-dir", os.path.join(self.cwd, "data"),
-                      "--listen", f"tcp:{port}:interface=127.0.0.1"], self.cwd)
+        data = os.path.join(self.cwd, "data")
+        result = run([TWISTD, "-n", "kmip", "--data-dir", data, "--listen", f"tcp:{port}:interface=127.0.0.1"],
+                     self.cwd)
         self.check_fails(result, "cannot listen", str(port), "in use")
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(len((result.stdout + result.stderr).strip().splitlines()), 1, result)
+        self.assertEqual(os.listdir(self.cwd), [])  # neither data nor twistd.pid
+
+    def test_port_in_use_daemon(self) -> None:
+        """Daemonising twistd kmip on a busy port: the launching process exits 1 at once with the
+        message, and leaves no pid file and no data directory."""
+        port = busy_port(self)
+        pidfile = os.path.join(self.cwd, "run", "kmipd.pid")
+        os.makedirs(os.path.dirname(pidfile))
+        result = run([TWISTD, "--pidfile", pidfile, "--logfile", os.path.join(self.cwd, "kmipd.log"), "kmip",
+                      "--data-dir", os.path.join(self.cwd, "data"), "--listen", f"tcp:{port}:interface=127.0.0.1"],
+                     self.cwd, timeout=60)
+        self.check_fails(result, "cannot listen", str(port), "in use")
+        self.assertEqual(result.returncode, 1)
+        self.assertFalse(os.path.exists(pidfile))
+        self.assertFalse(os.path.exists(os.path.join(self.cwd, "data")))
+
+    def test_daemon_start_and_stop(self) -> None:
+        """Daemonising twistd kmip: the launcher exits 0 once kmipd listens; the daemon serves, and
+        SIGTERM to the pid in the pid file stops it and removes the file."""
+        import signal
+        import socket
+        import time
+
+        pidfile = os.path.join(self.cwd, "kmipd.pid")
+        logfile = os.path.join(self.cwd, "kmipd.log")
+        result = run([TWISTD, "--pidfile", pidfile, "--logfile", logfile, "kmip",
+                      "--data-dir", os.path.join(self.cwd, "data"), "--listen", "tcp:0:interface=127.0.0.1"],
+                     self.cwd, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        with open(pidfile) as f:
+            pid = int(f.read())
+
+        def gone() -> bool:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return True
+            return False
+
+        def kill() -> None:
+            if not gone():
+                os.kill(pid, signal.SIGKILL)
+        self.addCleanup(kill)
+        with open(logfile) as f:
+            log = f.read()
+        port = int(re.search(r"kmipd listening on .*port=(\d+)", log).group(1))  # type: ignore[union-attr]
+        socket.create_connection(("127.0.0.1", port), timeout=10).close()
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while not gone() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertTrue(gone(), "the daemon did not stop within 30 s of SIGTERM")
+        self.assertFalse(os.path.exists(pidfile))
+
+
+class LoggingLevelTests(SynchronousTestCase):
+    """C{logging_level} filters every event twistd logs, Twisted's own included."""
+
+    def serve(self, level: str) -> list[str]:
+        """The log lines of C{twistd -n kmip --logging-level LEVEL} started, asked one KMIP Query, stopped."""
+        import signal
+        import socket
+        import time
+
+        from .test_interop_pykmip import tls_exchange
+
+        cwd = os.path.abspath(self.mktemp())
+        os.makedirs(cwd)
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        probe.close()
+        out = os.path.join(cwd, "out.log")
+        env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        with open(out, "w") as f:
+            process = subprocess.Popen([TWISTD, "-n", "--pidfile=", "kmip", "--data-dir", os.path.join(cwd, "data"),
+                                        "--listen", f"tcp:{port}:interface=127.0.0.1", "--logging-level", level],
+                                       cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT)
+        self.addCleanup(lambda: process.poll() is None and process.kill())
+        pki = os.path.join(cwd, "data", "pki")
+        deadline = time.monotonic() + 60
+        while True:  # it listens before it writes the PKI, and serves once the reactor runs
+            try:
+                answer = tls_exchange(port, os.path.join(pki, "ca.pem"), os.path.join(pki, "client.pem"),
+                                      os.path.join(pki, "client.key"))
+                break
+            except OSError:
+                self.assertIsNone(process.poll(), "twistd kmip exited before serving")
+                self.assertLess(time.monotonic(), deadline, "twistd kmip did not serve within 60 s")
+                time.sleep(0.1)
+        self.assertEqual(answer[:3], b"\x42\x00\x7b")  # a Response Message
+        process.send_signal(signal.SIGTERM)
+        status = process.wait(timeout=30)
+        with open(out) as f:
+            lines = [line for line in f.read().splitlines() if line.strip()]
+        self.assertIn(status, (0, -signal.SIGTERM), lines)  # twistd ends by the signal it stopped on
+        self.assertIn("Received SIGTERM, shutting down." if level == "INFO" else "", "\n".join(lines))
+        return lines
+
+    def test_warning_hides_twisted_info(self) -> None:
+        """At WARNING the log holds no INFO event, neither kmipd's nor Twisted's ("twistd ... starting
+        up", "Starting factory", "Main loop terminated")."""
+        lines = self.serve("WARNING")
+        self.assertEqual([line for line in lines if "#info]" in line], [])
+        self.assertTrue(any("[kmipd.devcerts#warn]" in line for line in lines), lines)  # warnings still pass
+
+    def test_info_shows_twisted_info(self) -> None:
+        """At INFO Twisted's own INFO events are there, beside kmipd's."""
+        lines = self.serve("INFO")
+        self.assertTrue(any(re.search(r"\[twisted[^\]]*#info\]", line) for line in lines), lines)
+        self.assertTrue(any("[kmipd.service#info] kmipd listening on" in line for line in lines), lines)
 
 
 class TacExampleTests(SynchronousTestCase):

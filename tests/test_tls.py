@@ -31,9 +31,11 @@ from kmipd.tls import (
     IANA_TO_OPENSSL,
     TLS13_SUITES,
     IdentityError,
+    ServerTLSTransport,
     build_server_tls_options,
     identity_from_certificate,
     openssl_cipher_list,
+    release_bio_buffers,
     wrap_factory,
 )
 
@@ -456,3 +458,135 @@ class LoopbackTests(TestCase):
         self.assertEqual(status, "error")
         self.assertIn("PROTOCOL_VERSION", detail.upper())
         self.assertEqual([p.identity for p in self.factory.protocols], [None])
+
+    @defer.inlineCallbacks
+    def test_released_after_handshake_and_large_chunks(self):  # type: ignore[no-untyped-def]
+        """After the handshake, and after a chunk larger than 4 KB, the drained BIOs are replaced;
+        a 200 KB echo arrives intact across those replacements."""
+        ctx = ssl.create_default_context(cafile=self.pki.ca_cert)
+        ctx.load_cert_chain(self.pki.client_cert, self.pki.client_key)
+        ctx.check_hostname = False
+        port = self.port.getHost().port
+        payload = os.urandom(200_000)
+
+        def client() -> bytes:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, ctx.wrap_socket(raw) as tls:
+                tls.sendall(payload)
+                data = b""
+                while len(data) < len(payload):
+                    chunk = tls.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                return data
+
+        echoed = yield deferToThread(client)
+        self.assertEqual(echoed, payload)
+        (proto,) = self.factory.protocols
+        transport = proto.transport
+        self.assertIsInstance(transport, ServerTLSTransport)
+        self.assertFalse(transport._grown, "the last large chunk's buffers were released")
+
+
+def _pump(a: SSL.Connection, b: SSL.Connection) -> None:
+    """Move bytes between two memory-BIO connections until neither has any to send."""
+    moved = True
+    while moved:
+        moved = False
+        for src, dst in ((a, b), (b, a)):
+            try:
+                data = src.bio_read(65536)
+            except SSL.WantReadError:
+                continue
+            if data:
+                dst.bio_write(data)
+                moved = True
+
+
+def _step(conn: SSL.Connection) -> None:
+    try:
+        conn.do_handshake()
+    except SSL.WantReadError:
+        pass
+
+
+class ReleaseBuffersTests(SynchronousTestCase):
+    """release_bio_buffers: fresh memory BIOs once drained, never losing a byte."""
+
+    def setUp(self) -> None:
+        pki = ensure_dev_pki(self.mktemp())
+        config = load_config(overrides={"certificate_path": pki.server_cert, "key_path": pki.server_key,
+                                        "ca_path": pki.ca_cert, "data_dir": pki.directory})
+        self.server = SSL.Connection(build_server_tls_options(config).getContext(), None)
+        self.server.set_accept_state()
+        ctx = SSL.Context(SSL.TLS_CLIENT_METHOD)
+        ctx.use_certificate_file(pki.client_cert)
+        ctx.use_privatekey_file(pki.client_key)
+        ctx.load_verify_locations(pki.ca_cert)
+        self.client = SSL.Connection(ctx, None)
+        self.client.set_connect_state()
+        for _ in range(6):
+            _step(self.client)
+            _step(self.server)
+            _pump(self.client, self.server)
+
+    def exchange(self, size: int) -> None:
+        self.client.sendall(b"c" * size)
+        _pump(self.client, self.server)
+        got = b""
+        while len(got) < size:
+            got += self.server.recv(65536)
+        self.assertEqual(got, b"c" * size)
+        self.server.sendall(b"s" * size)
+        _pump(self.client, self.server)
+        got = b""
+        while len(got) < size:
+            got += self.client.recv(65536)
+        self.assertEqual(got, b"s" * size)
+
+    def test_release_after_handshake(self) -> None:
+        """After the handshake both BIOs are drained: they are replaced and the connection still works."""
+        self.assertIsNotNone(self.server.get_peer_certificate())
+        before = (self.server._into_ssl, self.server._from_ssl)  # type: ignore[attr-defined]
+        self.assertTrue(release_bio_buffers(self.server))
+        self.assertNotEqual((self.server._into_ssl, self.server._from_ssl), before)  # type: ignore[attr-defined]
+        self.exchange(100)
+        self.assertTrue(release_bio_buffers(self.server))
+        self.exchange(70_000)
+
+    def test_not_released_while_input_pending(self) -> None:
+        """Bytes received but not read yet keep the BIOs: they are read afterwards."""
+        self.client.sendall(b"hello")
+        self.server.bio_write(self.client.bio_read(65536))
+        self.assertFalse(release_bio_buffers(self.server))
+        self.assertEqual(self.server.recv(100), b"hello")
+
+    def test_not_released_while_output_pending(self) -> None:
+        """Bytes written but not sent yet keep the BIOs: they are sent afterwards."""
+        self.server.sendall(b"hello")
+        self.assertFalse(release_bio_buffers(self.server))
+        _pump(self.client, self.server)
+        self.assertEqual(self.client.recv(100), b"hello")
+
+
+
+class ReleaseBuffersGateTests(SynchronousTestCase):
+    """release_bio_buffers touches pyOpenSSL internals only in releases whose internals were checked."""
+
+    def test_known_releases(self) -> None:
+        from kmipd.tls import _bio_release_safe
+
+        for version in ("23.2.0", "24.1.0", "26.4.0"):
+            self.assertTrue(_bio_release_safe(version), version)
+        for version in ("23.1.1", "27.0.0", "30.1", "garbage", ""):
+            self.assertFalse(_bio_release_safe(version), version)
+
+    def test_unknown_release_keeps_buffers(self) -> None:
+        """With an unchecked pyOpenSSL nothing is replaced (and nothing can be freed twice)."""
+        import kmipd.tls as tls
+
+        self.patch(tls, "_BIO_RELEASE_SAFE", False)
+        conn = SSL.Connection(SSL.Context(SSL.TLS_SERVER_METHOD), None)
+        before = (conn._into_ssl, conn._from_ssl)  # type: ignore[attr-defined]
+        self.assertFalse(tls.release_bio_buffers(conn))
+        self.assertEqual((conn._into_ssl, conn._from_ssl), before)  # type: ignore[attr-defined]

@@ -35,7 +35,17 @@ from kmipd.crypto.errors import InvalidField
 from kmipd.crypto.rng import random_bytes
 from kmipd.spec import SplitKeyMethod
 
+
+class BadParameters(InvalidField):
+    """Split parameters (method, parts, threshold, prime field) or parts that do not fit together.
+
+    An L{InvalidField} (1.x answers it so); KMIP 2.x Create/Join Split Key tables list Bad
+    Cryptographic Parameters for it.
+    """
+
+
 __all__ = [
+    "BadParameters",
     "FIELD_1X",
     "FIELD_2X",
     "MAX_WORK",
@@ -252,7 +262,7 @@ def _join_prime(shares: Mapping[int, bytes], prime: int, length: int) -> bytes:
                 den = den * (j - m) % prime
         secret = (secret + int.from_bytes(shares[j], "big") * num * pow(den, -1, prime)) % prime
     if secret.bit_length() > 8 * length:
-        raise InvalidField("the parts do not combine to a secret of the expected length")
+        raise BadParameters("the parts do not combine to a secret of the expected length")
     return secret.to_bytes(length, "big")
 
 
@@ -279,29 +289,29 @@ def share_length(method: int, secret_length: int, prime: int | None = None) -> i
 
 def _check(method: int, secret_length: int, parts: int, threshold: int, prime: int | None) -> None:
     if not 1 <= threshold <= parts:
-        raise InvalidField("Split Key Threshold must be at least 1 and at most Split Key Parts")
+        raise BadParameters("Split Key Threshold must be at least 1 and at most Split Key Parts")
     if secret_length < 1:
         raise InvalidField("an empty secret cannot be split")
     if method == SKM.XOR:
         if threshold != parts:
-            raise InvalidField("XOR splitting needs every part: Split Key Threshold must equal Split Key Parts")
+            raise BadParameters("XOR splitting needs every part: Split Key Threshold must equal Split Key Parts")
     elif method == SKM.POLYNOMIAL_SHARING_GF_2_8:
         if parts > 255:
-            raise InvalidField("GF(2^8) sharing allows at most 255 parts")
+            raise BadParameters("GF(2^8) sharing allows at most 255 parts")
     elif method == SKM.POLYNOMIAL_SHARING_GF_2_16:
         if parts > 65535:
-            raise InvalidField("GF(2^16) sharing allows at most 65535 parts")
+            raise BadParameters("GF(2^16) sharing allows at most 65535 parts")
         if secret_length % 2:
-            raise InvalidField("GF(2^16) sharing works on 16-bit pieces: the secret needs an even byte length")
+            raise BadParameters("GF(2^16) sharing works on 16-bit pieces: the secret needs an even byte length")
     elif method == SKM.POLYNOMIAL_SHARING_PRIME_FIELD:
         if prime is None:
-            raise InvalidField("Prime Field Size is required for Polynomial Sharing Prime Field")
+            raise BadParameters("Prime Field Size is required for Polynomial Sharing Prime Field")
         if prime <= 1 << (8 * secret_length):
-            raise InvalidField("Prime Field Size must be bigger than 2^L (L the secret's length in bits)")
+            raise BadParameters("Prime Field Size must be bigger than 2^L (L the secret's length in bits)")
         if parts >= prime:
-            raise InvalidField("Prime Field Size must exceed the number of parts")
+            raise BadParameters("Prime Field Size must exceed the number of parts")
         if not is_probable_prime(prime):
-            raise InvalidField("Prime Field Size is not a prime")
+            raise BadParameters("Prime Field Size is not a prime")
     else:
         raise InvalidField(f"Split Key Method {method!r} is not supported")
 
@@ -310,7 +320,7 @@ def split(method: int, secret: bytes, parts: int, threshold: int, *, prime: int 
           poly: int = FIELD_2X, rand: Rand = random_bytes) -> list[bytes]:
     """The shares of C{secret}, in Key Part Identifier order (share 0 is part 1).
 
-    @raise InvalidField: inconsistent parameters (the caller maps it to the version's reason).
+    @raise BadParameters: inconsistent parameters (the caller maps it to the version's reason).
     """
     _check(method, len(secret), parts, threshold, prime)
     if method == SKM.XOR:
@@ -331,15 +341,15 @@ def join(method: int, shares: Mapping[int, bytes], threshold: int, secret_length
          prime: int | None = None, poly: int = FIELD_2X) -> bytes:
     """The secret from C{shares} (Key Part Identifier -> share bytes), at least C{threshold} of them.
 
-    @raise InvalidField: too few or inconsistent shares.
+    @raise BadParameters: too few or inconsistent shares.
     """
     if len(shares) < threshold:
-        raise InvalidField(f"at least {threshold} parts are needed, {len(shares)} given")
+        raise BadParameters(f"at least {threshold} parts are needed, {len(shares)} given")
     if any(not 1 <= i for i in shares):
-        raise InvalidField("Key Part Identifiers start at 1")
+        raise BadParameters("Key Part Identifiers start at 1")
     expected = share_length(method, secret_length, prime)
     if any(len(s) != expected for s in shares.values()):
-        raise InvalidField("the parts' key material has the wrong length")
+        raise BadParameters("the parts' key material has the wrong length")
     if method == SKM.XOR:
         out = bytearray(secret_length)
         for s in shares.values():
@@ -348,12 +358,12 @@ def join(method: int, shares: Mapping[int, bytes], threshold: int, secret_length
         return bytes(out)
     if method == SKM.POLYNOMIAL_SHARING_PRIME_FIELD:
         if prime is None:
-            raise InvalidField("Prime Field Size is required for Polynomial Sharing Prime Field")
+            raise BadParameters("Prime Field Size is required for Polynomial Sharing Prime Field")
         return _join_prime(shares, prime, secret_length)
     if method == SKM.POLYNOMIAL_SHARING_GF_2_8:
         return _join_binary(shares, 1, poly)
     if method == SKM.POLYNOMIAL_SHARING_GF_2_16:
         if secret_length % 2:
-            raise InvalidField("GF(2^16) parts need an even byte length")
+            raise BadParameters("GF(2^16) parts need an even byte length")
         return _join_binary(shares, 2, poly)
     raise InvalidField(f"Split Key Method {method!r} is not supported")

@@ -224,16 +224,20 @@ def _parse_batch_item(entry: Item) -> BatchItem:
 
 
 def build_response(version: Version, now: int, results: list[BatchResult], *,
-                   correlation: str | None = None) -> Item:
+                   correlation: str | None = None, server_hashed_password: bytes | None = None) -> Item:
     """A Response Message for C{results} in C{version}.
 
     @param correlation: the Server Correlation Value, sent in 2.x response headers (KMIP 2.1 9.10:
         provided by the server in every client-to-server response); 1.x headers have no such field.
+    @param server_hashed_password: the 2.x Server Hashed Password, when a Hashed Password credential
+        verified (2.1 8.5, L{kmipd.auth.request}).
     """
     items: list[Item | None] = [
         Item.struct(Tag.RESPONSE_HEADER, [
             version_item(version),
             Item.datetime(Tag.TIME_STAMP, now),
+            Item.bytes(Tag.SERVER_HASHED_PASSWORD, server_hashed_password)
+            if server_hashed_password is not None and version >= (2, 0) else None,
             Item.text(Tag.SERVER_CORRELATION_VALUE, correlation)
             if correlation is not None and version >= (2, 0) else None,
             Item.int(Tag.BATCH_COUNT, len(results)),

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import InvalidField, ReadOnlyAttribute
+from ..errors import InvalidField, NotAnAttribute, ReadOnlyAttribute
 from ..spec import TAG_NAMES, Tag, tag_in_version
 from ..spec.attributes import ATTRIBUTES, AttributeSpec, attribute_by_tag
 from ..ttlv import Item, ItemType
@@ -135,7 +135,7 @@ def parse_2x(item: Item) -> Attr:
         return parse_1x(item)
     name = name_for_tag(item.tag)
     if name is None:
-        raise InvalidField(f"{TAG_NAMES.get(item.tag, hex(item.tag))} is not an attribute")
+        raise NotAnAttribute(f"{TAG_NAMES.get(item.tag, hex(item.tag))} is not an attribute")
     spec = ATTRIBUTES[name]
     _check_type(spec, item)
     return Attr(name, item)
@@ -171,7 +171,7 @@ def parse_reference(item: Item) -> str:
     if item.type == ItemType.ENUMERATION:
         name = name_for_tag(item.value)
         if name is None:
-            raise InvalidField(f"Attribute Reference 0x{item.value:06X} is not an attribute")
+            raise NotAnAttribute(f"Attribute Reference 0x{item.value:06X} is not an attribute")
         return name
     if item.type == ItemType.STRUCTURE:
         vendor, name = item.get(Tag.VENDOR_IDENTIFICATION), item.get(Tag.ATTRIBUTE_NAME)

@@ -17,6 +17,7 @@ from ..errors import (
     AttributeNotApplicable,
     AttributeSingleValued,
     FeatureNotSupported,
+    InvalidAttributeValue,
     InvalidField,
     KmipError,
     NonUniqueName,
@@ -288,7 +289,7 @@ def _check_value(ctx: RequestContext, name: str, value: Item) -> None:
     if name == "Name":
         if value.type != ItemType.STRUCTURE or not isinstance(value.get(Tag.NAME_VALUE), str) \
                 or value.get(Tag.NAME_TYPE) is None:
-            raise InvalidField("Name needs a Name Value and a Name Type")
+            raise InvalidAttributeValue("Name needs a Name Value and a Name Type")
     elif name == "Link":
         if value.type != ItemType.STRUCTURE or value.get(Tag.LINK_TYPE) is None \
                 or value.find(Tag.LINKED_OBJECT_IDENTIFIER) is None:

@@ -28,6 +28,7 @@ from ..errors import (
     AttributeInstanceNotFound,
     AttributeNotApplicable,
     AttributeNotFound,
+    InvalidAttributeValue,
     InvalidDataType,
     InvalidField,
     KmipError,
@@ -179,9 +180,9 @@ def _operation_policy_change(ctx: RequestContext, obj: ManagedObject, value: Ite
         raise PermissionDenied("only the object's owner may change its Operation Policy Name")
     name = value.value
     if not isinstance(name, str) or not name:
-        raise InvalidField("Operation Policy Name must be a non-empty Text String")
+        raise InvalidAttributeValue("Operation Policy Name must be a non-empty Text String")
     if ctx.policy is not None and ctx.policy.get(name) is None:
-        raise InvalidField(f"there is no operation policy named {name!r}")
+        raise InvalidAttributeValue(f"there is no operation policy named {name!r}")
 
 
 #: Fields a structured attribute must carry before kmipd stores it: name -> (tag, type, label).
@@ -201,13 +202,13 @@ def _require(value: Item, name: str) -> None:
     if fields is None:
         return
     if value.type != ItemType.STRUCTURE:
-        raise InvalidField(f"attribute {name!r} must be a structure")
+        raise InvalidAttributeValue(f"attribute {name!r} must be a structure")
     for tag, item_type, field in fields:
         child = value.find(tag)
         if child is None:
-            raise InvalidField(f"attribute {name!r} needs a {field}")
+            raise InvalidAttributeValue(f"attribute {name!r} needs a {field}")
         if child.type != item_type:
-            raise InvalidField(f"{field} of attribute {name!r} has the wrong item type")
+            raise InvalidAttributeValue(f"{field} of attribute {name!r} has the wrong item type")
 
 
 def _prepare(name: str, value: Item) -> Item:
@@ -221,7 +222,7 @@ def _prepare(name: str, value: Item) -> Item:
     elif name == "Usage Limits":
         total = value.get(Tag.USAGE_LIMITS_TOTAL)
         if total < 0:
-            raise InvalidField("Usage Limits Total must not be negative")
+            raise InvalidAttributeValue("Usage Limits Total must not be negative")
         # the client never sets the count: it starts at the total
         return Item.struct(
             Tag.USAGE_LIMITS,
@@ -299,14 +300,12 @@ def add_attribute(ctx: RequestContext, payload: Item) -> Item:
 
 @operation(Operation.SET_ATTRIBUTE, min_version=(2, 0))
 def set_attribute(ctx: RequestContext, payload: Item) -> Item:
-    """Create the attribute, or replace its only instance (not for multi-valued attributes)."""
+    """Create the attribute if the object has none, or replace its only instance (spec 2.1 6.1.51:
+    several instances are an error, Multi Valued Attribute)."""
     obj = load(ctx, uid_from(ctx, payload), Operation.SET_ATTRIBUTE)
     attr = _read_attribute(ctx, payload, Tag.NEW_ATTRIBUTE, required=True)
     assert attr is not None and attr.value is not None
     _check_known(ctx, obj, attr.name)
-    spec = spec_for(attr.name)
-    if spec is not None and spec.multiple:
-        raise MultiValuedAttribute(f"attribute {attr.name!r} is multi-valued: use Add or Modify Attribute")
     _check_client_may_change(ctx, obj, attr.name, read_only=SetReadOnlyAttribute)
     if attr.name == _POLICY_NAME:
         _operation_policy_change(ctx, obj, attr.value)

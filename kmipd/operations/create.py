@@ -446,7 +446,7 @@ def register(ctx: RequestContext, payload: Item) -> Item:
     # the schema: exactly one object structure is present
     body = next(c for c in payload.value if c.tag in keyblock.OBJECT_TYPE_FOR_TAG)
     if keyblock.OBJECT_TYPE_FOR_TAG[body.tag] != object_type:
-        raise InvalidField("Object Type does not match the type of the object provided")
+        raise InvalidObjectType("Object Type does not match the type of the object provided")
     attrs, _ = _template(ctx, payload, Tag.TEMPLATE_ATTRIBUTE, Tag.ATTRIBUTES, object_type, register=True,
                          payload_type=True)
     check_protection_masks(payload)

@@ -312,8 +312,12 @@ def _cipher_call(ctx: RequestContext, payload: Item, obj: ManagedObject, encrypt
     call = _CipherCall(encrypting, algorithm, key_of(obj), params, payload.get(Tag.IV_COUNTER_NONCE),
                        payload.get(Tag.AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA),
                        None if encrypting else payload.get(Tag.AUTHENTICATED_ENCRYPTION_TAG))
-    if not encrypting and call.iv is None and _needs_iv(algorithm, params):
-        raise MissingIV("the IV/Counter/Nonce used for encryption is required")
+    # Encrypt generates a missing IV unless a 2.x client said Random IV False (spec 2.1 6.1.17:
+    # the IV is then required); Decrypt always needs the IV used for encryption.
+    explicit = encrypting and ctx.v2 and params.random_iv is False
+    if (explicit or not encrypting) and call.iv is None and _needs_iv(algorithm, params):
+        raise MissingIV("the IV/Counter/Nonce is required" if encrypting
+                        else "the IV/Counter/Nonce used for encryption is required")
     if call.tag is not None and params.tag_length is not None and len(call.tag) != params.tag_length:
         raise BadCryptographicParameters("the Authenticated Encryption Tag does not have the Tag Length")
     return call

@@ -22,7 +22,13 @@ from ..context import RequestContext
 from ..crypto import derive as kdf
 from ..crypto.errors import CryptoError
 from ..crypto.keygen import HMAC_ALGORITHMS, SYMMETRIC_ALGORITHMS, check_symmetric_length
-from ..errors import FeatureNotSupported, InvalidField, MissingData
+from ..errors import (
+    FeatureNotSupported,
+    InvalidField,
+    InvalidObjectType,
+    MissingData,
+    UnsupportedCryptographicParameters,
+)
 from ..log import Logger
 from ..model.attributes import Attr, read_template
 from ..model.cryptoparams import (
@@ -106,7 +112,7 @@ def _method(ctx: RequestContext, payload: Item) -> int:
     if not enum_value_in_version(DerivationMethod, method, ctx.version):
         raise InvalidField(f"Derivation Method {method} is not defined in KMIP {ctx.version[0]}.{ctx.version[1]}")
     if method not in kdf.derivation_methods():
-        raise InvalidField(f"Derivation Method {DerivationMethod(method).name} is not supported")
+        raise UnsupportedCryptographicParameters(f"Derivation Method {DerivationMethod(method).name} is not supported")
     return method
 
 
@@ -147,7 +153,7 @@ def derive_key(ctx: RequestContext, payload: Item) -> Item:
     """Derive a Symmetric Key or Secret Data from a base object and store it with Links."""
     object_type = payload.get(Tag.OBJECT_TYPE)  # the schema: Object Type, Derivation Method and
     if object_type not in _RESULT_TYPES:       # Derivation Parameters are present and typed
-        raise InvalidField("DeriveKey makes Symmetric Keys or Secret Data only")
+        raise InvalidObjectType("DeriveKey makes Symmetric Keys or Secret Data only")
     uid = _base_uid(ctx, payload)
     method = _method(ctx, payload)
     derivation = payload.find(Tag.DERIVATION_PARAMETERS)

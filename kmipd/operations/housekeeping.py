@@ -5,8 +5,9 @@ factory operations (Create, Create Key Pair, Register) apply them (L{apply_node_
 Object Defaults fill attributes a client omits when an object of that type is made; Query's
 Defaults Information reports them over kmipd's own. A Constraint names Object Types and/or Object
 Groups (absent: any) and Attributes an object of those types/groups must carry with exactly the
-given values, or its creation fails with Constraint Violation. Both are kept per node, in memory
-(L{kmipd.node.NodeState}).
+given values, or its creation fails with Constraint Violation. Both are kept by
+L{kmipd.node.NodeState}: in the SQL store's database (every node shares them), read and written in
+the request's transaction, or in memory with the memory store.
 """
 
 from __future__ import annotations
@@ -58,15 +59,13 @@ def set_defaults(ctx: RequestContext, payload: Item | None) -> Item:
                 raise InvalidField("Object Defaults names the same Object Type twice")
             attrs = _attributes(entry.find(Tag.ATTRIBUTES), "Object Defaults")
             defaults[object_type] = [a.value.copy() for a in attrs if a.value is not None]
-    node = node_of(ctx)
-    with node.lock:
-        node.defaults = defaults
+    node_of(ctx).set_defaults(defaults, ctx.store)
     return Item.struct(Tag.RESPONSE_PAYLOAD, [])
 
 
 def defaults_information(ctx: RequestContext, object_type: int) -> list[Item]:
     """kmipd's defaults for C{object_type}, overridden and extended by Set Defaults (2.x form)."""
-    chosen = node_of(ctx).defaults_for(object_type) if ctx.session is not None else []
+    chosen = node_of(ctx).defaults_for(object_type, ctx.store) if ctx.session is not None else []
     tags = {a.tag for a in chosen}
     return [a for a in default_attributes(object_type) if a.tag not in tags] + chosen
 
@@ -92,18 +91,14 @@ def set_constraints(ctx: RequestContext, payload: Item | None) -> Item:
                 raise InvalidField("Object Groups holds only Object Group values")
         _attributes(constraint.find(Tag.ATTRIBUTES), "Constraint")
         constraints.append(constraint.copy())
-    node = node_of(ctx)
-    with node.lock:
-        node.constraints = constraints
+    node_of(ctx).set_constraints(constraints, ctx.store)
     return Item.struct(Tag.RESPONSE_PAYLOAD, [])
 
 
 @operation(Operation.GET_CONSTRAINTS, min_version=(2, 0))
 def get_constraints(ctx: RequestContext, payload: Item | None) -> Item:
     """The Constraints in force on this node."""
-    node = node_of(ctx)
-    with node.lock:
-        constraints = [c.copy() for c in node.constraints]
+    constraints = node_of(ctx).constraints_in(ctx.store)
     return Item.struct(Tag.RESPONSE_PAYLOAD, [Item.struct(Tag.CONSTRAINTS, constraints)])
 
 
@@ -112,7 +107,7 @@ def apply_node_rules(ctx: RequestContext, object_type: int, attrs: list[Attr]) -
     if ctx.session is None:
         return attrs
     names = {a.name for a in attrs}
-    added = [parse_2x(d) for d in ctx.session.node.defaults_for(object_type)]
+    added = [parse_2x(d) for d in ctx.session.node.defaults_for(object_type, ctx.store)]
     return attrs + [a for a in added if a.name not in names]
 
 
@@ -120,10 +115,7 @@ def check_constraints(ctx: RequestContext, obj: ManagedObject) -> None:
     """L{ConstraintViolation} if the new object C{obj} breaks a Constraint of this node."""
     if ctx.session is None:
         return
-    node = ctx.session.node
-    with node.lock:
-        constraints = list(node.constraints)
-    for constraint in constraints:
+    for constraint in ctx.session.node.constraints_in(ctx.store):
         _check_constraint(constraint, obj)
 
 

@@ -29,7 +29,10 @@ from ..errors import (
     InvalidField,
     ItemNotFound,
     MissingData,
+    ObjectArchived,
     WrappingKeyNotFound,
+    WrappingObjectArchived,
+    WrappingObjectDestroyed,
 )
 from ..model.cryptoparams import (
     CryptoParams,
@@ -42,6 +45,7 @@ from ..model.cryptoparams import (
 )
 from ..model.keyblock import get_block, replace_block
 from ..model.objects import ManagedObject
+from ..model.states import DESTROYED_STATES
 from ..spec import CryptographicUsageMask as Mask
 from ..spec import EncodingOption, ObjectType, Operation, Tag, WrappingMethod
 from ..ttlv import DecodeError, Item, ItemType, decode, encode
@@ -82,8 +86,12 @@ def _wrapping_key(ctx: RequestContext, info: Item, usage: int, types: frozenset[
         key = load_key(ctx, uid, Operation.GET)
     except ItemNotFound:
         raise WrappingKeyNotFound(f"no wrapping key with Unique Identifier {uid!r}") from None
+    except ObjectArchived:
+        raise WrappingObjectArchived(f"the wrapping key {uid!r} is archived; Recover it first") from None
     finally:
         ctx.id_placeholder = placeholder  # the wrapping key is not the object the batch is about
+    if key.state in DESTROYED_STATES:  # only a 2.x client sees a destroyed object (load)
+        raise WrappingObjectDestroyed(f"the wrapping key {uid!r} is destroyed")
     require_type(key, types, "a wrapping key" if usage == Mask.WRAP_KEY else "an unwrapping key")
     check_usable(ctx, key, usage, "wrapping key" if usage == Mask.WRAP_KEY else "unwrapping key")
     return key

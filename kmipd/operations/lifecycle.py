@@ -15,8 +15,12 @@ from kmipd.log import Logger
 from ..compat import REVOKE_PREACTIVE_DEACTIVATE, row
 from ..context import RequestContext
 from ..errors import (
+    IllegalObjectType,
     IllegalOperation,
+    IncompatibleUsageMask,
     InvalidField,
+    InvalidObjectType,
+    KmipError,
     NoLifecycle,
     NoUsageLimits,
     ObjectDestroyed,
@@ -24,6 +28,7 @@ from ..errors import (
     UsageLimitExceeded,
     WrongLifecycleState,
 )
+from ..model.factory import CRYPTOGRAPHIC_TYPES
 from ..model.objects import ManagedObject
 from ..model.states import DESTROYED_STATES, Cause, next_state
 from ..spec import ObjectType, Operation, RevocationReasonCode, State, Tag
@@ -221,25 +226,30 @@ def check(ctx: RequestContext, payload: Item) -> Item:
     mask = payload.find(Tag.CRYPTOGRAPHIC_USAGE_MASK)
     lease = payload.find(Tag.LEASE_TIME)
     obj = load(ctx, uid_from(ctx, payload), Operation.CHECK)
-    if obj.state in DESTROYED_STATES or obj.object_type == ObjectType.TEMPLATE:
+    if obj.object_type == ObjectType.TEMPLATE:
+        raise IllegalObjectType(f"Check cannot be performed on a {_type_name(obj)}")
+    if obj.state in DESTROYED_STATES:
         raise IllegalOperation(f"Check cannot be performed on a {_state_name(obj.state)} {_type_name(obj)}")
     refused: list[str] = []
+    first: type[KmipError] | None = None  # 2.x: the reason of the first refused field
     if count is not None:
         limits = obj.first("Usage Limits")
         if limits is not None:
             remaining = limits.get(Tag.USAGE_LIMITS_COUNT)
             if isinstance(remaining, int) and count.value > remaining:
                 refused.append(f"Usage Limits Count (at most {remaining} available)")
+                first = first or UsageLimitExceeded
     if mask is not None:
         have = obj.value("Cryptographic Usage Mask", 0)
         if not isinstance(have, int) or (have & mask.value) != mask.value:
             refused.append("Cryptographic Usage Mask (the object's usage mask does not allow it)")
+            first = first or IncompatibleUsageMask
     if lease is not None:
         longest = max_lease(ctx, obj)
         if longest and lease.value > longest:
             refused.append(f"Lease Time (at most {longest} seconds)")
-    if refused:
-        raise PermissionDenied("Check refused: " + "; ".join(refused))
+    if refused:  # 1.x: Permission Denied for each; 2.x: the table's Usage Limit Exceeded / Incompatible Mask
+        raise (first or PermissionDenied)("Check refused: " + "; ".join(refused))
     return _uid_payload(obj.uid)
 
 
@@ -249,6 +259,9 @@ def obtain_lease(ctx: RequestContext, payload: Item) -> Item:
     obj = load(ctx, uid_from(ctx, payload), Operation.OBTAIN_LEASE)
     if obj.state in DESTROYED_STATES:
         raise PermissionDenied(f"no lease is issued for a {_state_name(obj.state)} object")
+    limits = obj.first("Usage Limits")
+    if ctx.v2 and limits is not None and limits.type == ItemType.STRUCTURE and limits.get(Tag.USAGE_LIMITS_COUNT) == 0:
+        raise UsageLimitExceeded("no lease is issued for an object whose Usage Limits are used up")
     lease = max_lease(ctx, obj)
     changed = obj.value("Last Change Date")
     if not isinstance(changed, int):
@@ -265,6 +278,8 @@ def get_usage_allocation(ctx: RequestContext, payload: Item) -> Item:
     if count.value <= 0:
         raise InvalidField("Usage Limits Count must be positive")
     obj = load(ctx, uid_from(ctx, payload), Operation.GET_USAGE_ALLOCATION)
+    if ctx.v2 and obj.object_type not in CRYPTOGRAPHIC_TYPES:
+        raise InvalidObjectType(f"a {_type_name(obj)} cannot be used for applying cryptographic protection")
     limits = obj.first("Usage Limits")
     if limits is None or limits.type != ItemType.STRUCTURE:
         raise NoUsageLimits("the object has no Usage Limits attribute")

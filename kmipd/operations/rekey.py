@@ -4,7 +4,15 @@
 from __future__ import annotations
 
 from ..context import RequestContext
-from ..errors import IllegalOperation, InvalidField, InvalidMessage, ItemNotFound, KeyValueNotPresent, PermissionDenied
+from ..errors import (
+    IllegalOperation,
+    InvalidField,
+    InvalidMessage,
+    ItemNotFound,
+    KeyValueNotPresent,
+    ObjectTypeNotRekeyable,
+    PermissionDenied,
+)
 from ..log import Logger
 from ..model import keyblock, keyformat
 from ..model.attributes import Attr, read_template
@@ -13,7 +21,7 @@ from ..model.objects import ManagedObject
 from ..spec import LinkType, ObjectType, Operation, Tag
 from ..ttlv import Item
 from ._common import load, touch, uid_from
-from .create import _merge, generate_symmetric, key_pair_objects, symmetric_material
+from .create import _merge, check_key_pair_protection_masks, generate_symmetric, key_pair_objects, symmetric_material
 from .registry import operation
 
 _log = Logger()
@@ -117,7 +125,7 @@ def rekey(ctx: RequestContext, payload: Item) -> Item:
     uid = uid_from(ctx, payload)
     old = load(ctx, uid, Operation.RE_KEY)
     if old.object_type != ObjectType.SYMMETRIC_KEY:
-        raise PermissionDenied("only Symmetric Keys can be re-keyed; use ReKeyKeyPair for key pairs")
+        raise ObjectTypeNotRekeyable("only Symmetric Keys can be re-keyed; use ReKeyKeyPair for key pairs")
     _require_material(ctx, old)
     template = check_template(ctx, ObjectType.SYMMETRIC_KEY, read_template(payload, Tag.TEMPLATE_ATTRIBUTE,
                                                                             Tag.ATTRIBUTES))
@@ -151,10 +159,11 @@ def _linked(obj: ManagedObject, link_type: int) -> str | None:
 @operation(Operation.RE_KEY_KEY_PAIR, min_version=(1, 1))
 def rekey_key_pair(ctx: RequestContext, payload: Item) -> Item:
     """Generate a replacement key pair for a Private Key and its linked Public Key."""
+    check_key_pair_protection_masks(payload)
     uid = uid_from(ctx, payload, Tag.PRIVATE_KEY_UNIQUE_IDENTIFIER)
     old_priv = load(ctx, uid, Operation.RE_KEY_KEY_PAIR)
     if old_priv.object_type != ObjectType.PRIVATE_KEY:
-        raise PermissionDenied("ReKeyKeyPair needs the Unique Identifier of a Private Key")
+        raise ObjectTypeNotRekeyable("ReKeyKeyPair needs the Unique Identifier of a Private Key")
     _require_material(ctx, old_priv)
     pub_uid = _linked(old_priv, LinkType.PUBLIC_KEY_LINK)
     if pub_uid is None:

@@ -8,8 +8,8 @@ from typing import cast
 from ..compat import pykmip_mode, with_index
 from ..context import RequestContext
 from ..errors import (
-    FeatureNotSupported,
     KeyValueNotPresent,
+    KeyWrapTypeNotSupported,
     NotExtractable,
     Sensitive,
 )
@@ -44,7 +44,7 @@ def get(ctx: RequestContext, payload: Item) -> Item:
         if obj.value("Sensitive") is True and wrapping is None:
             raise Sensitive(f"object {uid!r} is Sensitive; it may only be served wrapped")
     if wrap_type == KeyWrapType.NOT_WRAPPED and _stored_wrapped(obj.material):
-        raise FeatureNotSupported("kmipd cannot unwrap a key that was registered wrapped")
+        raise KeyWrapTypeNotSupported("kmipd cannot unwrap a key that was registered wrapped")
     material = keyformat.convert(obj.object_type, obj.material, fmt, ctx.version, compression)
     if wrapping is not None:
         material = wrap_for_get(ctx, obj, material, wrapping)

@@ -2,15 +2,18 @@
 """Login, Logout, Delegated Login, Ping, Interop and Log (KMIP 2.x, 6.1.30, 6.1.31, 6.1.12,
 6.1.36, 6.1.26, 6.1.29).
 
-Tickets (L{kmipd.node.TicketBook}) authenticate later requests through the request header's
+Tickets (L{kmipd.auth.tickets}) authenticate later requests through the request header's
 Authentication (a Credential of type Ticket): a Login ticket only for the client it was issued to,
 a Delegated Login ticket for any authenticated client, acting as its issuer within its Rights.
+Issue and Logout are written in the request's transaction (with the SQL store, in the database
+every node shares: L{kmipd.store.tickets}).
 """
 
 from __future__ import annotations
 
+from ..auth.tickets import read_usage_limits
 from ..context import RequestContext
-from ..errors import FeatureNotSupported, InvalidField, OperationNotSupported, PermissionDenied
+from ..errors import InvalidField, OperationNotSupported, PermissionDenied
 from ..log import Logger
 from ..node import DEFAULT_TICKET_LIFETIME, Right, node_of, read_rights, read_ticket, ticket_item
 from ..spec import InteropFunction, Operation, Tag
@@ -56,10 +59,9 @@ def _issue(ctx: RequestContext, payload: Item | None, rights: tuple[Right, ...] 
     if ctx.session is not None and ctx.session.rights is not None:
         # A holder of a delegated ticket acts as its issuer within Rights; a new ticket would not be.
         raise PermissionDenied("a request authenticated by a delegated ticket cannot obtain tickets")
-    if payload is not None and payload.find(Tag.USAGE_LIMITS) is not None:
-        raise FeatureNotSupported("Usage Limits on tickets are not supported")
+    uses = read_usage_limits(payload.find(Tag.USAGE_LIMITS)) if payload is not None else None
     ticket = node_of(ctx).tickets.issue(ctx.identity, ctx.groups, _lifetime(ctx, payload),
-                                        _request_count(payload), rights)
+                                        _request_count(payload), rights, uses, tx=ctx.store)
     _log.info("issued a {kind} ticket to {client}", kind="delegated" if rights else "login", client=ctx.identity)
     return Item.struct(Tag.RESPONSE_PAYLOAD, [ticket_item(ticket)])
 
@@ -82,7 +84,7 @@ def delegated_login(ctx: RequestContext, payload: Item | None) -> Item:
 def logout(ctx: RequestContext, payload: Item | None) -> Item:
     """Invalidate a ticket this client was issued."""
     value = read_ticket(payload.find(Tag.TICKET) if payload is not None else None)
-    node_of(ctx).tickets.revoke(value, ctx.identity)
+    node_of(ctx).tickets.revoke(value, ctx.identity, tx=ctx.store)
     return Item.struct(Tag.RESPONSE_PAYLOAD, [])
 
 

@@ -35,6 +35,7 @@ from ..crypto import keygen
 from ..crypto import splitkey as sk
 from ..crypto.errors import CryptoError
 from ..errors import (
+    BadCryptographicParameters,
     InvalidField,
     InvalidObjectType,
     KeyValueNotPresent,
@@ -102,6 +103,8 @@ def _int_field(payload: Item, tag: int, what: str, *, required: bool = True) -> 
 def _crypto(fn: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
+    except sk.BadParameters as e:  # 1.x Invalid Field; 2.x tables: Bad Cryptographic Parameters
+        raise BadCryptographicParameters(e.message) from None
     except CryptoError as e:
         raise keyformat.kmip_error(e) from None
 
@@ -191,7 +194,7 @@ def _split_request(ctx: RequestContext, payload: Item) -> tuple[int, int, int, i
     if not enum_value_in_version(SplitKeyMethod, method, ctx.version):
         raise InvalidField(f"Split Key Method {method} is not defined in this protocol version")
     if not isinstance(parts, int) or parts < 1:
-        raise InvalidField("Split Key Parts must be at least 1")
+        raise BadCryptographicParameters("Split Key Parts must be at least 1")
     if parts > MAX_PARTS:
         raise ServerLimitExceeded(f"kmipd makes at most {MAX_PARTS} parts per split")
     if method != SplitKeyMethod.POLYNOMIAL_SHARING_PRIME_FIELD:
@@ -307,10 +310,10 @@ def _consistent(facts: list[dict[str, Any]]) -> dict[str, Any]:
     for f in facts[1:]:
         for key in ("parts", "threshold", "method", "prime", "algorithm", "length", "poly"):
             if f[key] != first[key]:
-                raise InvalidField(f"the Split Keys disagree on {key}")
+                raise BadCryptographicParameters(f"the Split Keys disagree on {key}")
     idents = [f["ident"] for f in facts]
     if len(set(idents)) != len(idents):
-        raise InvalidField("the same Key Part Identifier was given twice")
+        raise BadCryptographicParameters("the same Key Part Identifier was given twice")
     if not isinstance(first["length"], int) or first["length"] % 8:
         raise InvalidField("the Split Keys have no usable Cryptographic Length")
     return first
@@ -339,8 +342,9 @@ def join_split_key(ctx: RequestContext, payload: Item | None) -> Item:
     common = _consistent(facts)
     threshold = common["threshold"]
     if len(facts) < threshold or (common["method"] == SplitKeyMethod.XOR and len(facts) != common["parts"]):
-        raise InvalidField(f"{common['parts'] if common['method'] == SplitKeyMethod.XOR else threshold} "
-                           f"parts are needed, {len(facts)} given")
+        raise BadCryptographicParameters(
+            f"{common['parts'] if common['method'] == SplitKeyMethod.XOR else threshold} "
+            f"parts are needed, {len(facts)} given")
     poly = common["poly"] if common["poly"] is not None else field_for(ctx.version)
     if sk.work(common["method"], common["length"] // 8, len(facts), threshold) > sk.MAX_WORK:
         raise ServerLimitExceeded("joining this many parts costs more than kmipd allows one request")

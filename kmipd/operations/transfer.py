@@ -6,8 +6,9 @@ Wrapping Specification semantics, the same policy check) together with every att
 object, in the shape of the protocol version; a destroyed object is exported without its key
 material. Import stores an object under the Unique Identifier the client gives, with exactly the
 attributes it supplies (the "initially set by" rules are not applied; kmipd only fills in the
-attributes it needs to manage the object and the client left out); Replace Existing replaces an
-object the caller owns.
+attributes it needs to manage the object and the client left out), after checking that each
+applies to the object type and has a value kmipd can store (see L{_check_supplied}); Replace
+Existing replaces an object the caller owns.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import hashlib
 
 from ..context import RequestContext
 from ..errors import (
+    AttributeNotApplicable,
     AttributeSingleValued,
     FeatureNotSupported,
+    InvalidAttributeValue,
     InvalidField,
     MissingData,
     ObjectAlreadyExists,
@@ -28,7 +31,16 @@ from ..log import Logger
 from ..model import keyblock
 from ..model.attributes import Attr, parse_1x, parse_2x, render, spec_for
 from ..model.factory import PROTECTION_STORAGE, check_unique_names, new_object
-from ..spec import KeyWrapType, ObjectType, Operation, Tag, enum_value_in_version
+from ..spec import (
+    ENUM_FOR_TAG,
+    TAG_NAMES,
+    CryptographicUsageMask,
+    KeyWrapType,
+    ObjectType,
+    Operation,
+    Tag,
+    enum_value_in_version,
+)
 from ..ttlv import Item, ItemType
 from ._common import load, uid_from
 from .create import validate_body
@@ -80,6 +92,50 @@ def _supplied(ctx: RequestContext, payload: Item) -> list[Attr]:
     return attrs
 
 
+#: Fields a structured attribute must carry to be stored (as Add Attribute requires them).
+_FIELDS: dict[str, tuple[tuple[int, ItemType], ...]] = {
+    "Name": ((Tag.NAME_VALUE, ItemType.TEXT_STRING), (Tag.NAME_TYPE, ItemType.ENUMERATION)),
+    "Link": ((Tag.LINK_TYPE, ItemType.ENUMERATION), (Tag.LINKED_OBJECT_IDENTIFIER, ItemType.TEXT_STRING)),
+    "Application Specific Information": ((Tag.APPLICATION_NAMESPACE, ItemType.TEXT_STRING),),
+    "Usage Limits": ((Tag.USAGE_LIMITS_TOTAL, ItemType.LONG_INTEGER), (Tag.USAGE_LIMITS_COUNT, ItemType.LONG_INTEGER),
+                     (Tag.USAGE_LIMITS_UNIT, ItemType.ENUMERATION)),
+}
+
+
+def _enum_ok(item: Item, version: tuple[int, int]) -> bool:
+    enum = ENUM_FOR_TAG.get(item.tag) if item.type == ItemType.ENUMERATION else None
+    return enum is None or enum_value_in_version(enum, item.value, version)
+
+
+def _check_supplied(ctx: RequestContext, object_type: int, attrs: list[Attr]) -> None:
+    """Refuse attributes that do not apply to C{object_type} and values kmipd cannot store.
+
+    Server-set attributes are accepted (Import restores an object as exported), so only what a
+    stored value must be is checked: the attribute applies to the object type (2.x Invalid
+    Attribute), enumerations and masks hold values the version defines, structured attributes
+    carry their fields, Usage Limits are consistent (2.x Invalid Attribute Value).
+    """
+    for attr in attrs:
+        spec = spec_for(attr.name)
+        value = attr.value
+        if spec is None or value is None:
+            continue  # custom and vendor attributes are stored as given
+        if not spec.applies_to(object_type):
+            raise AttributeNotApplicable(f"attribute {attr.name!r} does not apply to this object type")
+        if attr.name == "Cryptographic Usage Mask":
+            if not enum_value_in_version(CryptographicUsageMask, value.value, ctx.version):
+                raise InvalidAttributeValue("Cryptographic Usage Mask has bits this version does not define")
+        elif not _enum_ok(value, ctx.version):
+            raise InvalidAttributeValue(f"attribute {attr.name!r} has a value this version does not define")
+        for tag, item_type in _FIELDS.get(attr.name, ()):
+            child = value.find(tag) if value.type == ItemType.STRUCTURE else None
+            if child is None or child.type != item_type or not _enum_ok(child, ctx.version):
+                raise InvalidAttributeValue(f"attribute {attr.name!r} needs a valid {TAG_NAMES.get(tag, tag)}")
+        if attr.name == "Usage Limits" and not 0 <= value.get(Tag.USAGE_LIMITS_COUNT) <= \
+                value.get(Tag.USAGE_LIMITS_TOTAL):
+            raise InvalidAttributeValue("Usage Limits Count must be between 0 and Usage Limits Total")
+
+
 def _import_target(ctx: RequestContext, payload: Item) -> tuple[str, int, Item]:
     """The Unique Identifier, Object Type and object body of an Import request."""
     uid = payload.find(Tag.UNIQUE_IDENTIFIER)
@@ -122,6 +178,7 @@ def import_(ctx: RequestContext, payload: Item | None) -> Item:
         if (attr.name == "Protection Storage Mask" and attr.value is not None
                 and not int(attr.value.value) & int(PROTECTION_STORAGE)):
             raise ProtectionStorageUnavailable("kmipd keeps objects in software storage only")
+    _check_supplied(ctx, object_type, given)
     check_unique_names(ctx, given)
     algorithm, length, extra = validate_body(ctx, object_type, body, given)
     obj = new_object(ctx, object_type, body.copy(), [], algorithm=algorithm, length=length, generated=False,

@@ -475,6 +475,14 @@ class _SQLTransaction:
             raise StoreError(f"no object with unique identifier {uid!r}")
         return bool(row.archived)
 
+    def execute(self, statement: Any, parameters: Any = None, *, write: bool = True) -> Any:
+        """Run a Core statement on a table outside the object schema in this transaction (node
+        state: L{kmipd.store.tickets}, L{kmipd.store.node_state}); savepoints apply to writes."""
+        if write:
+            self._before_write()
+        with _db_errors("node state"):
+            return self._conn.execute(statement, parameters)
+
     def _before_write(self) -> None:
         """Mark the transaction written and begin every savepoint not begun yet (outermost first)."""
         self._wrote = True

@@ -204,13 +204,15 @@ class AddAttributeTests(_Base):
         self.assertTrue(self.call(Operation.ADD_ATTRIBUTE, uid_payload(uid, new_attr(name_item("free"))), V20).ok)
 
     def test_malformed_structures(self) -> None:
-        """A Name without Name Type or a Link without identifier is Invalid Field."""
+        """A Name without Name Type or a Link without identifier: an invalid attribute value (2.1 Table 169
+        lists Invalid Attribute for it, not Invalid Attribute Value)."""
         uid = new_object(self.store)
         bad_name = Item.struct(Tag.NAME, [Item.text(Tag.NAME_VALUE, "n")])
         bad_link = Item.struct(Tag.LINK, [Item.enum(Tag.LINK_TYPE, 0x103)])
         for item in (bad_name, bad_link):
             self.assertFailed(
-                self.call(Operation.ADD_ATTRIBUTE, uid_payload(uid, new_attr(item)), V20), ResultReason.INVALID_FIELD
+                self.call(Operation.ADD_ATTRIBUTE, uid_payload(uid, new_attr(item)), V20),
+                ResultReason.INVALID_ATTRIBUTE,
             )
 
     def test_usage_limits_count_set_by_server(self) -> None:
@@ -487,8 +489,13 @@ class SetAttributeTests(_Base):
         self.assertEqual(fetch(self.store, uid).attributes["Description"], [Item.text(Tag.DESCRIPTION, "two")])
 
     def test_multi_valued(self) -> None:
-        """Set Attribute refuses multi-valued attributes and custom attributes with several instances."""
+        """Set Attribute creates or replaces a single instance, and refuses an attribute the object has
+        several instances of (spec 2.1 6.1.51), multi-valued or custom."""
         uid = new_object(self.store, attrs={"x-m": [custom(ItemType.INTEGER, 1), custom(ItemType.INTEGER, 2)]})
+        self.assertTrue(self.call(Operation.SET_ATTRIBUTE, uid_payload(uid, new_attr(name_item("n"))), V20).ok)
+        self.assertTrue(self.call(Operation.SET_ATTRIBUTE, uid_payload(uid, new_attr(name_item("m"))), V20).ok)
+        self.assertEqual([n.get(Tag.NAME_VALUE) for n in fetch(self.store, uid).attributes["Name"]], ["m"])
+        self.assertTrue(self.call(Operation.ADD_ATTRIBUTE, uid_payload(uid, new_attr(name_item("o"))), V20).ok)
         self.assertFailed(
             self.call(Operation.SET_ATTRIBUTE, uid_payload(uid, new_attr(name_item("n"))), V20),
             ResultReason.MULTI_VALUED_ATTRIBUTE,
@@ -604,7 +611,8 @@ class DeleteAttributeTests(_Base):
             self.call(Operation.DELETE_ATTRIBUTE, uid_payload(self.uid, ref(Tag.STATE)), V20),
             ResultReason.ATTRIBUTE_READ_ONLY,
         )
-        self.assertFailed(self.call(Operation.DELETE_ATTRIBUTE, uid_payload(self.uid), V20), ResultReason.MISSING_DATA)
+        # 2.x tables list no Missing Data: a request lacking what it needs is Invalid Field
+        self.assertFailed(self.call(Operation.DELETE_ATTRIBUTE, uid_payload(self.uid), V20), ResultReason.INVALID_FIELD)
 
     def test_custom_and_policy(self) -> None:
         """Custom attributes can be deleted by their owner only; y- ones by nobody."""
@@ -659,10 +667,11 @@ class AdjustAttributeTests(_Base):
         self.assertEqual(self.adjust(uid, self.vendor_ref("t"), 1).reason, ResultReason.INVALID_DATA_TYPE)
         self.assertEqual(self.adjust(uid, self.vendor_ref("m"), 1).reason, ResultReason.MULTI_VALUED_ATTRIBUTE)
         self.assertEqual(self.adjust(uid, ref(Tag.EXTRACTABLE), 1).reason, ResultReason.INVALID_DATA_TYPE)
-        self.assertEqual(self.adjust(uid, ref(Tag.CRYPTOGRAPHIC_LENGTH), 1).reason, ResultReason.ATTRIBUTE_READ_ONLY)
+        # the Adjust Attribute table (2.1 Table 172) names Read Only Attribute, not Attribute Read Only
+        self.assertEqual(self.adjust(uid, ref(Tag.CRYPTOGRAPHIC_LENGTH), 1).reason, ResultReason.READ_ONLY_ATTRIBUTE)
         self.assertEqual(
             self.call(Operation.ADJUST_ATTRIBUTE, uid_payload(uid, ref(Tag.CRYPTOGRAPHIC_LENGTH)), V20).reason,
-            ResultReason.MISSING_DATA,
+            ResultReason.INVALID_FIELD,
         )
 
 

@@ -124,7 +124,7 @@ class RegisterTests(CertificateRequestTestCase):
             (Item.struct(Tag.CERTIFICATE_REQUEST, [Item.enum(Tag.CERTIFICATE_REQUEST_TYPE, CRT.PKCS_10)]), (), CR,
              R.INVALID_FIELD),
             (Item.bytes(Tag.CERTIFICATE_REQUEST, good), (), CR, R.INVALID_FIELD),  # the 1.x byte string shape
-            (request_body(good), (), ObjectType.CERTIFICATE, R.INVALID_FIELD),  # Object Type mismatch
+            (request_body(good), (), ObjectType.CERTIFICATE, R.INVALID_OBJECT_TYPE),  # mismatch: 2.1 Table 294
             (request_body(good), [a_alg(CA.RSA)], CR, R.INVALID_FIELD),  # contradicts the request's key
             (request_body(good), [a_name("taken")], CR, R.NON_UNIQUE_NAME_ATTRIBUTE),
             (request_body(good), [("Certificate Type", Item.enum(Tag.CERTIFICATE_TYPE, 1))], CR,
@@ -174,7 +174,8 @@ class ObjectOperationTests(CertificateRequestTestCase):
         self.ok(Operation.DESTROY, payload(uid(u)))
         self.assertEqual(self.attrs(u)[Tag.STATE][0].value, State.DESTROYED)
         self.assertEqual(self.call(Operation.GET, payload(uid(u))).reason, R.KEY_VALUE_NOT_PRESENT)
-        self.assertEqual(self.certify(u).reason, R.OBJECT_DESTROYED)
+        # 2.1 Table 181 (Certify) lists "Item Not Found" and no Object Destroyed: a destroyed request is not found
+        self.assertEqual(self.certify(u).reason, R.ITEM_NOT_FOUND)
 
     def test_export_import(self) -> None:
         """Export gives the request and its attributes; Import stores it back under a new identifier."""
@@ -337,8 +338,9 @@ class CertifyTests(CertificateRequestTestCase):
         self.assertEqual(self.certify(u, issuer, csr=self.csr.public_bytes(DER)).reason, R.INVALID_FIELD)  # both
         self.assertEqual(self.certify(u).reason, R.INVALID_FIELD)  # no issuer named, no key of its own
         self.assertEqual(self.certify(wrong_link, issuer).reason, R.INVALID_CSR)  # request for another key
-        self.assertEqual(self.certify(dangling, issuer).reason, R.OBJECT_NOT_FOUND)
-        self.assertEqual(self.certify("missing", issuer).reason, R.OBJECT_NOT_FOUND)
+        # 2.1 Table 181: "Invalid CSR, Invalid Object Type, Item Not Found, ..." (Item, not Object, Not Found)
+        self.assertEqual(self.certify(dangling, issuer).reason, R.ITEM_NOT_FOUND)
+        self.assertEqual(self.certify("missing", issuer).reason, R.ITEM_NOT_FOUND)
         self.assertEqual(self.certify(u, issuer, version=V14).reason, R.ITEM_NOT_FOUND)
         self.assertEqual(self.certify(u, issuer, caller="bob").reason, R.PERMISSION_DENIED)
 
@@ -395,7 +397,9 @@ class ReCertifyTests(CertificateRequestTestCase):
         for r, expected in cases:
             self.assertEqual(r.reason, expected, r.message)
         self.ok(Operation.DESTROY, payload(uid(u)))
-        self.assertEqual(self.recertify(old, u).reason, R.OBJECT_DESTROYED)
+        # 2.1 Table 302 (Re-certify): "Invalid CSR, Invalid Message, Invalid Object Type, Object Not Found, ..."
+        # and no Object Destroyed: a destroyed request is not found
+        self.assertEqual(self.recertify(old, u).reason, R.OBJECT_NOT_FOUND)
         self.assertNotIn(LinkType.REPLACEMENT_OBJECT_LINK, {t for t, _ in self.links(old)})  # nothing renewed
 
 

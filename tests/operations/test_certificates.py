@@ -277,7 +277,8 @@ class CertifyTests(CertificateTestCase):
                                               template(V21, [a_alg(CA.AES), a_len(128), a_mask(CUM.ENCRYPT)])))
         sym = r.payload.get(Tag.UNIQUE_IDENTIFIER)
         cases = [
-            (dict(public="missing"), R.OBJECT_NOT_FOUND, R.ITEM_NOT_FOUND),
+            # 2.1 Table 181 (Certify): "Invalid CSR, Invalid Object Type, Item Not Found, ..." (no Object Not Found)
+            (dict(public="missing"), R.ITEM_NOT_FOUND, R.ITEM_NOT_FOUND),
             (dict(public=sym), R.INVALID_OBJECT_TYPE, R.INVALID_FIELD),
             (dict(public=None, csr=bytes(tampered)), R.INVALID_CSR, R.INVALID_FIELD),
             (dict(public=None, csr=b"not a csr"), R.INVALID_CSR, R.INVALID_FIELD),
@@ -424,7 +425,7 @@ class ValidateTests(CertificateTestCase):
 
     def test_errors(self) -> None:
         _, pub = self.key_pair("k")
-        for body, expected in ((payload(), R.MISSING_DATA), (payload(uid("missing")), R.OBJECT_NOT_FOUND),
+        for body, expected in ((payload(), R.INVALID_FIELD), (payload(uid("missing")), R.OBJECT_NOT_FOUND),
                                (payload(uid(pub)), R.INVALID_OBJECT_TYPE)):
             self.assertEqual(self.call(Operation.VALIDATE, body).reason, expected)
         bad = Item.struct(Tag.CERTIFICATE, [Item.enum(Tag.CERTIFICATE_TYPE, CertificateType.X_509),

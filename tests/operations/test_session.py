@@ -145,19 +145,20 @@ class TicketTests(SynchronousTestCase, Assertions):
                          ResultReason.AUTHENTICATION_NOT_SUCCESSFUL)
 
     def test_request_count(self) -> None:
-        """Request Count bounds how many messages the ticket authenticates; it must be positive."""
+        """Request Count bounds how many messages the ticket authenticates (then Usage Limit Exceeded,
+        2.1 Table 424: "the usage limits or request count has been exceeded"); it must be positive."""
         d = make_dispatcher()
         ticket = self.login(d, Item.int(Tag.REQUEST_COUNT, 2))
         for _ in range(2):
             self.assertOK(run(d, Operation.PING, payload(), header=[ticket_auth(ticket)]))
         self.assertFails(run(d, Operation.PING, payload(), header=[ticket_auth(ticket)]),
-                         ResultReason.AUTHENTICATION_NOT_SUCCESSFUL)
+                         ResultReason.USAGE_LIMIT_EXCEEDED)
         self.assertFails(run(d, Operation.LOGIN, payload(Item.int(Tag.REQUEST_COUNT, 0))), ResultReason.INVALID_FIELD)
 
-    def test_usage_limits_not_supported(self) -> None:
-        """Usage Limits on a ticket: Feature Not Supported."""
+    def test_malformed_usage_limits(self) -> None:
+        """Usage Limits without its three fields: Invalid Field (tests/test_tickets.py covers the rest)."""
         self.assertFails(run(make_dispatcher(), Operation.LOGIN, payload(Item.struct(Tag.USAGE_LIMITS, []))),
-                         ResultReason.FEATURE_NOT_SUPPORTED)
+                         ResultReason.INVALID_FIELD)
 
     def test_logout(self) -> None:
         """Logout ends the ticket; a second Logout, or another client's, is Invalid Ticket."""
@@ -238,7 +239,7 @@ class DelegatedLoginTests(SynchronousTestCase, Assertions):
         self.assertOK(run(d, Operation.LOGOUT, payload(ticket)))
 
     def test_bad_rights(self) -> None:
-        """No Rights, an empty Rights, or a malformed Right: Invalid Field; Usage Limits: Feature Not Supported."""
+        """No Rights, an empty Rights, or a malformed Right (or its Usage Limits): Invalid Field."""
         d = make_dispatcher()
         self.assertFails(run(d, Operation.DELEGATED_LOGIN, payload()), ResultReason.INVALID_FIELD)
         self.assertFails(run(d, Operation.DELEGATED_LOGIN, payload(Item.struct(Tag.RIGHTS, []))),
@@ -246,7 +247,7 @@ class DelegatedLoginTests(SynchronousTestCase, Assertions):
         self.assertFails(run(d, Operation.DELEGATED_LOGIN, payload(Item.struct(Tag.RIGHTS, [Item.struct(Tag.RIGHT, [
             Item.struct(Tag.OPERATIONS, [Item.text(Tag.OPERATION, "Get")])])]))), ResultReason.INVALID_FIELD)
         self.assertFails(run(d, Operation.DELEGATED_LOGIN, payload(Item.struct(Tag.RIGHTS, [Item.struct(Tag.RIGHT, [
-            Item.struct(Tag.USAGE_LIMITS, [])])]))), ResultReason.FEATURE_NOT_SUPPORTED)
+            Item.struct(Tag.USAGE_LIMITS, [])])]))), ResultReason.INVALID_FIELD)
 
 
 class PingLogInteropTests(SynchronousTestCase, Assertions):

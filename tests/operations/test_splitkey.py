@@ -227,19 +227,19 @@ class SplitKeyErrorTests(SynchronousTestCase):
 
     def test_create_errors(self) -> None:
         R = ResultReason
+        BAD = R.BAD_CRYPTOGRAPHIC_PARAMETERS  # 2.1 Table 195 lists it; 1.4 Invalid Field as ever
         cases = [
-            (split_payload(V21, source="nope"), R.OBJECT_NOT_FOUND, R.ITEM_NOT_FOUND),
-            (split_payload(V21, source=self.key, method=M.XOR, parts=3, threshold=2), R.INVALID_FIELD,
-             R.INVALID_FIELD),
-            (split_payload(V21, source=self.key, threshold=4), R.INVALID_FIELD, R.INVALID_FIELD),
+            (split_payload(V21, source="nope"), R.ITEM_NOT_FOUND, R.ITEM_NOT_FOUND),  # 2.1 Table 195
+            (split_payload(V21, source=self.key, method=M.XOR, parts=3, threshold=2), BAD, R.INVALID_FIELD),
+            (split_payload(V21, source=self.key, threshold=4), BAD, R.INVALID_FIELD),
             (split_payload(V21, source=self.key, method=M.POLYNOMIAL_SHARING_PRIME_FIELD, prime=(1 << 300) + 1),
-             R.INVALID_FIELD, R.INVALID_FIELD),
+             BAD, R.INVALID_FIELD),
             (split_payload(V21, source=self.key, object_type=ObjectType.CERTIFICATE), R.INVALID_OBJECT_TYPE,
              R.INVALID_FIELD),
             (split_payload(V21, object_type=ObjectType.PRIVATE_KEY), R.INVALID_FIELD, R.INVALID_FIELD),
             (split_payload(V21, source=self.key, parts=256, threshold=2, method=M.POLYNOMIAL_SHARING_PRIME_FIELD,
                            prime=PRIME), R.SERVER_LIMIT_EXCEEDED, R.INVALID_FIELD),
-            (split_payload(V21, source=self.key, parts=0, threshold=0), R.INVALID_FIELD, R.INVALID_FIELD),
+            (split_payload(V21, source=self.key, parts=0, threshold=0), BAD, R.INVALID_FIELD),
             (split_payload(V21, source=self.key, method=M.POLYNOMIAL_SHARING_PRIME_FIELD, prime=(1 << 9000) + 1),
              R.SERVER_LIMIT_EXCEEDED, R.INVALID_FIELD),
             (split_payload(V21, object_type=ObjectType.SECRET_DATA, attrs=[a_len(1 << 30)]), R.INVALID_FIELD,
@@ -262,30 +262,33 @@ class SplitKeyErrorTests(SynchronousTestCase):
 
     def test_join_errors(self) -> None:
         R = ResultReason
+        BAD = R.BAD_CRYPTOGRAPHIC_PARAMETERS  # 2.1 Table 246: too few parts, parts of different splits
         uids = self.parts(parts=3, threshold=2)
-        self.assertEqual(self.reason(Operation.JOIN_SPLIT_KEY, join_payload(V21, uids[:1])), R.INVALID_FIELD)
+        self.assertEqual(self.reason(Operation.JOIN_SPLIT_KEY, join_payload(V21, uids[:1])), BAD)
+        self.assertEqual(self.reason(Operation.JOIN_SPLIT_KEY, join_payload(V14, uids[:1]), V14), R.INVALID_FIELD)
+        self.assertEqual(self.reason(Operation.JOIN_SPLIT_KEY, join_payload(V14, [uids[0], uids[0]]), V14),
+                         R.INVALID_FIELD)
         self.assertEqual(self.reason(Operation.JOIN_SPLIT_KEY, join_payload(V21, [uids[0], self.key])),
                          R.INVALID_OBJECT_TYPE)
-        self.assertEqual(self.reason(Operation.JOIN_SPLIT_KEY, join_payload(V21, [uids[0], uids[0]])),
-                         R.INVALID_FIELD)
+        self.assertEqual(self.reason(Operation.JOIN_SPLIT_KEY, join_payload(V21, [uids[0], uids[0]])), BAD)
         self.assertEqual(self.reason(Operation.JOIN_SPLIT_KEY, join_payload(V21, uids, ObjectType.PUBLIC_KEY)),
                          R.INVALID_OBJECT_TYPE)
         self.assertEqual(self.reason(Operation.JOIN_SPLIT_KEY, join_payload(V21, [uids[0], "missing"])),
                          R.OBJECT_NOT_FOUND)
         others = self.parts(parts=3, threshold=3)
-        self.assertEqual(self.reason(Operation.JOIN_SPLIT_KEY, join_payload(V21, [uids[0], others[1]])),
-                         R.INVALID_FIELD)
+        self.assertEqual(self.reason(Operation.JOIN_SPLIT_KEY, join_payload(V21, [uids[0], others[1]])), BAD)
         self.assertEqual(self.reason(Operation.JOIN_SPLIT_KEY, join_payload(V21, uids[:2], ObjectType.PRIVATE_KEY)),
                          R.INVALID_FIELD)
         self.assertEqual(self.reason(Operation.JOIN_SPLIT_KEY, join_payload(V21, uids[:2]), caller="mallory"),
                          R.PERMISSION_DENIED)
 
     def test_join_destroyed_part(self) -> None:
-        """A destroyed part: Object Destroyed (2.x)."""
+        """A destroyed part: Object Not Found (2.1 Table 246 lists neither Object Destroyed nor a
+        lifecycle reason)."""
         uids = self.parts(parts=2, threshold=2)
         r = call(self.d, Operation.DESTROY, payload(uid(uids[1])), version=V21, caller=USER)
         self.assertTrue(r.ok, r.message)
-        self.assertEqual(self.reason(Operation.JOIN_SPLIT_KEY, join_payload(V21, uids)), ResultReason.OBJECT_DESTROYED)
+        self.assertEqual(self.reason(Operation.JOIN_SPLIT_KEY, join_payload(V21, uids)), ResultReason.OBJECT_NOT_FOUND)
 
     def test_state_after_split(self) -> None:
         """Parts start Pre-Active like any new object; the source key keeps its state."""

@@ -127,8 +127,8 @@ class SQLiteMigrationTests(_MigrationTestsMixin, SynchronousTestCase):
 
     def test_known_revisions(self) -> None:
         """The head revision is the master-key ring; both revisions are known."""
-        self.assertEqual(head_revision(), "0002_master_key_ring")
-        self.assertEqual({"0001_initial", "0002_master_key_ring"}, known_revisions())
+        self.assertEqual(head_revision(), "0003_node_state")
+        self.assertEqual({"0001_initial", "0002_master_key_ring", "0003_node_state"}, known_revisions())
 
     def test_config_works_from_any_directory(self) -> None:
         """Migrations are found from the package, not from the working directory."""

@@ -17,6 +17,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 
+from .. import node_state as _node_state  # noqa: F401  (their tables join the schema's metadata)
+from .. import tickets as _tickets  # noqa: F401
 from ..engine import _db_errors, create_store_engine, safe_url
 from ..foreign import refuse_foreign_schema
 from ..interface import SchemaError

@@ -5,6 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from kmipd.store import node_state as _node_state  # noqa: F401  (their tables join the metadata)
+from kmipd.store import tickets as _tickets  # noqa: F401
 from kmipd.store.migrations import VERSION_TABLE
 from kmipd.store.models import metadata
 

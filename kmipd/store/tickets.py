@@ -1,0 +1,212 @@
+# -*- test-case-name: tests.test_tickets_shared -*-
+"""Login / Delegated Login tickets in the SQL store's database, shared by every node and worker
+process on it (L{kmipd.auth.tickets} describes tickets; this is their L{TicketBackend}).
+
+C{kmipd_tickets}: one row per live ticket, keyed by the hex SHA-256 of the ticket value (the
+bearer value itself is never stored), with the identity it was issued to, its groups and Rights
+(JSON), and its expiry (milliseconds since the epoch). C{kmipd_ticket_limits}: its counters (Request
+Count, Usage Limits, each Right's Usage Limits), one row per slot, decremented with one guarded
+C{UPDATE ... WHERE remaining > 0}, so concurrent requests on several nodes never overspend.
+
+Issue, Logout and usage counts run in the request's transaction (L{SQLTickets} takes it as C{tx});
+a presented ticket is read, and its Request Count taken, in short transactions of its own (before
+the request's). Expired rows are deleted by the issuing node, at most once a minute.
+
+The tables join the store's schema metadata when this module is imported (the migrations package
+imports it), and revision C{0003_node_state} creates them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from ..auth.tickets import Right, Ticket
+from ..errors import GeneralFailure, KmipError
+from ..log import Logger
+from .engine import _db_errors
+from .interface import StoreError
+from .models import metadata
+
+__all__ = ["PURGE_INTERVAL", "SQLTickets", "in_transaction", "ticket_limits_table", "tickets_table"]
+
+_log = Logger()
+
+#: Seconds between two deletions of expired tickets by one node.
+PURGE_INTERVAL = 60.0
+#: Most live tickets of one identity: a further Login forgets that identity's oldest (soonest to
+#: expire) ticket, so no client can grow the table without bound or push out another's tickets.
+MAX_TICKETS_PER_OWNER = 256
+
+tickets_table = sa.Table(
+    "kmipd_tickets",
+    metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("owner", sa.String(1024), nullable=True),
+    sa.Column("owner_key", sa.String(64), nullable=False),
+    sa.Column("group_names", sa.Text, nullable=True),
+    sa.Column("rights", sa.Text, nullable=True),
+    sa.Column("expires", sa.BigInteger, nullable=False),
+    sa.Index("ix_kmipd_tickets_expires", "expires"),
+    sa.Index("ix_kmipd_tickets_owner", "owner_key", "expires"),
+)
+
+ticket_limits_table = sa.Table(
+    "kmipd_ticket_limits",
+    metadata,
+    sa.Column("digest", sa.String(64),
+              sa.ForeignKey("kmipd_tickets.digest", ondelete="CASCADE", name="fk_kmipd_ticket_limits_ticket"),
+              primary_key=True),
+    sa.Column("slot", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("remaining", sa.BigInteger, nullable=False),
+)
+
+
+def in_transaction(tx: Any) -> bool:
+    """Whether C{tx} is a SQL store transaction we can run statements in (not the memory store's,
+    nor the stand-in of a store-free message, which refuses every attribute)."""
+    return tx is not None and callable(getattr(type(tx), "execute", None))
+
+
+def _owner_key(identity: str | None) -> str:
+    """An indexable key of an identity (identities may be longer than an index allows)."""
+    return "" if identity is None else hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _ms(seconds: float) -> int:
+    return int(seconds * 1000)
+
+
+def _rights_json(rights: tuple[Right, ...] | None) -> str | None:
+    if rights is None:
+        return None
+    return json.dumps([{"operations": sorted(r.operations) if r.operations is not None else None,
+                        "objects": sorted(r.objects) if r.objects is not None else None,
+                        "groups": sorted(r.groups) if r.groups is not None else None,
+                        "uses": r.uses} for r in rights])
+
+
+def _rights(text: str | None) -> tuple[Right, ...] | None:
+    if text is None:
+        return None
+    return tuple(Right(frozenset(r["operations"]) if r["operations"] is not None else None,
+                       frozenset(r["objects"]) if r["objects"] is not None else None,
+                       frozenset(r["groups"]) if r["groups"] is not None else None,
+                       r["uses"]) for r in json.loads(text))
+
+
+class SQLTickets:
+    """A L{kmipd.auth.tickets.TicketBackend} on the store's engine (thread-safe)."""
+
+    def __init__(self, engine: Engine, purge_interval: float = PURGE_INTERVAL,
+                 max_per_owner: int = MAX_TICKETS_PER_OWNER) -> None:
+        self.engine = engine
+        self.purge_interval = purge_interval
+        self.max_per_owner = max_per_owner
+        self._purged = float("-inf")
+        self._lock = threading.Lock()
+
+    # Transactions ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _own(self, what: str) -> Iterator[Connection]:
+        """A short transaction of our own; store failures become KMIP errors (General Failure)."""
+        try:
+            with _db_errors(what), self.engine.begin() as conn:
+                yield conn
+        except KmipError:
+            raise
+        except StoreError as e:
+            _log.error("{what} failed: {error}", what=what, error=str(e))  # the detail stays in the log
+            raise GeneralFailure(f"{what} failed; retry") from None
+
+    def _run(self, tx: Any, statement: Any, parameters: Any = None, *, read: bool = False) -> Any:
+        """C{statement} in the request's transaction C{tx}, or in one of our own; with C{read},
+        its rows (a list)."""
+        if in_transaction(tx):
+            result = tx.execute(statement, parameters, write=not read)
+            return result.all() if read else result
+        with self._own("reading tickets" if read else "updating a ticket") as conn:
+            result = conn.execute(statement, parameters)
+            return result.all() if read else result
+
+    # TicketBackend ------------------------------------------------------------------------
+
+    def add(self, tx: Any, ticket: Ticket, limits: dict[int, int], now: float) -> None:
+        """Insert C{ticket} (and delete expired tickets, at most once per C{purge_interval})."""
+        with self._lock:
+            purge = now - self._purged >= self.purge_interval
+            if purge:
+                self._purged = now
+        if purge:
+            self.purge(tx, now)
+        self._make_room(tx, ticket.identity, now)
+        digest = ticket.digest.hex()
+        self._run(tx, tickets_table.insert().values(
+            digest=digest, owner=ticket.identity, owner_key=_owner_key(ticket.identity),
+            group_names=json.dumps(list(ticket.groups)) if ticket.groups is not None else None,
+            rights=_rights_json(ticket.rights), expires=_ms(ticket.expires)))
+        if limits:
+            self._run(tx, ticket_limits_table.insert(),
+                      [{"digest": digest, "slot": slot, "remaining": left} for slot, left in sorted(limits.items())])
+
+    def _make_room(self, tx: Any, identity: str | None, now: float) -> None:
+        """Forget C{identity}'s soonest-expiring live tickets beyond C{max_per_owner} - 1."""
+        t = tickets_table
+        mine = sa.and_(t.c.owner_key == _owner_key(identity), t.c.expires > _ms(now))
+        rows = [row[0] for row in self._run(tx, sa.select(t.c.digest).where(mine)
+                                            .order_by(t.c.expires.desc(), t.c.digest)
+                                            .offset(self.max_per_owner - 1), read=True)]
+        if rows:
+            self._run(tx, ticket_limits_table.delete().where(ticket_limits_table.c.digest.in_(rows)))
+            self._run(tx, t.delete().where(t.c.digest.in_(rows)))
+
+    def purge(self, tx: Any, now: float) -> None:
+        """Delete every ticket expired at C{now}."""
+        expired = sa.select(tickets_table.c.digest).where(tickets_table.c.expires <= _ms(now))
+        self._run(tx, ticket_limits_table.delete().where(ticket_limits_table.c.digest.in_(expired)))
+        self._run(tx, tickets_table.delete().where(tickets_table.c.expires <= _ms(now)))
+
+    def find(self, digest: bytes, now: float) -> Ticket | None:
+        """The live ticket with C{digest} (one indexed read; the digest is the key)."""
+        t, lim = tickets_table, ticket_limits_table
+        with self._own("reading a ticket") as conn:
+            row = conn.execute(sa.select(t).where(t.c.digest == digest.hex(), t.c.expires > _ms(now))).first()
+            if row is None:
+                return None
+            slots = conn.execute(sa.select(lim.c.slot).where(lim.c.digest == digest.hex())).scalars().all()
+        groups = tuple(json.loads(row.group_names)) if row.group_names is not None else None
+        return Ticket(digest, row.owner, groups, row.expires / 1000, _rights(row.rights), frozenset(slots))
+
+    def take(self, tx: Any, digest: bytes, slot: int) -> bool:
+        """Take one unit of C{slot}, if one is left (one guarded UPDATE)."""
+        lim = ticket_limits_table
+        result = self._run(tx, lim.update().where(lim.c.digest == digest.hex(), lim.c.slot == slot,
+                                                  lim.c.remaining > 0).values(remaining=lim.c.remaining - 1))
+        return bool(result.rowcount == 1)
+
+    def give(self, tx: Any, digest: bytes, slot: int) -> None:
+        """Give back a unit taken in the same transaction."""
+        lim = ticket_limits_table
+        self._run(tx, lim.update().where(lim.c.digest == digest.hex(), lim.c.slot == slot)
+                  .values(remaining=lim.c.remaining + 1))
+
+    def remove(self, tx: Any, digest: bytes, identity: str | None) -> bool:
+        """Delete the ticket C{digest} if it was issued to C{identity}."""
+        t = tickets_table
+        owner = t.c.owner.is_(None) if identity is None else t.c.owner == identity
+        if self._run(tx, t.delete().where(t.c.digest == digest.hex(), owner)).rowcount != 1:
+            return False
+        self._run(tx, ticket_limits_table.delete().where(ticket_limits_table.c.digest == digest.hex()))
+        return True
+
+    def __len__(self) -> int:
+        with self._own("counting tickets") as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(tickets_table)).scalar_one())
