@@ -319,6 +319,42 @@ def _consistent(facts: list[dict[str, Any]]) -> dict[str, Any]:
     return first
 
 
+def _linked(obj: ManagedObject, link_type: int) -> str | None:
+    for item in obj.live("Link"):
+        if item.get(Tag.LINK_TYPE) == link_type:
+            return str(item.get(Tag.LINKED_OBJECT_IDENTIFIER))
+    return None
+
+
+def _same_split(ctx: RequestContext, loaded: list[tuple[ManagedObject, dict[str, Any]]]) -> None:
+    """Refuse parts that provably come from different splits with the same parameters.
+
+    Nothing in a share tells its split apart, so joining parts of two splits would silently make a
+    wrong key. The parts of one split share their Parent Link (when split from a stored key) and
+    are chained by Next Links in Key Part Identifier order: following the chain from one given part
+    must reach the next given part after exactly as many steps as their identifiers differ. Where
+    the chain is broken (a link removed, an object gone) nothing is proven and the join goes on.
+    """
+    parents = {_linked(obj, LinkType.PARENT_LINK) for obj, _ in loaded}
+    if len(parents) > 1:
+        raise BadCryptographicParameters("the Split Keys come from different splits (their Parent Links differ)")
+    ordered = sorted(((f["ident"], obj) for obj, f in loaded if isinstance(f["ident"], int)), key=lambda p: p[0])
+    for (i, start), (j, end) in zip(ordered, ordered[1:], strict=False):
+        current: ManagedObject | None = start
+        for _ in range(j - i):
+            nxt = _linked(current, LinkType.NEXT_LINK) if current is not None else None
+            if nxt is None:
+                current = None
+                break
+            current = end if nxt == end.uid else ctx.store.get(nxt)
+            if current is None:
+                break
+        else:
+            if current is not end:
+                raise BadCryptographicParameters(
+                    f"Split Keys {start.uid!r} and {end.uid!r} come from different splits (their links do not chain)")
+
+
 @operation(Operation.JOIN_SPLIT_KEY, min_version=(1, 2))
 def join_split_key(ctx: RequestContext, payload: Item | None) -> Item:
     """Combine Split Keys into the requested object; return its identifier."""
@@ -340,6 +376,7 @@ def join_split_key(ctx: RequestContext, payload: Item | None) -> Item:
     loaded = [_part(ctx, uid) for uid in uids]
     facts = [f for _, f in loaded]
     common = _consistent(facts)
+    _same_split(ctx, loaded)
     threshold = common["threshold"]
     if len(facts) < threshold or (common["method"] == SplitKeyMethod.XOR and len(facts) != common["parts"]):
         raise BadCryptographicParameters(

@@ -282,6 +282,29 @@ class SplitKeyErrorTests(SynchronousTestCase):
         self.assertEqual(self.reason(Operation.JOIN_SPLIT_KEY, join_payload(V21, uids[:2]), caller="mallory"),
                          R.PERMISSION_DENIED)
 
+    def test_join_parts_of_two_splits_with_the_same_parameters(self) -> None:
+        """Parts of two splits of one key, or of two new secrets, with identical parameters join
+        into a wrong key unless the server notices: Bad Cryptographic Parameters (2.1 Table 246)."""
+        BAD = ResultReason.BAD_CRYPTOGRAPHIC_PARAMETERS
+        for method, prime in ((M.POLYNOMIAL_SHARING_GF_2_8, None), (M.POLYNOMIAL_SHARING_PRIME_FIELD, PRIME)):
+            first = self.parts(parts=3, threshold=2, method=method, prime=prime)
+            second = self.parts(parts=3, threshold=2, method=method, prime=prime)
+            for mixed in ([first[0], second[1]], [first[0], second[2]], [second[0], first[2]]):
+                self.assertEqual(self.reason(Operation.JOIN_SPLIT_KEY, join_payload(V21, mixed)), BAD, mixed)
+            ok = call(self.d, Operation.JOIN_SPLIT_KEY, join_payload(V21, [first[0], first[2]]), version=V21,
+                      caller=USER)
+            self.assertTrue(ok.ok, ok.message)
+        new = []
+        for _ in range(2):
+            r = call(self.d, Operation.CREATE_SPLIT_KEY,
+                     split_payload(V21, object_type=ObjectType.SECRET_DATA, parts=2, threshold=2, method=M.XOR,
+                                   attrs=[a_len(256)]),
+                     version=V21, caller=USER)
+            self.assertTrue(r.ok, r.message)
+            new.append([c.value for c in r.payload.findall(Tag.UNIQUE_IDENTIFIER)])
+        mixed = [new[0][0], new[1][1]]
+        self.assertEqual(self.reason(Operation.JOIN_SPLIT_KEY, join_payload(V21, mixed, ObjectType.SECRET_DATA)), BAD)
+
     def test_join_destroyed_part(self) -> None:
         """A destroyed part: Object Not Found (2.1 Table 246 lists neither Object Destroyed nor a
         lifecycle reason)."""
