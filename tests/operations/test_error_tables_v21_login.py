@@ -86,6 +86,8 @@ ROWS: list[Row] = [
         lambda e: payload(usage_limits(unit=BYTE))),
     Row(O.LOGIN, R.PERMISSION_DENIED, "the request is authenticated by a delegated ticket",
         lambda e: payload(), headers=under_delegated(operations(O.LOGIN))),
+    Row(O.LOGIN, R.PERMISSION_DENIED, "authenticated by a delegated ticket whose Rights allow only Get",
+        lambda e: payload(), headers=under_delegated(operations(O.GET))),
     # Logout (Table 258)
     Row(O.LOGOUT, R.INVALID_TICKET, "a ticket kmipd never issued", lambda e: payload(ticket(bytes(32)))),
     Row(O.LOGOUT, R.INVALID_TICKET, "a ticket issued to another client",
@@ -100,10 +102,20 @@ ROWS: list[Row] = [
         lambda e: payload(Item.struct(Tag.TICKET, [Item.enum(Tag.TICKET_TYPE, TicketType.LOGIN)]))),
     Row(O.LOGOUT, R.INVALID_FIELD, "a Ticket Value not a Byte String", lambda e: payload(Item.struct(
         Tag.TICKET, [Item.enum(Tag.TICKET_TYPE, TicketType.LOGIN), Item.text(Tag.TICKET_VALUE, "t")]))),
+    Row(O.LOGOUT, R.INVALID_FIELD, "a Ticket Type of the wrong item type (Integer)", lambda e: payload(Item.struct(
+        Tag.TICKET, [Item.int(Tag.TICKET_TYPE, TicketType.LOGIN), Item.bytes(Tag.TICKET_VALUE, bytes(32))]))),
+    Row(O.LOGOUT, R.INVALID_FIELD, "a field the Ticket does not define", lambda e: payload(Item.struct(
+        Tag.TICKET, [*ticket(bytes(32)).value, Item.int(Tag.REQUEST_COUNT, 1)]))),
     Row(O.LOGOUT, R.PERMISSION_DENIED, "authenticated by a delegated ticket whose Rights allow only Get",
         lambda e: payload(login_ticket(e, "issuer")), headers=under_delegated(operations(O.GET))),
     # Delegated Login (Table 201)
     Row(O.DELEGATED_LOGIN, R.INVALID_FIELD, "Rights without a Right", lambda e: payload(Item.struct(Tag.RIGHTS, []))),
+    Row(O.DELEGATED_LOGIN, R.INVALID_FIELD, "a Right not a structure",
+        lambda e: payload(Item.struct(Tag.RIGHTS, [Item.int(Tag.RIGHT, 1)]))),
+    Row(O.DELEGATED_LOGIN, R.INVALID_FIELD, "a field a Right does not define",
+        lambda e: payload(rights(Item.struct(Tag.RIGHT, [Item.int(Tag.REQUEST_COUNT, 1)])))),
+    Row(O.DELEGATED_LOGIN, R.INVALID_MESSAGE, "a Right with two Usage Limits",
+        lambda e: payload(rights(Item.struct(Tag.RIGHT, [usage_limits(), usage_limits()])))),
     Row(O.DELEGATED_LOGIN, R.INVALID_FIELD, "a Right's Operation not an Enumeration", lambda e: payload(rights(
         Item.struct(Tag.RIGHT, [Item.struct(Tag.OPERATIONS, [Item.text(Tag.OPERATION, "Get")])])))),
     Row(O.DELEGATED_LOGIN, R.INVALID_FIELD, "a Right's Operation the spec does not define",
@@ -158,3 +170,14 @@ class RowSanityTests(SynchronousTestCase):
         env = Env(self)
         r = env.run(O.LOGOUT, payload(login_ticket(env, "tester", Item.interval(Tag.LEASE_TIME, 10))))
         self.assertEqual(r.status, ResultStatus.SUCCESS, r.message)
+
+    def test_used_up_ticket_keeps_its_reason(self) -> None:
+        """A header ticket whose Usage Limits are used up: Usage Limit Exceeded (2.1 Table 424) on
+        Login and Logout too, though their tables have no row for it (no row names the condition)."""
+        env = Env(self)
+        t = login_ticket(env, "tester", usage_limits(total=1, count=1))
+        first = env.run(O.LOGIN, payload(), header=[auth(t)])
+        self.assertEqual(first.status, ResultStatus.SUCCESS, first.message)
+        for op, body in ((O.LOGIN, payload()), (O.LOGOUT, payload(t))):
+            r = env.run(op, body, header=[auth(t)])
+            self.assertEqual(r.reason, R.USAGE_LIMIT_EXCEEDED, (O(op).name, r.message))
