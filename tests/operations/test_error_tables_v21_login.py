@@ -165,6 +165,12 @@ class RowSanityTests(SynchronousTestCase):
             r = env.run(op, body)
             self.assertEqual(r.status, ResultStatus.SUCCESS, (O(op).name, r.message))
 
+    def test_right_may_name_an_extension_operation(self) -> None:
+        """A Right naming an extension Operation (8XXXXXXX, 2.1 11.36) is accepted; the undefined
+        0x7F of the Invalid Field row is not an extension."""
+        r = Env(self).run(O.DELEGATED_LOGIN, payload(rights(operations(0x80000001))))
+        self.assertEqual(r.status, ResultStatus.SUCCESS, r.message)
+
     def test_logout_of_own_ticket_once(self) -> None:
         """The caller's own live ticket logs out (the Invalid Ticket rows differ from this)."""
         env = Env(self)
