@@ -44,7 +44,7 @@ from ..errors import (
     PermissionDenied,
     UsageLimitExceeded,
 )
-from ..spec import CredentialType, Tag, TicketType
+from ..spec import CredentialType, Operation, Tag, TicketType
 from ..ttlv import Item, ItemType
 
 if TYPE_CHECKING:
@@ -59,6 +59,9 @@ MAX_TICKETS = 4096
 REQUESTS = 0
 USES = 1
 _FIRST_RIGHT = 2
+#: Operation values a Right may name: the defined ones and extensions (8XXXXXXX, 2.1 11.36).
+_OPERATIONS = frozenset(int(op) for op in Operation)
+_EXTENSIONS = 0x80000000
 #: Usage Limits Unit values (2.1 11.60).
 UNIT_BYTE = 1
 UNIT_OBJECT = 2
@@ -357,7 +360,11 @@ def read_rights(payload: Item) -> tuple[Right, ...]:
         raise InvalidField("Delegated Login needs Rights")
     out = []
     for right in rights_item.findall(Tag.RIGHT):
-        out.append(Right(_set(right, Tag.OPERATIONS, Tag.OPERATION, int),
+        ops = _set(right, Tag.OPERATIONS, Tag.OPERATION, int)
+        unknown = sorted(op for op in ops or () if op not in _OPERATIONS and op < _EXTENSIONS)
+        if unknown:
+            raise InvalidField(f"a Right names an Operation KMIP does not define: {unknown[0]:#x}")
+        out.append(Right(ops,
                          _set(right, Tag.OBJECTS, Tag.UNIQUE_IDENTIFIER, str),
                          _set(right, Tag.OBJECT_GROUPS, Tag.OBJECT_GROUP, str),
                          read_usage_limits(right.find(Tag.USAGE_LIMITS))))

@@ -1,8 +1,8 @@
 """Every row of every KMIP 2.1 client-to-server error table (spec 2.1 section 6.1) is a test case
 in C{test_error_tables_v21_*}, or listed below with the reason no request can trigger it honestly.
 
-Login, Logout and Delegated Login are walked with their own feature (credentials) and are not
-counted here. Ping has no error table.
+Login, Logout and Delegated Login are walked in C{test_error_tables_v21_login}. Ping has no error
+table.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from . import (
     test_error_tables_v21_crypto,
     test_error_tables_v21_general,
     test_error_tables_v21_keys,
+    test_error_tables_v21_login,
     test_error_tables_v21_objects,
     test_error_tables_v21_session,
 )
@@ -88,6 +89,9 @@ UNTRIGGERABLE: dict[tuple[int, int], str] = {
                                         "store), so no group is unknown to it"),
     (O.QUERY_ASYNCHRONOUS_REQUESTS, R.PERMISSION_DENIED): "it lists the caller's own requests only",
     (O.REGISTER, R.BAD_PASSWORD): "kmipd takes no password-protected object formats",
+    (O.LOGOUT, R.FEATURE_NOT_SUPPORTED): ("Logout's one field is a Ticket of the one Ticket Type 2.1 defines "
+                                          "(Login); kmipd refuses no feature of it (a malformed Ticket is "
+                                          "Invalid Field, one it did not issue Invalid Ticket: tested)"),
 }
 
 
@@ -95,7 +99,7 @@ def all_rows() -> list:
     return (test_error_tables_v21_general._general_rows() + test_error_tables_v21_objects.ROWS
             + test_error_tables_v21_attributes.ROWS + test_error_tables_v21_keys.ROWS
             + test_error_tables_v21_crypto.ROWS + test_error_tables_v21_session.ROWS
-            + test_error_tables_v21_certificates.ROWS)
+            + test_error_tables_v21_certificates.ROWS + test_error_tables_v21_login.ROWS)
 
 
 #: Rows tested by a method rather than a L{Row} (test_error_tables_v21_general.GeneralRowsTests).
@@ -130,6 +134,9 @@ class SpecTranscriptionTests(SynchronousTestCase):
         self.assertEqual(table_reason(O.GET, R.OBJECT_ARCHIVED), R.OBJECT_ARCHIVED)  # no row: kept
         self.assertEqual(table_reason(O.PING, R.INVALID_FIELD), R.INVALID_FIELD)  # no table
         self.assertEqual(table_reason(None, R.INVALID_MESSAGE), R.INVALID_MESSAGE)
+        self.assertEqual(table_reason(O.LOGOUT, R.INVALID_TICKET), R.INVALID_TICKET)  # Table 258
+        # a ticket's Usage Limits used up (2.1 Table 424) has no row in Login's table: kept
+        self.assertEqual(table_reason(O.LOGIN, R.USAGE_LIMIT_EXCEEDED), R.USAGE_LIMIT_EXCEEDED)
         # Poll reports the failure of the operation it polls, under that operation's reasons
         # (kmipd.errors.FailureOf maps it; test_error_tables_v21_session.PolledFailureTests)
         self.assertEqual(table_reason(O.POLL, R.INVALID_ATTRIBUTE), R.INVALID_ATTRIBUTE)
@@ -167,8 +174,9 @@ class CoverageTests(SynchronousTestCase):
         ops = {op for op in TABLES if op not in EXCLUDED}
         table_rows = sum(len(TABLES[op]) for op in ops)
         tested = {(r.op, r.reason) for r in rows} | TESTED_BY_METHOD
-        self.assertEqual(len(ops), 53)
-        self.assertGreaterEqual(len(rows), 440)
+        self.assertEqual(len(ops), 56)
+        self.assertEqual(EXCLUDED, frozenset())
+        self.assertGreaterEqual(len(rows), 546)
         self.assertEqual(len(tested) + sum(
             1 for op in ops for r in TABLES[op]
             if (op, r) not in tested and ((op, r) in UNTRIGGERABLE or r in GENERAL_UNTRIGGERABLE)), table_rows)

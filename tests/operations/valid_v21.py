@@ -148,6 +148,19 @@ def chain(env: Env, owner: str = "tester") -> tuple[str, str]:
     return r.payload.get(Tag.UNIQUE_IDENTIFIER), ca
 
 
+def login_ticket(env: Env, owner: str = "tester", *fields: Item) -> Item:
+    """The Ticket of a Login by C{owner} (with the Login request's C{fields})."""
+    result = env.run(O.LOGIN, payload(*fields), caller=owner)
+    ticket = result.payload.find(Tag.TICKET) if result.payload is not None else None
+    assert ticket is not None, (result.reason, result.message)
+    return ticket
+
+
+def rights(*right: Item) -> Item:
+    """A Rights structure of the given Right structures (one unrestricted Right if none)."""
+    return Item.struct(Tag.RIGHTS, list(right) or [Item.struct(Tag.RIGHT, [])])
+
+
 ECDSA = cp(digital_signature_algorithm=DigitalSignatureAlgorithm.ECDSA_WITH_SHA256)
 ECB = cp(block_cipher_mode=BlockCipherMode.ECB)
 
@@ -166,6 +179,7 @@ VALID: dict[int, Builder] = {
     O.CREATE_KEY_PAIR: lambda e, o: ec_pair(),
     O.CREATE_SPLIT_KEY: lambda e, o: split(e),
     O.DECRYPT: lambda e, o: payload(uid(e.key(owner=o)), ECB, Item.bytes(Tag.DATA, bytes(16))),
+    O.DELEGATED_LOGIN: lambda e, o: payload(rights()),
     O.DELETE_ATTRIBUTE: lambda e, o: payload(uid(e.key(owner=o, extra={"Contact Information": [contact()]})),
                                              Item.enum(Tag.ATTRIBUTE_REFERENCE, Tag.CONTACT_INFORMATION)),
     O.DERIVE_KEY: lambda e, o: derive(e.secret(owner=o)),
@@ -187,6 +201,8 @@ VALID: dict[int, Builder] = {
     O.JOIN_SPLIT_KEY: lambda e, o: join(split_parts(e, o)[:2]),
     O.LOCATE: lambda e, o: payload(attrs()),
     O.LOG: lambda e, o: payload(Item.text(Tag.LOG_MESSAGE, "hello")),
+    O.LOGIN: lambda e, o: payload(),
+    O.LOGOUT: lambda e, o: payload(login_ticket(e, o)),
     O.MAC: lambda e, o: payload(uid(_mac_key(e, o)), Item.bytes(Tag.DATA, b"m")),
     O.MAC_VERIFY: lambda e, o: payload(uid(_mac_key(e, o)), Item.bytes(Tag.DATA, b"m"),
                                        Item.bytes(Tag.MAC_DATA, bytes(32))),
