@@ -8,7 +8,8 @@ twistd forks, so the launching process reports it (no pid file is written yet). 
 fork (in C{privilegedStartService}/C{startService}) is raised as an ordinary exception, which
 twistd writes to its status pipe (the launching process prints it and exits 1) before removing
 its pid file. C{logging_level} also filters Twisted's own events: L{Options} gives twistd a log
-observer factory (its C{--logger} option) that wraps twistd's usual observer in a level filter.
+observer factory (its C{--logger} option) that wraps twistd's usual observer in a level filter,
+its text file observer writing with L{kmipd.log.ClassicFormatter} (the same lines, cheaper).
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import os
 import sys
 from typing import Any
 
-from twisted.logger import FilteringLogObserver, ILogObserver, LogLevel, LogLevelFilterPredicate
+from twisted.logger import ILogObserver, LogLevel
 from twisted.python import usage
 
 from .config import ConfigError, load_config
-from .log import set_level
+from .log import LevelFilter, classic_file_observer, set_level
 from .service import KMIPService, ListenError, listen_first
 from .store.interface import StoreError
 
@@ -113,13 +114,13 @@ _LEVELS = {"DEBUG": LogLevel.debug, "INFO": LogLevel.info, "WARNING": LogLevel.w
 
 def level_filter(observer: ILogObserver, level: str) -> Any:
     """C{observer} seeing only events at C{level} (a C{logging_level} name) or above, whoever logs them."""
-    predicate: Any = LogLevelFilterPredicate(defaultLogLevel=_LEVELS[level.upper()])
-    return FilteringLogObserver(observer, [predicate])
+    return LevelFilter(observer, _LEVELS[level.upper()])
 
 
 class _FilteredTwistdObserver:
     """twistd's C{--logger} factory: the observer twistd would have made (C{--logfile},
-    C{--syslog}, stdout with C{-n}), behind a C{logging_level} filter."""
+    C{--syslog}, stdout with C{-n}), behind a C{logging_level} filter; a text file observer
+    formats with L{kmipd.log.ClassicFormatter}."""
 
     def __init__(self, server_options: Any, level: str) -> None:
         self.server_options = server_options
@@ -130,7 +131,8 @@ class _FilteredTwistdObserver:
 
         options = dict(self.server_options)
         options["logger"] = None
-        return level_filter(_SomeApplicationRunner.loggerFactory(options)._getLogObserver(), self.level)
+        observer = _SomeApplicationRunner.loggerFactory(options)._getLogObserver()
+        return level_filter(classic_file_observer(observer), self.level)
 
 
 _runner_observer: _FilteredTwistdObserver | None = None

@@ -1,11 +1,25 @@
-"""Tests for L{kmipd.log}: level filtering at the source and the events' shape."""
+"""Tests for L{kmipd.log}: level filtering at the source, the events' shape, the classic text lines."""
 
 from __future__ import annotations
 
+import calendar
+import io
+import os
+import time
 from typing import Any
+from unittest import SkipTest
 
+from twisted.logger import (
+    FilteringLogObserver,
+    LogLevel,
+    LogLevelFilterPredicate,
+    formatEventAsClassicLogText,
+    formatTime,
+    textFileLogObserver,
+    timeFormatRFC3339,
+)
 from twisted.logger import Logger as TwistedLogger
-from twisted.logger import LogLevel
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from kmipd import log
@@ -52,3 +66,138 @@ class LoggerTests(SynchronousTestCase):
         trace: list[Any] = []
         self.logger.info("x", log_trace=trace)
         self.assertEqual(trace, [(self.logger, self.events.append)])
+
+
+def _twisted_line(event: dict[str, Any]) -> str | None:
+    """The line twistd's own text file observer writes for C{event}."""
+    return formatEventAsClassicLogText(event, formatTime=lambda when: formatTime(when, timeFormatRFC3339))
+
+
+class ClassicFormatterTests(SynchronousTestCase):
+    """L{log.ClassicFormatter} writes exactly Twisted's classic lines (events at chosen times)."""
+
+    def setUp(self) -> None:
+        self.formatter = log.ClassicFormatter()
+
+    def event(self, when: float | None, format: Any = "{client} {operation} -> {result_status}",
+              **fields: Any) -> dict[str, Any]:
+        event = dict(log_format=format, log_level=LogLevel.info, log_namespace="kmipd.protocol",
+                     client="alice", operation="Get", result_status="Success", duration=0.25)
+        event.update(fields)
+        if when is not None:
+            event["log_time"] = when
+        return event
+
+    def test_request_line(self) -> None:
+        """kmipd's per-request event gives twistd's line: RFC 3339 time stamp, [namespace#level], text."""
+        event = self.event(1_700_000_000.75)
+        line = self.formatter(event)
+        self.assertEqual(line, _twisted_line(event))
+        stamp = formatTime(1_700_000_000, timeFormatRFC3339)
+        self.assertEqual(line, f"{stamp} [kmipd.protocol#info] alice Get -> Success\n")
+
+    def test_same_as_twisted(self) -> None:
+        """Every kind of event, the fast ones and those Twisted formats itself, as Twisted writes it."""
+        events = [
+            self.event(5.5, "{duration:.3f} s, {client!r}, {operation.upper()}"),  # a () call
+            self.event(5.5, "multi\nline {client}"),
+            self.event(5.5, "missing {nowhere}"),  # unformattable
+            self.event(5.5, "positional {}"),
+            self.event(5.5, b"bytes {client}"),
+            self.event(5.5, None),
+            self.event(5.5, ""),
+            self.event(None),
+            self.event(5.5, log_system="pool-1"),
+            self.event(5.5, log_namespace=None),
+            self.event(5.5, log_level=None),
+            self.event(5.5, "{duration:.3f} {client!r} {x[k]} {x[k].real}", x={"k": 2}),
+            self.event(5.5, "braces {{literal}} {client:>8}"),
+        ]
+        events.append(self.event(5.5, "crashed", log_failure=Failure(ZeroDivisionError("boom"))))
+        for event in events:
+            self.assertEqual(self.formatter(event), _twisted_line(event), event.get("log_format"))
+
+    def test_stamp_per_second(self) -> None:
+        """The time stamp changes with the second, backwards too, and matches Twisted's at each step."""
+        seen = []
+        for when in (100.0, 100.2, 100.999, 101.0, 99.5, 99.0, 1e9 + 0.5, -0.5):
+            event = self.event(when)
+            self.assertEqual(self.formatter(event), _twisted_line(event), when)
+            seen.append(self.formatter.stamp(when))
+        self.assertEqual(seen[0], seen[1])
+        self.assertEqual(seen[1], seen[2])
+        self.assertNotEqual(seen[2], seen[3])
+        self.assertEqual(seen[4], formatTime(99.5, timeFormatRFC3339))
+
+    def test_utc_offset_change(self) -> None:
+        """Across a daylight saving change the offset changes on the second, as Twisted's does."""
+        if not hasattr(time, "tzset"):
+            raise SkipTest("no time.tzset")
+        old = os.environ.get("TZ")
+
+        def restore() -> None:
+            if old is None:
+                os.environ.pop("TZ", None)
+            else:
+                os.environ["TZ"] = old
+            time.tzset()
+
+        self.addCleanup(restore)
+        os.environ["TZ"] = "Europe/Paris"
+        time.tzset()
+        change = calendar.timegm((2026, 3, 29, 1, 0, 0))  # 02:00 CET -> 03:00 CEST
+        lines = []
+        for when in (change - 1.5, change - 0.25, change, change + 0.5):
+            event = self.event(when)
+            lines.append(self.formatter(event))
+            self.assertEqual(lines[-1], _twisted_line(event))
+        self.assertIn("+0100", lines[1])
+        self.assertIn("+0200", lines[2])
+
+    def test_custom_time_format(self) -> None:
+        """A format with sub-second fields is formatted per event; C{None} writes "-"."""
+        precise = log.ClassicFormatter("%S.%f")
+        self.assertTrue(precise(self.event(7.25)).startswith("07.250000 "))
+        self.assertTrue(precise(self.event(7.5)).startswith("07.500000 "))
+        self.assertTrue(log.ClassicFormatter(None)(self.event(7.5)).startswith("- [kmipd.protocol#info] "))
+
+    def test_installed_on_text_file_observer(self) -> None:
+        """L{log.classic_file_observer} gives Twisted's text file observer the formatter (same lines,
+        same file), and leaves other observers alone."""
+        out = io.StringIO()
+        observer = log.classic_file_observer(textFileLogObserver(out))
+        self.assertIsInstance(observer.formatEvent, log.ClassicFormatter)
+        event = self.event(42.0)
+        observer(event)
+        self.assertEqual(out.getvalue(), _twisted_line(event))
+        other = [].append
+        self.assertIs(log.classic_file_observer(other), other)
+
+
+class LevelFilterTests(SynchronousTestCase):
+    """L{log.LevelFilter} passes what Twisted's level filter passes."""
+
+    def test_same_as_twisted_filter(self) -> None:
+        """Levels below, at and above, and events without a level or a namespace."""
+        events: list[dict[str, Any]] = [
+            dict(log_level=level, log_namespace="kmipd.x", n=i) for i, level in enumerate(LogLevel.iterconstants())]
+        events += [dict(log_namespace="kmipd.x"), dict(log_level=LogLevel.error), dict(log_level=LogLevel.error,
+                                                                                       log_namespace="")]
+        for level in (LogLevel.debug, LogLevel.info, LogLevel.warn, LogLevel.critical):
+            mine: list[dict[str, Any]] = []
+            theirs: list[dict[str, Any]] = []
+            observer = log.LevelFilter(mine.append, level)
+            twisted = FilteringLogObserver(theirs.append, [LogLevelFilterPredicate(defaultLogLevel=level)])
+            for event in events:
+                observer(event)
+                twisted(event)
+            self.assertEqual(mine, theirs, level)
+            self.assertTrue(mine)
+
+    def test_trace(self) -> None:
+        """C{log_trace} events record the filter and its observer."""
+        seen: list[dict[str, Any]] = []
+        observer = log.LevelFilter(seen.append, LogLevel.info)
+        trace: list[Any] = []
+        observer(dict(log_level=LogLevel.info, log_namespace="kmipd.x", log_trace=trace))
+        self.assertEqual(trace, [(observer, seen.append)])

@@ -407,6 +407,12 @@ class LoggingLevelTests(SynchronousTestCase):
         lines = self.serve("INFO")
         self.assertTrue(any(re.search(r"\[twisted[^\]]*#info\]", line) for line in lines), lines)
         self.assertTrue(any("[kmipd.service#info] kmipd listening on" in line for line in lines), lines)
+        # kmipd.log.ClassicFormatter writes twistd's lines: time stamp, [system], the event
+        stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} "
+        self.assertTrue(any(re.fullmatch(stamp + r"\[kmipd\.protocol#info\] kmipd-client QUERY -> success", line)
+                            for line in lines), lines)
+        logged = [line for line in lines if not line.startswith(("kmipd: ", "  "))]  # not makeService's stderr
+        self.assertEqual([line for line in logged if not re.match(stamp + r"\[[^\]]+\] ", line)], [], lines)
 
 
 class TacExampleTests(SynchronousTestCase):
