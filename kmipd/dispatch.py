@@ -78,6 +78,7 @@ class _Pending:
     messages: list[bytes]
     caller: Caller
     deferred: Deferred
+    single: bool = False  # fire C{deferred} with the one reply, not the list
 
 
 class Dispatcher:
@@ -123,14 +124,19 @@ class Dispatcher:
 
     def handle(self, data: bytes, caller: Caller) -> Deferred[Reply]:
         """Process one framed request message; the Deferred fires with its L{Reply}."""
-        return self.handle_many([data], caller).addCallback(lambda replies: replies[0])
+        if not needs_store(data, self.limits.max_batch_count):
+            return self.run_blocking(self.processor.process_many, [data], caller).addCallback(_first)
+        return self._queue([data], caller, single=True)
 
     def handle_many(self, messages: list[bytes], caller: Caller) -> Deferred[list[Reply]]:
         """Process several pipelined messages of one connection, in order, in one pool hand-off."""
         if not any(needs_store(m, self.limits.max_batch_count) for m in messages):
             return self.run_blocking(self.processor.process_many, messages, caller)
+        return self._queue(list(messages), caller, single=False)
+
+    def _queue(self, messages: list[bytes], caller: Caller, single: bool) -> Deferred:
         d: Deferred = Deferred()
-        self._pending.append(_Pending(list(messages), caller, d))
+        self._pending.append(_Pending(messages, caller, d, single))
         self._maybe_start()
         return d
 
@@ -164,11 +170,10 @@ class Dispatcher:
             d = self.run_blocking(self.processor.process_group, [(u.messages, u.caller) for u in units])
         else:
             d = self.run_blocking(self.processor.process_many, units[0].messages, units[0].caller)
-            d.addCallback(lambda replies: [replies])
         self._running += 1
-        d.addBoth(self._done, units)
+        d.addBoth(self._done, units, self.scheduling.group_commit)
 
-    def _done(self, outcome: list[list[Reply]] | Failure, units: list[_Pending]) -> None:
+    def _done(self, outcome: list[list[Reply]] | list[Reply] | Failure, units: list[_Pending], grouped: bool) -> None:
         """Fire every reply of a finished job, then start what queued up meanwhile as one job."""
         self._running -= 1
         self._delivering = True  # replies trigger the connections' next requests: collect them
@@ -177,7 +182,8 @@ class Dispatcher:
                 if isinstance(outcome, Failure):
                     unit.deferred.errback(outcome)
                 else:
-                    unit.deferred.callback(outcome[i])
+                    replies: Any = outcome[i] if grouped else outcome  # one unit when not grouped
+                    unit.deferred.callback(replies[0] if unit.single else replies)
         finally:
             self._delivering = False
         self._maybe_start()
@@ -187,6 +193,10 @@ class Dispatcher:
         if self._spill_timer is not None and self._spill_timer.active():
             self._spill_timer.cancel()
         self._spill_timer = None
+
+
+def _first(replies: list[Reply]) -> Reply:
+    return replies[0]
 
 
 # Store-free messages, recognised without decoding ---------------------------------------------
