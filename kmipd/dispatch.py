@@ -78,7 +78,6 @@ class _Pending:
     messages: list[bytes]
     caller: Caller
     deferred: Deferred
-    single: bool = False  # fire C{deferred} with the one reply, not the list
 
 
 class Dispatcher:
@@ -124,19 +123,14 @@ class Dispatcher:
 
     def handle(self, data: bytes, caller: Caller) -> Deferred[Reply]:
         """Process one framed request message; the Deferred fires with its L{Reply}."""
-        if not needs_store(data, self.limits.max_batch_count):
-            return self.run_blocking(self.processor.process_many, [data], caller).addCallback(_first)
-        return self._queue([data], caller, single=True)
+        return self.handle_many([data], caller).addCallback(_first)  # through handle_many: subclasses gate it
 
     def handle_many(self, messages: list[bytes], caller: Caller) -> Deferred[list[Reply]]:
         """Process several pipelined messages of one connection, in order, in one pool hand-off."""
         if not any(needs_store(m, self.limits.max_batch_count) for m in messages):
             return self.run_blocking(self.processor.process_many, messages, caller)
-        return self._queue(list(messages), caller, single=False)
-
-    def _queue(self, messages: list[bytes], caller: Caller, single: bool) -> Deferred:
         d: Deferred = Deferred()
-        self._pending.append(_Pending(messages, caller, d, single))
+        self._pending.append(_Pending(list(messages), caller, d))
         self._maybe_start()
         return d
 
@@ -182,8 +176,7 @@ class Dispatcher:
                 if isinstance(outcome, Failure):
                     unit.deferred.errback(outcome)
                 else:
-                    replies: Any = outcome[i] if grouped else outcome  # one unit when not grouped
-                    unit.deferred.callback(replies[0] if unit.single else replies)
+                    unit.deferred.callback(outcome[i] if grouped else outcome)  # one unit when not grouped
         finally:
             self._delivering = False
         self._maybe_start()
