@@ -238,9 +238,11 @@ class _WorkersMixin:
         pids = [self.proc.pid, self.worker]
         found: dict[int, Client] = {}
         spare: list[Client] = []
+        self.setup_requests = 0
         for _ in range(200):
             c = Client(self.ctx, self.port)
             c.call(locate_request(self.prefix + "none"))  # the connection is accepted and served
+            self.setup_requests += 1
             pid = serving_pid(c, self.port, pids)
             if pid is not None and pid not in found:
                 found[pid] = c
@@ -327,8 +329,9 @@ class _WorkersMixin:
             except FileNotFoundError:
                 return []
 
-        wait_for(lambda: len(lines(self.audit)) >= 2, "the connections' requests in the audit log")
-        before = len(lines(self.audit))
+        before = self.setup_requests  # every request made to find the two connections is audited
+        wait_for(lambda: len(lines(self.audit)) >= before, "the connections' requests in the audit log")
+        self.assertEqual(len(lines(self.audit)), before)
         for c in conns.values():
             c.call(locate_request(self.prefix + "audited"))
         wait_for(lambda: len(lines(self.audit)) >= before + 2, "two more audit events")
