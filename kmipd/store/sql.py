@@ -48,7 +48,7 @@ from .deadlines import (
 )
 from .engine import _db_errors, _first_line, create_store_engine, safe_url
 from .foreign import refuse_foreign_schema
-from .frozen import frozen_attributes, shared_attributes
+from .frozen import frozen, shared_attributes
 from .interface import (
     Candidate,
     ConcurrentUpdateError,
@@ -184,7 +184,7 @@ class _ObjectCache:
         return shared_attributes(entry[2])
 
     def put(self, uid: str, object_id: int, revision: int, attributes: dict[str, list[Item | None]]) -> None:
-        """File C{attributes} (frozen items, see L{frozen_attributes}) under (C{object_id}, C{revision})."""
+        """File C{attributes} (frozen items, see L{frozen}) under (C{object_id}, C{revision})."""
         if self.size <= 0:
             return
         own = shared_attributes(attributes)
@@ -362,16 +362,17 @@ class _SQLTransaction:
             attributes = cache.get(uid, row.id, row.revision) if cache is not None else None
             if attributes is None:
                 attributes = {}
+                # Frozen on every read (cached or not, before or after this transaction wrote), as
+                # the memory store's: a handler's change in place fails the same way everywhere.
                 if cache is None:
                     for name, value, position in self._conn.execute(_GET_ATTRIBUTES, {"b_id": row.id}):
-                        _place(attributes, name, position, _decode_value(value))
+                        _place(attributes, name, position, frozen(_decode_value(value)))
                 else:
                     consistent = True
                     for name, value, revision, position in self._conn.execute(_GET_ATTRIBUTES_AT, {"b_id": row.id}):
-                        _place(attributes, name, position, _decode_value(value))
+                        _place(attributes, name, position, frozen(_decode_value(value)))
                         consistent = consistent and revision == row.revision
                     if consistent:
-                        attributes = frozen_attributes(attributes)
                         cache.put(uid, row.id, row.revision, attributes)
         material = None
         if row.material is not None:

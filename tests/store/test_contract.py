@@ -232,6 +232,56 @@ class _ObjectStoreContractMixin:
         assert again is not None
         self.assertEqual(again.live("Name"), [name_item("kept")])
 
+    def make_uncached_store(self) -> MemoryObjectStore | SQLObjectStore:
+        """A store on the same data without an object cache (the SQL store's cache_size=0)."""
+        raise NotImplementedError
+
+    def assert_read_only(self, obj: ManagedObject | None) -> None:
+        """Every attribute item of C{obj} (as a store handed it out) refuses a change in place."""
+        assert obj is not None
+        name = obj.attributes["Name"][0]
+        assert name is not None
+        with self.assertRaises(TypeError):  # type: ignore[attr-defined]
+            name.value[0].value = "changed"
+        with self.assertRaises(TypeError):  # type: ignore[attr-defined]
+            name.value.append(Item.text(NAME_VALUE, "extra"))
+        with self.assertRaises(TypeError):  # type: ignore[attr-defined]
+            obj.attributes["State"][0].value = 2  # type: ignore[union-attr]
+
+    def test_items_read_after_a_write_are_read_only(self) -> None:
+        """Items read in a transaction that has already written (which bypasses the SQL store's
+        object cache) are read-only too: a handler's change in place fails the same way wherever
+        it stands in a batch."""
+        self.add(make_object("u-1", names=("one",)))
+        with self.store.transaction() as tx:
+            tx.add(make_object("u-2", names=("two",)))  # this transaction has written
+            self.assert_read_only(tx.get("u-1"))
+            self.assert_read_only(tx.get("u-2"))  # written in this very transaction
+            first = tx.get("u-1")
+            assert first is not None
+            first.set_single("State", Item.enum(STATE, 2))
+            tx.save(first)
+            again = tx.get("u-1")
+            self.assert_read_only(again)
+            assert again is not None
+            self.assertEqual(again.attributes["State"], [Item.enum(STATE, 2)])
+        again = self.fetch("u-1")
+        self.assert_read_only(again)
+        assert again is not None
+        self.assertEqual(again.live("Name"), [name_item("one")])
+
+    def test_items_read_without_a_cache_are_read_only(self) -> None:
+        """A store without an object cache hands out read-only items as well, and is unchanged."""
+        self.add(make_object("u-1", names=("kept",)))
+        store = self.make_uncached_store()
+        for _ in range(2):
+            with store.transaction() as tx:
+                self.assert_read_only(tx.get("u-1"))
+        with store.transaction() as tx:
+            got = tx.get("u-1")
+        assert got is not None
+        self.assertEqual(got.live("Name"), [name_item("kept")])
+
     def test_writer_keeps_its_items(self) -> None:
         """The items a writer passed to add()/save() stay its own: changing them afterwards
         changes nothing stored."""
@@ -760,6 +810,9 @@ class MemoryStoreContractTests(_ObjectStoreContractMixin, SynchronousTestCase):
     def make_store(self) -> MemoryObjectStore:
         return MemoryObjectStore()
 
+    def make_uncached_store(self) -> MemoryObjectStore:
+        return self.store  # the memory store has no object cache: its reads are the same
+
     def test_commit_time_conflict(self) -> None:
         """Two open transactions saving one object: the later commit raises ConcurrentUpdateError."""
         self.add(make_object("u-1"))
@@ -788,6 +841,11 @@ class _SQLStoreMixin(_ObjectStoreContractMixin):
     def make_store(self) -> SQLObjectStore:
         self.url = self.make_url()
         return SQLObjectStore(self.url, MASTER_KEY)
+
+    def make_uncached_store(self) -> SQLObjectStore:
+        store = SQLObjectStore(self.url, MASTER_KEY, cache_size=0)
+        self.addCleanup(store.close)  # type: ignore[attr-defined]
+        return store
 
     def test_persistence_across_reopen(self) -> None:
         """Objects, attributes and the archived flag survive closing and reopening the store."""
