@@ -27,6 +27,7 @@ commit the outer transaction early. Savepoints are begun lazily, at the first wr
 from __future__ import annotations
 
 import collections
+import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -304,9 +305,12 @@ class _SQLTransaction:
         """The object row of C{uid} (or C{None}) on SQLite, without SQLAlchemy's statement machinery.
 
         Executing the Core statement costs ~20 us of CPU, the same query on the sqlite3 cursor ~4 us
-        (bench/README.md): this read is on every Get, Encrypt, Activate... On any error the
-        statement runs again through SQLAlchemy, so its error handling (lock timeouts as
-        L{ConcurrentUpdateError}, the circuit breaker) applies unchanged.
+        (bench/README.md): this read is on every Get, Encrypt, Activate... A database error
+        (C{sqlite3.DatabaseError}: "database is locked" after busy_timeout, a damaged file...) goes
+        through SQLAlchemy's error handling as if SQLAlchemy had run the statement: the
+        C{handle_error} listeners (error metric, circuit breaker) see it once, and the caller's
+        L{_db_errors} converts it; it is not run again. Any other error (this connection's
+        sqlite3 objects not as expected) runs the statement through SQLAlchemy.
         """
         dbapi = self._conn.connection.dbapi_connection
         try:
@@ -316,6 +320,9 @@ class _SQLTransaction:
                 values = cursor.fetchone()
             finally:
                 cursor.close()
+        except sqlite3.DatabaseError as e:  # OperationalError and the other database errors
+            # What Connection.execute() does with a DBAPI error: wrap, fire handle_error, raise.
+            self._conn._handle_dbapi_exception(e, _GET_OBJECT_SQLITE, (uid,), None, None)
         except Exception:
             return self._conn.execute(_GET_OBJECT, {"b_uid": uid}).first()
         return None if values is None else _ObjectRow._make(values)

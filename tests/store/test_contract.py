@@ -999,12 +999,14 @@ class SQLiteStoreContractTests(_SQLStoreMixin, SynchronousTestCase):
         return "sqlite:///" + os.path.join(path, "kmipd.sqlite")
 
     def test_object_read_falls_back_to_sqlalchemy(self) -> None:
-        """When the direct sqlite3 read of the object row fails, the statement runs through
-        SQLAlchemy and the read still answers (the same object, or None)."""
+        """When the direct sqlite3 read of the object row fails other than with a database error
+        (here the cursor refuses the statement: TypeError), the statement runs through SQLAlchemy
+        and the read still answers (the same object, or None). Database errors are not retried:
+        see tests.store.test_sql.SQLiteTests.test_fast_read_error_handled_once."""
         import kmipd.store.sql as sql
 
         self.add(make_object("u-1", names=("n",)))
-        self.patch(sql, "_GET_OBJECT_SQLITE", "SELECT no_such_column FROM kmipd_objects WHERE uid = ?")
+        self.patch(sql, "_GET_OBJECT_SQLITE", b"SELECT id FROM kmipd_objects WHERE uid = ?")
         got = self.fetch("u-1")
         assert got is not None
         self.assertEqual((got.live("Name"), got.material, got.revision), ([name_item("n")], symmetric_key(), 1))

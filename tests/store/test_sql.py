@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 
 import sqlalchemy as sa
+from prometheus_client import CollectorRegistry
 from twisted.trial.unittest import SynchronousTestCase
 
+from kmipd.metrics import Metrics
 from kmipd.store import (
     AttributeFilter,
     LocateQuery,
@@ -56,6 +59,37 @@ class SQLiteTests(SynchronousTestCase):
             self.assertEqual(conn.exec_driver_sql("PRAGMA journal_mode").scalar(), "wal")
             self.assertEqual(conn.exec_driver_sql("PRAGMA foreign_keys").scalar(), 1)
             self.assertGreaterEqual(conn.exec_driver_sql("PRAGMA busy_timeout").scalar(), 1000)
+
+    def test_fast_read_error_handled_once(self) -> None:
+        """A database error on the object read that bypasses SQLAlchemy on SQLite is handled as
+        SQLAlchemy would handle it, once: the error metric counts it, the store converts it, and
+        the read is not run again through SQLAlchemy (which would wait out busy_timeout twice)."""
+        with self.store.transaction() as tx:
+            tx.add(make_object("u-1"))
+        metrics = Metrics(CollectorRegistry())
+        metrics.watch_store(self.store)
+        failed: list[BaseException] = []
+        sa.event.listen(self.store.engine, "handle_error", lambda context: failed.append(context.original_exception))
+        object_reads: list[str] = []
+
+        def executed(conn: object, cursor: object, statement: str, *_: object) -> None:
+            if f"FROM {objects_table.name}" in statement:
+                object_reads.append(statement)
+
+        sa.event.listen(self.store.engine, "before_cursor_execute", executed)
+        other = sqlite3.connect(self.url.removeprefix("sqlite:///"))
+        other.execute(f"ALTER TABLE {objects_table.name} RENAME TO moved_away")
+        other.commit()
+        other.close()
+        with self.assertRaises(StoreError) as raised:
+            with self.store.transaction() as tx:
+                tx.get("u-1")
+        self.assertIn("reading object u-1", str(raised.exception))
+        self.assertIn("no such table", str(raised.exception))
+        self.assertEqual(len(failed), 1)
+        self.assertIsInstance(failed[0], sqlite3.OperationalError)
+        self.assertEqual(metrics.database_errors._value.get(), 1)
+        self.assertEqual(object_reads, [])  # the fast path's error was not retried through SQLAlchemy
 
     def test_raw_files_hold_no_key_bytes(self) -> None:
         """The key pattern appears nowhere in the SQLite files, before or after closing the store."""
