@@ -17,7 +17,6 @@ from ..errors import (
     AttributeNotApplicable,
     AttributeSingleValued,
     FeatureNotSupported,
-    InvalidAttributeValue,
     InvalidField,
     KmipError,
     NonUniqueName,
@@ -28,7 +27,6 @@ from ..errors import (
 )
 from ..spec import (
     CryptographicAlgorithm,
-    CryptographicUsageMask,
     HashingAlgorithm,
     KeyFormatType,
     ObjectType,
@@ -36,13 +34,13 @@ from ..spec import (
     RNGAlgorithm,
     State,
     Tag,
-    enum_value_in_version,
     tag_name,
 )
 from ..spec.attributes import ATTRIBUTES
 from ..store.interface import AttributeFilter, LocateQuery
 from ..ttlv import Item, ItemType, encode
 from . import keyblock
+from .attrcheck import check_value
 from .attributes import Attr, check_client_settable, is_custom, spec_for
 from .objects import ManagedObject
 from .states import due_state
@@ -250,7 +248,8 @@ def check_template(ctx: RequestContext, object_type: int, attrs: Iterable[Attr],
 
     @raise ReadOnlyAttribute: a server-managed attribute.
     @raise AttributeNotApplicable: the attribute does not apply to the object type.
-    @raise InvalidField: no value, not defined in the client's version, bad value.
+    @raise InvalidField: no value, not defined in the client's version.
+    @raise InvalidAttributeValue: a value kmipd cannot store (L{check_value}; Invalid Field in 1.x).
     @raise AttributeSingleValued (2.x) / InvalidField (1.x): a single-valued attribute twice.
     """
     seen: set[str] = set()
@@ -279,24 +278,10 @@ def check_template(ctx: RequestContext, object_type: int, attrs: Iterable[Attr],
                 if name in seen:
                     raise (AttributeSingleValued if ctx.v2 else InvalidField)(
                         f"attribute {name!r} may only be given once")
-            _check_value(ctx, name, attr.value)
+            check_value(name, attr.value, ctx.version)
         seen.add(name)
         out.append(attr)
     return out
-
-
-def _check_value(ctx: RequestContext, name: str, value: Item) -> None:
-    if name == "Name":
-        if value.type != ItemType.STRUCTURE or not isinstance(value.get(Tag.NAME_VALUE), str) \
-                or value.get(Tag.NAME_TYPE) is None:
-            raise InvalidAttributeValue("Name needs a Name Value and a Name Type")
-    elif name == "Link":
-        if value.type != ItemType.STRUCTURE or value.get(Tag.LINK_TYPE) is None \
-                or value.find(Tag.LINKED_OBJECT_IDENTIFIER) is None:
-            raise InvalidField("Link needs a Link Type and a Linked Object Identifier")
-    elif name == "Cryptographic Usage Mask":
-        if value.value < 0 or not enum_value_in_version(CryptographicUsageMask, value.value, ctx.version):
-            raise InvalidField("Cryptographic Usage Mask has bits this version does not define")
 
 
 def check_unique_name(ctx: RequestContext, value: Item, *, for_new_object: bool, exclude: str | None = None) -> None:

@@ -42,6 +42,7 @@ from ..errors import (
     ReadOnlyAttribute,
     SetReadOnlyAttribute,
 )
+from ..model.attrcheck import check_value
 from ..model.attributes import (
     SERVER_MANAGED,
     Attr,
@@ -185,44 +186,16 @@ def _operation_policy_change(ctx: RequestContext, obj: ManagedObject, value: Ite
         raise InvalidAttributeValue(f"there is no operation policy named {name!r}")
 
 
-#: Fields a structured attribute must carry before kmipd stores it: name -> (tag, type, label).
-_REQUIRED_FIELDS: dict[str, tuple[tuple[int, ItemType, str], ...]] = {
-    "Name": ((Tag.NAME_VALUE, ItemType.TEXT_STRING, "Name Value"),
-             (Tag.NAME_TYPE, ItemType.ENUMERATION, "Name Type")),
-    "Link": ((Tag.LINK_TYPE, ItemType.ENUMERATION, "Link Type"),
-             (Tag.LINKED_OBJECT_IDENTIFIER, ItemType.TEXT_STRING, "Linked Object Identifier")),
-    "Application Specific Information": ((Tag.APPLICATION_NAMESPACE, ItemType.TEXT_STRING, "Application Namespace"),),
-    "Usage Limits": ((Tag.USAGE_LIMITS_TOTAL, ItemType.LONG_INTEGER, "Usage Limits Total"),
-                     (Tag.USAGE_LIMITS_UNIT, ItemType.ENUMERATION, "Usage Limits Unit")),
-}
-
-
-def _require(value: Item, name: str) -> None:
-    fields = _REQUIRED_FIELDS.get(name)
-    if fields is None:
-        return
-    if value.type != ItemType.STRUCTURE:
-        raise InvalidAttributeValue(f"attribute {name!r} must be a structure")
-    for tag, item_type, field in fields:
-        child = value.find(tag)
-        if child is None:
-            raise InvalidAttributeValue(f"attribute {name!r} needs a {field}")
-        if child.type != item_type:
-            raise InvalidAttributeValue(f"{field} of attribute {name!r} has the wrong item type")
-
-
-def _prepare(name: str, value: Item) -> Item:
-    """Validate the structure attributes kmipd reasons about; return the value to store."""
-    _require(value, name)
+def _prepare(ctx: RequestContext, name: str, value: Item) -> Item:
+    """Validate the value (L{check_value}); return the value to store."""
+    check_value(name, value, ctx.version)
     if name == "Application Specific Information":
         if value.find(Tag.APPLICATION_DATA) is None:
             raise ApplicationNamespaceNotSupported(
                 f"Application Data for namespace {value.get(Tag.APPLICATION_NAMESPACE)!r} cannot be generated"
             )
     elif name == "Usage Limits":
-        total = value.get(Tag.USAGE_LIMITS_TOTAL)
-        if total < 0:
-            raise InvalidAttributeValue("Usage Limits Total must not be negative")
+        total = value.get(Tag.USAGE_LIMITS_TOTAL)  # checked: not negative
         # the client never sets the count: it starts at the total
         return Item.struct(
             Tag.USAGE_LIMITS,
@@ -260,14 +233,14 @@ def _add(ctx: RequestContext, obj: ManagedObject, attr: Attr) -> int:
         raise AttributeAlreadyExists(
             f"attribute {attr.name!r} takes a single value and is already set; use Modify Attribute"
         )
-    value = _prepare(attr.name, attr.value)
+    value = _prepare(ctx, attr.name, attr.value)
     if attr.name == "Name":
         check_unique_name(ctx, value, for_new_object=False, exclude=obj.uid)
     return obj.add_instance(attr.name, value)
 
 
 def _replace(ctx: RequestContext, obj: ManagedObject, name: str, index: int, value: Item) -> Item:
-    value = _prepare(name, value)
+    value = _prepare(ctx, name, value)
     if name == "Name":
         check_unique_name(ctx, value, for_new_object=False, exclude=obj.uid)
     obj.attributes[name][index] = value
@@ -473,8 +446,8 @@ def adjust_attribute(ctx: RequestContext, payload: Item) -> Item:
         raise MultiValuedAttribute(f"the object has {len(instances)} instances of {name!r}")
     new = _adjusted(name, adjustment, [v for _, v in instances], payload.find(Tag.ADJUSTMENT_VALUE))
     if instances:
-        obj.attributes[name][instances[0][0]] = _prepare(name, new)
+        obj.attributes[name][instances[0][0]] = _prepare(ctx, name, new)
     else:
-        obj.add_instance(name, _prepare(name, new))
+        obj.add_instance(name, _prepare(ctx, name, new))
     _commit(ctx, obj, name)
     return _response(ctx, obj)

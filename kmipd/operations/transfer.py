@@ -20,7 +20,6 @@ from ..errors import (
     AttributeNotApplicable,
     AttributeSingleValued,
     FeatureNotSupported,
-    InvalidAttributeValue,
     InvalidField,
     MissingData,
     ObjectAlreadyExists,
@@ -29,12 +28,10 @@ from ..errors import (
 )
 from ..log import Logger
 from ..model import keyblock
+from ..model.attrcheck import check_value
 from ..model.attributes import Attr, parse_1x, parse_2x, render, spec_for
 from ..model.factory import PROTECTION_STORAGE, check_unique_names, new_object
 from ..spec import (
-    ENUM_FOR_TAG,
-    TAG_NAMES,
-    CryptographicUsageMask,
     KeyWrapType,
     ObjectType,
     Operation,
@@ -92,28 +89,13 @@ def _supplied(ctx: RequestContext, payload: Item) -> list[Attr]:
     return attrs
 
 
-#: Fields a structured attribute must carry to be stored (as Add Attribute requires them).
-_FIELDS: dict[str, tuple[tuple[int, ItemType], ...]] = {
-    "Name": ((Tag.NAME_VALUE, ItemType.TEXT_STRING), (Tag.NAME_TYPE, ItemType.ENUMERATION)),
-    "Link": ((Tag.LINK_TYPE, ItemType.ENUMERATION), (Tag.LINKED_OBJECT_IDENTIFIER, ItemType.TEXT_STRING)),
-    "Application Specific Information": ((Tag.APPLICATION_NAMESPACE, ItemType.TEXT_STRING),),
-    "Usage Limits": ((Tag.USAGE_LIMITS_TOTAL, ItemType.LONG_INTEGER), (Tag.USAGE_LIMITS_COUNT, ItemType.LONG_INTEGER),
-                     (Tag.USAGE_LIMITS_UNIT, ItemType.ENUMERATION)),
-}
-
-
-def _enum_ok(item: Item, version: tuple[int, int]) -> bool:
-    enum = ENUM_FOR_TAG.get(item.tag) if item.type == ItemType.ENUMERATION else None
-    return enum is None or enum_value_in_version(enum, item.value, version)
-
-
 def _check_supplied(ctx: RequestContext, object_type: int, attrs: list[Attr]) -> None:
     """Refuse attributes that do not apply to C{object_type} and values kmipd cannot store.
 
     Server-set attributes are accepted (Import restores an object as exported), so only what a
     stored value must be is checked: the attribute applies to the object type (2.x Invalid
-    Attribute), enumerations and masks hold values the version defines, structured attributes
-    carry their fields, Usage Limits are consistent (2.x Invalid Attribute Value).
+    Attribute), and its value passes L{check_value} with the Usage Limits Count it is stored with
+    (2.x Invalid Attribute Value).
     """
     for attr in attrs:
         spec = spec_for(attr.name)
@@ -122,18 +104,7 @@ def _check_supplied(ctx: RequestContext, object_type: int, attrs: list[Attr]) ->
             continue  # custom and vendor attributes are stored as given
         if not spec.applies_to(object_type):
             raise AttributeNotApplicable(f"attribute {attr.name!r} does not apply to this object type")
-        if attr.name == "Cryptographic Usage Mask":
-            if not enum_value_in_version(CryptographicUsageMask, value.value, ctx.version):
-                raise InvalidAttributeValue("Cryptographic Usage Mask has bits this version does not define")
-        elif not _enum_ok(value, ctx.version):
-            raise InvalidAttributeValue(f"attribute {attr.name!r} has a value this version does not define")
-        for tag, item_type in _FIELDS.get(attr.name, ()):
-            child = value.find(tag) if value.type == ItemType.STRUCTURE else None
-            if child is None or child.type != item_type or not _enum_ok(child, ctx.version):
-                raise InvalidAttributeValue(f"attribute {attr.name!r} needs a valid {TAG_NAMES.get(tag, tag)}")
-        if attr.name == "Usage Limits" and not 0 <= value.get(Tag.USAGE_LIMITS_COUNT) <= \
-                value.get(Tag.USAGE_LIMITS_TOTAL):
-            raise InvalidAttributeValue("Usage Limits Count must be between 0 and Usage Limits Total")
+        check_value(attr.name, value, ctx.version, with_count=True)
 
 
 def _import_target(ctx: RequestContext, payload: Item) -> tuple[str, int, Item]:
