@@ -77,9 +77,6 @@ class KMIPProtocol(Protocol):
     """
 
     factory: KMIPServerFactory
-    #: Each reply (or hand-off of replies) is one write: the TLS transport need not buffer
-    #: writes to coalesce them (see L{kmipd.tls.ServerTLSTransport}).
-    tls_whole_message_writes = True
     #: Set by C{makeConnection} before any callback below runs.
     transport: _IConnection
     session: Session
@@ -382,16 +379,10 @@ class KMIPProtocol(Protocol):
     def _replied_many(self, replies: list[Reply], started: float) -> None:
         self._busy = False
         self._adapt(sum(len(r.data) for r in replies))
-        out: list[bytes] = []  # the replies of one hand-off go out in one write (one TLS record)
-        going = True
         for reply in replies:
-            going = self._answer(reply, started, out)
-            if not going:
-                break
-        if out:
-            self.transport.writeSequence(out)
-        if going:
-            self._next()
+            if not self._answer(reply, started):
+                return
+        self._next()
 
     def _replied(self, reply: Reply, started: float) -> None:
         self._busy = False
@@ -404,9 +395,8 @@ class KMIPProtocol(Protocol):
         before any is sent, so only clients with small responses get large hand-offs."""
         self._handoff = min(MAX_HANDOFF, self._handoff * 2) if output < SMALL_OUTPUT else 1
 
-    def _answer(self, reply: Reply, started: float, out: list[bytes] | None = None) -> bool:
-        """Log and send one reply (or append it to C{out}, for the caller to write); False once
-        the connection is closing."""
+    def _answer(self, reply: Reply, started: float) -> bool:
+        """Log and send one reply; False once the connection is closing."""
         caller = self.session.caller
         duration = time.perf_counter() - started
         _log.emit(  # emit, not info: one keyword dict less per request
@@ -427,17 +417,11 @@ class KMIPProtocol(Protocol):
             return False
         self._active()  # idle time counts from the last reply, not from a slow request's arrival
         data = reply.data
-        if out is None:
-            self.transport.write(data)
-        else:
-            out.append(data)
+        self.transport.write(data)
         if self._out_paused:
             self.session.wrote(len(data), True)
         if reply.close:
             self._closing = True
-            if out:
-                self.transport.writeSequence(out)
-                out.clear()
             self.transport.loseConnection()
             return False
         return True

@@ -10,7 +10,7 @@ with L{CertificateOptions} whose C{trustRoot} is the configured CA.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from cryptography import x509
@@ -20,7 +20,7 @@ from OpenSSL import SSL, crypto
 from OpenSSL._util import ffi as _ffi  # the bindings pyOpenSSL itself uses (release_bio_buffers)
 from OpenSSL._util import lib as _openssl_lib
 from OpenSSL.version import __version__ as _pyopenssl_version_string
-from twisted.internet.interfaces import IProtocol, IProtocolFactory
+from twisted.internet.interfaces import IProtocolFactory
 from twisted.internet.ssl import (
     AcceptableCiphers,
     Certificate,
@@ -28,7 +28,7 @@ from twisted.internet.ssl import (
     TLSVersion,
     trustRootFromCertificates,
 )
-from twisted.protocols.tls import BufferingTLSTransport, TLSMemoryBIOFactory, TLSMemoryBIOProtocol
+from twisted.protocols.tls import BufferingTLSTransport, TLSMemoryBIOFactory
 
 from kmipd.auth.identify import IdentityError, identity_from_certificate
 from kmipd.ciphersuites import IANA_TO_OPENSSL, OPENSSL_NAMES, TLS13_SUITES
@@ -40,7 +40,6 @@ __all__ = [
     "HTTPS_ALPN",
     "IANA_TO_OPENSSL",
     "TLS13_SUITES",
-    "WHOLE_MESSAGE_WRITES",
     "IdentityError",
     "build_https_tls_options",
     "build_server_tls_options",
@@ -322,47 +321,11 @@ def release_bio_buffers(connection: SSL.Connection) -> bool:
 _LARGE_CHUNK = 4096
 
 
-#: A wrapped protocol whose class sets this attribute true writes each message in one
-#: C{write} (or C{writeSequence}) call: its connection writes straight through to TLS.
-WHOLE_MESSAGE_WRITES = "tls_whole_message_writes"
-
-
-class _WriteThrough:
-    """The aggregator of a write-through L{ServerTLSTransport}: writes at once, holds nothing."""
-
-    __slots__ = ("write",)
-
-    def __init__(self, write: Callable[[bytes], object]) -> None:
-        self.write = write
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 class ServerTLSTransport(BufferingTLSTransport):
     """Twisted's buffering TLS transport, releasing the memory BIOs' grown buffers when drained:
-    once the handshake is done (3.5 KB or more per idle connection) and after large chunks.
-
-    Twisted buffers every write and flushes from a C{callLater(0)} so that many small writes
-    become one TLS record. A protocol that writes each message whole (its class sets
-    L{WHOLE_MESSAGE_WRITES}, as L{kmipd.protocol.KMIPProtocol} does) gains nothing from that
-    and pays a timer per reply: its writes are encrypted at once (the TCP transport still
-    sends in the next reactor iteration). Others (HTTP writes headers and body apart) keep
-    the buffering.
-    """
+    once the handshake is done (3.5 KB or more per idle connection) and after large chunks."""
 
     _grown = True  # the handshake grows both BIOs
-
-    def __init__(self, factory: TLSMemoryBIOFactory, wrappedProtocol: IProtocol,
-                 _connectWrapped: bool = True) -> None:
-        super().__init__(factory, wrappedProtocol, _connectWrapped)
-        if getattr(wrappedProtocol, WHOLE_MESSAGE_WRITES, False):
-            direct = TLSMemoryBIOProtocol.write.__get__(self)
-            self._aggregator = _WriteThrough(direct)  # type: ignore[assignment]
-            self.write = direct  # type: ignore[method-assign]
 
     def dataReceived(self, data: bytes) -> None:
         super().dataReceived(data)

@@ -329,65 +329,6 @@ class HandOffTests(ProtocolTestMixin, SynchronousTestCase):
         self.assertEqual(len(disp.pending), 1)
 
 
-class _CountingTransport(StringTransport):
-    """A StringTransport counting write and writeSequence calls."""
-
-    writes = 0
-
-    def write(self, data: bytes) -> None:
-        self.writes += 1
-        super().write(data)
-
-    def writeSequence(self, data: Any) -> None:
-        self.writes += 1
-        super().writeSequence(data)
-
-
-class WriteTests(ProtocolTestMixin, SynchronousTestCase):
-    """Each reply, and the replies of one hand-off together, are one write (the TLS transport
-    writes them straight through, one record each: L{kmipd.tls.ServerTLSTransport})."""
-
-    def start(self) -> tuple[KMIPProtocol, _CountingTransport, BatchingDispatcher]:
-        limits = Limits()
-        disp = BatchingDispatcher(limits)
-        self.connect(limits=limits, dispatcher=disp)
-        proto = self.factory.buildProtocol(None)
-        transport = _CountingTransport()
-        proto.makeConnection(transport)
-        return proto, transport, disp
-
-    def test_one_write_per_hand_off(self) -> None:
-        """A single reply is one write; a hand-off of two is one more, in order."""
-        proto, transport, disp = self.start()
-        proto.dataReceived(numbered(1))
-        proto.dataReceived(numbered(2) + numbered(3))
-        disp.answer()
-        self.assertEqual(transport.writes, 1)
-        disp.answer_batch()
-        self.assertEqual(transport.writes, 2)
-        ids = [results(r)[0].unique_id for r in split_responses(transport.value())]
-        self.assertEqual(ids, [struct.pack(">I", n) for n in (1, 2, 3)])
-
-    def test_closing_reply_in_hand_off(self) -> None:
-        """A reply that closes the connection goes out after the hand-off's earlier replies, then
-        the connection closes; later replies of the hand-off are not sent."""
-        proto, transport, disp = self.start()
-        undecodable = b"\x42\x00\x78\x01\x00\x00\x00\x08" + b"\xff" * 8  # a framed Request Message
-        proto.dataReceived(numbered(1))
-        proto.dataReceived(numbered(2) + undecodable + numbered(3))
-        disp.answer()
-        self.assertFalse(transport.disconnecting)
-        self.assertEqual(disp.batches[0][0], [numbered(2), undecodable])
-        disp.answer_batch()
-        self.assertTrue(transport.disconnecting)
-        replies = split_responses(transport.value())
-        self.assertEqual(len(replies), 3)
-        self.assertEqual(results(replies[1])[0].unique_id, struct.pack(">I", 2))
-        self.assertEqual(results(replies[2])[0].reason, ResultReason.INVALID_MESSAGE)
-        self.assertEqual(transport.writes, 2)
-        self.assertEqual((disp.pending, disp.batches), ([], []), "nothing dispatched after the close")
-
-
 class TimeoutTests(ProtocolTestMixin, SynchronousTestCase):
     """Idle connections are closed after the configured timeout."""
 

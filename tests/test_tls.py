@@ -29,14 +29,10 @@ from zope.interface import implementer
 
 from kmipd.config import Config, ConfigError, load_config
 from kmipd.devcerts import ensure_dev_pki
-from kmipd.protocol import KMIPProtocol, KMIPServerFactory
-from kmipd.spec import Operation, QueryFunction, Tag
-from kmipd.testing import batch_item, make_dispatcher, payload, request
 from kmipd.tls import (
     DEFAULT_CIPHERS,
     IANA_TO_OPENSSL,
     TLS13_SUITES,
-    WHOLE_MESSAGE_WRITES,
     IdentityError,
     ServerTLSFactory,
     ServerTLSTransport,
@@ -46,7 +42,6 @@ from kmipd.tls import (
     release_bio_buffers,
     wrap_factory,
 )
-from kmipd.ttlv import Item, encode
 
 # PyKMIP's TLS 1.2 client cipher list (kmip/services/auth.py
 # TLS12AuthenticationSuite), so the interop check needs no PyKMIP import.
@@ -601,26 +596,19 @@ class ReleaseBuffersGateTests(SynchronousTestCase):
         self.assertEqual((conn._into_ssl, conn._from_ssl), before)  # type: ignore[attr-defined]
 
 
-class _Replier(Protocol):
-    """Answers each chunk in one write: C{b"re:" + data}; after C{b"bye"} it also closes."""
 
-    size = 0  # a reply of this many bytes instead, when set
+class _Replier(Protocol):
+    """Answers each chunk in one write, C{b"re:" + data}; after C{b"bye"} it also closes."""
 
     def dataReceived(self, data: bytes) -> None:
-        self.transport.write(b"r" * self.size if self.size else b"re:" + data)  # type: ignore[union-attr]
+        self.transport.write(b"re:" + data)  # type: ignore[union-attr]
         if data == b"bye":
             self.transport.loseConnection()  # type: ignore[union-attr]
 
 
-class _WholeReplier(_Replier):
-    """A L{_Replier} declaring that it writes whole messages."""
-
-    tls_whole_message_writes = True
-
-
 class _MemoryTLS:
-    """A L{ServerTLSFactory} connection on a StringTransport, its TLS clock a fake one, and a
-    pyOpenSSL client on memory BIOs talking to it."""
+    """A L{ServerTLSFactory} connection on a StringTransport (its write-coalescing timer on a
+    fake clock) and a pyOpenSSL client on memory BIOs talking to it."""
 
     def __init__(self, case: SynchronousTestCase, factory: Any) -> None:
         pki = ensure_dev_pki(case.mktemp())
@@ -651,19 +639,11 @@ class _MemoryTLS:
             return
         self.server.dataReceived(data)
 
-    def to_client(self) -> int:
-        """Hand the client what reached the TCP transport; the byte count."""
+    def to_client(self) -> None:
         data = self.tcp.value()
         self.tcp.clear()
         if data:
             self.client.bio_write(data)
-        return len(data)
-
-    def send(self, data: bytes) -> int:
-        """Send C{data} from the client; the bytes the server wrote to TCP in return."""
-        self.client.sendall(data)
-        self.to_server()
-        return len(self.tcp.value())
 
     def recv(self) -> bytes:
         """What the client can read now (C{b"<closed>"} appended at a TLS close alert)."""
@@ -678,69 +658,17 @@ class _MemoryTLS:
                 return got + b"<closed>"
 
 
-class WriteThroughTests(SynchronousTestCase):
-    """A protocol that writes whole messages gets its writes encrypted and passed to TCP at once,
-    without Twisted's per-write C{callLater(0)}; others keep Twisted's coalescing."""
-
-    def test_reply_without_timer(self) -> None:
-        """The reply reaches the TCP transport as the write happens: no timer, no clock step."""
-        tls = _MemoryTLS(self, Factory.forProtocol(_WholeReplier))
-        self.assertGreater(tls.send(b"ping"), 0)
-        self.assertEqual(tls.clock.getDelayedCalls(), [])
-        self.assertEqual(tls.recv(), b"re:ping")
-        self.server_sequence(tls)
-
-    def server_sequence(self, tls: _MemoryTLS) -> None:
-        tls.server.writeSequence([b"a", b"b"])
-        self.assertEqual(tls.clock.getDelayedCalls(), [])
-        self.assertEqual(tls.recv(), b"ab")
-
-    def test_other_protocols_keep_coalescing(self) -> None:
-        """Without the declaration (HTTP writes headers and body apart) writes wait for the timer."""
-        tls = _MemoryTLS(self, Factory.forProtocol(_Replier))
-        self.assertEqual(tls.send(b"ping"), 0)
-        self.assertEqual(len(tls.clock.getDelayedCalls()), 1)
-        tls.clock.advance(0)
-        self.assertEqual(tls.recv(), b"re:ping")
+class LoseConnectionTests(SynchronousTestCase):
+    """Closing right after a write: the reply is delivered before the close."""
 
     def test_write_then_lose_connection(self) -> None:
-        """Bytes written before loseConnection are delivered, then the close alert, then TCP closes."""
-        for protocol in (_WholeReplier, _Replier):
-            tls = _MemoryTLS(self, Factory.forProtocol(protocol))
-            tls.send(b"bye")
-            self.assertEqual(tls.recv(), b"re:bye<closed>", protocol)
-            self.assertFalse(tls.tcp.disconnecting, "waiting for the client's close alert")
-            tls.client.shutdown()
-            tls.to_server()
-            self.assertTrue(tls.tcp.disconnecting, protocol)
-
-    def test_write_then_lose_connection_no_timer(self) -> None:
-        """Written through, a reply and the close need no timer either."""
-        tls = _MemoryTLS(self, Factory.forProtocol(_WholeReplier))
-        self.assertGreater(tls.send(b"bye"), 0)
-        self.assertEqual(tls.clock.getDelayedCalls(), [])
+        """Bytes written before loseConnection reach the client, then the TLS close alert; TCP
+        closes once the client's alert comes back."""
+        tls = _MemoryTLS(self, Factory.forProtocol(_Replier))
+        tls.client.sendall(b"bye")
+        tls.to_server()
         self.assertEqual(tls.recv(), b"re:bye<closed>")
-
-    def test_large_reply_releases_buffers(self) -> None:
-        """A large reply written through still has the grown memory BIOs released afterwards."""
-        factory = Factory.forProtocol(_WholeReplier)
-        factory.protocol.size = 70_000  # type: ignore[attr-defined]
-        self.addCleanup(setattr, _WholeReplier, "size", 0)
-        tls = _MemoryTLS(self, factory)
-        self.assertFalse(tls.server._grown, "released after the handshake")
-        tls.send(b"big")
-        self.assertFalse(tls.server._grown, "released after the large reply")
-        self.assertEqual(tls.recv(), b"r" * 70_000)
-
-    def test_kmip_replies_without_timer(self) -> None:
-        """kmipd's KMIP protocol declares whole-message writes: a reply is not held for a timer."""
-        self.assertTrue(getattr(KMIPProtocol, WHOLE_MESSAGE_WRITES))
-        factory = KMIPServerFactory(make_dispatcher(), clock=Clock())
-        tls = _MemoryTLS(self, factory)
-        query = encode(request(batch_item(Operation.QUERY, payload(
-            Item.enum(Tag.QUERY_FUNCTION, QueryFunction.QUERY_OPERATIONS)))))
-        self.assertGreater(tls.send(query), 0)
-        self.assertEqual(tls.clock.getDelayedCalls(), [])
-        reply = tls.recv()
-        self.assertEqual(int.from_bytes(reply[4:8], "big") + 8, len(reply))
-        self.assertEqual(reply[:3], b"\x42\x00\x7b", "a Response Message")
+        self.assertFalse(tls.tcp.disconnecting, "waiting for the client's close alert")
+        tls.client.shutdown()
+        tls.to_server()
+        self.assertTrue(tls.tcp.disconnecting)
