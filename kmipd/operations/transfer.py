@@ -94,7 +94,8 @@ def _check_supplied(ctx: RequestContext, object_type: int, attrs: list[Attr]) ->
 
     Server-set attributes are accepted (Import restores an object as exported), so only what a
     stored value must be is checked: the attribute applies to the object type (2.x Invalid
-    Attribute), and its value passes L{check_value} with the Usage Limits Count it is stored with
+    Attribute), and its value passes L{check_value} as a stored value (enumerations of the version, the Usage Limits
+    Count)
     (2.x Invalid Attribute Value).
     """
     for attr in attrs:
@@ -104,7 +105,7 @@ def _check_supplied(ctx: RequestContext, object_type: int, attrs: list[Attr]) ->
             continue  # custom and vendor attributes are stored as given
         if not spec.applies_to(object_type):
             raise AttributeNotApplicable(f"attribute {attr.name!r} does not apply to this object type")
-        check_value(attr.name, value, ctx.version, with_count=True)
+        check_value(attr.name, value, ctx.version, stored=True)
 
 
 def _import_target(ctx: RequestContext, payload: Item) -> tuple[str, int, Item]:

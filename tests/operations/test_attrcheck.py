@@ -97,16 +97,20 @@ class CheckValueTests(SynchronousTestCase):
 
     def test_usage_limits(self) -> None:
         check_value("Usage Limits", limits(5, 99), V21)  # the count is not the client's to give
-        check_value("Usage Limits", limits(5, 2), V21, with_count=True)
-        for value, with_count in ((limits(-1), False), (limits(5), True), (limits(5, 6), True),
+        check_value("Usage Limits", limits(5, 2), V21, stored=True)
+        for value, stored in ((limits(-1), False), (limits(5), True), (limits(5, 6), True),
                                   (limits(5, -1), True)):
-            with self.subTest(value=value, with_count=with_count):
+            with self.subTest(value=value, stored=stored):
                 self.assertRaises(InvalidAttributeValue, check_value, "Usage Limits", value, V21,
-                                  with_count=with_count)
+                                  stored=stored)
 
     def test_enumeration_of_the_version(self) -> None:
-        """An enumeration value the version does not define is refused, at the top and in a structure."""
-        check_value("Name", Item.struct(Tag.NAME, [Item.text(Tag.NAME_VALUE, "n"), Item.enum(Tag.NAME_TYPE, 1)]), V14)
-        self.assertRaises(InvalidAttributeValue, check_value, "Name",
-                          Item.struct(Tag.NAME, [Item.text(Tag.NAME_VALUE, "n"), Item.enum(Tag.NAME_TYPE, 0x7F)]), V14)
-        self.assertRaises(InvalidAttributeValue, check_value, "Object Type", Item.enum(Tag.OBJECT_TYPE, 0x7F), V21)
+        """A stored (imported) enumeration value the version does not define is refused, at the top
+        and in a structure; a template's is left to the operation."""
+        undefined = Item.struct(Tag.NAME, [Item.text(Tag.NAME_VALUE, "n"), Item.enum(Tag.NAME_TYPE, 0x7F)])
+        check_value("Name", Item.struct(Tag.NAME, [Item.text(Tag.NAME_VALUE, "n"), Item.enum(Tag.NAME_TYPE, 1)]), V14,
+                    stored=True)
+        check_value("Name", undefined, V14)
+        self.assertRaises(InvalidAttributeValue, check_value, "Name", undefined, V14, stored=True)
+        self.assertRaises(InvalidAttributeValue, check_value, "Object Type", Item.enum(Tag.OBJECT_TYPE, 0x7F), V21,
+                          stored=True)
