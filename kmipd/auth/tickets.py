@@ -272,13 +272,34 @@ class TicketBook:
         return len(self.backend)  # type: ignore[arg-type]
 
 
+#: Request fields naming an object the operation reads, changes or derives from: each one a delegated
+#: ticket's Right must allow (Join Split Key, Derive Key and Re-certify name several).
+_IDENTIFIER_TAGS = frozenset({Tag.UNIQUE_IDENTIFIER, Tag.CERTIFICATE_REQUEST_UNIQUE_IDENTIFIER,
+                              Tag.PRIVATE_KEY_UNIQUE_IDENTIFIER, Tag.PUBLIC_KEY_UNIQUE_IDENTIFIER,
+                              Tag.REPLACED_UNIQUE_IDENTIFIER})
+
+
+def named_objects(ctx: RequestContext, payload: Item | None) -> list[Any]:
+    """Every identifier the request payload names, at any depth (the ID Placeholder when it names none)."""
+    found: list[Any] = []
+    stack = list(payload.value) if payload is not None and payload.type == ItemType.STRUCTURE else []
+    while stack:
+        item = stack.pop()
+        if item.tag in _IDENTIFIER_TAGS:
+            found.append(item.value)
+        elif item.type == ItemType.STRUCTURE:
+            stack.extend(item.value)
+    return found or [ctx.id_placeholder]
+
+
 def right_allows(ctx: RequestContext, right: Right, operation: int, payload: Item | None) -> bool:
-    """Whether C{right} allows C{operation} on the object the item names."""
-    uid = payload.get(Tag.UNIQUE_IDENTIFIER) if payload is not None else None
-    if uid is None:
-        uid = ctx.id_placeholder
+    """Whether C{right} allows C{operation} on every object the item names."""
     if right.operations is not None and operation not in right.operations:
         return False
+    return all(_object_allowed(ctx, right, uid) for uid in named_objects(ctx, payload))
+
+
+def _object_allowed(ctx: RequestContext, right: Right, uid: Any) -> bool:
     if right.objects is not None and uid not in right.objects:
         return False
     if right.groups is not None:
