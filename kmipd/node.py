@@ -109,7 +109,7 @@ class NodeState:
                 if engine is not None:
                     from .store.tickets import SQLTickets
 
-                    backend = SQLTickets(engine)
+                    backend = SQLTickets(self.store)
                 self._tickets = TicketBook(self.seconds, backend)
             return self._tickets
 
@@ -123,7 +123,7 @@ class NodeState:
                 if engine is not None:
                     from .store.node_state import SQLNodeSettings
 
-                    self._settings = SQLNodeSettings(engine)
+                    self._settings = SQLNodeSettings(self.store)
                 else:
                     self._settings = None
             return self._settings
@@ -265,7 +265,7 @@ def shared_replay_guard(store: Any) -> Any:
         return None
     from .store.node_state import SQLReplayGuard
 
-    return SQLReplayGuard(engine)
+    return SQLReplayGuard(store)
 
 
 def node_of(ctx: RequestContext) -> NodeState:

@@ -21,21 +21,21 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
 
 from ..auth.tickets import Right, Ticket
 from ..errors import GeneralFailure, KmipError
 from ..log import Logger
-from .engine import _db_errors
-from .interface import StoreError
+from .interface import ConcurrentUpdateError, StoreError
 from .models import metadata
 
-__all__ = ["PURGE_INTERVAL", "SQLTickets", "in_transaction", "ticket_limits_table", "tickets_table"]
+__all__ = ["OWN_ATTEMPTS", "PURGE_INTERVAL", "SQLTickets", "in_transaction", "own_transaction",
+           "ticket_limits_table", "tickets_table"]
+
+_T = TypeVar("_T")
 
 _log = Logger()
 
@@ -44,6 +44,9 @@ PURGE_INTERVAL = 60.0
 #: Most live tickets of one identity: a further Login forgets that identity's oldest (soonest to
 #: expire) ticket, so no client can grow the table without bound or push out another's tickets.
 MAX_TICKETS_PER_OWNER = 256
+#: Attempts of a short transaction of our own that meets concurrent-update conflicts (SQLite's
+#: write lock held by another process), as the processor retries a message.
+OWN_ATTEMPTS = 3
 
 tickets_table = sa.Table(
     "kmipd_tickets",
@@ -75,6 +78,29 @@ def in_transaction(tx: Any) -> bool:
     return tx is not None and callable(getattr(type(tx), "execute", None))
 
 
+def own_transaction(store: Any, what: str, work: Callable[[Any], _T]) -> _T:
+    """C{work(tx)} in a short transaction of the store's own (L{kmipd.store.sql.SQLStore.transaction}:
+    its circuit breaker and deadlines apply), retried on concurrent-update conflicts.
+
+    An unreachable database raises the store's L{kmipd.store.interface.DatabaseUnavailable} (a
+    L{kmipd.errors.StoreUnavailable}: General Failure, retry; the processor logs it at most once a
+    second); conflicts every time, or another storage failure, raise L{GeneralFailure}.
+    """
+    for attempt in range(OWN_ATTEMPTS):
+        try:
+            with store.transaction() as tx:
+                return work(tx)
+        except KmipError:
+            raise
+        except ConcurrentUpdateError:
+            if attempt == OWN_ATTEMPTS - 1:
+                raise GeneralFailure(f"{what}: concurrent update conflict; retry") from None
+        except StoreError as e:
+            _log.error("{what} failed: {error}", what=what, error=str(e))  # the detail stays in the log
+            raise GeneralFailure(f"{what} failed; retry") from None
+    raise AssertionError("unreachable")
+
+
 def _owner_key(identity: str | None) -> str:
     """An indexable key of an identity (identities may be longer than an index allows)."""
     return "" if identity is None else hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()
@@ -103,11 +129,12 @@ def _rights(text: str | None) -> tuple[Right, ...] | None:
 
 
 class SQLTickets:
-    """A L{kmipd.auth.tickets.TicketBackend} on the store's engine (thread-safe)."""
+    """A L{kmipd.auth.tickets.TicketBackend} in the SQL store's database (thread-safe)."""
 
-    def __init__(self, engine: Engine, purge_interval: float = PURGE_INTERVAL,
+    def __init__(self, store: Any, purge_interval: float = PURGE_INTERVAL,
                  max_per_owner: int = MAX_TICKETS_PER_OWNER) -> None:
-        self.engine = engine
+        self.store = store
+        self.engine = store.engine
         self.purge_interval = purge_interval
         self.max_per_owner = max_per_owner
         self._purged = float("-inf")
@@ -115,27 +142,16 @@ class SQLTickets:
 
     # Transactions ---------------------------------------------------------------------------
 
-    @contextmanager
-    def _own(self, what: str) -> Iterator[Connection]:
-        """A short transaction of our own; store failures become KMIP errors (General Failure)."""
-        try:
-            with _db_errors(what), self.engine.begin() as conn:
-                yield conn
-        except KmipError:
-            raise
-        except StoreError as e:
-            _log.error("{what} failed: {error}", what=what, error=str(e))  # the detail stays in the log
-            raise GeneralFailure(f"{what} failed; retry") from None
-
     def _run(self, tx: Any, statement: Any, parameters: Any = None, *, read: bool = False) -> Any:
         """C{statement} in the request's transaction C{tx}, or in one of our own; with C{read},
         its rows (a list)."""
+        def run(own: Any) -> Any:
+            result = own.execute(statement, parameters, write=not read)
+            return result.all() if read else result
+
         if in_transaction(tx):
-            result = tx.execute(statement, parameters, write=not read)
-            return result.all() if read else result
-        with self._own("reading tickets" if read else "updating a ticket") as conn:
-            result = conn.execute(statement, parameters)
-            return result.all() if read else result
+            return run(tx)
+        return own_transaction(self.store, "reading tickets" if read else "updating a ticket", run)
 
     # TicketBackend ------------------------------------------------------------------------
 
@@ -177,11 +193,18 @@ class SQLTickets:
     def find(self, digest: bytes, now: float) -> Ticket | None:
         """The live ticket with C{digest} (one indexed read; the digest is the key)."""
         t, lim = tickets_table, ticket_limits_table
-        with self._own("reading a ticket") as conn:
-            row = conn.execute(sa.select(t).where(t.c.digest == digest.hex(), t.c.expires > _ms(now))).first()
+
+        def read(tx: Any) -> tuple[Any, list[int]]:
+            row = tx.execute(sa.select(t).where(t.c.digest == digest.hex(), t.c.expires > _ms(now)),
+                             write=False).first()
             if row is None:
-                return None
-            slots = conn.execute(sa.select(lim.c.slot).where(lim.c.digest == digest.hex())).scalars().all()
+                return None, []
+            return row, list(tx.execute(sa.select(lim.c.slot).where(lim.c.digest == digest.hex()),
+                                        write=False).scalars().all())
+
+        row, slots = own_transaction(self.store, "reading a ticket", read)
+        if row is None:
+            return None
         groups = tuple(json.loads(row.group_names)) if row.group_names is not None else None
         return Ticket(digest, row.owner, groups, row.expires / 1000, _rights(row.rights), frozenset(slots))
 
@@ -208,5 +231,5 @@ class SQLTickets:
         return True
 
     def __len__(self) -> int:
-        with self._own("counting tickets") as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(tickets_table)).scalar_one())
+        return int(own_transaction(self.store, "counting tickets", lambda tx: tx.execute(
+            sa.select(sa.func.count()).select_from(tickets_table), write=False).scalar_one()))
