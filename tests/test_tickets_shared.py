@@ -24,7 +24,7 @@ from kmipd.errors import AuthenticationNotSuccessful, StoreUnavailable
 from kmipd.service import KMIPService
 from kmipd.spec import BatchErrorContinuationOption, Operation, ResultReason, Tag
 from kmipd.store.node_state import SQLReplayGuard
-from kmipd.store.tickets import SQLTickets, ticket_limits_table, tickets_table
+from kmipd.store.tickets import MAX_OWNER, SQLTickets, ticket_limits_table, tickets_table
 from kmipd.testing import FakeClock, batch_item, payload, request, results
 from kmipd.ttlv import Item, decode, encode
 
@@ -246,6 +246,19 @@ class _SharedTicketsMixin:
             counters = conn.execute(sa.select(sa.func.count()).select_from(ticket_limits_table)).scalar_one()
         self.assertEqual((left, counters), (2, 0))
 
+
+    def test_long_identity(self) -> None:
+        """An identity of 1024 characters logs in and uses its ticket on the other node; a longer one
+        is refused with Permission Denied (the database records at most 1024), not General Failure."""
+        longest = "c" * MAX_OWNER
+        auth, _ = self.login(self.nodes[0], caller=longest)
+        self.assertTrue(self.ping(self.nodes[1], auth, caller=longest).ok)
+        for operation in (Operation.LOGIN, Operation.DELEGATED_LOGIN):
+            body = payload() if operation == Operation.LOGIN else payload(Item.struct(Tag.RIGHTS, [
+                Item.struct(Tag.RIGHT, [])]))
+            (r,) = _send(self.nodes[0], [batch_item(operation, body)], caller=longest + "é")
+            self.assertEqual(r.reason, ResultReason.PERMISSION_DENIED, r.message)
+            self.assertIn("longer than 1024 characters", r.message)
 
     def test_breaker_open_fails_fast(self) -> None:
         """With the store's circuit breaker open (the database known unreachable), a request with a

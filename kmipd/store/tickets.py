@@ -27,12 +27,12 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from ..auth.tickets import Right, Ticket
-from ..errors import GeneralFailure, KmipError
+from ..errors import GeneralFailure, KmipError, PermissionDenied
 from ..log import Logger
 from .interface import ConcurrentUpdateError, StoreError
 from .models import metadata
 
-__all__ = ["OWN_ATTEMPTS", "PURGE_INTERVAL", "SQLTickets", "in_transaction", "own_transaction",
+__all__ = ["MAX_OWNER", "OWN_ATTEMPTS", "PURGE_INTERVAL", "SQLTickets", "in_transaction", "own_transaction",
            "ticket_limits_table", "tickets_table"]
 
 _T = TypeVar("_T")
@@ -44,6 +44,8 @@ PURGE_INTERVAL = 60.0
 #: Most live tickets of one identity: a further Login forgets that identity's oldest (soonest to
 #: expire) ticket, so no client can grow the table without bound or push out another's tickets.
 MAX_TICKETS_PER_OWNER = 256
+#: Longest identity (characters) a ticket records: a longer one cannot Login (Permission Denied).
+MAX_OWNER = 1024
 #: Attempts of a short transaction of our own that meets concurrent-update conflicts (SQLite's
 #: write lock held by another process), as the processor retries a message.
 OWN_ATTEMPTS = 3
@@ -52,7 +54,7 @@ tickets_table = sa.Table(
     "kmipd_tickets",
     metadata,
     sa.Column("digest", sa.String(64), primary_key=True),
-    sa.Column("owner", sa.String(1024), nullable=True),
+    sa.Column("owner", sa.String(MAX_OWNER), nullable=True),
     sa.Column("owner_key", sa.String(64), nullable=False),
     sa.Column("group_names", sa.Text, nullable=True),
     sa.Column("rights", sa.Text, nullable=True),
@@ -156,7 +158,10 @@ class SQLTickets:
     # TicketBackend ------------------------------------------------------------------------
 
     def add(self, tx: Any, ticket: Ticket, limits: dict[int, int], now: float) -> None:
-        """Insert C{ticket} (and delete expired tickets, at most once per C{purge_interval})."""
+        """Insert C{ticket} (and delete expired tickets, at most once per C{purge_interval});
+        L{PermissionDenied} for an identity longer than the C{owner} column."""
+        if ticket.identity is not None and len(ticket.identity) > MAX_OWNER:
+            raise PermissionDenied(f"a ticket cannot be issued to an identity longer than {MAX_OWNER} characters")
         with self._lock:
             purge = now - self._purged >= self.purge_interval
             if purge:
