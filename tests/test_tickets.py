@@ -7,7 +7,7 @@ from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from kmipd.auth.tickets import MemoryTickets, Right, TicketBook, read_usage_limits
+from kmipd.auth.tickets import InvalidTicket, MemoryTickets, Right, TicketBook, read_usage_limits
 from kmipd.dispatch import Caller
 from kmipd.errors import FeatureNotSupported, InvalidField
 from kmipd.spec import Operation, ResultReason, Tag
@@ -187,6 +187,19 @@ class UnitTests(SynchronousTestCase):
         self.assertIsNone(backend.find(tickets[0].digest, 100.0))
         self.assertIsNone(backend.find(tickets[2].digest, 160.0))  # expired
 
+
+    def test_revoke(self) -> None:
+        """Logout (revoke) removes a live ticket of its owner once; another client's, an expired one
+        or one already revoked: Invalid Ticket."""
+        now = [100.0]
+        book = TicketBook(lambda: now[0], MemoryTickets())
+        mine, old = (book.issue("alice", None, 60, None) for _ in range(2))
+        assert mine.value is not None and old.value is not None
+        self.assertRaises(InvalidTicket, book.revoke, mine.value, "bob")
+        book.revoke(mine.value, "alice")
+        self.assertRaises(InvalidTicket, book.revoke, mine.value, "alice")
+        now[0] = 161.0
+        self.assertRaises(InvalidTicket, book.revoke, old.value, "alice")
 
 class RightObjectsTests(SynchronousTestCase):
     """A Right limited to some objects allows an operation only if it allows every object the request

@@ -226,11 +226,11 @@ class SQLTickets:
         self._run(tx, lim.update().where(lim.c.digest == digest.hex(), lim.c.slot == slot)
                   .values(remaining=lim.c.remaining + 1))
 
-    def remove(self, tx: Any, digest: bytes, identity: str | None) -> bool:
-        """Delete the ticket C{digest} if it was issued to C{identity}."""
+    def remove(self, tx: Any, digest: bytes, identity: str | None, now: float) -> bool:
+        """Delete the ticket C{digest} if it was issued to C{identity} and is live at C{now}."""
         t = tickets_table
         owner = t.c.owner.is_(None) if identity is None else t.c.owner == identity
-        if self._run(tx, t.delete().where(t.c.digest == digest.hex(), owner)).rowcount != 1:
+        if self._run(tx, t.delete().where(t.c.digest == digest.hex(), owner, t.c.expires > _ms(now))).rowcount != 1:
             return False
         self._run(tx, ticket_limits_table.delete().where(ticket_limits_table.c.digest == digest.hex()))
         return True
