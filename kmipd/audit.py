@@ -94,25 +94,33 @@ def _name(enum: Any, value: int | None, default: str) -> str:
         return f"0x{value:08X}"
 
 
-def summarise(items: Sequence[Any], results: Sequence[Any]) -> list[ItemRecord]:
-    """One L{ItemRecord} per batch item result (C{items}: the request's L{BatchItem}s)."""
+def summarise(items: Sequence[Any], results: Sequence[Any], *, identifiers: bool = True) -> list[ItemRecord]:
+    """One L{ItemRecord} per batch item result (C{items}: the request's L{BatchItem}s).
+
+    @param identifiers: with C{False} only operation, status and reason (what the metrics count):
+        no payload is read and C{items} may be empty.
+    """
     records = []
     for index, result in enumerate(results):
+        ok = result.status == ResultStatus.SUCCESS
+        op = result.operation
+        operation = _cached_name(Operation, op, "none")
+        status = _cached_name(ResultStatus, result.status, "none")
+        reason = None if ok else _cached_name(ResultReason, result.reason, "none")
+        if not identifiers:
+            records.append(ItemRecord(operation, status, reason))
+            continue
         request_payload = items[index].payload if index < len(items) else None
         asked = _ids(request_payload)
         answered = _ids(result.payload)
-        ok = result.status == ResultStatus.SUCCESS
-        op = result.operation
-        created = tuple(u for u in answered if u not in asked) if ok and op in _CREATING else ()
-        destroyed = tuple(answered or asked) if ok and op == Operation.DESTROY else ()
         records.append(ItemRecord(
-            operation=_name(Operation, op, "none"),
-            status=_name(ResultStatus, result.status, "none"),
-            reason=None if ok else _name(ResultReason, result.reason, "none"),
+            operation=operation,
+            status=status,
+            reason=reason,
             message=None if ok else result.message,
             objects=tuple(dict.fromkeys(asked + answered)),
-            created=created,
-            destroyed=destroyed,
+            created=tuple(u for u in answered if u not in asked) if ok and op in _CREATING else (),
+            destroyed=tuple(answered or asked) if ok and op == Operation.DESTROY else (),
         ))
     return records
 
@@ -128,18 +136,9 @@ def _message_failure(reply: Any) -> ItemRecord:
 
 
 def outcomes(reply: Any) -> list[ItemRecord]:
-    """What the metrics count of C{reply}: operation, status and reason per batch item (the same
-    names as L{summarise}, without the object identifiers), or the message-level failure."""
-    results = getattr(reply, "results", None)
-    if not results:
-        return [_message_failure(reply)]
-    out = []
-    for result in results:
-        ok = result.status == ResultStatus.SUCCESS
-        out.append(ItemRecord(_cached_name(Operation, result.operation, "none"),
-                              _cached_name(ResultStatus, result.status, "none"),
-                              None if ok else _cached_name(ResultReason, result.reason, "none")))
-    return out
+    """What the metrics count of C{reply}: L{summarise} without identifiers, or the message-level
+    failure when no batch item ran."""
+    return summarise((), getattr(reply, "results", None) or (), identifiers=False) or [_message_failure(reply)]
 
 
 def _now_iso(seconds: float) -> str:
@@ -183,12 +182,9 @@ def request_done(services: dict[str, Any] | None, reply: Any, caller: Any, *, pe
         if metrics is not None:
             metrics.request_done(outcomes(reply), _version(reply.version), transport, duration)
         return
-    records: list[ItemRecord] = list(getattr(reply, "audit", None) or ())
-    results = getattr(reply, "results", None)
-    if not records and results:  # not built in the pool (the processor had no trail): build them now
-        records = summarise(getattr(reply, "items", None) or (), results)
-    if not records:  # a message-level failure: no batch item ran
-        records = [_message_failure(reply)]
+    # Built in the pool (the processor's service shares this trail, see kmipd.monitoring); without
+    # them (a message-level failure, or a processor not told of the trail) the identifier-less ones.
+    records: list[ItemRecord] = list(getattr(reply, "audit", None) or ()) or outcomes(reply)
     if metrics is not None:
         metrics.request_done(records, _version(reply.version), transport, duration)
     correlation = getattr(reply, "correlation", None) or uuid.uuid4().hex

@@ -103,8 +103,9 @@ class ClassicFormatter:
     def __init__(self, time_format: str | None = timeFormatRFC3339) -> None:
         self.time_format = time_format
         self._per_second = time_format is not None and "%f" not in time_format
-        self._second: int | None = None
-        self._stamp = "-"
+        #: (second, its stamp): one tuple, read once and replaced whole, so a pool thread never
+        #: pairs one second with a neighbour's stamp while another thread updates it.
+        self._cached: tuple[int | None, str] = (None, "-")
 
     def _format_time(self, when: float | None) -> str:
         return formatTime(when, self.time_format)
@@ -114,10 +115,12 @@ class ClassicFormatter:
         if when is None or not self._per_second:
             return self._format_time(when)
         second = floor(when)
-        if second != self._second:
-            self._stamp = self._format_time(second)
-            self._second = second
-        return self._stamp
+        cached = self._cached
+        if cached[0] == second:
+            return cached[1]
+        stamp = self._format_time(second)
+        self._cached = (second, stamp)
+        return stamp
 
     def __call__(self, event: dict[str, Any]) -> str | None:
         format = event.get("log_format")

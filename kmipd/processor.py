@@ -78,11 +78,11 @@ class Reply:
     @ivar caller: who sent the request.
     @ivar received: server time (seconds) the request was taken up.
     @ivar audit: one L{kmipd.audit.ItemRecord} per batch item that ran, when the service has an audit
-        trail (otherwise built only if a trail asks, from C{items}; metrics read C{results}).
+        trail (none otherwise: metrics read C{results}); the request's batch items (key material of a
+        Register or Import) are not kept for it.
     @ivar correlation: the Server Correlation Value generated for this message (sent in 2.x
         response headers; the request log and audit events carry it).
     @ivar client_correlation: the request's Client Correlation Value, if any (2.x).
-    @ivar items: the request's batch items (an audit record can be built from them later).
     """
 
     data: bytes
@@ -96,7 +96,6 @@ class Reply:
     audit: list[Any] = field(default_factory=list)
     correlation: str | None = None
     client_correlation: str | None = None
-    items: list[Any] = field(default_factory=list)
 
 
 class _Undo(Exception):
@@ -487,7 +486,6 @@ class Processor:
                      results=w.results, caller=w.caller, received=w.now,
                      # ops: audit records, computed in the pool when the service has an audit trail
                      audit=summarise(w.request.items, w.results) if self.service.audit is not None else [],
-                     items=w.request.items,
                      correlation=w.session.correlation, client_correlation=w.request.client_correlation)
 
 

@@ -18,8 +18,9 @@ import os
 import sys
 from typing import Any
 
-from twisted.logger import ILogObserver, LogLevel
+from twisted.logger import ILogObserver, LegacyLogObserverWrapper, LogLevel, textFileLogObserver
 from twisted.python import usage
+from twisted.python.logfile import LogFile
 
 from .config import ConfigError, load_config
 from .log import LevelFilter, classic_file_observer, set_level
@@ -127,12 +128,36 @@ class _FilteredTwistdObserver:
         self.level = level
 
     def __call__(self) -> ILogObserver:
-        from twisted.scripts.twistd import _SomeApplicationRunner
-
         options = dict(self.server_options)
         options["logger"] = None
-        observer = _SomeApplicationRunner.loggerFactory(options)._getLogObserver()
+        try:  # twistd's own (private) way, with everything it does (SIGUSR1 rotation of --logfile)
+            from twisted.scripts.twistd import _SomeApplicationRunner
+
+            observer = _SomeApplicationRunner.loggerFactory(options)._getLogObserver()
+        except SystemExit:  # "Daemons cannot log to stdout": twistd's own refusal stands
+            raise
+        except Exception:  # renamed or changed in another Twisted: the same observer, public names
+            observer = twistd_observer(options)
+        if not ILogObserver.providedBy(observer):  # syslog's legacy emit, as twistd's AppLogger wraps it
+            observer = LegacyLogObserverWrapper(observer)
         return level_filter(classic_file_observer(observer), self.level)
+
+
+def twistd_observer(options: Any) -> Any:
+    """The observer twistd makes for C{options} (C{--syslog}, C{--logfile}, stdout with C{-n}),
+    from public names: L{_FilteredTwistdObserver}'s fallback."""
+    if options.get("syslog"):
+        from twisted.python.syslog import SyslogObserver
+
+        return SyslogObserver(options.get("prefix") or "twisted").emit
+    name = options.get("logfile")
+    if name == "-":
+        if not options.get("nodaemon"):
+            sys.exit("Daemons cannot log to stdout, exiting!")
+        return textFileLogObserver(sys.stdout)
+    if not name and options.get("nodaemon"):
+        return textFileLogObserver(sys.stdout)
+    return textFileLogObserver(LogFile.fromFullPath(name or "twistd.log"))
 
 
 _runner_observer: _FilteredTwistdObserver | None = None

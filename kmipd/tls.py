@@ -17,8 +17,6 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from OpenSSL import SSL, crypto
-from OpenSSL._util import ffi as _ffi  # the bindings pyOpenSSL itself uses (release_bio_buffers)
-from OpenSSL._util import lib as _openssl_lib
 from OpenSSL.version import __version__ as _pyopenssl_version_string
 from twisted.internet.interfaces import IProtocolFactory
 from twisted.internet.ssl import (
@@ -34,6 +32,12 @@ from kmipd.auth.identify import IdentityError, identity_from_certificate
 from kmipd.ciphersuites import IANA_TO_OPENSSL, OPENSSL_NAMES, TLS13_SUITES
 from kmipd.config import Config, ConfigError
 from kmipd.log import Logger
+
+try:  # the bindings pyOpenSSL itself uses (release_bio_buffers); private: checked below
+    from OpenSSL._util import ffi as _ffi
+    from OpenSSL._util import lib as _openssl_lib
+except ImportError:  # pragma: no cover - a pyOpenSSL without them keeps its buffers
+    _ffi = _openssl_lib = None
 
 __all__ = [
     "DEFAULT_CIPHERS",
@@ -282,7 +286,43 @@ def _bio_release_safe(version: str) -> bool:
     return (23, 2) <= (major, minor) < (27, 0)
 
 
-_BIO_RELEASE_SAFE = _bio_release_safe(_pyopenssl_version_string)
+#: The private names release_bio_buffers and ServerTLSTransport use: cryptography's binding
+#: symbols, pyOpenSSL's Connection attributes, Twisted's TLS transport attributes.
+_BIO_SYMBOLS = ("BIO_get_mem_data", "BIO_new", "BIO_s_mem", "BIO_free", "SSL_set_bio")
+_CONNECTION_ATTRIBUTES = ("_into_ssl", "_from_ssl", "_ssl")
+_TRANSPORT_ATTRIBUTES = ("_write", "_handshakeDone", "_lostTLSConnection")
+
+
+def _missing_internals(lib: Any, ffi: Any, transport: type) -> list[str]:
+    """The private names the BIO release needs that this pyOpenSSL, cryptography or Twisted
+    lacks (empty: all there). A probe C{Connection} shows pyOpenSSL's instance attributes."""
+    if lib is None or ffi is None:
+        return ["OpenSSL._util"]
+    missing = [name for name in _BIO_SYMBOLS if not hasattr(lib, name)]
+    if not hasattr(ffi, "NULL"):
+        missing.append("ffi.NULL")
+    try:
+        probe = SSL.Connection(SSL.Context(SSL.TLS_METHOD), None)
+    except Exception:
+        missing.append("SSL.Connection")
+    else:
+        missing += [f"Connection.{name}" for name in _CONNECTION_ATTRIBUTES if not hasattr(probe, name)]
+    missing += [f"{transport.__name__}.{name}" for name in _TRANSPORT_ATTRIBUTES if not hasattr(transport, name)]
+    return missing
+
+
+#: Whether release_bio_buffers may touch pyOpenSSL's BIOs: a checked release with every private
+#: name present at import; turned off for good by the first unexpected error (_disable_release).
+_BIO_RELEASE_SAFE = (_bio_release_safe(_pyopenssl_version_string)
+                     and not _missing_internals(_openssl_lib, _ffi, BufferingTLSTransport))
+
+
+def _disable_release(reason: str) -> None:
+    """Turn the BIO release off for the rest of the process, logging why once."""
+    global _BIO_RELEASE_SAFE
+    if _BIO_RELEASE_SAFE:
+        _BIO_RELEASE_SAFE = False
+        _log.warn("TLS memory BIO release disabled (connections keep their buffers): {reason}", reason=reason)
 
 
 def release_bio_buffers(connection: SSL.Connection) -> bool:
@@ -292,10 +332,20 @@ def release_bio_buffers(connection: SSL.Connection) -> bool:
     connection (the client's and the server's flights), after a large request or response up to
     64 KB, held as long as the connection lives (bench/README.md, "Idle connections"). Fresh BIOs
     allocate nothing until data passes. Nothing is lost: this only happens when neither BIO holds a
-    byte. False: not released (a BIO holds data, or this pyOpenSSL keeps its BIOs elsewhere).
+    byte. False: not released (a BIO holds data, or this pyOpenSSL keeps its BIOs elsewhere, or
+    its internals misbehaved: the release is then off for good, see L{_disable_release}).
     """
     if not _BIO_RELEASE_SAFE:
         return False
+    try:
+        return _replace_bios(connection)
+    except Exception as e:
+        _disable_release(f"{type(e).__name__}: {e}")
+        return False
+
+
+def _replace_bios(connection: SSL.Connection) -> bool:
+    """L{release_bio_buffers}'s work, through pyOpenSSL's and cryptography's private names."""
     lib = _openssl_lib
     into = getattr(connection, "_into_ssl", None)
     out = getattr(connection, "_from_ssl", None)
@@ -340,9 +390,13 @@ class ServerTLSTransport(BufferingTLSTransport):
             self._release()
 
     def _release(self) -> None:
-        if (self._grown and self._handshakeDone and not self._lostTLSConnection
-                and release_bio_buffers(self._tlsConnection)):
-            self._grown = False
+        if not (self._grown and _BIO_RELEASE_SAFE):
+            return
+        try:
+            if self._handshakeDone and not self._lostTLSConnection and release_bio_buffers(self._tlsConnection):
+                self._grown = False
+        except Exception as e:  # Twisted's private attributes changed: never drop the connection for it
+            _disable_release(f"{type(e).__name__}: {e}")
 
 
 class ServerTLSFactory(TLSMemoryBIOFactory):

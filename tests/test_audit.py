@@ -346,3 +346,86 @@ class StartupTests(TestCase):
         with self.assertRaises(ConfigError) as e:
             KMIPService(config, store=MemoryObjectStore(), tls=False)
         self.assertEqual(e.exception.key, "audit_log_path")
+
+
+def _reachable_bytes(root: Any) -> list[bytes]:
+    """Every bytes value reachable from C{root} through dataclass fields, containers and items."""
+    import dataclasses
+
+    found: list[bytes] = []
+    seen: set[int] = set()
+    todo = [root]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, (bytes, bytearray, memoryview)):
+            found.append(bytes(obj))
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            todo.extend(obj)
+        elif isinstance(obj, dict):
+            todo.extend(obj.values())
+        elif isinstance(obj, Item):
+            todo.append(obj.value)
+        elif dataclasses.is_dataclass(obj):
+            todo.extend(getattr(obj, f.name) for f in dataclasses.fields(obj))
+    return found
+
+
+class PoolRecordTests(TestCase):
+    """Audit records are built in the pool from the request; the reply keeps no request item."""
+
+    def register(self, trail: Any) -> Any:
+        from kmipd.spec import CryptographicAlgorithm, KeyFormatType, ObjectType
+
+        dispatcher = make_dispatcher()
+        dispatcher.processor.service.audit = trail
+        key = Item.struct(Tag.SYMMETRIC_KEY, [Item.struct(Tag.KEY_BLOCK, [
+            Item.enum(Tag.KEY_FORMAT_TYPE, KeyFormatType.RAW),
+            Item.struct(Tag.KEY_VALUE, [Item.bytes(Tag.KEY_MATERIAL, REGISTERED_KEY)]),
+            Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, CryptographicAlgorithm.AES),
+            Item.int(Tag.CRYPTOGRAPHIC_LENGTH, 256)])])
+        body = payload(Item.enum(Tag.OBJECT_TYPE, ObjectType.SYMMETRIC_KEY), Item.struct(Tag.TEMPLATE_ATTRIBUTE, []),
+                       key)
+        return dispatcher.processor.process(encode(request(batch_item(Operation.REGISTER, body))), Caller("x"))
+
+    def test_register_with_trail(self) -> None:
+        """With a trail the records (the created identifier) come with the reply; the key does not."""
+        from kmipd.audit import request_done
+
+        trail = _ListTrail()
+        reply = self.register(trail)
+        ((record,),) = [reply.audit]
+        self.assertEqual((record.operation, record.status), ("REGISTER", "SUCCESS"))
+        self.assertEqual(len(record.created), 1)
+        for value in _reachable_bytes(reply):
+            self.assertNotIn(REGISTERED_KEY, value)
+        request_done({"audit": trail}, reply, Caller("x"), peer="p", transport="ttlv", duration=0.001)
+        (event,) = trail.events
+        self.assertEqual(event["created"], list(record.created))
+
+    def test_no_trail_no_records(self) -> None:
+        """Without a trail nothing is summarised, and the reply still holds no key material."""
+        reply = self.register(None)
+        self.assertEqual(reply.audit, [])
+        self.assertEqual([r.status for r in reply.results], [0x00000000])
+        for value in _reachable_bytes(reply):
+            self.assertNotIn(REGISTERED_KEY, value)
+
+    def test_identifier_free_records(self) -> None:
+        """summarise(identifiers=False) names operation, status and reason as the full records do,
+        reading no payload (what the metrics count)."""
+        from kmipd.audit import outcomes
+
+        dispatcher = make_dispatcher()
+        dispatcher.processor.service.audit = _ListTrail()
+        ok = batch_item(Operation.QUERY, payload(Item.enum(Tag.QUERY_FUNCTION, QueryFunction.QUERY_OPERATIONS)))
+        bad = batch_item(Operation.GET, payload(Item.text(Tag.UNIQUE_IDENTIFIER, "missing")))
+        reply = dispatcher.processor.process(encode(request(ok, bad)), Caller("x"))
+        full = [(r.operation, r.status, r.reason) for r in reply.audit]
+        self.assertEqual(full, [("QUERY", "SUCCESS", None), ("GET", "OPERATION_FAILED", "ITEM_NOT_FOUND")])
+        self.assertEqual([(r.operation, r.status, r.reason) for r in summarise((), reply.results, identifiers=False)],
+                         full)
+        self.assertEqual(outcomes(reply), summarise((), reply.results, identifiers=False))
+        self.assertTrue(all(r.objects == () and r.message is None for r in outcomes(reply)))

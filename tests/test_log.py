@@ -6,6 +6,7 @@ import calendar
 import io
 import os
 import time
+from math import floor
 from typing import Any
 from unittest import SkipTest
 
@@ -128,6 +129,36 @@ class ClassicFormatterTests(SynchronousTestCase):
         self.assertEqual(seen[1], seen[2])
         self.assertNotEqual(seen[2], seen[3])
         self.assertEqual(seen[4], formatTime(99.5, timeFormatRFC3339))
+
+    def test_stamp_consistent_across_threads(self) -> None:
+        """Another thread may run between any two attribute writes of an update (pool threads log
+        concurrently): whenever it does, its stamp is its own second's, never the neighbour's."""
+        interleaved: list[tuple[float, str]] = []
+
+        class Interleaving(log.ClassicFormatter):
+            busy = True  # until constructed
+
+            def __setattr__(self, name: str, value: Any) -> None:
+                self.other()
+                super().__setattr__(name, value)
+                self.other()
+
+            def other(self) -> None:  # the event another thread formats at that point
+                if self.busy:
+                    return
+                object.__setattr__(self, "busy", True)
+                try:
+                    interleaved.append((99.5, self.stamp(99.5)))
+                finally:
+                    object.__setattr__(self, "busy", False)
+
+        formatter = Interleaving()
+        object.__setattr__(formatter, "busy", False)
+        for when in (99.25, 100.5, 99.75, 101.5, 99.0):
+            self.assertEqual(formatter.stamp(when), formatTime(floor(when), timeFormatRFC3339), when)
+        self.assertGreater(len(interleaved), 4)
+        for when, stamp in interleaved:
+            self.assertEqual(stamp, formatTime(floor(when), timeFormatRFC3339))
 
     def test_utc_offset_change(self) -> None:
         """Across a daylight saving change the offset changes on the second, as Twisted's does."""

@@ -444,6 +444,85 @@ class RunnerObserverTests(SynchronousTestCase):
                                    r"alice GET -> success$")
 
 
+    def logfile_line(self) -> str:
+        """The line the runner observer for a C{--logfile} writes for one info event."""
+        from twisted.logger import LogLevel
+
+        from kmipd.log import ClassicFormatter, LevelFilter
+        from kmipd.tap import _FilteredTwistdObserver
+
+        path = os.path.abspath(self.mktemp())
+        observer = _FilteredTwistdObserver({"logfile": path, "nodaemon": True, "syslog": False,
+                                            "prefix": "twisted", "logger": None}, "info")()
+        self.assertIsInstance(observer, LevelFilter)
+        file_observer = observer.observer
+        self.assertIsInstance(file_observer.formatEvent, ClassicFormatter)  # type: ignore[attr-defined]
+        self.addCleanup(file_observer._outFile.close)  # type: ignore[attr-defined]
+        observer({"log_namespace": "kmipd.protocol", "log_time": 1_700_000_000.5, "log_level": LogLevel.info,
+                  "log_format": "{client} -> {result_status}", "client": "alice", "result_status": "success"})
+        observer({"log_namespace": "kmipd.protocol", "log_level": LogLevel.debug, "log_format": "dropped"})
+        with open(path) as f:
+            (line,) = f.read().splitlines()
+        return line
+
+    def test_private_runner_missing(self) -> None:
+        """Without twistd's private C{_SomeApplicationRunner} the factory still returns a working
+        observer: the same file observer, formatter and level filter."""
+        from twisted.scripts import twistd
+
+        expected = self.logfile_line()
+        runner = twistd._SomeApplicationRunner
+        del twistd._SomeApplicationRunner
+        self.addCleanup(setattr, twistd, "_SomeApplicationRunner", runner)
+        self.assertEqual(self.logfile_line(), expected)
+
+    def test_private_observer_raises(self) -> None:
+        """When twistd's private C{_getLogObserver} raises (or is gone), the fallback observer writes."""
+        from twisted.scripts import twistd
+
+        expected = self.logfile_line()
+
+        class Runner:
+            @staticmethod
+            def loggerFactory(options: Any) -> Any:
+                raise TypeError("loggerFactory() takes a different signature now")
+
+        self.patch(twistd, "_SomeApplicationRunner", Runner)
+        self.assertEqual(self.logfile_line(), expected)
+        self.patch(Runner, "loggerFactory", staticmethod(lambda options: object()))  # no _getLogObserver
+        self.assertEqual(self.logfile_line(), expected)
+
+    def test_fallback_stdout_and_syslog(self) -> None:
+        """The fallback's other observers: stdout with C{-n}, syslog (legacy, wrapped) with C{--syslog}."""
+        import sys
+
+        from twisted.logger import LogLevel
+        from twisted.python.syslog import SyslogObserver
+        from twisted.scripts import twistd
+
+        from kmipd.tap import _FilteredTwistdObserver
+
+        runner_class = twistd._SomeApplicationRunner
+        self.patch(twistd, "_SomeApplicationRunner", None)
+        out = io.StringIO()
+        self.patch(sys, "stdout", out)
+        event = {"log_namespace": "kmipd.protocol", "log_time": 1_700_000_000.5, "log_level": LogLevel.warn,
+                 "log_format": "{client} refused", "client": "mallory"}
+        _FilteredTwistdObserver({"logfile": None, "nodaemon": True, "syslog": False, "prefix": "twisted"},
+                                "info")()(dict(event))
+        self.assertRegex(out.getvalue(), r"\[kmipd\.protocol#warn\] mallory refused\n$")
+        sent: list[tuple[Any, ...]] = []
+        self.patch(SyslogObserver, "openlog", staticmethod(lambda *args: sent.append(("open",) + args)))
+        self.patch(SyslogObserver, "syslog", staticmethod(lambda *args: sent.append(args)))
+        for runner in (None, runner_class):  # the fallback, then twistd's own: both wrapped alike
+            self.patch(twistd, "_SomeApplicationRunner", runner)
+            del sent[:]
+            _FilteredTwistdObserver({"logfile": None, "nodaemon": True, "syslog": True, "prefix": "kmipd"},
+                                    "info")()(dict(event))
+            self.assertEqual(sent[0][:2], ("open", "kmipd"))
+            self.assertTrue(any("mallory refused" in str(args[-1]) for args in sent[1:]), sent)
+
+
 class TacExampleTests(SynchronousTestCase):
     """etc/kmipd.tac, the embedding example the README points to."""
 

@@ -17,9 +17,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from OpenSSL import SSL, crypto
 from twisted.internet import defer, reactor
+from twisted.internet.address import IPv4Address
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IHandshakeListener
 from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface import implementer
@@ -31,6 +34,7 @@ from kmipd.tls import (
     IANA_TO_OPENSSL,
     TLS13_SUITES,
     IdentityError,
+    ServerTLSFactory,
     ServerTLSTransport,
     build_server_tls_options,
     identity_from_certificate,
@@ -459,15 +463,12 @@ class LoopbackTests(TestCase):
         self.assertIn("PROTOCOL_VERSION", detail.upper())
         self.assertEqual([p.identity for p in self.factory.protocols], [None])
 
-    @defer.inlineCallbacks
-    def test_released_after_handshake_and_large_chunks(self):  # type: ignore[no-untyped-def]
-        """After the handshake, and after a chunk larger than 4 KB, the drained BIOs are replaced;
-        a 200 KB echo arrives intact across those replacements."""
+    def echo(self, payload: bytes) -> defer.Deferred:
+        """Send C{payload} through a real TLS client in a thread; fires with what came back."""
         ctx = ssl.create_default_context(cafile=self.pki.ca_cert)
         ctx.load_cert_chain(self.pki.client_cert, self.pki.client_key)
         ctx.check_hostname = False
         port = self.port.getHost().port
-        payload = os.urandom(200_000)
 
         def client() -> bytes:
             with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, ctx.wrap_socket(raw) as tls:
@@ -480,12 +481,74 @@ class LoopbackTests(TestCase):
                     data += chunk
                 return data
 
-        echoed = yield deferToThread(client)
+        return deferToThread(client)
+
+    @defer.inlineCallbacks
+    def test_released_after_handshake_and_large_chunks(self):  # type: ignore[no-untyped-def]
+        """After the handshake, and after a chunk larger than 4 KB, the drained BIOs are replaced;
+        a 200 KB echo arrives intact across those replacements."""
+        payload = os.urandom(200_000)
+        echoed = yield self.echo(payload)
         self.assertEqual(echoed, payload)
         (proto,) = self.factory.protocols
         transport = proto.transport
         self.assertIsInstance(transport, ServerTLSTransport)
         self.assertFalse(transport._grown, "the last large chunk's buffers were released")
+
+    @defer.inlineCallbacks
+    def test_missing_binding_symbol(self):  # type: ignore[no-untyped-def]
+        """A binding symbol gone at run time: the first release turns the feature off (one warning),
+        the connection carries a 200 KB echo intact, and no BIO is replaced."""
+        import kmipd.tls as tls
+
+        self.patch(tls, "_BIO_RELEASE_SAFE", True)
+        self.patch(tls, "_openssl_lib", _Without(tls._openssl_lib, "BIO_get_mem_data"))
+        warnings: list[dict[str, Any]] = []
+        self.patch(tls._log, "observer", warnings.append)
+        payload = os.urandom(200_000)
+        echoed = yield self.echo(payload)
+        self.assertEqual(echoed, payload)
+        (proto,) = self.factory.protocols
+        self.assertTrue(proto.transport._grown, "nothing was released")
+        self.assertFalse(tls._BIO_RELEASE_SAFE)
+        disabled = [e for e in warnings if "BIO release disabled" in e.get("log_format", "")]
+        self.assertEqual(len(disabled), 1)
+        self.assertIn("BIO_get_mem_data", disabled[0]["reason"])
+
+    @defer.inlineCallbacks
+    def test_release_error_keeps_connection(self):  # type: ignore[no-untyped-def]
+        """Whatever the release raises (a private attribute renamed), the transport's
+        dataReceived and _write carry on: the echo arrives intact and the release is off."""
+        import kmipd.tls as tls
+
+        self.patch(tls, "_BIO_RELEASE_SAFE", True)
+        calls: list[object] = []
+
+        def broken(connection: object) -> bool:
+            calls.append(connection)
+            raise AttributeError("'Connection' object has no attribute '_into_ssl'")
+
+        self.patch(tls, "release_bio_buffers", broken)
+        payload = os.urandom(50_000)
+        echoed = yield self.echo(payload)
+        self.assertEqual(echoed, payload)
+        self.assertEqual(len(calls), 1, "off after the first error")
+        self.assertFalse(tls._BIO_RELEASE_SAFE)
+        (proto,) = self.factory.protocols
+        self.assertTrue(proto.transport._grown)
+
+
+class _Without:
+    """C{target} with C{name} patched away (as a release without that symbol would be)."""
+
+    def __init__(self, target: Any, name: str) -> None:
+        self._target = target
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr == self._name:
+            raise AttributeError(attr)
+        return getattr(self._target, attr)
 
 
 def _pump(a: SSL.Connection, b: SSL.Connection) -> None:
@@ -590,3 +653,108 @@ class ReleaseBuffersGateTests(SynchronousTestCase):
         before = (conn._into_ssl, conn._from_ssl)  # type: ignore[attr-defined]
         self.assertFalse(tls.release_bio_buffers(conn))
         self.assertEqual((conn._into_ssl, conn._from_ssl), before)  # type: ignore[attr-defined]
+
+    def test_import_time_check(self) -> None:
+        """The release is on only if every private name it uses is there: each one missing is named."""
+        from OpenSSL._util import ffi, lib
+        from twisted.protocols.tls import BufferingTLSTransport
+
+        from kmipd.tls import _missing_internals
+
+        self.assertEqual(_missing_internals(lib, ffi, BufferingTLSTransport), [])
+        self.assertEqual(_missing_internals(None, ffi, BufferingTLSTransport), ["OpenSSL._util"])
+        for symbol in ("BIO_get_mem_data", "BIO_new", "BIO_s_mem", "SSL_set_bio"):
+            self.assertEqual(_missing_internals(_Without(lib, symbol), ffi, BufferingTLSTransport), [symbol])
+
+        class Bare:  # a Twisted transport without the private attributes
+            pass
+
+        self.assertEqual(_missing_internals(lib, ffi, Bare),
+                         ["Bare._write", "Bare._handshakeDone", "Bare._lostTLSConnection"])
+
+        class Connection(SSL.Connection):
+            _socket = None
+
+            def __init__(self, context: Any, sock: Any) -> None:
+                pass  # a pyOpenSSL that keeps its BIOs elsewhere
+
+        self.patch(SSL, "Connection", Connection)
+        self.assertEqual(_missing_internals(lib, ffi, BufferingTLSTransport),
+                         ["Connection._into_ssl", "Connection._from_ssl", "Connection._ssl"])
+
+
+class _Replier(Protocol):
+    """Answers each chunk in one write, C{b"re:" + data}; after C{b"bye"} it also closes."""
+
+    def dataReceived(self, data: bytes) -> None:
+        self.transport.write(b"re:" + data)  # type: ignore[union-attr]
+        if data == b"bye":
+            self.transport.loseConnection()  # type: ignore[union-attr]
+
+
+class _MemoryTLS:
+    """A L{ServerTLSFactory} connection on a StringTransport (its write-coalescing timer on a
+    fake clock) and a pyOpenSSL client on memory BIOs talking to it."""
+
+    def __init__(self, case: SynchronousTestCase, factory: Any) -> None:
+        pki = ensure_dev_pki(case.mktemp())
+        config = load_config(overrides={"certificate_path": pki.server_cert, "key_path": pki.server_key,
+                                        "ca_path": pki.ca_cert, "data_dir": pki.directory})
+        self.clock = Clock()
+        tls_factory = ServerTLSFactory(build_server_tls_options(config), False, factory, self.clock)
+        self.server = tls_factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 40000))
+        self.tcp = StringTransport()
+        self.server.makeConnection(self.tcp)
+        ctx = SSL.Context(SSL.TLS_CLIENT_METHOD)
+        ctx.use_certificate_file(pki.client_cert)
+        ctx.use_privatekey_file(pki.client_key)
+        ctx.load_verify_locations(pki.ca_cert)
+        self.client = SSL.Connection(ctx, None)
+        self.client.set_connect_state()
+        for _ in range(6):
+            _step(self.client)
+            self.to_server()
+            self.to_client()
+        case.assertTrue(self.server._handshakeDone)
+        self.recv()  # TLS 1.3 session tickets
+
+    def to_server(self) -> None:
+        try:
+            data = self.client.bio_read(1 << 20)
+        except SSL.WantReadError:
+            return
+        self.server.dataReceived(data)
+
+    def to_client(self) -> None:
+        data = self.tcp.value()
+        self.tcp.clear()
+        if data:
+            self.client.bio_write(data)
+
+    def recv(self) -> bytes:
+        """What the client can read now (C{b"<closed>"} appended at a TLS close alert)."""
+        self.to_client()
+        got = b""
+        while True:
+            try:
+                got += self.client.recv(1 << 20)
+            except SSL.WantReadError:
+                return got
+            except SSL.ZeroReturnError:
+                return got + b"<closed>"
+
+
+class LoseConnectionTests(SynchronousTestCase):
+    """Closing right after a write: the reply is delivered before the close."""
+
+    def test_write_then_lose_connection(self) -> None:
+        """Bytes written before loseConnection reach the client, then the TLS close alert; TCP
+        closes once the client's alert comes back."""
+        tls = _MemoryTLS(self, Factory.forProtocol(_Replier))
+        tls.client.sendall(b"bye")
+        tls.to_server()
+        self.assertEqual(tls.recv(), b"re:bye<closed>")
+        self.assertFalse(tls.tcp.disconnecting, "waiting for the client's close alert")
+        tls.client.shutdown()
+        tls.to_server()
+        self.assertTrue(tls.tcp.disconnecting)
