@@ -9,8 +9,9 @@ Count, Usage Limits, each Right's Usage Limits), one row per slot, decremented w
 C{UPDATE ... WHERE remaining > 0}, so concurrent requests on several nodes never overspend.
 
 Issue, Logout and usage counts run in the request's transaction (L{SQLTickets} takes it as C{tx});
-a presented ticket is read, and its Request Count taken, in short transactions of its own (before
-the request's). Expired rows are deleted by the issuing node, at most once a minute.
+a presented ticket is read, and its Request Count taken, in short transactions of their own (before
+the request's), opened by L{own_transaction} through the store itself, so its circuit breaker and
+deadlines apply as to any request. Expired rows are deleted by the issuing node, at most once a minute.
 
 The tables join the store's schema metadata when this module is imported (the migrations package
 imports it), and revision C{0003_node_state} creates them.
