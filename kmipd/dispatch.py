@@ -24,7 +24,7 @@ answer even while every store job is stuck on an unreachable database.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +36,7 @@ from .limits import Limits
 from .messages import Version
 from .operations.registry import REGISTRY
 from .processor import Caller, Processor, Reply, error_reply, sniff_version
-from .spec import Tag
+from .spec import CredentialType, Operation, QueryFunction, Tag
 from .ttlv import ItemType
 
 #: Most request messages run in one group-commit transaction.
@@ -198,61 +198,115 @@ _HEADER = struct.Struct(">II")
 _REQUEST_MESSAGE = int(Tag.REQUEST_MESSAGE)
 _BATCH_ITEM = int(Tag.BATCH_ITEM)
 _OPERATION = int(Tag.OPERATION)
+_REQUEST_HEADER = int(Tag.REQUEST_HEADER)
+_REQUEST_PAYLOAD = int(Tag.REQUEST_PAYLOAD)
+_AUTHENTICATION = int(Tag.AUTHENTICATION)
+_CREDENTIAL = int(Tag.CREDENTIAL)
+_CREDENTIAL_TYPE = int(Tag.CREDENTIAL_TYPE)
+_QUERY_FUNCTION = int(Tag.QUERY_FUNCTION)
+_QUERY = int(Operation.QUERY)
+_DEFAULTS = int(QueryFunction.QUERY_DEFAULTS_INFORMATION)
+#: Credentials checked against the database (the ticket; the last Hashed Password Timestamp).
+_STORE_CREDENTIALS = frozenset({int(CredentialType.TICKET), int(CredentialType.HASHED_PASSWORD)})
+#: Most fields looked at in a header, an Authentication, a Credential or a batch item.
+_HEADER_FIELDS = 64
+#: Most Query Functions looked at in one Query request payload.
+_QUERY_FUNCTIONS = 256
 _STRUCTURE = int(ItemType.STRUCTURE)
 _ENUMERATION = int(ItemType.ENUMERATION)
-#: Children of a Batch Item looked at for its Operation (it comes first in every version).
-_OPERATION_WITHIN = 2
 
 
 def needs_store(data: bytes, max_items: int) -> bool:
     """Whether the message in C{data} may need the store.
 
+    A message needs it when one of its operations does (the registry's C{needs_store}), when its
+    header carries a Ticket or Hashed Password credential (the ticket and the last Timestamp are in
+    the database), and for a Query asking for Defaults Information (read from the database).
     Reads only item headers (a few per batch item, at most C{max_items} batch items), so it is
     cheap enough for the reactor thread; anything unexpected answers C{True}: the processor then
     decodes the message properly and refuses it if it is malformed.
     """
-    ops = _operations(data, max_items)
-    if not ops:
+    try:
+        return _needs_store(data, max_items)
+    except struct.error:
         return True
-    for op in ops:
-        entry = REGISTRY.get(op)
-        if entry is None or entry.needs_store:
+
+
+def _needs_store(data: bytes, max_items: int) -> bool:
+    tag, kind, length = _read(data, 0)
+    if tag != _REQUEST_MESSAGE or kind != _STRUCTURE or length + 8 != len(data):
+        return True
+    items = 0
+    for tag, kind, start, end in _children(data, 8, len(data), max_items + 2):
+        if tag == _REQUEST_HEADER:
+            if kind != _STRUCTURE or _credentials_need_store(data, start, end):
+                return True
+        elif tag == _BATCH_ITEM:
+            items += 1
+            if kind != _STRUCTURE or items > max_items or _item_needs_store(data, start, end):
+                return True
+    return items == 0
+
+
+def _children(data: bytes, start: int, end: int, limit: int) -> Iterator[tuple[int, int, int, int]]:
+    """(tag, type, value start, value end) of the items in C{data[start:end]}; C{struct.error} when
+    they do not fit exactly or there are more than C{limit}."""
+    offset = start
+    for _ in range(limit):
+        if offset >= end:
+            return
+        tag, kind, length = _read(data, offset)
+        value_end = offset + 8 + length
+        offset += 8 + _padded(kind, length)
+        if offset > end:
+            raise struct.error("item beyond its structure")
+        yield tag, kind, value_end - length, value_end
+    if offset < end:
+        raise struct.error("too many items")
+
+
+def _enum(data: bytes, kind: int, start: int, end: int) -> int:
+    if kind != _ENUMERATION or end - start != 4:
+        raise struct.error("not an enumeration")
+    return int(struct.unpack_from(">I", data, start)[0])
+
+
+def _credentials_need_store(data: bytes, start: int, end: int) -> bool:
+    """Whether the Request Header carries a credential checked against the database."""
+    for tag, kind, a_start, a_end in _children(data, start, end, _HEADER_FIELDS):
+        if tag != _AUTHENTICATION:
+            continue
+        if kind != _STRUCTURE:
             return True
+        for c_tag, c_kind, c_start, c_end in _children(data, a_start, a_end, _HEADER_FIELDS):
+            if c_tag != _CREDENTIAL:
+                continue
+            if c_kind != _STRUCTURE:
+                return True
+            for t_tag, t_kind, t_start, t_end in _children(data, c_start, c_end, _HEADER_FIELDS):
+                if t_tag == _CREDENTIAL_TYPE and _enum(data, t_kind, t_start, t_end) in _STORE_CREDENTIALS:
+                    return True
     return False
 
 
-def _operations(data: bytes, max_items: int) -> list[int] | None:
-    """The Operation of each batch item of a binary Request Message, or C{None}."""
-    try:
-        tag, kind, length = _read(data, 0)
-        if tag != _REQUEST_MESSAGE or kind != _STRUCTURE or length + 8 != len(data):
-            return None
-        ops: list[int] = []
-        offset = 8
-        for _ in range(max_items + 2):  # the header, the batch items and perhaps one more
-            if offset >= len(data):
-                return ops
-            tag, kind, length = _read(data, offset)
-            if tag == _BATCH_ITEM:
-                op = _operation(data, offset + 8, offset + 8 + length)
-                if op is None or len(ops) >= max_items:
-                    return None
-                ops.append(op)
-            offset += 8 + _padded(kind, length)
-        return None
-    except struct.error:
-        return None
-
-
-def _operation(data: bytes, offset: int, end: int) -> int | None:
-    for _ in range(_OPERATION_WITHIN):
-        if offset >= end:
-            return None
-        tag, kind, length = _read(data, offset)
-        if tag == _OPERATION and kind == _ENUMERATION and length == 4:
-            return int(struct.unpack_from(">I", data, offset + 8)[0])
-        offset += 8 + _padded(kind, length)
-    return None
+def _item_needs_store(data: bytes, start: int, end: int) -> bool:
+    """Whether one batch item needs the store: its operation, or Query's Defaults Information."""
+    operation = None
+    for tag, kind, i_start, i_end in _children(data, start, end, _HEADER_FIELDS):
+        if tag == _OPERATION:
+            operation = _enum(data, kind, i_start, i_end)
+            entry = REGISTRY.get(operation)
+            if entry is None or entry.needs_store:
+                return True
+        elif tag == _REQUEST_PAYLOAD and operation is None:
+            return True  # the Operation comes first
+        elif tag == _REQUEST_PAYLOAD and operation == _QUERY:
+            if kind != _STRUCTURE:
+                return True
+            for p_tag, p_kind, p_start, p_end in _children(data, i_start, i_end, _QUERY_FUNCTIONS):
+                if p_tag == _QUERY_FUNCTION and _enum(data, p_kind, p_start, p_end) == _DEFAULTS:
+                    return True
+    return operation is None
 
 
 def _read(data: bytes, offset: int) -> tuple[int, int, int]:

@@ -37,7 +37,6 @@ from .auth.tickets import (
     Right,
     Ticket,
     TicketBook,
-    check_rights,
     read_rights,
     read_ticket,
     ticket_credential,
@@ -64,10 +63,14 @@ class MessageSession:
     client_correlation: str | None = None
     asynchronous: bool = False
     mandatory: bool = False
-    rights: tuple[Right, ...] | None = None
     ticket: Ticket | None = None  # the ticket that authenticated the message
     deferred: list[bytes] = field(default_factory=list)  # jobs held until the message is answered
     server_hashed_password: bytes | None = None  # a verified Hashed Password credential's answer
+
+    @property
+    def rights(self) -> tuple[Right, ...] | None:
+        """The Rights of the delegated ticket that authenticated the message (C{None}: not delegated)."""
+        return self.ticket.rights if self.ticket is not None else None
 
 
 @dataclass
@@ -109,7 +112,7 @@ class NodeState:
                 if engine is not None:
                     from .store.tickets import SQLTickets
 
-                    backend = SQLTickets(engine)
+                    backend = SQLTickets(self.store)
                 self._tickets = TicketBook(self.seconds, backend)
             return self._tickets
 
@@ -123,7 +126,7 @@ class NodeState:
                 if engine is not None:
                     from .store.node_state import SQLNodeSettings
 
-                    self._settings = SQLNodeSettings(engine)
+                    self._settings = SQLNodeSettings(self.store)
                 else:
                     self._settings = None
             return self._settings
@@ -142,7 +145,6 @@ class NodeState:
             found = self.tickets.use(ticket, caller.identity)
             session.ticket = found
             if found.rights is not None:
-                session.rights = found.rights
                 caller = replace(caller, identity=found.identity, groups=found.groups)
         return session, caller
 
@@ -160,10 +162,8 @@ class NodeState:
         ticket = session.ticket
         if ticket is not None and (ticket.rights is not None or USES in ticket.limited):
             self.tickets.authorize(ctx, ticket, operation, payload)
-        elif session.rights is not None:
-            check_rights(ctx, session.rights, operation, payload)
         if session.asynchronous and self.jobs.wants(operation, payload, session.mandatory):
-            job_ctx = replace(ctx, session=replace(session, asynchronous=False, mandatory=False, rights=None,
+            job_ctx = replace(ctx, session=replace(session, asynchronous=False, mandatory=False,
                                                    ticket=None, deferred=[]))
 
             def run(tx: Any) -> Item | None:
@@ -265,7 +265,7 @@ def shared_replay_guard(store: Any) -> Any:
         return None
     from .store.node_state import SQLReplayGuard
 
-    return SQLReplayGuard(engine)
+    return SQLReplayGuard(store)
 
 
 def node_of(ctx: RequestContext) -> NodeState:
@@ -290,5 +290,5 @@ def check_object_type(value: Any, version: tuple[int, int]) -> int:
 
 
 __all__ = ["DEFAULT_TICKET_LIFETIME", "MAX_TICKET_LIFETIME", "InvalidTicket", "MessageSession", "NodeState",
-           "Pending", "Right", "Ticket", "TicketBook", "check_rights", "new_correlation", "node_of", "read_rights",
+           "Pending", "Right", "Ticket", "TicketBook", "new_correlation", "node_of", "read_rights",
            "read_ticket", "ticket_item"]

@@ -33,6 +33,7 @@ from .errors import (
     InvalidMessage,
     KmipError,
     OperationNotSupported,
+    StoreUnavailable,
     table_reason,
 )
 from .limits import Limits
@@ -285,6 +286,8 @@ class Processor:
                     proof = self.credentials.check(request.authentication, caller, version)
             work.session, work.caller = self.node.open(request, caller)
         except KmipError as e:  # credentials, a ticket (Authentication Not Successful, ...), its store
+            if isinstance(e, StoreUnavailable):
+                self._log_storage_refusal(work, e)  # at most one line a second during an outage
             return error_reply(version, now, e.reason_for(version), e.message)
         work.session.server_hashed_password = proof
         if request.asynchronous_mandatory and len(request.items) > 1:

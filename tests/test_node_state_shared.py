@@ -86,7 +86,7 @@ class _SharedSettingsMixin:
 
     def test_replay_guard(self) -> None:
         """SQLReplayGuard: the first Timestamp is recorded, later ones advance it, others are refused."""
-        guards = [SQLReplayGuard(n.store.engine) for n in self.nodes]
+        guards = [SQLReplayGuard(n.store) for n in self.nodes]
         self.assertTrue(guards[0].advance("bob", 10))
         self.assertFalse(guards[1].advance("bob", 10))
         self.assertFalse(guards[1].advance("bob", 9))

@@ -22,7 +22,16 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from kmipd import processor as processor_module
 from kmipd.dispatch import DIRECT_THREADS, Caller, Dispatcher, Scheduling, needs_store
 from kmipd.errors import KmipError
-from kmipd.spec import CryptographicAlgorithm, ObjectType, Operation, QueryFunction, ResultReason, ResultStatus, Tag
+from kmipd.spec import (
+    CredentialType,
+    CryptographicAlgorithm,
+    ObjectType,
+    Operation,
+    QueryFunction,
+    ResultReason,
+    ResultStatus,
+    Tag,
+)
 from kmipd.store.memory import MemoryObjectStore
 from kmipd.testing import FakeClock, attribute, batch_item, make_processor, payload, request, results, run_now
 from kmipd.threads import ThreadPoolService
@@ -121,6 +130,41 @@ class NeedsStoreTests(SynchronousTestCase):
         self.assertTrue(needs_store(encode(request(RNG, RNG, RNG)), 2))
 
 
+    def test_store_credentials_and_defaults_need_store(self) -> None:
+        """A Ticket or Hashed Password credential (checked against the database) and a Query for
+        Defaults Information (read from it) make a store-free message need the store; a Username
+        and Password credential does not."""
+        self.assertTrue(needs_store(query_with(TICKET_AUTH), 64))
+        self.assertTrue(needs_store(query_with(HASHED_AUTH), 64))
+        self.assertFalse(needs_store(query_with(PASSWORD_AUTH), 64))
+        self.assertTrue(needs_store(DEFAULTS_QUERY, 64))
+        self.assertTrue(needs_store(encode(request(RNG, batch_item(Operation.QUERY, payload(
+            Item.enum(Tag.QUERY_FUNCTION, QueryFunction.QUERY_OPERATIONS),
+            Item.enum(Tag.QUERY_FUNCTION, QueryFunction.QUERY_DEFAULTS_INFORMATION))), version=V21)), 64))
+        both = Item.struct(Tag.AUTHENTICATION, [PASSWORD_AUTH.value[0], TICKET_AUTH.value[0]])
+        self.assertTrue(needs_store(query_with(both), 64))
+        self.assertTrue(needs_store(query_with(Item.text(Tag.AUTHENTICATION, "not a structure")), 64))
+
+
+def credential(kind: int, value: Item) -> Item:
+    return Item.struct(Tag.AUTHENTICATION, [Item.struct(Tag.CREDENTIAL, [
+        Item.enum(Tag.CREDENTIAL_TYPE, kind), Item.struct(Tag.CREDENTIAL_VALUE, [value])])])
+
+
+V21 = (2, 1)
+TICKET_AUTH = credential(CredentialType.TICKET, Item.struct(Tag.TICKET, [
+    Item.enum(Tag.TICKET_TYPE, 1), Item.bytes(Tag.TICKET_VALUE, b"t" * 32)]))
+HASHED_AUTH = credential(CredentialType.HASHED_PASSWORD, Item.text(Tag.USERNAME, "alice"))
+PASSWORD_AUTH = credential(CredentialType.USERNAME_AND_PASSWORD, Item.text(Tag.USERNAME, "alice"))
+DEFAULTS_QUERY = encode(request(batch_item(Operation.QUERY, payload(
+    Item.enum(Tag.QUERY_FUNCTION, QueryFunction.QUERY_DEFAULTS_INFORMATION))), version=V21))
+
+
+def query_with(auth: Item) -> bytes:
+    return encode(request(batch_item(Operation.QUERY, payload(
+        Item.enum(Tag.QUERY_FUNCTION, QueryFunction.QUERY_OPERATIONS))), version=V21, header_extra=[auth]))
+
+
 class StoreFreeRoutingTests(SynchronousTestCase):
     """Store-free messages bypass the group-commit queue."""
 
@@ -149,6 +193,23 @@ class StoreFreeRoutingTests(SynchronousTestCase):
         self.assertEqual(f, d.processor.process_many)
         deferred.callback(f(*args))
         self.assertTrue(results(decode(self.successResultOf(answer).data))[0].ok)
+
+    def test_database_credentials_queue_as_store_work(self) -> None:
+        """With a group running, a Query carrying a Ticket or Hashed Password credential, or asking
+        for Defaults Information, waits with the store work instead of taking a direct thread; a
+        plain Query does not."""
+        d, jobs = self.build(MemoryObjectStore())
+        d.handle(CREATE, Caller("a"))
+        for message in (query_with(TICKET_AUTH), query_with(HASHED_AUTH), DEFAULTS_QUERY):
+            d.handle(message, Caller("b"))
+        self.assertEqual(len(jobs), 1, "they wait for the running group")
+        d.handle(query_with(PASSWORD_AUTH), Caller("c"))
+        self.assertEqual(len(jobs), 2)
+        f, args, deferred = jobs[0]
+        deferred.callback(f(*args))  # the group ends: the waiting messages run as the next one
+        self.assertEqual(len(jobs), 3)
+        self.assertEqual(jobs[2][0], d.processor.process_group)
+        self.assertEqual(len(jobs[2][1][0]), 3)
 
     def test_store_free_message_opens_no_transaction(self) -> None:
         """A Query runs without a store transaction, even inside a group's pool job."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from kmipd.auth.tickets import MemoryTickets, Right, TicketBook, read_usage_limits
+from kmipd.auth.tickets import InvalidTicket, MemoryTickets, Right, TicketBook, read_usage_limits
 from kmipd.dispatch import Caller
 from kmipd.errors import FeatureNotSupported, InvalidField
 from kmipd.spec import Operation, ResultReason, Tag
@@ -186,3 +186,72 @@ class UnitTests(SynchronousTestCase):
         self.assertIsNone(found.value)
         self.assertIsNone(backend.find(tickets[0].digest, 100.0))
         self.assertIsNone(backend.find(tickets[2].digest, 160.0))  # expired
+
+
+    def test_revoke(self) -> None:
+        """Logout (revoke) removes a live ticket of its owner once; another client's, an expired one
+        or one already revoked: Invalid Ticket."""
+        now = [100.0]
+        book = TicketBook(lambda: now[0], MemoryTickets())
+        mine, old = (book.issue("alice", None, 60, None) for _ in range(2))
+        assert mine.value is not None and old.value is not None
+        self.assertRaises(InvalidTicket, book.revoke, mine.value, "bob")
+        book.revoke(mine.value, "alice")
+        self.assertRaises(InvalidTicket, book.revoke, mine.value, "alice")
+        now[0] = 161.0
+        self.assertRaises(InvalidTicket, book.revoke, old.value, "alice")
+
+class RightObjectsTests(SynchronousTestCase):
+    """A Right limited to some objects allows an operation only if it allows every object the request
+    names: Join Split Key and Derive Key name several, Re-certify names a Certificate Request too."""
+
+    def setUp(self) -> None:
+        self.d = make_dispatcher()
+        self.a, self.b = (create(self.d, aes_attrs(), version=V21).payload.get(Tag.UNIQUE_IDENTIFIER)
+                          for _ in range(2))
+        ops = (Operation.JOIN_SPLIT_KEY, Operation.DERIVE_KEY, Operation.RE_CERTIFY, Operation.GET)
+        r = send_items(self.d, [batch_item(Operation.DELEGATED_LOGIN, payload(Item.struct(Tag.RIGHTS, [
+            Item.struct(Tag.RIGHT, [
+                Item.struct(Tag.OPERATIONS, [Item.enum(Tag.OPERATION, op) for op in ops]),
+                Item.struct(Tag.OBJECTS, [Item.text(Tag.UNIQUE_IDENTIFIER, self.a)])])])))], None)[0]
+        self.assertTrue(r.ok, r.message)
+        self.auth = ticket_auth(r.payload.find(Tag.TICKET))
+
+    def run_op(self, operation: int, body: Item, auth: Item | None, caller: str = "bob") -> Any:
+        return send_items(self.d, [batch_item(operation, body)], auth, caller)[0]
+
+    def join(self, *uids: str) -> Item:
+        return payload(Item.enum(Tag.OBJECT_TYPE, 2), *(Item.text(Tag.UNIQUE_IDENTIFIER, u) for u in uids))
+
+    def derive(self, *uids: str) -> Item:
+        return payload(Item.enum(Tag.OBJECT_TYPE, 2), *(Item.text(Tag.UNIQUE_IDENTIFIER, u) for u in uids),
+                       Item.enum(Tag.DERIVATION_METHOD, 5),
+                       Item.struct(Tag.DERIVATION_PARAMETERS, [Item.bytes(Tag.DERIVATION_DATA, b"abc")]),
+                       Item.struct(Tag.ATTRIBUTES, []))
+
+    def assertRefused(self, result: Any) -> None:
+        self.assertEqual(result.reason, ResultReason.PERMISSION_DENIED, result.message)
+        self.assertIn("Rights", result.message)
+
+    def assertPastRights(self, result: Any) -> None:
+        self.assertNotEqual(result.reason, ResultReason.PERMISSION_DENIED, result.message)
+
+    def test_join_split_key_names_two(self) -> None:
+        """Join Split Key of [A, B] with a ticket for A only: Permission Denied (the owner gets past)."""
+        self.assertRefused(self.run_op(Operation.JOIN_SPLIT_KEY, self.join(self.a, self.b), self.auth))
+        self.assertRefused(self.run_op(Operation.JOIN_SPLIT_KEY, self.join(self.b, self.a), self.auth))
+        self.assertPastRights(self.run_op(Operation.JOIN_SPLIT_KEY, self.join(self.a, self.b), None, "alice"))
+
+    def test_derive_key_names_two(self) -> None:
+        """Derive Key from [A, B] with a ticket for A only: Permission Denied; from [A] alone the Right
+        allows it (it then fails or succeeds on its own merits)."""
+        self.assertRefused(self.run_op(Operation.DERIVE_KEY, self.derive(self.a, self.b), self.auth))
+        self.assertPastRights(self.run_op(Operation.DERIVE_KEY, self.derive(self.a), self.auth))
+        self.assertTrue(get(self.d, self.a, self.auth).ok)
+        self.assertRefused(get(self.d, self.b, self.auth))
+
+    def test_certificate_request_identifier(self) -> None:
+        """Re-certify A from the stored Certificate Request B: Permission Denied."""
+        body = payload(Item.text(Tag.UNIQUE_IDENTIFIER, self.a),
+                       Item.text(Tag.CERTIFICATE_REQUEST_UNIQUE_IDENTIFIER, self.b))
+        self.assertRefused(self.run_op(Operation.RE_CERTIFY, body, self.auth))

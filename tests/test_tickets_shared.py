@@ -14,15 +14,17 @@ import threading
 from typing import Any
 
 import sqlalchemy as sa
+from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
 from kmipd.auth.tickets import Right, TicketBook
 from kmipd.config import load_config
 from kmipd.dispatch import Caller
-from kmipd.errors import AuthenticationNotSuccessful
+from kmipd.errors import AuthenticationNotSuccessful, StoreUnavailable
 from kmipd.service import KMIPService
 from kmipd.spec import BatchErrorContinuationOption, Operation, ResultReason, Tag
-from kmipd.store.tickets import SQLTickets, ticket_limits_table, tickets_table
+from kmipd.store.node_state import SQLReplayGuard
+from kmipd.store.tickets import MAX_OWNER, SQLTickets, ticket_limits_table, tickets_table
 from kmipd.testing import FakeClock, batch_item, payload, request, results
 from kmipd.ttlv import Item, decode, encode
 
@@ -214,7 +216,7 @@ class _SharedTicketsMixin:
     def test_per_owner_cap(self) -> None:
         """Beyond the cap, a Login forgets that identity's oldest tickets, never another's."""
         clock = FakeClock()
-        books = [TicketBook(clock.seconds, SQLTickets(n.store.engine, max_per_owner=3)) for n in self.nodes]
+        books = [TicketBook(clock.seconds, SQLTickets(n.store, max_per_owner=3)) for n in self.nodes]
         bob = books[0].issue("bob", None, 100, None)
         alice = []
         for i in range(5):
@@ -231,7 +233,7 @@ class _SharedTicketsMixin:
         interval."""
         engine = self.nodes[0].store.engine
         clock = FakeClock()
-        books = [TicketBook(clock.seconds, SQLTickets(n.store.engine, purge_interval=60)) for n in self.nodes]
+        books = [TicketBook(clock.seconds, SQLTickets(n.store, purge_interval=60)) for n in self.nodes]
         old = books[0].issue("alice", ("g",), 10, 2, (Right(uses=1),), 4)
         self.assertEqual(books[1].use(old.value, "bob").groups, ("g",))  # delegated: any holder
         clock.advance(11)
@@ -243,6 +245,46 @@ class _SharedTicketsMixin:
             left = conn.execute(sa.select(sa.func.count()).select_from(tickets_table)).scalar_one()
             counters = conn.execute(sa.select(sa.func.count()).select_from(ticket_limits_table)).scalar_one()
         self.assertEqual((left, counters), (2, 0))
+
+
+    def test_long_identity(self) -> None:
+        """An identity of 1024 characters logs in and uses its ticket on the other node; a longer one
+        is refused with Permission Denied (the database records at most 1024), not General Failure."""
+        longest = "c" * MAX_OWNER
+        auth, _ = self.login(self.nodes[0], caller=longest)
+        self.assertTrue(self.ping(self.nodes[1], auth, caller=longest).ok)
+        for operation in (Operation.LOGIN, Operation.DELEGATED_LOGIN):
+            body = payload() if operation == Operation.LOGIN else payload(Item.struct(Tag.RIGHTS, [
+                Item.struct(Tag.RIGHT, [])]))
+            (r,) = _send(self.nodes[0], [batch_item(operation, body)], caller=longest + "é")
+            self.assertEqual(r.reason, ResultReason.PERMISSION_DENIED, r.message)
+            self.assertIn("longer than 1024 characters", r.message)
+
+    def test_breaker_open_fails_fast(self) -> None:
+        """With the store's circuit breaker open (the database known unreachable), a request with a
+        ticket, and one with a Hashed Password credential, get the store's usual answer at once
+        (General Failure, retry) without opening a connection; three requests log one line."""
+        auth, _ = self.login(self.nodes[0])
+        node = self.nodes[1]
+        breaker = node.store.breaker
+        breaker._clock = lambda: 1000.0  # no probe is admitted while the test runs
+        breaker.failure("connection refused")
+        node.dispatcher.processor.clock = FakeClock(2_000_000_000.0)  # storage log lines: one a second
+        events: list[dict[str, Any]] = []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        checkouts: list[object] = []
+        sa.event.listen(node.store.engine, "checkout", lambda *a: checkouts.append(a))
+        for _ in range(3):
+            r = self.ping(node, auth)
+            self.assertEqual(r.reason, ResultReason.GENERAL_FAILURE)
+            self.assertEqual(r.message, "storage temporarily unavailable; retry")
+        self.assertEqual(checkouts, [])
+        self.assertEqual(len([e for e in events if "storage refused" in e.get("log_format", "")]), 1)
+        replay = SQLReplayGuard(node.store)
+        self.assertRaises(StoreUnavailable, replay.advance, "alice", 1)
+        self.assertRaises(StoreUnavailable, node.dispatcher.processor.node.tickets.backend.find, b"x" * 32, 0.0)
+        self.assertEqual(checkouts, [])
 
 
 class SQLiteSharedTicketTests(_SharedTicketsMixin, SynchronousTestCase):

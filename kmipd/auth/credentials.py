@@ -478,20 +478,3 @@ def main_hash_password(
         hashed = hash_password(password)
     stdout.write(f"{username}:{hashed}\n" if username is not None else f"{hashed}\n")
     return 0
-    if len(args) > 1:
-        stderr.write(usage)
-        return 2
-    username = args[0] if args else None
-    if username is not None and (not username or "\n" in username or "\r" in username):
-        stderr.write("hash-password: invalid username\n")
-        return 2
-    if stdin.isatty():
-        password = getpass.getpass("Password: ", stream=stderr)
-    else:
-        password = stdin.readline().rstrip("\r\n")
-    if not password:
-        stderr.write("hash-password: empty password\n")
-        return 1
-    hashed = hash_password(password)
-    stdout.write(f"{username}:{hashed}\n" if username is not None else f"{hashed}\n")
-    return 0

@@ -73,15 +73,9 @@ class InvalidTicket(KmipError):
     reason = 0x19
 
 
-class TicketUsedUp(AuthenticationNotSuccessful):  # type: ignore[misc,valid-type]  # made by errors._error
-    """A presented ticket's Request Count is used up: Usage Limit Exceeded (2.1 Table 424).
-
-    A subclass of L{AuthenticationNotSuccessful} only so the message-level credential check site,
-    which catches that class, reports it.
-    """
-
-    reason = UsageLimitExceeded.reason
-    reason_v2 = UsageLimitExceeded.reason_v2
+class TicketUsedUp(UsageLimitExceeded):  # type: ignore[misc,valid-type]  # made by errors._error
+    """A presented ticket's Request Count is used up: Usage Limit Exceeded (2.1 Table 424) for the
+    whole message (the processor answers a failed message-level check with its reason)."""
 
 
 @dataclass(frozen=True)
@@ -130,7 +124,7 @@ class TicketBackend(Protocol):
     def find(self, digest: bytes, now: float) -> Ticket | None: ...
     def take(self, tx: Any, digest: bytes, slot: int) -> bool: ...
     def give(self, tx: Any, digest: bytes, slot: int) -> None: ...
-    def remove(self, tx: Any, digest: bytes, identity: str | None) -> bool: ...
+    def remove(self, tx: Any, digest: bytes, identity: str | None, now: float) -> bool: ...
 
 
 class MemoryTickets:
@@ -168,10 +162,10 @@ class MemoryTickets:
             if entry is not None and slot in entry[1]:
                 entry[1][slot] += 1
 
-    def remove(self, tx: Any, digest: bytes, identity: str | None) -> bool:
+    def remove(self, tx: Any, digest: bytes, identity: str | None, now: float) -> bool:
         with self._lock:
             entry = self._tickets.get(digest)
-            if entry is None or entry[0].identity != identity:
+            if entry is None or entry[0].identity != identity or entry[0].expires <= now:
                 return False
             del self._tickets[digest]
             return True
@@ -263,22 +257,41 @@ class TicketBook:
 
     def revoke(self, value: bytes, identity: str | None, *, tx: Any = None) -> None:
         """Logout: invalidate a ticket issued to C{identity}; L{InvalidTicket} otherwise."""
-        digest = ticket_digest(value)
-        ticket = self.backend.find(digest, self.seconds())
-        if ticket is None or ticket.identity != identity or not self.backend.remove(tx, digest, identity):
+        if not self.backend.remove(tx, ticket_digest(value), identity, self.seconds()):
             raise InvalidTicket("no such ticket issued to this client")
 
     def __len__(self) -> int:
         return len(self.backend)  # type: ignore[arg-type]
 
 
+#: Request fields naming an object the operation reads, changes or derives from: each one a delegated
+#: ticket's Right must allow (Join Split Key, Derive Key and Re-certify name several).
+_IDENTIFIER_TAGS = frozenset({Tag.UNIQUE_IDENTIFIER, Tag.CERTIFICATE_REQUEST_UNIQUE_IDENTIFIER,
+                              Tag.PRIVATE_KEY_UNIQUE_IDENTIFIER, Tag.PUBLIC_KEY_UNIQUE_IDENTIFIER,
+                              Tag.REPLACED_UNIQUE_IDENTIFIER})
+
+
+def named_objects(ctx: RequestContext, payload: Item | None) -> list[Any]:
+    """Every identifier the request payload names, at any depth (the ID Placeholder when it names none)."""
+    found: list[Any] = []
+    stack = list(payload.value) if payload is not None and payload.type == ItemType.STRUCTURE else []
+    while stack:
+        item = stack.pop()
+        if item.tag in _IDENTIFIER_TAGS:
+            found.append(item.value)
+        elif item.type == ItemType.STRUCTURE:
+            stack.extend(item.value)
+    return found or [ctx.id_placeholder]
+
+
 def right_allows(ctx: RequestContext, right: Right, operation: int, payload: Item | None) -> bool:
-    """Whether C{right} allows C{operation} on the object the item names."""
-    uid = payload.get(Tag.UNIQUE_IDENTIFIER) if payload is not None else None
-    if uid is None:
-        uid = ctx.id_placeholder
+    """Whether C{right} allows C{operation} on every object the item names."""
     if right.operations is not None and operation not in right.operations:
         return False
+    return all(_object_allowed(ctx, right, uid) for uid in named_objects(ctx, payload))
+
+
+def _object_allowed(ctx: RequestContext, right: Right, uid: Any) -> bool:
     if right.objects is not None and uid not in right.objects:
         return False
     if right.groups is not None:
@@ -287,12 +300,6 @@ def right_allows(ctx: RequestContext, right: Right, operation: int, payload: Ite
         if not groups & right.groups:
             return False
     return True
-
-
-def check_rights(ctx: RequestContext, rights: tuple[Right, ...], operation: int, payload: Item | None) -> None:
-    """L{PermissionDenied} unless one Right allows C{operation} (counting nothing)."""
-    if not any(right_allows(ctx, right, operation, payload) for right in rights):
-        raise PermissionDenied("the delegated ticket's Rights do not allow this operation")
 
 
 def ticket_item(ticket: Ticket) -> Item:
@@ -384,6 +391,6 @@ def _set(right: Item, outer: int, inner: int, kind: type) -> frozenset | None:
 
 
 __all__ = ["DEFAULT_TICKET_LIFETIME", "MAX_TICKETS", "MAX_TICKET_LIFETIME", "InvalidTicket", "MemoryTickets",
-           "Right", "Ticket", "TicketBackend", "TicketBook", "TicketUsedUp", "check_rights", "read_rights",
+           "Right", "Ticket", "TicketBackend", "TicketBook", "TicketUsedUp", "read_rights",
            "read_ticket", "read_usage_limits", "right_allows", "ticket_credential", "ticket_digest", "ticket_item"]
 

@@ -23,19 +23,13 @@ import hashlib
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
-from ..errors import GeneralFailure, KmipError
-from ..log import Logger
+from ..errors import GeneralFailure
 from ..ttlv import Item, decode, encode
-from .engine import _db_errors
-from .interface import StoreError
 from .models import Blob, metadata
-from .tickets import in_transaction
+from .tickets import in_transaction, own_transaction
 
 __all__ = ["SQLNodeSettings", "SQLReplayGuard", "credential_timestamps_table", "node_settings_table"]
-
-_log = Logger()
 
 node_settings_table = sa.Table(
     "kmipd_node_settings",
@@ -53,26 +47,21 @@ credential_timestamps_table = sa.Table(
 
 
 class SQLNodeSettings:
-    """Named TTLV settings on the store's engine (thread-safe: no state of its own)."""
+    """Named TTLV settings in the SQL store's database (thread-safe: no state of its own)."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.engine = store.engine
 
     def read(self, tx: Any, name: str) -> Item | None:
         """The setting C{name}, or C{None} when it was never set."""
         t = node_settings_table
         statement = sa.select(t.c.value).where(t.c.name == name)
-        if in_transaction(tx):
-            row = tx.execute(statement, write=False).first()
-        else:
-            try:
-                with _db_errors(f"reading {name}"), self.engine.connect() as conn:
-                    row = conn.execute(statement).first()
-            except KmipError:
-                raise
-            except StoreError as e:
-                _log.error("reading {name} failed: {error}", name=name, error=str(e))  # the detail stays here
-                raise GeneralFailure(f"reading {name} failed; retry") from None
+
+        def read(own: Any) -> Any:
+            return own.execute(statement, write=False).first()
+
+        row = read(tx) if in_transaction(tx) else own_transaction(self.store, f"reading {name}", read)
         return decode(bytes(row.value)) if row is not None else None
 
     def write(self, tx: Any, name: str, value: Item) -> None:
@@ -87,33 +76,40 @@ class SQLNodeSettings:
 class SQLReplayGuard:
     """The last Hashed Password Timestamp accepted per user, in the database every node shares."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.engine = store.engine
 
     def advance(self, username: str, timestamp: int) -> bool:
         """Record C{timestamp} as C{username}'s last, if it is later than the one recorded (one
-        guarded UPDATE, or the first INSERT); C{False}: not later (a replay, or a concurrent
-        request with the same credential won)."""
+        guarded UPDATE, or the first INSERT, in one short transaction); C{False}: not later (a
+        replay, or a concurrent request with the same credential won)."""
         t = credential_timestamps_table
         key = hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest()
-        try:
-            with _db_errors("recording a Hashed Password Timestamp"), self.engine.begin() as conn:
-                if conn.execute(t.update().where(t.c.user_key == key, t.c.last < timestamp)
-                                .values(last=timestamp)).rowcount == 1:
-                    return True
-                if conn.execute(sa.select(t.c.last).where(t.c.user_key == key)).first() is not None:
-                    return False
-        except KmipError:
-            raise
-        except StoreError as e:
-            _log.error("recording a Hashed Password Timestamp failed: {error}", error=str(e))
-            raise GeneralFailure("recording a Hashed Password Timestamp failed; retry") from None
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(t.insert().values(user_key=key, last=timestamp))
-            return True
-        except sa.exc.IntegrityError:
-            return False  # another node recorded this user's first Timestamp meanwhile: ask again
-        except sa.exc.SQLAlchemyError as e:
-            _log.error("recording a Hashed Password Timestamp failed: {error}", error=str(e))
-            raise GeneralFailure("recording a Hashed Password Timestamp failed; retry") from None
+        first = _insert_unless_present(self.engine.dialect.name, t, user_key=key, last=timestamp)
+
+        def advance(tx: Any) -> bool:
+            if tx.execute(t.update().where(t.c.user_key == key, t.c.last < timestamp)
+                          .values(last=timestamp)).rowcount == 1:
+                return True
+            if tx.execute(sa.select(t.c.last).where(t.c.user_key == key), write=False).first() is not None:
+                return False
+            # another node may record this user's first Timestamp meanwhile: then it won
+            return tx.execute(first).first() is not None
+
+        return own_transaction(self.store, "recording a Hashed Password Timestamp", advance)
+
+
+def _insert_unless_present(dialect: str, table: sa.Table, **values: Any) -> Any:
+    """A statement inserting one row that returns one row if it did, none when the primary key is
+    taken (MariaDB 10.5+, SQLite 3.35+ and PostgreSQL all have INSERT ... RETURNING)."""
+    key = list(table.primary_key)[0]
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).values(**values).on_conflict_do_nothing().returning(key)
+    if dialect == "sqlite":
+        return table.insert().prefix_with("OR IGNORE").values(**values).returning(key)
+    if dialect in ("mysql", "mariadb"):
+        return table.insert().prefix_with("IGNORE").values(**values).returning(key)
+    raise GeneralFailure(f"no replay guard for the {dialect} database")
