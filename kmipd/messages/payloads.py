@@ -164,6 +164,18 @@ _ATTRIBUTES_1X = F(Tag.ATTRIBUTE, until=V1_LAST, repeat=True, fields=ATTRIBUTE.f
 # ---------------------------------------------------------------------------------------------
 # The table
 
+#: Create Key Pair's request fields, also Re-key Key Pair's after its own identifier and Offset.
+KEY_PAIR_REQUEST = (
+    template(Tag.COMMON_TEMPLATE_ATTRIBUTE), template(Tag.PRIVATE_KEY_TEMPLATE_ATTRIBUTE),
+    template(Tag.PUBLIC_KEY_TEMPLATE_ATTRIBUTE),
+    attributes(Tag.COMMON_ATTRIBUTES), attributes(Tag.PRIVATE_KEY_ATTRIBUTES), attributes(Tag.PUBLIC_KEY_ATTRIBUTES),
+    masks(Tag.COMMON_PROTECTION_STORAGE_MASKS), masks(Tag.PRIVATE_PROTECTION_STORAGE_MASKS),
+    masks(Tag.PUBLIC_PROTECTION_STORAGE_MASKS))
+#: The response of Create Key Pair and of Re-key Key Pair.
+KEY_PAIR_RESPONSE = (
+    F(Tag.PRIVATE_KEY_UNIQUE_IDENTIFIER, required=True), F(Tag.PUBLIC_KEY_UNIQUE_IDENTIFIER, required=True),
+    template(Tag.PRIVATE_KEY_TEMPLATE_ATTRIBUTE), template(Tag.PUBLIC_KEY_TEMPLATE_ATTRIBUTE))
+
 SCHEMAS: dict[int, PayloadSchema] = {
     Operation.CREATE: PayloadSchema(
         request=(F(Tag.OBJECT_TYPE, required=True, missing=InvalidField),
@@ -172,15 +184,8 @@ SCHEMAS: dict[int, PayloadSchema] = {
                  masks(Tag.PROTECTION_STORAGE_MASKS)),
         response=(F(Tag.OBJECT_TYPE, required=True), UID_REQUIRED, template(Tag.TEMPLATE_ATTRIBUTE))),
     Operation.CREATE_KEY_PAIR: PayloadSchema(
-        request=(template(Tag.COMMON_TEMPLATE_ATTRIBUTE), template(Tag.PRIVATE_KEY_TEMPLATE_ATTRIBUTE),
-                 template(Tag.PUBLIC_KEY_TEMPLATE_ATTRIBUTE),
-                 attributes(Tag.COMMON_ATTRIBUTES), attributes(Tag.PRIVATE_KEY_ATTRIBUTES),
-                 attributes(Tag.PUBLIC_KEY_ATTRIBUTES),
-                 masks(Tag.COMMON_PROTECTION_STORAGE_MASKS), masks(Tag.PRIVATE_PROTECTION_STORAGE_MASKS),
-                 masks(Tag.PUBLIC_PROTECTION_STORAGE_MASKS)),
-        response=(F(Tag.PRIVATE_KEY_UNIQUE_IDENTIFIER, required=True),
-                  F(Tag.PUBLIC_KEY_UNIQUE_IDENTIFIER, required=True),
-                  template(Tag.PRIVATE_KEY_TEMPLATE_ATTRIBUTE), template(Tag.PUBLIC_KEY_TEMPLATE_ATTRIBUTE))),
+        request=KEY_PAIR_REQUEST,
+        response=KEY_PAIR_RESPONSE),
     Operation.REGISTER: PayloadSchema(
         request=(F(Tag.OBJECT_TYPE, required=True, missing=InvalidField),
                  template(Tag.TEMPLATE_ATTRIBUTE, required=True),
@@ -193,16 +198,8 @@ SCHEMAS: dict[int, PayloadSchema] = {
                  masks(Tag.PROTECTION_STORAGE_MASKS)),
         response=(UID_REQUIRED, template(Tag.TEMPLATE_ATTRIBUTE))),
     Operation.RE_KEY_KEY_PAIR: PayloadSchema(
-        request=(F(Tag.PRIVATE_KEY_UNIQUE_IDENTIFIER), F(Tag.OFFSET),
-                 template(Tag.COMMON_TEMPLATE_ATTRIBUTE), template(Tag.PRIVATE_KEY_TEMPLATE_ATTRIBUTE),
-                 template(Tag.PUBLIC_KEY_TEMPLATE_ATTRIBUTE),
-                 attributes(Tag.COMMON_ATTRIBUTES), attributes(Tag.PRIVATE_KEY_ATTRIBUTES),
-                 attributes(Tag.PUBLIC_KEY_ATTRIBUTES),
-                 masks(Tag.COMMON_PROTECTION_STORAGE_MASKS), masks(Tag.PRIVATE_PROTECTION_STORAGE_MASKS),
-                 masks(Tag.PUBLIC_PROTECTION_STORAGE_MASKS)),
-        response=(F(Tag.PRIVATE_KEY_UNIQUE_IDENTIFIER, required=True),
-                  F(Tag.PUBLIC_KEY_UNIQUE_IDENTIFIER, required=True),
-                  template(Tag.PRIVATE_KEY_TEMPLATE_ATTRIBUTE), template(Tag.PUBLIC_KEY_TEMPLATE_ATTRIBUTE))),
+        request=(F(Tag.PRIVATE_KEY_UNIQUE_IDENTIFIER), F(Tag.OFFSET), *KEY_PAIR_REQUEST),
+        response=KEY_PAIR_RESPONSE),
     Operation.DERIVE_KEY: PayloadSchema(
         request=(F(Tag.OBJECT_TYPE, required=True),
                  F(Tag.UNIQUE_IDENTIFIER, repeat=True),  # "Yes": the ID Placeholder stands in for it
