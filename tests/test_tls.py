@@ -566,6 +566,21 @@ def _pump(a: SSL.Connection, b: SSL.Connection) -> None:
                 moved = True
 
 
+def _dev_config_and_client(case: Any) -> tuple[Any, SSL.Connection]:
+    """A kmipd configuration on a fresh development PKI, and a pyOpenSSL client (connect state,
+    memory BIOs) holding that PKI's client certificate."""
+    pki = ensure_dev_pki(case.mktemp())
+    config = load_config(overrides={"certificate_path": pki.server_cert, "key_path": pki.server_key,
+                                    "ca_path": pki.ca_cert, "data_dir": pki.directory})
+    ctx = SSL.Context(SSL.TLS_CLIENT_METHOD)
+    ctx.use_certificate_file(pki.client_cert)
+    ctx.use_privatekey_file(pki.client_key)
+    ctx.load_verify_locations(pki.ca_cert)
+    client = SSL.Connection(ctx, None)
+    client.set_connect_state()
+    return config, client
+
+
 def _step(conn: SSL.Connection) -> None:
     try:
         conn.do_handshake()
@@ -577,17 +592,9 @@ class ReleaseBuffersTests(SynchronousTestCase):
     """release_bio_buffers: fresh memory BIOs once drained, never losing a byte."""
 
     def setUp(self) -> None:
-        pki = ensure_dev_pki(self.mktemp())
-        config = load_config(overrides={"certificate_path": pki.server_cert, "key_path": pki.server_key,
-                                        "ca_path": pki.ca_cert, "data_dir": pki.directory})
+        config, self.client = _dev_config_and_client(self)
         self.server = SSL.Connection(build_server_tls_options(config).getContext(), None)
         self.server.set_accept_state()
-        ctx = SSL.Context(SSL.TLS_CLIENT_METHOD)
-        ctx.use_certificate_file(pki.client_cert)
-        ctx.use_privatekey_file(pki.client_key)
-        ctx.load_verify_locations(pki.ca_cert)
-        self.client = SSL.Connection(ctx, None)
-        self.client.set_connect_state()
         for _ in range(6):
             _step(self.client)
             _step(self.server)
@@ -697,20 +704,12 @@ class _MemoryTLS:
     fake clock) and a pyOpenSSL client on memory BIOs talking to it."""
 
     def __init__(self, case: SynchronousTestCase, factory: Any) -> None:
-        pki = ensure_dev_pki(case.mktemp())
-        config = load_config(overrides={"certificate_path": pki.server_cert, "key_path": pki.server_key,
-                                        "ca_path": pki.ca_cert, "data_dir": pki.directory})
+        config, self.client = _dev_config_and_client(case)
         self.clock = Clock()
         tls_factory = ServerTLSFactory(build_server_tls_options(config), False, factory, self.clock)
         self.server = tls_factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 40000))
         self.tcp = StringTransport()
         self.server.makeConnection(self.tcp)
-        ctx = SSL.Context(SSL.TLS_CLIENT_METHOD)
-        ctx.use_certificate_file(pki.client_cert)
-        ctx.use_privatekey_file(pki.client_key)
-        ctx.load_verify_locations(pki.ca_cert)
-        self.client = SSL.Connection(ctx, None)
-        self.client.set_connect_state()
         for _ in range(6):
             _step(self.client)
             self.to_server()
