@@ -21,9 +21,9 @@ not share it (docs/operations.md). With the memory store everything is in this p
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -275,9 +275,16 @@ def node_of(ctx: RequestContext) -> NodeState:
     return ctx.session.node
 
 
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))  # the version nibble and the variant bits
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)  # version 4, RFC 4122 variant
+
+
 def new_correlation() -> str:
-    """A globally unique Server Correlation Value."""
-    return uuid.uuid4().hex
+    """A globally unique Server Correlation Value: the hex of a random (version 4) UUID.
+
+    The same values as C{uuid.uuid4().hex}, without building a C{UUID} object (a third of the cost).
+    """
+    return f"{int.from_bytes(os.urandom(16), 'big') & _UUID4_CLEAR | _UUID4_SET:032x}"
 
 
 def check_object_type(value: Any, version: tuple[int, int]) -> int:
