@@ -275,16 +275,15 @@ def node_of(ctx: RequestContext) -> NodeState:
     return ctx.session.node
 
 
-_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))  # the version nibble and the variant bits
-_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)  # version 4, RFC 4122 variant
-
-
 def new_correlation() -> str:
     """A globally unique Server Correlation Value: the hex of a random (version 4) UUID.
 
     The same values as C{uuid.uuid4().hex}, without building a C{UUID} object (a third of the cost).
     """
-    return f"{int.from_bytes(os.urandom(16), 'big') & _UUID4_CLEAR | _UUID4_SET:032x}"
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
+    return raw.hex()
 
 
 def check_object_type(value: Any, version: tuple[int, int]) -> int:

@@ -45,10 +45,10 @@ from .messages import (
     Request,
     Version,
     build_response,
+    encode_response,
     negotiate,
     parse_request,
 )
-from .messages.versions import encode_for_version
 from .node import MessageSession, NodeState, new_correlation
 from .operations.registry import lookup
 from .spec import BatchErrorContinuationOption, Operation, ResultReason, ResultStatus, Tag, enum_value_in_version
@@ -63,7 +63,7 @@ STORAGE_LOG_INTERVAL = 1.0
 _CONTINUE = BatchErrorContinuationOption.CONTINUE
 _UNDO = BatchErrorContinuationOption.UNDO
 _RETRIES = 3
-_NOT_FAILED = (ResultStatus.SUCCESS, ResultStatus.OPERATION_PENDING)
+_NOT_FAILED = (int(ResultStatus.SUCCESS), int(ResultStatus.OPERATION_PENDING))
 
 
 class ItemOutcome(NamedTuple):
@@ -482,10 +482,9 @@ class Processor:
     def _encode(self, w: _Work) -> bytes:
         """Build, strip to the version and encode C{w}'s response (the one response build)."""
         session = w.session
-        message = build_response(w.version, w.now, w.results,
-                                 correlation=session.correlation if session is not None else None,
-                                 server_hashed_password=session.server_hashed_password if session else None)
-        data, removed = encode_for_version(message, w.version)
+        data, removed = encode_response(w.version, w.now, w.results,
+                                        correlation=session.correlation if session is not None else None,
+                                        server_hashed_password=session.server_hashed_password if session else None)
         if removed:
             _log.warn("removed {removed} fields undefined in KMIP {version}", removed=removed, version=w.version)
         return data

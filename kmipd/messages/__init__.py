@@ -10,12 +10,14 @@ the negotiated version.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 
 from ..errors import InvalidMessage, KmipError
 from ..spec import BatchErrorContinuationOption, ResultStatus, Tag
-from ..ttlv import Item, ItemType
+from ..ttlv import Item, ItemType, encode
 from .schema import Compiled, Field, check, compile_shape
+from .versions import encode_for_version
 
 Version = tuple[int, int]
 
@@ -270,27 +272,67 @@ def build_response(version: Version, now: int, results: list[BatchResult], *,
     @param server_hashed_password: the 2.x Server Hashed Password, when a Hashed Password credential
         verified (2.1 8.5, L{kmipd.auth.request}).
     """
-    header = [version_item(version), Item(_TIME_STAMP, _DATE_TIME, int(now))]
-    if server_hashed_password is not None and version >= (2, 0):
-        header.append(Item.bytes(Tag.SERVER_HASHED_PASSWORD, server_hashed_password))
-    if correlation is not None and version >= (2, 0):
-        header.append(Item(_SERVER_CORRELATION_VALUE, _TEXT_STRING, correlation))
-    header.append(Item(_BATCH_COUNT, _INTEGER, len(results)))
+    header = [version_item(version), *_header_fields(version, now, len(results), correlation, server_hashed_password)]
     items = [Item(_RESPONSE_HEADER, _STRUCTURE, header)]
-    for r in results:
-        fields = []
-        if r.operation is not None:
-            fields.append(Item(_OPERATION, _ENUMERATION, int(r.operation)))
-        if r.unique_id is not None:
-            fields.append(Item.bytes(Tag.UNIQUE_BATCH_ITEM_ID, r.unique_id))
-        fields.append(Item(_RESULT_STATUS, _ENUMERATION, int(r.status)))
-        if r.reason is not None:
-            fields.append(Item(_RESULT_REASON, _ENUMERATION, int(r.reason)))
-        if r.message is not None:
-            fields.append(Item(_RESULT_MESSAGE, _TEXT_STRING, r.message))
-        if r.correlation is not None:
-            fields.append(Item.bytes(Tag.ASYNCHRONOUS_CORRELATION_VALUE, r.correlation))
-        if r.payload is not None:
-            fields.append(r.payload)
-        items.append(Item(_BATCH_ITEM_TAG, _STRUCTURE, fields))
+    items.extend(_batch_item(r) for r in results)
     return Item(_RESPONSE_MESSAGE, _STRUCTURE, items)
+
+
+def encode_response(version: Version, now: int, results: list[BatchResult], *,
+                    correlation: str | None = None, server_hashed_password: bytes | None = None) -> tuple[bytes, int]:
+    """L{build_response} stripped for C{version} and encoded, and how many items were removed.
+
+    The same bytes as C{strip_for_version} and C{encode} of the built message; the Protocol Version
+    structure (the same in every response of a version) is encoded once per version, and the batch
+    items go through L{kmipd.messages.versions.encode_for_version} (the header fields exist in
+    every version they are sent in).
+    """
+    prefix = _VERSION_BYTES.get(version)
+    if prefix is None:
+        prefix = _VERSION_BYTES.setdefault(version, encode(version_item(version)))
+    header = prefix + b"".join(encode(f) for f in _header_fields(version, now, len(results), correlation,
+                                                                 server_hashed_password))
+    parts = [_STRUCTURE_HEADER(_RESPONSE_HEADER << 8 | _STRUCTURE, len(header)), header]
+    removed = 0
+    for r in results:
+        data, gone = encode_for_version(_batch_item(r), version)
+        parts.append(data)
+        removed += gone
+    body = b"".join(parts)
+    return _STRUCTURE_HEADER(_RESPONSE_MESSAGE << 8 | _STRUCTURE, len(body)) + body, removed
+
+
+#: the encoded Protocol Version structure per negotiated version
+_VERSION_BYTES: dict[Version, bytes] = {}
+_STRUCTURE_HEADER = struct.Struct(">II").pack  # (tag << 8) | type, length
+
+
+def _header_fields(version: Version, now: int, count: int, correlation: str | None,
+                   server_hashed_password: bytes | None) -> list[Item]:
+    """The Response Header fields after the Protocol Version."""
+    fields = [Item(_TIME_STAMP, _DATE_TIME, int(now))]
+    if server_hashed_password is not None and version >= (2, 0):
+        fields.append(Item.bytes(Tag.SERVER_HASHED_PASSWORD, server_hashed_password))
+    if correlation is not None and version >= (2, 0):
+        fields.append(Item(_SERVER_CORRELATION_VALUE, _TEXT_STRING, correlation))
+    fields.append(Item(_BATCH_COUNT, _INTEGER, count))
+    return fields
+
+
+def _batch_item(r: BatchResult) -> Item:
+    """A response Batch Item."""
+    fields = []
+    if r.operation is not None:
+        fields.append(Item(_OPERATION, _ENUMERATION, int(r.operation)))
+    if r.unique_id is not None:
+        fields.append(Item.bytes(Tag.UNIQUE_BATCH_ITEM_ID, r.unique_id))
+    fields.append(Item(_RESULT_STATUS, _ENUMERATION, int(r.status)))
+    if r.reason is not None:
+        fields.append(Item(_RESULT_REASON, _ENUMERATION, int(r.reason)))
+    if r.message is not None:
+        fields.append(Item(_RESULT_MESSAGE, _TEXT_STRING, r.message))
+    if r.correlation is not None:
+        fields.append(Item.bytes(Tag.ASYNCHRONOUS_CORRELATION_VALUE, r.correlation))
+    if r.payload is not None:
+        fields.append(r.payload)
+    return Item(_BATCH_ITEM_TAG, _STRUCTURE, fields)
