@@ -193,6 +193,8 @@ class NodeState:
     def settle(self, session: MessageSession, results: list[Any]) -> None:
         """Once a message is answered: start its deferred items still reported Pending, and drop
         those its answer does not report (Undo, a failed commit, a retried transaction)."""
+        if not session.deferred:  # the usual message: nothing was deferred
+            return
         pending = {r.correlation for r in results if r.correlation is not None}
         for correlation in session.deferred:
             if correlation in pending:
