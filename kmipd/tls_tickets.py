@@ -63,30 +63,31 @@ def derive_ticket_keys(secret: bytes, period: int) -> bytes:
 
 def ticket_secret(config: Config) -> bytes | None:
     """The secret the ticket keys derive from: C{tls_ticket_key_path} (at least 32 bytes), else the
-    master key file when it exists, else C{None} (per-process keys). Blocking: call at startup.
+    master key file when it is readable, else C{None} (per-process keys). Blocking: call at startup.
 
     @raise ConfigError: naming C{tls_ticket_key_path} when it is unreadable or too short.
     """
-    path = config.tls_ticket_key_path
-    key = "tls_ticket_key_path"
-    if path is None:
-        path, key = config.effective_master_key_path, ""
+    if config.tls_ticket_key_path is None:
+        try:
+            return _read_secret(config.effective_master_key_path)
+        except ValueError:
+            return None
+    try:
+        return _read_secret(config.tls_ticket_key_path)
+    except ValueError as e:
+        raise ConfigError(f"[server] tls_ticket_key_path: {e}", key="tls_ticket_key_path") from None
+
+
+def _read_secret(path: str) -> bytes:
+    """The first 4 KiB of C{path}; L{ValueError} if unreadable or shorter than 32 bytes."""
     try:
         with open(path, "rb") as f:
             secret = f.read(4096)
-    except FileNotFoundError:
-        if not key:
-            return None
-        raise ConfigError(f"[server] {key}: {path!r} does not exist", key=key) from None
     except OSError as e:
-        if not key:
-            return None
-        raise ConfigError(f"[server] {key}: cannot read {path!r}: {e.strerror or e}", key=key) from None
+        raise ValueError(f"cannot read {path!r}: {e.strerror or e}") from None
     if len(secret) < MIN_SECRET_LENGTH:
-        if not key:
-            return None
-        raise ConfigError(f"[server] {key}: {path!r} holds {len(secret)} bytes; at least "
-                          f"{MIN_SECRET_LENGTH} random bytes are needed", key=key)
+        raise ValueError(f"{path!r} holds {len(secret)} bytes; at least {MIN_SECRET_LENGTH} random bytes "
+                         "are needed")
     return secret
 
 
@@ -184,7 +185,7 @@ def _resolve_ctrl() -> tuple[_Ctrl | None, str]:
 
 
 _ctrl: _Ctrl | None = None
-_unavailable: str | None = None  # why sharing is off for this process ("" until first checked)
+_unavailable: str | None = None  # None: not checked yet; "": sharing works; else why it is off
 
 
 def sharing_unavailable() -> str | None:
