@@ -7,7 +7,7 @@ C{kmipd_node_settings}: one row per setting (C{defaults}, C{constraints}), its v
 TTLV encoding of a Defaults Information or Constraints structure. Written and read in the
 request's transaction (a Set Defaults that is undone changes nothing; a Create sees the settings
 committed before it), or, for a request without one (Query's Defaults Information), in a short
-read of its own.
+read of its own. Both are read at once, at most once per batch item (L{kmipd.node.NodeState}).
 
 C{kmipd_credential_timestamps}: the last Hashed Password Timestamp accepted per user (keyed by
 the SHA-256 of the user name), so a replayed credential is refused by every node
@@ -46,8 +46,9 @@ credential_timestamps_table = sa.Table(
 )
 
 #: Built once: executing it hits SQLAlchemy's compiled cache without building a statement and its
-#: cache key on every read (two reads per Create).
-_READ_SETTING = sa.select(node_settings_table.c.value).where(node_settings_table.c.name == sa.bindparam("b_name"))
+#: cache key on every read. The table holds only the settings (Object Defaults and Constraints), so
+#: one read of every row serves a Create, which needs both.
+_READ_SETTINGS = sa.select(node_settings_table.c.name, node_settings_table.c.value)
 
 
 class SQLNodeSettings:
@@ -57,14 +58,14 @@ class SQLNodeSettings:
         self.store = store
         self.engine = store.engine
 
-    def read(self, tx: Any, name: str) -> Item | None:
-        """The setting C{name}, or C{None} when it was never set."""
+    def read(self, tx: Any) -> dict[str, Item]:
+        """Every setting (name -> value; a setting never set is absent), in one statement."""
 
         def read(own: Any) -> Any:
-            return own.execute(_READ_SETTING, {"b_name": name}, write=False).first()
+            return own.execute(_READ_SETTINGS, write=False).all()
 
-        row = read(tx) if in_transaction(tx) else own_transaction(self.store, f"reading {name}", read)
-        return decode(bytes(row.value)) if row is not None else None
+        rows = read(tx) if in_transaction(tx) else own_transaction(self.store, "reading node settings", read)
+        return {row.name: decode(bytes(row.value)) for row in rows}
 
     def write(self, tx: Any, name: str, value: Item) -> None:
         """Replace the setting C{name} in the request's transaction C{tx}."""
