@@ -121,6 +121,8 @@ class Config:
     database: DatabaseDeadlines = field(default_factory=DatabaseDeadlines)
     settings: Settings = field(default_factory=Settings)
     master_key_path: str | None = None
+    tls_ticket_key_path: str | None = None  # else the master key file (kmipd.tls_tickets)
+    tls_ticket_rotation: int = 3600  # seconds per session-ticket key (and session lifetime)
     credentials_path: str | None = None
     hashed_password_window: float = 300.0
     slugs_timeout: float = 5.0
@@ -453,6 +455,8 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "max_response_size": _int_parser(64),
     "max_rng_length": _int_parser(1),
     "master_key_path": _parse_optional_path,
+    "tls_ticket_key_path": _parse_optional_path,
+    "tls_ticket_rotation": _int_parser(60, 86400),
     "credentials_path": _parse_optional_path,
     "hashed_password_window": _float_parser(0.0, inclusive=False),
     "slugs_timeout": _float_parser(0.0, inclusive=False),

@@ -32,6 +32,7 @@ from kmipd.auth.identify import IdentityError, identity_from_certificate
 from kmipd.ciphersuites import IANA_TO_OPENSSL, OPENSSL_NAMES, TLS13_SUITES
 from kmipd.config import Config, ConfigError
 from kmipd.log import Logger
+from kmipd.tls_tickets import TicketKeys, install_ticket_keys, session_id_context, ticket_secret
 
 try:  # the bindings pyOpenSSL itself uses (release_bio_buffers); private: checked below
     from OpenSSL._util import ffi as _ffi
@@ -45,6 +46,7 @@ __all__ = [
     "IANA_TO_OPENSSL",
     "TLS13_SUITES",
     "IdentityError",
+    "ServerTLSOptions",
     "build_https_tls_options",
     "build_server_tls_options",
     "identity_from_certificate",
@@ -158,14 +160,23 @@ def _spki(public_key: Any) -> bytes:
     )
 
 
-def build_server_tls_options(config: Config) -> CertificateOptions:
+class ServerTLSOptions(CertificateOptions):
+    """L{CertificateOptions} with the shared session-ticket keys of its context, if any."""
+
+    ticket_keys: TicketKeys | None = None
+
+
+def build_server_tls_options(config: Config, ticket_secret_: bytes | None = None) -> ServerTLSOptions:
     """
     Build mutual-TLS server options from C{config}.
 
     Loads C{certificate_path} (leaf first, then any chain), C{key_path} and
     C{ca_path}; requires TLS 1.2 or later and a client certificate chaining to
     C{ca_path}. (Without configured certificates L{kmipd.service.KMIPService}
-    fills in the development PKI first.) Blocking: call at startup.
+    fills in the development PKI first.) Session tickets are keyed from
+    C{ticket_secret_} (default: L{ticket_secret} of C{config}), so every process
+    and node with the same secret and CAs resumes the others' sessions
+    (L{kmipd.tls_tickets}). Blocking: call at startup.
 
     @raise ConfigError: naming the key of an unreadable or mismatched file or a
         bad cipher list.
@@ -208,7 +219,7 @@ def build_server_tls_options(config: Config) -> CertificateOptions:
             if ciphers
             else None
         )
-        options = CertificateOptions(
+        options = ServerTLSOptions(
             privateKey=crypto.PKey.from_cryptography_key(private_key),
             certificate=crypto.X509.from_cryptography(chain[0]),
             extraCertChain=[crypto.X509.from_cryptography(c) for c in chain[1:]],
@@ -218,9 +229,8 @@ def build_server_tls_options(config: Config) -> CertificateOptions:
             raiseMinimumTo=TLSVersion.TLSv1_3 if tls13_only else TLSVersion.TLSv1_2,
             acceptableCiphers=acceptable,
             # Stateless session tickets (RFC 5077 / TLS 1.3 PSK): a client that reconnects
-            # for each request resumes instead of repeating the certificate handshake. The
-            # ticket key is random per process, so restarting kmipd invalidates all tickets;
-            # a resumed session keeps the client certificate it was established with.
+            # for each request resumes instead of repeating the certificate handshake; a
+            # resumed session keeps the client certificate it was established with.
             enableSessionTickets=True,
         )
     except ValueError as e:
@@ -234,12 +244,18 @@ def build_server_tls_options(config: Config) -> CertificateOptions:
             f"[server] certificate_path: {e}", key="certificate_path"
         ) from None
     try:
-        options.getContext()
+        context = options.getContext()
     except SSL.Error as e:
         raise ConfigError(
             f"[server] certificate_path: OpenSSL rejected the TLS configuration: {e}",
             key="certificate_path",
         ) from None
+    # Twisted sets a random session ID context per context: resuming on another process needs the
+    # same one (and a session verified under other CAs must not resume).
+    context.set_session_id(session_id_context(
+        (c.public_bytes(serialization.Encoding.DER) for c in cas), config.enable_tls_client_auth))
+    secret = ticket_secret(config) if ticket_secret_ is None else ticket_secret_
+    options.ticket_keys = install_ticket_keys(context, secret, config.tls_ticket_rotation)
     return options
 
 
@@ -261,7 +277,7 @@ def select_alpn(offered: Iterable[bytes], acceptable: Iterable[bytes] = HTTPS_AL
     return SSL.NO_OVERLAPPING_PROTOCOLS
 
 
-def build_https_tls_options(config: Config) -> CertificateOptions:
+def build_https_tls_options(config: Config) -> ServerTLSOptions:
     """L{build_server_tls_options} for the HTTPS port: the same mutual TLS, and ALPN offering
     L{HTTPS_ALPN} only. Blocking: call at startup."""
     options = build_server_tls_options(config)
@@ -400,13 +416,22 @@ class ServerTLSTransport(BufferingTLSTransport):
 
 
 class ServerTLSFactory(TLSMemoryBIOFactory):
-    """L{TLSMemoryBIOFactory} whose connections are L{ServerTLSTransport}s."""
+    """L{TLSMemoryBIOFactory} whose connections are L{ServerTLSTransport}s, rotating the shared
+    session-ticket keys (if any) when a connection arrives in a new period."""
 
     protocol = ServerTLSTransport
+    ticket_keys: TicketKeys | None = None
+
+    def buildProtocol(self, addr: Any) -> Any:
+        if self.ticket_keys is not None:
+            self.ticket_keys.refresh()
+        return super().buildProtocol(addr)
 
 
 def wrap_factory(
     factory: IProtocolFactory, options: CertificateOptions
 ) -> TLSMemoryBIOFactory:
     """Wrap C{factory} so its connections speak server-side TLS with C{options}."""
-    return ServerTLSFactory(options, False, factory)
+    wrapped = ServerTLSFactory(options, False, factory)
+    wrapped.ticket_keys = getattr(options, "ticket_keys", None)
+    return wrapped

@@ -87,9 +87,9 @@ def locate_request(name: str) -> bytes:
 class Client:
     """A blocking mutual-TLS KMIP connection."""
 
-    def __init__(self, ctx: ssl.SSLContext, port: int) -> None:
+    def __init__(self, ctx: ssl.SSLContext, port: int, session: ssl.SSLSession | None = None) -> None:
         raw = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-        self.sock = ctx.wrap_socket(raw)
+        self.sock = ctx.wrap_socket(raw, session=session)
         self.buf = b""
 
     def call(self, data: bytes) -> Any:
@@ -397,6 +397,29 @@ class SQLiteWorkersTests(_WorkersMixin, TestCase):
     """C{workers = 2} on the default SQLite database."""
 
     timeout = 240
+
+    def test_tls_session_resumed_across_processes(self) -> None:
+        """A TLS session established with one process resumes on the other (the processes derive
+        the same session-ticket key), and the resumed connection is served as the same client."""
+        pids = [self.proc.pid, self.worker]
+        first = Client(self.ctx, self.port)
+        self.assertEqual(first.call(locate_request(self.prefix + "none")).status, ResultStatus.SUCCESS)
+        origin = serving_pid(first, self.port, pids)
+        self.assertIn(origin, pids)
+        session = first.sock.session
+        first.close()
+        for _ in range(200):
+            c = Client(self.ctx, self.port, session)
+            try:
+                status = c.call(locate_request(self.prefix + "none")).status
+                pid, reused = serving_pid(c, self.port, pids), c.sock.session_reused
+            finally:
+                c.close()
+            if pid is not None and pid != origin:
+                self.assertEqual(status, ResultStatus.SUCCESS)
+                self.assertTrue(reused, "the other process resumed the session")
+                return
+        self.fail("no connection reached the other process")
 
 
 class PostgreSQLWorkersTests(_WorkersMixin, TestCase):

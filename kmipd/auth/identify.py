@@ -9,6 +9,8 @@ through one L{Identifier}, driven by L{kmipd.session.Session}.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +71,17 @@ def identity_from_certificate(cert: Any, require_client_auth_eku: bool) -> str:
     return value
 
 
+def _check_validity(cert: Any, now: float) -> None:
+    """Refuse C{cert} outside its validity period: a resumed TLS session (session ticket) is not
+    verified again, so a certificate that expired since the full handshake would pass otherwise."""
+    if hasattr(cert, "to_cryptography"):
+        cert = cert.to_cryptography()
+    if not cert.not_valid_before_utc.timestamp() <= now <= cert.not_valid_after_utc.timestamp():
+        raise IdentityError(f"the client certificate is not valid now (valid from "
+                            f"{cert.not_valid_before_utc:%Y-%m-%d %H:%M:%S} to "
+                            f"{cert.not_valid_after_utc:%Y-%m-%d %H:%M:%S} UTC)")
+
+
 def _check_client_auth(cert: x509.Certificate) -> None:
     try:
         eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
@@ -91,11 +104,15 @@ class Identifier:
     @param certificate_groups: the groups are the certificate's OU values
         (L{kmipd.auth.certgroups}) and the chain is not asked (the C{certificate_groups} setting,
         without SLUGS).
+    @param clock: the wall clock (seconds since the epoch) the certificate's validity is checked
+        against: OpenSSL checks it on a full handshake only, not when a TLS session is resumed.
     """
 
     def __init__(self, chain: AuthChain, *, require_client_auth_eku: bool = True,
-                 require_certificate: bool = True, certificate_groups: bool = False) -> None:
+                 require_certificate: bool = True, certificate_groups: bool = False,
+                 clock: Callable[[], float] = time.time) -> None:
         self.chain = chain
+        self.clock = clock
         self.require_client_auth_eku = require_client_auth_eku
         self.require_certificate = require_certificate
         self.certificate_groups = certificate_groups
@@ -108,6 +125,7 @@ class Identifier:
             return succeed(Caller(None))
         try:
             name = identity_from_certificate(certificate, self.require_client_auth_eku)
+            _check_validity(certificate, self.clock())
         except IdentityError as e:
             return fail(e)
         if self.certificate_groups:
