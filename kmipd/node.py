@@ -13,7 +13,8 @@ ticket, the Rights that bound it. L{NodeState} is what one kmipd node keeps betw
    node and worker process on it knows them (L{kmipd.store.tickets});
  - the Object Defaults of Set Defaults and the Constraints of Set Constraints, likewise in the
    SQL store's database when there is one (L{kmipd.store.node_state}), read and written in the
-   request's transaction.
+   request's transaction: both at once, the first time a batch item needs either (a Create
+   needs both), kept for the rest of that item only (L{NodeState.run_item}).
 
 Pending work is in memory and per node: a restart forgets it, and nodes sharing one database do
 not share it (docs/operations.md). With the memory store everything is in this process.
@@ -94,6 +95,8 @@ class NodeState:
     interop: str | None = None
     interop_enabled: bool = True
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Per thread: the transaction of the batch item running and the settings it read in it.
+    _item: threading.local = field(init=False, default_factory=threading.local)
 
     def __post_init__(self) -> None:
         self.jobs = AsyncWork(start=self.start, seconds=self.seconds)
@@ -154,8 +157,20 @@ class NodeState:
                  handler: Callable[[RequestContext, Item], Item | None]) -> Item | None:
         """Run one batch item: delegated Rights checked, deferred when asynchronous, else C{handler}.
 
+        Object Defaults and Constraints read in the item's transaction are kept until it ends
+        (L{_shared_settings}).
+
         @raise Pending: the item was deferred (answer Pending with its correlation value).
         """
+        item = self._item
+        item.tx, item.settings = ctx.store, None
+        try:
+            return self._run_item(ctx, operation, payload, handler)
+        finally:
+            item.tx = item.settings = None
+
+    def _run_item(self, ctx: RequestContext, operation: int | None, payload: Item,
+                  handler: Callable[[RequestContext, Item], Item | None]) -> Item | None:
         session = ctx.session
         if session is None or operation is None:
             return handler(ctx, payload)
@@ -212,12 +227,28 @@ class NodeState:
         if shared is None:
             with self.lock:
                 return [a.copy() for a in self.defaults.get(int(object_type), [])]
-        info = shared.read(tx, "defaults")
+        info = self._shared_settings(shared, tx).get("defaults")
         for entry in info.findall(Tag.OBJECT_DEFAULTS) if info is not None else []:
             if entry.get(Tag.OBJECT_TYPE) == int(object_type):
                 attributes = entry.find(Tag.ATTRIBUTES)
-                return list(attributes.value) if attributes is not None else []
+                return [a.copy() for a in attributes.value] if attributes is not None else []
         return []
+
+    def _shared_settings(self, shared: Any, tx: Any) -> dict[str, Item]:
+        """The settings in the database as read in C{tx}: read once per batch item (when C{tx} is
+        the running item's; see L{run_item}), else on every call."""
+        item = self._item
+        if tx is None or getattr(item, "tx", None) is not tx:
+            return shared.read(tx)
+        if item.settings is None:
+            item.settings = shared.read(tx)
+        return item.settings
+
+    def _wrote_setting(self, tx: Any) -> None:
+        """Forget the item's settings read in C{tx} after it wrote one (a later read sees the write)."""
+        item = self._item
+        if getattr(item, "tx", None) is tx:
+            item.settings = None
 
     def set_defaults(self, defaults: dict[int, list[Item]], tx: Any = None) -> None:
         """Replace the Object Defaults (in the request's transaction C{tx} when in the database)."""
@@ -230,6 +261,7 @@ class NodeState:
             Item.struct(Tag.OBJECT_DEFAULTS, [Item.enum(Tag.OBJECT_TYPE, object_type),
                                               Item.struct(Tag.ATTRIBUTES, [a.copy() for a in attrs])])
             for object_type, attrs in sorted(defaults.items())]))
+        self._wrote_setting(tx)
 
     def constraints_in(self, tx: Any = None) -> list[Item]:
         """The Constraints of Set Constraints (copies), read in C{tx} when in the database."""
@@ -237,8 +269,8 @@ class NodeState:
         if shared is None:
             with self.lock:
                 return [c.copy() for c in self.constraints]
-        item = shared.read(tx, "constraints")
-        return list(item.value) if item is not None else []
+        item = self._shared_settings(shared, tx).get("constraints")
+        return [c.copy() for c in item.value] if item is not None else []
 
     def set_constraints(self, constraints: list[Item], tx: Any = None) -> None:
         """Replace the Constraints (in the request's transaction C{tx} when in the database)."""
@@ -248,6 +280,7 @@ class NodeState:
                 self.constraints = constraints
             return
         shared.write(tx, "constraints", Item.struct(Tag.CONSTRAINTS, [c.copy() for c in constraints]))
+        self._wrote_setting(tx)
 
 
 def shared_engine(store: Any) -> Any:

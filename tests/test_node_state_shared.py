@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 
+import sqlalchemy as sa
 from twisted.trial.unittest import SynchronousTestCase
 
 from kmipd.auth.credentials import hash_password_kmip
@@ -123,6 +124,33 @@ class _SharedSettingsMixin:
         self.assertTrue(create(a, aes_attrs(256), version=V21).ok)
         got = call(a, Operation.GET_CONSTRAINTS, payload(), version=V21)
         self.assertEqual(got.payload.find(Tag.CONSTRAINTS).value, [c])
+
+    def test_settings_read_once_per_item(self) -> None:
+        """A Create reads the settings table once (Object Defaults and Constraints together), each
+        batch item reads it afresh, and an item after a Set Defaults in the same message sees it."""
+        a, b = self.nodes
+        c = constraint(Item.struct(Tag.ATTRIBUTES, [Item.int(Tag.CRYPTOGRAPHIC_LENGTH, 256)]))
+        self.assertTrue(set_constraints(a, c).ok)
+        reads: list[str] = []
+
+        def executed(conn: object, cursor: object, statement: str, *_: object) -> None:
+            if "kmipd_node_settings" in statement and statement.lstrip().upper().startswith("SELECT"):
+                reads.append(statement)
+
+        sa.event.listen(b.store.engine, "before_cursor_execute", executed)
+        self.addCleanup(sa.event.remove, b.store.engine, "before_cursor_execute", executed)
+        self.assertTrue(create(b, aes_attrs(256), version=V21).ok)
+        self.assertEqual(len(reads), 1)
+        reads.clear()
+        body = payload(Item.struct(Tag.DEFAULTS_INFORMATION, [object_defaults(ObjectType.SYMMETRIC_KEY, *AES256)]))
+        bare = payload(Item.enum(Tag.OBJECT_TYPE, ObjectType.SYMMETRIC_KEY),
+                       Item.struct(Tag.ATTRIBUTES, [Item.int(Tag.CRYPTOGRAPHIC_USAGE_MASK, CUM.ENCRYPT)]))
+        message = request(batch_item(Operation.CREATE, bare), batch_item(Operation.SET_DEFAULTS, body),
+                          batch_item(Operation.CREATE, bare), version=V21, header_extra=[Item.enum(
+                              Tag.BATCH_ERROR_CONTINUATION_OPTION, BatchErrorContinuationOption.CONTINUE)])
+        out = results(decode(b.process(encode(message), Caller("tester")).data))
+        self.assertEqual([r.ok for r in out], [False, True, True])  # no defaults yet, then AES-256
+        self.assertEqual(len(reads), 2)
 
     def test_undone_set_defaults_changes_nothing(self) -> None:
         """A Set Defaults in a batch that is undone (Undo) leaves the defaults as they were."""

@@ -389,6 +389,20 @@ def unavailability(exc: BaseException) -> str | None:
         return "slow"
     if (sqlstate and sqlstate.startswith(_DOWN_SQLSTATES)) or code in _DOWN_MYSQL:
         return "down"
-    if isinstance(exc, sa_exc.OperationalError) and sqlstate is None and code is None:
+    if isinstance(exc, sa_exc.OperationalError) and sqlstate is None and code is None and not sqlite_busy(orig):
         return "down"  # psycopg: connection failures and lost connections carry no SQLSTATE
     return None
+
+
+#: SQLITE_BUSY, SQLITE_LOCKED (primary result codes: the low byte of an extended one).
+_SQLITE_BUSY_CODES = (5, 6)
+
+
+def sqlite_busy(orig: BaseException | None) -> bool:
+    """Whether C{orig} is SQLite's "database is locked" (busy past the busy timeout, or a table
+    locked by another connection): lock contention, retried as a conflict, not an outage."""
+    code = getattr(orig, "sqlite_errorcode", None)  # Python 3.11+
+    if isinstance(code, int):
+        return code & 0xFF in _SQLITE_BUSY_CODES
+    text = str(orig).lower()
+    return "database is locked" in text or "database table is locked" in text

@@ -7,7 +7,7 @@ C{kmipd_node_settings}: one row per setting (C{defaults}, C{constraints}), its v
 TTLV encoding of a Defaults Information or Constraints structure. Written and read in the
 request's transaction (a Set Defaults that is undone changes nothing; a Create sees the settings
 committed before it), or, for a request without one (Query's Defaults Information), in a short
-read of its own.
+read of its own. Both are read at once, at most once per batch item (L{kmipd.node.NodeState}).
 
 C{kmipd_credential_timestamps}: the last Hashed Password Timestamp accepted per user (keyed by
 the SHA-256 of the user name), so a replayed credential is refused by every node
@@ -45,6 +45,11 @@ credential_timestamps_table = sa.Table(
     sa.Column("last", sa.BigInteger, nullable=False),
 )
 
+#: Built once: executing it hits SQLAlchemy's compiled cache without building a statement and its
+#: cache key on every read. The table holds only the settings (Object Defaults and Constraints), so
+#: one read of every row serves a Create, which needs both.
+_READ_SETTINGS = sa.select(node_settings_table.c.name, node_settings_table.c.value)
+
 
 class SQLNodeSettings:
     """Named TTLV settings in the SQL store's database (thread-safe: no state of its own)."""
@@ -53,16 +58,14 @@ class SQLNodeSettings:
         self.store = store
         self.engine = store.engine
 
-    def read(self, tx: Any, name: str) -> Item | None:
-        """The setting C{name}, or C{None} when it was never set."""
-        t = node_settings_table
-        statement = sa.select(t.c.value).where(t.c.name == name)
+    def read(self, tx: Any) -> dict[str, Item]:
+        """Every setting (name -> value; a setting never set is absent), in one statement."""
 
         def read(own: Any) -> Any:
-            return own.execute(statement, write=False).first()
+            return own.execute(_READ_SETTINGS, write=False).all()
 
-        row = read(tx) if in_transaction(tx) else own_transaction(self.store, f"reading {name}", read)
-        return decode(bytes(row.value)) if row is not None else None
+        rows = read(tx) if in_transaction(tx) else own_transaction(self.store, "reading node settings", read)
+        return {row.name: decode(bytes(row.value)) for row in rows}
 
     def write(self, tx: Any, name: str, value: Item) -> None:
         """Replace the setting C{name} in the request's transaction C{tx}."""

@@ -30,7 +30,7 @@ import collections
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -61,14 +61,13 @@ from .interface import (
 from .keyring import KeyRing, open_ring
 from .masterkey import MASTER_KEY_SIZE
 from .models import (
-    _canonical_key,
     attributes_table,
-    int_value,
     is_partial_name,
     match_key,
     name_value_key,
     objects_table,
 )
+from .rows import INSERT_NEW_OBJECT, DriverInsert, attribute_row
 
 __all__ = ["DESTROYED_STATES", "SQLObjectStore", "create_store_engine", "safe_url"]
 
@@ -95,7 +94,6 @@ def _place(attributes: dict[str, list[Item | None]], name: str, position: int, i
 _o, _a = objects_table, attributes_table
 _ID_BY_UID = sa.select(_o.c.id).where(_o.c.uid == sa.bindparam("b_uid"))
 _INSERT_OBJECT = _o.insert()
-_INSERT_ATTRIBUTES = _a.insert()
 _UPDATE_OBJECT = (
     sa.update(_o)
     .where(_o.c.id == sa.bindparam("b_id"), _o.c.revision == sa.bindparam("b_revision"))
@@ -134,33 +132,6 @@ _OBJECT_COLUMNS = ("id", "object_type", "owner", "created", "revision", "archive
 _ObjectRow = collections.namedtuple("_ObjectRow", _OBJECT_COLUMNS)  # type: ignore[misc]
 #: L{_GET_OBJECT} for the sqlite3 module, run on its cursor (see L{_SQLTransaction._read_object}).
 _GET_OBJECT_SQLITE = (f"SELECT {', '.join(_OBJECT_COLUMNS)} FROM {objects_table.name} WHERE uid = ?")
-#: Attribute row columns in the order L{_attribute_rows} produces them.
-_ATTRIBUTE_COLUMNS = ("object_id", "name", "position", "tag", "item_type", "value", "match_key", "alt_key",
-                      "int_value")
-
-
-class _DriverInsert:
-    """The attribute INSERT compiled once for a dialect, run with C{exec_driver_sql}.
-
-    Executing the Core statement with ~20 parameter dictionaries costs about twice as much
-    CPU as handing the DBAPI the same rows as tuples (bench/README.md, Create).
-    """
-
-    def __init__(self, dialect: Any) -> None:
-        compiled = _INSERT_ATTRIBUTES.compile(dialect=dialect, column_keys=list(_ATTRIBUTE_COLUMNS))
-        self.sql = compiled.string
-        order = compiled.positiontup
-        #: Turns an L{_attribute_row} tuple into the DBAPI's parameter shape (tuple or dict).
-        self.shape: Callable[[tuple[Any, ...]], tuple[Any, ...] | dict[str, Any]]
-        if order is None:  # named parameter style: pass dictionaries keyed by bind name
-            names = [compiled.binds[k].key if k in compiled.binds else k for k in _ATTRIBUTE_COLUMNS]
-            self.shape = lambda row: dict(zip(names, row, strict=True))
-        else:
-            index = [_ATTRIBUTE_COLUMNS.index(k) for k in order]
-            self.shape = (lambda row: row) if index == list(range(len(index))) else (
-                lambda row: tuple(row[i] for i in index))
-
-
 class _ObjectCache:
     """Decoded attributes of recently read objects, filed under (row id, revision).
 
@@ -213,7 +184,7 @@ class _SQLTransaction:
     """
 
     def __init__(self, engine: Engine, ring: KeyRing, cache: _ObjectCache | None = None,
-                 insert: _DriverInsert | None = None, breaker: CircuitBreaker | None = None) -> None:
+                 insert: DriverInsert | None = None, breaker: CircuitBreaker | None = None) -> None:
         self._engine = engine
         self._breaker = breaker
         self._ring = ring
@@ -221,7 +192,7 @@ class _SQLTransaction:
         self._connection: Connection | None = None
         self._trans: Any = None
         self._cache = cache
-        self._insert = insert if insert is not None else _DriverInsert(engine.dialect)
+        self._insert = insert if insert is not None else DriverInsert(engine.dialect)
         self._wrote = False  # after a write, reads bypass the object cache
         # SQLite (local, no watchdog): the object row is read on the sqlite3 cursor directly.
         self._fast_reads = self._dialect == "sqlite" and not engine.echo
@@ -293,9 +264,28 @@ class _SQLTransaction:
             "key_id": key_id,
         }
 
+    def _insert_object(self, values: dict[str, Any]) -> int | None:
+        """Insert an object row; its id, or C{None} when its uid is taken.
+
+        One statement: PostgreSQL and SQLite skip a taken uid (C{ON CONFLICT (uid) DO NOTHING
+        RETURNING id}; a failed INSERT would abort the whole transaction on PostgreSQL); MariaDB
+        rolls back only the failed statement, so its duplicate-key error is checked afterwards.
+        """
+        insert = INSERT_NEW_OBJECT.get(self._dialect)
+        if insert is not None:
+            row = self._conn.execute(insert, values).first()
+            return None if row is None else int(row[0])
+        try:
+            result = self._conn.execute(_INSERT_OBJECT, values)
+        except sa.exc.IntegrityError:
+            if self._conn.execute(_ID_BY_UID, {"b_uid": values["uid"]}).first() is not None:
+                return None
+            raise
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
     def _insert_attributes(self, object_id: int, obj: ManagedObject) -> None:
         shape = self._insert.shape
-        rows = [shape(_attribute_row(object_id, position, name, item))
+        rows = [shape(attribute_row(object_id, position, name, item))
                 for name, values in obj.attributes.items() for position, item in enumerate(values)
                 if item is not None]  # position = Attribute Index; deleted instances leave holes
         if rows:
@@ -342,16 +332,10 @@ class _SQLTransaction:
         self._before_write()
         values = self._object_values(obj)
         values.update(uid=obj.uid, archived=False, revision=1)
-        duplicate = f"an object with unique identifier {obj.uid!r} already exists"
         with _db_errors(f"adding object {obj.uid}"):
-            # Check first: a failed INSERT would abort the whole transaction on PostgreSQL.
-            if self._conn.execute(_ID_BY_UID, {"b_uid": obj.uid}).first() is not None:
-                raise StoreError(duplicate)
-            try:
-                result = self._conn.execute(_INSERT_OBJECT, values)
-            except sa.exc.IntegrityError:
-                raise StoreError(duplicate) from None
-            object_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+            object_id = self._insert_object(values)
+            if object_id is None:
+                raise StoreError(f"an object with unique identifier {obj.uid!r} already exists")
             self._insert_attributes(object_id, obj)
         obj.sequence = object_id
         obj.revision = 1
@@ -446,7 +430,7 @@ class _SQLTransaction:
             rows: list[Any] = []
             for name in names:
                 self._conn.execute(_DELETE_NAMED_ATTRIBUTE, {"b_id": obj.sequence, "b_name": name})
-                rows.extend(shape(_attribute_row(obj.sequence, position, name, item))
+                rows.extend(shape(attribute_row(obj.sequence, position, name, item))
                             for position, item in enumerate(obj.attributes.get(name, ())) if item is not None)
             if rows:
                 self._conn.exec_driver_sql(self._insert.sql, rows)
@@ -621,7 +605,9 @@ def _build_locate_statement(query: LocateQuery) -> sa.Select[Any] | None:
             pass
         elif f.mask:
             mask = sa.bindparam(key + "m", type_=sa.BigInteger)
-            sub = sub.where(a.c.int_value.op("&")(mask) == sa.bindparam(key + "r", type_=sa.BigInteger))
+            # IS NOT NULL (implied anyway) lets the planner use the partial int_value index
+            sub = sub.where(a.c.int_value.is_not(None),
+                            a.c.int_value.op("&")(mask) == sa.bindparam(key + "r", type_=sa.BigInteger))
         elif f.name == "Name" and is_partial_name(f.value):
             sub = sub.where(a.c.alt_key == sa.bindparam(key + "v", type_=a.c.alt_key.type))
         else:
@@ -637,13 +623,6 @@ def _build_locate_statement(query: LocateQuery) -> sa.Select[Any] | None:
             sub = sub.where(a.c.int_value <= sa.bindparam(key + "h", type_=sa.BigInteger))
         stmt = stmt.where(o.c.id.in_(sub))
     return stmt.order_by(o.c.id.desc())
-
-
-def _attribute_row(object_id: int, position: int, name: str, item: Item) -> tuple[Any, ...]:
-    """One attribute row, columns in L{_ATTRIBUTE_COLUMNS} order (see L{index_columns})."""
-    encoded = encode(item)
-    return (object_id, name, position, item.tag, int(item.type), encoded, _canonical_key(encoded),
-            name_value_key(item) if name == "Name" else None, int_value(item))
 
 
 def _storage_condition(query: LocateQuery) -> Any:
@@ -687,7 +666,7 @@ class SQLObjectStore:
                                            breaker=self.breaker)
         event.listen(self._engine, "handle_error", self._on_error)
         self._cache = _ObjectCache(cache_size)
-        self._insert = _DriverInsert(self._engine.dialect)
+        self._insert = DriverInsert(self._engine.dialect)
         try:
             self._check_schema()
             #: The master keys this store seals and opens with (see L{kmipd.store.keyring}).

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import threading
 import time
 import uuid
@@ -22,8 +23,8 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from kmipd.config import load_config
 from kmipd.errors import KmipError, StoreUnavailable
-from kmipd.store import SQLObjectStore
-from kmipd.store.deadlines import CircuitBreaker, DatabaseDeadlines, Watchdog, engine_options
+from kmipd.store import ConcurrentUpdateError, SQLObjectStore
+from kmipd.store.deadlines import CircuitBreaker, DatabaseDeadlines, Watchdog, engine_options, unavailability
 
 from .proxy import ControlledProxy
 from .test_contract import MASTER_KEY, _mysql_url, _postgres_url, make_object
@@ -184,6 +185,53 @@ class PoolTimeoutTests(SynchronousTestCase):
         self.assertFalse(store.breaker.is_open)
         with store.transaction() as tx:
             self.assertIsNone(tx.get("x"))
+
+
+class SQLiteBusyTests(SynchronousTestCase):
+    """SQLite's "database is locked" after the busy timeout is lock contention, not an outage."""
+
+    def test_locked_is_a_conflict_not_down(self) -> None:
+        """A write while another connection holds the write lock waits db_lock_timeout, then fails
+        as a concurrent-update conflict (the callers' bounded retry) with the circuit breaker
+        closed, so the next request is admitted and succeeds once the lock is gone."""
+        url, _ = sqlite_url(self)
+        store = SQLObjectStore(url, MASTER_KEY, deadlines=DatabaseDeadlines(lock_timeout=0.2, retry_interval=30))
+        self.addCleanup(store.close)
+        other = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        self.addCleanup(other.close)
+        other.execute("BEGIN IMMEDIATE")  # holds the write lock
+        start = time.monotonic()
+        with self.assertRaises(ConcurrentUpdateError) as raised:
+            with store.transaction() as tx:
+                tx.add(make_object("u-1"))
+        self.assertGreaterEqual(time.monotonic() - start, 0.15)
+        self.assertIn("database is locked", str(raised.exception))
+        self.assertFalse(store.breaker.is_open)
+        other.execute("ROLLBACK")
+        with store.transaction() as tx:
+            tx.add(make_object("u-1"))
+        with store.transaction() as tx:
+            self.assertIsNotNone(tx.get("u-1"))
+
+    def test_classification(self) -> None:
+        """unavailability() of the real sqlite3 errors: locked is not "down", a missing file is."""
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        path = os.path.join(directory, "db.sqlite")
+        holder = sqlite3.connect(path, isolation_level=None)
+        self.addCleanup(holder.close)
+        holder.execute("CREATE TABLE t (x INTEGER)")
+        holder.execute("BEGIN IMMEDIATE")
+        waiter = sqlite3.connect(path, timeout=0.05, isolation_level=None)
+        self.addCleanup(waiter.close)
+        errors = []
+        for connect, sql in ((lambda: waiter, "INSERT INTO t VALUES (1)"),
+                             (lambda: sqlite3.connect(os.path.join(directory, "no", "such.db")), "SELECT 1")):
+            try:
+                connect().execute(sql)
+            except sqlite3.Error as e:
+                errors.append(sa.exc.OperationalError(sql, None, e))
+        self.assertEqual([unavailability(e) for e in errors], [None, "down"])
 
 
 class _SickDatabaseMixin:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from twisted.trial.unittest import SynchronousTestCase
@@ -12,10 +13,20 @@ from twisted.trial.unittest import SynchronousTestCase
 from kmipd.store import SchemaError, SQLObjectStore, migrations
 from kmipd.store import sql as store_sql
 from kmipd.store.migrations import VERSION_TABLE, current, head_revision, known_revisions, upgrade
-from kmipd.store.models import metadata
+from kmipd.store.models import attributes_table, metadata, objects_table
 
 from .test_contract import MASTER_KEY, _mysql_url, _postgres_url, make_object
 from .test_sql import sqlite_url
+
+
+def _condition(where: object) -> str | None:
+    """An index condition as text, lower case, without enclosing parentheses (C{None}: none)."""
+    if where is None:
+        return None
+    text = str(where).strip().lower()
+    while text.startswith("(") and text.endswith(")"):
+        text = text[1:-1].strip()
+    return text
 
 
 class _MigrationTestsMixin:
@@ -78,6 +89,47 @@ class _MigrationTestsMixin:
             diff = compare_metadata(ctx, metadata)
         self.assertEqual(diff, [])
 
+    def test_index_conditions_match_models(self) -> None:
+        """Each index's WHERE (partial indexes: SQLite, PostgreSQL) is the models' for the dialect
+        (Alembic's comparison above does not look at index conditions)."""
+        upgrade(self.url)
+        engine = self.engine()
+        dialect = engine.dialect.name
+        expected: dict[str, str | None] = {}
+        with engine.connect() as conn:
+            inspector = sa.inspect(conn)
+            for table in metadata.tables.values():
+                reflected = {i["name"]: _condition(i.get("dialect_options", {}).get(f"{dialect}_where"))
+                             for i in inspector.get_indexes(table.name)}
+                wanted = {str(i.name): _condition(i.dialect_options[dialect]["where"] if dialect in
+                                                  ("sqlite", "postgresql") else None) for i in table.indexes}
+                self.assertEqual({n: reflected.get(n, "missing") for n in wanted}, wanted)  # type: ignore[attr-defined]
+                expected.update(wanted)
+        partial = {"alt": "alt_key is not null", "int": "int_value is not null"}
+        self.assertEqual({k: expected[f"ix_kmipd_attributes_{k}"] for k in partial},  # type: ignore[attr-defined]
+                         partial if dialect in ("sqlite", "postgresql") else {"alt": None, "int": None})
+
+    def test_upgrade_from_0003_keeps_rows_and_downgrades(self) -> None:
+        """0004 rebuilds the two indexes over existing rows; its downgrade restores full indexes."""
+        upgrade(self.url, "0003_node_state")
+        row = {"object_id": 1, "position": 0, "tag": 1, "value": b"v"}
+        with self.engine().begin() as conn:
+            conn.execute(objects_table.insert().values(id=1, uid="u", object_type=2, archived=False, created=0,
+                                                       revision=1))
+            conn.execute(attributes_table.insert(), [
+                dict(row, name="Name", item_type=1, match_key=b"1" * 32, alt_key=b"2" * 32, int_value=None),
+                dict(row, name="State", item_type=5, match_key=b"3" * 32, alt_key=None, int_value=1)])
+        upgrade(self.url)
+        with self.engine().connect() as conn:
+            count = conn.exec_driver_sql("SELECT count(*) FROM kmipd_attributes").scalar()
+        self.assertEqual(count, 2)  # type: ignore[attr-defined]
+        command.downgrade(migrations.alembic_config(self.url), "0003_node_state")
+        with self.engine().connect() as conn:
+            indexes = sa.inspect(conn).get_indexes("kmipd_attributes")
+        partial = [i["name"] for i in indexes if any(k.endswith("_where") for k in i.get("dialect_options", {}))]
+        self.assertEqual(partial, [])  # type: ignore[attr-defined]
+        self.assertEqual(current(self.url), "0003_node_state")  # type: ignore[attr-defined]
+
     def test_unknown_revision(self) -> None:
         """A database stamped with a revision this kmipd does not know raises SchemaError."""
         upgrade(self.url)
@@ -126,9 +178,10 @@ class SQLiteMigrationTests(_MigrationTestsMixin, SynchronousTestCase):
         return sqlite_url(self)[0]
 
     def test_known_revisions(self) -> None:
-        """The head revision is the master-key ring; both revisions are known."""
-        self.assertEqual(head_revision(), "0003_node_state")
-        self.assertEqual({"0001_initial", "0002_master_key_ring", "0003_node_state"}, known_revisions())
+        """The head revision is the partial attribute indexes; every revision is known."""
+        self.assertEqual(head_revision(), "0004_partial_indexes")
+        self.assertEqual({"0001_initial", "0002_master_key_ring", "0003_node_state", "0004_partial_indexes"},
+                         known_revisions())
 
     def test_config_works_from_any_directory(self) -> None:
         """Migrations are found from the package, not from the working directory."""

@@ -15,6 +15,7 @@ from kmipd.store import (
     AttributeFilter,
     LocateQuery,
     MasterKeyError,
+    RangeFilter,
     SQLObjectStore,
     StoreError,
     load_master_key,
@@ -25,6 +26,7 @@ from kmipd.store.keyring import key_id
 from kmipd.store.masterkey import seal, unseal, write_key_file
 from kmipd.store.models import objects_table
 from kmipd.store.sql import safe_url
+from kmipd.ttlv import Item
 
 from .test_contract import KEY_PATTERN, MASTER_KEY, make_object, name_item, symmetric_key
 
@@ -115,15 +117,32 @@ class SQLiteTests(SynchronousTestCase):
             self.assertRaises(StoreError, tx.get, "b")
             self.assertIsNotNone(tx.get("a"))
 
-    def test_locate_uses_indexes(self) -> None:
-        """A Locate by name is planned through the (name, match_key) index, not a scan of attributes."""
+    def _plan(self, query: LocateQuery) -> str:
+        """SQLite's EXPLAIN QUERY PLAN of C{query}'s Locate statement, its details joined."""
         with self.store.transaction() as tx:
-            stmt, values = tx._locate_statement(LocateQuery(attributes=[AttributeFilter("Name", name_item("x"))]))
+            stmt, values = tx._locate_statement(query)
         compiled = stmt.compile(self.store.engine, compile_kwargs={"render_postcompile": True})
         params = tuple(values.get(name, compiled.params.get(name)) for name in compiled.positiontup or ())
         with self.store.engine.connect() as conn:
-            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params))
-        self.assertIn("ix_kmipd_attributes_match", plan)
+            return " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params))
+
+    def test_locate_uses_indexes(self) -> None:
+        """Locate's attribute filters are planned through an index, not a scan of attributes: a
+        Name through (name, match_key); a Name Value alone, a range and a mask through the
+        partial alt_key / int_value indexes (their conditions implied by the filters')."""
+        usage = Item.int(0x42002C, 4)
+        plans = {
+            "name": self._plan(LocateQuery(attributes=[AttributeFilter("Name", name_item("x"))])),
+            "name value": self._plan(LocateQuery(attributes=[AttributeFilter("Name", name_item("x", None))])),
+            "range": self._plan(LocateQuery(ranges=[RangeFilter("Activation Date", 1, 2)])),
+            "open range": self._plan(LocateQuery(ranges=[RangeFilter("Activation Date")])),
+            "mask": self._plan(LocateQuery(attributes=[AttributeFilter("Cryptographic Usage Mask", usage, True)])),
+        }
+        expected = {"name": "ix_kmipd_attributes_match", "name value": "ix_kmipd_attributes_alt",
+                    "range": "ix_kmipd_attributes_int", "open range": "ix_kmipd_attributes_int",
+                    "mask": "ix_kmipd_attributes_int"}
+        self.assertEqual({k: expected[k] if f"USING COVERING INDEX {expected[k]}" in plan else plan
+                          for k, plan in plans.items()}, expected)
 
     def test_locate_statement_reused_per_shape(self) -> None:
         """Two Locates of the same shape share one statement and still find each its own object."""
