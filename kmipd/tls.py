@@ -251,9 +251,10 @@ def build_server_tls_options(config: Config, ticket_secret_: bytes | None = None
             key="certificate_path",
         ) from None
     # Twisted sets a random session ID context per context: resuming on another process needs the
-    # same one (and a session verified under other CAs must not resume).
+    # same one (and a session verified under other CAs, or using a suite not allowed here, must not resume).
     context.set_session_id(session_id_context(
-        (c.public_bytes(serialization.Encoding.DER) for c in cas), config.enable_tls_client_auth))
+        (c.public_bytes(serialization.Encoding.DER) for c in cas), config.enable_tls_client_auth,
+        f"{':'.join(ciphers)};tls13_only={tls13_only}"))
     secret = ticket_secret(config) if ticket_secret_ is None else ticket_secret_
     options.ticket_keys = install_ticket_keys(context, secret, config.tls_ticket_rotation)
     return options

@@ -91,13 +91,16 @@ def _read_secret(path: str) -> bytes:
     return secret
 
 
-def session_id_context(ca_ders: Iterable[bytes], client_auth: bool) -> bytes:
-    """The session ID context: equal on every process and node trusting the same CAs, so their
-    sessions resume on each other, and different when the trust roots differ (a session whose
-    client certificate was verified under other CAs never resumes). 32 bytes, OpenSSL's maximum."""
+def session_id_context(ca_ders: Iterable[bytes], client_auth: bool, ciphers: str = "") -> bytes:
+    """The session ID context: equal on every process and node trusting the same CAs with the same
+    TLS 1.2 cipher list, so their sessions resume on each other, and different when either differs:
+    a session whose client certificate was verified under other CAs never resumes, nor does one
+    whose cipher suite C{ciphers} (the OpenSSL cipher string) no longer allows (OpenSSL checks a
+    resumed TLS 1.2 session's suite against the client's list only). 32 bytes, OpenSSL's maximum."""
     digest = hashlib.sha256(b"kmipd TLS session context\0" + (b"1" if client_auth else b"0"))
     for der in ca_ders:
         digest.update(struct.pack(">I", len(der)) + der)
+    digest.update(b"ciphers\0" + ciphers.encode())
     return digest.digest()
 
 

@@ -126,6 +126,20 @@ class SharedTicketTests(SynchronousTestCase):
         _, server = self.resume(self.context(), build_server_tls_options(config, SECRET))
         self.assertFalse(_reused(server))
 
+    def test_other_ciphers_full_handshake(self) -> None:
+        """A context whose TLS 1.2 cipher list lacks the session's suite (a node or a restart with
+        tightened tls_cipher_suites) does not resume it: OpenSSL would, checking the suite only
+        against the client's list."""
+        first = _Client(self.pki, SSL.TLS1_2_VERSION).connect(self.context().getContext())[0]
+        suite = first.get_cipher_name()
+        other = next(s for s in ("ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384") if s != suite)
+        config = load_config(overrides={"certificate_path": self.pki.server_cert, "key_path": self.pki.server_key,
+                                        "ca_path": self.pki.ca_cert, "data_dir": self.pki.directory,
+                                        "tls_cipher_suites": other})
+        _, server = self.resume(self.context(), build_server_tls_options(config, SECRET), SSL.TLS1_2_VERSION)
+        self.assertFalse(_reused(server))
+        self.assertEqual(server.get_cipher_name(), other)
+
     def test_rotation_refuses_old_ticket(self) -> None:
         """After the period changes the old ticket no longer resumes (full handshake); new ones do."""
         a = self.context()
