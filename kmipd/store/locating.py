@@ -129,24 +129,35 @@ def _storage_condition(query: LocateQuery) -> Any:
     return sa.or_(*parts) if len(parts) > 1 else parts[0]
 
 
-#: id(statement) -> (statement, SQL text for the sqlite3 module, parameter names in order, fixed values).
-_SQLITE3: dict[int, tuple[sa.Select[Any], str, tuple[str, ...], dict[str, Any]]] = {}
+#: id(statement) -> (statement, SQL text for the sqlite3 module, parameter names in order, fixed
+#: values, bind processors in order or None).
+_SQLITE3: dict[int, tuple[sa.Select[Any], str, tuple[str, ...], dict[str, Any], tuple[Any, ...] | None]] = {}
 
 
 def sqlite3_statement(stmt: sa.Select[Any], params: dict[str, Any], dialect: Any) -> tuple[str, tuple[Any, ...]]:
     """C{stmt} (from L{locate_statement}) as SQL text and positional values for the sqlite3 module.
 
     Compiled once per statement, with its IN lists (fixed per shape) expanded; executing the Core
-    statement compiles nothing either, but expands them and builds its parameters per call.
+    statement compiles nothing either, but expands them and builds its parameters per call. Values
+    go through the types' bind processors as in a Core execution (binary keys as C{sqlite3.Binary}).
     """
     entry = _SQLITE3.get(id(stmt))
     if entry is None or entry[0] is not stmt:
-        state = stmt.compile(dialect=dialect).construct_expanded_state(params)
+        compiled = stmt.compile(dialect=dialect)
+        state = compiled.construct_expanded_state(params)
         names = tuple(state.positiontup or ())
         fixed = {name: value for name, value in state.parameters.items() if name not in params}
-        entry = (stmt, state.statement, names, fixed)
+        by_name = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+                   for name, bind in compiled.binds.items()}
+        by_name.update(state.processors)  # the expanded IN-list parameters'
+        found = tuple(by_name.get(name) for name in names)
+        entry = (stmt, state.statement, names, fixed, found if any(found) else None)
         if len(_SQLITE3) >= _LOCATE_CACHE_SIZE:
             _SQLITE3.pop(next(iter(_SQLITE3)), None)
         _SQLITE3[id(stmt)] = entry
-    _, sql, names, fixed = entry
-    return sql, tuple(params[name] if name in params else fixed[name] for name in names)
+    _, sql, names, fixed, processors = entry
+    values = tuple(params[name] if name in params else fixed[name] for name in names)
+    if processors is not None:
+        values = tuple(value if process is None else process(value)
+                       for process, value in zip(processors, values, strict=True))
+    return sql, values

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import sqlite3
 import stat
@@ -151,6 +152,16 @@ class SQLiteTests(SynchronousTestCase):
                     "mask": "ix_kmipd_attributes_int"}
         self.assertEqual({k: expected[k] if f"USING COVERING INDEX {expected[k]}" in plan else plan
                           for k, plan in plans.items()}, expected)
+
+    def test_sqlite3_statement_processes_values(self) -> None:
+        """The SQL text for the sqlite3 cursor gets its values as a Core execution would send them:
+        IN lists expanded, through the types' bind processors."""
+        stmt = sa.select(sa.bindparam("t", type_=sa.DateTime)).where(sa.literal(1).in_([1, 2]))
+        when = datetime.datetime(2026, 1, 2, 3, 4, 5)
+        sql, values = sqlite3_statement(stmt, {"t": when}, self.store.engine.dialect)
+        self.assertEqual(values, ("2026-01-02 03:04:05.000000", 1, 1, 2))
+        with self.store.engine.connect() as conn:
+            self.assertEqual(conn.exec_driver_sql(sql, values).scalar(), "2026-01-02 03:04:05.000000")
 
     def test_locate_statement_reused_per_shape(self) -> None:
         """Two Locates of the same shape share one statement and still find each its own object."""
