@@ -22,9 +22,9 @@ not share it (docs/operations.md). With the memory store everything is in this p
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -208,6 +208,8 @@ class NodeState:
     def settle(self, session: MessageSession, results: list[Any]) -> None:
         """Once a message is answered: start its deferred items still reported Pending, and drop
         those its answer does not report (Undo, a failed commit, a retried transaction)."""
+        if not session.deferred:  # the usual message: nothing was deferred
+            return
         pending = {r.correlation for r in results if r.correlation is not None}
         for correlation in session.deferred:
             if correlation in pending:
@@ -309,8 +311,14 @@ def node_of(ctx: RequestContext) -> NodeState:
 
 
 def new_correlation() -> str:
-    """A globally unique Server Correlation Value."""
-    return uuid.uuid4().hex
+    """A globally unique Server Correlation Value: the hex of a random (version 4) UUID.
+
+    The same values as C{uuid.uuid4().hex}, without building a C{UUID} object (a third of the cost).
+    """
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
+    return raw.hex()
 
 
 def check_object_type(value: Any, version: tuple[int, int]) -> int:

@@ -11,11 +11,12 @@ L{kmipd.dispatch.Dispatcher}.
 
 from __future__ import annotations
 
+import functools
 import struct
 import threading
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from twisted.internet.interfaces import IReactorTime
 
@@ -44,10 +45,10 @@ from .messages import (
     Request,
     Version,
     build_response,
+    encode_response,
     negotiate,
     parse_request,
 )
-from .messages.versions import strip_for_version
 from .node import MessageSession, NodeState, new_correlation
 from .operations.registry import lookup
 from .spec import BatchErrorContinuationOption, Operation, ResultReason, ResultStatus, Tag, enum_value_in_version
@@ -62,7 +63,18 @@ STORAGE_LOG_INTERVAL = 1.0
 _CONTINUE = BatchErrorContinuationOption.CONTINUE
 _UNDO = BatchErrorContinuationOption.UNDO
 _RETRIES = 3
-_NOT_FAILED = (ResultStatus.SUCCESS, ResultStatus.OPERATION_PENDING)
+_NOT_FAILED = (int(ResultStatus.SUCCESS), int(ResultStatus.OPERATION_PENDING))
+
+
+class ItemOutcome(NamedTuple):
+    """What the reactor side reads of one batch item's result (metrics, audit, the log line).
+
+    No payload: a Get's key material is not kept past the encoding of its response.
+    """
+
+    operation: int | None
+    status: int
+    reason: int | None
 
 
 @dataclass
@@ -74,7 +86,8 @@ class Reply:
     @ivar version: the version the response is encoded in.
     @ivar operations: operation names, for the request log event.
     @ivar status: overall result (the first failure's reason name, or "success").
-    @ivar results: the per-item results (empty for a message-level failure).
+    @ivar results: the per-item outcomes (empty for a message-level failure): operation, status and
+        reason only, no payload.
     @ivar caller: who sent the request.
     @ivar received: server time (seconds) the request was taken up.
     @ivar audit: one L{kmipd.audit.ItemRecord} per batch item that ran, when the service has an audit
@@ -90,7 +103,7 @@ class Reply:
     version: Version | None = None
     operations: list[str] = field(default_factory=list)
     status: str = "success"
-    results: list[BatchResult] = field(default_factory=list)
+    results: list[ItemOutcome] = field(default_factory=list)
     caller: Caller | None = None
     received: int = 0
     audit: list[Any] = field(default_factory=list)
@@ -426,7 +439,10 @@ class Processor:
         placeholder = ctx.id_placeholder
         try:
             request_payload = entry.check_request(version, item)  # the payload schema (kmipd.messages)
-            with tx.savepoint() if isolate else nullcontext():
+            if isolate:
+                with tx.savepoint():
+                    payload = self.node.run_item(ctx, item.operation, request_payload, entry.handler)
+            else:
                 payload = self.node.run_item(ctx, item.operation, request_payload, entry.handler)
         except Pending as p:
             ctx.id_placeholder = placeholder
@@ -466,13 +482,12 @@ class Processor:
     def _encode(self, w: _Work) -> bytes:
         """Build, strip to the version and encode C{w}'s response (the one response build)."""
         session = w.session
-        message = build_response(w.version, w.now, w.results,
-                                 correlation=session.correlation if session is not None else None,
-                                 server_hashed_password=session.server_hashed_password if session else None)
-        removed = strip_for_version(message, w.version)
+        data, removed = encode_response(w.version, w.now, w.results,
+                                        correlation=session.correlation if session is not None else None,
+                                        server_hashed_password=session.server_hashed_password if session else None)
         if removed:
             _log.warn("removed {removed} fields undefined in KMIP {version}", removed=removed, version=w.version)
-        return encode(message)
+        return data
 
     def _finish(self, w: _Work) -> Reply:
         """The reply of a processed message (every request that ran ends here)."""
@@ -483,7 +498,8 @@ class Processor:
         failures = [r for r in w.results if r.status not in _NOT_FAILED]
         return Reply(data, version=w.version, operations=[_op_name(b.operation) for b in w.request.items],
                      status=_reason_name(failures[0].reason) if failures else "success",
-                     results=w.results, caller=w.caller, received=w.now,
+                     results=[ItemOutcome(r.operation, r.status, r.reason) for r in w.results],
+                     caller=w.caller, received=w.now,
                      # ops: audit records, computed in the pool when the service has an audit trail
                      audit=summarise(w.request.items, w.results) if self.service.audit is not None else [],
                      correlation=w.session.correlation, client_correlation=w.request.client_correlation)
@@ -496,6 +512,7 @@ def _mark_undone(results: list[BatchResult]) -> None:
             r.payload = r.correlation = None
 
 
+@functools.lru_cache(maxsize=1024)
 def _op_name(op: int | None) -> str:
     try:
         return Operation(op).name if op is not None else "none"
@@ -503,6 +520,7 @@ def _op_name(op: int | None) -> str:
         return f"0x{op:08X}"
 
 
+@functools.lru_cache(maxsize=1024)
 def _reason_name(reason: int | None) -> str:
     try:
         return ResultReason(reason).name if reason is not None else "failure"
@@ -510,4 +528,4 @@ def _reason_name(reason: int | None) -> str:
         return f"0x{reason:08X}"
 
 
-__all__ = ["Caller", "Processor", "Reply", "error_reply", "error_result", "sniff_version"]
+__all__ = ["Caller", "ItemOutcome", "Processor", "Reply", "error_reply", "error_result", "sniff_version"]

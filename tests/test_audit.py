@@ -348,11 +348,11 @@ class StartupTests(TestCase):
         self.assertEqual(e.exception.key, "audit_log_path")
 
 
-def _reachable_bytes(root: Any) -> list[bytes]:
-    """Every bytes value reachable from C{root} through dataclass fields, containers and items."""
+def _reachable(root: Any) -> list[Any]:
+    """Every object reachable from C{root} through dataclass fields, containers and items."""
     import dataclasses
 
-    found: list[bytes] = []
+    found: list[Any] = []
     seen: set[int] = set()
     todo = [root]
     while todo:
@@ -360,9 +360,8 @@ def _reachable_bytes(root: Any) -> list[bytes]:
         if id(obj) in seen:
             continue
         seen.add(id(obj))
-        if isinstance(obj, (bytes, bytearray, memoryview)):
-            found.append(bytes(obj))
-        elif isinstance(obj, (list, tuple, set, frozenset)):
+        found.append(obj)
+        if isinstance(obj, (list, tuple, set, frozenset)):
             todo.extend(obj)
         elif isinstance(obj, dict):
             todo.extend(obj.values())
@@ -373,13 +372,23 @@ def _reachable_bytes(root: Any) -> list[bytes]:
     return found
 
 
+def _reachable_bytes(root: Any) -> list[bytes]:
+    """Every bytes value reachable from C{root} through dataclass fields, containers and items."""
+    return [bytes(o) for o in _reachable(root) if isinstance(o, (bytes, bytearray, memoryview))]
+
+
+def _reachable_items(root: Any) -> list[Item]:
+    """Every L{Item} reachable from C{root}."""
+    return [o for o in _reachable(root) if isinstance(o, Item)]
+
+
 class PoolRecordTests(TestCase):
     """Audit records are built in the pool from the request; the reply keeps no request item."""
 
-    def register(self, trail: Any) -> Any:
+    def register(self, trail: Any, dispatcher: Any = None) -> Any:
         from kmipd.spec import CryptographicAlgorithm, KeyFormatType, ObjectType
 
-        dispatcher = make_dispatcher()
+        dispatcher = dispatcher or make_dispatcher()
         dispatcher.processor.service.audit = trail
         key = Item.struct(Tag.SYMMETRIC_KEY, [Item.struct(Tag.KEY_BLOCK, [
             Item.enum(Tag.KEY_FORMAT_TYPE, KeyFormatType.RAW),
@@ -412,6 +421,25 @@ class PoolRecordTests(TestCase):
         self.assertEqual([r.status for r in reply.results], [0x00000000])
         for value in _reachable_bytes(reply):
             self.assertNotIn(REGISTERED_KEY, value)
+
+    def test_get_reply_holds_no_payload(self) -> None:
+        """A Get's reply carries the encoded response and per-item outcomes, not the decoded key: no
+        payload Item (key material) is kept until the reply is delivered on the reactor."""
+        import dataclasses
+
+        from kmipd.ttlv import decode
+
+        dispatcher = make_dispatcher()
+        registered = decode(self.register(None, dispatcher).data)
+        uid = registered.find(Tag.BATCH_ITEM).find(Tag.RESPONSE_PAYLOAD).get(Tag.UNIQUE_IDENTIFIER)
+        get = batch_item(Operation.GET, payload(Item.text(Tag.UNIQUE_IDENTIFIER, uid)))
+        reply = dispatcher.processor.process(encode(request(get)), Caller("x"))
+        self.assertIn(REGISTERED_KEY, reply.data)  # the response itself carries the key
+        self.assertEqual([(r.operation, r.status, r.reason) for r in reply.results], [(Operation.GET, 0, None)])
+        rest = dataclasses.replace(reply, data=b"")
+        for value in _reachable_bytes(rest):
+            self.assertNotIn(REGISTERED_KEY, value)
+        self.assertEqual(_reachable_items(rest), [])
 
     def test_identifier_free_records(self) -> None:
         """summarise(identifiers=False) names operation, status and reason as the full records do,

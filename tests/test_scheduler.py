@@ -293,13 +293,13 @@ class ResponseBuildTests(SynchronousTestCase):
 
     def count_builds(self) -> list[int]:
         calls: list[int] = []
-        real = processor_module.build_response
+        real = processor_module.encode_response
 
-        def counting(*args: Any, **kwargs: Any) -> Item:
+        def counting(*args: Any, **kwargs: Any) -> tuple[bytes, int]:
             calls.append(1)
             return real(*args, **kwargs)
 
-        self.patch(processor_module, "build_response", counting)
+        self.patch(processor_module, "encode_response", counting)
         return calls
 
     def test_one_build(self) -> None:

@@ -152,3 +152,72 @@ class StripSharedItemsTests(SynchronousTestCase):
             self.assertEqual(_undefined(message, version), [], version)
             self.assertEqual(message.get(Tag.OBJECT_TYPE), ObjectType.SYMMETRIC_KEY)
             self.assertEqual(message.find(Tag.ATTRIBUTES) is not None, version >= V20)
+
+
+class EncodeForVersionTests(SynchronousTestCase):
+    """encode_for_version: the bytes of strip_for_version + encode, in one walk when nothing is new."""
+
+    def message(self, algorithm: int) -> Item:
+        return Item.struct(Tag.RESPONSE_PAYLOAD, [
+            Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, algorithm),
+            Item.struct(Tag.ATTRIBUTES, [Item.int(Tag.CRYPTOGRAPHIC_LENGTH, 128)]),
+            attribute("Cryptographic Algorithm", Item.enum(0, algorithm)),
+            Item.text(Tag.UNIQUE_IDENTIFIER, "u"),
+        ])
+
+    def test_same_bytes_as_strip_then_encode(self) -> None:
+        """Each version, each message, twice (the second time from what the first remembered)."""
+        from kmipd.messages.versions import encode_for_version
+        from kmipd.ttlv import encode
+
+        for version in (V10, V14, V20):
+            for algorithm in (CryptographicAlgorithm.AES, CryptographicAlgorithm.CHACHA20,
+                              CryptographicAlgorithm.AES):
+                expected = self.message(algorithm)
+                removed = strip_for_version(expected, version)
+                self.assertEqual(encode_for_version(self.message(algorithm), version), (encode(expected), removed),
+                                 (version, algorithm))
+
+    def test_attribute_value_checked_every_time(self) -> None:
+        """A 1.x Attribute is never taken as known by its tag: after one with a 1.0 algorithm, one
+        with an algorithm 1.0 lacks (ChaCha20) is still removed."""
+        from kmipd.messages.versions import encode_for_version
+        from kmipd.ttlv import decode
+
+        def reply(algorithm: int) -> Item:
+            return Item.struct(Tag.RESPONSE_PAYLOAD, [attribute("Cryptographic Algorithm", Item.enum(0, algorithm))])
+
+        for _ in range(2):
+            data, removed = encode_for_version(reply(CryptographicAlgorithm.AES), V10)
+            self.assertEqual((len(decode(data).value), removed), (1, 0))
+            data, removed = encode_for_version(reply(CryptographicAlgorithm.CHACHA20), V10)
+            self.assertEqual((decode(data).value, removed), ([], 1))
+
+
+class EncodeResponseTests(SynchronousTestCase):
+    """encode_response: the bytes of build_response, strip_for_version and encode, for every version."""
+
+    def test_same_bytes_as_build_strip_encode(self) -> None:
+        """Header options, several batch items, a payload with fields some versions lack."""
+        from kmipd.messages import SUPPORTED_VERSIONS, BatchResult, build_response, encode_response
+        from kmipd.ttlv import encode
+
+        def results() -> list[BatchResult]:
+            return [
+                BatchResult(Operation.GET, b"\x01", ResultStatus.SUCCESS, payload=Item.struct(Tag.RESPONSE_PAYLOAD, [
+                    Item.enum(Tag.OBJECT_TYPE, ObjectType.SYMMETRIC_KEY),
+                    Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, CryptographicAlgorithm.CHACHA20),
+                    Item.struct(Tag.ATTRIBUTES, [Item.int(Tag.CRYPTOGRAPHIC_LENGTH, 128)]),
+                    attribute("Cryptographic Algorithm", Item.enum(0, CryptographicAlgorithm.CHACHA20)),
+                    Item.text(Tag.UNIQUE_IDENTIFIER, "u")])),
+                BatchResult(None, None, ResultStatus.OPERATION_FAILED, int(ResultReason.INVALID_MESSAGE), "bad"),
+                BatchResult(Operation.ENCRYPT, None, ResultStatus.OPERATION_PENDING, correlation=b"c"),
+            ]
+
+        for version in SUPPORTED_VERSIONS + ((2, 1),):
+            for options in ({}, {"correlation": "a" * 32}, {"correlation": "b", "server_hashed_password": b"h"}):
+                for count in (0, 1, 3):
+                    expected = build_response(version, 1_700_000_000, results()[:count], **options)  # type: ignore
+                    removed = strip_for_version(expected, version)
+                    got = encode_response(version, 1_700_000_000, results()[:count], **options)  # type: ignore
+                    self.assertEqual(got, (encode(expected), removed), (version, options, count))

@@ -10,17 +10,43 @@ the negotiated version.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 
 from ..errors import InvalidMessage, KmipError
 from ..spec import BatchErrorContinuationOption, ResultStatus, Tag
-from ..ttlv import Item, ItemType
+from ..ttlv import Item, ItemType, encode
 from .schema import Compiled, Field, check, compile_shape
+from .versions import encode_for_version
 
 Version = tuple[int, int]
 
 SUPPORTED_VERSIONS: tuple[Version, ...] = ((2, 1), (2, 0), (1, 4), (1, 3), (1, 2), (1, 1), (1, 0))
 """Every protocol version kmipd speaks, in decreasing order of preference."""
+
+# plain ints for the item trees built and read per message (no enum lookups)
+_STRUCTURE = int(ItemType.STRUCTURE)
+_ENUMERATION = int(ItemType.ENUMERATION)
+_INTEGER = int(ItemType.INTEGER)
+_TEXT_STRING = int(ItemType.TEXT_STRING)
+_DATE_TIME = int(ItemType.DATE_TIME)
+_RESPONSE_MESSAGE = int(Tag.RESPONSE_MESSAGE)
+_RESPONSE_HEADER = int(Tag.RESPONSE_HEADER)
+_PROTOCOL_VERSION = int(Tag.PROTOCOL_VERSION)
+_PROTOCOL_VERSION_MAJOR = int(Tag.PROTOCOL_VERSION_MAJOR)
+_PROTOCOL_VERSION_MINOR = int(Tag.PROTOCOL_VERSION_MINOR)
+_BATCH_ITEM_TAG = int(Tag.BATCH_ITEM)
+_TIME_STAMP = int(Tag.TIME_STAMP)
+_SERVER_CORRELATION_VALUE = int(Tag.SERVER_CORRELATION_VALUE)
+_RESULT_STATUS = int(Tag.RESULT_STATUS)
+_RESULT_REASON = int(Tag.RESULT_REASON)
+_RESULT_MESSAGE = int(Tag.RESULT_MESSAGE)
+_BATCH_COUNT = int(Tag.BATCH_COUNT)
+_ATTESTATION_TYPE = int(Tag.ATTESTATION_TYPE)
+_OPERATION = int(Tag.OPERATION)
+_UNIQUE_BATCH_ITEM_ID = int(Tag.UNIQUE_BATCH_ITEM_ID)
+_REQUEST_PAYLOAD = int(Tag.REQUEST_PAYLOAD)
+_MESSAGE_EXTENSION = int(Tag.MESSAGE_EXTENSION)
 
 
 def negotiate(requested: Version) -> Version | None:
@@ -38,9 +64,9 @@ def negotiate(requested: Version) -> Version | None:
 
 def version_item(version: Version) -> Item:
     """A Protocol Version structure."""
-    return Item.struct(Tag.PROTOCOL_VERSION, [
-        Item.int(Tag.PROTOCOL_VERSION_MAJOR, version[0]),
-        Item.int(Tag.PROTOCOL_VERSION_MINOR, version[1]),
+    return Item(_PROTOCOL_VERSION, _STRUCTURE, [
+        Item(_PROTOCOL_VERSION_MAJOR, _INTEGER, version[0]),
+        Item(_PROTOCOL_VERSION_MINOR, _INTEGER, version[1]),
     ])
 
 
@@ -139,16 +165,16 @@ _BATCH_ITEM = _open_shape(
     Field(Tag.MESSAGE_EXTENSION, since=_ALL),
 )
 #: Header fields copied to L{Request} attributes (the structure itself for Authentication).
-_HEADER_VALUES = (
-    (Tag.MAXIMUM_RESPONSE_SIZE, "maximum_response_size"),
-    (Tag.BATCH_ERROR_CONTINUATION_OPTION, "continuation"),
-    (Tag.BATCH_ORDER_OPTION, "batch_order"),
-    (Tag.AUTHENTICATION, "authentication"),
-    (Tag.TIME_STAMP, "time_stamp"),
-    (Tag.ATTESTATION_CAPABLE_INDICATOR, "attestation_capable"),
-    (Tag.CLIENT_CORRELATION_VALUE, "client_correlation"),  # 2.x: logged with the request
-    (Tag.SERVER_CORRELATION_VALUE, "server_correlation"),
-)
+_HEADER_VALUES = {
+    int(Tag.MAXIMUM_RESPONSE_SIZE): "maximum_response_size",
+    int(Tag.BATCH_ERROR_CONTINUATION_OPTION): "continuation",
+    int(Tag.BATCH_ORDER_OPTION): "batch_order",
+    int(Tag.AUTHENTICATION): "authentication",
+    int(Tag.TIME_STAMP): "time_stamp",
+    int(Tag.ATTESTATION_CAPABLE_INDICATOR): "attestation_capable",
+    int(Tag.CLIENT_CORRELATION_VALUE): "client_correlation",  # 2.x: logged with the request
+    int(Tag.SERVER_CORRELATION_VALUE): "server_correlation",
+}
 
 
 def _checked(shape: Compiled, item: Item, where: str) -> None:
@@ -161,20 +187,26 @@ def _checked(shape: Compiled, item: Item, where: str) -> None:
 
 def parse_request(message: Item, *, max_batch_count: int) -> Request:
     """Read a Request Message; L{InvalidMessage} when it cannot be processed at all."""
-    if message.tag != Tag.REQUEST_MESSAGE or message.type != ItemType.STRUCTURE:
+    if message.tag != Tag.REQUEST_MESSAGE or message.type != _STRUCTURE:
         raise InvalidMessage("not a Request Message")
     _checked(_MESSAGE, message, "Request Message")
     header = message.find(Tag.REQUEST_HEADER)
     assert header is not None
     _checked(_HEADER, header, "Request Header")
     request = Request(version=parse_version(header.find(Tag.PROTOCOL_VERSION)))
-    count = header.get(Tag.BATCH_COUNT)
+    # one pass over the header: every field read here is single (checked), Attestation Type repeats
+    count = None
+    attestation_types = request.attestation_types
+    for child in header.value:
+        tag = child.tag
+        attr = _HEADER_VALUES.get(tag)
+        if attr is not None:
+            setattr(request, attr, child if child.type == _STRUCTURE else child.value)
+        elif tag == _BATCH_COUNT:
+            count = child.value
+        elif tag == _ATTESTATION_TYPE:
+            attestation_types.append(child.value)
     _read_asynchronous(header, request)
-    for tag, attr in _HEADER_VALUES:
-        found = header.find(tag)
-        if found is not None:
-            setattr(request, attr, found if found.type == ItemType.STRUCTURE else found.value)
-    request.attestation_types = [a.value for a in header.findall(Tag.ATTESTATION_TYPE)]
     if request.continuation not in (1, 2, 3):
         raise InvalidMessage(f"unknown Batch Error Continuation Option {request.continuation}")
     batch = message.findall(Tag.BATCH_ITEM)
@@ -207,18 +239,26 @@ def _read_asynchronous(header: Item, request: Request) -> None:
 
 
 def _parse_batch_item(entry: Item) -> BatchItem:
-    if entry.type != ItemType.STRUCTURE:
+    if entry.type != _STRUCTURE:
         return BatchItem(None, error="Batch Item is not a structure")
     try:
         _checked(_BATCH_ITEM, entry, "Batch Item")
     except InvalidMessage as e:
         found = entry.find(Tag.OPERATION)
-        return BatchItem(found.value if found is not None and found.type == ItemType.ENUMERATION else None,
+        return BatchItem(found.value if found is not None and found.type == _ENUMERATION else None,
                          error=e.message)
-    op = entry.get(Tag.OPERATION)
-    item = BatchItem(op, entry.get(Tag.UNIQUE_BATCH_ITEM_ID), entry.find(Tag.REQUEST_PAYLOAD),
-                     entry.find(Tag.MESSAGE_EXTENSION))
-    if op is None:
+    item = BatchItem(None)
+    for child in entry.value:  # each of these is single (checked)
+        tag = child.tag
+        if tag == _OPERATION:
+            item.operation = child.value
+        elif tag == _UNIQUE_BATCH_ITEM_ID:
+            item.unique_id = child.value
+        elif tag == _REQUEST_PAYLOAD:
+            item.payload = child
+        elif tag == _MESSAGE_EXTENSION:
+            item.extension = child
+    if item.operation is None:
         item.error = "Batch Item has no Operation"
     return item
 
@@ -232,25 +272,67 @@ def build_response(version: Version, now: int, results: list[BatchResult], *,
     @param server_hashed_password: the 2.x Server Hashed Password, when a Hashed Password credential
         verified (2.1 8.5, L{kmipd.auth.request}).
     """
-    items: list[Item | None] = [
-        Item.struct(Tag.RESPONSE_HEADER, [
-            version_item(version),
-            Item.datetime(Tag.TIME_STAMP, now),
-            Item.bytes(Tag.SERVER_HASHED_PASSWORD, server_hashed_password)
-            if server_hashed_password is not None and version >= (2, 0) else None,
-            Item.text(Tag.SERVER_CORRELATION_VALUE, correlation)
-            if correlation is not None and version >= (2, 0) else None,
-            Item.int(Tag.BATCH_COUNT, len(results)),
-        ])
-    ]
+    header = [version_item(version), *_header_fields(version, now, len(results), correlation, server_hashed_password)]
+    items = [Item(_RESPONSE_HEADER, _STRUCTURE, header)]
+    items.extend(_batch_item(r) for r in results)
+    return Item(_RESPONSE_MESSAGE, _STRUCTURE, items)
+
+
+def encode_response(version: Version, now: int, results: list[BatchResult], *,
+                    correlation: str | None = None, server_hashed_password: bytes | None = None) -> tuple[bytes, int]:
+    """L{build_response} stripped for C{version} and encoded, and how many items were removed.
+
+    The same bytes as C{strip_for_version} and C{encode} of the built message; the Protocol Version
+    structure (the same in every response of a version) is encoded once per version, and the batch
+    items go through L{kmipd.messages.versions.encode_for_version} (the header fields exist in
+    every version they are sent in).
+    """
+    prefix = _VERSION_BYTES.get(version)
+    if prefix is None:
+        prefix = _VERSION_BYTES.setdefault(version, encode(version_item(version)))
+    header = prefix + b"".join(encode(f) for f in _header_fields(version, now, len(results), correlation,
+                                                                 server_hashed_password))
+    parts = [_STRUCTURE_HEADER(_RESPONSE_HEADER << 8 | _STRUCTURE, len(header)), header]
+    removed = 0
     for r in results:
-        items.append(Item.struct(Tag.BATCH_ITEM, [
-            Item.enum(Tag.OPERATION, r.operation) if r.operation is not None else None,
-            Item.bytes(Tag.UNIQUE_BATCH_ITEM_ID, r.unique_id) if r.unique_id is not None else None,
-            Item.enum(Tag.RESULT_STATUS, r.status),
-            Item.enum(Tag.RESULT_REASON, r.reason) if r.reason is not None else None,
-            Item.text(Tag.RESULT_MESSAGE, r.message) if r.message is not None else None,
-            Item.bytes(Tag.ASYNCHRONOUS_CORRELATION_VALUE, r.correlation) if r.correlation is not None else None,
-            r.payload,
-        ]))
-    return Item.struct(Tag.RESPONSE_MESSAGE, items)
+        data, gone = encode_for_version(_batch_item(r), version)
+        parts.append(data)
+        removed += gone
+    body = b"".join(parts)
+    return _STRUCTURE_HEADER(_RESPONSE_MESSAGE << 8 | _STRUCTURE, len(body)) + body, removed
+
+
+#: the encoded Protocol Version structure per negotiated version
+_VERSION_BYTES: dict[Version, bytes] = {}
+_STRUCTURE_HEADER = struct.Struct(">II").pack  # (tag << 8) | type, length
+
+
+def _header_fields(version: Version, now: int, count: int, correlation: str | None,
+                   server_hashed_password: bytes | None) -> list[Item]:
+    """The Response Header fields after the Protocol Version."""
+    fields = [Item(_TIME_STAMP, _DATE_TIME, int(now))]
+    if server_hashed_password is not None and version >= (2, 0):
+        fields.append(Item.bytes(Tag.SERVER_HASHED_PASSWORD, server_hashed_password))
+    if correlation is not None and version >= (2, 0):
+        fields.append(Item(_SERVER_CORRELATION_VALUE, _TEXT_STRING, correlation))
+    fields.append(Item(_BATCH_COUNT, _INTEGER, count))
+    return fields
+
+
+def _batch_item(r: BatchResult) -> Item:
+    """A response Batch Item."""
+    fields = []
+    if r.operation is not None:
+        fields.append(Item(_OPERATION, _ENUMERATION, int(r.operation)))
+    if r.unique_id is not None:
+        fields.append(Item.bytes(Tag.UNIQUE_BATCH_ITEM_ID, r.unique_id))
+    fields.append(Item(_RESULT_STATUS, _ENUMERATION, int(r.status)))
+    if r.reason is not None:
+        fields.append(Item(_RESULT_REASON, _ENUMERATION, int(r.reason)))
+    if r.message is not None:
+        fields.append(Item(_RESULT_MESSAGE, _TEXT_STRING, r.message))
+    if r.correlation is not None:
+        fields.append(Item.bytes(Tag.ASYNCHRONOUS_CORRELATION_VALUE, r.correlation))
+    if r.payload is not None:
+        fields.append(r.payload)
+    return Item(_BATCH_ITEM_TAG, _STRUCTURE, fields)

@@ -214,7 +214,7 @@ def check(shape: Compiled, item: Item, where: str, version: Version) -> None:
     """
     slots = shape.slots
     seen: set[int] = set()
-    groups_seen: dict[int, int] = {}
+    groups_seen: dict[int, int] | None = None
     for child in item.value:
         tag = child.tag
         slot = slots.get(tag)
@@ -222,19 +222,22 @@ def check(shape: Compiled, item: Item, where: str, version: Version) -> None:
             if shape.open:
                 continue
             raise InvalidField(f"{tag_name(tag)} is not a field of the {where} in KMIP {version[0]}.{version[1]}")
-        if tag in seen and not slot.repeat:
-            raise InvalidMessage(f"{slot.name} appears more than once in the {where}")
-        seen.add(tag)
+        if tag in seen:
+            if not slot.repeat:
+                raise InvalidMessage(f"{slot.name} appears more than once in the {where}")
+        else:
+            seen.add(tag)
         if child.type not in slot.types:
             raise InvalidField(f"{slot.name} in the {where} has the wrong item type")
         if slot.group >= 0:
-            other = groups_seen.setdefault(slot.group, tag)
-            if other != tag:
+            if groups_seen is None:
+                groups_seen = {}
+            if groups_seen.setdefault(slot.group, tag) != tag:
                 raise InvalidField(f"the {where} has more than one {shape.groups[slot.group]}")
         if slot.nested is not None:
             check(slot.nested, child, slot.name, version)
     for tags, label, error in shape.required:
-        if not any(t in seen for t in tags):
+        if seen.isdisjoint(tags):
             raise error(f"{label} is required in the {where}")
 
 
@@ -248,6 +251,8 @@ class SchemaTable:
         self._schemas = schemas
         self._names = names
         self._compiled: dict[tuple[int, Version, bool], Compiled] = {}
+        #: what the messages call a request payload, per operation ("Get request payload")
+        self._where: dict[int, str] = {}
 
     def request_shape(self, operation: int, version: Version, *, open: bool = False) -> Compiled | None:
         """The compiled request shape, or C{None} if the operation has no schema.
@@ -278,9 +283,14 @@ class SchemaTable:
         """
         if payload is None:
             payload = Item(_EMPTY_TAG, _STRUCTURE, [])
-        shape = self.request_shape(operation, version, open=newer_minor)
+        shape = self._compiled.get((operation, version, newer_minor))
+        if shape is None:
+            shape = self.request_shape(operation, version, open=newer_minor)
         if shape is not None:
-            check(shape, payload, f"{self._names.get(operation, 'operation')} request payload", version)
+            where = self._where.get(operation)
+            if where is None:
+                where = self._where[operation] = f"{self._names.get(operation, 'operation')} request payload"
+            check(shape, payload, where, version)
         return payload
 
 

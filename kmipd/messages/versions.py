@@ -8,7 +8,7 @@ a 1.x client must never see a 2.x tag or a 2.x enumeration value (real 1.x clien
 from __future__ import annotations
 
 from ..spec import ENUM_FOR_TAG, Tag, enum_value_in_version, tag_from_name, tag_in_version
-from ..ttlv import Item, ItemType
+from ..ttlv import Item, ItemType, encode, encode_known
 
 Version = tuple[int, int]
 
@@ -40,13 +40,31 @@ def strip_for_version(item: Item, version: Version) -> int:
     """
     if item.type != _STRUCTURE:
         return 0
-    known = _KNOWN.get(version)
-    if known is None:
-        known = _KNOWN.setdefault(version, {})
-    children, removed = _stripped(item.value, version, known)
+    children, removed = _stripped(item.value, version, _known(version))
     if removed:
         item.value = children
     return removed
+
+
+def encode_for_version(item: Item, version: Version) -> tuple[bytes, int]:
+    """C{item} stripped for C{version} (L{strip_for_version}) and encoded; and how many items went.
+
+    The usual response holds only tags and enumeration values already seen defined in C{version}:
+    it is encoded in one walk that checks them as it goes. Otherwise (something new, something
+    undefined, a 1.x Attribute, whose enumerated value is checked each time) it is stripped first.
+    """
+    data = encode_known(item, _known(version))
+    if data is not None:
+        return data, 0
+    removed = strip_for_version(item, version)
+    return encode(item), removed
+
+
+def _known(version: Version) -> dict[object, bool]:
+    known = _KNOWN.get(version)
+    if known is None:
+        known = _KNOWN.setdefault(version, {})
+    return known
 
 
 def _stripped(children: list[Item], version: Version, known: dict[object, bool]) -> tuple[list[Item], int]:
@@ -55,7 +73,7 @@ def _stripped(children: list[Item], version: Version, known: dict[object, bool])
     out: list[Item] | None = None
     for i, child in enumerate(children):
         ctype, tag = child.type, child.tag
-        if ctype == _STRUCTURE and tag == _ATTRIBUTE:
+        if tag == _ATTRIBUTE:  # never remembered: its enumerated value is checked each time
             ok = _defined(child, version)
         else:
             key: object = (tag, child.value) if ctype == _ENUMERATION else tag
@@ -106,4 +124,4 @@ def _attribute_value_defined(attribute: Item, version: Version) -> bool:
     return cls is None or enum_value_in_version(cls, value.value, version)
 
 
-__all__ = ["strip_for_version"]
+__all__ = ["encode_for_version", "strip_for_version"]

@@ -13,7 +13,7 @@ in tests.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..context import RequestContext
 from ..messages import BatchItem
@@ -40,10 +40,17 @@ class OperationEntry:
     min_version: tuple[int, int]
     schema: PayloadSchema | None = None
     needs_store: bool = True
+    #: L{available_in} per version, remembered (asked twice per message)
+    _available: dict[tuple[int, int], bool] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def available_in(self, version: tuple[int, int]) -> bool:
         """True if the operation exists in C{version} and kmipd offers it there."""
-        return version >= self.min_version and enum_value_in_version(Operation, int(self.operation), version)
+        found = self._available.get(version)
+        if found is None:
+            found = version >= self.min_version and enum_value_in_version(Operation, int(self.operation), version)
+            if len(self._available) < 64:  # versions are negotiated ones: a handful
+                self._available[version] = found
+        return found
 
     def check_request(self, version: tuple[int, int], item: BatchItem) -> Item:
         """The batch item's request payload checked against the schema (an empty one when absent).

@@ -1,6 +1,6 @@
 """TTLV: the KMIP item tree and its encodings (sans-IO)."""
 
-from .binary import decode, encode, peek_header
+from .binary import decode, encode, encode_known, peek_header
 from .errors import (
     DecodeError,
     DepthError,
@@ -15,7 +15,7 @@ from .errors import (
 from .items import Item, ItemType
 
 __all__ = [
-    "Item", "ItemType", "decode", "encode", "peek_header",
+    "Item", "ItemType", "decode", "encode", "encode_known", "peek_header",
     "DecodeError", "DepthError", "InvalidLengthError", "InvalidValueError", "MessageTooLargeError",
     "PaddingError", "TrailingDataError", "TruncatedError", "UnknownTypeError",
 ]

@@ -25,7 +25,17 @@ class ItemType(enum.IntEnum):
     DATE_TIME_EXTENDED = 0x0B
 
 
+# The builders store plain ints as item types: cheaper to compare than the enum members.
 _STRUCTURE = int(ItemType.STRUCTURE)
+_INTEGER = int(ItemType.INTEGER)
+_LONG_INTEGER = int(ItemType.LONG_INTEGER)
+_BIG_INTEGER = int(ItemType.BIG_INTEGER)
+_ENUMERATION = int(ItemType.ENUMERATION)
+_BOOLEAN = int(ItemType.BOOLEAN)
+_TEXT_STRING = int(ItemType.TEXT_STRING)
+_BYTE_STRING = int(ItemType.BYTE_STRING)
+_DATE_TIME = int(ItemType.DATE_TIME)
+_INTERVAL = int(ItemType.INTERVAL)
 
 
 class Item:
@@ -47,43 +57,43 @@ class Item:
     @classmethod
     def struct(cls, tag: builtins.int, children: Sequence[Item | None] | None = None) -> Item:
         """A Structure of C{children}; C{None} children are dropped (optional fields)."""
-        return cls(tag, ItemType.STRUCTURE, [c for c in (children or ()) if c is not None])
+        return cls(tag, _STRUCTURE, [c for c in (children or ()) if c is not None])
 
     @classmethod
     def int(cls, tag: builtins.int, value: builtins.int) -> Item:
-        return cls(tag, ItemType.INTEGER, value)
+        return cls(tag, _INTEGER, value)
 
     @classmethod
     def long(cls, tag: builtins.int, value: builtins.int) -> Item:
-        return cls(tag, ItemType.LONG_INTEGER, value)
+        return cls(tag, _LONG_INTEGER, value)
 
     @classmethod
     def big(cls, tag: builtins.int, value: builtins.int) -> Item:
-        return cls(tag, ItemType.BIG_INTEGER, value)
+        return cls(tag, _BIG_INTEGER, value)
 
     @classmethod
     def enum(cls, tag: builtins.int, value: builtins.int) -> Item:
-        return cls(tag, ItemType.ENUMERATION, int(value))
+        return cls(tag, _ENUMERATION, int(value))
 
     @classmethod
     def bool(cls, tag: builtins.int, value: builtins.bool) -> Item:
-        return cls(tag, ItemType.BOOLEAN, bool(value))
+        return cls(tag, _BOOLEAN, bool(value))
 
     @classmethod
     def text(cls, tag: builtins.int, value: str) -> Item:
-        return cls(tag, ItemType.TEXT_STRING, value)
+        return cls(tag, _TEXT_STRING, value)
 
     @classmethod
     def bytes(cls, tag: builtins.int, value: builtins.bytes) -> Item:
-        return cls(tag, ItemType.BYTE_STRING, bytes(value))
+        return cls(tag, _BYTE_STRING, bytes(value))
 
     @classmethod
     def datetime(cls, tag: builtins.int, value: builtins.int) -> Item:
-        return cls(tag, ItemType.DATE_TIME, int(value))
+        return cls(tag, _DATE_TIME, int(value))
 
     @classmethod
     def interval(cls, tag: builtins.int, value: builtins.int) -> Item:
-        return cls(tag, ItemType.INTERVAL, int(value))
+        return cls(tag, _INTERVAL, int(value))
 
     # Navigation ------------------------------------------------------------
     def find(self, tag: builtins.int) -> Item | None:
@@ -127,6 +137,6 @@ class Item:
         return id(self)
 
     def __repr__(self) -> str:
-        if self.type == ItemType.STRUCTURE:
+        if self.type == _STRUCTURE:
             return f"Item(0x{self.tag:06X}, STRUCTURE, {self.value!r})"
         return f"Item(0x{self.tag:06X}, {ItemType(self.type).name}, {self.value!r})"

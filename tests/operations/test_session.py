@@ -63,6 +63,18 @@ class CorrelationTests(SynchronousTestCase, Assertions):
                 seen.add(value)
         self.assertEqual(len(seen), 4)
 
+    def test_server_correlation_is_uuid4_hex(self) -> None:
+        """The value is the hex of a random version 4 UUID, as C{uuid.uuid4().hex} was."""
+        import uuid
+
+        from kmipd.node import new_correlation
+
+        values = {new_correlation() for _ in range(1000)}
+        self.assertEqual(len(values), 1000)
+        for value in values:
+            parsed = uuid.UUID(hex=value)
+            self.assertEqual((parsed.hex, parsed.version, parsed.variant), (value, 4, uuid.RFC_4122))
+
     def test_header_order(self) -> None:
         """The value sits between Time Stamp and Batch Count, as Table 398 orders the header."""
         _, response, _ = exchange(make_dispatcher(), Operation.DISCOVER_VERSIONS, payload())

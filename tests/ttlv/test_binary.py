@@ -21,6 +21,7 @@ from kmipd.ttlv import (
     UnknownTypeError,
     decode,
     encode,
+    encode_known,
     peek_header,
 )
 
@@ -327,3 +328,35 @@ class DecodeErrorTests(SynchronousTestCase):
         e = self.assertDecodeError(InvalidValueError, data)
         self.assertEqual(e.offset, 8)
         self.assertIn("at byte 8", str(e))
+
+
+class EncodeKnownTests(SynchronousTestCase):
+    """encode_known: the bytes of encode when every item below the top is known to be allowed."""
+
+    tree = Item.struct(0x420001, [
+        Item.enum(0x420002, 7),
+        Item.struct(0x420003, [Item.text(0x420004, "x"), Item.int(0x420005, 1)]),
+    ])
+
+    def test_all_known(self) -> None:
+        """Every key below the top maps to True: the same bytes as encode."""
+        known = {(0x420002, 7): True, 0x420003: True, 0x420004: True, 0x420005: True}
+        self.assertEqual(encode_known(self.tree, known), encode(self.tree))
+
+    def test_unknown_or_refused(self) -> None:
+        """A key missing or mapped to False anywhere below the top: None (an enumeration by its value)."""
+        known = {(0x420002, 7): True, 0x420003: True, 0x420004: True, 0x420005: True}
+        for key in known:
+            for value in (None, False):
+                partial: dict[object, bool] = dict(known)
+                if value is None:
+                    del partial[key]
+                else:
+                    partial[key] = value
+                self.assertIsNone(encode_known(self.tree, partial), key)
+        self.assertIsNone(encode_known(self.tree, {**known, (0x420002, 7): False, 0x420002: True}))
+
+    def test_top_item_not_looked_up(self) -> None:
+        """The top item itself is written whatever C{known} says (a primitive: plain encode)."""
+        self.assertEqual(encode_known(Item.struct(0x420001, []), {}), encode(Item.struct(0x420001, [])))
+        self.assertEqual(encode_known(Item.int(0x420001, 5), {}), encode(Item.int(0x420001, 5)))
