@@ -66,7 +66,12 @@ def load(ctx: RequestContext, uid: str, operation: int, *, allow_archived: bool 
 
     @raise ItemNotFound / PermissionDenied / ObjectArchived
     """
-    obj = ctx.store.get(uid)
+    return _checked(ctx, uid, operation, ctx.store.get(uid), allow_archived)
+
+
+def _checked(ctx: RequestContext, uid: str, operation: int, obj: ManagedObject | None,
+             allow_archived: bool = False) -> ManagedObject:
+    """L{load} of C{obj}, just read as C{uid}."""
     if obj is None or (obj.state in DESTROYED_STATES and not _visible_destroyed(ctx, operation)) \
             or not certrequest.in_version(obj.object_type, ctx.version):
         raise ItemNotFound(f"no object with Unique Identifier {uid!r}")
@@ -140,16 +145,14 @@ def load_key(ctx: RequestContext, uid: str, operation: int) -> ManagedObject:
     pair it does not list is Disallow All, whatever it says about Get.
     """
     if operation in _GET_FALLBACK_OPERATIONS:
-        obj = ctx.store.get(uid)
-        if obj is not None and _uses_get_fallback(ctx, obj, operation):
-            return load(ctx, uid, Operation.GET)
+        return load_as(ctx, uid, operation, Operation.GET)
     return load(ctx, uid, operation)
 
 
 def load_as(ctx: RequestContext, uid: str, operation: int, fallback: int) -> ManagedObject:
     """L{load} for C{operation}, checked as C{fallback} when the object's policy is a built-in one
     without a row for C{operation} (as L{load_key} does with Get for the cryptographic operations)."""
-    obj = ctx.store.get(uid)
+    obj = ctx.store.get(uid)  # read once: checked as C{fallback} or C{operation}
     if obj is not None and _uses_get_fallback(ctx, obj, operation):
-        return load(ctx, uid, fallback)
-    return load(ctx, uid, operation)
+        return _checked(ctx, uid, fallback, obj)
+    return _checked(ctx, uid, operation, obj)

@@ -19,7 +19,8 @@ Every wait has a deadline and a database found unreachable fails requests at onc
 
 SQLite: WAL journal, C{foreign_keys=ON}, a busy timeout (C{db_lock_timeout}), a connection pool (one
 connection per concurrent transaction). pysqlite starts the database transaction at the first
-write, so reads before it see the latest committed data and the revision check decides;
+write, so reads before it see the latest committed data and the revision check decides; the
+object row and Locate run on the transaction's sqlite3 cursor (L{_SQLTransaction._sqlite3});
 a savepoint first takes the write lock (C{BEGIN IMMEDIATE}) so that releasing it can never
 commit the outer transaction early. Savepoints are begun lazily, at the first write inside them.
 """
@@ -28,7 +29,6 @@ from __future__ import annotations
 
 import collections
 import sqlite3
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,6 +42,7 @@ from kmipd.log import Logger
 
 from ..model.objects import ManagedObject
 from ..ttlv import Item, decode, encode
+from .cache import ObjectCache
 from .deadlines import (
     CircuitBreaker,
     DatabaseDeadlines,
@@ -49,7 +50,7 @@ from .deadlines import (
 )
 from .engine import _db_errors, _first_line, create_store_engine, safe_url
 from .foreign import refuse_foreign_schema
-from .frozen import frozen, shared_attributes
+from .frozen import frozen
 from .interface import (
     Candidate,
     ConcurrentUpdateError,
@@ -59,12 +60,10 @@ from .interface import (
     StoreError,
 )
 from .keyring import KeyRing, open_ring
+from .locating import DESTROYED_STATES, locate_statement, sqlite3_statement
 from .masterkey import MASTER_KEY_SIZE
 from .models import (
     attributes_table,
-    is_partial_name,
-    match_key,
-    name_value_key,
     objects_table,
 )
 from .rows import INSERT_NEW_OBJECT, DriverInsert, attribute_row
@@ -72,11 +71,7 @@ from .rows import INSERT_NEW_OBJECT, DriverInsert, attribute_row
 __all__ = ["DESTROYED_STATES", "SQLObjectStore", "create_store_engine", "safe_url"]
 
 _log = Logger()
-
-#: C{State} values counted as "destroyed storage" by Locate (Destroyed, Destroyed Compromised).
-DESTROYED_STATES = (5, 6)
-_UINT64 = 2**64 - 1
-
+_NOT_RUN = object()  # see _SQLTransaction._sqlite3
 
 def _decode_value(blob: bytes) -> Item:
     return decode(blob)
@@ -132,46 +127,6 @@ _OBJECT_COLUMNS = ("id", "object_type", "owner", "created", "revision", "archive
 _ObjectRow = collections.namedtuple("_ObjectRow", _OBJECT_COLUMNS)  # type: ignore[misc]
 #: L{_GET_OBJECT} for the sqlite3 module, run on its cursor (see L{_SQLTransaction._read_object}).
 _GET_OBJECT_SQLITE = (f"SELECT {', '.join(_OBJECT_COLUMNS)} FROM {objects_table.name} WHERE uid = ?")
-class _ObjectCache:
-    """Decoded attributes of recently read objects, filed under (row id, revision).
-
-    Only transactions that have written nothing read or fill it, and an entry is used only when
-    the object row (read in every C{get}) still has the id and revision it was filed under, so a
-    hit returns exactly what the database holds. Bounded: the oldest entries go first.
-
-    No deep copies: entries hold frozen items (L{kmipd.store.frozen}) and every reader gets its
-    own mapping and lists holding those items, so replacing, adding or deleting instances never
-    reaches the cache and changing a cached item in place raises.
-    """
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._entries: dict[str, tuple[int, int, dict[str, list[Item | None]]]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, uid: str, object_id: int, revision: int) -> dict[str, list[Item | None]] | None:
-        entry = self._entries.get(uid)
-        if entry is None or entry[0] != object_id or entry[1] != revision:
-            return None
-        return shared_attributes(entry[2])
-
-    def put(self, uid: str, object_id: int, revision: int, attributes: dict[str, list[Item | None]]) -> None:
-        """File C{attributes} (frozen items, see L{frozen}) under (C{object_id}, C{revision})."""
-        if self.size <= 0:
-            return
-        own = shared_attributes(attributes)
-        with self._lock:
-            entries = self._entries
-            entries.pop(uid, None)
-            while len(entries) >= self.size:
-                del entries[next(iter(entries))]
-            entries[uid] = (object_id, revision, own)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
 def _savepoint_name(depth: int) -> str:
     return f"kmipd_sp{depth}"
 
@@ -183,7 +138,7 @@ class _SQLTransaction:
     touches the store (Query, DiscoverVersions, RNG, Hash) costs no database round trip.
     """
 
-    def __init__(self, engine: Engine, ring: KeyRing, cache: _ObjectCache | None = None,
+    def __init__(self, engine: Engine, ring: KeyRing, cache: ObjectCache | None = None,
                  insert: DriverInsert | None = None, breaker: CircuitBreaker | None = None) -> None:
         self._engine = engine
         self._breaker = breaker
@@ -292,30 +247,41 @@ class _SQLTransaction:
             self._conn.exec_driver_sql(self._insert.sql, rows)
 
     def _read_object(self, uid: str) -> Any:
-        """The object row of C{uid} (or C{None}) on SQLite, without SQLAlchemy's statement machinery.
+        """The object row of C{uid} (or C{None}) on SQLite, on the sqlite3 cursor (L{_sqlite3}).
 
         Executing the Core statement costs ~20 us of CPU, the same query on the sqlite3 cursor ~4 us
-        (bench/README.md): this read is on every Get, Encrypt, Activate... A database error
-        (C{sqlite3.DatabaseError}: "database is locked" after busy_timeout, a damaged file...) goes
-        through SQLAlchemy's error handling as if SQLAlchemy had run the statement: the
-        C{handle_error} listeners (error metric, circuit breaker) see it once, and the caller's
-        L{_db_errors} converts it; it is not run again. Any other error (this connection's
-        sqlite3 objects not as expected) runs the statement through SQLAlchemy.
+        (bench/README.md): this read is on every Get, Encrypt, Activate...
         """
-        dbapi = self._conn.connection.dbapi_connection
+        values = self._sqlite3(_GET_OBJECT_SQLITE, (uid,), one=True)
+        if values is _NOT_RUN:
+            return self._conn.execute(_GET_OBJECT, {"b_uid": uid}).first()
+        return None if values is None else _ObjectRow._make(values)
+
+    def _sqlite3(self, sql: str, params: tuple[Any, ...], one: bool) -> Any:
+        """The first row (C{one}) or all rows of C{sql} on this transaction's sqlite3 connection.
+
+        Without SQLAlchemy's statement machinery. A database error (C{sqlite3.DatabaseError}:
+        "database is locked" after busy_timeout, a damaged file...) goes through SQLAlchemy's error
+        handling as if SQLAlchemy had run the statement: the C{handle_error} listeners (error
+        metric, circuit breaker) see it once, and the caller's L{_db_errors} converts it; it is not
+        run again. Any other error (this connection's sqlite3 objects not as expected) returns
+        C{_NOT_RUN}: the caller runs the statement through SQLAlchemy.
+        """
+        conn = self._conn
+        dbapi = conn.connection.dbapi_connection
         try:
             cursor = dbapi.cursor()  # type: ignore[union-attr]
             try:
-                cursor.execute(_GET_OBJECT_SQLITE, (uid,))
-                values = cursor.fetchone()
+                cursor.execute(sql, params)
+                return cursor.fetchone() if one else cursor.fetchall()
             finally:
                 cursor.close()
         except sqlite3.DatabaseError as e:  # OperationalError and the other database errors
             # What Connection.execute() does with a DBAPI error: wrap, fire handle_error, raise.
-            self._conn._handle_dbapi_exception(e, _GET_OBJECT_SQLITE, (uid,), None, None)
+            conn._handle_dbapi_exception(e, sql, params, None, None)
+            raise  # pragma: no cover -- the line above raises
         except Exception:
-            return self._conn.execute(_GET_OBJECT, {"b_uid": uid}).first()
-        return None if values is None else _ObjectRow._make(values)
+            return _NOT_RUN
 
     # -- StoreTransaction ------------------------------------------------------
     def new_uid(self) -> str:
@@ -525,125 +491,17 @@ class _SQLTransaction:
 
     def locate(self, query: LocateQuery) -> list[Candidate]:
         """Objects matching every criterion of C{query}, newest (highest sequence) first."""
-        prepared = self._locate_statement(query)
+        prepared = locate_statement(self._dialect, query)
         if prepared is None:
             return []
         stmt, params = prepared
         with _db_errors("locating objects"):
-            rows = self._conn.execute(stmt, params).all()
-        return [Candidate(r.uid, r.object_type, r.owner, r.policy_name) for r in rows]
-
-    def _locate_statement(self, query: LocateQuery) -> tuple[sa.Select[Any], dict[str, Any]] | None:
-        """The statement for C{query}'s shape (built once per shape) and its parameter values.
-
-        Building a SQLAlchemy statement costs more than running it on an indexed table, so the
-        statement depends only on which criteria are present (object types and states, storage
-        flags, each filter's attribute name and kind); values travel as bound parameters.
-        """
-        shape: list[Any] = [self._dialect, tuple(int(t) for t in query.object_types),
-                            tuple(int(s) for s in query.states),
-                            query.include_online, query.include_destroyed, query.include_archived]
-        params: dict[str, Any] = {}
-        for i, f in enumerate(query.attributes):
-            key = f"f{i}"
-            params[key + "n"] = f.name
-            if f.value is None:
-                shape.append("present")
-            elif f.mask:
-                if not isinstance(f.value.value, int) or isinstance(f.value.value, bool):
-                    raise StoreError(f"mask filter on {f.name!r} needs an integer value")
-                mask = int(f.value.value)
-                params[key + "m"] = mask
-                params[key + "r"] = mask & _UINT64 if self._dialect in ("mysql", "mariadb") else mask
-                shape.append("mask")
-            elif f.name == "Name" and is_partial_name(f.value):
-                params[key + "v"] = name_value_key(f.value)
-                shape.append("name")
-            else:
-                params[key + "v"] = match_key(f.value)
-                shape.append("equal")
-        for i, r in enumerate(query.ranges):
-            key = f"r{i}"
-            params[key + "n"] = r.name
-            if r.low is not None:
-                params[key + "l"] = int(r.low)
-            if r.high is not None:
-                params[key + "h"] = int(r.high)
-            shape.append((r.low is not None, r.high is not None))
-        cache_key = tuple(shape)
-        if cache_key in _LOCATE_STATEMENTS:
-            stmt = _LOCATE_STATEMENTS[cache_key]
-        else:
-            stmt = _build_locate_statement(query)
-            if len(_LOCATE_STATEMENTS) >= _LOCATE_CACHE_SIZE:
-                _LOCATE_STATEMENTS.pop(next(iter(_LOCATE_STATEMENTS)), None)
-            _LOCATE_STATEMENTS[cache_key] = stmt
-        return None if stmt is None else (stmt, params)
-
-
-_LOCATE_CACHE_SIZE = 512
-_LOCATE_STATEMENTS: dict[tuple[Any, ...], sa.Select[Any] | None] = {}
-
-
-def _build_locate_statement(query: LocateQuery) -> sa.Select[Any] | None:
-    """The Locate statement for C{query}'s shape, with bound parameters named as in C{locate}."""
-    o, a = objects_table, attributes_table
-    stmt = sa.select(o.c.uid, o.c.object_type, o.c.owner, o.c.policy_name)
-    if query.object_types:
-        stmt = stmt.where(o.c.object_type.in_([int(t) for t in query.object_types]))
-    if query.states:
-        stmt = stmt.where(o.c.state.in_([int(s) for s in query.states]))
-    storage = _storage_condition(query)
-    if storage is False:
-        return None
-    if storage is not True:
-        stmt = stmt.where(storage)
-    for i, f in enumerate(query.attributes):
-        key = f"f{i}"
-        sub = sa.select(a.c.object_id).where(a.c.name == sa.bindparam(key + "n", type_=sa.String))
-        if f.value is None:
-            pass
-        elif f.mask:
-            mask = sa.bindparam(key + "m", type_=sa.BigInteger)
-            # IS NOT NULL (implied anyway) lets the planner use the partial int_value index
-            sub = sub.where(a.c.int_value.is_not(None),
-                            a.c.int_value.op("&")(mask) == sa.bindparam(key + "r", type_=sa.BigInteger))
-        elif f.name == "Name" and is_partial_name(f.value):
-            sub = sub.where(a.c.alt_key == sa.bindparam(key + "v", type_=a.c.alt_key.type))
-        else:
-            sub = sub.where(a.c.match_key == sa.bindparam(key + "v", type_=a.c.match_key.type))
-        stmt = stmt.where(o.c.id.in_(sub))
-    for i, r in enumerate(query.ranges):
-        key = f"r{i}"
-        sub = sa.select(a.c.object_id).where(a.c.name == sa.bindparam(key + "n", type_=sa.String),
-                                             a.c.int_value.is_not(None))
-        if r.low is not None:
-            sub = sub.where(a.c.int_value >= sa.bindparam(key + "l", type_=sa.BigInteger))
-        if r.high is not None:
-            sub = sub.where(a.c.int_value <= sa.bindparam(key + "h", type_=sa.BigInteger))
-        stmt = stmt.where(o.c.id.in_(sub))
-    return stmt.order_by(o.c.id.desc())
-
-
-def _storage_condition(query: LocateQuery) -> Any:
-    """The Storage Status Mask condition: C{True} (no condition), C{False} (nothing), or SQL."""
-    o = objects_table
-    destroyed = sa.func.coalesce(o.c.state, 0).in_(DESTROYED_STATES)
-    parts = []
-    if query.include_online and query.include_destroyed:
-        parts.append(o.c.archived == sa.false())
-    elif query.include_online:
-        parts.append(sa.and_(o.c.archived == sa.false(), sa.not_(destroyed)))
-    elif query.include_destroyed:
-        parts.append(sa.and_(o.c.archived == sa.false(), destroyed))
-    if query.include_archived:
-        if parts and query.include_online and query.include_destroyed:
-            return True
-        parts.append(o.c.archived == sa.true())
-    if not parts:
-        return False
-    return sa.or_(*parts) if len(parts) > 1 else parts[0]
-
+            rows: Any = _NOT_RUN
+            if self._fast_reads:  # SQLite: on the sqlite3 cursor, the SQL text compiled once per shape
+                rows = self._sqlite3(*sqlite3_statement(stmt, params, self._engine.dialect), one=False)
+            if rows is _NOT_RUN:
+                rows = self._conn.execute(stmt, params).all()
+        return [Candidate(uid, object_type, owner, policy) for uid, object_type, owner, policy in rows]
 
 class SQLObjectStore:
     """The L{ObjectStore} on a SQL database (see the module docstring).
@@ -665,7 +523,7 @@ class SQLObjectStore:
         self._engine = create_store_engine(url, pool_size=pool_size, echo=echo, deadlines=self.deadlines,
                                            breaker=self.breaker)
         event.listen(self._engine, "handle_error", self._on_error)
-        self._cache = _ObjectCache(cache_size)
+        self._cache = ObjectCache(cache_size)
         self._insert = DriverInsert(self._engine.dialect)
         try:
             self._check_schema()

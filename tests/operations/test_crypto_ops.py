@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac as std_hmac
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -150,6 +153,27 @@ class EncryptDecryptTests(_Base):
         uid = add_symmetric(self.d, params=[cp(block_cipher_mode=BlockCipherMode.ECB)])
         p = self.ok(call(self.d, Operation.ENCRYPT, payload(uid_(uid), data_(bytes(16)))))
         self.assertEqual(p.get(Tag.DATA), bytes.fromhex("c6a13b37878f5b826f4f8162a1c8d879"))
+
+    def test_key_read_once_per_message(self) -> None:
+        """Encrypt and Decrypt read their key from the store once per message (the policy's Get
+        fallback decided on that same read), and a denied one is still denied."""
+        uid = add_symmetric(self.d, params=[cp(block_cipher_mode=BlockCipherMode.ECB)])
+        reads: list[str] = []
+        transaction = self.d.store.transaction
+
+        @contextmanager
+        def counting() -> Iterator[Any]:
+            with transaction() as tx:
+                get = tx.get
+                tx.get = lambda uid, **kw: (reads.append(uid), get(uid, **kw))[1]
+                yield tx
+
+        self.patch(self.d.store, "transaction", counting)
+        for op in (Operation.ENCRYPT, Operation.DECRYPT):
+            self.ok(call(self.d, op, payload(uid_(uid), data_(bytes(16)))))
+        self.assertEqual(reads, [uid, uid])
+        self.failed(call(self.d, Operation.ENCRYPT, payload(uid_(uid), data_(bytes(16))), caller="intruder"),
+                    ResultReason.PERMISSION_DENIED)
 
     def test_kmip_2_shape(self) -> None:
         """KMIP 2.0 requests get the same response payload shape."""

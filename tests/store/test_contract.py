@@ -1012,6 +1012,21 @@ class SQLiteStoreContractTests(_SQLStoreMixin, SynchronousTestCase):
         self.assertEqual((got.live("Name"), got.material, got.revision), ([name_item("n")], symmetric_key(), 1))
         self.assertIsNone(self.fetch("u-2"))
 
+    def test_locate_falls_back_to_sqlalchemy(self) -> None:
+        """Locate on the sqlite3 cursor falls back to the Core statement the same way: the same
+        candidates, newest first."""
+        import kmipd.store.sql as sql
+
+        self.add(make_object("u-1", names=("n",)))
+        self.add(make_object("u-2", names=("n",)))
+        query = LocateQuery(attributes=[AttributeFilter("Name", name_item("n"))])
+        with self.store.transaction() as tx:
+            direct = uids(tx.locate(query))
+        self.patch(sql, "sqlite3_statement", lambda stmt, params, dialect: (b"SELECT 1", ()))
+        with self.store.transaction() as tx:
+            self.assertEqual(uids(tx.locate(query)), direct)
+        self.assertEqual(direct, ["u-2", "u-1"])
+
 
 def _postgres_url(test: SynchronousTestCase) -> str:
     """A URL on a fresh PostgreSQL schema, dropped at cleanup."""

@@ -16,7 +16,8 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from kmipd.admin import main as admin_main
 from kmipd.store import SQLObjectStore, StoreError, load_master_key, load_or_create_master_key, rotate_master_key
-from kmipd.store.keyring import CURRENT, RETIRED, RingError, key_id
+from kmipd.store.interface import LocateQuery
+from kmipd.store.keyring import CURRENT, REFRESH_INTERVAL, RETIRED, RingError, key_id
 from kmipd.store.masterkey import seal
 from kmipd.store.migrations import upgrade
 from kmipd.store.models import master_keys_table, objects_table
@@ -189,6 +190,31 @@ class _RingTestsMixin:
         self.assertEqual(self.key_ids(), {key_id(new_key)})  # type: ignore[attr-defined]
         self.assertEqual(self.states(), {key_id(new_key): CURRENT, key_id(self.key): RETIRED})  # type: ignore[attr-defined]
         self.assert_all_open(self.open(new_key), everything)  # restarted with the new key file
+
+    def test_reading_server_refreshes_stale_ring(self) -> None:
+        """A server that only reads still re-reads its master-key ring
+        once it is older than REFRESH_INTERVAL, and not before (a rotation reaches it in time)."""
+        store = self.open()
+        uids = self.add(store, 1)
+        now = [time.monotonic() + 100 * REFRESH_INTERVAL]
+        store.ring._clock = lambda: now[0]  # type: ignore[attr-defined]
+        loads: list[object] = []
+        load = store.ring.load
+        self.patch(store.ring, "load", lambda conn: (loads.append(conn), load(conn)))  # type: ignore[attr-defined]
+
+        def read() -> None:
+            with store.transaction() as tx:
+                tx.get(uids[0])
+                tx.locate(LocateQuery())
+
+        read()  # stale: re-read, stamped at the fake time
+        self.assertEqual(len(loads), 1)  # type: ignore[attr-defined]
+        now[0] += REFRESH_INTERVAL / 2
+        read()
+        self.assertEqual(len(loads), 1)  # type: ignore[attr-defined]
+        now[0] += REFRESH_INTERVAL
+        read()
+        self.assertEqual(len(loads), 2)  # type: ignore[attr-defined]
 
     def test_next_rotation_retires_old_key_file(self) -> None:
         """After two rotations the first key file no longer starts a server (clear message)."""

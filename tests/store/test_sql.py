@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import sqlite3
 import stat
@@ -23,6 +24,7 @@ from kmipd.store import (
     rotate_master_key,
 )
 from kmipd.store.keyring import key_id
+from kmipd.store.locating import locate_statement, sqlite3_statement
 from kmipd.store.masterkey import seal, unseal, write_key_file
 from kmipd.store.models import objects_table
 from kmipd.store.sql import safe_url
@@ -63,7 +65,7 @@ class SQLiteTests(SynchronousTestCase):
             self.assertGreaterEqual(conn.exec_driver_sql("PRAGMA busy_timeout").scalar(), 1000)
 
     def test_fast_read_error_handled_once(self) -> None:
-        """A database error on the object read that bypasses SQLAlchemy on SQLite is handled as
+        """A database error on the object read (or Locate) that bypasses SQLAlchemy on SQLite is handled as
         SQLAlchemy would handle it, once: the error metric counts it, the store converts it, and
         the read is not run again through SQLAlchemy (which would wait out busy_timeout twice)."""
         with self.store.transaction() as tx:
@@ -92,6 +94,14 @@ class SQLiteTests(SynchronousTestCase):
         self.assertIsInstance(failed[0], sqlite3.OperationalError)
         self.assertEqual(metrics.database_errors._value.get(), 1)
         self.assertEqual(object_reads, [])  # the fast path's error was not retried through SQLAlchemy
+        self.store.breaker.success()  # "no such table" opened it; Locate runs on the sqlite3 cursor the same way
+        with self.assertRaises(StoreError) as raised:
+            with self.store.transaction() as tx:
+                tx.locate(LocateQuery(attributes=[AttributeFilter("Name", name_item("n"))]))
+        self.assertIn("locating objects", str(raised.exception))
+        self.assertEqual(len(failed), 2)
+        self.assertEqual(metrics.database_errors._value.get(), 2)
+        self.assertEqual(object_reads, [])
 
     def test_raw_files_hold_no_key_bytes(self) -> None:
         """The key pattern appears nowhere in the SQLite files, before or after closing the store."""
@@ -119,12 +129,11 @@ class SQLiteTests(SynchronousTestCase):
 
     def _plan(self, query: LocateQuery) -> str:
         """SQLite's EXPLAIN QUERY PLAN of C{query}'s Locate statement, its details joined."""
-        with self.store.transaction() as tx:
-            stmt, values = tx._locate_statement(query)
-        compiled = stmt.compile(self.store.engine, compile_kwargs={"render_postcompile": True})
-        params = tuple(values.get(name, compiled.params.get(name)) for name in compiled.positiontup or ())
+        prepared = locate_statement("sqlite", query)
+        assert prepared is not None
+        sql, params = sqlite3_statement(*prepared, self.store.engine.dialect)  # what Locate runs
         with self.store.engine.connect() as conn:
-            return " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params))
+            return " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params))
 
     def test_locate_uses_indexes(self) -> None:
         """Locate's attribute filters are planned through an index, not a scan of attributes: a
@@ -144,6 +153,16 @@ class SQLiteTests(SynchronousTestCase):
         self.assertEqual({k: expected[k] if f"USING COVERING INDEX {expected[k]}" in plan else plan
                           for k, plan in plans.items()}, expected)
 
+    def test_sqlite3_statement_processes_values(self) -> None:
+        """The SQL text for the sqlite3 cursor gets its values as a Core execution would send them:
+        IN lists expanded, through the types' bind processors."""
+        stmt = sa.select(sa.bindparam("t", type_=sa.DateTime)).where(sa.literal(1).in_([1, 2]))
+        when = datetime.datetime(2026, 1, 2, 3, 4, 5)
+        sql, values = sqlite3_statement(stmt, {"t": when}, self.store.engine.dialect)
+        self.assertEqual(values, ("2026-01-02 03:04:05.000000", 1, 1, 2))
+        with self.store.engine.connect() as conn:
+            self.assertEqual(conn.exec_driver_sql(sql, values).scalar(), "2026-01-02 03:04:05.000000")
+
     def test_locate_statement_reused_per_shape(self) -> None:
         """Two Locates of the same shape share one statement and still find each its own object."""
         with self.store.transaction() as tx:
@@ -151,7 +170,7 @@ class SQLiteTests(SynchronousTestCase):
             tx.add(make_object("b", names=("second",)))
         with self.store.transaction() as tx:
             queries = [LocateQuery(attributes=[AttributeFilter("Name", name_item(n))]) for n in ("first", "second")]
-            (s1, p1), (s2, p2) = (tx._locate_statement(q) for q in queries)
+            (s1, p1), (s2, p2) = (locate_statement("sqlite", q) for q in queries)  # type: ignore[misc]
             self.assertIs(s1, s2)
             self.assertNotEqual(p1, p2)
             self.assertEqual([[c.uid for c in tx.locate(q)] for q in queries], [["a"], ["b"]])
