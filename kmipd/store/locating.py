@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import sqlalchemy as sa
@@ -55,18 +56,26 @@ def locate_statement(dialect: str, query: LocateQuery) -> tuple[sa.Select[Any], 
             params[key + "h"] = int(r.high)
         shape.append((r.low is not None, r.high is not None))
     cache_key = tuple(shape)
-    if cache_key in _LOCATE_STATEMENTS:
-        stmt = _LOCATE_STATEMENTS[cache_key]
-    else:
+    stmt = _LOCATE_STATEMENTS.get(cache_key, _MISSING)  # one lookup: another thread may evict it
+    if stmt is _MISSING:
         stmt = _build_locate_statement(query)
-        if len(_LOCATE_STATEMENTS) >= _LOCATE_CACHE_SIZE:
-            _LOCATE_STATEMENTS.pop(next(iter(_LOCATE_STATEMENTS)), None)
-        _LOCATE_STATEMENTS[cache_key] = stmt
+        _remember(_LOCATE_STATEMENTS, cache_key, stmt)
     return None if stmt is None else (stmt, params)
 
 
 _LOCATE_CACHE_SIZE = 512
 _LOCATE_STATEMENTS: dict[tuple[Any, ...], sa.Select[Any] | None] = {}
+_MISSING: Any = object()
+#: Serialises the evictions and insertions of the caches shared by the pool threads.
+_CACHE_LOCK = threading.Lock()
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    """File C{value} under C{key}, first dropping the oldest entry when C{cache} is full."""
+    with _CACHE_LOCK:
+        if len(cache) >= _LOCATE_CACHE_SIZE:
+            cache.pop(next(iter(cache)), None)
+        cache[key] = value
 
 
 def _build_locate_statement(query: LocateQuery) -> sa.Select[Any] | None:
@@ -152,9 +161,7 @@ def sqlite3_statement(stmt: sa.Select[Any], params: dict[str, Any], dialect: Any
         by_name.update(state.processors)  # the expanded IN-list parameters'
         found = tuple(by_name.get(name) for name in names)
         entry = (stmt, state.statement, names, fixed, found if any(found) else None)
-        if len(_SQLITE3) >= _LOCATE_CACHE_SIZE:
-            _SQLITE3.pop(next(iter(_SQLITE3)), None)
-        _SQLITE3[id(stmt)] = entry
+        _remember(_SQLITE3, id(stmt), entry)
     _, sql, names, fixed, processors = entry
     values = tuple(params[name] if name in params else fixed[name] for name in names)
     if processors is not None:

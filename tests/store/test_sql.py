@@ -175,6 +175,24 @@ class SQLiteTests(SynchronousTestCase):
             self.assertNotEqual(p1, p2)
             self.assertEqual([[c.uid for c in tx.locate(q)] for q in queries], [["a"], ["b"]])
 
+    def test_locate_statement_evicted_meanwhile(self) -> None:
+        """The shared statement cache read once: another pool thread evicting the shape between a
+        membership test and the read (here, right after the test) costs a rebuild, not a KeyError."""
+        from kmipd.store import locating
+
+        class Evicting(dict):  # type: ignore[type-arg]
+            def __contains__(self, key: object) -> bool:
+                found = super().__contains__(key)
+                self.pop(key, None)
+                return found
+
+        query = LocateQuery(attributes=[AttributeFilter("Name", name_item("x"))])
+        cache = Evicting()
+        self.patch(locating, "_LOCATE_STATEMENTS", cache)
+        first = locate_statement("sqlite", query)
+        self.assertIsNotNone(first)
+        self.assertIsNotNone(locate_statement("sqlite", query))
+
     def test_bad_master_key(self) -> None:
         """A master key that is not 32 bytes is refused."""
         self.assertRaises(StoreError, SQLObjectStore, self.url, b"short")
