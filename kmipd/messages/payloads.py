@@ -93,8 +93,27 @@ def _needs(tag: int, **kwargs: object) -> Field:
     return F(tag, required=True, missing=InvalidField, **kwargs)  # type: ignore[arg-type]
 
 
-#: Key Block (1.x 2.1.3, 2.x 2.1.3): its content (format, value, wrapping) is checked by the model.
-_KEY_BLOCK = _needs(Tag.KEY_BLOCK)
+#: Key Wrapping Data (1.x 2.1.5, 2.x 2.1.5): typed here; the model reads it when it unwraps.
+_KEY_WRAPPING_DATA = F(Tag.KEY_WRAPPING_DATA, fields=(
+    _needs(Tag.WRAPPING_METHOD),
+    F(Tag.ENCRYPTION_KEY_INFORMATION, fields=_KEY_INFORMATION),
+    F(Tag.MAC_SIGNATURE_KEY_INFORMATION, fields=_KEY_INFORMATION),
+    F(Tag.MAC_SIGNATURE),
+    F(Tag.IV_COUNTER_NONCE),
+    F(Tag.ENCODING_OPTION),
+))
+
+#: Key Block (1.x 2.1.3, 2.x 2.1.3): its fields and their item types are checked here (a
+#: Cryptographic Algorithm that is not an Enumeration: Invalid Field); the Key Value's content
+#: (a structure, or a Byte String when wrapped) and the material are checked by the model.
+_KEY_BLOCK = _needs(Tag.KEY_BLOCK, fields=(
+    _needs(Tag.KEY_FORMAT_TYPE),
+    F(Tag.KEY_COMPRESSION_TYPE),
+    F(Tag.KEY_VALUE, types=(S, ItemType.BYTE_STRING)),
+    F(Tag.CRYPTOGRAPHIC_ALGORITHM),
+    F(Tag.CRYPTOGRAPHIC_LENGTH),
+    _KEY_WRAPPING_DATA,
+))
 
 #: The managed object structures (1.x 2.2, 2.x 2.2), for Register requests and Get responses.
 MANAGED_OBJECT = OneOf("managed object", (

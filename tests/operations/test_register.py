@@ -23,6 +23,7 @@ from kmipd.spec import (
     SecretDataType,
     SplitKeyMethod,
     Tag,
+    WrappingMethod,
 )
 from kmipd.spec import (
     CryptographicAlgorithm as CA,
@@ -277,3 +278,81 @@ class RegisterOtherTests(SynchronousTestCase, Assertions):
         self.assertOK(r)
         got = attrs_of(get_attributes(self.d, r.payload.get(Tag.UNIQUE_IDENTIFIER)), V14)
         self.assertEqual(got["Random Number Generator"][0].get(Tag.RNG_ALGORITHM), 3)
+
+
+def with_block_field(body: Item, tag: int, item: Item | None) -> Item:
+    """C{body} (an object structure) with its Key Block field C{tag} replaced by C{item} (added if
+    absent; removed if C{item} is None)."""
+    kb = body.find(Tag.KEY_BLOCK)
+    assert kb is not None
+    kept = [c for c in kb.value if c.tag != tag]
+    kb.value = kept + ([item] if item is not None else [])
+    return body
+
+
+def wrapped_body(kwd: list[Item]) -> Item:
+    """A Symmetric Key whose Key Block holds a wrapped (Byte String) Key Value and Key Wrapping Data C{kwd}."""
+    return keyblock.body(ObjectType.SYMMETRIC_KEY, Item.struct(Tag.KEY_BLOCK, [
+        Item.enum(Tag.KEY_FORMAT_TYPE, KeyFormatType.RAW), Item.bytes(Tag.KEY_VALUE, b"w" * 24),
+        Item.enum(Tag.CRYPTOGRAPHIC_ALGORITHM, CA.AES), Item.int(Tag.CRYPTOGRAPHIC_LENGTH, 128),
+        Item.struct(Tag.KEY_WRAPPING_DATA, kwd)]))
+
+
+class RegisterKeyBlockTypeTests(SynchronousTestCase, Assertions):
+    """A Key Block field of the wrong item type is Invalid Field (1.x and 2.x), like any other
+    mistyped request field, never an internal error."""
+
+    def setUp(self) -> None:
+        self.d = make_processor()
+
+    def aes(self) -> Item:
+        return keyblock.body(ObjectType.SYMMETRIC_KEY, block(KeyFormatType.RAW, b"k" * 16, CA.AES, 128))
+
+    def assertInvalid(self, body: Item, field: str) -> None:
+        for version in (V10, V14, V20, V21):
+            r = register(self.d, ObjectType.SYMMETRIC_KEY, body, version=version)
+            self.assertFails(r, ResultReason.INVALID_FIELD)
+            self.assertIn(field, r.message)
+
+    def test_algorithm_text_string(self) -> None:
+        """Cryptographic Algorithm as a Text String (was General Failure: a ValueError building the attribute)."""
+        body = with_block_field(self.aes(), Tag.CRYPTOGRAPHIC_ALGORITHM, Item.text(Tag.CRYPTOGRAPHIC_ALGORITHM, "AES"))
+        self.assertInvalid(body, "Cryptographic Algorithm")
+
+    def test_algorithm_other_types(self) -> None:
+        """Cryptographic Algorithm as a Byte String, a Structure or an Integer (of the right value)."""
+        for bad in (Item.bytes(Tag.CRYPTOGRAPHIC_ALGORITHM, b"\x03"), Item.struct(Tag.CRYPTOGRAPHIC_ALGORITHM, []),
+                    Item.int(Tag.CRYPTOGRAPHIC_ALGORITHM, CA.AES)):
+            self.assertInvalid(with_block_field(self.aes(), Tag.CRYPTOGRAPHIC_ALGORITHM, bad),
+                               "Cryptographic Algorithm")
+
+    def test_other_fields(self) -> None:
+        """Cryptographic Length, Key Format Type, Key Compression Type and Key Value mistyped: each named."""
+        cases = [
+            (Item.enum(Tag.CRYPTOGRAPHIC_LENGTH, 128), "Cryptographic Length"),
+            (Item.int(Tag.KEY_FORMAT_TYPE, KeyFormatType.RAW), "Key Format Type"),
+            (Item.text(Tag.KEY_COMPRESSION_TYPE, "none"), "Key Compression Type"),
+            (Item.text(Tag.KEY_VALUE, "k" * 16), "Key Value"),
+        ]
+        for bad, field in cases:
+            self.assertInvalid(with_block_field(self.aes(), bad.tag, bad), field)
+
+    def test_unknown_field(self) -> None:
+        """A field the Key Block does not define is Invalid Field too."""
+        self.assertInvalid(with_block_field(self.aes(), Tag.OBJECT_TYPE, Item.enum(Tag.OBJECT_TYPE, 2)), "Object Type")
+
+    def test_wrapped_key_wrapping_data(self) -> None:
+        """Key Wrapping Data is typed as well: a Text String Wrapping Method, a mistyped Padding
+        Method in its Encryption Key Information, or no Wrapping Method at all."""
+        method = Item.enum(Tag.WRAPPING_METHOD, WrappingMethod.ENCRYPT)
+        self.assertOK(register(self.d, ObjectType.SYMMETRIC_KEY, wrapped_body([method])))
+        info = Item.struct(Tag.ENCRYPTION_KEY_INFORMATION, [
+            Item.text(Tag.UNIQUE_IDENTIFIER, "kek"),
+            Item.struct(Tag.CRYPTOGRAPHIC_PARAMETERS, [Item.text(Tag.PADDING_METHOD, "none")])])
+        cases = [
+            ([Item.text(Tag.WRAPPING_METHOD, "Encrypt")], "Wrapping Method"),
+            ([method, info], "Padding Method"),
+            ([Item.bytes(Tag.IV_COUNTER_NONCE, bytes(12))], "Wrapping Method"),
+        ]
+        for kwd, field in cases:
+            self.assertInvalid(wrapped_body(kwd), field)

@@ -171,6 +171,22 @@ class ImportTests(SynchronousTestCase, Assertions):
         names = attrs_of(get_attributes(d, "imp-1", ["Name"], version=V14), V14)["Name"]
         self.assertEqual(names[0].get(Tag.NAME_VALUE), "secret-1")
 
+    def test_mistyped_key_block(self) -> None:
+        """A Key Block whose Cryptographic Algorithm is a Text String (and no algorithm attribute
+        to compare it with): Invalid Field at 1.4 and 2.1 (was General Failure)."""
+        d = make_dispatcher()
+        shapes = ((V14, to_1x(*a_name("k-1.4"))), (V21, Item.struct(Tag.ATTRIBUTES, [a_name("k-2.1")[1]])))
+        for version, attrs in shapes:
+            key = Item.struct(Tag.SYMMETRIC_KEY, [Item.struct(Tag.KEY_BLOCK, [
+                Item.enum(Tag.KEY_FORMAT_TYPE, KeyFormatType.RAW),
+                Item.struct(Tag.KEY_VALUE, [Item.bytes(Tag.KEY_MATERIAL, b"k" * 16)]),
+                Item.text(Tag.CRYPTOGRAPHIC_ALGORITHM, "AES"), Item.int(Tag.CRYPTOGRAPHIC_LENGTH, 128)])])
+            object_type = [Item.enum(Tag.OBJECT_TYPE, ObjectType.SYMMETRIC_KEY)] if version >= (2, 0) else []
+            r = call(d, Operation.IMPORT, payload(Item.text(Tag.UNIQUE_IDENTIFIER, f"imp-{version}"), *object_type,
+                                                  attrs, key), version=version, caller="alice")
+            self.assertFails(r, ResultReason.INVALID_FIELD)
+            self.assertIn("Cryptographic Algorithm", r.message)
+
     def test_replace_existing(self) -> None:
         """An existing id: Object Already Exists, unless Replace Existing (by its owner only)."""
         d = make_dispatcher()
