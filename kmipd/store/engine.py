@@ -23,9 +23,10 @@ from .deadlines import (
     engine_options,
     guard_dialect,
     mysql_on_connect,
+    sqlite_busy,
     unavailability,
 )
-from .interface import ConcurrentUpdateError, DatabaseUnavailable, StoreError
+from .interface import ConcurrentUpdateError, DatabaseBusy, DatabaseUnavailable, StoreError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -124,11 +125,24 @@ def _db_errors(what: str) -> Iterator[None]:
         if not isinstance(e, sa.exc.DBAPIError):
             raise StoreError(f"{what} failed: {e}") from None
         detail = _first_line(e)
+        if sqlite_busy(e.orig) and not sqlite_busy_snapshot(e.orig):
+            raise DatabaseBusy(f"{what}: the database is locked by another writer ({detail}); retry later") from None
         if _is_retryable(e):
             raise ConcurrentUpdateError(f"{what}: conflicting transaction ({detail}); retry") from None
         raise StoreError(f"{what} failed: {detail}") from None
     except sa.exc.SQLAlchemyError as e:
         raise StoreError(f"{what} failed: {e}") from None
+
+
+#: SQLITE_BUSY_SNAPSHOT: a WAL read snapshot too old to write; returned at once, not after the
+#: busy timeout, so the transaction is worth running again (a conflict).
+_SQLITE_BUSY_SNAPSHOT = 517
+
+
+def sqlite_busy_snapshot(orig: BaseException | None) -> bool:
+    """Whether C{orig} is SQLite's SQLITE_BUSY_SNAPSHOT (a conflict, retried), not a lock that was
+    waited for."""
+    return getattr(orig, "sqlite_errorcode", None) == _SQLITE_BUSY_SNAPSHOT
 
 
 def _first_line(e: Exception) -> str:
