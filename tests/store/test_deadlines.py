@@ -265,8 +265,8 @@ class SQLiteBusyTests(SynchronousTestCase):
         one wait (it does not run the messages one by one, each waiting for the lock again)."""
         from kmipd.auth.identify import Caller
         from kmipd.spec import ResultReason
-        from kmipd.testing import make_processor, request, results
         from kmipd.testing import batch_item as item
+        from kmipd.testing import make_processor, request, results
         from kmipd.ttlv import decode, encode
 
         store, _other = self._locked()
