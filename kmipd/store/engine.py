@@ -101,7 +101,8 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any, busy_ms: i
 
 
 def _is_retryable(exc: sa.exc.DBAPIError) -> bool:
-    """Deadlock / serialization failure / lock timeout / SQLite busy."""
+    """Deadlock / serialization failure / lock timeout / SQLite busy snapshot (a plain SQLite
+    "database is locked" is L{DatabaseBusy} before this is asked)."""
     orig = exc.orig
     sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     if sqlstate in ("40001", "40P01", "55P03"):
@@ -109,8 +110,7 @@ def _is_retryable(exc: sa.exc.DBAPIError) -> bool:
     args = getattr(orig, "args", ())
     if args and isinstance(args[0], int) and args[0] in (1205, 1213):  # MySQL lock timeout, deadlock
         return True
-    text = str(orig).lower()
-    return "database is locked" in text or "database table is locked" in text
+    return sqlite_busy(orig)
 
 
 @contextmanager
