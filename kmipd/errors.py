@@ -131,6 +131,13 @@ class StoreUnavailable(KmipError):
         super().__init__(message)
 
 
+class StoreBusy(StoreUnavailable):
+    """The database's write lock was held by another writer for longer than the lock timeout
+    (SQLite's "database is locked"): answered at once, General Failure, retry later. Not retried
+    by the server (a retry would wait as long again) and not an outage (the circuit breaker stays
+    closed)."""
+
+
 # Aliases kept for the names the operation modules grew up with.
 UsageLimitsExhausted = AllocationRefused = UsageLimitExceeded
 

@@ -34,6 +34,7 @@ from .errors import (
     InvalidMessage,
     KmipError,
     OperationNotSupported,
+    StoreBusy,
     StoreUnavailable,
     table_reason,
 )
@@ -357,7 +358,7 @@ class Processor:
         except ConcurrentUpdateError:
             _log.info("group of {n} messages hit a concurrent update; running them one by one", n=len(work))
         except KmipError as e:
-            if ran:
+            if ran or isinstance(e, StoreBusy):  # busy: one by one, each would wait for the lock again
                 for w in work:
                     self._storage_refused(w, e, log=w is work[0])
                 return

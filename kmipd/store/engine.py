@@ -23,9 +23,10 @@ from .deadlines import (
     engine_options,
     guard_dialect,
     mysql_on_connect,
+    sqlite_busy,
     unavailability,
 )
-from .interface import ConcurrentUpdateError, DatabaseUnavailable, StoreError
+from .interface import ConcurrentUpdateError, DatabaseBusy, DatabaseUnavailable, StoreError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -100,7 +101,8 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any, busy_ms: i
 
 
 def _is_retryable(exc: sa.exc.DBAPIError) -> bool:
-    """Deadlock / serialization failure / lock timeout / SQLite busy."""
+    """Deadlock / serialization failure / lock timeout / SQLite busy snapshot (a plain SQLite
+    "database is locked" is L{DatabaseBusy} before this is asked)."""
     orig = exc.orig
     sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     if sqlstate in ("40001", "40P01", "55P03"):
@@ -108,8 +110,7 @@ def _is_retryable(exc: sa.exc.DBAPIError) -> bool:
     args = getattr(orig, "args", ())
     if args and isinstance(args[0], int) and args[0] in (1205, 1213):  # MySQL lock timeout, deadlock
         return True
-    text = str(orig).lower()
-    return "database is locked" in text or "database table is locked" in text
+    return sqlite_busy(orig)
 
 
 @contextmanager
@@ -124,11 +125,24 @@ def _db_errors(what: str) -> Iterator[None]:
         if not isinstance(e, sa.exc.DBAPIError):
             raise StoreError(f"{what} failed: {e}") from None
         detail = _first_line(e)
+        if sqlite_busy(e.orig) and not sqlite_busy_snapshot(e.orig):
+            raise DatabaseBusy(f"{what}: the database is locked by another writer ({detail}); retry later") from None
         if _is_retryable(e):
             raise ConcurrentUpdateError(f"{what}: conflicting transaction ({detail}); retry") from None
         raise StoreError(f"{what} failed: {detail}") from None
     except sa.exc.SQLAlchemyError as e:
         raise StoreError(f"{what} failed: {e}") from None
+
+
+#: SQLITE_BUSY_SNAPSHOT: a WAL read snapshot too old to write; returned at once, not after the
+#: busy timeout, so the transaction is worth running again (a conflict).
+_SQLITE_BUSY_SNAPSHOT = 517
+
+
+def sqlite_busy_snapshot(orig: BaseException | None) -> bool:
+    """Whether C{orig} is SQLite's SQLITE_BUSY_SNAPSHOT (a conflict, retried), not a lock that was
+    waited for."""
+    return getattr(orig, "sqlite_errorcode", None) == _SQLITE_BUSY_SNAPSHOT
 
 
 def _first_line(e: Exception) -> str:

@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..errors import StoreUnavailable
+from ..errors import StoreBusy, StoreUnavailable
 from ..model.objects import ManagedObject
 from ..ttlv import Item
 
@@ -40,6 +40,11 @@ class DatabaseUnavailable(StoreError, StoreUnavailable):
 
     def __str__(self) -> str:
         return f"storage temporarily unavailable ({self.detail}); retry"
+
+
+class DatabaseBusy(StoreError, StoreBusy):
+    """SQLite's write lock was held by another connection past C{db_lock_timeout} ("database is
+    locked"): lock contention, not an outage (L{kmipd.store.deadlines.sqlite_busy})."""
 
 
 class SchemaError(StoreError):

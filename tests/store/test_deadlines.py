@@ -23,7 +23,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from kmipd.config import load_config
 from kmipd.errors import KmipError, StoreUnavailable
-from kmipd.store import ConcurrentUpdateError, SQLObjectStore
+from kmipd.store import ConcurrentUpdateError, DatabaseBusy, SQLObjectStore
 from kmipd.store.deadlines import CircuitBreaker, DatabaseDeadlines, Watchdog, engine_options, unavailability
 
 from .proxy import ControlledProxy
@@ -187,24 +187,44 @@ class PoolTimeoutTests(SynchronousTestCase):
             self.assertIsNone(tx.get("x"))
 
 
+def _aes_create() -> object:
+    """A Create payload for an AES-256 key."""
+    from kmipd.spec import Tag
+    from kmipd.testing import attribute, payload
+    from kmipd.ttlv import Item
+
+    return payload(Item.enum(Tag.OBJECT_TYPE, 2), Item.struct(Tag.TEMPLATE_ATTRIBUTE, [
+        attribute("Cryptographic Algorithm", Item.enum(Tag.ATTRIBUTE_VALUE, 3)),
+        attribute("Cryptographic Length", Item.int(Tag.ATTRIBUTE_VALUE, 256)),
+        attribute("Cryptographic Usage Mask", Item.int(Tag.ATTRIBUTE_VALUE, 12))]))
+
+
 class SQLiteBusyTests(SynchronousTestCase):
     """SQLite's "database is locked" after the busy timeout is lock contention, not an outage."""
 
-    def test_locked_is_a_conflict_not_down(self) -> None:
-        """A write while another connection holds the write lock waits db_lock_timeout, then fails
-        as a concurrent-update conflict (the callers' bounded retry) with the circuit breaker
-        closed, so the next request is admitted and succeeds once the lock is gone."""
+    def _locked(self) -> tuple[SQLObjectStore, sqlite3.Connection]:
+        """A store with a 0.2 s lock timeout and another connection holding the write lock."""
         url, _ = sqlite_url(self)
         store = SQLObjectStore(url, MASTER_KEY, deadlines=DatabaseDeadlines(lock_timeout=0.2, retry_interval=30))
         self.addCleanup(store.close)
         other = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
         self.addCleanup(other.close)
         other.execute("BEGIN IMMEDIATE")  # holds the write lock
+        return store, other
+
+    def test_locked_is_busy_not_down(self) -> None:
+        """A write while another connection holds the write lock waits db_lock_timeout, then fails
+        as DatabaseBusy (General Failure, retry later: not a conflict to retry, which would wait
+        as long again) with the circuit breaker closed, so the next request is admitted and
+        succeeds once the lock is gone."""
+        store, other = self._locked()
         start = time.monotonic()
-        with self.assertRaises(ConcurrentUpdateError) as raised:
+        with self.assertRaises(DatabaseBusy) as raised:
             with store.transaction() as tx:
                 tx.add(make_object("u-1"))
         self.assertGreaterEqual(time.monotonic() - start, 0.15)
+        self.assertNotIsInstance(raised.exception, ConcurrentUpdateError)
+        self.assertIsInstance(raised.exception, StoreUnavailable)
         self.assertIn("database is locked", str(raised.exception))
         self.assertFalse(store.breaker.is_open)
         other.execute("ROLLBACK")
@@ -212,6 +232,52 @@ class SQLiteBusyTests(SynchronousTestCase):
             tx.add(make_object("u-1"))
         with store.transaction() as tx:
             self.assertIsNotNone(tx.get("u-1"))
+
+    def _counting(self, store: SQLObjectStore) -> list[int]:
+        """Count the store's transactions from now on."""
+        count = [0]
+        begin = store.transaction
+
+        def transaction(*args: object, **kwargs: object) -> object:
+            count[0] += 1
+            return begin(*args, **kwargs)
+
+        store.transaction = transaction  # type: ignore[method-assign]
+        return count
+
+    def test_busy_message_answered_without_retry(self) -> None:
+        """Through the processor: a Create that meets the held lock is answered General Failure
+        after one wait for the lock (one transaction, not the conflict retries)."""
+        from kmipd.spec import Operation, ResultReason
+        from kmipd.testing import call, make_processor
+
+        store, _other = self._locked()
+        processor = make_processor(store)
+        count = self._counting(store)
+        result = call(processor, Operation.CREATE, _aes_create())
+        self.assertEqual(result.reason, ResultReason.GENERAL_FAILURE)
+        self.assertIn("database is locked", result.message or "")
+        self.assertEqual(count[0], 1)
+        self.assertFalse(store.breaker.is_open)
+
+    def test_busy_group_answered_at_once(self) -> None:
+        """A group commit that meets the held lock answers every message General Failure after
+        one wait (it does not run the messages one by one, each waiting for the lock again)."""
+        from kmipd.auth.identify import Caller
+        from kmipd.spec import ResultReason
+        from kmipd.testing import batch_item as item
+        from kmipd.testing import make_processor, request, results
+        from kmipd.ttlv import decode, encode
+
+        store, _other = self._locked()
+        processor = make_processor(store)
+        count = self._counting(store)
+        message = encode(request(item(0x01, _aes_create())))  # Create
+        groups = processor.process_group([([message], Caller("a")), ([message, message], Caller("b"))])
+        answers = [results(decode(reply.data))[0] for replies in groups for reply in replies]
+        self.assertEqual([a.reason for a in answers], [ResultReason.GENERAL_FAILURE] * 3)
+        self.assertEqual(count[0], 1)
+        self.assertFalse(store.breaker.is_open)
 
     def test_classification(self) -> None:
         """unavailability() of the real sqlite3 errors: locked is not "down", a missing file is."""
