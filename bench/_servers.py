@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import shutil
 import signal
 import socket
@@ -154,10 +155,12 @@ class Server:
             return ([sys.executable, "-c", "from kmip.services.server.server import main; main()",
                      "-f", conf, "-l", os.path.join(d, "pykmip.log")], env, d)
         conf = os.path.join(d, "server.conf")
-        extra = "".join(f"{k}={v}\n" for k, v in s.extra.items())
+        options = dict(s.extra)
+        level = options.pop("logging_level", "INFO")  # a [server] key; the others go to [kmipd]
+        extra = "".join(f"{k}={v}\n" for k, v in options.items())
         with open(conf, "w") as f:
             f.write(f"[server]\ncertificate_path={pki.server_cert}\nkey_path={pki.server_key}\n"
-                    f"ca_path={pki.ca}\nlogging_level=INFO\n[kmipd]\n"
+                    f"ca_path={pki.ca}\nlogging_level={level}\n[kmipd]\n"
                     + (f"workers={s.workers}\n" if s.workers != 1 else "") + extra)
         env["PYTHONPATH"] = s.tree
         return ([sys.executable, "-c", "from twisted.scripts.twistd import run; run()", "-n", "--pidfile=",
@@ -174,12 +177,26 @@ class Server:
                 raise SystemExit(f"{self.spec.label} exited with {self.proc.returncode}; see {self.log.name}")
             try:
                 Conn(ctx, "127.0.0.1", self.port, timeout=5).close()
-                return
+                if self._workers_serving():
+                    return
+                time.sleep(0.1)
             except OSError:
                 if time.monotonic() > end:
                     raise SystemExit(
                         f"{self.spec.label} not ready after {timeout:.0f} s; see {self.log.name}") from None
                 time.sleep(0.1)
+
+    def _workers_serving(self) -> bool:
+        """Whether every worker process of a C{workers = N} kmipd serves (its "serving" line is in
+        the log): connections opened before would all land on the parent, which accepts first."""
+        if self.spec.kind != "kmipd" or self.spec.workers <= 1:
+            return True
+        try:
+            with open(os.path.join(self.dir, "kmipd.log")) as f:
+                text = f.read()
+        except OSError:
+            return False
+        return len(re.findall(r"kmipd worker \d+ serving", text)) >= self.spec.workers - 1
 
     def pids(self) -> list[int]:
         """The server process and all its descendants."""
