@@ -7,6 +7,7 @@ observers twistd or an embedding application installs.
 
 from __future__ import annotations
 
+import json
 from math import floor
 from time import time
 from typing import Any
@@ -17,6 +18,8 @@ from twisted.logger import (
     ILogObserver,
     LogLevel,
     LogLevelFilterPredicate,
+    eventAsJSON,
+    eventFromJSON,
     formatEventAsClassicLogText,
     formatTime,
     timeFormatRFC3339,
@@ -124,8 +127,7 @@ class ClassicFormatter:
 
     def __call__(self, event: dict[str, Any]) -> str | None:
         format = event.get("log_format")
-        if (type(format) is not str or "()" in format or "log_failure" in event or "log_flattened" in event
-                or event.get("log_system") is not None):
+        if type(format) is not str or "()" in format or "log_failure" in event or "log_flattened" in event:
             return formatEventAsClassicLogText(event, formatTime=self._format_time)
         try:
             text = format.format_map(event)
@@ -133,9 +135,13 @@ class ClassicFormatter:
             return formatEventAsClassicLogText(event, formatTime=self._format_time)
         if not text:
             return None
-        level = event.get("log_level")
-        line = f"{self.stamp(event.get('log_time'))} [{event.get('log_namespace', '-')}#" \
-               f"{'-' if level is None else level.name}] {text}"
+        system = event.get("log_system")
+        if system is None:
+            level = event.get("log_level")
+            system = f"{event.get('log_namespace', '-')}#{'-' if level is None else level.name}"
+        elif type(system) is not str:
+            return formatEventAsClassicLogText(event, formatTime=self._format_time)
+        line = f"{self.stamp(event.get('log_time'))} [{system}] {text}"
         if "\n" in line:
             line = line.replace("\n", "\n\t")
         return line + "\n"
@@ -147,3 +153,59 @@ def classic_file_observer(observer: Any) -> Any:
     if type(observer) is FileLogObserver:
         observer.formatEvent = ClassicFormatter()
     return observer
+
+
+# -- the worker processes' log relay (kmipd.workers) ---------------------------------------------
+
+_PLAIN = frozenset((str, int, float, bool, type(None)))
+#: Objects of the emitting process that no JSON encoding carries (Twisted's drops them too).
+_LOCAL_ONLY = frozenset(("log_logger", "log_source"))
+_FLAT_MARK = "kmipd_flat"
+
+
+def _flat(event: dict[str, Any]) -> dict[str, Any] | None:
+    """C{event} with JSON values only (its level by name), or C{None} when a field is not a plain
+    value or a list or tuple of them (a failure, an object: Twisted's encoding is needed)."""
+    out: dict[str, Any] = {_FLAT_MARK: 1}
+    for key, value in event.items():
+        kind = type(value)
+        if kind in _PLAIN:
+            out[key] = value
+        elif key == "log_level" and value in _PRIORITY:
+            out[key] = value.name
+        elif key in _LOCAL_ONLY:
+            continue
+        elif (kind is tuple or kind is list) and all(type(v) in _PLAIN for v in value):
+            out[key] = list(value)
+        else:
+            return None
+    return out
+
+
+def relay_encode(event: dict[str, Any]) -> bytes:
+    """One log event as a line for another process (L{relay_decode}): plain JSON for an event of
+    plain values (the per-request line: ~3x cheaper than Twisted's C{eventAsJSON}, which flattens
+    the format), Twisted's JSON for the others."""
+    flat = _flat(event)
+    text = json.dumps(flat) if flat is not None else eventAsJSON(event)
+    return text.encode("utf-8") + b"\n"
+
+
+def relay_decode(line: bytes) -> dict[str, Any]:
+    """The event of one line made by L{relay_encode}.
+
+    @raise ValueError: not such a line.
+    """
+    text = line.decode("utf-8", "replace")
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("not a log event")
+    if data.pop(_FLAT_MARK, None) != 1:
+        return eventFromJSON(text)
+    level = data.get("log_level")
+    if level is not None:
+        data["log_level"] = LogLevel.levelWithName(level) if level in _LEVEL_NAMES else LogLevel.info
+    return data
+
+
+_LEVEL_NAMES = frozenset(level.name for level in _PRIORITY)

@@ -36,12 +36,12 @@ from twisted.application.service import MultiService, Service
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.interfaces import IReadDescriptor
 from twisted.internet.protocol import ProcessProtocol
-from twisted.logger import ILogObserver, eventAsJSON, eventFromJSON, globalLogPublisher
+from twisted.logger import ILogObserver, globalLogPublisher
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from .config import Config, ConfigError
-from .log import Logger
+from .log import Logger, relay_decode, relay_encode
 from .service import KMIPService
 
 __all__ = ["WorkerKMIPService", "WorkerSupervisor", "attach_workers"]
@@ -117,7 +117,7 @@ class _WorkerProcess(ProcessProtocol):
 
     def _relay(self, line: bytes) -> None:
         try:
-            event = eventFromJSON(line.decode("utf-8", "replace"))
+            event = relay_decode(line)
         except ValueError:
             _log.warn("worker {pid}: {line}", pid=self.pid, line=line.decode("utf-8", "replace"))
             return
@@ -330,7 +330,7 @@ def _read_exactly(fd: int, n: int) -> bytes:
 @implementer(ILogObserver)
 def _json_observer(event: dict[str, Any]) -> None:
     try:
-        os.write(1, eventAsJSON(event).encode("utf-8") + b"\n")
+        os.write(1, relay_encode(event))
     except OSError:
         pass
 

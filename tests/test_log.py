@@ -109,6 +109,10 @@ class ClassicFormatterTests(SynchronousTestCase):
             self.event(5.5, ""),
             self.event(None),
             self.event(5.5, log_system="pool-1"),
+            self.event(5.5, log_system="worker-4242", kmipd_worker=4242),
+            self.event(5.5, log_system=42),  # not text: Twisted's str()
+            self.event(5.5, log_system=None),
+            self.event(5.5, "multi\nline {client}", log_system="worker-1"),
             self.event(5.5, log_namespace=None),
             self.event(5.5, log_level=None),
             self.event(5.5, "{duration:.3f} {client!r} {x[k]} {x[k].real}", x={"k": 2}),
@@ -232,3 +236,50 @@ class LevelFilterTests(SynchronousTestCase):
         trace: list[Any] = []
         observer(dict(log_level=LogLevel.info, log_namespace="kmipd.x", log_trace=trace))
         self.assertEqual(trace, [(observer, seen.append)])
+
+
+class RelayTests(SynchronousTestCase):
+    """L{log.relay_encode} / L{log.relay_decode}: a worker process's events reach the parent whole."""
+
+    def request_event(self) -> dict[str, Any]:
+        return dict(log_format="{client} {operation} -> {result_status}", log_level=LogLevel.info,
+                    log_namespace="kmipd.protocol", log_time=1_700_000_000.5, log_logger=object(),
+                    log_source=None, client="alice", operation="Get", result_status="Success",
+                    version=(1, 4), duration=0.000193, correlation=None, client_correlation="c\u00e9")
+
+    def test_request_event_plain(self) -> None:
+        """kmipd's per-request event travels as plain JSON (not Twisted's flattened encoding) and
+        comes back with every field, its level as the LogLevel constant, a tuple as a list."""
+        event = self.request_event()
+        line = log.relay_encode(event)
+        self.assertTrue(line.endswith(b"\n"))
+        self.assertNotIn(b"log_flattened", line)
+        self.assertNotIn(b"__class_uuid__", line)
+        back = log.relay_decode(line.rstrip(b"\n"))
+        self.assertIs(back["log_level"], LogLevel.info)
+        self.assertEqual(back["version"], [1, 4])
+        self.assertNotIn("log_logger", back)
+        expected = {k: v for k, v in event.items() if k not in ("log_logger", "log_level", "version")}
+        self.assertEqual({k: back[k] for k in expected}, expected)
+        self.assertNotIn("kmipd_flat", back)
+        back["log_system"] = "worker-7"
+        self.assertEqual(log.ClassicFormatter()(back), _twisted_line(back))
+
+    def test_other_events_through_twisted(self) -> None:
+        """An event carrying an object or a failure goes through Twisted's encoding, as before."""
+        event = self.request_event()
+        try:
+            1 / 0
+        except ZeroDivisionError:
+            event["log_failure"] = Failure()
+        event["x"] = {"nested": 1}
+        line = log.relay_encode(event)
+        self.assertIn(b"log_flattened", line)
+        back = log.relay_decode(line.rstrip(b"\n"))
+        self.assertIs(back["log_level"], LogLevel.info)
+        self.assertIn("ZeroDivisionError", _twisted_line(back))
+
+    def test_not_an_event(self) -> None:
+        """A line that is no event is a ValueError (the parent logs it as text)."""
+        for line in (b"not json", b"[1, 2]", b"\"text\""):
+            self.assertRaises(ValueError, log.relay_decode, line)
