@@ -112,7 +112,8 @@ def summarise(items: Sequence[Any], results: Sequence[Any], *, identifiers: bool
             continue
         request_payload = items[index].payload if index < len(items) else None
         asked = _ids(request_payload)
-        answered = _ids(result.payload)
+        # an undone item keeps its payload (Table 399): a uid it made no longer exists
+        answered = _ids(result.payload) if result.status != ResultStatus.OPERATION_UNDONE else []
         records.append(ItemRecord(
             operation=operation,
             status=status,

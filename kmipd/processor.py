@@ -507,10 +507,14 @@ class Processor:
 
 
 def _mark_undone(results: list[BatchResult]) -> None:
+    """Items that ran before an Undo report Operation Undone and keep their Response Payload: the
+    payload is required unless the item failed (2.1 Table 399; Undone is not a failure, 9.19), as
+    the 2.1 profile vector BL-M-2 expects. A Pending item's deferred work is dropped with the rest
+    (L{NodeState.settle}), so its Asynchronous Correlation Value goes."""
     for r in results:
-        if r.status in _NOT_FAILED:  # a Pending item's work is dropped with the rest (NodeState.settle)
+        if r.status in _NOT_FAILED:
             r.status = ResultStatus.OPERATION_UNDONE
-            r.payload = r.correlation = None
+            r.correlation = None
 
 
 @functools.lru_cache(maxsize=1024)

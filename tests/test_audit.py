@@ -202,18 +202,19 @@ class SummaryTests(TestCase):
                          ("none", "OPERATION_FAILED", "INVALID_MESSAGE", ["g"]))
 
     def test_undone_creates_nothing(self) -> None:
-        """An undone Create names no created object."""
+        """An undone Create (which keeps its Response Payload) names no created object."""
         from kmipd.messages import BatchResult
         from kmipd.spec import ResultStatus
 
         item = batch_item(Operation.CREATE)
-        result = BatchResult(Operation.CREATE, None, ResultStatus.OPERATION_UNDONE, None, None)
+        made = Item.struct(Tag.RESPONSE_PAYLOAD, [Item.text(Tag.UNIQUE_IDENTIFIER, "rolled-back")])
+        result = BatchResult(Operation.CREATE, None, ResultStatus.OPERATION_UNDONE, payload=made)
 
         class _Item:
             payload = item.find(Tag.REQUEST_PAYLOAD)
 
         (record,) = summarise([_Item()], [result])
-        self.assertEqual((record.status, record.created), ("OPERATION_UNDONE", ()))
+        self.assertEqual((record.status, record.created, record.objects), ("OPERATION_UNDONE", (), ()))
 
     def test_peer_text(self) -> None:
         """Addresses read host:port, IPv6 in brackets, whatever form the transport gives."""

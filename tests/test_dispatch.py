@@ -172,12 +172,14 @@ class BatchTests(SynchronousTestCase):
         self.assertEqual(len(default), 1)
 
     def test_undo(self) -> None:
-        """With Undo, items that succeeded before a failure report Operation Undone with no payload."""
+        """With Undo, items that succeeded before a failure report Operation Undone and keep their
+        Response Payload (required unless the item failed: 2.1 Table 399)."""
         rs = self.continuation(BatchErrorContinuationOption.UNDO,
                                batch_item(Operation.QUERY, QUERY_OPS), failing_query(),
                                batch_item(Operation.QUERY, QUERY_OPS))
         self.assertEqual([r.status for r in rs], [ResultStatus.OPERATION_UNDONE, ResultStatus.OPERATION_FAILED])
-        self.assertIsNone(rs[0].payload)
+        self.assertIsNotNone(rs[0].payload)
+        self.assertIsNotNone(rs[0].payload.find(Tag.OPERATION))  # type: ignore[union-attr]
 
     def test_undo_rolls_back_writes(self) -> None:
         """With Undo, store writes of the successful items are rolled back; with Continue they stay."""

@@ -234,8 +234,8 @@ def _add(ctx: RequestContext, obj: ManagedObject, attr: Attr) -> int:
             f"attribute {attr.name!r} takes a single value and is already set; use Modify Attribute"
         )
     value = _prepare(ctx, attr.name, attr.value)
-    if attr.name == "Name":
-        check_unique_name(ctx, value, for_new_object=False, exclude=obj.uid)
+    if attr.name == "Name":  # the object's own Name counts too: a second instance would repeat it
+        check_unique_name(ctx, value, for_new_object=False)
     return obj.add_instance(attr.name, value)
 
 

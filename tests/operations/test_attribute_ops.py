@@ -756,6 +756,20 @@ class NameUniquenessTests(_Base):
         result = self.call(Operation.MODIFY_ATTRIBUTE, uid_payload(uid, attr_1x("Name", name_item("mine"), 0)))
         self.assertTrue(result.ok, result.message)
 
+    def test_adding_own_name_again(self) -> None:
+        """Add Attribute of the Name the object already has would repeat it: Non Unique Name
+        Attribute (2.1 4.32, Table 169; the 2.1 profile vector BL-M-8), 1.x Illegal Operation."""
+        uid = new_object(self.store, name="mine")
+        self.assertFailed(
+            self.call(Operation.ADD_ATTRIBUTE, uid_payload(uid, new_attr(name_item("mine"))), V20),
+            ResultReason.NON_UNIQUE_NAME_ATTRIBUTE,
+        )
+        self.assertFailed(
+            self.call(Operation.ADD_ATTRIBUTE, uid_payload(uid, attr_1x("Name", name_item("mine")))),
+            ResultReason.ILLEGAL_OPERATION,
+        )
+        self.assertTrue(self.call(Operation.ADD_ATTRIBUTE, uid_payload(uid, new_attr(name_item("also-mine"))), V20).ok)
+
 
 class _StableIndexMixin:
     """Attribute Indexes never change when other instances are deleted (KMIP 1.x 2.1.1)."""
