@@ -39,9 +39,7 @@ from ..errors import (
     KeyValueNotPresent,
     KmipError,
     MissingIV,
-)
-from ..errors import (
-    UsageLimitExceeded as UsageLimitsExhausted,
+    UsageLimitsExhausted,
 )
 from ..spec import CryptographicUsageMask as Mask
 from ..spec import KeyFormatType, ObjectType, State, Tag, UsageLimitsUnit, tag_name

@@ -8,9 +8,9 @@ from typing import cast
 from ..compat import pykmip_mode, with_index
 from ..context import RequestContext
 from ..errors import (
-    KeyValueNotPresent,
     KeyWrapTypeNotSupported,
     NotExtractable,
+    ObjectDestroyed,
     Sensitive,
 )
 from ..model import keyformat
@@ -32,8 +32,10 @@ def get(ctx: RequestContext, payload: Item) -> Item:
     """Return the object structure, converted/wrapped as requested."""
     uid = uid_from(ctx, payload)
     obj = load(ctx, uid, Operation.GET)
-    if obj.material is None:  # destroyed: only a 2.x client reaches it (load), 2.1 Table 222
-        raise KeyValueNotPresent(f"object {uid!r} has no key value (destroyed)")
+    if obj.material is None:  # destroyed: only a 2.x client reaches it (load)
+        # Object Destroyed, as the OASIS KMIP 2.1 profile test case BL-M-8-21 answers (2.1 Table
+        # 222 lists Key Value Not Present; errors.PROFILE_REASONS adds Object Destroyed to it)
+        raise ObjectDestroyed(f"object {uid!r} is destroyed: its key value is gone")
     fmt = payload.get(Tag.KEY_FORMAT_TYPE)
     compression = payload.get(Tag.KEY_COMPRESSION_TYPE)
     wrap_type = payload.get(Tag.KEY_WRAP_TYPE)

@@ -173,7 +173,7 @@ class ObjectOperationTests(CertificateRequestTestCase):
             Item.enum(Tag.REVOCATION_REASON_CODE, 5)])))  # cessation of operation
         self.ok(Operation.DESTROY, payload(uid(u)))
         self.assertEqual(self.attrs(u)[Tag.STATE][0].value, State.DESTROYED)
-        self.assertEqual(self.call(Operation.GET, payload(uid(u))).reason, R.KEY_VALUE_NOT_PRESENT)
+        self.assertEqual(self.call(Operation.GET, payload(uid(u))).reason, R.OBJECT_DESTROYED)
         # 2.1 Table 181 (Certify) lists "Item Not Found" and no Object Destroyed: a destroyed request is not found
         self.assertEqual(self.certify(u).reason, R.ITEM_NOT_FOUND)
 

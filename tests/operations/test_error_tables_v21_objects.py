@@ -81,7 +81,8 @@ def _get_rows(op: int) -> list[Row]:
         Row(op, R.KEY_COMPRESSION_TYPE_NOT_SUPPORTED, "a symmetric key asked for EC compressed",
             lambda e: payload(uid(e.key()), Item.enum(Tag.KEY_COMPRESSION_TYPE,
                                                       KeyCompressionType.EC_PUBLIC_KEY_TYPE_X9_62_COMPRESSED_PRIME))),
-        *([Row(op, R.KEY_VALUE_NOT_PRESENT, "the object is destroyed (metadata only)",
+        # Object Destroyed, as the 2.1 profile test case BL-M-8-21 answers (kmipd.errors.PROFILE_REASONS)
+        *([Row(op, R.OBJECT_DESTROYED, "the object is destroyed (metadata only)",
                lambda e: payload(uid(e.key(state=X))))] if op == O.GET else []),
         Row(op, R.KEY_WRAP_TYPE_NOT_SUPPORTED, "Not Wrapped asked of a key registered wrapped",
             lambda e: payload(uid(wrapped_stored(e)), Item.enum(Tag.KEY_WRAP_TYPE, KeyWrapType.NOT_WRAPPED))),

@@ -144,7 +144,7 @@ class CryptoErrorTableTests(SynchronousTestCase):
             (Operation.MAC, add_symmetric(self.d, algorithm=CA.HMAC_SHA256, mask=M.MAC_GENERATE, extra=limits(0)),
              lambda u: payload(uid_(u), data_(b"m"))),
         ):
-            self.check(op, body(obj), R.USAGE_LIMIT_EXCEEDED, R.PERMISSION_DENIED)
+            self.check(op, body(obj), R.PERMISSION_DENIED, R.PERMISSION_DENIED)  # 2.1 profile CS-BC-M-7-21
 
     def test_incompatible_usage_mask(self) -> None:
         k = add_symmetric(self.d, mask=M.DECRYPT)
@@ -185,19 +185,21 @@ class CryptoErrorTableTests(SynchronousTestCase):
     def test_missing_iv(self) -> None:
         k = add_symmetric(self.d)
         self.check(Operation.DECRYPT, payload(uid_(k), cp(block_cipher_mode=BCM.CBC), data_(bytes(16))),
-                   R.MISSING_INITIALIZATION_VECTOR, R.INVALID_MESSAGE)
+                   R.INVALID_MESSAGE, R.INVALID_MESSAGE)  # 2.1 profile CS-BC-M-11-21
         ck = add_symmetric(self.d, key=bytes(32), algorithm=CA.CHACHA20POLY1305)
         self.check(Operation.DECRYPT, payload(uid_(ck), data_(bytes(16)), Item.bytes(Tag.AUTHENTICATED_ENCRYPTION_TAG,
                                                                                     bytes(16))),
-                   R.MISSING_INITIALIZATION_VECTOR, R.INVALID_MESSAGE)
+                   R.INVALID_MESSAGE, R.INVALID_MESSAGE)  # 2.1 profile CS-BC-M-11-21
 
     def test_bad_tag_lengths(self) -> None:
         """GCM tag lengths outside SP 800-38D's set; a tag not of the stated Tag Length."""
         k = add_symmetric(self.d)
         iv = Item.bytes(Tag.IV_COUNTER_NONCE, bytes(12))
-        for n in (1, 5, 11, 17, 32):
-            self.check(Operation.ENCRYPT, payload(uid_(k), cp(block_cipher_mode=BCM.GCM, tag_length=n), iv,
-                                                  data_(b"m")), R.BAD_CRYPTOGRAPHIC_PARAMETERS, R.GENERAL_FAILURE)
+        for n in (1, 5, 11, 17, 32):  # General Failure in both (no 2.1 table row): CS-BC-M-GCM-1-21
+            for version in (V21, V14):
+                r = call(self.d, Operation.ENCRYPT, payload(uid_(k), cp(block_cipher_mode=BCM.GCM, tag_length=n), iv,
+                                                            data_(b"m")), version=version)
+                self.assertEqual((r.ok, r.reason), (False, R.GENERAL_FAILURE), (n, version, r.message))
         self.check(Operation.DECRYPT, payload(uid_(k), cp(block_cipher_mode=BCM.GCM, tag_length=16), iv, data_(b"m"),
                                               Item.bytes(Tag.AUTHENTICATED_ENCRYPTION_TAG, bytes(12))),
                    R.BAD_CRYPTOGRAPHIC_PARAMETERS, R.INVALID_FIELD)

@@ -183,7 +183,7 @@ class GetTests(SynchronousTestCase, Assertions):
         for version in (V10, V12, V14):
             self.assertFails(get_key(self.d, self.aes, version=version), ResultReason.ITEM_NOT_FOUND)
             self.assertOK(get_attributes(self.d, self.aes, version=version))
-        self.assertFails(get_key(self.d, self.aes, version=(2, 1)), ResultReason.KEY_VALUE_NOT_PRESENT)
+        self.assertFails(get_key(self.d, self.aes, version=(2, 1)), ResultReason.OBJECT_DESTROYED)
         self.assertOK(get_attributes(self.d, self.aes, version=(2, 1)))
 
     def test_sensitive_and_extractable(self) -> None:

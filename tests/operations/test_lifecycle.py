@@ -429,7 +429,7 @@ class DestroyDeletesTests(_Base):
         obj = fetch(self.store, uid)
         self.assertEqual((obj.state, obj.material), (X, None))
         self.assertFailed(self.call(Operation.DESTROY, uid_payload(uid), V20), ResultReason.OBJECT_DESTROYED)
-        self.assertFailed(self.call(Operation.GET, uid_payload(uid), V20), ResultReason.KEY_VALUE_NOT_PRESENT)
+        self.assertFailed(self.call(Operation.GET, uid_payload(uid), V20), ResultReason.OBJECT_DESTROYED)
         attributes = self.call(Operation.GET_ATTRIBUTES, uid_payload(uid), V20)
         self.assertTrue(attributes.ok, attributes.message)
         self.assertEqual(attributes.payload.find(Tag.ATTRIBUTES).get(Tag.STATE), X)
