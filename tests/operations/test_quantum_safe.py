@@ -15,6 +15,7 @@ from kmipd.spec import (
     ObjectType,
     Operation,
     ProtectionLevel,
+    QueryFunction,
     ResultReason,
     Tag,
 )
@@ -25,6 +26,7 @@ from kmipd.testing import call, make_processor, payload
 from kmipd.ttlv import Item
 
 from .test_create import (
+    V14,
     V21,
     Assertions,
     a_alg,
@@ -283,3 +285,14 @@ class ImportTests(_Base):
         self.assertOK(call(self.d, Operation.IMPORT, import_body(uid, exported), version=V21, caller="alice"))
 
 
+
+class CapabilityTests(SynchronousTestCase):
+    def test_query_capabilities(self) -> None:
+        """Query Capabilities reports Quantum Safe Capability (2.x; the field is not in 1.4)."""
+        d = make_processor()
+        fn = payload(Item.enum(Tag.QUERY_FUNCTION, QueryFunction.QUERY_CAPABILITIES))
+        cap = call(d, Operation.QUERY, fn, version=V21).payload.find(Tag.CAPABILITY_INFORMATION)
+        self.assertIs(cap.get(Tag.QUANTUM_SAFE_CAPABILITY), True)
+        self.assertEqual(cap.value[-1].tag, Tag.QUANTUM_SAFE_CAPABILITY)
+        cap14 = call(d, Operation.QUERY, fn, version=V14).payload.find(Tag.CAPABILITY_INFORMATION)
+        self.assertIsNone(cap14.find(Tag.QUANTUM_SAFE_CAPABILITY))
