@@ -43,6 +43,7 @@ from . import keyblock
 from .attrcheck import check_value
 from .attributes import Attr, check_client_settable, is_custom, spec_for
 from .objects import ManagedObject
+from .quantum import check_quantum_safe
 from .states import due_state
 
 DEFAULT_POLICY = "default"
@@ -335,6 +336,9 @@ def new_object(
     C{attrs} must have passed L{check_template}. C{generated} is True for material the server
     made (Create, CreateKeyPair, ReKey...): it sets Original Creation Date and Random Number
     Generator. C{extra}: further (name, value) pairs set by the operation (Links, ...).
+
+    @raise GeneralFailure: the object claims Quantum Safe and its key is not
+        (L{kmipd.model.quantum.check_quantum_safe}).
     """
     uid = ctx.store.new_uid()
     now = ctx.now
@@ -386,6 +390,7 @@ def new_object(
         a["Never Extractable"] = [Item.bool(Tag.NEVER_EXTRACTABLE, not extractable)]
     if object_type != ObjectType.TEMPLATE:
         obj.set_single("State", Item.enum(Tag.STATE, initial_state(obj, now)))
+    check_quantum_safe(obj)  # a Quantum Safe claim its key cannot back (spec 2.1 4.45)
     return obj
 
 

@@ -57,6 +57,7 @@ from ..model.attributes import (
 )
 from ..model.factory import check_unique_name, policy_is_default
 from ..model.objects import ManagedObject
+from ..model.quantum import check_claim
 from ..model.states import FROZEN_ONCE_REACHED, MODIFIABLE_IN, WrongLifecycleState
 from ..spec import AdjustmentType, Operation, State, Tag
 from ..ttlv import Item, ItemType
@@ -186,9 +187,11 @@ def _operation_policy_change(ctx: RequestContext, obj: ManagedObject, value: Ite
         raise InvalidAttributeValue(f"there is no operation policy named {name!r}")
 
 
-def _prepare(ctx: RequestContext, name: str, value: Item) -> Item:
-    """Validate the value (L{check_value}); return the value to store."""
+def _prepare(ctx: RequestContext, obj: ManagedObject, name: str, value: Item) -> Item:
+    """Validate the value (L{check_value}; Quantum Safe: L{check_claim}); return the value to store."""
     check_value(name, value, ctx.version)
+    if name == "Quantum Safe":
+        check_claim(obj, value)  # spec 2.1 4.45: True needs a quantum-safe key
     if name == "Application Specific Information":
         if value.find(Tag.APPLICATION_DATA) is None:
             raise ApplicationNamespaceNotSupported(
@@ -233,14 +236,14 @@ def _add(ctx: RequestContext, obj: ManagedObject, attr: Attr) -> int:
         raise AttributeAlreadyExists(
             f"attribute {attr.name!r} takes a single value and is already set; use Modify Attribute"
         )
-    value = _prepare(ctx, attr.name, attr.value)
+    value = _prepare(ctx, obj, attr.name, attr.value)
     if attr.name == "Name":  # the object's own Name counts too: a second instance would repeat it
         check_unique_name(ctx, value, for_new_object=False)
     return obj.add_instance(attr.name, value)
 
 
 def _replace(ctx: RequestContext, obj: ManagedObject, name: str, index: int, value: Item) -> Item:
-    value = _prepare(ctx, name, value)
+    value = _prepare(ctx, obj, name, value)
     if name == "Name":
         check_unique_name(ctx, value, for_new_object=False, exclude=obj.uid)
     obj.attributes[name][index] = value
@@ -446,8 +449,8 @@ def adjust_attribute(ctx: RequestContext, payload: Item) -> Item:
         raise MultiValuedAttribute(f"the object has {len(instances)} instances of {name!r}")
     new = _adjusted(name, adjustment, [v for _, v in instances], payload.find(Tag.ADJUSTMENT_VALUE))
     if instances:
-        obj.attributes[name][instances[0][0]] = _prepare(ctx, name, new)
+        obj.attributes[name][instances[0][0]] = _prepare(ctx, obj, name, new)
     else:
-        obj.add_instance(name, _prepare(ctx, name, new))
+        obj.add_instance(name, _prepare(ctx, obj, name, new))
     _commit(ctx, obj, name)
     return _response(ctx, obj)

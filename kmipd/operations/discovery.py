@@ -54,6 +54,9 @@ def _capabilities(ctx: RequestContext) -> list[Item]:
     ]
     if tag_in_version(Tag.BATCH_UNDO_CAPABILITY, v):
         fields += [Item.bool(Tag.BATCH_UNDO_CAPABILITY, True), Item.bool(Tag.BATCH_CONTINUE_CAPABILITY, True)]
+    # last (Table 356 order). True: kmipd enforces Quantum Safe (kmipd.model.quantum) and makes
+    # quantum-safe symmetric keys; it has no post-quantum public-key algorithms.
+    fields.append(Item.bool(Tag.QUANTUM_SAFE_CAPABILITY, True))
     return [Item.struct(Tag.CAPABILITY_INFORMATION, [f for f in fields if tag_in_version(f.tag, v)])]
 
 

@@ -31,6 +31,7 @@ from ..model import keyblock
 from ..model.attrcheck import check_value
 from ..model.attributes import Attr, parse_1x, parse_2x, render, spec_for
 from ..model.factory import PROTECTION_STORAGE, check_unique_names, new_object
+from ..model.quantum import check_quantum_safe
 from ..spec import (
     KeyWrapType,
     ObjectType,
@@ -161,6 +162,7 @@ def import_(ctx: RequestContext, payload: Item | None) -> Item:
                                                             hashlib.sha256(uid.encode()).digest())]
     for name in {a.name for a in given}:
         obj.attributes[name] = [a.value for a in given if a.name == name]
+    check_quantum_safe(obj)  # the given attributes replaced new_object's (spec 2.1 4.45)
     check_constraints(ctx, obj)
     ctx.store.add(obj)
     ctx.id_placeholder = uid
