@@ -79,7 +79,7 @@ _BY_TAG = {tag: name for name, (tag, _) in _COMPONENTS.items()}
 #: Transparent formats of private / public keys, in the order their components are encoded.
 _RSA_PRIVATE = ("modulus", "private_exponent", "public_exponent", "p", "q", "prime_exponent_p",
                 "prime_exponent_q", "crt_coefficient")
-_TRANSPARENT_PRIVATE = {
+_TRANSPARENT_PRIVATE: dict[int, tuple[str, ...]] = {
     KFT.TRANSPARENT_RSA_PRIVATE_KEY: _RSA_PRIVATE,
     KFT.TRANSPARENT_DSA_PRIVATE_KEY: ("p", "q", "g", "x"),
     KFT.TRANSPARENT_EC_PRIVATE_KEY: ("recommended_curve", "d"),
@@ -87,7 +87,7 @@ _TRANSPARENT_PRIVATE = {
     KFT.TRANSPARENT_ECDH_PRIVATE_KEY: ("recommended_curve", "d"),
     KFT.TRANSPARENT_ECMQV_PRIVATE_KEY: ("recommended_curve", "d"),
 }
-_TRANSPARENT_PUBLIC = {
+_TRANSPARENT_PUBLIC: dict[int, tuple[str, ...]] = {
     KFT.TRANSPARENT_RSA_PUBLIC_KEY: ("modulus", "public_exponent"),
     KFT.TRANSPARENT_DSA_PUBLIC_KEY: ("p", "q", "g", "y"),
     KFT.TRANSPARENT_EC_PUBLIC_KEY: ("recommended_curve", "q_string"),
