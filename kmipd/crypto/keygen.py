@@ -30,6 +30,7 @@ from typing import NamedTuple, Protocol
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import (
+    dsa,
     ec,
     ed448,
     ed25519,
@@ -40,7 +41,7 @@ from cryptography.hazmat.primitives.asymmetric import (
 from cryptography.hazmat.primitives.ciphers import CipherAlgorithm
 from cryptography.hazmat.primitives.ciphers import algorithms as _modern
 
-from kmipd.crypto import describe
+from kmipd.crypto import describe, dsakeys
 from kmipd.crypto.errors import CryptographicFailure, InvalidField
 from kmipd.crypto.rng import random_bytes
 from kmipd.log import Logger
@@ -80,6 +81,7 @@ _log = Logger()
 
 PrivateKey = (
     rsa.RSAPrivateKey
+    | dsa.DSAPrivateKey
     | ec.EllipticCurvePrivateKey
     | ed25519.Ed25519PrivateKey
     | ed448.Ed448PrivateKey
@@ -88,6 +90,7 @@ PrivateKey = (
 )
 PublicKey = (
     rsa.RSAPublicKey
+    | dsa.DSAPublicKey
     | ec.EllipticCurvePublicKey
     | ed25519.Ed25519PublicKey
     | ed448.Ed448PublicKey
@@ -621,6 +624,7 @@ def _key_kind(key: object) -> str:
     """Short human name of a key object's algorithm."""
     for kind, types in (
         ("RSA", (rsa.RSAPrivateKey, rsa.RSAPublicKey)),
+        ("DSA", (dsa.DSAPrivateKey, dsa.DSAPublicKey)),
         ("EC", (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)),
         ("Ed25519", (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey)),
         ("Ed448", (ed448.Ed448PrivateKey, ed448.Ed448PublicKey)),
@@ -646,8 +650,8 @@ def convert_private_key(key: bytes | Mapping[str, object], to_format: int) -> by
     dict) as C{to_format}: PKCS#1 (RSA), PKCS#8, ECPrivateKey (EC), Raw
     (Ed25519/Ed448/X25519/X448), Transparent RSA Private Key (dict with
     C{modulus, private_exponent, public_exponent, p, q, prime_exponent_p,
-    prime_exponent_q, crt_coefficient}) or Transparent EC Private Key (dict
-    with C{recommended_curve, d}).
+    prime_exponent_q, crt_coefficient}), Transparent EC Private Key (dict
+    with C{recommended_curve, d}) or Transparent DSA Private Key (C{p, q, g, x}).
 
     @raise InvalidField: unloadable key or a format that does not fit it.
     """
@@ -669,6 +673,8 @@ def convert_private_key(key: bytes | Mapping[str, object], to_format: int) -> by
             "recommended_curve": _curve_value(loaded.curve),
             "d": loaded.private_numbers().private_value,
         }
+    if to_format == KFT.TRANSPARENT_DSA_PRIVATE_KEY and isinstance(loaded, dsa.DSAPrivateKey):
+        return dsakeys.components(loaded)
     return _encode_private(loaded, to_format)
 
 
@@ -677,8 +683,9 @@ def convert_public_key(key: bytes | Mapping[str, object], to_format: int) -> byt
     Re-encode a public key (DER SPKI or PKCS#1, or a transparent dict) as
     C{to_format}: PKCS#1 (RSA), X.509 SubjectPublicKeyInfo, Raw (Edwards and
     Montgomery keys), Transparent RSA Public Key (C{modulus,
-    public_exponent}) or Transparent EC Public Key (C{recommended_curve,
-    q_string} with the uncompressed point).
+    public_exponent}), Transparent EC Public Key (C{recommended_curve,
+    q_string} with the uncompressed point) or Transparent DSA Public Key
+    (C{p, q, g, y}).
 
     @raise InvalidField: unloadable key or a format that does not fit it.
     """
@@ -694,6 +701,8 @@ def convert_public_key(key: bytes | Mapping[str, object], to_format: int) -> byt
                 serialization.PublicFormat.UncompressedPoint,
             ),
         }
+    if to_format == KFT.TRANSPARENT_DSA_PUBLIC_KEY and isinstance(loaded, dsa.DSAPublicKey):
+        return dsakeys.components(loaded)
     return _encode_public(loaded, to_format)
 
 
@@ -706,7 +715,9 @@ def _int_field(components: Mapping[str, object], name: str) -> int:
 
 
 def _private_from_transparent(components: Mapping[str, object]) -> PrivateKey:
-    """Build a private key from a Transparent RSA/EC Private Key dict."""
+    """Build a private key from a Transparent RSA/EC/DSA Private Key dict."""
+    if "x" in components:
+        return dsakeys.private_key(components)
     try:
         if "modulus" in components:
             n = _int_field(components, "modulus")
@@ -737,7 +748,9 @@ def _private_from_transparent(components: Mapping[str, object]) -> PrivateKey:
 
 
 def _public_from_transparent(components: Mapping[str, object]) -> PublicKey:
-    """Build a public key from a Transparent RSA/EC Public Key dict."""
+    """Build a public key from a Transparent RSA/EC/DSA Public Key dict."""
+    if "y" in components:
+        return dsakeys.public_key(components)
     try:
         if "modulus" in components:
             return rsa.RSAPublicNumbers(

@@ -215,6 +215,9 @@ def default_format(object_type: int, algorithm: int | None) -> int | None:
         if algorithm in _EC_ALGORITHMS:
             return (KeyFormatType.TRANSPARENT_EC_PRIVATE_KEY if object_type == ObjectType.PRIVATE_KEY
                     else KeyFormatType.TRANSPARENT_EC_PUBLIC_KEY)
+        if algorithm == CryptographicAlgorithm.DSA:
+            return (KeyFormatType.TRANSPARENT_DSA_PRIVATE_KEY if object_type == ObjectType.PRIVATE_KEY
+                    else KeyFormatType.TRANSPARENT_DSA_PUBLIC_KEY)
     return None
 
 

@@ -64,6 +64,9 @@ _COMPONENTS: dict[str, tuple[int, int]] = {
     "public_exponent": (Tag.PUBLIC_EXPONENT, ItemType.BIG_INTEGER),
     "p": (Tag.P, ItemType.BIG_INTEGER),
     "q": (Tag.Q, ItemType.BIG_INTEGER),
+    "g": (Tag.G, ItemType.BIG_INTEGER),
+    "x": (Tag.X, ItemType.BIG_INTEGER),
+    "y": (Tag.Y, ItemType.BIG_INTEGER),
     "prime_exponent_p": (Tag.PRIME_EXPONENT_P, ItemType.BIG_INTEGER),
     "prime_exponent_q": (Tag.PRIME_EXPONENT_Q, ItemType.BIG_INTEGER),
     "crt_coefficient": (Tag.CRT_COEFFICIENT, ItemType.BIG_INTEGER),
@@ -76,15 +79,17 @@ _BY_TAG = {tag: name for name, (tag, _) in _COMPONENTS.items()}
 #: Transparent formats of private / public keys, in the order their components are encoded.
 _RSA_PRIVATE = ("modulus", "private_exponent", "public_exponent", "p", "q", "prime_exponent_p",
                 "prime_exponent_q", "crt_coefficient")
-_TRANSPARENT_PRIVATE = {
+_TRANSPARENT_PRIVATE: dict[int, tuple[str, ...]] = {
     KFT.TRANSPARENT_RSA_PRIVATE_KEY: _RSA_PRIVATE,
+    KFT.TRANSPARENT_DSA_PRIVATE_KEY: ("p", "q", "g", "x"),
     KFT.TRANSPARENT_EC_PRIVATE_KEY: ("recommended_curve", "d"),
     KFT.TRANSPARENT_ECDSA_PRIVATE_KEY: ("recommended_curve", "d"),
     KFT.TRANSPARENT_ECDH_PRIVATE_KEY: ("recommended_curve", "d"),
     KFT.TRANSPARENT_ECMQV_PRIVATE_KEY: ("recommended_curve", "d"),
 }
-_TRANSPARENT_PUBLIC = {
+_TRANSPARENT_PUBLIC: dict[int, tuple[str, ...]] = {
     KFT.TRANSPARENT_RSA_PUBLIC_KEY: ("modulus", "public_exponent"),
+    KFT.TRANSPARENT_DSA_PUBLIC_KEY: ("p", "q", "g", "y"),
     KFT.TRANSPARENT_EC_PUBLIC_KEY: ("recommended_curve", "q_string"),
     KFT.TRANSPARENT_ECDSA_PUBLIC_KEY: ("recommended_curve", "q_string"),
     KFT.TRANSPARENT_ECDH_PUBLIC_KEY: ("recommended_curve", "q_string"),
@@ -317,11 +322,23 @@ def _validate_asymmetric(object_type: int, fmt: int, km: Item, algorithm: int | 
         return algorithm, length
     if fmt == KFT.RAW:
         return _check_raw_edwards(km, algorithm, length, private=private)
+    fields = (_TRANSPARENT_PRIVATE if private else _TRANSPARENT_PUBLIC).get(fmt)
+    if fields is not None:
+        _check_transparent_fields(km, fields, fmt, kind)
     try:
         key = (keygen.load_private_key if private else keygen.load_public_key)(_key_input(fmt, km))
     except CryptoError as e:
         raise InvalidField(f"malformed {kind} key: {e.message}") from None
     return _check_loaded(key, algorithm, length)
+
+
+def _check_transparent_fields(km: Item, fields: tuple[str, ...], fmt: int, kind: str) -> None:
+    """A transparent Key Material holds only the fields of its Key Format Type (2.1 section 3)."""
+    if km.type != ItemType.STRUCTURE:
+        raise InvalidField(f"Key Format Type {fmt} needs a Key Material structure")
+    foreign = [child.tag for child in km.value if _BY_TAG.get(child.tag) not in fields]
+    if foreign:
+        raise InvalidField(f"malformed {kind} key: field 0x{foreign[0]:06X} is not part of Key Format Type {fmt}")
 
 
 _EDWARDS_BITS: dict[int, int] = {CA.ED25519: 255, CA.ED448: 448}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
 from twisted.trial.unittest import SynchronousTestCase
 
 from kmipd.crypto.errors import CryptographicFailure as CryptoFailure
@@ -23,7 +23,17 @@ KFT = KeyFormatType
 DER = serialization.Encoding.DER
 RSA_KEY = rsa.generate_private_key(65537, 1024)
 EC_KEY = ec.generate_private_key(ec.SECP384R1())
+DSA_KEY = dsa.generate_private_key(2048)
 V14 = (1, 4)
+
+
+def dsa_material(y: int | None = None, **override: int | None) -> Item:
+    """DSA_KEY as a Transparent DSA Public Key (C{y} given) or Private Key structure (spec 2.1 3.5/3.6)."""
+    nums = DSA_KEY.private_numbers()
+    params = nums.public_numbers.parameter_numbers
+    fields = {"p": params.p, "q": params.q, "g": params.g, **({"y": y} if y is not None else {"x": nums.x})}
+    fields.update(override)
+    return keyformat.to_item({k: v for k, v in fields.items() if v is not None})
 
 
 def private(fmt: int, material: bytes | Item, alg: int | None = CA.RSA, length: int | None = None) -> Item:
@@ -92,6 +102,27 @@ class ConvertTests(SynchronousTestCase):
         km = keyblock.key_material(out)
         self.assertEqual(km.get(Tag.RECOMMENDED_CURVE), RecommendedCurve.P_384)
 
+    def test_dsa_pkcs8_to_transparent_and_back(self) -> None:
+        """A PKCS#8 DSA private key is served as Transparent DSA Private Key (P, Q, G, X) and back."""
+        der = DSA_KEY.private_bytes(DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        stored = private(KFT.PKCS_8, der, CA.DSA, 2048)
+        out = keyformat.convert(ObjectType.PRIVATE_KEY, stored, KFT.TRANSPARENT_DSA_PRIVATE_KEY, V14)
+        self.assertEqual(keyblock.format_type(out), KFT.TRANSPARENT_DSA_PRIVATE_KEY)
+        self.assertEqual(keyblock.key_material(out), dsa_material())
+        back = keyformat.convert(ObjectType.PRIVATE_KEY, out, KFT.PKCS_8, V14)
+        self.assertEqual(keyblock.key_bytes(back), der)
+        with self.assertRaises(KeyFormatTypeNotSupported):
+            keyformat.convert(ObjectType.PRIVATE_KEY, stored, KFT.PKCS_1, V14)
+
+    def test_dsa_x509_to_transparent_and_back(self) -> None:
+        """An X.509 DSA public key is served as Transparent DSA Public Key (P, Q, G, Y) and back."""
+        der = DSA_KEY.public_key().public_bytes(DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        stored = keyblock.body(ObjectType.PUBLIC_KEY, keyblock.key_block(KFT.X_509, der, algorithm=CA.DSA))
+        out = keyformat.convert(ObjectType.PUBLIC_KEY, stored, KFT.TRANSPARENT_DSA_PUBLIC_KEY, V14)
+        self.assertEqual(keyblock.key_material(out), dsa_material(y=DSA_KEY.public_key().public_numbers().y))
+        back = keyformat.convert(ObjectType.PUBLIC_KEY, out, KFT.X_509, V14)
+        self.assertEqual(keyblock.key_bytes(back), der)
+
     def test_not_possible(self) -> None:
         """RSA keys have no ECPrivateKey form; certificates have no key formats."""
         der = RSA_KEY.private_bytes(DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
@@ -140,6 +171,35 @@ class ValidateTests(SynchronousTestCase):
                                                       None, None), (CA.EC, 384))
         with self.assertRaises(InvalidField):
             keyformat.validate_key_block(ObjectType.PRIVATE_KEY, self.block(KFT.ECPRIVATEKEY, der), CA.RSA, None)
+
+    def test_transparent_dsa(self) -> None:
+        """Transparent DSA keys validate and yield (DSA, bits of P); a declared RSA contradicts them."""
+        y = DSA_KEY.public_key().public_numbers().y
+        for object_type, fmt, km in ((ObjectType.PRIVATE_KEY, KFT.TRANSPARENT_DSA_PRIVATE_KEY, dsa_material()),
+                                     (ObjectType.PUBLIC_KEY, KFT.TRANSPARENT_DSA_PUBLIC_KEY, dsa_material(y))):
+            self.assertEqual(keyformat.validate_key_block(object_type, self.block(fmt, km, CA.DSA, 2048), None, None),
+                             (CA.DSA, 2048))
+            with self.assertRaises(InvalidField):
+                keyformat.validate_key_block(object_type, self.block(fmt, km), CA.RSA, None)
+            with self.assertRaises(InvalidField):
+                keyformat.validate_key_block(object_type, self.block(fmt, km), CA.DSA, 1024)
+
+    def test_transparent_dsa_refused(self) -> None:
+        """Missing G, a Y that is not G^X mod P, an X >= Q, a foreign field (Modulus), or a private key's
+        X in the public format: each is an Invalid Field naming the problem."""
+        y = DSA_KEY.public_key().public_numbers().y
+        q = DSA_KEY.parameters().parameter_numbers().q
+        cases = [
+            (ObjectType.PRIVATE_KEY, KFT.TRANSPARENT_DSA_PRIVATE_KEY, dsa_material(g=None), "'g' is missing"),
+            (ObjectType.PUBLIC_KEY, KFT.TRANSPARENT_DSA_PUBLIC_KEY, dsa_material(y + 1), "order-q subgroup"),
+            (ObjectType.PRIVATE_KEY, KFT.TRANSPARENT_DSA_PRIVATE_KEY, dsa_material(x=q), "between 0 and q"),
+            (ObjectType.PUBLIC_KEY, KFT.TRANSPARENT_DSA_PUBLIC_KEY, dsa_material(y, modulus=7), "0x420052"),
+            (ObjectType.PUBLIC_KEY, KFT.TRANSPARENT_DSA_PUBLIC_KEY, dsa_material(), "0x42009F"),
+        ]
+        for object_type, fmt, km, message in cases:
+            err = self.assertRaises(InvalidField, keyformat.validate_key_block, object_type,
+                                    self.block(fmt, km, CA.DSA), None, None)
+            self.assertIn(message, str(err))
 
     def test_raw_ed25519(self) -> None:
         """A raw Ed25519 public key of 32 bytes is accepted; 31 bytes is not."""

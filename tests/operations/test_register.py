@@ -7,7 +7,7 @@ import hashlib
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 from cryptography.x509.oid import NameOID
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -53,6 +53,7 @@ from .test_create import (
 
 RSA_KEY = rsa.generate_private_key(65537, 1024)
 EC_KEY = ec.generate_private_key(ec.SECP256R1())
+DSA_KEY = dsa.generate_private_key(1024)
 DER = serialization.Encoding.DER
 NOENC = serialization.NoEncryption()
 
@@ -172,6 +173,55 @@ class RegisterKeyTests(SynchronousTestCase, Assertions):
         pkcs1 = Item.enum(Tag.KEY_FORMAT_TYPE, KeyFormatType.PKCS_1)
         got = get_key(self.d, r.payload.get(Tag.UNIQUE_IDENTIFIER), pkcs1)
         self.assertEqual(key_bytes_of(got), RSA_KEY.public_key().public_bytes(DER, serialization.PublicFormat.PKCS1))
+
+    def dsa_key_material(self, **fields: int) -> Item:
+        params = DSA_KEY.parameters().parameter_numbers()
+        return Item.struct(Tag.KEY_MATERIAL, [Item.big(Tag.P, params.p), Item.big(Tag.Q, params.q),
+                                              Item.big(Tag.G, params.g)]
+                           + [Item.big(getattr(Tag, name.upper()), value) for name, value in fields.items()])
+
+    def test_transparent_dsa_round_trips(self) -> None:
+        """Transparent DSA Public (P, Q, G, Y) and Private (P, Q, G, X) Keys register (2.1 sections 3.5,
+        3.6; profile vectors BL-M-12/13), are served as given and as X.509 / PKCS#8 on request."""
+        y, x = DSA_KEY.public_key().public_numbers().y, DSA_KEY.private_numbers().x
+        spki = DSA_KEY.public_key().public_bytes(DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        cases = [(ObjectType.PUBLIC_KEY, KeyFormatType.TRANSPARENT_DSA_PUBLIC_KEY, self.dsa_key_material(y=y),
+                  KeyFormatType.X_509, spki),
+                 (ObjectType.PRIVATE_KEY, KeyFormatType.TRANSPARENT_DSA_PRIVATE_KEY, self.dsa_key_material(x=x),
+                  KeyFormatType.PKCS_8, DSA_KEY.private_bytes(DER, serialization.PrivateFormat.PKCS8, NOENC))]
+        for object_type, fmt, km, der_format, der in cases:
+            body = keyblock.body(object_type, block(fmt, km, CA.DSA, 1024))
+            r = register(self.d, object_type, body, version=V21)
+            self.assertOK(r)
+            uid = r.payload.get(Tag.UNIQUE_IDENTIFIER)
+            got = get_key(self.d, uid, version=V21)
+            self.assertOK(got)
+            self.assertEqual(got.payload.value[2], body)
+            self.assertEqual(key_bytes_of(get_key(self.d, uid, Item.enum(Tag.KEY_FORMAT_TYPE, der_format),
+                                                  version=V21)), der)
+
+    def test_dsa_pkcs8_served_transparent(self) -> None:
+        """A PKCS#8 DSA private key registers as DSA 1024 and is served as Transparent DSA Private Key."""
+        der = DSA_KEY.private_bytes(DER, serialization.PrivateFormat.PKCS8, NOENC)
+        r = register(self.d, ObjectType.PRIVATE_KEY, keyblock.body(ObjectType.PRIVATE_KEY, block(KeyFormatType.PKCS_8,
+                                                                                                  der)))
+        self.assertOK(r)
+        uid = r.payload.get(Tag.UNIQUE_IDENTIFIER)
+        attrs = attrs_of(get_attributes(self.d, uid, ["Cryptographic Algorithm", "Cryptographic Length"]), V14)
+        self.assertEqual((attrs["Cryptographic Algorithm"][0].value, attrs["Cryptographic Length"][0].value),
+                         (CA.DSA, 1024))
+        got = get_key(self.d, uid, Item.enum(Tag.KEY_FORMAT_TYPE, KeyFormatType.TRANSPARENT_DSA_PRIVATE_KEY))
+        self.assertOK(got)
+        km = got.payload.value[2].find(Tag.KEY_BLOCK).find(Tag.KEY_VALUE).find(Tag.KEY_MATERIAL)
+        self.assertEqual(km, self.dsa_key_material(x=DSA_KEY.private_numbers().x))
+
+    def test_transparent_dsa_refused(self) -> None:
+        """A Transparent DSA key without G, or whose Y is not G^X mod P, is refused with Invalid Field."""
+        y = DSA_KEY.public_key().public_numbers().y
+        no_g = Item.struct(Tag.KEY_MATERIAL, [c for c in self.dsa_key_material(y=y).value if c.tag != Tag.G])
+        for km in (no_g, self.dsa_key_material(y=y + 1)):
+            body = keyblock.body(ObjectType.PUBLIC_KEY, block(KeyFormatType.TRANSPARENT_DSA_PUBLIC_KEY, km, CA.DSA))
+            self.assertFails(register(self.d, ObjectType.PUBLIC_KEY, body, version=V21), ResultReason.INVALID_FIELD)
 
     def test_split_key(self) -> None:
         """A Split Key registers; inconsistent parameters are refused with Invalid Field."""

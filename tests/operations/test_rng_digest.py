@@ -10,7 +10,7 @@ import hashlib
 import struct
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 from twisted.trial.unittest import SynchronousTestCase
 
 from kmipd.crypto import rng
@@ -47,8 +47,9 @@ def ttlv(tag: int, item_type: int, value: bytes) -> bytes:
 
 
 def big_integer(n: int) -> bytes:
-    """A Big Integer value: two's complement, big-endian, length a multiple of 8."""
-    length = (n.bit_length() + 8 + 63) // 64 * 8
+    """A Big Integer value: two's complement, big-endian, with the fewest sign bytes that make its
+    length a multiple of 8 (spec 2.1 9.1.1.4)."""
+    length = (n.bit_length() + 1 + 63) // 64 * 8
     return n.to_bytes(length, "big", signed=True)
 
 
@@ -201,6 +202,25 @@ class DigestTests(SynchronousTestCase):
                                                                   Item.bytes(Tag.KEY_MATERIAL, der), CA.EC, 256))
         encoded = ttlv(0x420043, 0x01, ttlv(0x420075, 0x05, (7).to_bytes(4, "big")) + ttlv(0x420072, 0x08, point))
         self.assertDigests(found, (der, KFT.X_509), (encoded, KFT.TRANSPARENT_EC_PUBLIC_KEY))
+
+    def test_pkcs8_dsa_private_key(self) -> None:
+        """Transparent DSA Private Key is the DSA default (Table 81): P (42005E), Q (420071), G (420037), X
+        (42009F) as Big Integers; a DSA key registered in it has that one Digest."""
+        key = dsa.generate_private_key(1024)
+        pkcs8 = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption())
+        numbers = key.private_numbers()
+        params = numbers.public_numbers.parameter_numbers
+        encoded = ttlv(0x420043, 0x01, b"".join(ttlv(tag, 0x04, big_integer(n)) for tag, n in (
+            (0x42005E, params.p), (0x420071, params.q), (0x420037, params.g), (0x42009F, numbers.x))))
+        found = self.digests(ObjectType.PRIVATE_KEY, self.key_body(Tag.PRIVATE_KEY, KFT.PKCS_8,
+                                                                   Item.bytes(Tag.KEY_MATERIAL, pkcs8), CA.DSA, 1024))
+        self.assertDigests(found, (pkcs8, KFT.PKCS_8), (encoded, KFT.TRANSPARENT_DSA_PRIVATE_KEY))
+        material = Item.struct(Tag.KEY_MATERIAL, [Item.big(Tag.P, params.p), Item.big(Tag.Q, params.q),
+                                                  Item.big(Tag.G, params.g), Item.big(Tag.X, numbers.x)])
+        found = self.digests(ObjectType.PRIVATE_KEY, self.key_body(Tag.PRIVATE_KEY, KFT.TRANSPARENT_DSA_PRIVATE_KEY,
+                                                                   material, CA.DSA, 1024))
+        self.assertDigests(found, (encoded, KFT.TRANSPARENT_DSA_PRIVATE_KEY))
 
     def test_opaque_object_has_no_key_format(self) -> None:
         body = Item.struct(Tag.OPAQUE_OBJECT, [Item.enum(Tag.OPAQUE_DATA_TYPE, 0x80000001),
