@@ -18,12 +18,13 @@ Cryptographic Parameters wholesale:
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, cast
 
-from cryptography.exceptions import InvalidSignature, InvalidTag, UnsupportedAlgorithm
+from cryptography.exceptions import InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import padding as sym_padding
 from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -182,6 +183,11 @@ _PADDINGS: dict[int, Callable[[int], sym_padding.PKCS7 | sym_padding.ANSIX923]] 
 #: and 32 bits for applications that bound their use (KMIP's Tag Length is in bytes).
 GCM_TAG_LENGTHS = frozenset({4, 8, 12, 13, 14, 15, 16})
 _GCM_TAG_BYTES = GCM_TAG_LENGTHS
+#: ChaCha20-Poly1305 tag lengths in bytes: RFC 8439 defines only the 16-byte tag and no standard
+#: truncates Poly1305, so a shorter tag is its prefix (verified against the full tag's first bytes).
+#: 12 bytes is the shortest the KMIP 2.1 profile (CS-BC-M-CHACHA20POLY1305-1-21) uses; shorter
+#: tags would weaken the authentication (a forgery succeeds with probability about 2^-8N).
+CHACHA20_POLY1305_TAG_LENGTHS = frozenset(range(12, 17))
 _XTS_KEY_BYTES = (32, 64)
 
 
@@ -334,18 +340,23 @@ def _pad(spec: SymmetricAlgorithm, mode: _Mode, p: _Params, data: bytes, encrypt
         raise CryptographicFailure("The decrypted data has invalid padding.") from None
 
 
-def _gcm_tag_length(p: _Params, encrypting: bool) -> int:
-    """The GCM tag length in bytes: asked for (encrypting, default 16) or given (decrypting)."""
+def _aead_tag_length(p: _Params, encrypting: bool, lengths: frozenset[int], name: str, rule: str) -> int:
+    """The AEAD tag length in bytes: asked for (encrypting, default 16) or given (decrypting),
+    one of C{lengths} (C{name} and C{rule} word the refusal)."""
     if encrypting:
         tag_length = 16 if p.tag_length is None else p.tag_length
-        if tag_length not in _GCM_TAG_BYTES:
-            raise InvalidField(f"A GCM tag length of {tag_length} bytes is not valid (SP 800-38D: 4, 8, 12-16).")
+        if tag_length not in lengths:
+            raise InvalidField(f"A {name} tag length of {tag_length} bytes is not valid ({rule}).")
         return tag_length
     if p.tag is None:
-        raise InvalidField("GCM decryption needs the authentication tag.")
-    if len(p.tag) not in _GCM_TAG_BYTES:
-        raise InvalidField(f"A GCM tag of {len(p.tag)} bytes is not valid (SP 800-38D: 4, 8, 12-16).")
+        raise InvalidField(f"{name} decryption needs the authentication tag.")
+    if len(p.tag) not in lengths:
+        raise InvalidField(f"A {name} tag of {len(p.tag)} bytes is not valid ({rule}).")
     return len(p.tag)
+
+
+def _gcm_tag_length(p: _Params, encrypting: bool) -> int:
+    return _aead_tag_length(p, encrypting, _GCM_TAG_BYTES, "GCM", "SP 800-38D: 4, 8, 12-16")
 
 
 def _prepared_input(spec: SymmetricAlgorithm, mode: _Mode, p: _Params, iv: bytes | None, data: bytes,
@@ -509,30 +520,31 @@ def _chacha_stream(key: bytes, iv: bytes, data: bytes) -> bytes:
     return bytes(out)
 
 
-def _poly1305_original(key: bytes, nonce: bytes, data: bytes, aad: bytes, encrypting: bool,
-                       tag: bytes | None) -> EncryptResult:
-    """ChaCha20-Poly1305 with the 64-bit nonce of [CHACHA] (draft-agl-tls-chacha20poly1305):
-    Poly1305 key from block 0, data from block 1, tag over AAD || len64 || ciphertext || len64."""
-    def keystream_cipher(counter: int) -> Any:
-        return Cipher(_algorithms.ChaCha20(key, counter.to_bytes(8, "little") + nonce), None).encryptor()
+def _chacha_keystream(key: bytes, nonce: bytes, counter: int) -> Any:
+    """A ChaCha20 encryptor from block C{counter} (32-bit for a 12-byte nonce, 64-bit for 8 bytes)."""
+    return Cipher(_algorithms.ChaCha20(key, counter.to_bytes(16 - len(nonce), "little") + nonce), None).encryptor()
 
-    poly_key = keystream_cipher(0).update(bytes(64))[:32]
-    ct = keystream_cipher(1).update(data) if encrypting else data
-    mac_input = aad + len(aad).to_bytes(8, "little") + ct + len(ct).to_bytes(8, "little")
-    if encrypting:
-        return EncryptResult(ct, None, Poly1305.generate_tag(poly_key, mac_input))
-    try:
-        Poly1305.verify_tag(poly_key, mac_input, tag or b"")
-    except InvalidSignature:
-        raise CryptographicFailure("ChaCha20-Poly1305 authentication failed: the tag does not match.") from None
-    return EncryptResult(keystream_cipher(1).update(data))
+
+def _poly1305_tag(key: bytes, nonce: bytes, aad: bytes, ct: bytes) -> bytes:
+    """The full 16-byte tag, keyed from block 0: over AAD and ciphertext each zero-padded to 16
+    bytes, then both 64-bit lengths (RFC 8439 2.8, 12-byte nonce), or over AAD || len64 ||
+    ciphertext || len64 unpadded (the 8-byte nonce of [CHACHA], draft-agl-tls-chacha20poly1305)."""
+    poly_key = _chacha_keystream(key, nonce, 0).update(bytes(32))
+    if len(nonce) == 12:
+        mac_input = (aad + bytes(-len(aad) % 16) + ct + bytes(-len(ct) % 16)
+                     + len(aad).to_bytes(8, "little") + len(ct).to_bytes(8, "little"))
+    else:
+        mac_input = aad + len(aad).to_bytes(8, "little") + ct + len(ct).to_bytes(8, "little")
+    return Poly1305.generate_tag(poly_key, mac_input)
 
 
 def _chacha20_poly1305(
     spec: SymmetricAlgorithm, key: bytes, data: bytes, p: _Params, encrypting: bool
 ) -> EncryptResult:
     """ChaCha20-Poly1305: RFC 8439 (12-byte nonce) or the original 8-byte-nonce construction;
-    16-byte tag, optional AAD. A generated nonce is 12 bytes (IV Length 64: 8 bytes)."""
+    optional AAD. A generated nonce is 12 bytes (IV Length 64: 8 bytes). The tag is 16 bytes or
+    its first 12-15 (L{CHACHA20_POLY1305_TAG_LENGTHS}): a truncated tag is checked, in constant
+    time, against the same prefix of the full tag, before the data is decrypted."""
     _no_mode(spec, p, frozenset({BCM.AEAD}))
     check_key_length(spec, key)
     if p.iv is not None and p.random_iv:
@@ -549,21 +561,24 @@ def _chacha20_poly1305(
         nonce = random_bytes(8 if p.iv_length == 64 else 12)
     if len(nonce) not in (8, 12):  # type: ignore[arg-type]
         raise InvalidField("A ChaCha20-Poly1305 nonce is 12 bytes (RFC 8439) or 8 bytes.")
-    if encrypting and p.tag_length not in (None, 16):
-        raise InvalidField("ChaCha20-Poly1305 tags are 16 bytes.")
-    if not encrypting and (p.tag is None or len(p.tag) != 16):
-        raise InvalidField("ChaCha20-Poly1305 decryption needs the 16-byte tag.")
-    if len(nonce) == 8:  # type: ignore[arg-type]
-        result = _poly1305_original(bytes(key), bytes(nonce), data, p.aad or b"", encrypting, p.tag)  # type: ignore[arg-type]
-        return EncryptResult(result.data, nonce if generated else None, result.tag)
-    aead = ChaCha20Poly1305(bytes(key))
+    tag_length = _aead_tag_length(p, encrypting, CHACHA20_POLY1305_TAG_LENGTHS, "ChaCha20-Poly1305",
+                                  "16, or a 12-15 byte prefix")
+    key, nonce, aad = bytes(key), bytes(nonce), p.aad or b""  # type: ignore[arg-type]
+    if len(nonce) == 12 and (encrypting or tag_length == 16):  # RFC 8439 itself: the library's AEAD
+        aead = ChaCha20Poly1305(key)
+        if encrypting:
+            out = aead.encrypt(nonce, data, p.aad)
+            return EncryptResult(out[:-16], nonce if generated else None, out[-16:][:tag_length])
+        try:
+            return EncryptResult(aead.decrypt(nonce, data + p.tag, p.aad))  # type: ignore[operator]
+        except InvalidTag:
+            raise CryptographicFailure("ChaCha20-Poly1305 authentication failed: the tag does not match.") from None
     if encrypting:
-        out = aead.encrypt(nonce, data, p.aad)  # type: ignore[arg-type]
-        return EncryptResult(out[:-16], nonce if generated else None, out[-16:])
-    try:
-        return EncryptResult(aead.decrypt(nonce, data + p.tag, p.aad))  # type: ignore[arg-type, operator]
-    except InvalidTag:
-        raise CryptographicFailure("ChaCha20-Poly1305 authentication failed: the tag does not match.") from None
+        ct = _chacha_keystream(key, nonce, 1).update(data)
+        return EncryptResult(ct, nonce if generated else None, _poly1305_tag(key, nonce, aad, ct)[:tag_length])
+    if not hmac.compare_digest(_poly1305_tag(key, nonce, aad, data)[:tag_length], p.tag):  # type: ignore[arg-type]
+        raise CryptographicFailure("ChaCha20-Poly1305 authentication failed: the tag does not match.")
+    return EncryptResult(_chacha_keystream(key, nonce, 1).update(data))
 
 
 _StreamFn = Callable[[SymmetricAlgorithm, bytes, bytes, _Params, bool], EncryptResult]
@@ -683,7 +698,8 @@ def encrypt(
     @param padding: PKCS5, ANSI X9.23 or None (ECB/CBC); OAEP or PKCS1 v1.5
         (RSA).
     @param iv_length: IV length in bits when one is generated (GCM: 64-1024).
-    @param tag_length: GCM tag length in bytes (4-16, default 16).
+    @param tag_length: AEAD tag length in bytes (default 16; GCM: L{GCM_TAG_LENGTHS},
+        ChaCha20-Poly1305: L{CHACHA20_POLY1305_TAG_LENGTHS}).
     @param counter_length: CTR counter length in bits; checked not to wrap (ChaCha20: 32 or 64,
         choosing the generated nonce's layout).
     @param initial_counter: the ChaCha20 block counter to start from (Initial Counter Value).

@@ -218,11 +218,18 @@ def _aead_allowed(ctx: RequestContext, algorithm: int | None, params: CryptoPara
         raise BadCryptographicParameters("authenticated encryption needs KMIP 1.4 or later")
 
 
-def _tag_length(params: CryptoParams, encrypting: bool) -> None:
-    if params.block_cipher_mode == BCM.GCM and params.tag_length is not None and encrypting:
-        if params.tag_length not in ciphers.GCM_TAG_LENGTHS:
-            raise InvalidTagLength(f"a GCM tag length of {params.tag_length} bytes is not valid "
-                                   "(SP 800-38D: 4, 8, 12 to 16)")
+def _tag_length(algorithm: int | None, params: CryptoParams, encrypting: bool) -> None:
+    """A Tag Length the AEAD does not allow is Invalid Tag Length (General Failure, as the 1.4 and
+    2.1 profile vectors answer): GCM on Encrypt; ChaCha20-Poly1305 on Encrypt and Decrypt
+    (L{ciphers.CHACHA20_POLY1305_TAG_LENGTHS}, vector CS-BC-M-CHACHA20POLY1305-1-21)."""
+    if params.tag_length is None:
+        return
+    if params.block_cipher_mode == BCM.GCM and encrypting and params.tag_length not in ciphers.GCM_TAG_LENGTHS:
+        raise InvalidTagLength(f"a GCM tag length of {params.tag_length} bytes is not valid "
+                               "(SP 800-38D: 4, 8, 12 to 16)")
+    if algorithm == CA.CHACHA20POLY1305 and params.tag_length not in ciphers.CHACHA20_POLY1305_TAG_LENGTHS:
+        raise InvalidTagLength(f"a ChaCha20-Poly1305 tag length of {params.tag_length} bytes is not valid "
+                               "(16, or a 12 to 15 byte prefix)")
 
 
 def _needs_iv(algorithm: int | None, params: CryptoParams) -> bool:
@@ -308,7 +315,7 @@ def _cipher_call(ctx: RequestContext, payload: Item, obj: ManagedObject, encrypt
     params = effective_params(obj, payload)
     algorithm = _algorithm(obj, params)
     _aead_allowed(ctx, algorithm, params)
-    _tag_length(params, encrypting)
+    _tag_length(algorithm, params, encrypting)
     call = _CipherCall(encrypting, algorithm, key_of(obj), params, payload.get(Tag.IV_COUNTER_NONCE),
                        payload.get(Tag.AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA),
                        None if encrypting else payload.get(Tag.AUTHENTICATED_ENCRYPTION_TAG))

@@ -7,7 +7,7 @@ import struct
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from kmipd.crypto.ciphers import GCM_TAG_LENGTHS, decrypt, encrypt
+from kmipd.crypto.ciphers import CHACHA20_POLY1305_TAG_LENGTHS, GCM_TAG_LENGTHS, decrypt, encrypt
 from kmipd.crypto.errors import CryptographicFailure, InvalidField
 from kmipd.spec import BlockCipherMode as M
 from kmipd.spec import CryptographicAlgorithm as CA
@@ -162,7 +162,7 @@ class ChaCha20Poly1305Tests(SynchronousTestCase):
                           tag=bad)
 
     def test_refusals(self) -> None:
-        for kw in (dict(iv=bytes(24)), dict(iv=bytes(16)), dict(iv=bytes(12), tag_length=12),
+        for kw in (dict(iv=bytes(24)), dict(iv=bytes(16)), dict(iv=bytes(12), tag_length=11),
                    dict(iv=bytes(12), initial_counter=1), dict(iv_length=128)):
             self.assertRaises(InvalidField, encrypt, CA.CHACHA20POLY1305, KEY, b"x", **kw)
         self.assertRaises(InvalidField, decrypt, CA.CHACHA20POLY1305, KEY, b"x", iv=bytes(12), tag=bytes(8))
@@ -172,6 +172,73 @@ class ChaCha20Poly1305Tests(SynchronousTestCase):
             out = encrypt(CA.CHACHA20POLY1305, KEY, b"data", random_iv=True, **kw)
             self.assertEqual(len(out.iv), size)
             self.assertEqual(decrypt(CA.CHACHA20POLY1305, KEY, out.data, iv=out.iv, tag=out.tag), b"data")
+
+
+#: RFC 8439 2.8.2: the AEAD test vector (key 80..9f, the sunscreen text).
+RFC_KEY = bytes(range(0x80, 0xA0))
+RFC_NONCE = bytes.fromhex("070000004041424344454647")
+RFC_AAD = bytes.fromhex("50515253c0c1c2c3c4c5c6c7")
+RFC_TAG = bytes.fromhex("1ae10b594f09e26a7e902ecbd0600691")
+
+
+def _flip(b: bytes, i: int) -> bytes:
+    return b[:i] + bytes([b[i] ^ 0x01]) + b[i + 1:]
+
+
+class ChaCha20Poly1305TagLengthTests(SynchronousTestCase):
+    """Tag Length 12-16: a truncated tag is the full tag's prefix (KMIP 2.1 profile vector
+    CS-BC-M-CHACHA20POLY1305-1-21 decrypts the RFC 8439 2.8.2 text with its first 12 bytes)."""
+
+    def setUp(self) -> None:
+        self.ct = chacha_xor(RFC_KEY, RFC_NONCE, 1, SUNSCREEN)
+
+    def open(self, tag: bytes, data: bytes | None = None, nonce: bytes = RFC_NONCE) -> bytes:
+        return decrypt(CA.CHACHA20POLY1305, RFC_KEY, self.ct if data is None else data, iv=nonce, aad=RFC_AAD,
+                       tag=tag)
+
+    def test_accepted_lengths(self) -> None:
+        self.assertEqual(CHACHA20_POLY1305_TAG_LENGTHS, frozenset({12, 13, 14, 15, 16}))
+
+    def test_known_answer_truncated_tag_decrypts(self) -> None:
+        """RFC 8439 2.8.2's tag cut to 12 (and 13-16) bytes: the plaintext."""
+        for n in range(12, 17):
+            self.assertEqual(self.open(RFC_TAG[:n]), SUNSCREEN, n)
+
+    def test_wrong_truncated_tag_fails(self) -> None:
+        """A flipped byte of the 12-byte tag, of the ciphertext or a different AAD: Cryptographic Failure."""
+        tag = RFC_TAG[:12]
+        for i in (0, 5, 11):
+            self.assertRaises(CryptographicFailure, self.open, _flip(tag, i))
+        self.assertRaises(CryptographicFailure, self.open, tag, _flip(self.ct, 0))
+        self.assertRaises(CryptographicFailure, decrypt, CA.CHACHA20POLY1305, RFC_KEY, self.ct, iv=RFC_NONCE,
+                          aad=b"other", tag=tag)
+        self.assertRaises(CryptographicFailure, self.open, RFC_TAG[:12], nonce=_flip(RFC_NONCE, 0))
+
+    def test_encrypt_returns_prefix(self) -> None:
+        for n in range(12, 17):
+            out = encrypt(CA.CHACHA20POLY1305, RFC_KEY, SUNSCREEN, iv=RFC_NONCE, aad=RFC_AAD, tag_length=n)
+            self.assertEqual((out.data, out.tag), (self.ct, RFC_TAG[:n]))
+
+    def test_refused_lengths(self) -> None:
+        """Tag Lengths 1, 11, 17 and 32 on Encrypt, and tags of those lengths on Decrypt: Invalid Field."""
+        for n in (1, 11, 17, 32):
+            self.assertRaises(InvalidField, encrypt, CA.CHACHA20POLY1305, RFC_KEY, SUNSCREEN, iv=RFC_NONCE,
+                              tag_length=n)
+            self.assertRaises(InvalidField, self.open, (RFC_TAG * 2)[:n])
+        self.assertRaises(InvalidField, self.open, b"")
+
+    def test_eight_byte_nonce(self) -> None:
+        """The original construction truncates the same way."""
+        nonce = bytes.fromhex("0102030405060708")
+        full = encrypt(CA.CHACHA20POLY1305, KEY, SUNSCREEN, iv=nonce, aad=b"h")
+        short = encrypt(CA.CHACHA20POLY1305, KEY, SUNSCREEN, iv=nonce, aad=b"h", tag_length=12)
+        self.assertEqual((short.data, short.tag), (full.data, full.tag[:12]))
+        self.assertEqual(decrypt(CA.CHACHA20POLY1305, KEY, short.data, iv=nonce, aad=b"h", tag=short.tag), SUNSCREEN)
+        self.assertRaises(CryptographicFailure, decrypt, CA.CHACHA20POLY1305, KEY, short.data, iv=nonce, aad=b"h",
+                          tag=_flip(short.tag, 11))
+        for n in (1, 11, 17, 32):
+            self.assertRaises(InvalidField, encrypt, CA.CHACHA20POLY1305, KEY, b"m", iv=nonce, tag_length=n)
+            self.assertRaises(InvalidField, decrypt, CA.CHACHA20POLY1305, KEY, b"m", iv=nonce, tag=bytes(n))
 
 
 class GCMTagLengthTests(SynchronousTestCase):

@@ -7,9 +7,12 @@ mapped over) and a member of that operation's table.
 
 from __future__ import annotations
 
+from typing import Any
+
 from cryptography.hazmat.primitives.asymmetric import ec
 from twisted.trial.unittest import SynchronousTestCase
 
+from kmipd.errors import InvalidTagLength
 from kmipd.model import keyblock
 from kmipd.spec import BlockCipherMode as BCM
 from kmipd.spec import CryptographicAlgorithm as CA
@@ -305,3 +308,42 @@ class ChaChaOperationTests(SynchronousTestCase):
                                                              r.payload.get(Tag.AUTHENTICATED_ENCRYPTION_TAG))),
                     version=V21)
         self.assertEqual(back.payload.get(Tag.DATA), b"m")
+
+    def test_truncated_tag_length(self) -> None:
+        """Tag Length 12 (CS-BC-M-CHACHA20POLY1305-1-21): Encrypt returns the tag's first 12 bytes,
+        Decrypt with them and Tag Length 12 succeeds, a wrong one is Cryptographic Failure, and a
+        tag not of the stated Tag Length is Bad Cryptographic Parameters (as for GCM)."""
+        d = make_processor()
+        k = add_symmetric(d, key=bytes(32), algorithm=CA.CHACHA20POLY1305)
+        nonce = Item.bytes(Tag.IV_COUNTER_NONCE, bytes(12))
+        full = call(d, Operation.ENCRYPT, payload(uid_(k), nonce, data_(b"m")), version=V21)
+        r = call(d, Operation.ENCRYPT, payload(uid_(k), cp(tag_length=12), nonce, data_(b"m")), version=V21)
+        self.assertTrue(r.ok, r.message)
+        tag = r.payload.get(Tag.AUTHENTICATED_ENCRYPTION_TAG)
+        self.assertEqual(tag, full.payload.get(Tag.AUTHENTICATED_ENCRYPTION_TAG)[:12])
+
+        def decrypt(tag: bytes, tag_length: int = 12) -> Any:
+            return call(d, Operation.DECRYPT, payload(uid_(k), cp(tag_length=tag_length), nonce,
+                                                      data_(r.payload.get(Tag.DATA)),
+                                                      Item.bytes(Tag.AUTHENTICATED_ENCRYPTION_TAG, tag)), version=V21)
+
+        self.assertEqual(decrypt(tag).payload.get(Tag.DATA), b"m")
+        self.assertEqual(decrypt(bytes([tag[0] ^ 1]) + tag[1:]).reason, R.CRYPTOGRAPHIC_FAILURE)
+        self.assertEqual(decrypt(tag, 16).reason, R.BAD_CRYPTOGRAPHIC_PARAMETERS)
+
+    def test_refused_tag_lengths(self) -> None:
+        """Tag Lengths outside 12-16 on Encrypt and Decrypt answer as a refused GCM Tag Length
+        (Invalid Tag Length): General Failure in 1.4."""
+        d = make_processor()
+        k = add_symmetric(d, key=bytes(32), algorithm=CA.CHACHA20POLY1305)
+        g = add_symmetric(d)
+        nonce = Item.bytes(Tag.IV_COUNTER_NONCE, bytes(12))
+        for version in (V14, V21):
+            gcm = call(d, Operation.ENCRYPT, payload(uid_(g), cp(block_cipher_mode=BCM.GCM, tag_length=32), nonce,
+                                                     data_(b"m")), version=version).reason
+            for n in (1, 11, 17, 32):
+                for op, extra in ((Operation.ENCRYPT, []), (Operation.DECRYPT, [
+                        Item.bytes(Tag.AUTHENTICATED_ENCRYPTION_TAG, bytes(n))])):
+                    r = call(d, op, payload(uid_(k), cp(tag_length=n), nonce, data_(b"m"), *extra), version=version)
+                    self.assertEqual(r.reason, gcm, (version, n, Operation(op).name, r.message))
+            self.assertEqual(gcm, R.GENERAL_FAILURE if version == V14 else InvalidTagLength.reason_v2)
