@@ -33,6 +33,11 @@ __all__ = ["components", "private_key", "public_key"]
 _ID_DSA = bytes.fromhex("06072a8648ce380401")
 #: Miller-Rabin rounds on q (at most 256 bits: cheap).
 _Q_ROUNDS = 24
+#: Sizes accepted (bits), checked before any arithmetic so an oversized component costs nothing:
+#: p of 512 (the profile vectors' legacy keys) to 4096, q of 160 to 256 (FIPS 186-4 4.2: N is
+#: 160, 224 or 256).
+P_BITS = (512, 4096)
+Q_BITS = (160, 256)
 
 
 def _length(n: int) -> bytes:
@@ -88,6 +93,9 @@ def _field(values: Mapping[str, object], name: str) -> int:
 def _domain(values: Mapping[str, object]) -> tuple[int, int, int]:
     """The checked domain parameters (p, q, g)."""
     p, q, g = _field(values, "p"), _field(values, "q"), _field(values, "g")
+    if not P_BITS[0] <= p.bit_length() <= P_BITS[1] or not Q_BITS[0] <= q.bit_length() <= Q_BITS[1]:
+        raise InvalidField(f"The DSA domain parameters are out of range: p must have {P_BITS[0]}-{P_BITS[1]} "
+                           f"bits and q {Q_BITS[0]}-{Q_BITS[1]} bits.")
     if p % 2 == 0 or q.bit_length() >= p.bit_length():
         raise InvalidField("The DSA domain parameters are invalid: p must be an odd prime larger than q.")
     if (p - 1) % q or not _probable_prime(q):

@@ -90,3 +90,17 @@ class DSAKeyTests(SynchronousTestCase, ReasonAssertions):
         for bad_y in (y + 1, 1, p - 1, p + y):
             self.assertReason(INVALID_FIELD, dsakeys.public_key, {**public, "y": bad_y})
         self.assertReason(INVALID_FIELD, dsakeys.public_key, public)
+
+    def test_oversized_components_refused_at_once(self) -> None:
+        """A huge q (a Mersenne prime of 21,701 bits, whose primality test takes minutes) or p is
+        refused by its size before any arithmetic: a Register cannot buy the server's CPU."""
+        def no_arithmetic(*args: object, **kwargs: object) -> bool:
+            raise AssertionError("primality test run on an oversized component")
+
+        self.patch(dsakeys, "_probable_prime", no_arithmetic)
+        q = (1 << 21701) - 1
+        for values in ({"p": 2 * q + 1, "q": q, "g": 4, "y": 5}, {"p": (1 << 8192) + 1, "q": (1 << 255) + 1,
+                                                                   "g": 4, "y": 5},
+                       {"p": (1 << 511) + 1, "q": (1 << 255) + 1, "g": 4, "y": 5},
+                       {"p": (1 << 1023) + 1, "q": (1 << 300) + 1, "g": 4, "y": 5}):
+            self.assertReason(INVALID_FIELD, dsakeys.public_key, values)
