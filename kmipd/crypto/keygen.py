@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives.ciphers import CipherAlgorithm
 from cryptography.hazmat.primitives.ciphers import algorithms as _modern
 
 from kmipd.crypto import describe, dsakeys
+from kmipd.crypto.derlimits import check_key_der
 from kmipd.crypto.errors import CryptographicFailure, InvalidField
 from kmipd.crypto.rng import random_bytes
 from kmipd.log import Logger
@@ -543,6 +544,7 @@ def load_private_key(key: bytes | Mapping[str, object]) -> PrivateKey:
         return _private_from_transparent(key)
     if not isinstance(key, (bytes, bytearray)):
         raise InvalidField("The private key must be DER bytes.")
+    check_key_der(key)  # before OpenSSL spends on checking the numbers
     try:
         loaded = serialization.load_der_private_key(bytes(key), password=None)
     except (ValueError, TypeError):
@@ -565,6 +567,7 @@ def load_public_key(key: bytes | Mapping[str, object]) -> PublicKey:
         return _public_from_transparent(key)
     if not isinstance(key, (bytes, bytearray)):
         raise InvalidField("The public key must be DER bytes.")
+    check_key_der(key)
     try:
         loaded = serialization.load_der_public_key(bytes(key))
     except (ValueError, TypeError):

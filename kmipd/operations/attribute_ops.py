@@ -237,17 +237,31 @@ def _add(ctx: RequestContext, obj: ManagedObject, attr: Attr) -> int:
             f"attribute {attr.name!r} takes a single value and is already set; use Modify Attribute"
         )
     value = _prepare(ctx, obj, attr.name, attr.value)
-    if attr.name == "Name":  # the object's own Name counts too: a second instance would repeat it
-        check_unique_name(ctx, value, for_new_object=False)
+    if attr.name == "Name":
+        _check_own_names(ctx, obj, value, replacing=None)
+        check_unique_name(ctx, value, for_new_object=False, exclude=obj.uid)
     return obj.add_instance(attr.name, value)
 
 
 def _replace(ctx: RequestContext, obj: ManagedObject, name: str, index: int, value: Item) -> Item:
     value = _prepare(ctx, obj, name, value)
     if name == "Name":
+        _check_own_names(ctx, obj, value, replacing=index)
         check_unique_name(ctx, value, for_new_object=False, exclude=obj.uid)
     obj.attributes[name][index] = value
     return value
+
+
+def _check_own_names(ctx: RequestContext, obj: ManagedObject, value: Item, replacing: int | None) -> None:
+    """Refuse a Name another instance of the same object already carries (2.1 4.32: names are
+    unique; the 2.1 profile test case BL-M-8-21): Add of it, or Modify of another instance to it.
+    Modifying an instance to the value it has is no clash. Not in C{compatibility = pykmip} mode."""
+    if pykmip_mode(ctx):
+        return
+    text = value.get(Tag.NAME_VALUE) if value.type == ItemType.STRUCTURE else None
+    for i, other in enumerate(obj.attributes.get("Name", ())):
+        if i != replacing and other is not None and other.get(Tag.NAME_VALUE) == text:
+            raise NonUniqueName(f"the object already has the name {text!r}")
 
 
 # ---------------------------------------------------------------------------------------------

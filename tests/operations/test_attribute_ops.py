@@ -770,6 +770,24 @@ class NameUniquenessTests(_Base):
         )
         self.assertTrue(self.call(Operation.ADD_ATTRIBUTE, uid_payload(uid, new_attr(name_item("also-mine"))), V20).ok)
 
+    def test_modifying_to_own_other_name(self) -> None:
+        """Modify Attribute of one Name to the value of the object's other Name would repeat it:
+        Non Unique Name Attribute; to the value it already has, no clash."""
+        uid = new_object(self.store, name="first")
+        self.assertTrue(self.call(Operation.ADD_ATTRIBUTE, uid_payload(uid, new_attr(name_item("second"))), V20).ok)
+        modify = Item.struct(Tag.REQUEST_PAYLOAD, [
+            Item.text(Tag.UNIQUE_IDENTIFIER, uid),
+            Item.struct(Tag.CURRENT_ATTRIBUTE, [name_item("second")]),
+            Item.struct(Tag.NEW_ATTRIBUTE, [name_item("first")])])
+        self.assertFailed(self.call(Operation.MODIFY_ATTRIBUTE, modify, V20), ResultReason.NON_UNIQUE_NAME_ATTRIBUTE)
+        modify_1x = uid_payload(uid, attr_1x("Name", name_item("first"), 1))
+        self.assertFailed(self.call(Operation.MODIFY_ATTRIBUTE, modify_1x), ResultReason.ILLEGAL_OPERATION)
+        same = Item.struct(Tag.REQUEST_PAYLOAD, [
+            Item.text(Tag.UNIQUE_IDENTIFIER, uid),
+            Item.struct(Tag.CURRENT_ATTRIBUTE, [name_item("second")]),
+            Item.struct(Tag.NEW_ATTRIBUTE, [name_item("second")])])
+        self.assertTrue(self.call(Operation.MODIFY_ATTRIBUTE, same, V20).ok)
+
 
 class _StableIndexMixin:
     """Attribute Indexes never change when other instances are deleted (KMIP 1.x 2.1.1)."""
