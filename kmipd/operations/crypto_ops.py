@@ -334,12 +334,16 @@ def _cipher_engine(ctx: RequestContext, call: _CipherCall) -> tuple[Engine, dict
     """A multi-part operation's engine, its stream extras and the IV to return: a streaming cipher
     for a raw symmetric key and a streamable mode, else a buffer for a one-shot at the end."""
     params = call.params
-    if not (isinstance(call.key, bytes) and streamable_cipher(call.algorithm, params.block_cipher_mode,
-                                                              params.padding_method)):
+    gcm_decrypt = params.block_cipher_mode == BCM.GCM and not call.encrypting
+    if gcm_decrypt and call.tag is None:
+        raise BadCryptographicParameters("GCM decryption needs the tag on the first part")
+    # GCM decryption is collected and run at the last part: no plaintext leaves the server before the
+    # tag has authenticated all of it (as PKCS#11 v3 C_DecryptUpdate does for GCM); bounded by the
+    # stream buffer limits (stream_max_buffer).
+    if gcm_decrypt or not (isinstance(call.key, bytes) and streamable_cipher(
+            call.algorithm, params.block_cipher_mode, params.padding_method)):
         return ctx.streams.buffer(), {"finish": call.oneshot()}, None
     stream_iv, generated = _stream_iv(call.algorithm, params, call.iv)  # type: ignore[arg-type]
-    if params.block_cipher_mode == BCM.GCM and not call.encrypting and call.tag is None:
-        raise BadCryptographicParameters("GCM decryption needs the tag on the first part")
     with crypto_errors(unsupported=UnsupportedCryptographicParameters):
         engine = CipherStream(call.algorithm, call.key, params.block_cipher_mode, params.padding_method,  # type: ignore[arg-type]
                               stream_iv, call.encrypting, aad=call.aad, tag=call.tag, tag_length=params.tag_length)

@@ -423,6 +423,28 @@ class StreamingTests(_Base):
         self.assertIsNone(parts[0].get(Tag.AUTHENTICATED_ENCRYPTION_TAG))
         self.assertEqual(parts[1].get(Tag.AUTHENTICATED_ENCRYPTION_TAG), one.get(Tag.AUTHENTICATED_ENCRYPTION_TAG))
 
+    def test_gcm_decrypt_stream_releases_nothing_unauthenticated(self) -> None:
+        """Multi-part GCM decryption returns no plaintext before the last part, whose tag check
+        covers all of it (PKCS#11 v3 C_DecryptUpdate likewise); a wrong tag gives no plaintext."""
+        uid = add_symmetric(self.d)
+        params = cp(block_cipher_mode=BlockCipherMode.GCM, tag_length=16)
+        iv = data_(bytes(12), Tag.IV_COUNTER_NONCE)
+        message = bytes(range(40))
+        one = self.ok(call(self.d, Operation.ENCRYPT, payload(uid_(uid), params, data_(message), iv)))
+        ciphertext, tag = one.get(Tag.DATA), one.get(Tag.AUTHENTICATED_ENCRYPTION_TAG)
+        good = Item.bytes(Tag.AUTHENTICATED_ENCRYPTION_TAG, tag)
+        parts = self._parts(Operation.DECRYPT, uid, params, [ciphertext[:16], ciphertext[16:30], ciphertext[30:]],
+                            [iv, good])
+        self.assertEqual([p.get(Tag.DATA) for p in parts[:-1]], [b"", b""])
+        self.assertEqual(parts[-1].get(Tag.DATA), message)
+        bad = Item.bytes(Tag.AUTHENTICATED_ENCRYPTION_TAG, bytes(16))
+        first = self.ok(call(self.d, Operation.DECRYPT, payload(uid_(uid), params, data_(ciphertext[:30]), iv, bad,
+                                                                Item.bool(Tag.INIT_INDICATOR, True))))
+        self.assertEqual(first.get(Tag.DATA), b"")
+        last = call(self.d, Operation.DECRYPT, payload(uid_(uid), data_(ciphertext[30:]), Item.bytes(
+            Tag.CORRELATION_VALUE, first.get(Tag.CORRELATION_VALUE)), Item.bool(Tag.FINAL_INDICATOR, True)))
+        self.failed(last, ResultReason.CRYPTOGRAPHIC_FAILURE)
+
     def test_buffered_stream_chacha20_poly1305(self) -> None:
         """One-shot-only ciphers are buffered and produce everything on the final part."""
         uid = add_symmetric(self.d, key=bytes(32), algorithm=CA.CHACHA20POLY1305)
