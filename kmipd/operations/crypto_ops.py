@@ -220,11 +220,12 @@ def _aead_allowed(ctx: RequestContext, algorithm: int | None, params: CryptoPara
 
 def _tag_length(algorithm: int | None, params: CryptoParams, encrypting: bool) -> None:
     """A Tag Length the AEAD does not allow is Invalid Tag Length (General Failure, as the 1.4 and
-    2.1 profile vectors answer): GCM on Encrypt; ChaCha20-Poly1305 on Encrypt and Decrypt
+    2.1 profile vectors answer), on Encrypt and Decrypt: GCM (SP 800-38D's lengths: a Decrypt must not
+    accept a 5-byte tag because the client says so), ChaCha20-Poly1305
     (L{ciphers.CHACHA20_POLY1305_TAG_LENGTHS}, vector CS-BC-M-CHACHA20POLY1305-1-21)."""
     if params.tag_length is None:
         return
-    if params.block_cipher_mode == BCM.GCM and encrypting and params.tag_length not in ciphers.GCM_TAG_LENGTHS:
+    if params.block_cipher_mode == BCM.GCM and params.tag_length not in ciphers.GCM_TAG_LENGTHS:
         raise InvalidTagLength(f"a GCM tag length of {params.tag_length} bytes is not valid "
                                "(SP 800-38D: 4, 8, 12 to 16)")
     if algorithm == CA.CHACHA20POLY1305 and params.tag_length not in ciphers.CHACHA20_POLY1305_TAG_LENGTHS:

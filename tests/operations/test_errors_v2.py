@@ -203,6 +203,11 @@ class CryptoErrorTableTests(SynchronousTestCase):
                 r = call(self.d, Operation.ENCRYPT, payload(uid_(k), cp(block_cipher_mode=BCM.GCM, tag_length=n), iv,
                                                             data_(b"m")), version=version)
                 self.assertEqual((r.ok, r.reason), (False, R.GENERAL_FAILURE), (n, version, r.message))
+                # Decrypt too: a tag of a length SP 800-38D does not allow is never verified
+                r = call(self.d, Operation.DECRYPT, payload(uid_(k), cp(block_cipher_mode=BCM.GCM, tag_length=n), iv,
+                                                            data_(b"m"), Item.bytes(Tag.AUTHENTICATED_ENCRYPTION_TAG,
+                                                                                    bytes(n))), version=version)
+                self.assertEqual((r.ok, r.reason), (False, R.GENERAL_FAILURE), (n, version, r.message))
         self.check(Operation.DECRYPT, payload(uid_(k), cp(block_cipher_mode=BCM.GCM, tag_length=16), iv, data_(b"m"),
                                               Item.bytes(Tag.AUTHENTICATED_ENCRYPTION_TAG, bytes(12))),
                    R.BAD_CRYPTOGRAPHIC_PARAMETERS, R.INVALID_FIELD)
