@@ -139,6 +139,9 @@ class Config:
     metrics_listen: tuple[str, ...] = ()
     metrics_tls: bool = False
     certificate_groups: bool = False
+    # Offer the KMIP 2.x Interop operation (2.1 6.1.26: "SHALL NOT be available in a production
+    # server"): for interoperability test runs only, e.g. the OASIS 2.1 profile test cases.
+    interop_test_server: bool = False
 
     @property
     def effective_database_url(self) -> str:
@@ -433,6 +436,7 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "https_listen": _parse_listen,
     "thread_pool_size": _int_parser(1),
     "workers": _parse_workers,
+    "interop_test_server": _parse_bool,
     "db_pool_size": _int_parser(1),
     "db_connect_timeout": _float_parser(0.0, inclusive=False),
     "db_statement_timeout": _float_parser(0.0, inclusive=False),

@@ -281,7 +281,10 @@ class KMIPService(MultiService):
             reactor.callFromThread(lambda: pool_run(job).addErrback(
                 lambda f: _log.failure("asynchronous job failed", failure=f)))
 
-        return NodeState(seconds=reactor.seconds, start=start, interop_enabled=False)
+        if self.config.interop_test_server:
+            _log.warn("interop_test_server is set: the Interop operation is offered (a test server; "
+                      "KMIP 2.1 6.1.26: never in production)")
+        return NodeState(seconds=reactor.seconds, start=start, interop_enabled=self.config.interop_test_server)
 
     def _watch_policies(self, path: str, interval: float) -> None:
         # Its own thread: policy reloads must not wait behind busy operation workers.

@@ -160,6 +160,35 @@ class LifecycleTests(ServiceTestMixin, TestCase):
         self.assertEqual(result.payload.get(Tag.OBJECT_TYPE), 7)
         self.assertEqual(interop.reason, ResultReason.OPERATION_NOT_SUPPORTED)
 
+    @defer.inlineCallbacks
+    def test_interop_test_server(self):  # type: ignore[no-untyped-def]
+        """interop_test_server = True offers Interop (for test runs such as the OASIS 2.1 profile
+        test cases, which begin each case with it) and lists it in Query Operations."""
+        from kmipd.dispatch import Caller
+        from kmipd.spec import Operation, QueryFunction, ResultStatus, Tag
+        from kmipd.testing import batch_item, payload, request, results
+        from kmipd.ttlv import Item, decode, encode
+
+        service = KMIPService(self.config(interop_test_server=True), store=MemoryObjectStore(), tls=False)
+        service.startService()
+
+        def send(op: int, body: Item) -> Any:
+            message = request(batch_item(op, body), version=(2, 1))
+            return service.dispatcher.handle(encode(message), Caller("x")).addCallback(
+                lambda reply: results(decode(reply.data))[0])
+
+        try:
+            begin = yield send(Operation.INTEROP, payload(Item.enum(Tag.INTEROP_FUNCTION, 1),
+                                                          Item.text(Tag.INTEROP_IDENTIFIER, "BL-M-1-21")))
+            end = yield send(Operation.INTEROP, payload(Item.enum(Tag.INTEROP_FUNCTION, 2),
+                                                        Item.text(Tag.INTEROP_IDENTIFIER, "BL-M-1-21")))
+            query = yield send(Operation.QUERY, payload(Item.enum(Tag.QUERY_FUNCTION,
+                                                                  QueryFunction.QUERY_OPERATIONS)))
+        finally:
+            yield service.stopService()
+        self.assertEqual((begin.status, end.status), (ResultStatus.SUCCESS, ResultStatus.SUCCESS), begin.message)
+        self.assertIn(Operation.INTEROP, [i.value for i in query.payload.value if i.tag == Tag.OPERATION])
+
     def test_port_in_use(self) -> None:
         """A port already in use raises a clear ListenError and leaves nothing bound."""
         busy = socket.socket()
